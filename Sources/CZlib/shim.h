@@ -1,0 +1,4 @@
+#ifndef STRATA_ZLIB_SHIM_H
+#define STRATA_ZLIB_SHIM_H
+#include <zlib.h>
+#endif

@@ -1,0 +1,75 @@
+import CZlib
+import Foundation
+
+/// gzip (and zlib) decompression through zlib, in memory.
+public enum Gzip {
+    /// True when `data` starts with the gzip signature 1f 8b.
+    public static func isGzip(_ data: Data) -> Bool {
+        data.count >= 2 && data[data.startIndex] == 0x1f && data[data.startIndex + 1] == 0x8b
+    }
+
+    /// The decompressed bytes of a gzip file's contents (all members, if the
+    /// file holds several). `path` only names the file in errors.
+    /// - Throws: ``StrataError/corrupt(path:offset:reason:)`` for a damaged
+    ///   stream, ``StrataError/truncated(path:expected:found:what:)`` for one
+    ///   that ends early.
+    public static func decompress(_ data: Data, path: String) throws -> Data {
+        guard isGzip(data) else {
+            throw StrataError.badMagic(path: path, expected: "gzip signature 1f 8b", found: hexPrefix(data))
+        }
+        // The trailer's ISIZE (size mod 2^32) is a good first guess at the output size.
+        var capacity = data.count * 4
+        if data.count >= 18 {
+            let isize = data.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: data.count - 4, as: UInt32.self)) }
+            if isize > 0 { capacity = Int(isize) }
+        }
+        var output = Data(count: max(capacity, 1024))
+        var produced = 0
+        var stream = z_stream()
+        guard inflateInit2_(&stream, 15 + 32, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw StrataError.io(path: path, reason: "zlib could not start")
+        }
+        defer { inflateEnd(&stream) }
+
+        try data.withUnsafeBytes { (input: UnsafeRawBufferPointer) in
+            stream.next_in = UnsafeMutablePointer(mutating: input.bindMemory(to: Bytef.self).baseAddress!)
+            stream.avail_in = uInt(input.count)
+            while true {
+                if produced == output.count { output.count = output.count * 2 }
+                let status: Int32 = output.withUnsafeMutableBytes { out in
+                    stream.next_out = out.bindMemory(to: Bytef.self).baseAddress! + produced
+                    stream.avail_out = uInt(out.count - produced)
+                    let status = inflate(&stream, Z_NO_FLUSH)
+                    produced = out.count - Int(stream.avail_out)
+                    return status
+                }
+                switch status {
+                case Z_STREAM_END:
+                    // Another gzip member may follow (concatenated files).
+                    if stream.avail_in >= 2, input[input.count - Int(stream.avail_in)] == 0x1f {
+                        inflateReset(&stream)
+                        continue
+                    }
+                    return
+                case Z_OK:
+                    continue
+                case Z_BUF_ERROR:
+                    if stream.avail_in == 0 {
+                        throw StrataError.truncated(path: path, expected: data.count + 1, found: data.count,
+                                                    what: "the gzip stream (it ends before its end marker)")
+                    }
+                    continue
+                default:
+                    let message = stream.msg.map { String(cString: $0) } ?? "error \(status)"
+                    throw StrataError.corrupt(path: path, offset: Int(stream.total_in), reason: "corrupt gzip data: \(message)")
+                }
+            }
+        }
+        output.count = produced
+        return output
+    }
+}
+
+func hexPrefix(_ data: Data, count: Int = 4) -> String {
+    data.prefix(count).map { String(format: "%02x", $0) }.joined(separator: " ")
+}

@@ -1,0 +1,49 @@
+import CBLAS
+
+/// Thin, copy-free access to OpenBLAS: the thread count, and `sgemm`/`sgemv`
+/// on raw row-major buffers for callers that work on parts of a buffer.
+public enum BLAS {
+    /// The number of threads OpenBLAS uses for one product. Setting it takes
+    /// effect for all later calls in the process; values below 1 become 1.
+    public static var threadCount: Int {
+        get { Int(openblas_get_num_threads()) }
+        set { openblas_set_num_threads(Int32(max(1, newValue))) }
+    }
+
+    /// `C = alpha * op(A) * op(B) + beta * C` on row-major buffers, where
+    /// `op(A)` is `(m, k)` and `op(B)` is `(k, n)`; `C` is `(m, n)`.
+    ///
+    /// `A` is stored `(m, k)` (or `(k, m)` when `transposeA`), `B` is stored
+    /// `(k, n)` (or `(n, k)` when `transposeB`), each densely packed.
+    @inlinable
+    public static func gemm(
+        m: Int, n: Int, k: Int,
+        _ a: UnsafePointer<Float>, transposeA: Bool,
+        _ b: UnsafePointer<Float>, transposeB: Bool,
+        _ c: UnsafeMutablePointer<Float>,
+        alpha: Float = 1, beta: Float = 0
+    ) {
+        guard m > 0, n > 0 else { return }
+        let lda = transposeA ? m : k
+        let ldb = transposeB ? k : n
+        cblas_sgemm(CblasRowMajor,
+                    transposeA ? CblasTrans : CblasNoTrans,
+                    transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k),
+                    alpha, a, Int32(max(lda, 1)), b, Int32(max(ldb, 1)),
+                    beta, c, Int32(max(n, 1)))
+    }
+
+    /// `y = alpha * op(A) * x + beta * y` for a row-major `(rows, columns)` buffer `A`.
+    @inlinable
+    public static func gemv(
+        rows: Int, columns: Int,
+        _ a: UnsafePointer<Float>, transpose: Bool,
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+        alpha: Float = 1, beta: Float = 0
+    ) {
+        guard rows > 0, columns > 0 else { return }
+        cblas_sgemv(CblasRowMajor, transpose ? CblasTrans : CblasNoTrans,
+                    Int32(rows), Int32(columns), alpha, a, Int32(columns), x, 1, beta, y, 1)
+    }
+}

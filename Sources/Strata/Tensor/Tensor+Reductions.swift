@@ -1,0 +1,140 @@
+// MARK: - Reductions and broadcasting
+
+extension Tensor {
+    /// The sum over rows: a vector of `columns` sums (NumPy's `sum(axis=0)`).
+    /// Used for bias gradients, which sum over the batch.
+    public func sumOverRows() -> Tensor {
+        let (r, c) = (rows, columns)
+        var out = Tensor(zeros: [c])
+        scalars.withUnsafeBufferPointer { src in
+            out.scalars.withUnsafeMutableBufferPointer { acc in
+                for i in 0 ..< r {
+                    let row = src.baseAddress! + i * c
+                    for j in 0 ..< c { acc[j] += row[j] }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The mean over rows: a vector of `columns` means (NumPy's `mean(axis=0)`).
+    public func meanOverRows() -> Tensor {
+        var sums = sumOverRows()
+        sums.scale(by: 1 / Float(max(rows, 1)))
+        return sums
+    }
+
+    /// The sum of each row: a vector of `rows` sums (NumPy's `sum(axis=1)`).
+    public func sumOverColumns() -> Tensor {
+        let (r, c) = (rows, columns)
+        return Tensor(shape: [r]) { out in
+            scalars.withUnsafeBufferPointer { src in
+                for i in 0 ..< r {
+                    var total: Float = 0
+                    let row = src.baseAddress! + i * c
+                    for j in 0 ..< c { total += row[j] }
+                    out[i] = total
+                }
+            }
+        }
+    }
+
+    /// The sum of all scalars, accumulated in Double for accuracy.
+    public func sum() -> Double {
+        scalars.withUnsafeBufferPointer { src in
+            // Float partial sums over short runs keep the loop vectorized;
+            // the Double total keeps large tensors accurate.
+            var total: Double = 0
+            var start = 0
+            while start < src.count {
+                let end = min(start + 4096, src.count)
+                var partial: Float = 0
+                for i in start ..< end { partial += src[i] }
+                total += Double(partial)
+                start = end
+            }
+            return total
+        }
+    }
+
+    /// The mean of all scalars.
+    public func mean() -> Double { count == 0 ? 0 : sum() / Double(count) }
+
+    /// The sum of squares of all scalars (the squared Frobenius norm).
+    public func squaredNorm() -> Double {
+        scalars.withUnsafeBufferPointer { src in
+            var total: Double = 0
+            var start = 0
+            while start < src.count {
+                let end = min(start + 4096, src.count)
+                var partial: Float = 0
+                for i in start ..< end { partial += src[i] * src[i] }
+                total += Double(partial)
+                start = end
+            }
+            return total
+        }
+    }
+
+    /// The smallest and largest scalar, or nil when empty.
+    public func minMax() -> (min: Float, max: Float)? {
+        guard let first = scalars.first else { return nil }
+        var low = first, high = first
+        for v in scalars { low = Swift.min(low, v); high = Swift.max(high, v) }
+        return (low, high)
+    }
+
+    /// True when every scalar is finite (no NaN, no infinity): the check a
+    /// training loop makes to stop a diverging run.
+    public var isFinite: Bool {
+        scalars.withUnsafeBufferPointer { src in
+            var bad = false
+            for v in src { bad = bad || !v.isFinite }
+            return !bad
+        }
+    }
+
+    /// Adds `alpha * vector` to every row: `self[i, j] += alpha * vector[j]`
+    /// (a bias broadcast over the batch).
+    public mutating func addToEachRow(_ vector: Tensor, alpha: Float = 1) {
+        let (r, c) = (rows, columns)
+        precondition(vector.count == c, "row vector of \(vector.count) cannot broadcast over rows of \(c)")
+        vector.scalars.withUnsafeBufferPointer { v in
+            scalars.withUnsafeMutableBufferPointer { dst in
+                for i in 0 ..< r {
+                    let row = dst.baseAddress! + i * c
+                    for j in 0 ..< c { row[j] += alpha * v[j] }
+                }
+            }
+        }
+    }
+
+    /// Adds `alpha * vector[i]` to every scalar of row `i` (a per-example shift).
+    public mutating func addToEachColumn(_ vector: Tensor, alpha: Float = 1) {
+        let (r, c) = (rows, columns)
+        precondition(vector.count == r, "column vector of \(vector.count) cannot broadcast over \(r) rows")
+        vector.scalars.withUnsafeBufferPointer { v in
+            scalars.withUnsafeMutableBufferPointer { dst in
+                for i in 0 ..< r {
+                    let shift = alpha * v[i]
+                    let row = dst.baseAddress! + i * c
+                    for j in 0 ..< c { row[j] += shift }
+                }
+            }
+        }
+    }
+
+    /// Multiplies every row element-wise by `vector`: `self[i, j] *= vector[j]`.
+    public mutating func multiplyEachRow(by vector: Tensor) {
+        let (r, c) = (rows, columns)
+        precondition(vector.count == c, "row vector of \(vector.count) cannot broadcast over rows of \(c)")
+        vector.scalars.withUnsafeBufferPointer { v in
+            scalars.withUnsafeMutableBufferPointer { dst in
+                for i in 0 ..< r {
+                    let row = dst.baseAddress! + i * c
+                    for j in 0 ..< c { row[j] *= v[j] }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import Strata
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure Strata's speed (build with -c release).",
+        subcommands: [GEMM.self]
+    )
+
+    struct GEMM: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "gemm",
+            abstract: "GFLOP/s of Strata's matrix products beside a direct cblas_sgemm call.",
+            discussion: """
+                Shapes: squares 256..2048 and the products of a 784-500 RBM or autoencoder step at \
+                batch 100 (rbm_up NN, rbm_down NT, rbm_grad TN) and of a GRBM 192-400 step (gb_*). \
+                Each figure is the best of --repetitions rounds; the strata and direct rounds alternate. \
+                Lines starting `peer=` use the key=value form of the peer benchmarks in shared/bench.
+                """
+        )
+
+        @Option(help: "Comma-separated BLAS thread counts.")
+        var threads = "1,2"
+
+        @Option(help: "Comma-separated shape names (default: all).")
+        var shapes: String?
+
+        @Option(help: "Rounds per figure.")
+        var repetitions = 7
+
+        func run() throws {
+            let threadCounts = try threads.split(separator: ",").map { text -> Int in
+                guard let n = Int(text), n >= 1 else { throw ValidationError("--threads takes positive integers, not '\(text)'") }
+                return n
+            }
+            var selected = GEMMBenchmark.standardShapes
+            if let shapes {
+                let names = shapes.split(separator: ",").map(String.init)
+                selected = try names.map { name in
+                    guard let shape = GEMMBenchmark.standardShapes.first(where: { $0.name == name }) else {
+                        throw ValidationError("unknown shape '\(name)'; known: \(GEMMBenchmark.standardShapes.map(\.name).joined(separator: ", "))")
+                    }
+                    return shape
+                }
+            }
+            print("shape      m x k x n        op  threads   strata GFLOP/s   cblas_sgemm GFLOP/s   strata/direct")
+            var lines: [String] = []
+            for t in threadCounts {
+                for shape in selected {
+                    let r = GEMMBenchmark.measure(shape, threads: t, repetitions: repetitions)
+                    let dims = "\(shape.m)x\(shape.k)x\(shape.n)"
+                    print(String(format: "%-10@ %-16@ %@  %7d   %14.1f   %19.1f   %12.3f",
+                                 shape.name, dims, shape.operation, t, r.strataGFLOPS, r.directGFLOPS, r.ratio))
+                    lines.append("peer=strata shape=\(shape.name) m=\(shape.m) k=\(shape.k) n=\(shape.n) op=\(shape.operation) threads=\(t) gflops=\(String(format: "%.2f", r.strataGFLOPS)) gflops_median=\(String(format: "%.2f", r.strataMedianGFLOPS)) direct_gflops=\(String(format: "%.2f", r.directGFLOPS)) ratio=\(String(format: "%.4f", r.ratio))")
+                }
+            }
+            print("")
+            lines.forEach { print($0) }
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import ArgumentParser
+import Strata
+
+@main
+struct StrataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "strata",
+        abstract: "Unsupervised pretraining and feature extraction: RBMs, autoencoders, stacks, pictures.",
+        discussion: """
+            Datasets are found by name (mnist, fashion-mnist, cifar10) in $STRATA_DATA_PATH, \
+            then ./data, then /usr/share/datasets. Start with `strata data list`.
+            """,
+        version: "0.1.0",
+        subcommands: [DataCommand.self, BenchCommand.self]
+    )
+}
+
+/// Options every computing command takes.
+struct ComputeOptions: ParsableArguments {
+    @Option(name: .long, help: "BLAS threads (default: all cores).")
+    var threads: Int?
+
+    func apply() {
+        BLAS.threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
+    }
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, not \(threads)") }
+    }
+}
+
+import Foundation
