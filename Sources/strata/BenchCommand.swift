@@ -51,8 +51,8 @@ struct BenchCommand: ParsableCommand {
                 for shape in selected {
                     let r = GEMMBenchmark.measure(shape, threads: t, repetitions: repetitions)
                     let dims = "\(shape.m)x\(shape.k)x\(shape.n)"
-                    print(String(format: "%-10@ %-16@ %@  %7d   %14.1f   %19.1f   %12.3f",
-                                 shape.name, dims, shape.operation, t, r.strataGFLOPS, r.directGFLOPS, r.ratio))
+                    print(shape.name.padding(toLength: 10, withPad: " ", startingAt: 0) + " " + dims.padding(toLength: 16, withPad: " ", startingAt: 0)
+                          + String(format: " %@  %7d   %14.1f   %19.1f   %12.3f", shape.operation, t, r.strataGFLOPS, r.directGFLOPS, r.ratio))
                     lines.append("peer=strata shape=\(shape.name) m=\(shape.m) k=\(shape.k) n=\(shape.n) op=\(shape.operation) threads=\(t) gflops=\(String(format: "%.2f", r.strataGFLOPS)) gflops_median=\(String(format: "%.2f", r.strataMedianGFLOPS)) direct_gflops=\(String(format: "%.2f", r.directGFLOPS)) ratio=\(String(format: "%.4f", r.ratio))")
                 }
             }

@@ -70,6 +70,31 @@ public enum Gzip {
     }
 }
 
+extension Gzip {
+    /// `data` compressed as a gzip file (one member, default compression level).
+    public static func compress(_ data: Data) throws -> Data {
+        var stream = z_stream()
+        guard deflateInit2_(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
+                            zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw StrataError.io(path: "<gzip>", reason: "zlib could not start")
+        }
+        defer { deflateEnd(&stream) }
+        var output = Data(count: Int(deflateBound(&stream, uLong(data.count))) + 32)
+        let status: Int32 = data.withUnsafeBytes { input in
+            output.withUnsafeMutableBytes { out in
+                stream.next_in = UnsafeMutablePointer(mutating: input.bindMemory(to: Bytef.self).baseAddress)
+                stream.avail_in = uInt(input.count)
+                stream.next_out = out.bindMemory(to: Bytef.self).baseAddress
+                stream.avail_out = uInt(out.count)
+                return deflate(&stream, Z_FINISH)
+            }
+        }
+        guard status == Z_STREAM_END else { throw StrataError.io(path: "<gzip>", reason: "deflate failed (\(status))") }
+        output.count = Int(stream.total_out)
+        return output
+    }
+}
+
 func hexPrefix(_ data: Data, count: Int = 4) -> String {
     data.prefix(count).map { String(format: "%02x", $0) }.joined(separator: " ")
 }

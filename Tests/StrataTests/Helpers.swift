@@ -1,0 +1,40 @@
+import Foundation
+@testable import Strata
+import Testing
+
+/// A fresh temporary folder for one test, removed when the value is released.
+final class TemporaryFolder {
+    let path: String
+    init() {
+        path = NSTemporaryDirectory() + "strata-test-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+    func file(_ name: String) -> String { path + "/" + name }
+    func write(_ data: Data, _ name: String) -> String {
+        let target = file(name)
+        try! FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: target, contents: data)
+        return target
+    }
+}
+
+/// The largest absolute difference between two equal-sized tensors.
+func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
+    precondition(a.count == b.count)
+    return zip(a.scalars, b.scalars).reduce(0) { max($0, abs($1.0 - $1.1)) }
+}
+
+/// Runs `body` and returns the StrataError it throws (failing the test when it throws none).
+func strataError(_ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) -> StrataError? {
+    do {
+        try body()
+        Issue.record("expected an error, none was thrown", sourceLocation: sourceLocation)
+        return nil
+    } catch let error as StrataError {
+        return error
+    } catch {
+        Issue.record("expected a StrataError, got \(error)", sourceLocation: sourceLocation)
+        return nil
+    }
+}

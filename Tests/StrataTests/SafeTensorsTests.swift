@@ -1,0 +1,126 @@
+import Foundation
+@testable import Strata
+import Testing
+
+@Suite struct SafeTensorsTests {
+    let checkpoint = SafeTensors(
+        tensors: ["weights": Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6.5]),
+                  "bias": Tensor(shape: [3], scalars: [-1, 0, 1e-3])],
+        metadata: ["model": "{\"nhid\": 3}", "strata_version": "0.1.0"])
+
+    @Test func roundTripKeepsTensorsAndMetadata() throws {
+        let folder = TemporaryFolder()
+        let path = folder.file("model.safetensors")
+        try checkpoint.write(to: path)
+        let loaded = try SafeTensors.read(path)
+        #expect(loaded.tensors == checkpoint.tensors)
+        #expect(loaded.metadata == checkpoint.metadata)
+        let bytes = checkpoint.encoded()
+        #expect((bytes.littleEndianUInt64(at: 0)) % 8 == 0)
+    }
+
+    /// A file laid out by hand from the format's specification, as another
+    /// writer (NumPy's safetensors) would produce it.
+    @Test func readsAFileWrittenFromTheSpecification() throws {
+        let header = #"{"a":{"dtype":"F64","shape":[2],"data_offsets":[0,16]},"b":{"dtype":"I32","shape":[1,1],"data_offsets":[16,20]},"c":{"dtype":"F16","shape":[1],"data_offsets":[20,22]}}"#
+        var data = Data()
+        withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { data.append(contentsOf: $0) }
+        data.append(contentsOf: Array(header.utf8))
+        for v in [1.25, -3.0] { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+        withUnsafeBytes(of: Int32(-7).littleEndian) { data.append(contentsOf: $0) }
+        data.append(contentsOf: [0x00, 0x3C]) // F16 1.0
+        let file = try SafeTensors.parse(data, path: "spec.safetensors")
+        #expect(file.tensors["a"]?.scalars == [1.25, -3])
+        #expect(file.tensors["b"] == Tensor(shape: [1, 1], scalars: [-7]))
+        #expect(file.tensors["c"]?.scalars == [1])
+    }
+
+    @Test func refusesBadFiles() throws {
+        let good = checkpoint.encoded()
+        guard case .truncated? = strataError({ _ = try SafeTensors.parse(good.prefix(good.count - 4), path: "t") }) else {
+            Issue.record("truncated data accepted"); return
+        }
+        guard case .truncated? = strataError({ _ = try SafeTensors.parse(good.prefix(5), path: "t") }) else {
+            Issue.record("truncated length accepted"); return
+        }
+        func file(_ header: String, payload: Int) -> Data {
+            var data = Data()
+            withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { data.append(contentsOf: $0) }
+            data.append(contentsOf: Array(header.utf8))
+            data.append(Data(count: payload))
+            return data
+        }
+        guard case .badKey(_, "w.dtype", _)? = strataError({
+            _ = try SafeTensors.parse(file(#"{"w":{"dtype":"Q7","shape":[1],"data_offsets":[0,4]}}"#, payload: 4), path: "d")
+        }) else { Issue.record("unknown dtype accepted"); return }
+        guard case .badKey(_, "w.data_offsets", _)? = strataError({
+            _ = try SafeTensors.parse(file(#"{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,12]}}"#, payload: 12), path: "s")
+        }) else { Issue.record("shape/byte mismatch accepted"); return }
+        guard case .corrupt? = strataError({
+            _ = try SafeTensors.parse(file(#"{"u":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"v":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, payload: 8), path: "o")
+        }) else { Issue.record("overlapping tensors accepted"); return }
+        guard case .corrupt? = strataError({ _ = try SafeTensors.parse(file("not json at all", payload: 0), path: "j") }) else {
+            Issue.record("non-JSON header accepted"); return
+        }
+        guard case .truncated? = strataError({ _ = try SafeTensors.parse(file(#"{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, payload: 8), path: "x") }) else {
+            Issue.record("offsets past the end accepted"); return
+        }
+    }
+
+    /// Interoperability with Python's reference reader and writer, when
+    /// `safetensors` and NumPy are importable (the README's test command installs them).
+    @Test func pythonReadsWhatStrataWritesAndBack() throws {
+        let probe = runPython("import safetensors.numpy, numpy")
+        guard probe.status == 0 else {
+            print("note: Python safetensors not installed; interop checked by the byte-level tests only")
+            return
+        }
+        let folder = TemporaryFolder()
+        let ours = folder.file("strata.safetensors")
+        try checkpoint.write(to: ours)
+        let theirs = folder.file("python.safetensors")
+        let script = """
+            import numpy as np, safetensors.numpy as st
+            d = st.load_file('\(ours)')
+            assert np.array_equal(d['weights'], np.array([[1,2,3],[4,5,6.5]], dtype=np.float32)), d['weights']
+            assert np.array_equal(d['bias'], np.array([-1,0,1e-3], dtype=np.float32)), d['bias']
+            st.save_file({'x': np.arange(6, dtype=np.float32).reshape(2,3) / 4, 'y': np.array([1.5, 2.5])}, '\(theirs)', metadata={'k': 'v'})
+            """
+        let result = runPython(script)
+        #expect(result.status == 0, "python: \(result.output)")
+        let loaded = try SafeTensors.read(theirs)
+        #expect(loaded.tensors["x"] == Tensor(shape: [2, 3], scalars: [0, 0.25, 0.5, 0.75, 1, 1.25]))
+        #expect(loaded.tensors["y"]?.scalars == [1.5, 2.5])
+        #expect(loaded.metadata == ["k": "v"])
+    }
+
+    func runPython(_ script: String) -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        guard (try? process.run()) != nil else { return (-1, "python3 not found") }
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
+    }
+}
+
+@Suite struct AtomicFileTests {
+    @Test func aFailedWriteLeavesTheOldFileAndNoLitter() throws {
+        let folder = TemporaryFolder()
+        let path = folder.file("out.bin")
+        try AtomicFile.write(Data([1, 2, 3]), to: path)
+        struct Boom: Error {}
+        #expect(throws: (any Error).self) {
+            try AtomicFile.write(to: path) { handle in
+                try handle.write(contentsOf: Data([9, 9]))
+                throw Boom()
+            }
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data([1, 2, 3]))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["out.bin"])
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+@testable import Strata
+import Testing
+
+@Suite struct TensorTests {
+    /// The textbook triple loop, the reference for every product.
+    func naiveProduct(_ a: Tensor, _ b: Tensor, _ ta: Bool, _ tb: Bool) -> Tensor {
+        let at = ta ? a.transposed() : a
+        let bt = tb ? b.transposed() : b
+        var c = Tensor(zeros: [at.rows, bt.columns])
+        for i in 0 ..< at.rows {
+            for j in 0 ..< bt.columns {
+                var s: Float = 0
+                for k in 0 ..< at.columns { s += at[i, k] * bt[k, j] }
+                c[i, j] = s
+            }
+        }
+        return c
+    }
+
+    @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
+    func productMatchesTripleLoop(transposeA: Bool, transposeB: Bool) {
+        var random = RandomSource(seed: 1)
+        let (m, k, n) = (7, 5, 3)
+        let a = Tensor.uniform(shape: transposeA ? [k, m] : [m, k], low: -1, high: 1, using: &random)
+        let b = Tensor.uniform(shape: transposeB ? [n, k] : [k, n], low: -1, high: 1, using: &random)
+        let c = a.matmul(b, transposeSelf: transposeA, transposeOther: transposeB)
+        #expect(c.shape == [m, n])
+        #expect(maxDifference(c, naiveProduct(a, b, transposeA, transposeB)) < 1e-5)
+    }
+
+    @Test func productAccumulatesWithAlphaAndBeta() {
+        var random = RandomSource(seed: 2)
+        let a = Tensor.uniform(shape: [4, 6], low: -1, high: 1, using: &random)
+        let b = Tensor.uniform(shape: [6, 5], low: -1, high: 1, using: &random)
+        let start = Tensor.uniform(shape: [4, 5], low: -1, high: 1, using: &random)
+        var c = start
+        c.formProduct(a, b, alpha: 0.5, beta: 2)
+        var expected = naiveProduct(a, b, false, false) * 0.5
+        expected.add(start, scaledBy: 2)
+        #expect(maxDifference(c, expected) < 1e-5)
+    }
+
+    @Test func matrixVectorProduct() {
+        let m = Tensor(rows: 2, columns: 3, scalars: [1, 2, 3, 4, 5, 6])
+        #expect(m.matvec(Tensor(shape: [3], scalars: [1, 0, -1])).scalars == [-2, -2])
+        #expect(m.matvec(Tensor(shape: [2], scalars: [1, 1]), transposeSelf: true).scalars == [5, 7, 9])
+    }
+
+    @Test func reductionsAndBroadcasting() {
+        var m = Tensor(rows: 2, columns: 3, scalars: [1, 2, 3, 4, 5, 6])
+        #expect(m.sumOverRows().scalars == [5, 7, 9])
+        #expect(m.meanOverRows().scalars == [2.5, 3.5, 4.5])
+        #expect(m.sumOverColumns().scalars == [6, 15])
+        #expect(m.sum() == 21)
+        #expect(m.squaredNorm() == 91)
+        m.addToEachRow(Tensor(shape: [3], scalars: [10, 20, 30]))
+        #expect(m.scalars == [11, 22, 33, 14, 25, 36])
+        m.addToEachColumn(Tensor(shape: [2], scalars: [1, -1]), alpha: 2)
+        #expect(m.scalars == [13, 24, 35, 12, 23, 34])
+        #expect(m.transposed().scalars == [13, 12, 24, 23, 35, 34])
+        var bad = m
+        bad.scalars[3] = .nan
+        #expect(m.isFinite && !bad.isFinite)
+    }
+
+    @Test func elementwiseKernelsMatchLibm() {
+        let xs = stride(from: -30 as Float, through: 30, by: 0.0137).map { $0 }
+        let t = Tensor(shape: [xs.count], scalars: xs)
+        let sig = t.sigmoid(), sp = t.softplus(), th = t.tanh(), ex = t.exp(), re = t.relu()
+        for (i, x) in xs.enumerated() {
+            let d = Double(x)
+            #expect(abs(Double(sig.scalars[i]) - 1 / (1 + Foundation.exp(-d))) < 2e-7)
+            #expect(abs(Double(th.scalars[i]) - Foundation.tanh(d)) < 3e-7)
+            #expect(abs(Double(sp.scalars[i]) - Foundation.log1p(Foundation.exp(d))) <= 2e-6 * max(1, abs(d)))
+            #expect(abs(Double(ex.scalars[i]) / Foundation.exp(d) - 1) < 3e-7)
+            #expect(re.scalars[i] == max(x, 0))
+        }
+        var value: Float = 1e-37
+        while value < 1e37 {
+            let got = Double(fastLog(value)), want = Foundation.log(Double(value))
+            #expect(abs(got - want) <= 2e-7 * max(1, abs(want)), "log(\(value))")
+            value *= 1.37
+        }
+        #expect(fastLog(-1).isNaN)
+        #expect(fastExp(-200) > 0 && fastExp(200).isFinite)
+        #expect(Tensor(shape: [3], scalars: [-2, 0.5, 9]).clamped(to: 0 ... 1).scalars == [0, 0.5, 1])
+    }
+
+    @Test func gatherAndSliceRows() {
+        let m = Tensor(rows: 3, columns: 2, scalars: [1, 2, 3, 4, 5, 6])
+        #expect(m.gatherRows([2, 0]).scalars == [5, 6, 1, 2])
+        #expect(m.rows(1 ..< 3).scalars == [3, 4, 5, 6])
+        #expect(m.reshaped([2, 3]).columns == 3)
+    }
+}
