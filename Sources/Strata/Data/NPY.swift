@@ -104,7 +104,7 @@ public enum NPY {
         try AtomicFile.write(encode(integers: values), to: path)
     }
 
-    private static func preamble(descr: String, shape: [Int]) -> Data {
+    static func preamble(descr: String, shape: [Int]) -> Data {
         let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
         var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shapeText), }"
         // Pad with spaces and a newline so the data starts on a 64-byte boundary.
