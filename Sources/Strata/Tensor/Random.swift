@@ -72,17 +72,24 @@ public struct RandomSource: RandomNumberGenerator, Sendable {
     /// Fills `buffer` with normal values of the given mean and standard
     /// deviation (Box-Muller transform, two values per pair of uniforms).
     public mutating func fillNormal(_ buffer: UnsafeMutableBufferPointer<Float>, mean: Float = 0, standardDeviation: Float = 1) {
+        buffer.initialize(repeating: mean)
+        addNormal(buffer, standardDeviation: standardDeviation)
+    }
+
+    // u1 lies in (0, 1] so the logarithm is finite (Box-Muller, two values per draw).
+    /// Adds normal noise of mean 0 and the given standard deviation to each
+    /// value of `buffer` (Gaussian sampling around means, with no scratch buffer).
+    public mutating func addNormal(_ buffer: UnsafeMutableBufferPointer<Float>, standardDeviation: Float) {
         var i = 0
         let n = buffer.count
         while i < n {
             let bits = next()
-            // u1 in (0, 1] so the logarithm is finite.
             let u1 = (Double(bits &>> 32) + 1) * 0x1p-32
             let u2 = Double(bits & 0xFFFF_FFFF) * 0x1p-32
-            let radius = (-2 * Foundation.log(u1)).squareRoot()
+            let radius = Double(standardDeviation) * (-2 * Foundation.log(u1)).squareRoot()
             let angle = 2 * Double.pi * u2
-            buffer[i] = mean + standardDeviation * Float(radius * Foundation.cos(angle))
-            if i + 1 < n { buffer[i + 1] = mean + standardDeviation * Float(radius * Foundation.sin(angle)) }
+            buffer[i] += Float(radius * Foundation.cos(angle))
+            if i + 1 < n { buffer[i + 1] += Float(radius * Foundation.sin(angle)) }
             i += 2
         }
     }

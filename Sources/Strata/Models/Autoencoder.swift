@@ -1,0 +1,330 @@
+/// An autoencoder layer: encoder `h = f(x~ W + c)`, decoder `r = g(h W' + b)`
+/// with `W' = W^T` when tied, trained to reconstruct the clean input from a
+/// corrupted one (Vincent et al. 2010; pylearn2's `Autoencoder`,
+/// `DenoisingAutoencoder`, `ContractiveAutoencoder`).
+///
+/// ```
+/// cost = loss(r, x)                                        (summed over features, mean over batch)
+///      + sparsityWeight * sum_j KL(rho || mean_n h_nj)      (sigmoid encoder)
+///      + contractiveWeight * mean_n sum_j f'(pre_nj)^2 |W_:j|^2
+/// ```
+///
+/// Gradients are written by hand against BLAS: five GEMMs per batch.
+/// Shapes: `weights` `(visible, hidden)`, `decoderWeights` `(hidden, visible)`.
+public struct Autoencoder: UnsupervisedLearner {
+    public static let kind = "autoencoder"
+
+    /// How the input is damaged before encoding (pylearn2's corruptors).
+    public enum Corruption: Codable, Equatable, Sendable {
+        case none
+        /// Each value set to 0 with probability `probability` (`BinomialCorruptor`).
+        case masking(probability: Float)
+        /// Gaussian noise of `standardDeviation` added (`GaussianCorruptor`).
+        case gaussian(standardDeviation: Float)
+        /// Each value, with probability `probability`, set to 0 or 1 at random (`SaltPepperCorruptor`).
+        case saltAndPepper(probability: Float)
+    }
+
+    /// The reconstruction loss.
+    public enum Loss: String, Codable, Sendable {
+        /// `sum over features (r - x)^2`, mean over the batch.
+        case squaredError
+        /// `-sum [x log r + (1 - x) log(1 - r)]`, mean over the batch; needs a sigmoid decoder.
+        case crossEntropy
+    }
+
+    public struct Configuration: Codable, Equatable, Sendable {
+        public var visibleCount: Int
+        public var hiddenCount: Int
+        public var tied = true
+        public var encoder: Activation = .sigmoid
+        public var decoder: Activation = .sigmoid
+        public var loss: Loss = .crossEntropy
+        public var corruption: Corruption = .none
+        /// Target mean activation rho of the sparsity penalty.
+        public var sparsityTarget: Float = 0.05
+        /// Weight of the KL sparsity penalty (0: off).
+        public var sparsityWeight: Float = 0
+        /// Weight of the contractive penalty (0: off).
+        public var contractiveWeight: Float = 0
+        /// Encoder weights start uniform in [-irange, irange]; an untied decoder in half that.
+        public var irange: Float = 0.05
+        public var seed: UInt64 = 1
+
+        public init(visibleCount: Int, hiddenCount: Int) {
+            (self.visibleCount, self.hiddenCount) = (visibleCount, hiddenCount)
+        }
+
+        public func validate() throws {
+            guard visibleCount > 0, hiddenCount > 0 else {
+                throw StrataError.invalidArgument(name: "autoencoder size", reason: "\(visibleCount)-\(hiddenCount): both must be positive")
+            }
+            guard irange > 0 else { throw StrataError.invalidArgument(name: "irange", reason: "\(irange) must be positive") }
+            if loss == .crossEntropy && decoder != .sigmoid {
+                throw StrataError.invalidArgument(name: "loss", reason: "cross-entropy needs a sigmoid decoder (outputs in (0, 1)); use squared error with a \(decoder.rawValue) decoder")
+            }
+            if sparsityWeight > 0 {
+                guard encoder == .sigmoid else { throw StrataError.invalidArgument(name: "sparsity", reason: "the KL sparsity penalty needs a sigmoid encoder") }
+                guard sparsityTarget > 0, sparsityTarget < 1 else { throw StrataError.invalidArgument(name: "sparsity target", reason: "\(sparsityTarget) must lie in (0, 1)") }
+            }
+            guard sparsityWeight >= 0, contractiveWeight >= 0 else { throw StrataError.invalidArgument(name: "penalty weight", reason: "must not be negative") }
+            switch corruption {
+            case .none: break
+            case .masking(let p), .saltAndPepper(let p):
+                guard p >= 0, p < 1 else { throw StrataError.invalidArgument(name: "corruption level", reason: "\(p) must lie in [0, 1)") }
+            case .gaussian(let s):
+                guard s >= 0 else { throw StrataError.invalidArgument(name: "corruption level", reason: "\(s) must not be negative") }
+            }
+        }
+    }
+
+    public internal(set) var configuration: Configuration
+    /// Encoder weights `(visible, hidden)`.
+    public internal(set) var weights: Tensor
+    /// Decoder weights `(hidden, visible)`; unused (empty) when tied.
+    public internal(set) var decoderWeights: Tensor
+    /// `(hidden)`: c.
+    public internal(set) var hiddenBias: Tensor
+    /// `(visible)`: b.
+    public internal(set) var visibleBias: Tensor
+
+    var velocityW: Tensor, velocityD: Tensor, velocityC: Tensor, velocityB: Tensor
+    var gradW: Tensor, gradD: Tensor, gradC: Tensor, gradB: Tensor
+    var corrupted = Tensor(zeros: [0, 0]), hidden = Tensor(zeros: [0, 0]), output = Tensor(zeros: [0, 0]), deltaHidden = Tensor(zeros: [0, 0])
+
+    public var visibleCount: Int { configuration.visibleCount }
+    public var hiddenCount: Int { configuration.hiddenCount }
+    public var filters: Tensor { weights }
+
+    public init(_ configuration: Configuration) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        let (v, h) = (configuration.visibleCount, configuration.hiddenCount)
+        var random = RandomSource(seed: configuration.seed)
+        weights = .uniform(shape: [v, h], low: -configuration.irange, high: configuration.irange, using: &random)
+        decoderWeights = configuration.tied ? Tensor(zeros: [0, v])
+            : .uniform(shape: [h, v], low: -configuration.irange / 2, high: configuration.irange / 2, using: &random)
+        hiddenBias = Tensor(zeros: [h])
+        visibleBias = Tensor(zeros: [v])
+        (velocityW, velocityD, velocityC, velocityB) = (Tensor(zeros: weights.shape), Tensor(zeros: decoderWeights.shape), Tensor(zeros: [h]), Tensor(zeros: [v]))
+        (gradW, gradD, gradC, gradB) = (Tensor(zeros: weights.shape), Tensor(zeros: decoderWeights.shape), Tensor(zeros: [h]), Tensor(zeros: [v]))
+    }
+
+    // MARK: Forward
+
+    /// `h = f(x W + c)` into `h`.
+    func encode(_ x: Tensor, into h: inout Tensor) {
+        ensureShape(&h, x.rows, hiddenCount)
+        h.formProduct(x, weights)
+        h.addToEachRow(hiddenBias)
+        h.withUnsafeMutableBufferPointer { configuration.encoder.apply($0) }
+    }
+
+    /// The decoder's pre-activation `z = h W' + b` into `z` (the loss works on z).
+    func decodePreactivation(_ h: Tensor, into z: inout Tensor) {
+        ensureShape(&z, h.rows, visibleCount)
+        if configuration.tied { z.formProduct(h, weights, transposeB: true) } else { z.formProduct(h, decoderWeights) }
+        z.addToEachRow(visibleBias)
+    }
+
+    /// The hidden representation of `x` (no corruption).
+    public func transform(_ x: Tensor) -> Tensor {
+        var h = Tensor(zeros: [x.rows, hiddenCount])
+        encode(x, into: &h)
+        return h
+    }
+
+    /// The reconstruction `g(f(x W + c) W' + b)` of `x`.
+    public func reconstruct(_ x: Tensor) -> Tensor {
+        var z = Tensor(zeros: [0, 0])
+        decodePreactivation(transform(x), into: &z)
+        z.withUnsafeMutableBufferPointer { configuration.decoder.apply($0) }
+        return z
+    }
+
+    /// Writes a corrupted copy of `x` into `out`.
+    func corrupt(_ x: Tensor, into out: inout Tensor, random: inout RandomSource) {
+        out.scalars = x.scalars
+        out.reshape(x.shape)
+        switch configuration.corruption {
+        case .none: break
+        case .masking(let p):
+            out.withUnsafeMutableBufferPointer { buffer in
+                var i = 0
+                let keep = 1 - p
+                while i < buffer.count {
+                    let bits = random.next()
+                    buffer[i] = Float(bits &>> 40) * 0x1p-24 < keep ? buffer[i] : 0
+                    if i + 1 < buffer.count { buffer[i + 1] = Float((bits &>> 16) & 0xFF_FFFF) * 0x1p-24 < keep ? buffer[i + 1] : 0 }
+                    i += 2
+                }
+            }
+        case .gaussian(let s):
+            out.withUnsafeMutableBufferPointer { random.addNormal($0, standardDeviation: s) }
+        case .saltAndPepper(let p):
+            out.withUnsafeMutableBufferPointer { buffer in
+                for i in buffer.indices {
+                    let bits = random.next()
+                    if Float(bits &>> 40) * 0x1p-24 < p { buffer[i] = bits & 1 == 0 ? 0 : 1 }
+                }
+            }
+        }
+    }
+
+    // MARK: Cost and gradient
+
+    /// The reconstruction loss of pre-activations `z` against clean `x`, mean over rows.
+    func loss(_ z: Tensor, target x: Tensor) -> Double {
+        var total: Float = 0
+        z.withUnsafeBufferPointer { zs in
+            x.withUnsafeBufferPointer { xs in
+                switch configuration.loss {
+                case .crossEntropy:
+                    // softplus(z) - x z = -[x log sigmoid(z) + (1 - x) log(1 - sigmoid(z))]
+                    for i in zs.indices { total += fastSoftplus(zs[i]) - xs[i] * zs[i] }
+                case .squaredError:
+                    let decoder = configuration.decoder
+                    for i in zs.indices {
+                        var r = zs[i]
+                        switch decoder {
+                        case .sigmoid: r = fastSigmoid(r)
+                        case .tanh: r = fastTanh(r)
+                        case .relu: r = max(r, 0)
+                        case .linear: break
+                        }
+                        let d = r - xs[i]
+                        total += d * d
+                    }
+                }
+            }
+        }
+        return Double(total) / Double(max(x.rows, 1))
+    }
+
+    /// The penalties on hidden activations `h` (and the weights), mean over rows.
+    func penalties(_ h: Tensor) -> Double {
+        var total = 0.0
+        let n = Float(h.rows)
+        if configuration.sparsityWeight > 0 {
+            let rho = configuration.sparsityTarget
+            let means = h.sumOverRows() * (1 / n)
+            var kl: Float = 0
+            for m in means.scalars {
+                let r = min(max(m, 1e-6), 1 - 1e-6)
+                kl += rho * fastLog(rho / r) + (1 - rho) * fastLog((1 - rho) / (1 - r))
+            }
+            total += Double(configuration.sparsityWeight * kl)
+        }
+        if configuration.contractiveWeight > 0 {
+            let norms = columnSquaredNorms()
+            var sum: Float = 0
+            for i in 0 ..< h.rows {
+                for j in 0 ..< hiddenCount {
+                    let d = configuration.encoder.derivatives(output: h[i, j]).first
+                    sum += d * d * norms.scalars[j]
+                }
+            }
+            total += Double(configuration.contractiveWeight * sum / n)
+        }
+        return total
+    }
+
+    func columnSquaredNorms() -> Tensor {
+        var squares = weights
+        squares.apply { $0 * $0 }
+        return squares.sumOverRows()
+    }
+
+    /// The full cost (loss + penalties) for clean `x` and its corrupted version.
+    public func cost(clean x: Tensor, corrupted: Tensor) -> Double {
+        var h = Tensor(zeros: [0, 0]), z = Tensor(zeros: [0, 0])
+        encode(corrupted, into: &h)
+        decodePreactivation(h, into: &z)
+        return loss(z, target: x) + penalties(h)
+    }
+
+    /// Cost and gradient for clean `x` and its corrupted version; the gradient
+    /// goes into the gradient buffers.
+    mutating func costAndGradient(clean x: Tensor, corrupted xt: Tensor) -> Double {
+        let n = x.rows
+        let inverseN = 1 / Float(n)
+        encode(xt, into: &hidden)
+        decodePreactivation(hidden, into: &output)
+        let cost = loss(output, target: x) + penalties(hidden)
+        // output <- delta at the decoder's pre-activation.
+        output.withUnsafeMutableBufferPointer { z in
+            x.withUnsafeBufferPointer { xs in
+                switch configuration.loss {
+                case .crossEntropy:
+                    for i in z.indices { z[i] = (fastSigmoid(z[i]) - xs[i]) * inverseN }
+                case .squaredError:
+                    // r = g(z); delta = 2 (r - x) / n * g'(z), with g' written from r.
+                    let decoder = configuration.decoder
+                    decoder.apply(z)
+                    for i in z.indices { z[i] = 2 * (z[i] - xs[i]) * inverseN * decoder.derivatives(output: z[i]).first }
+                }
+            }
+        }
+        gradB = output.sumOverRows()
+        // dL/dh = delta W'^T
+        ensureShape(&deltaHidden, n, hiddenCount)
+        if configuration.tied {
+            gradW.formProduct(output, hidden, transposeA: true)              // decoder part: delta^T h  (V, H)
+            deltaHidden.formProduct(output, weights)
+        } else {
+            gradD.formProduct(hidden, output, transposeA: true)              // h^T delta  (H, V)
+            deltaHidden.formProduct(output, decoderWeights, transposeB: true)
+        }
+        if configuration.sparsityWeight > 0 {
+            let rho = configuration.sparsityTarget
+            let beta = configuration.sparsityWeight
+            let means = hidden.sumOverRows() * inverseN
+            var term = Tensor(zeros: [hiddenCount])
+            for j in 0 ..< hiddenCount {
+                let r = min(max(means.scalars[j], 1e-6), 1 - 1e-6)
+                term.scalars[j] = beta * inverseN * (-rho / r + (1 - rho) / (1 - r))
+            }
+            deltaHidden.addToEachRow(term)
+        }
+        deltaHidden.withUnsafeMutableBufferPointer { d in hidden.withUnsafeBufferPointer { configuration.encoder.multiplyByDerivative(d, output: $0) } }
+        var contractiveColumnScale: Tensor?
+        if configuration.contractiveWeight > 0 {
+            let lambda = configuration.contractiveWeight
+            let norms = columnSquaredNorms()
+            var scale = Tensor(zeros: [hiddenCount])
+            for i in 0 ..< n {
+                for j in 0 ..< hiddenCount {
+                    let (d1, d2) = configuration.encoder.derivatives(output: hidden[i, j])
+                    deltaHidden[i, j] += lambda * inverseN * 2 * d1 * d2 * norms.scalars[j]
+                    scale.scalars[j] += d1 * d1
+                }
+            }
+            contractiveColumnScale = scale * (lambda * inverseN * 2)
+        }
+        gradW.formProduct(xt, deltaHidden, transposeA: true, beta: configuration.tied ? 1 : 0)
+        if let contractiveColumnScale {
+            var extra = weights
+            extra.multiplyEachRow(by: contractiveColumnScale)
+            gradW.add(extra)
+        }
+        gradC = deltaHidden.sumOverRows()
+        return cost
+    }
+
+    public mutating func trainStep(_ batch: Tensor, hyper: StepHyperparameters, random: inout RandomSource) throws -> Double {
+        guard batch.columns == visibleCount else {
+            throw StrataError.shapeMismatch(context: "autoencoder with \(visibleCount) inputs given a batch", expected: [batch.rows, visibleCount], found: batch.shape)
+        }
+        var input = corrupted
+        corrupt(batch, into: &input, random: &random)
+        let cost = costAndGradient(clean: batch, corrupted: input)
+        corrupted = input
+        sgdUpdate(&weights, gradient: gradW, velocity: &velocityW, learningRate: hyper.learningRate, momentum: hyper.momentum, decay: hyper.weightDecay)
+        if !configuration.tied {
+            sgdUpdate(&decoderWeights, gradient: gradD, velocity: &velocityD, learningRate: hyper.learningRate, momentum: hyper.momentum, decay: hyper.weightDecay)
+        }
+        sgdUpdate(&hiddenBias, gradient: gradC, velocity: &velocityC, learningRate: hyper.learningRate, momentum: hyper.momentum)
+        sgdUpdate(&visibleBias, gradient: gradB, velocity: &velocityB, learningRate: hyper.learningRate, momentum: hyper.momentum)
+        return cost
+    }
+}

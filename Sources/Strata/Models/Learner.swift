@@ -1,0 +1,77 @@
+import Foundation
+
+/// One layer that learns without labels: trained alone, saved, loaded,
+/// applied (``transform(_:)`` gives the hidden means) and later stacked.
+public protocol UnsupervisedLearner: Sendable {
+    /// Values per input example.
+    var visibleCount: Int { get }
+    /// Hidden units (features per example after ``transform(_:)``).
+    var hiddenCount: Int { get }
+    /// The name of the learner kind stored in checkpoints ("rbm", "autoencoder").
+    static var kind: String { get }
+
+    /// The hidden means of `x`, `(n, visible) -> (n, hidden)`.
+    func transform(_ x: Tensor) -> Tensor
+
+    /// One minibatch update. Returns the batch's value of the training
+    /// objective (the cost minimized; for CD, the reconstruction error).
+    mutating func trainStep(_ batch: Tensor, hyper: StepHyperparameters, random: inout RandomSource) throws -> Double
+
+    /// Monitor channels on `x` (pylearn2's names where the quantity is the
+    /// same: `objective`, `reconstruction_error`, `h_mean`, ...).
+    func monitor(_ x: Tensor, random: inout RandomSource) -> [String: Double]
+
+    /// Learned parameters by name, for checkpoints and weight viewing.
+    var parameters: [String: Tensor] { get }
+    /// Optimizer and sampler state (velocities, persistent chains), so a
+    /// resumed run continues exactly.
+    var trainingState: [String: Tensor] { get }
+    /// The configuration as JSON text, saved in the checkpoint's metadata.
+    var configurationJSON: String { get }
+
+    /// Rebuilds a learner from a checkpoint's configuration, parameters and state.
+    init(configurationJSON: String, parameters: [String: Tensor], trainingState: [String: Tensor]) throws
+
+    /// The weight matrix `(visible, hidden)`: column j is hidden unit j's filter.
+    var filters: Tensor { get }
+}
+
+extension UnsupervisedLearner {
+    /// The hidden means of `x` in batches of `batchSize` rows (bounded memory).
+    public func transform(_ x: Tensor, batchSize: Int) -> Tensor {
+        if x.rows <= batchSize { return transform(x) }
+        var out = Tensor(zeros: [x.rows, hiddenCount])
+        var start = 0
+        while start < x.rows {
+            let end = min(start + batchSize, x.rows)
+            let h = transform(x.rows(start ..< end))
+            out.withUnsafeMutableBufferPointer { dst in
+                h.withUnsafeBufferPointer { (dst.baseAddress! + start * hiddenCount).update(from: $0.baseAddress!, count: $0.count) }
+            }
+            start = end
+        }
+        return out
+    }
+}
+
+func encodeJSON<T: Encodable>(_ value: T) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    return String(decoding: try! encoder.encode(value), as: UTF8.self)
+}
+
+func decodeJSON<T: Decodable>(_ type: T.Type, _ text: String, what: String) throws -> T {
+    do {
+        return try JSONDecoder().decode(type, from: Data(text.utf8))
+    } catch {
+        throw StrataError.badKey(path: "<checkpoint>", key: what, reason: "cannot read the configuration: \(error)")
+    }
+}
+
+func requireTensor(_ tensors: [String: Tensor], _ name: String, shape: [Int]) throws -> Tensor {
+    guard let t = tensors[name] else { throw StrataError.badKey(path: "<checkpoint>", key: name, reason: "missing tensor") }
+    guard t.shape == shape || (t.count == shape.reduce(1, *) && shape.count == 1) else {
+        throw StrataError.shapeMismatch(context: "checkpoint tensor '\(name)'", expected: shape, found: t.shape)
+    }
+    return t.reshaped(shape)
+}
