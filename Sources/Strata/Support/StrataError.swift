@@ -26,6 +26,8 @@ public enum StrataError: Error, Equatable, LocalizedError, CustomStringConvertib
     case download(url: String, reason: String)
     /// A numerical computation failed (for example a LAPACK routine).
     case numerical(routine: String, reason: String)
+    /// Training produced NaN or infinity; the last good checkpoint is kept.
+    case diverged(epoch: Int, batch: Int, lastCheckpoint: String?)
 
     public var errorDescription: String? { description }
 
@@ -55,6 +57,9 @@ public enum StrataError: Error, Equatable, LocalizedError, CustomStringConvertib
             return "download of \(url) failed: \(reason)"
         case .numerical(let routine, let reason):
             return "\(routine): \(reason)"
+        case .diverged(let epoch, let batch, let checkpoint):
+            let kept = checkpoint.map { "the last good checkpoint is \($0)" } ?? "no checkpoint was written yet"
+            return "training diverged (NaN or infinity) in epoch \(epoch), batch \(batch); \(kept). Lower the learning rate, or check the data for NaN."
         }
     }
 }

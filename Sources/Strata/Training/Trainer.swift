@@ -1,0 +1,204 @@
+import Foundation
+
+/// The training loop shared by every learner: shuffled minibatch SGD with
+/// momentum and its ramp, a learning-rate schedule, weight decay, monitor
+/// channels on training and validation data each epoch, early stopping,
+/// atomic checkpoints, exact resume, and a stop with a clear error on NaN.
+///
+/// A run lives in a folder: `model.safetensors` (the latest checkpoint) and
+/// `monitor.jsonl` (one row of channels per epoch, epoch 0 before training).
+public struct Trainer: Sendable {
+    public var configuration: TrainingConfiguration
+    /// The run folder.
+    public var folder: String
+    /// Preprocessing to save with the model (already applied to the data).
+    public var preprocessing = PreprocessingPipeline()
+    /// Extra metadata saved with the model.
+    public var extraMetadata: [String: String] = [:]
+    /// Draw a progress bar on standard error.
+    public var showProgress = true
+    /// Called after each epoch with the channels of that epoch.
+    public var onEpoch: (@Sendable (_ epoch: Int, _ channels: [String: Double]) -> Void)?
+
+    public init(configuration: TrainingConfiguration, folder: String) {
+        self.configuration = configuration
+        self.folder = folder
+    }
+
+    public var checkpointPath: String { folder + "/model.safetensors" }
+    public var monitorPath: String { folder + "/monitor.jsonl" }
+
+    /// The outcome of a run.
+    public struct Report: Sendable {
+        public var epochs: Int
+        public var stoppedEarly: Bool
+        public var log: MonitorLog
+        public var seconds: Double
+    }
+
+    /// Trains `learner` on `data` (`(n, visible)`), monitoring `validation` when given.
+    /// With `resume`, the learner, optimizer state and trainer state are taken
+    /// from the run folder's checkpoint and training continues exactly where it
+    /// stopped (a learning rate changed since then takes effect).
+    @discardableResult
+    public func train<L: UnsupervisedLearner>(_ learner: inout L, data: Tensor, validation: Tensor? = nil, resume: Bool = false) throws -> Report {
+        try configuration.validate()
+        guard data.rows > 0 else { throw StrataError.invalidArgument(name: "training data", reason: "there are no examples") }
+        guard data.columns == learner.visibleCount else {
+            throw StrataError.shapeMismatch(context: "training data for a learner with \(learner.visibleCount) inputs", expected: [data.rows, learner.visibleCount], found: data.shape)
+        }
+        guard data.isFinite else { throw StrataError.invalidArgument(name: "training data", reason: "contains NaN or infinity") }
+        var state = TrainerState(learningRate: configuration.learningRate, random: RandomSource(seed: configuration.seed).state)
+        var log = MonitorLog()
+        var hasCheckpoint = false
+        if resume {
+            let saved = try LearnerCheckpoint.read(checkpointPath)
+            guard let restored = saved.learner as? L, let savedState = saved.trainerState else {
+                throw StrataError.badKey(path: checkpointPath, key: "__metadata__.trainer_state", reason: "not a resumable checkpoint of this learner")
+            }
+            learner = restored
+            state = savedState
+            // A learning rate changed since the checkpoint (typically lowered after
+            // a divergence) takes effect; an unchanged one resumes exactly.
+            if let saved = saved.training, saved.learningRate != configuration.learningRate {
+                state.learningRate = configuration.learningRate
+            }
+            if FileManager.default.fileExists(atPath: monitorPath) {
+                log = MonitorLog(rows: try MonitorLog.read(monitorPath).rows.filter { ($0["epoch"] ?? 0) <= Double(state.epoch) })
+            }
+            hasCheckpoint = true
+        }
+        var random = RandomSource(state: state.random)
+        // A fixed subset of the training data for the monitor.
+        var monitorPicker = RandomSource(seed: configuration.seed ^ 0x6d6f_6e69_746f_72)
+        let monitorRows = Array(monitorPicker.permutation(data.rows).prefix(configuration.monitorExamples)).sorted()
+        let monitorData = monitorRows.count == data.rows ? data : data.gatherRows(monitorRows)
+        let start = Date()
+        let secondsBefore = state.seconds
+
+        func monitor(epoch: Int, epochSeconds: Double) -> [String: Double] {
+            var monitorRandom = RandomSource(seed: configuration.seed &+ UInt64(epoch) &* 0x9E37_79B9)
+            var row: [String: Double] = ["epoch": Double(epoch), "examples_seen": Double(state.examplesSeen),
+                                         "learning_rate": Double(state.learningRate),
+                                         "momentum": Double(configuration.momentum(atEpoch: max(epoch, 1))),
+                                         "training_seconds_this_epoch": epochSeconds,
+                                         "total_seconds": state.seconds]
+            for (k, v) in learner.monitor(monitorData, random: &monitorRandom) { row["train_" + k] = v }
+            if let validation {
+                for (k, v) in learner.monitor(validation, random: &monitorRandom) { row["valid_" + k] = v }
+                if let a = row["valid_free_energy"], let b = row["train_free_energy"] { row["free_energy_gap"] = a - b }
+            }
+            return row
+        }
+
+        if log.rows.isEmpty {
+            let row = monitor(epoch: 0, epochSeconds: 0)
+            log.append(row)
+            state.previousObjective = row["train_objective"]
+            updateEarlyStopping(&state, row: row)
+            try writeLog(log)
+        }
+        var batch = Tensor(zeros: [min(configuration.batchSize, data.rows), data.columns])
+        while state.epoch < configuration.maxEpochs && !state.stopped {
+            let epoch = state.epoch + 1
+            let epochStart = Date()
+            let order = random.permutation(data.rows)
+            let hyper = StepHyperparameters(learningRate: state.learningRate, momentum: configuration.momentum(atEpoch: epoch), weightDecay: configuration.weightDecay)
+            let bar = showProgress ? ProgressBar(total: data.rows, label: "epoch \(epoch)") : nil
+            var objectiveSum = 0.0, batches = 0
+            var offset = 0
+            while offset < data.rows {
+                let count = min(configuration.batchSize, data.rows - offset)
+                if batch.rows != count { batch = Tensor(zeros: [count, data.columns]) }
+                gather(data, rows: order[offset ..< offset + count], into: &batch)
+                let objective = try learner.trainStep(batch, hyper: hyper, random: &random)
+                guard objective.isFinite else {
+                    throw StrataError.diverged(epoch: epoch, batch: batches + 1, lastCheckpoint: hasCheckpoint ? checkpointPath : nil)
+                }
+                objectiveSum += objective
+                batches += 1
+                offset += count
+                state.examplesSeen += count
+                if let bar {
+                    bar.status = String(format: "objective %.4g", objectiveSum / Double(batches))
+                    bar.update(offset)
+                }
+            }
+            guard learner.parameters.values.allSatisfy(\.isFinite) else {
+                throw StrataError.diverged(epoch: epoch, batch: batches, lastCheckpoint: hasCheckpoint ? checkpointPath : nil)
+            }
+            let epochSeconds = Date().timeIntervalSince(epochStart)
+            state.epoch = epoch
+            state.seconds = secondsBefore + Date().timeIntervalSince(start)
+            let row = monitor(epoch: epoch, epochSeconds: epochSeconds)
+            bar?.finish(String(format: "objective %.5g", row["train_objective"] ?? .nan))
+            log.append(row)
+            adjustLearningRate(&state, objective: row["train_objective"])
+            updateEarlyStopping(&state, row: row)
+            state.random = random.state
+            if epoch % configuration.checkpointEvery == 0 || epoch == configuration.maxEpochs || state.stopped {
+                try LearnerCheckpoint(learner: learner, preprocessing: preprocessing, training: configuration,
+                                      trainerState: state, extra: extraMetadata).write(to: checkpointPath)
+                hasCheckpoint = true
+            }
+            try writeLog(log)
+            onEpoch?(epoch, row)
+        }
+        if !hasCheckpoint {
+            try LearnerCheckpoint(learner: learner, preprocessing: preprocessing, training: configuration, trainerState: state, extra: extraMetadata).write(to: checkpointPath)
+        }
+        return Report(epochs: state.epoch, stoppedEarly: state.stopped, log: log, seconds: state.seconds)
+    }
+
+    private func writeLog(_ log: MonitorLog) throws {
+        try log.write(to: monitorPath)
+    }
+
+    private func gather(_ data: Tensor, rows: ArraySlice<Int>, into batch: inout Tensor) {
+        let width = data.columns
+        data.withUnsafeBufferPointer { src in
+            batch.withUnsafeMutableBufferPointer { dst in
+                for (k, i) in rows.enumerated() {
+                    (dst.baseAddress! + k * width).update(from: src.baseAddress! + i * width, count: width)
+                }
+            }
+        }
+    }
+
+    private func adjustLearningRate(_ state: inout TrainerState, objective: Double?) {
+        switch configuration.schedule {
+        case .constant:
+            break
+        case .linearDecay(let finalFraction, let saturate):
+            let t = min(Float(state.epoch) / Float(max(saturate, 1)), 1)
+            state.learningRate = configuration.learningRate * (1 - t + t * finalFraction)
+        case .exponentialDecay(let factor, let minimum):
+            state.learningRate = max(state.learningRate * factor, minimum)
+        case .monitorBased(let highTrigger, let shrink, let lowTrigger, let grow, let minimum, let maximum):
+            if let objective, let previous = state.previousObjective {
+                if objective > Double(highTrigger) * previous {
+                    state.learningRate *= shrink
+                } else if objective > Double(lowTrigger) * previous {
+                    state.learningRate *= grow
+                }
+                state.learningRate = min(max(state.learningRate, minimum), maximum)
+            }
+        }
+        state.previousObjective = objective
+    }
+
+    private func updateEarlyStopping(_ state: inout TrainerState, row: [String: Double]) {
+        guard let rule = configuration.earlyStopping, let value = row[rule.channel] else { return }
+        if let best = state.best {
+            if value < best - Double(rule.proportionalDecrease) * abs(best) {
+                state.best = value
+                state.epochsWithoutImprovement = 0
+            } else {
+                state.epochsWithoutImprovement += 1
+                if state.epochsWithoutImprovement >= rule.patience { state.stopped = true }
+            }
+        } else {
+            state.best = value
+        }
+    }
+}

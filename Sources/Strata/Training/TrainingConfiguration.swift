@@ -1,0 +1,94 @@
+/// How the learning rate changes over epochs.
+public enum LearningRateSchedule: Codable, Equatable, Sendable {
+    /// The same rate throughout.
+    case constant
+    /// Linear decay from the base rate to `finalFraction` of it by epoch
+    /// `saturateEpoch`, constant after (pylearn2's `LinearDecayOverEpoch`).
+    case linearDecay(finalFraction: Float, saturateEpoch: Int)
+    /// Multiplied by `factor` after each epoch, never below `minimum` (pylearn2's `ExponentialDecay`).
+    case exponentialDecay(factor: Float, minimum: Float)
+    /// pylearn2's `MonitorBasedLRAdjuster` on the training objective: shrink when
+    /// it rose, grow slightly when it fell by less than 1%.
+    case monitorBased(highTrigger: Float, shrink: Float, lowTrigger: Float, grow: Float, minimum: Float, maximum: Float)
+
+    /// `MonitorBasedLRAdjuster()` with pylearn2's defaults.
+    public static let monitorBasedDefaults = LearningRateSchedule.monitorBased(highTrigger: 1, shrink: 0.99, lowTrigger: 0.99, grow: 1.01, minimum: 1e-7, maximum: 1)
+}
+
+/// Stop when a channel stops improving (pylearn2's `MonitorBased` criterion):
+/// an epoch improves when the channel falls below `(1 - proportionalDecrease)`
+/// times the best so far; training stops after `patience` epochs without one.
+public struct EarlyStopping: Codable, Equatable, Sendable {
+    public var channel: String
+    public var proportionalDecrease: Float
+    public var patience: Int
+
+    public init(channel: String = "train_objective", proportionalDecrease: Float = 0.01, patience: Int = 1) {
+        (self.channel, self.proportionalDecrease, self.patience) = (channel, proportionalDecrease, patience)
+    }
+}
+
+/// The settings of the training loop shared by every learner.
+public struct TrainingConfiguration: Codable, Equatable, Sendable {
+    public var batchSize = 100
+    public var learningRate: Float = 0.1
+    public var schedule: LearningRateSchedule = .constant
+    /// Momentum before `momentumStartEpoch`.
+    public var initialMomentum: Float = 0
+    /// Momentum reached at `momentumSaturateEpoch`, ramped linearly from the
+    /// start epoch (pylearn2's `MomentumAdjustor`).
+    public var finalMomentum: Float = 0
+    public var momentumStartEpoch = 1
+    public var momentumSaturateEpoch = 1
+    /// L2 decay on weight matrices.
+    public var weightDecay: Float = 0
+    /// The most epochs to train.
+    public var maxEpochs = 10
+    public var earlyStopping: EarlyStopping?
+    /// Write the checkpoint every this many epochs (and always at the end).
+    public var checkpointEvery = 1
+    /// Training examples (a fixed seeded subset) the monitor evaluates each epoch.
+    public var monitorExamples = 10_000
+    public var seed: UInt64 = 1
+
+    public init() {}
+
+    public func validate() throws {
+        guard batchSize >= 1 else { throw StrataError.invalidArgument(name: "batch size", reason: "\(batchSize) must be at least 1") }
+        guard learningRate > 0, learningRate.isFinite else { throw StrataError.invalidArgument(name: "learning rate", reason: "\(learningRate) must be positive") }
+        guard maxEpochs >= 0 else { throw StrataError.invalidArgument(name: "epochs", reason: "\(maxEpochs) must not be negative") }
+        guard checkpointEvery >= 1 else { throw StrataError.invalidArgument(name: "checkpoint interval", reason: "must be at least 1 epoch") }
+        guard (0 ..< 1).contains(initialMomentum), (0 ..< 1).contains(finalMomentum) else {
+            throw StrataError.invalidArgument(name: "momentum", reason: "must lie in [0, 1)")
+        }
+        guard weightDecay >= 0 else { throw StrataError.invalidArgument(name: "weight decay", reason: "must not be negative") }
+        if let stop = earlyStopping, stop.patience < 1 || stop.proportionalDecrease < 0 {
+            throw StrataError.invalidArgument(name: "early stopping", reason: "patience must be at least 1 and the decrease not negative")
+        }
+    }
+
+    /// The momentum in effect during `epoch` (1-based).
+    public func momentum(atEpoch epoch: Int) -> Float {
+        if epoch <= momentumStartEpoch { return initialMomentum }
+        if epoch >= momentumSaturateEpoch { return finalMomentum }
+        let t = Float(epoch - momentumStartEpoch) / Float(max(momentumSaturateEpoch - momentumStartEpoch, 1))
+        return initialMomentum + t * (finalMomentum - initialMomentum)
+    }
+}
+
+/// The trainer's own state, saved in each checkpoint so a run resumes exactly.
+public struct TrainerState: Codable, Equatable, Sendable {
+    /// Epochs completed.
+    public var epoch = 0
+    public var learningRate: Float
+    public var examplesSeen = 0
+    public var seconds = 0.0
+    /// The random generator's state after `epoch` epochs.
+    public var random: [UInt64]
+    /// Early stopping: the best value and epochs left without improvement.
+    public var best: Double?
+    public var epochsWithoutImprovement = 0
+    /// The training objective of the previous epoch (for the monitor-based schedule).
+    public var previousObjective: Double?
+    public var stopped = false
+}
