@@ -90,6 +90,7 @@ public struct Autoencoder: UnsupervisedLearner {
 
     var velocityW: Tensor, velocityD: Tensor, velocityC: Tensor, velocityB: Tensor
     var gradW: Tensor, gradD: Tensor, gradC: Tensor, gradB: Tensor
+    var elementLoss = Tensor(zeros: [0, 0])
     var corrupted = Tensor(zeros: [0, 0]), hidden = Tensor(zeros: [0, 0]), output = Tensor(zeros: [0, 0]), deltaHidden = Tensor(zeros: [0, 0])
 
     public var visibleCount: Int { configuration.visibleCount }
@@ -181,7 +182,9 @@ public struct Autoencoder: UnsupervisedLearner {
                 switch configuration.loss {
                 case .crossEntropy:
                     // softplus(z) - x z = -[x log sigmoid(z) + (1 - x) log(1 - sigmoid(z))]
-                    for i in zs.indices { total += fastSoftplus(zs[i]) - xs[i] * zs[i] }
+                    var terms = [Float](repeating: 0, count: zs.count)
+                    for i in zs.indices { terms[i] = fastSoftplus(zs[i]) - xs[i] * zs[i] }
+                    total = terms.withUnsafeBufferPointer { vectorSum($0) }
                 case .squaredError:
                     let decoder = configuration.decoder
                     for i in zs.indices {
@@ -250,21 +253,38 @@ public struct Autoencoder: UnsupervisedLearner {
         let inverseN = 1 / Float(n)
         encode(xt, into: &hidden)
         decodePreactivation(hidden, into: &output)
-        let cost = loss(output, target: x) + penalties(hidden)
-        // output <- delta at the decoder's pre-activation.
+        // One pass: the per-element loss into `elementLoss` and, in place of the
+        // pre-activation z, the delta dL/dz.
+        ensureShape(&elementLoss, n, visibleCount)
         output.withUnsafeMutableBufferPointer { z in
-            x.withUnsafeBufferPointer { xs in
-                switch configuration.loss {
-                case .crossEntropy:
-                    for i in z.indices { z[i] = (fastSigmoid(z[i]) - xs[i]) * inverseN }
-                case .squaredError:
-                    // r = g(z); delta = 2 (r - x) / n * g'(z), with g' written from r.
-                    let decoder = configuration.decoder
-                    decoder.apply(z)
-                    for i in z.indices { z[i] = 2 * (z[i] - xs[i]) * inverseN * decoder.derivatives(output: z[i]).first }
+            elementLoss.withUnsafeMutableBufferPointer { l in
+                x.withUnsafeBufferPointer { xs in
+                    switch configuration.loss {
+                    case .crossEntropy:
+                        // softplus(z) - x z, and sigmoid(z) - x, sharing e = exp(-|z|).
+                        for i in z.indices {
+                            let zi = z[i], xi = xs[i]
+                            let e = fastExp(-Swift.abs(zi))
+                            let inverse = 1 / (1 + e)
+                            l[i] = Swift.max(zi, 0) + fastLog(1 + e) - xi * zi
+                            let sigmoid = zi >= 0 ? inverse : e * inverse
+                            z[i] = (sigmoid - xi) * inverseN
+                        }
+                    case .squaredError:
+                        // r = g(z); delta = 2 (r - x) / n * g'(z), with g' written from r.
+                        let decoder = configuration.decoder
+                        decoder.apply(z)
+                        for i in z.indices {
+                            let d = z[i] - xs[i]
+                            l[i] = d * d
+                            z[i] = 2 * d * inverseN * decoder.derivatives(output: z[i]).first
+                        }
+                    }
                 }
             }
         }
+        let reconstructionLoss = Double(elementLoss.withUnsafeBufferPointer { vectorSum($0) }) / Double(n)
+        let cost = reconstructionLoss + (configuration.sparsityWeight > 0 || configuration.contractiveWeight > 0 ? penalties(hidden) : 0)
         gradB = output.sumOverRows()
         // dL/dh = delta W'^T
         ensureShape(&deltaHidden, n, hiddenCount)

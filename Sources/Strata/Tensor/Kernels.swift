@@ -13,7 +13,11 @@
 @inlinable @inline(__always)
 public func fastExp(_ x: Float) -> Float {
     let clamped = Swift.min(Swift.max(x, -87.3), 88.3)
-    let n = (clamped * log2e + roundingMagic) - roundingMagic
+    let shifted = clamped * log2e + roundingMagic
+    let n = shifted - roundingMagic
+    // The rounded integer sits in the low mantissa bits of `shifted`; reading it
+    // there (instead of a trapping Float-to-Int conversion) keeps the loop vectorizable.
+    let integer = Int32(bitPattern: shifted.bitPattern) &- 0x4B40_0000
     var r = clamped - n * 0.693359375
     r = r - n * -2.12194440e-4
     var p: Float = 1.9875691500e-4
@@ -23,7 +27,7 @@ public func fastExp(_ x: Float) -> Float {
     p = p * r + 1.6666665459e-1
     p = p * r + 5.0000001201e-1
     let y = p * (r * r) + r + 1
-    let scale = Float(bitPattern: UInt32(bitPattern: Int32(n) &+ 127) &<< 23)
+    let scale = Float(bitPattern: UInt32(bitPattern: integer &+ 127) &<< 23)
     let result = y * scale
     return x != x ? x : result
 }
@@ -73,4 +77,37 @@ public func fastSoftplus(_ x: Float) -> Float {
 @inlinable @inline(__always)
 public func fastTanh(_ x: Float) -> Float {
     2 / (1 + fastExp(-2 * x)) - 1
+}
+
+/// The sum of `values`, with eight SIMD accumulators so that it vectorizes
+/// (a plain float loop cannot be reordered, so it runs one add at a time).
+@inlinable
+public func vectorSum(_ values: UnsafeBufferPointer<Float>) -> Float {
+    var accumulator = SIMD8<Float>(repeating: 0)
+    let n = values.count
+    var i = 0
+    let base = values.baseAddress!
+    while i + 8 <= n {
+        accumulator += UnsafeRawPointer(base + i).loadUnaligned(as: SIMD8<Float>.self)
+        i += 8
+    }
+    var total = accumulator.sum()
+    while i < n { total += base[i]; i += 1 }
+    return total
+}
+
+/// The dot product of two equal-length buffers, vectorized like ``vectorSum(_:)``.
+@inlinable
+public func vectorDot(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) -> Float {
+    var accumulator = SIMD8<Float>(repeating: 0)
+    let n = min(a.count, b.count)
+    var i = 0
+    let pa = a.baseAddress!, pb = b.baseAddress!
+    while i + 8 <= n {
+        accumulator += UnsafeRawPointer(pa + i).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(pb + i).loadUnaligned(as: SIMD8<Float>.self)
+        i += 8
+    }
+    var total = accumulator.sum()
+    while i < n { total += pa[i] * pb[i]; i += 1 }
+    return total
 }

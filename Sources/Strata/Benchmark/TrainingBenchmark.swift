@@ -1,0 +1,120 @@
+import Foundation
+
+/// Training throughput of Strata's learners on the shapes of the peer
+/// benchmarks (scikit-learn's BernoulliRBM and hand-written PyTorch scripts):
+/// one epoch of minibatch SGD over the data in order, timed from the first
+/// batch to the last, then quality figures computed untimed on test data.
+public enum TrainingBenchmark {
+    /// The three configurations of the peer benchmarks.
+    public enum Model: String, CaseIterable, Sendable {
+        /// Binary RBM 784-500, CD-1 with visible probabilities, lr 0.01.
+        case rbm = "rbm784x500"
+        /// Tied sigmoid denoising autoencoder 784-500, masking 0.3, cross-entropy, lr 0.1.
+        case dae = "dae784x500"
+        /// Gaussian-Bernoulli RBM 192-400, CD-1, lr 0.001.
+        case grbm = "gbrbm192x400"
+
+        public var shape: (visible: Int, hidden: Int) {
+            switch self {
+            case .rbm, .dae: return (784, 500)
+            case .grbm: return (192, 400)
+            }
+        }
+
+        /// FLOPs of one example's training step: five GEMMs of `2 V H` each
+        /// (up, down, up or backprop, and two weight-gradient products).
+        public var flopsPerExample: Double { 5 * 2 * Double(shape.visible * shape.hidden) }
+
+        public var variant: String {
+            switch self {
+            case .rbm, .grbm: return "cd1"
+            case .dae: return "manual"
+            }
+        }
+    }
+
+    public struct Result: Sendable {
+        public var model: Model
+        public var threads: Int
+        public var examples: Int
+        public var seconds: Double
+        public var examplesPerSecond: Double { Double(examples) / seconds }
+        public var gflops: Double { examplesPerSecond * model.flopsPerExample * 1e-9 }
+        /// Quality on the test data: pseudo-likelihood and reconstruction error
+        /// (RBMs), cross-entropy (autoencoder).
+        public var quality: [String: Double]
+
+        /// One line in the peer benchmarks' key=value form.
+        public var line: String {
+            var fields = ["peer=strata", "model=\(model.rawValue)", "impl=\(model.variant)", "dtype=float32", "batch=100",
+                          "threads=\(threads)", "epochs=1", "n=\(examples)",
+                          String(format: "seconds=%.3f", seconds), String(format: "samples_per_s=%.1f", examplesPerSecond),
+                          String(format: "gflops=%.1f", gflops)]
+            for key in quality.keys.sorted() { fields.append(String(format: "\(key)=%.2f", quality[key]!)) }
+            return fields.joined(separator: " ")
+        }
+    }
+
+    /// Builds the model of `kind` as the peers initialize theirs.
+    static func makeLearner(_ kind: Model, seed: UInt64) throws -> any UnsupervisedLearner {
+        switch kind {
+        case .rbm:
+            var c = RBM.Configuration(visibleCount: 784, hiddenCount: 500, visibleUnits: .binary, objective: .contrastiveDivergence(steps: 1))
+            (c.irange, c.meanVisible, c.seed) = (Float(0.01 * 3.0.squareRoot()), true, seed)   // the peers' N(0, 0.01^2) has this std
+            return try RBM(c)
+        case .grbm:
+            var c = RBM.Configuration(visibleCount: 192, hiddenCount: 400, visibleUnits: .gaussian, objective: .contrastiveDivergence(steps: 1))
+            (c.irange, c.meanVisible, c.seed) = (Float(0.01 * 3.0.squareRoot()), true, seed)
+            return try RBM(c)
+        case .dae:
+            var c = Autoencoder.Configuration(visibleCount: 784, hiddenCount: 500)
+            (c.corruption, c.loss, c.irange, c.seed) = (.masking(probability: 0.3), .crossEntropy, Float(4 * (6.0 / 1284).squareRoot()), seed)
+            return try Autoencoder(c)
+        }
+    }
+
+    /// Runs one epoch of `kind` on `train` with `threads` BLAS threads.
+    public static func run(_ kind: Model, train: Tensor, test: Tensor, threads: Int, seed: UInt64 = 1) throws -> Result {
+        BLAS.threadCount = threads
+        var learner = try makeLearner(kind, seed: seed)
+        let learningRate: Float = kind == .rbm ? 0.01 : kind == .dae ? 0.1 : 0.001
+        let hyper = StepHyperparameters(learningRate: learningRate)
+        var random = RandomSource(seed: seed)
+        // Warm-up: a few batches on a throwaway copy (allocations, BLAS buffers).
+        var warm = learner
+        for i in 0 ..< 5 { _ = try warm.trainStep(train.rows(i * 100 ..< (i + 1) * 100), hyper: hyper, random: &random) }
+        var batch = Tensor(zeros: [100, train.columns])
+        let start = DispatchTime.now().uptimeNanoseconds
+        var offset = 0
+        while offset < train.rows {
+            let count = min(100, train.rows - offset)
+            if count != batch.rows { batch = Tensor(zeros: [count, train.columns]) }
+            train.withUnsafeBufferPointer { src in
+                batch.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: src.baseAddress! + offset * train.columns, count: count * train.columns) }
+            }
+            _ = try learner.trainStep(batch, hyper: hyper, random: &random)
+            offset += count
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        var quality: [String: Double] = [:]
+        var monitorRandom = RandomSource(seed: seed &+ 1)
+        let channels = learner.monitor(test, random: &monitorRandom)
+        switch kind {
+        case .rbm:
+            quality["pl_test"] = channels["pseudo_likelihood"]
+            quality["recon_mse"] = meanFieldReconstruction(learner as! RBM, test)
+        case .grbm:
+            quality["recon_mse"] = meanFieldReconstruction(learner as! RBM, test)
+        case .dae:
+            quality["test_loss"] = channels["reconstruction_error"]
+        }
+        return Result(model: kind, threads: threads, examples: train.rows, seconds: seconds, quality: quality)
+    }
+
+    /// `sum over units (x - E[v | P(h | x)])^2`, mean over examples: the peers' recon_mse.
+    static func meanFieldReconstruction(_ rbm: RBM, _ x: Tensor) -> Double {
+        var v = Tensor(zeros: [0, 0])
+        rbm.visibleMeans(rbm.transform(x), into: &v)
+        return rbm.squaredError(x, v)
+    }
+}
