@@ -5,8 +5,8 @@ public enum Activation: String, Codable, CaseIterable, Sendable {
     /// Applies the activation to `z` in place.
     func apply(_ z: UnsafeMutableBufferPointer<Float>) {
         switch self {
-        case .sigmoid: for i in z.indices { z[i] = fastSigmoid(z[i]) }
-        case .tanh: for i in z.indices { z[i] = fastTanh(z[i]) }
+        case .sigmoid: z.mapInPlace(fastSigmoid, fastSigmoid)
+        case .tanh: z.mapInPlace(fastTanh, fastTanh)
         case .relu: for i in z.indices { z[i] = Swift.max(z[i], 0) }
         case .linear: break
         }

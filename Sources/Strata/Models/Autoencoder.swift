@@ -262,13 +262,28 @@ public struct Autoencoder: UnsupervisedLearner {
                     switch configuration.loss {
                     case .crossEntropy:
                         // softplus(z) - x z, and sigmoid(z) - x, sharing e = exp(-|z|).
-                        for i in z.indices {
+                        let count = z.count
+                        let (pz, pl, px) = (z.baseAddress!, l.baseAddress!, xs.baseAddress!)
+                        var i = 0
+                        while i + 8 <= count {
+                            let zi = UnsafeRawPointer(pz + i).loadUnaligned(as: Float8.self)
+                            let xi = UnsafeRawPointer(px + i).loadUnaligned(as: Float8.self)
+                            let e = fastExp(-abs(zi))
+                            let inverse = 1 / (1 + e)
+                            let positive = zi .>= 0
+                            let relu = zi.replacing(with: 0, where: .!positive)
+                            UnsafeMutableRawPointer(pl + i).storeBytes(of: relu + fastLog(1 + e) - xi * zi, as: Float8.self)
+                            let sigmoid = (e * inverse).replacing(with: inverse, where: positive)
+                            UnsafeMutableRawPointer(pz + i).storeBytes(of: (sigmoid - xi) * inverseN, as: Float8.self)
+                            i += 8
+                        }
+                        while i < count {
                             let zi = z[i], xi = xs[i]
                             let e = fastExp(-Swift.abs(zi))
                             let inverse = 1 / (1 + e)
                             l[i] = Swift.max(zi, 0) + fastLog(1 + e) - xi * zi
-                            let sigmoid = zi >= 0 ? inverse : e * inverse
-                            z[i] = (sigmoid - xi) * inverseN
+                            z[i] = ((zi >= 0 ? inverse : e * inverse) - xi) * inverseN
+                            i += 1
                         }
                     case .squaredError:
                         // r = g(z); delta = 2 (r - x) / n * g'(z), with g' written from r.

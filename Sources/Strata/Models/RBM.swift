@@ -150,9 +150,16 @@ public struct RBM: UnsupervisedLearner {
         let width = hiddenCount
         hiddenBias.withUnsafeBufferPointer { c in
             h.withUnsafeMutableBufferPointer { out in
+                let bias = c.baseAddress!
                 for i in 0 ..< v.rows {
                     let row = out.baseAddress! + i * width
-                    for j in 0 ..< width { row[j] = fastSigmoid((row[j] + c[j]) * inverse) }
+                    var j = 0
+                    while j + 8 <= width {
+                        let u = UnsafeRawPointer(row + j).loadUnaligned(as: Float8.self) + UnsafeRawPointer(bias + j).loadUnaligned(as: Float8.self)
+                        UnsafeMutableRawPointer(row + j).storeBytes(of: fastSigmoid(u * inverse), as: Float8.self)
+                        j += 8
+                    }
+                    while j < width { row[j] = fastSigmoid((row[j] + bias[j]) * inverse); j += 1 }
                 }
             }
         }

@@ -26,18 +26,18 @@ extension Tensor {
     }
 
     /// The logistic sigmoid `1 / (1 + e^-x)` of every scalar, in place.
-    public mutating func formSigmoid() { apply { fastSigmoid($0) } }
+    public mutating func formSigmoid() { withUnsafeMutableBufferPointer { $0.mapInPlace(fastSigmoid, fastSigmoid) } }
     /// `log(1 + e^x)` of every scalar, in place.
-    public mutating func formSoftplus() { apply { fastSoftplus($0) } }
+    public mutating func formSoftplus() { withUnsafeMutableBufferPointer { $0.mapInPlace(fastSoftplus, fastSoftplus) } }
     /// The hyperbolic tangent of every scalar, in place.
-    public mutating func formTanh() { apply { fastTanh($0) } }
+    public mutating func formTanh() { withUnsafeMutableBufferPointer { $0.mapInPlace(fastTanh, fastTanh) } }
     /// `max(x, 0)` of every scalar, in place.
     public mutating func formRelu() { apply { Swift.max($0, 0) } }
     /// `e^x` of every scalar, in place.
-    public mutating func formExp() { apply { fastExp($0) } }
+    public mutating func formExp() { withUnsafeMutableBufferPointer { $0.mapInPlace(fastExp, fastExp) } }
     /// The natural logarithm of every scalar, in place (see ``fastLog(_:)`` for
     /// zero and negative input).
-    public mutating func formLog() { apply { fastLog($0) } }
+    public mutating func formLog() { withUnsafeMutableBufferPointer { $0.mapInPlace(fastLog, fastLog) } }
     /// Clamps every scalar to `range`, in place.
     public mutating func clamp(to range: ClosedRange<Float>) {
         let (low, high) = (range.lowerBound, range.upperBound)

@@ -1,0 +1,90 @@
+// MARK: - Eight-wide versions of the scalar functions
+//
+// The same formulas as `fastExp`, `fastLog`, `fastSigmoid` (Kernels.swift) on
+// SIMD8<Float>, so that hot loops are vectorized by construction rather than
+// by the optimizer's choice. `forEachEight` runs a loop eight values at a
+// time with a scalar tail.
+
+public typealias Float8 = SIMD8<Float>
+
+@inlinable @inline(__always)
+public func fastExp(_ x: Float8) -> Float8 {
+    let clamped = x.clamped(lowerBound: Float8(repeating: -87.3), upperBound: Float8(repeating: 88.3))
+    let shifted = clamped * log2e + roundingMagic
+    let n = shifted - roundingMagic
+    let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+    var r = clamped - n * 0.693359375
+    r = r - n * -2.12194440e-4
+    var p = Float8(repeating: 1.9875691500e-4)
+    p = p * r + 1.3981999507e-3
+    p = p * r + 8.3334519073e-3
+    p = p * r + 4.1665795894e-2
+    p = p * r + 1.6666665459e-1
+    p = p * r + 5.0000001201e-1
+    let y = p * (r * r) + r + 1
+    let scale = unsafeBitCast((integer &+ 127) &<< 23, to: Float8.self)
+    return y * scale
+}
+
+@inlinable @inline(__always)
+public func fastLog(_ x: Float8) -> Float8 {
+    let v = x.replacing(with: Float.leastNormalMagnitude, where: x .< Float.leastNormalMagnitude)
+    let bits = unsafeBitCast(v, to: SIMD8<Int32>.self)
+    var e = Float8((bits &>> 23) & 0xff &- 126)
+    var m = unsafeBitCast((bits & 0x007f_ffff) | 0x3f00_0000, to: Float8.self)
+    let small = m .< 0.707106781186547524
+    e = e.replacing(with: e - 1, where: small)
+    m = (m + m - 1).replacing(with: m - 1, where: .!small)
+    let z = m * m
+    var p = Float8(repeating: 7.0376836292e-2)
+    p = p * m - 1.1514610310e-1
+    p = p * m + 1.1676998740e-1
+    p = p * m - 1.2420140846e-1
+    p = p * m + 1.4249322787e-1
+    p = p * m - 1.6668057665e-1
+    p = p * m + 2.0000714765e-1
+    p = p * m - 2.4999993993e-1
+    p = p * m + 3.3333331174e-1
+    var y = m * z * p
+    y += e * -2.12194440e-4
+    y += -0.5 * z
+    return (m + y + e * 0.693359375).replacing(with: .nan, where: x .< 0)
+}
+
+@inlinable @inline(__always)
+public func fastSigmoid(_ x: Float8) -> Float8 { 1 / (1 + fastExp(-x)) }
+
+@inlinable @inline(__always)
+public func fastTanh(_ x: Float8) -> Float8 { 2 / (1 + fastExp(-2 * x)) - 1 }
+
+@inlinable @inline(__always)
+public func fastSoftplus(_ x: Float8) -> Float8 {
+    let zero = Float8(repeating: 0)
+    return x.replacing(with: zero, where: x .< zero) + fastLog(1 + fastExp(-abs(x)))
+}
+
+@inlinable @inline(__always)
+func abs(_ x: Float8) -> Float8 { x.replacing(with: -x, where: x .< 0) }
+
+/// `out[i] = f(in[i])` eight at a time (`wide`), with `narrow` for the tail.
+/// `input` and `output` may be the same buffer.
+@inlinable @inline(__always)
+public func mapEight(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int,
+                     _ wide: (Float8) -> Float8, _ narrow: (Float) -> Float) {
+    var i = 0
+    while i + 8 <= count {
+        let v = UnsafeRawPointer(input + i).loadUnaligned(as: Float8.self)
+        UnsafeMutableRawPointer(output + i).storeBytes(of: wide(v), as: Float8.self)
+        i += 8
+    }
+    while i < count { output[i] = narrow(input[i]); i += 1 }
+}
+
+extension UnsafeMutableBufferPointer where Element == Float {
+    /// Applies `wide`/`narrow` to every value in place, eight at a time.
+    @inlinable @inline(__always)
+    public func mapInPlace(_ wide: (Float8) -> Float8, _ narrow: (Float) -> Float) {
+        guard let base = baseAddress else { return }
+        mapEight(base, base, count: count, wide, narrow)
+    }
+}
