@@ -248,7 +248,11 @@ public struct Autoencoder: UnsupervisedLearner {
 
     /// Cost and gradient for clean `x` and its corrupted version; the gradient
     /// goes into the gradient buffers.
-    mutating func costAndGradient(clean x: Tensor, corrupted xt: Tensor) -> Double {
+    ///
+    /// With `directStep` (plain SGD: no momentum, no decay), the weight
+    /// gradients are not stored: each GEMM adds `-directStep * gradient`
+    /// straight into the weights and biases, saving a pass over them.
+    mutating func costAndGradient(clean x: Tensor, corrupted xt: Tensor, directStep: Float? = nil) -> Double {
         let n = x.rows
         let inverseN = 1 / Float(n)
         encode(xt, into: &hidden)
@@ -301,14 +305,22 @@ public struct Autoencoder: UnsupervisedLearner {
         let reconstructionLoss = Double(elementLoss.withUnsafeBufferPointer { vectorSum($0) }) / Double(n)
         let cost = reconstructionLoss + (configuration.sparsityWeight > 0 || configuration.contractiveWeight > 0 ? penalties(hidden) : 0)
         gradB = output.sumOverRows()
-        // dL/dh = delta W'^T
+        // dL/dh = delta W'^T (computed before any direct weight update).
         ensureShape(&deltaHidden, n, hiddenCount)
         if configuration.tied {
-            gradW.formProduct(output, hidden, transposeA: true)              // decoder part: delta^T h  (V, H)
             deltaHidden.formProduct(output, weights)
+            if let step = directStep {
+                weights.formProduct(output, hidden, transposeA: true, alpha: -step, beta: 1)
+            } else {
+                gradW.formProduct(output, hidden, transposeA: true)          // decoder part: delta^T h  (V, H)
+            }
         } else {
-            gradD.formProduct(hidden, output, transposeA: true)              // h^T delta  (H, V)
             deltaHidden.formProduct(output, decoderWeights, transposeB: true)
+            if let step = directStep {
+                decoderWeights.formProduct(hidden, output, transposeA: true, alpha: -step, beta: 1)
+            } else {
+                gradD.formProduct(hidden, output, transposeA: true)          // h^T delta  (H, V)
+            }
         }
         if configuration.sparsityWeight > 0 {
             let rho = configuration.sparsityTarget
@@ -336,13 +348,26 @@ public struct Autoencoder: UnsupervisedLearner {
             }
             contractiveColumnScale = scale * (lambda * inverseN * 2)
         }
+        gradC = deltaHidden.sumOverRows()
+        if let step = directStep {
+            // The contractive weight term uses W before this step's update.
+            var extra: Tensor?
+            if let contractiveColumnScale {
+                extra = weights
+                extra!.multiplyEachRow(by: contractiveColumnScale)
+            }
+            weights.formProduct(xt, deltaHidden, transposeA: true, alpha: -step, beta: 1)
+            if let extra { weights.add(extra, scaledBy: -step) }
+            hiddenBias.add(gradC, scaledBy: -step)
+            visibleBias.add(gradB, scaledBy: -step)
+            return cost
+        }
         gradW.formProduct(xt, deltaHidden, transposeA: true, beta: configuration.tied ? 1 : 0)
         if let contractiveColumnScale {
             var extra = weights
             extra.multiplyEachRow(by: contractiveColumnScale)
             gradW.add(extra)
         }
-        gradC = deltaHidden.sumOverRows()
         return cost
     }
 
@@ -352,6 +377,11 @@ public struct Autoencoder: UnsupervisedLearner {
         }
         var input = corrupted
         corrupt(batch, into: &input, random: &random)
+        if hyper.momentum == 0 && hyper.weightDecay == 0 {
+            let cost = costAndGradient(clean: batch, corrupted: input, directStep: hyper.learningRate)
+            corrupted = input
+            return cost
+        }
         let cost = costAndGradient(clean: batch, corrupted: input)
         corrupted = input
         sgdUpdate(&weights, gradient: gradW, velocity: &velocityW, learningRate: hyper.learningRate, momentum: hyper.momentum, decay: hyper.weightDecay)

@@ -238,6 +238,9 @@ public struct RBM: UnsupervisedLearner {
         let objective: Double
         switch configuration.objective {
         case .contrastiveDivergence(let k):
+            if hyper.momentum == 0 && hyper.weightDecay == 0 {
+                return contrastiveDivergence(batch, steps: k, random: &random, directStep: hyper.learningRate)
+            }
             objective = contrastiveDivergence(batch, steps: k, random: &random)
         case .persistentCD(let k):
             objective = persistentCD(batch, steps: k, random: &random)
@@ -257,7 +260,8 @@ public struct RBM: UnsupervisedLearner {
     /// CD-k: positive statistics from the data, negative from k Gibbs steps.
     /// Returns the reconstruction error of the first step (squared error
     /// summed over units, averaged over examples).
-    private mutating func contrastiveDivergence(_ batch: Tensor, steps: Int, random: inout RandomSource) -> Double {
+    /// With `directStep` (plain SGD), the update is added straight into the parameters.
+    private mutating func contrastiveDivergence(_ batch: Tensor, steps: Int, random: inout RandomSource, directStep: Float? = nil) -> Double {
         hiddenMeans(batch, into: &hPos)
         var h = hPos
         var error = 0.0
@@ -270,6 +274,19 @@ public struct RBM: UnsupervisedLearner {
             if step + 1 < steps { h = hNeg }
         }
         let n = Float(batch.rows)
+        if let step = directStep {
+            // Plain SGD: add -step * gradient straight into the parameters.
+            let factor = step / (n * variance)
+            weights.formProduct(batch, hPos, transposeA: true, alpha: factor, beta: 1)
+            weights.formProduct(vNeg, hNeg, transposeA: true, alpha: -factor, beta: 1)
+            var db = batch.sumOverRows()
+            db.subtract(vNeg.sumOverRows())
+            visibleBias.add(db, scaledBy: factor)
+            var dc = hPos.sumOverRows()
+            dc.subtract(hNeg.sumOverRows())
+            hiddenBias.add(dc, scaledBy: factor)
+            return error
+        }
         accumulateFreeEnergyGradient(batch, hidden: hPos, scale: 1 / n, beta: 0)
         accumulateFreeEnergyGradient(vNeg, hidden: hNeg, scale: -1 / n, beta: 1)
         return error
