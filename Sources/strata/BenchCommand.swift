@@ -83,6 +83,8 @@ extension BenchCommand {
         var threads = "1,2"
         @Option(help: "Training examples (at most 60000).")
         var examples = 60000
+        @Option(help: "Seed of initialization and sampling.")
+        var seed: UInt64 = 1
 
         func run() throws {
             let kinds = try models.split(separator: ",").map { name -> TrainingBenchmark.Model in
@@ -103,7 +105,7 @@ extension BenchCommand {
             for t in threadCounts {
                 for kind in kinds {
                     let (train, test) = kind == .grbm ? (gaussianTrain, gaussianTest) : fashion!
-                    let result = try TrainingBenchmark.run(kind, train: train, test: test, threads: t)
+                    let result = try TrainingBenchmark.run(kind, train: train, test: test, threads: t, seed: seed)
                     print(result.line)
                 }
             }
