@@ -142,6 +142,7 @@ struct PretrainCommand: ParsableCommand {
         training.maxEpochs = epochs
         training.checkpointEvery = checkpointEvery
         training.seed = seed
+        training.cores = compute.cores
         if let channel = earlyStopping {
             training.earlyStopping = EarlyStopping(channel: channel, proportionalDecrease: propDecrease, patience: patience)
         }

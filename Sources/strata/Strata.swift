@@ -20,8 +20,11 @@ struct ComputeOptions: ParsableArguments {
     @Option(name: .long, help: "BLAS threads (default: all cores).")
     var threads: Int?
 
+    /// The cores to use: BLAS's threads, and the cores a training step may split itself over.
+    var cores: Int { threads ?? ProcessInfo.processInfo.activeProcessorCount }
+
     func apply() {
-        BLAS.threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        BLAS.threadCount = cores
     }
 
     func validate() throws {

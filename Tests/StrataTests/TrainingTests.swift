@@ -147,3 +147,31 @@ import Testing
         }
     }
 }
+
+@Suite struct SplitStepTests {
+    /// Plain-SGD CD-1 split over two cores (batch rows, then weight rows) learns
+    /// like the single-core step: the same data, the same improvement.
+    @Test(arguments: [RBM.VisibleUnits.binary, .gaussian])
+    func twoCoreContrastiveDivergenceLearns(units: RBM.VisibleUnits) throws {
+        let data = TrainingTests().prototypes(400)
+        var config = RBM.Configuration(visibleCount: 16, hiddenCount: 8, visibleUnits: units, objective: .contrastiveDivergence(steps: 1))
+        config.meanVisible = units == .gaussian
+        var errors: [Double] = []
+        for cores in [1, 2] {
+            var rbm = try RBM(config)
+            var random = RandomSource(seed: 3)
+            let hyper = StepHyperparameters(learningRate: units == .binary ? 0.5 : 0.01, cores: cores)
+            var monitorRandom = RandomSource(seed: 4)
+            let before = rbm.monitor(data, random: &monitorRandom)["reconstruction_error"]!
+            for epoch in 0 ..< 5 {
+                for start in stride(from: 0, to: 400, by: 40) { _ = try rbm.trainStep(data.rows(start ..< start + 40), hyper: hyper, random: &random) }
+                _ = epoch
+            }
+            var after = RandomSource(seed: 4)
+            let error = rbm.monitor(data, random: &after)["reconstruction_error"]!
+            #expect(error < 0.9 * before, "\(units), \(cores) cores: \(before) -> \(error)")
+            errors.append(error)
+        }
+        #expect(abs(errors[0] - errors[1]) < 0.25 * errors[0], "1 core \(errors[0]), 2 cores \(errors[1])")
+    }
+}

@@ -78,7 +78,7 @@ public enum TrainingBenchmark {
         BLAS.threadCount = threads
         var learner = try makeLearner(kind, seed: seed)
         let learningRate: Float = kind == .rbm ? 0.01 : kind == .dae ? 0.1 : 0.001
-        let hyper = StepHyperparameters(learningRate: learningRate)
+        let hyper = StepHyperparameters(learningRate: learningRate, cores: threads)
         var random = RandomSource(seed: seed)
         // Warm-up: a few batches on a throwaway copy (allocations, BLAS buffers).
         var warm = learner

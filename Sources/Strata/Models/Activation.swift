@@ -40,9 +40,14 @@ public struct StepHyperparameters: Sendable {
     public var momentum: Float
     /// L2 weight decay coefficient, applied to weight matrices (not biases).
     public var weightDecay: Float
+    /// Cores the step may split itself over. With 2 or more, plain-SGD
+    /// contrastive divergence splits the batch's rows (Gibbs chain) and then
+    /// the weight matrix's rows (update) over the cores, with single-threaded
+    /// GEMMs: at training shapes this beats OpenBLAS's own two threads.
+    public var cores: Int
 
-    public init(learningRate: Float, momentum: Float = 0, weightDecay: Float = 0) {
-        (self.learningRate, self.momentum, self.weightDecay) = (learningRate, momentum, weightDecay)
+    public init(learningRate: Float, momentum: Float = 0, weightDecay: Float = 0, cores: Int = 1) {
+        (self.learningRate, self.momentum, self.weightDecay, self.cores) = (learningRate, momentum, weightDecay, cores)
     }
 }
 

@@ -238,6 +238,9 @@ public struct RBM: UnsupervisedLearner {
         let objective: Double
         switch configuration.objective {
         case .contrastiveDivergence(let k):
+            if hyper.momentum == 0 && hyper.weightDecay == 0 && hyper.cores > 1 && batch.rows >= 16 * hyper.cores {
+                return splitContrastiveDivergence(batch, steps: k, random: &random, step: hyper.learningRate, cores: hyper.cores)
+            }
             if hyper.momentum == 0 && hyper.weightDecay == 0 {
                 return contrastiveDivergence(batch, steps: k, random: &random, directStep: hyper.learningRate)
             }
@@ -330,6 +333,100 @@ public struct RBM: UnsupervisedLearner {
         ensureShape(&noise, x.rows, visibleCount)
         noise.withUnsafeMutableBufferPointer { random.fillNormal($0, standardDeviation: level) }
         return scoreMatchingGradient(x, corruption: noise, level: level)
+    }
+
+    /// Plain-SGD CD-k spread over `cores` with single-threaded GEMMs and no
+    /// reduction: phase 1 splits the batch's rows (each core runs the Gibbs
+    /// chain for its rows), phase 2 splits the weight matrix's rows (each core
+    /// adds its band of `step/(n S) (v^T h+ - v'^T h-)` straight into W).
+    private mutating func splitContrastiveDivergence(_ batch: Tensor, steps: Int, random: inout RandomSource, step: Float, cores: Int) -> Double {
+        let (n, v, h) = (batch.rows, visibleCount, hiddenCount)
+        ensureShape(&hPos, n, h); ensureShape(&hNeg, n, h); ensureShape(&vNeg, n, v)
+        var streams = (0 ..< cores).map { _ in random.split() }
+        var errors = [Double](repeating: 0, count: cores)
+        let inverse = 1 / variance
+        let factor = step / (Float(n) * variance)
+        let binary = configuration.visibleUnits == .binary
+        let meanVisible = configuration.meanVisible
+        let sigmaValue = sigma
+        let previousThreads = BLAS.threadCount
+        BLAS.threadCount = 1
+        defer { BLAS.threadCount = previousThreads }
+        batch.withUnsafeBufferPointer { x in
+        weights.withUnsafeMutableBufferPointer { w in
+        visibleBias.withUnsafeMutableBufferPointer { b in
+        hiddenBias.withUnsafeMutableBufferPointer { c in
+        hPos.withUnsafeMutableBufferPointer { hp in
+        hNeg.withUnsafeMutableBufferPointer { hn in
+        vNeg.withUnsafeMutableBufferPointer { vn in
+        streams.withUnsafeMutableBufferPointer { rngs in
+        errors.withUnsafeMutableBufferPointer { errs in
+            let (X, W, B, C, HP, HN, VN) = (x.baseAddress!, w.baseAddress!, b.baseAddress!, c.baseAddress!, hp.baseAddress!, hn.baseAddress!, vn.baseAddress!)
+            // Phase 1: the Gibbs chain, rows of the batch split over the cores.
+            DispatchQueue.concurrentPerform(iterations: cores) { core in
+                let r0 = n * core / cores, r1 = n * (core + 1) / cores
+                let m = r1 - r0
+                guard m > 0 else { return }
+                let input = X + r0 * v, up = HP + r0 * h, down = VN + r0 * v, upNeg = HN + r0 * h
+                func hidden(_ source: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>) {
+                    BLAS.gemm(m: m, n: h, k: v, source, transposeA: false, UnsafePointer(W), transposeB: false, out)
+                    for r in 0 ..< m {
+                        let row = out + r * h
+                        var j = 0
+                        while j + 8 <= h {
+                            let u = UnsafeRawPointer(row + j).loadUnaligned(as: Float8.self) + UnsafeRawPointer(C + j).loadUnaligned(as: Float8.self)
+                            UnsafeMutableRawPointer(row + j).storeBytes(of: fastSigmoid(u * inverse), as: Float8.self)
+                            j += 8
+                        }
+                        while j < h { row[j] = fastSigmoid((row[j] + C[j]) * inverse); j += 1 }
+                    }
+                }
+                hidden(input, up)
+                // Hidden samples go in the negative buffer, which the last up-pass overwrites.
+                upNeg.update(from: up, count: m * h)
+                for s in 0 ..< steps {
+                    rngs[core].sampleBernoulli(UnsafeMutableBufferPointer(start: upNeg, count: m * h))
+                    BLAS.gemm(m: m, n: v, k: h, UnsafePointer(upNeg), transposeA: false, UnsafePointer(W), transposeB: true, down)
+                    for r in 0 ..< m {
+                        let row = down + r * v
+                        for j in 0 ..< v { row[j] += B[j] }
+                        if binary { mapEight(row, row, count: v, fastSigmoid, fastSigmoid) }
+                    }
+                    if s == 0 {
+                        var total: Float = 0
+                        for i in 0 ..< m * v { let d = input[i] - down[i]; total += d * d }
+                        errs[core] = Double(total)
+                    }
+                    if !meanVisible {
+                        let buffer = UnsafeMutableBufferPointer(start: down, count: m * v)
+                        if binary { rngs[core].sampleBernoulli(buffer) } else { rngs[core].addNormal(buffer, standardDeviation: sigmaValue) }
+                    }
+                    hidden(down, upNeg)
+                }
+            }
+            // Phase 2: the update, rows of W (and entries of b, c) split over the cores.
+            DispatchQueue.concurrentPerform(iterations: cores) { core in
+                let q0 = v * core / cores, q1 = v * (core + 1) / cores
+                if q1 > q0 {
+                    BLAS.gemm(m: q1 - q0, n: h, k: n, X + q0, lda: v, transposeA: true, UnsafePointer(HP), ldb: h, transposeB: false,
+                              W + q0 * h, ldc: h, alpha: factor, beta: 1)
+                    BLAS.gemm(m: q1 - q0, n: h, k: n, UnsafePointer(VN) + q0, lda: v, transposeA: true, UnsafePointer(HN), ldb: h, transposeB: false,
+                              W + q0 * h, ldc: h, alpha: -factor, beta: 1)
+                    for j in q0 ..< q1 {
+                        var total: Float = 0
+                        for r in 0 ..< n { total += X[r * v + j] - VN[r * v + j] }
+                        B[j] += factor * total
+                    }
+                }
+                let c0 = h * core / cores, c1 = h * (core + 1) / cores
+                for j in c0 ..< c1 {
+                    var total: Float = 0
+                    for r in 0 ..< n { total += HP[r * h + j] - HN[r * h + j] }
+                    C[j] += factor * total
+                }
+            }
+        } } } } } } } } }
+        return errors.reduce(0, +) / Double(n)
     }
 
     /// Score matching's cost and gradient for a given corruption `x~ - x`.

@@ -34,6 +34,21 @@ public enum BLAS {
                     beta, c, Int32(max(n, 1)))
     }
 
+    /// `sgemm` with explicit leading dimensions, for blocks of larger
+    /// row-major matrices (a band of rows or columns) without copying them.
+    @inlinable
+    public static func gemm(
+        m: Int, n: Int, k: Int,
+        _ a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
+        _ b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+        _ c: UnsafeMutablePointer<Float>, ldc: Int,
+        alpha: Float = 1, beta: Float = 0
+    ) {
+        guard m > 0, n > 0 else { return }
+        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
     /// `y = alpha * op(A) * x + beta * y` for a row-major `(rows, columns)` buffer `A`.
     @inlinable
     public static func gemv(

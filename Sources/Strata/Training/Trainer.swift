@@ -103,7 +103,8 @@ public struct Trainer: Sendable {
             let epoch = state.epoch + 1
             let epochStart = Date()
             let order = random.permutation(data.rows)
-            let hyper = StepHyperparameters(learningRate: state.learningRate, momentum: configuration.momentum(atEpoch: epoch), weightDecay: configuration.weightDecay)
+            let hyper = StepHyperparameters(learningRate: state.learningRate, momentum: configuration.momentum(atEpoch: epoch),
+                                            weightDecay: configuration.weightDecay, cores: configuration.cores)
             let bar = showProgress ? ProgressBar(total: data.rows, label: "epoch \(epoch)") : nil
             var objectiveSum = 0.0, batches = 0
             var offset = 0

@@ -50,6 +50,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// Training examples (a fixed seeded subset) the monitor evaluates each epoch.
     public var monitorExamples = 10_000
     public var seed: UInt64 = 1
+    /// Cores a training step may split itself over (see ``StepHyperparameters/cores``).
+    public var cores = 1
 
     public init() {}
 
@@ -61,6 +63,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         guard (0 ..< 1).contains(initialMomentum), (0 ..< 1).contains(finalMomentum) else {
             throw StrataError.invalidArgument(name: "momentum", reason: "must lie in [0, 1)")
         }
+        guard cores >= 1 else { throw StrataError.invalidArgument(name: "cores", reason: "\(cores) must be at least 1") }
         guard weightDecay >= 0 else { throw StrataError.invalidArgument(name: "weight decay", reason: "must not be negative") }
         if let stop = earlyStopping, stop.patience < 1 || stop.proportionalDecrease < 0 {
             throw StrataError.invalidArgument(name: "early stopping", reason: "patience must be at least 1 and the decrease not negative")
