@@ -175,3 +175,26 @@ import Testing
         #expect(abs(errors[0] - errors[1]) < 0.25 * errors[0], "1 core \(errors[0]), 2 cores \(errors[1])")
     }
 }
+
+@Suite struct AutoencoderSplitStepTests {
+    /// Without corruption a plain-SGD step is deterministic, so the two-core
+    /// split (batch rows, then weight rows) must give the single-core result.
+    @Test(arguments: [true, false])
+    func twoCoreStepEqualsOneCoreStep(tied: Bool) throws {
+        var config = Autoencoder.Configuration(visibleCount: 20, hiddenCount: 12)
+        config.tied = tied
+        let one = try Autoencoder(config)
+        var random = RandomSource(seed: 2)
+        let batch = Tensor.uniform(shape: [40, 20], using: &random)
+        var serial = one, split = one
+        var r1 = RandomSource(seed: 5), r2 = RandomSource(seed: 5)
+        let c1 = try serial.trainStep(batch, hyper: StepHyperparameters(learningRate: 0.3, cores: 1), random: &r1)
+        let c2 = try split.trainStep(batch, hyper: StepHyperparameters(learningRate: 0.3, cores: 2), random: &r2)
+        #expect(abs(c1 - c2) < 1e-4 * abs(c1))
+        #expect(maxDifference(serial.weights, split.weights) < 1e-5)
+        #expect(maxDifference(serial.hiddenBias, split.hiddenBias) < 1e-5)
+        #expect(maxDifference(serial.visibleBias, split.visibleBias) < 1e-5)
+        if !tied { #expect(maxDifference(serial.decoderWeights, split.decoderWeights) < 1e-5) }
+        #expect(serial.weights != one.weights)
+    }
+}

@@ -147,27 +147,29 @@ public struct Autoencoder: UnsupervisedLearner {
     func corrupt(_ x: Tensor, into out: inout Tensor, random: inout RandomSource) {
         out.scalars = x.scalars
         out.reshape(x.shape)
-        switch configuration.corruption {
+        let corruption = configuration.corruption
+        out.withUnsafeMutableBufferPointer { Self.corruptInPlace($0, corruption, random: &random) }
+    }
+
+    /// Applies `corruption` to `buffer` in place.
+    static func corruptInPlace(_ buffer: UnsafeMutableBufferPointer<Float>, _ corruption: Corruption, random: inout RandomSource) {
+        switch corruption {
         case .none: break
         case .masking(let p):
-            out.withUnsafeMutableBufferPointer { buffer in
-                var i = 0
-                let keep = 1 - p
-                while i < buffer.count {
-                    let bits = random.next()
-                    buffer[i] = Float(bits &>> 40) * 0x1p-24 < keep ? buffer[i] : 0
-                    if i + 1 < buffer.count { buffer[i + 1] = Float((bits &>> 16) & 0xFF_FFFF) * 0x1p-24 < keep ? buffer[i + 1] : 0 }
-                    i += 2
-                }
+            var i = 0
+            let keep = 1 - p
+            while i < buffer.count {
+                let bits = random.next()
+                buffer[i] = Float(bits &>> 40) * 0x1p-24 < keep ? buffer[i] : 0
+                if i + 1 < buffer.count { buffer[i + 1] = Float((bits &>> 16) & 0xFF_FFFF) * 0x1p-24 < keep ? buffer[i + 1] : 0 }
+                i += 2
             }
         case .gaussian(let s):
-            out.withUnsafeMutableBufferPointer { random.addNormal($0, standardDeviation: s) }
+            random.addNormal(buffer, standardDeviation: s)
         case .saltAndPepper(let p):
-            out.withUnsafeMutableBufferPointer { buffer in
-                for i in buffer.indices {
-                    let bits = random.next()
-                    if Float(bits &>> 40) * 0x1p-24 < p { buffer[i] = bits & 1 == 0 ? 0 : 1 }
-                }
+            for i in buffer.indices {
+                let bits = random.next()
+                if Float(bits &>> 40) * 0x1p-24 < p { buffer[i] = bits & 1 == 0 ? 0 : 1 }
             }
         }
     }
@@ -202,6 +204,47 @@ public struct Autoencoder: UnsupervisedLearner {
             }
         }
         return Double(total) / Double(max(x.rows, 1))
+    }
+
+    /// For decoder pre-activations `z` and targets: writes each element's loss
+    /// into `l` and replaces `z` by the delta dL/dz (scaled by `inverseN`).
+    static func lossAndDelta(_ configuration: Configuration, _ z: UnsafeMutableBufferPointer<Float>, target xs: UnsafeBufferPointer<Float>, loss l: UnsafeMutableBufferPointer<Float>, inverseN: Float) {
+                    switch configuration.loss {
+                    case .crossEntropy:
+                        // softplus(z) - x z, and sigmoid(z) - x, sharing e = exp(-|z|).
+                        let count = z.count
+                        let (pz, pl, px) = (z.baseAddress!, l.baseAddress!, xs.baseAddress!)
+                        var i = 0
+                        while i + 8 <= count {
+                            let zi = UnsafeRawPointer(pz + i).loadUnaligned(as: Float8.self)
+                            let xi = UnsafeRawPointer(px + i).loadUnaligned(as: Float8.self)
+                            let e = fastExp(-abs(zi))
+                            let inverse = 1 / (1 + e)
+                            let positive = zi .>= 0
+                            let relu = zi.replacing(with: 0, where: .!positive)
+                            UnsafeMutableRawPointer(pl + i).storeBytes(of: relu + fastLog(1 + e) - xi * zi, as: Float8.self)
+                            let sigmoid = (e * inverse).replacing(with: inverse, where: positive)
+                            UnsafeMutableRawPointer(pz + i).storeBytes(of: (sigmoid - xi) * inverseN, as: Float8.self)
+                            i += 8
+                        }
+                        while i < count {
+                            let zi = z[i], xi = xs[i]
+                            let e = fastExp(-Swift.abs(zi))
+                            let inverse = 1 / (1 + e)
+                            l[i] = Swift.max(zi, 0) + fastLog(1 + e) - xi * zi
+                            z[i] = ((zi >= 0 ? inverse : e * inverse) - xi) * inverseN
+                            i += 1
+                        }
+                    case .squaredError:
+                        // r = g(z); delta = 2 (r - x) / n * g'(z), with g' written from r.
+                        let decoder = configuration.decoder
+                        decoder.apply(z)
+                        for i in z.indices {
+                            let d = z[i] - xs[i]
+                            l[i] = d * d
+                            z[i] = 2 * d * inverseN * decoder.derivatives(output: z[i]).first
+                        }
+                    }
     }
 
     /// The penalties on hidden activations `h` (and the weights), mean over rows.
@@ -260,46 +303,10 @@ public struct Autoencoder: UnsupervisedLearner {
         // One pass: the per-element loss into `elementLoss` and, in place of the
         // pre-activation z, the delta dL/dz.
         ensureShape(&elementLoss, n, visibleCount)
+        let configuration = self.configuration
         output.withUnsafeMutableBufferPointer { z in
             elementLoss.withUnsafeMutableBufferPointer { l in
-                x.withUnsafeBufferPointer { xs in
-                    switch configuration.loss {
-                    case .crossEntropy:
-                        // softplus(z) - x z, and sigmoid(z) - x, sharing e = exp(-|z|).
-                        let count = z.count
-                        let (pz, pl, px) = (z.baseAddress!, l.baseAddress!, xs.baseAddress!)
-                        var i = 0
-                        while i + 8 <= count {
-                            let zi = UnsafeRawPointer(pz + i).loadUnaligned(as: Float8.self)
-                            let xi = UnsafeRawPointer(px + i).loadUnaligned(as: Float8.self)
-                            let e = fastExp(-abs(zi))
-                            let inverse = 1 / (1 + e)
-                            let positive = zi .>= 0
-                            let relu = zi.replacing(with: 0, where: .!positive)
-                            UnsafeMutableRawPointer(pl + i).storeBytes(of: relu + fastLog(1 + e) - xi * zi, as: Float8.self)
-                            let sigmoid = (e * inverse).replacing(with: inverse, where: positive)
-                            UnsafeMutableRawPointer(pz + i).storeBytes(of: (sigmoid - xi) * inverseN, as: Float8.self)
-                            i += 8
-                        }
-                        while i < count {
-                            let zi = z[i], xi = xs[i]
-                            let e = fastExp(-Swift.abs(zi))
-                            let inverse = 1 / (1 + e)
-                            l[i] = Swift.max(zi, 0) + fastLog(1 + e) - xi * zi
-                            z[i] = ((zi >= 0 ? inverse : e * inverse) - xi) * inverseN
-                            i += 1
-                        }
-                    case .squaredError:
-                        // r = g(z); delta = 2 (r - x) / n * g'(z), with g' written from r.
-                        let decoder = configuration.decoder
-                        decoder.apply(z)
-                        for i in z.indices {
-                            let d = z[i] - xs[i]
-                            l[i] = d * d
-                            z[i] = 2 * d * inverseN * decoder.derivatives(output: z[i]).first
-                        }
-                    }
-                }
+                x.withUnsafeBufferPointer { xs in Self.lossAndDelta(configuration, z, target: xs, loss: l, inverseN: inverseN) }
             }
         }
         let reconstructionLoss = Double(elementLoss.withUnsafeBufferPointer { vectorSum($0) }) / Double(n)
@@ -374,6 +381,10 @@ public struct Autoencoder: UnsupervisedLearner {
     public mutating func trainStep(_ batch: Tensor, hyper: StepHyperparameters, random: inout RandomSource) throws -> Double {
         guard batch.columns == visibleCount else {
             throw StrataError.shapeMismatch(context: "autoencoder with \(visibleCount) inputs given a batch", expected: [batch.rows, visibleCount], found: batch.shape)
+        }
+        if hyper.momentum == 0, hyper.weightDecay == 0, hyper.cores > 1, batch.rows >= 16 * hyper.cores,
+           configuration.sparsityWeight == 0, configuration.contractiveWeight == 0 {
+            return splitPlainStep(batch, random: &random, step: hyper.learningRate, cores: hyper.cores)
         }
         var input = corrupted
         corrupt(batch, into: &input, random: &random)
