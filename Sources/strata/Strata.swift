@@ -17,7 +17,7 @@ struct StrataCommand: ParsableCommand {
 
 /// Options every computing command takes.
 struct ComputeOptions: ParsableArguments {
-    @Option(name: .long, help: "BLAS threads (default: all cores).")
+    @Option(name: .long, help: "Cores to use: BLAS threads, and the cores a plain-SGD training step splits itself over (default: all cores).")
     var threads: Int?
 
     /// The cores to use: BLAS's threads, and the cores a training step may split itself over.
