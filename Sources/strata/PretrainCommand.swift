@@ -20,6 +20,13 @@ struct PretrainCommand: ParsableCommand {
             The run folder gets model.safetensors (checkpoint, with the fitted preprocessing) and \
             monitor.jsonl (channels per epoch). --resume continues a run exactly.
 
+            Every run also writes stack.safetensors: the layers so far with their input's \
+            preprocessing. Greedy layer-wise pretraining trains the next layer --on it, \
+            on the hidden means of the layers below, leaving them untouched:
+              strata pretrain --learner autoencoder --hidden 1000 --corruption masking:0.1 --run runs/l1
+              strata pretrain --on runs/l1/stack.safetensors --learner autoencoder --hidden 1000 \
+                --corruption masking:0.2 --run runs/l2     # runs/l2/stack.safetensors: 784-1000-1000
+
             pylearn2's quick start (grbm_smd) on Fashion-MNIST patches:
               strata pretrain --dataset fashion-mnist --pixel-scale 255 --window 8 --random 150000 \\
                 --preprocess gcn,zca --learner grbm --hidden 400 --objective smd --noise 0.4 \\
@@ -33,6 +40,8 @@ struct PretrainCommand: ParsableCommand {
     var dataset = "fashion-mnist"
     @Option(help: "Train on this .npy matrix (examples x features) instead of a dataset.")
     var input: String?
+    @Option(help: "Add a layer on top of this stack (a stack.safetensors or a layer checkpoint): train on its features of the data.")
+    var on: String?
     @Option(help: "Use only the first N images.")
     var limit: Int?
     @Option(help: "Multiply pixel values by this (255 gives CIFAR-like 0..255 values to MNIST-style data).")
@@ -151,23 +160,45 @@ struct PretrainCommand: ParsableCommand {
         trainer.extraMetadata = extra
         print("training \(learner.rawValue) \(data.columns)-\(hidden) on \(data.rows) examples\(validation.map { ", validating on \($0.rows)" } ?? ""); run folder \(runFolder)")
         let report: Trainer.Report
+        let trained: any UnsupervisedLearner
         switch learner {
         case .grbm, .rbm:
             var model = try RBM(rbmConfiguration(visible: data.columns))
             report = try trainer.train(&model, data: data, validation: validation, resume: resume)
+            trained = model
         case .autoencoder:
             var model = try Autoencoder(autoencoderConfiguration(visible: data.columns))
             report = try trainer.train(&model, data: data, validation: validation, resume: resume)
+            trained = model
         }
+        let base = try on.map { try LayerStack.read($0) } ?? LayerStack(preprocessing: pipeline, extra: extra)
+        let stack = try base.appending(trained)
+        let stackPath = runFolder + "/stack.safetensors"
+        try stack.write(to: stackPath)
         let last = report.log.rows.last ?? [:]
         let summary = ["train_objective", "train_reconstruction_error", "train_pseudo_likelihood", "valid_objective"]
             .compactMap { key in last[key].map { "\(key) \(String(format: "%.5g", $0))" } }.joined(separator: ", ")
         print("\(report.epochs) epochs\(report.stoppedEarly ? " (stopped early)" : ""), \(String(format: "%.1f", report.seconds)) s: \(summary)")
-        print("checkpoint: \(trainer.checkpointPath)\nmonitor:    \(trainer.monitorPath)")
+        print("checkpoint: \(trainer.checkpointPath)\nmonitor:    \(trainer.monitorPath)\nstack:      \(stackPath) (\(stack.sizes))")
     }
 
     func loadTrainingData() throws -> (Tensor, [String: String], PreprocessingPipeline) {
-        var pipeline = try preprocessing.makePipeline()
+        if let on {
+            // The next layer of a stack: the stack's features of the same kind of input.
+            let stack = try LayerStack.read(on)
+            var (raw, extra, _) = try loadRawData(treatment: PixelTreatment(metadata: stack.extra), fitting: false)
+            let features = try stack.features(ofRaw: raw)
+            raw = Tensor(zeros: [0, 0])
+            extra["source"] = (extra["source"] ?? "") + " through \(on) (\(stack.sizes))"
+            print("training on the \(features.columns) features of \(on)'s top layer")
+            return (features, extra, PreprocessingPipeline())
+        }
+        return try loadRawData(treatment: PixelTreatment(scale: pixelScale, binarize: binarize), fitting: true)
+    }
+
+    /// Images, random patches or an .npy matrix, preprocessed with a fitted pipeline when `fitting`.
+    func loadRawData(treatment: PixelTreatment, fitting: Bool) throws -> (Tensor, [String: String], PreprocessingPipeline) {
+        var pipeline = fitting ? try preprocessing.makePipeline() : PreprocessingPipeline()
         var extra: [String: String] = [:]
         if let input {
             var x = try NPY.read(input).tensor
@@ -175,14 +206,8 @@ struct PretrainCommand: ParsableCommand {
             try pipeline.fitTransform(&x)
             return (x, ["source": input], pipeline)
         }
-        var images = try DataCatalog().load(dataset, split: .train)
-        if let limit { images = images.prefix(limit) }
-        if pixelScale != 1 { images.examples.scale(by: pixelScale) }
-        if binarize {
-            let (low, high) = images.examples.minMax() ?? (0, 1)
-            let threshold = (low + high) / 2
-            images.examples.apply { $0 > threshold ? 1 : 0 }
-        }
+        let images = try loadImages(dataset, split: .train, limit: limit, treatment: treatment)
+        extra = treatment.metadata
         extra["source"] = images.name
         guard let window else {
             var x = images.examples
@@ -196,6 +221,7 @@ struct PretrainCommand: ParsableCommand {
         var (patches, _) = try PatchExtractor.random(images.examples, geometry: geometry, window: (h, w), count: random, using: &rng)
         try pipeline.fitTransform(&patches)
         extra["image_geometry"] = "\(h)x\(w)x\(geometry.channels)"
+        extra["patch_window"] = "\(h)x\(w)"
         print("\(patches.rows) random \(h)x\(w) patches of \(images.name), preprocessing \(pipeline.summary)")
         return (patches, extra, pipeline)
     }

@@ -11,7 +11,8 @@ struct StrataCommand: ParsableCommand {
             then ./data, then /usr/share/datasets. Start with `strata data list`.
             """,
         version: "0.1.0",
-        subcommands: [DataCommand.self, PatchesCommand.self, PreprocessCommand.self, PretrainCommand.self, ShowWeightsCommand.self, BenchCommand.self]
+        subcommands: [DataCommand.self, PatchesCommand.self, PreprocessCommand.self, PretrainCommand.self, FeaturesCommand.self,
+                      FinetuneCommand.self, EvaluateCommand.self, PredictCommand.self, ShowWeightsCommand.self, BenchCommand.self]
     )
 }
 

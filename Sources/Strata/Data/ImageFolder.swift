@@ -26,20 +26,34 @@ public enum ImageFolder {
                 files.append((root + "/" + name + "/" + file, label))
             }
         }
-        guard let first = files.first else { throw StrataError.io(path: root, reason: "no .png files in the class subfolders") }
-        let firstImage = try PNGImage.read(first.path)
+        guard !files.isEmpty else { throw StrataError.io(path: root, reason: "no .png files in the class subfolders") }
+        let (examples, geometry) = try pixels(of: files.map(\.path), scaleToUnit: scaleToUnit, folder: root)
+        return try Dataset(name: URL(fileURLWithPath: root).lastPathComponent, examples: examples,
+                           labels: files.map(\.label), classNames: classNames, geometry: geometry)
+    }
+
+    /// Unlabeled images from PNG files (all the same size and kind), one row
+    /// each, planar for color, scaled to [0, 1] unless `scaleToUnit` is false.
+    public static func read(files paths: [String], scaleToUnit: Bool = true) throws -> Dataset {
+        guard !paths.isEmpty else { throw StrataError.invalidArgument(name: "images", reason: "no PNG files given") }
+        let (examples, geometry) = try pixels(of: paths, scaleToUnit: scaleToUnit, folder: "the files given")
+        return try Dataset(name: "images", examples: examples, geometry: geometry)
+    }
+
+    private static func pixels(of paths: [String], scaleToUnit: Bool, folder: String) throws -> (Tensor, ImageGeometry) {
+        let firstImage = try PNGImage.read(paths[0])
         let colorChannels = firstImage.channels >= 3 ? 3 : 1
         let geometry = ImageGeometry(height: firstImage.height, width: firstImage.width, channels: colorChannels, layout: .planar)
         let plane = geometry.height * geometry.width
         let scale: Float = scaleToUnit ? 1 / 255 : 1
-        var examples = Tensor(zeros: [files.count, geometry.size])
+        var examples = Tensor(zeros: [paths.count, geometry.size])
         try examples.withUnsafeMutableBufferPointer { out in
-            for (index, file) in files.enumerated() {
-                let image = index == 0 ? firstImage : try PNGImage.read(file.path)
+            for (index, path) in paths.enumerated() {
+                let image = index == 0 ? firstImage : try PNGImage.read(path)
                 let imageColor = image.channels >= 3 ? 3 : 1
                 guard image.width == geometry.width, image.height == geometry.height, imageColor == colorChannels else {
                     throw StrataError.shapeMismatch(
-                        context: "\(file.path): every image in \(root) must match \(first.path) (height, width, channels)",
+                        context: "\(path): every image in \(folder) must match \(paths[0]) (height, width, channels)",
                         expected: [geometry.height, geometry.width, colorChannels],
                         found: [image.height, image.width, imageColor])
                 }
@@ -53,8 +67,7 @@ public enum ImageFolder {
                 }
             }
         }
-        return try Dataset(name: URL(fileURLWithPath: root).lastPathComponent, examples: examples,
-                           labels: files.map(\.label), classNames: classNames, geometry: geometry)
+        return (examples, geometry)
     }
 
     private static func contents(of folder: String) throws -> [String] {

@@ -34,6 +34,10 @@ public protocol UnsupervisedLearner: Sendable {
 
     /// The weight matrix `(visible, hidden)`: column j is hidden unit j's filter.
     var filters: Tensor { get }
+
+    /// ``transform(_:)`` as an affine layer with an activation, so a stack of
+    /// learners becomes the initial hidden layers of a network for fine-tuning.
+    var denseLayer: DenseLayer { get }
 }
 
 extension UnsupervisedLearner {

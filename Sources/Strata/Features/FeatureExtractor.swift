@@ -1,0 +1,147 @@
+import Foundation
+
+/// How hidden maps are pooled over space: the positions are split into a
+/// `gridRows x gridColumns` grid of regions (2x2: the quadrants of Coates,
+/// Lee and Ng 2011), and each hidden unit is summed, averaged or maxed over
+/// each region.
+public struct Pooling: Codable, Equatable, Sendable {
+    public enum Operation: String, Codable, Sendable, CaseIterable { case sum, mean, max }
+    public var gridRows = 2
+    public var gridColumns = 2
+    public var operation: Operation = .sum
+
+    public init(gridRows: Int = 2, gridColumns: Int = 2, operation: Operation = .sum) {
+        (self.gridRows, self.gridColumns, self.operation) = (gridRows, gridColumns, operation)
+    }
+
+    public var regions: Int { gridRows * gridColumns }
+}
+
+/// Applying a patch-trained stack at every window position of an image.
+public struct Convolution: Codable, Equatable, Sendable {
+    /// The images the features are computed from.
+    public var image: ImageGeometry
+    public var windowHeight: Int
+    public var windowWidth: Int
+    public var strideY: Int
+    public var strideX: Int
+    public var pooling: Pooling
+
+    public init(image: ImageGeometry, window: (height: Int, width: Int), stride: (y: Int, x: Int), pooling: Pooling = Pooling()) {
+        self.image = image
+        (windowHeight, windowWidth, strideY, strideX) = (window.height, window.width, stride.y, stride.x)
+        self.pooling = pooling
+    }
+
+    public var patchShape: PatchShape { PatchShape(window: (windowHeight, windowWidth), stride: (strideY, strideX)) }
+
+    public func validate() throws {
+        try patchShape.validate(for: image)
+        let (rows, columns) = patchShape.positions(in: image)
+        guard pooling.gridRows >= 1, pooling.gridColumns >= 1, pooling.gridRows <= rows, pooling.gridColumns <= columns else {
+            throw StrataError.invalidArgument(name: "pooling grid", reason: "\(pooling.gridRows)x\(pooling.gridColumns) must be at least 1x1 and at most the \(rows)x\(columns) positions")
+        }
+    }
+}
+
+/// Features of examples from a ``LayerStack``: per example through the stack
+/// (up to a chosen layer), or convolutionally for a stack trained on patches:
+/// every window position of each image is preprocessed with the stack's
+/// pipeline and encoded, and the hidden maps are pooled over a grid of
+/// regions, giving `regions * hidden` features per image, region-major.
+///
+/// Convolutional extraction streams over batches of images (bounded memory),
+/// encodes all positions of a batch with one GEMM per layer, and extracts and
+/// pools on all cores.
+public struct FeatureExtractor: Sendable {
+    public var stack: LayerStack
+    /// Layer whose hidden means are the features (1-based); nil: the top.
+    public var depth: Int?
+    /// Set for convolutional extraction.
+    public var convolution: Convolution?
+
+    public init(stack: LayerStack, depth: Int? = nil, convolution: Convolution? = nil) throws {
+        guard !stack.layers.isEmpty else { throw StrataError.invalidArgument(name: "stack", reason: "has no layers") }
+        if let depth, !(1 ... stack.layers.count).contains(depth) {
+            throw StrataError.invalidArgument(name: "layer", reason: "\(depth) is not a layer of this \(stack.layers.count)-layer stack (\(stack.sizes))")
+        }
+        if let convolution {
+            try convolution.validate()
+            let patch = convolution.patchShape.patchSize(channels: convolution.image.channels)
+            guard stack.preprocessing.outputFeatures(for: patch) == stack.inputCount || patch == stack.inputCount else {
+                throw StrataError.shapeMismatch(context: "\(convolution.windowHeight)x\(convolution.windowWidth)x\(convolution.image.channels) patches for a stack (\(stack.sizes)) trained on \(stack.inputCount ?? 0) features",
+                                                expected: [stack.inputCount ?? 0], found: [patch])
+            }
+        }
+        (self.stack, self.depth, self.convolution) = (stack, depth, convolution)
+    }
+
+    /// Hidden units of the chosen layer.
+    public var hiddenCount: Int { stack.layers[(depth ?? stack.layers.count) - 1].hiddenCount }
+    /// Features per example.
+    public var outputCount: Int { hiddenCount * (convolution?.pooling.regions ?? 1) }
+
+    /// The features of raw `examples` (`(n, pixels)`), `(n, outputCount)`.
+    /// `progress` is called with the number of examples done.
+    public func extract(_ examples: Tensor, imagesPerBatch: Int = 64, progress: ((Int) -> Void)? = nil) throws -> Tensor {
+        guard let convolution else {
+            var x = examples
+            try stack.preprocessing.transform(&x)
+            let features = try stack.transform(x, depth: depth)
+            progress?(examples.rows)
+            return features
+        }
+        let geometry = convolution.image
+        guard examples.columns == geometry.size else {
+            throw StrataError.shapeMismatch(context: "images of \(geometry) for convolutional features", expected: [examples.rows, geometry.size], found: examples.shape)
+        }
+        let shape = convolution.patchShape
+        let (mapRows, mapColumns) = shape.positions(in: geometry)
+        let perImage = mapRows * mapColumns
+        let hidden = hiddenCount, regions = convolution.pooling.regions, width = outputCount
+        let pooling = convolution.pooling
+        // Region of each position, row-major over the grid.
+        let regionOf: [Int] = (0 ..< perImage).map { p in
+            (p / mapColumns) * pooling.gridRows / mapRows * pooling.gridColumns + (p % mapColumns) * pooling.gridColumns / mapColumns
+        }
+        var counts = [Float](repeating: 0, count: regions)
+        for r in regionOf { counts[r] += 1 }
+        var out = Tensor(zeros: [examples.rows, width])
+        var done = 0
+        try PatchExtractor.forEachBatch(of: examples, geometry: geometry, shape: shape, imagesPerBatch: imagesPerBatch) { patches, positions in
+            var x = patches
+            try stack.preprocessing.transform(&x)
+            let h = try stack.transform(x, depth: depth, batchSize: x.rows)
+            let first = positions[0].image, images = patches.rows / perImage
+            h.withUnsafeBufferPointer { hp in
+                out.withUnsafeMutableBufferPointer { op in
+                    let hb = hp.baseAddress!, ob = op.baseAddress!
+                    parallelChunks(images, minimumChunk: 4) { chunk in
+                        for local in chunk {
+                            let target = ob + (first + local) * width
+                            if pooling.operation == .max { target.update(repeating: -.infinity, count: width) }
+                            for p in 0 ..< perImage {
+                                let source = hb + (local * perImage + p) * hidden
+                                let cell = target + regionOf[p] * hidden
+                                if pooling.operation == .max {
+                                    for j in 0 ..< hidden { cell[j] = Swift.max(cell[j], source[j]) }
+                                } else {
+                                    for j in 0 ..< hidden { cell[j] += source[j] }
+                                }
+                            }
+                            if pooling.operation == .mean {
+                                for r in 0 ..< regions {
+                                    let inverse = 1 / counts[r]
+                                    for j in 0 ..< hidden { target[r * hidden + j] *= inverse }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            done += images
+            progress?(done)
+        }
+        return out
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+
+/// Counts of true class (row) against predicted class (column), with the
+/// accuracy figures read from it, a text table and a PNG heatmap.
+public struct ConfusionMatrix: Sendable, Equatable {
+    public let classNames: [String]
+    /// `counts[truth][prediction]`.
+    public private(set) var counts: [[Int]]
+
+    /// The matrix of `predictions` against `truth`; both in `0..<classNames.count`.
+    public init(truth: [Int], predictions: [Int], classNames: [String]) throws {
+        guard truth.count == predictions.count else {
+            throw StrataError.shapeMismatch(context: "predictions against labels", expected: [truth.count], found: [predictions.count])
+        }
+        let k = classNames.count
+        try checkLabels(truth, rows: truth.count, classes: k, what: "evaluation labels")
+        try checkLabels(predictions, rows: predictions.count, classes: k, what: "predictions")
+        self.classNames = classNames
+        counts = Array(repeating: Array(repeating: 0, count: k), count: k)
+        for (t, p) in zip(truth, predictions) { counts[t][p] += 1 }
+    }
+
+    public var total: Int { counts.joined().reduce(0, +) }
+    public var correct: Int { counts.indices.map { counts[$0][$0] }.reduce(0, +) }
+    /// Fraction of examples predicted right.
+    public var accuracy: Double { total == 0 ? 0 : Double(correct) / Double(total) }
+    /// Per true class: the fraction of its examples predicted right (nil when it has none).
+    public var perClassAccuracy: [Double?] {
+        counts.indices.map { k in
+            let n = counts[k].reduce(0, +)
+            return n == 0 ? nil : Double(counts[k][k]) / Double(n)
+        }
+    }
+
+    /// A fixed-width table: accuracy, per-class accuracy, and the counts.
+    public var table: String {
+        let width = max(6, (classNames.map(\.count).max() ?? 0) + 1)
+        func pad(_ s: String, _ w: Int) -> String { String(repeating: " ", count: max(0, w - s.count)) + s }
+        var text = String(format: "accuracy %.2f%% (%d of %d)\n\nper class:\n", 100 * accuracy, correct, total)
+        for (k, a) in perClassAccuracy.enumerated() {
+            text += pad(classNames[k], width) + "  " + (a.map { String(format: "%6.2f%%", 100 * $0) } ?? "   n/a") + "\n"
+        }
+        text += "\nconfusion (rows: true class, columns: predicted):\n" + pad("", width)
+        for k in classNames.indices { text += pad(String(k), 6) }
+        text += "\n"
+        for (k, row) in counts.enumerated() {
+            text += pad("\(k) \(classNames[k])", width) + row.map { pad(String($0), 6) }.joined() + "\n"
+        }
+        return text
+    }
+
+    /// A heatmap: one `cell`-pixel square per entry, darker blue for a larger
+    /// share of the true class's examples; the diagonal framed in green.
+    public func heatmap(cell: Int = 32) -> PNGImage {
+        let k = classNames.count, side = k * cell + 1
+        var image = PNGImage(width: side, height: side, channels: 3, filledWith: 255)
+        for t in 0 ..< k {
+            let n = max(counts[t].reduce(0, +), 1)
+            for p in 0 ..< k {
+                let share = Double(counts[t][p]) / Double(n)
+                let color: (UInt8, UInt8, UInt8) = (UInt8(255 * (1 - share)), UInt8(255 * (1 - 0.7 * share)), 255)
+                for y in t * cell + 1 ..< (t + 1) * cell {
+                    for x in p * cell + 1 ..< (p + 1) * cell {
+                        let frame = t == p && (y == t * cell + 1 || y == (t + 1) * cell - 1 || x == p * cell + 1 || x == (p + 1) * cell - 1)
+                        let c = frame ? (UInt8(0), UInt8(160), UInt8(0)) : color
+                        let o = (y * side + x) * 3
+                        (image.pixels[o], image.pixels[o + 1], image.pixels[o + 2]) = c
+                    }
+                }
+            }
+        }
+        // Grid lines in light gray are the untouched borders; darken them.
+        for y in 0 ..< side {
+            for x in 0 ..< side where y % cell == 0 || x % cell == 0 {
+                let o = (y * side + x) * 3
+                (image.pixels[o], image.pixels[o + 1], image.pixels[o + 2]) = (200, 200, 200)
+            }
+        }
+        return image
+    }
+
+    /// Writes `NAME.txt` (the table), `NAME.json` (accuracies and counts) and
+    /// `NAME.png` (the heatmap) into `folder`, atomically.
+    public func write(to folder: String, name: String = "evaluation", extra: [String: Double] = [:]) throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try AtomicFile.write(Data(table.utf8), to: folder + "/\(name).txt")
+        var object: [String: Any] = ["accuracy": accuracy, "correct": correct, "total": total, "class_names": classNames,
+                                     "per_class_accuracy": perClassAccuracy.map { $0 ?? NSNull() as Any }, "confusion": counts]
+        for (key, value) in extra { object[key] = value }
+        let json = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        try AtomicFile.write(json, to: folder + "/\(name).json")
+        try heatmap().write(to: folder + "/\(name).png")
+    }
+}
+
+extension Dataset {
+    /// The class names of a train/test pair for classification, after checking
+    /// that both are labeled and that every test class occurs in training.
+    public static func classNames(train: Dataset, test: Dataset) throws -> [String] {
+        guard let trainLabels = train.labels else { throw StrataError.invalidArgument(name: train.name, reason: "has no labels; fine-tuning needs labeled examples") }
+        guard let testLabels = test.labels else { throw StrataError.invalidArgument(name: test.name, reason: "has no labels; evaluation needs labeled examples") }
+        let classes = max((trainLabels.max() ?? 0) + 1, train.classNames?.count ?? 0)
+        let names = train.classNames ?? (0 ..< classes).map(String.init)
+        if let missing = Set(testLabels).subtracting(trainLabels).sorted().first {
+            let name = missing < names.count ? " (\(names[missing]))" : ""
+            throw StrataError.invalidArgument(name: "\(test.name) labels", reason: "class \(missing)\(name) occurs in the test set but never in training")
+        }
+        return names
+    }
+}

@@ -1,0 +1,201 @@
+import Dispatch
+import Foundation
+
+/// A one-vs-rest linear support vector machine, L2-regularized, with the
+/// squared hinge loss (L2-SVM, as Coates, Lee and Ng used) or the hinge loss,
+/// trained by dual coordinate descent with shrinking (Hsieh et al. 2008, the
+/// solver of LIBLINEAR and scikit-learn's `LinearSVC`).
+///
+/// For class k, with `y_i = +1` for its examples and `-1` for the rest, it
+/// minimizes the primal
+/// ```
+/// 0.5 |w|^2 + C sum_i max(0, 1 - y_i (w . x_i + b))^p        (p = 2 or 1)
+/// ```
+/// where, as in LIBLINEAR, the bias is a weight on a constant feature of 1 and
+/// is regularized with the rest. The decision value of class k is `w_k . x + b_k`;
+/// the prediction is the class with the largest.
+public struct LinearSVM: Sendable {
+    public enum Loss: String, Codable, Sendable, CaseIterable {
+        /// `max(0, 1 - y f)^2` (L2-SVM).
+        case squaredHinge = "squared_hinge"
+        /// `max(0, 1 - y f)` (L1-SVM).
+        case hinge
+    }
+
+    public struct Settings: Codable, Equatable, Sendable {
+        public var c: Float = 1
+        public var loss: Loss = .squaredHinge
+        /// Stop when the projected gradient's spread (max - min) falls below this (LIBLINEAR's eps).
+        public var tolerance: Float = 0.01
+        public var maxIterations = 1000
+        public var seed: UInt64 = 1
+
+        public init(c: Float = 1, loss: Loss = .squaredHinge, tolerance: Float = 0.01, maxIterations: Int = 1000, seed: UInt64 = 1) {
+            (self.c, self.loss, self.tolerance, self.maxIterations, self.seed) = (c, loss, tolerance, maxIterations, seed)
+        }
+
+        public func validate() throws {
+            guard c > 0, c.isFinite else { throw StrataError.invalidArgument(name: "C", reason: "\(c) must be positive") }
+            guard tolerance > 0 else { throw StrataError.invalidArgument(name: "tolerance", reason: "\(tolerance) must be positive") }
+            guard maxIterations >= 1 else { throw StrataError.invalidArgument(name: "iterations", reason: "must be at least 1") }
+        }
+    }
+
+    /// `(features, classes)`: column k is class k's `w`.
+    public internal(set) var weights: Tensor
+    /// `(classes)`.
+    public internal(set) var bias: Tensor
+    public internal(set) var settings: Settings
+    /// Per class: the primal objective at the solution and the iterations used.
+    public internal(set) var objectives: [Double]
+    public internal(set) var iterations: [Int]
+
+    public var featureCount: Int { weights.rows }
+    public var classCount: Int { weights.columns }
+
+    public init(weights: Tensor, bias: Tensor, settings: Settings) {
+        (self.weights, self.bias, self.settings) = (weights, bias, settings)
+        (objectives, iterations) = ([], [])
+    }
+
+    /// Trains one binary problem per class on `x` (`(n, features)`) with
+    /// labels in `0..<classes`, the classes spread over the cores.
+    public static func train(_ x: Tensor, labels: [Int], classes: Int, settings: Settings) throws -> LinearSVM {
+        try settings.validate()
+        try checkLabels(labels, rows: x.rows, classes: classes, what: "SVM training labels")
+        guard classes >= 2 else { throw StrataError.invalidArgument(name: "classes", reason: "an SVM needs at least 2") }
+        for k in 0 ..< classes where !labels.contains(k) {
+            throw StrataError.invalidArgument(name: "SVM training labels", reason: "class \(k) has no training example")
+        }
+        guard x.isFinite else { throw StrataError.invalidArgument(name: "SVM features", reason: "contain NaN or infinity") }
+        let d = x.columns
+        // x_i . x_i + 1 (the bias feature), shared by every class.
+        let squaredNorms: [Float] = x.withUnsafeBufferPointer { p in
+            (0 ..< x.rows).map { i in
+                let row = UnsafeBufferPointer(rebasing: p[i * d ..< (i + 1) * d])
+                return vectorDot(row, row) + 1
+            }
+        }
+        var columns = [[Float]](repeating: [], count: classes)
+        var results = [(objective: Double, iterations: Int)](repeating: (0, 0), count: classes)
+        let lock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: classes) { k in
+            let signs = labels.map { $0 == k ? Float(1) : -1 }
+            let (w, objective, iterations) = solveBinary(x, signs: signs, squaredNorms: squaredNorms, settings: settings, seed: settings.seed &+ UInt64(k))
+            lock.lock(); columns[k] = w; results[k] = (objective, iterations); lock.unlock()
+        }
+        var weights = Tensor(zeros: [d, classes]), bias = Tensor(zeros: [classes])
+        weights.withUnsafeMutableBufferPointer { wp in
+            for k in 0 ..< classes {
+                for j in 0 ..< d { wp[j * classes + k] = columns[k][j] }
+                bias.scalars[k] = columns[k][d]
+            }
+        }
+        var svm = LinearSVM(weights: weights, bias: bias, settings: settings)
+        svm.objectives = results.map(\.objective)
+        svm.iterations = results.map(\.iterations)
+        return svm
+    }
+
+    /// Decision values `(n, classes)`: `x W + b`.
+    public func decisionValues(_ x: Tensor) throws -> Tensor {
+        guard x.columns == featureCount else {
+            throw StrataError.shapeMismatch(context: "features for an SVM trained on \(featureCount)", expected: [x.rows, featureCount], found: x.shape)
+        }
+        var scores = x.matmul(weights)
+        scores.addToEachRow(bias)
+        return scores
+    }
+
+    /// The class with the largest decision value, per example.
+    public func predict(_ x: Tensor) throws -> [Int] {
+        let scores = try decisionValues(x)
+        return scores.withUnsafeBufferPointer { p in
+            (0 ..< x.rows).map { i in argmax(UnsafeBufferPointer(rebasing: p[i * classCount ..< (i + 1) * classCount])) }
+        }
+    }
+
+    /// One binary problem by dual coordinate descent with shrinking. Returns
+    /// `w` with the bias appended, the primal objective and the iterations.
+    static func solveBinary(_ x: Tensor, signs y: [Float], squaredNorms: [Float], settings: Settings, seed: UInt64)
+        -> (w: [Float], objective: Double, iterations: Int) {
+        let (n, d) = (x.rows, x.columns)
+        let squared = settings.loss == .squaredHinge
+        let diagonal: Float = squared ? 0.5 / settings.c : 0
+        let upper: Float = squared ? .infinity : settings.c
+        var w = [Float](repeating: 0, count: d + 1)
+        var alpha = [Float](repeating: 0, count: n)
+        var index = Array(0 ..< n)
+        var random = RandomSource(seed: seed)
+        var active = n
+        var (pgMaxOld, pgMinOld) = (Float.infinity, -Float.infinity)
+        var iteration = 0
+        x.withUnsafeBufferPointer { xp in
+            w.withUnsafeMutableBufferPointer { wp in
+                let wv = UnsafeBufferPointer(rebasing: wp[0 ..< d])
+                while iteration < settings.maxIterations {
+                    iteration += 1
+                    var (pgMax, pgMin) = (-Float.infinity, Float.infinity)
+                    for s in 0 ..< active {
+                        let j = s + Int(random.next() % UInt64(active - s))
+                        index.swapAt(s, j)
+                    }
+                    var s = 0
+                    while s < active {
+                        let i = index[s]
+                        let row = UnsafeBufferPointer(rebasing: xp[i * d ..< (i + 1) * d])
+                        let yi = y[i]
+                        let g = yi * (vectorDot(wv, row) + wp[d]) - 1 + diagonal * alpha[i]
+                        var pg: Float = 0
+                        if alpha[i] == 0 {
+                            if g > pgMaxOld { active -= 1; index.swapAt(s, active); continue }
+                            if g < 0 { pg = g }
+                        } else if alpha[i] == upper {
+                            if g < pgMinOld { active -= 1; index.swapAt(s, active); continue }
+                            if g > 0 { pg = g }
+                        } else {
+                            pg = g
+                        }
+                        pgMax = max(pgMax, pg)
+                        pgMin = min(pgMin, pg)
+                        if abs(pg) > 1e-12 {
+                            let old = alpha[i]
+                            alpha[i] = min(max(old - g / (squaredNorms[i] + diagonal), 0), upper)
+                            let step = (alpha[i] - old) * yi
+                            for j in 0 ..< d { wp[j] += step * row[j] }
+                            wp[d] += step
+                        }
+                        s += 1
+                    }
+                    if pgMax - pgMin <= settings.tolerance {
+                        if active == n { break }
+                        // Converged on the active set: check everything once more.
+                        active = n
+                        (pgMaxOld, pgMinOld) = (.infinity, -.infinity)
+                        continue
+                    }
+                    pgMaxOld = pgMax <= 0 ? .infinity : pgMax
+                    pgMinOld = pgMin >= 0 ? -.infinity : pgMin
+                }
+            }
+        }
+        return (w, primalObjective(x, signs: y, w: w, settings: settings), iteration)
+    }
+
+    /// `0.5 |w|^2 + C sum loss(y_i (w . x_i + b))` with `w` carrying the bias last.
+    static func primalObjective(_ x: Tensor, signs y: [Float], w: [Float], settings: Settings) -> Double {
+        let d = x.columns
+        var total = 0.0
+        for v in w { total += 0.5 * Double(v) * Double(v) }
+        x.withUnsafeBufferPointer { xp in
+            w.withUnsafeBufferPointer { wp in
+                let wv = UnsafeBufferPointer(rebasing: wp[0 ..< d])
+                for i in 0 ..< x.rows {
+                    let margin = 1 - Double(y[i]) * Double(vectorDot(wv, UnsafeBufferPointer(rebasing: xp[i * d ..< (i + 1) * d])) + wp[d])
+                    if margin > 0 { total += Double(settings.c) * (settings.loss == .squaredHinge ? margin * margin : margin) }
+                }
+            }
+        }
+        return total
+    }
+}

@@ -1,0 +1,238 @@
+/// A feed-forward classifier: hidden ``DenseLayer``s (typically a pretrained
+/// stack's encoders) topped by a softmax output layer, trained by
+/// backpropagation of the mean cross-entropy with SGD and momentum, weight
+/// decay, dropout on the input and hidden layers, and an optional max column
+/// norm on weights (pylearn2's `max_col_norm`).
+///
+/// Dropout is "inverted": kept units are scaled by `1 / (1 - p)` during
+/// training, so prediction uses the weights as they are.
+public struct SoftmaxNetwork: Sendable {
+    public internal(set) var hidden: [DenseLayer]
+    /// `(top features, classes)` weights and `(classes)` bias; linear (the softmax is in the loss).
+    public internal(set) var output: DenseLayer
+
+    var velocities: [(weights: Tensor, bias: Tensor)]
+    // Scratch per layer: outputs before dropout, dropout masks, the input each layer saw.
+    var activations: [Tensor] = []
+    var masks: [Tensor] = []
+    var inputMask = Tensor(zeros: [0, 0])
+    var droppedInput = Tensor(zeros: [0, 0])
+    var logits = Tensor(zeros: [0, 0])
+
+    /// A network over `hidden` (may be empty: multinomial logistic regression)
+    /// with a new softmax layer of `classes` outputs, weights uniform in `±irange`.
+    public init(hidden: [DenseLayer], inputCount: Int, classes: Int, irange: Float = 0.005, seed: UInt64 = 1) throws {
+        guard classes >= 2 else { throw StrataError.invalidArgument(name: "classes", reason: "\(classes): a classifier needs at least 2") }
+        var width = inputCount
+        for (i, layer) in hidden.enumerated() {
+            guard layer.inputCount == width else {
+                throw StrataError.shapeMismatch(context: "hidden layer \(i + 1) of the network", expected: [width], found: [layer.inputCount])
+            }
+            width = layer.outputCount
+        }
+        var random = RandomSource(seed: seed)
+        let w = Tensor.uniform(shape: [width, classes], low: -irange, high: irange, using: &random)
+        self.hidden = hidden
+        self.output = DenseLayer(weights: w, bias: Tensor(zeros: [classes]), activation: .linear)
+        velocities = (hidden + [output]).map { (Tensor(zeros: $0.weights.shape), Tensor(zeros: $0.bias.shape)) }
+    }
+
+    /// A network of freshly initialized hidden layers (`sizes` after the input),
+    /// the baseline "without pretraining": weights uniform in
+    /// `±sqrt(6 / (fan_in + fan_out))` (Glorot), times 4 for sigmoid units.
+    public static func randomlyInitialized(inputCount: Int, hiddenSizes: [Int], activation: Activation = .sigmoid,
+                                           classes: Int, seed: UInt64 = 1) throws -> SoftmaxNetwork {
+        var random = RandomSource(seed: seed ^ 0x5eed)
+        var layers: [DenseLayer] = []
+        var width = inputCount
+        for size in hiddenSizes {
+            guard size > 0 else { throw StrataError.invalidArgument(name: "hidden sizes", reason: "\(hiddenSizes): each must be positive") }
+            let r = (activation == .sigmoid ? 4 : 1) * (6 / Float(width + size)).squareRoot()
+            layers.append(DenseLayer(weights: .uniform(shape: [width, size], low: -r, high: r, using: &random),
+                                     bias: Tensor(zeros: [size]), activation: activation))
+            width = size
+        }
+        return try SoftmaxNetwork(hidden: layers, inputCount: inputCount, classes: classes, seed: seed)
+    }
+
+    public var inputCount: Int { hidden.first?.inputCount ?? output.inputCount }
+    public var classCount: Int { output.outputCount }
+    /// Layer sizes, for example `784-1000-1000-10`.
+    public var sizes: String { ([inputCount] + hidden.map(\.outputCount) + [classCount]).map(String.init).joined(separator: "-") }
+
+    /// Class probabilities `(n, classes)`, in batches of `batchSize` rows.
+    public func probabilities(_ x: Tensor, batchSize: Int = 2048) -> Tensor {
+        var out = Tensor(zeros: [x.rows, classCount])
+        var start = 0
+        while start < x.rows {
+            let end = min(start + batchSize, x.rows)
+            var a = x.rows(start ..< end)
+            for layer in hidden { a = layer.forward(a) }
+            var z = output.forward(a)
+            softmaxRows(&z)
+            out.withUnsafeMutableBufferPointer { dst in
+                z.withUnsafeBufferPointer { (dst.baseAddress! + start * classCount).update(from: $0.baseAddress!, count: $0.count) }
+            }
+            start = end
+        }
+        return out
+    }
+
+    /// Mean cross-entropy and error rate of the network on `x` with `labels`.
+    public func evaluate(_ x: Tensor, labels: [Int]) -> (crossEntropy: Double, errorRate: Double) {
+        let p = probabilities(x)
+        var loss = 0.0, wrong = 0
+        p.withUnsafeBufferPointer { probs in
+            for i in 0 ..< x.rows {
+                let row = UnsafeBufferPointer(rebasing: probs[i * classCount ..< (i + 1) * classCount])
+                loss -= Double(fastLog(max(row[labels[i]], 1e-30)))
+                if argmax(row) != labels[i] { wrong += 1 }
+            }
+        }
+        let n = Double(max(x.rows, 1))
+        return (loss / n, Double(wrong) / n)
+    }
+
+    /// Settings of one training step.
+    public struct StepSettings: Sendable {
+        public var learningRate: Float
+        public var momentum: Float = 0
+        public var weightDecay: Float = 0
+        /// Probability of dropping each input value.
+        public var inputDropout: Float = 0
+        /// Probability of dropping each hidden unit.
+        public var hiddenDropout: Float = 0
+        /// Weight columns (one unit's incoming weights) longer than this are rescaled to it; nil: no limit.
+        public var maxColumnNorm: Float?
+
+        public init(learningRate: Float, momentum: Float = 0, weightDecay: Float = 0, inputDropout: Float = 0,
+                    hiddenDropout: Float = 0, maxColumnNorm: Float? = nil) {
+            (self.learningRate, self.momentum, self.weightDecay) = (learningRate, momentum, weightDecay)
+            (self.inputDropout, self.hiddenDropout, self.maxColumnNorm) = (inputDropout, hiddenDropout, maxColumnNorm)
+        }
+    }
+
+    /// The gradients of the mean cross-entropy, bottom layer first, output last.
+    /// With dropout, the masks are drawn from `random`.
+    public mutating func gradients(_ x: Tensor, labels: ArraySlice<Int>, inputDropout: Float = 0, hiddenDropout: Float = 0,
+                                   random: inout RandomSource) -> (loss: Double, gradients: [(weights: Tensor, bias: Tensor)]) {
+        let n = x.rows
+        // Forward, keeping each layer's output and mask.
+        if activations.count != hidden.count {
+            activations = hidden.map { _ in Tensor(zeros: [0, 0]) }
+            masks = hidden.map { _ in Tensor(zeros: [0, 0]) }
+        }
+        var layerInputs: [Tensor] = []
+        var a = x
+        if inputDropout > 0 {
+            ensureShape(&inputMask, n, x.columns)
+            dropoutMask(&inputMask, rate: inputDropout, random: &random)
+            a.multiply(by: inputMask)
+        }
+        for (l, layer) in hidden.enumerated() {
+            layerInputs.append(a)
+            layer.forward(a, into: &activations[l])
+            a = activations[l]
+            if hiddenDropout > 0 {
+                ensureShape(&masks[l], n, layer.outputCount)
+                dropoutMask(&masks[l], rate: hiddenDropout, random: &random)
+                a.multiply(by: masks[l])
+            }
+        }
+        layerInputs.append(a)
+        output.forward(a, into: &logits)
+        var delta = logits
+        softmaxRows(&delta)
+        // Loss, and delta = (p - onehot) / n.
+        var loss = 0.0
+        let classes = classCount
+        delta.withUnsafeMutableBufferPointer { d in
+            for i in 0 ..< n {
+                let y = labels[labels.startIndex + i]
+                loss -= Double(fastLog(max(d[i * classes + y], 1e-30)))
+                d[i * classes + y] -= 1
+            }
+            let inverse = 1 / Float(n)
+            for k in d.indices { d[k] *= inverse }
+        }
+        // Backward.
+        var grads: [(weights: Tensor, bias: Tensor)] = []
+        let layers = hidden + [output]
+        for l in stride(from: layers.count - 1, through: 0, by: -1) {
+            let input = layerInputs[l]
+            let gw = input.matmul(delta, transposeSelf: true)
+            let gb = delta.sumOverRows()
+            grads.append((gw, gb))
+            guard l > 0 else { break }
+            var below = delta.matmul(layers[l].weights, transposeOther: true)
+            if hiddenDropout > 0 { below.multiply(by: masks[l - 1]) }
+            below.withUnsafeMutableBufferPointer { g in
+                activations[l - 1].withUnsafeBufferPointer { layers[l - 1].activation.multiplyByDerivative(g, output: $0) }
+            }
+            delta = below
+        }
+        return (loss / Double(n), grads.reversed())
+    }
+
+    /// One SGD step on a minibatch; returns its mean cross-entropy.
+    @discardableResult
+    public mutating func trainStep(_ x: Tensor, labels: ArraySlice<Int>, settings: StepSettings, random: inout RandomSource) -> Double {
+        let (loss, grads) = gradients(x, labels: labels, inputDropout: settings.inputDropout, hiddenDropout: settings.hiddenDropout, random: &random)
+        for l in 0 ... hidden.count {
+            if l < hidden.count { update(&hidden[l], gradient: grads[l], velocity: &velocities[l], settings) }
+            else { update(&output, gradient: grads[l], velocity: &velocities[l], settings) }
+        }
+        return loss
+    }
+
+    private func update(_ layer: inout DenseLayer, gradient: (weights: Tensor, bias: Tensor),
+                        velocity: inout (weights: Tensor, bias: Tensor), _ settings: StepSettings) {
+        sgdUpdate(&layer.weights, gradient: gradient.weights, velocity: &velocity.weights,
+                  learningRate: settings.learningRate, momentum: settings.momentum, decay: settings.weightDecay)
+        sgdUpdate(&layer.bias, gradient: gradient.bias, velocity: &velocity.bias,
+                  learningRate: settings.learningRate, momentum: settings.momentum)
+        if let limit = settings.maxColumnNorm { limitColumnNorms(&layer.weights, to: limit) }
+    }
+
+    /// Fills `mask` with 0 (dropped, probability `rate`) or `1 / (1 - rate)`.
+    private func dropoutMask(_ mask: inout Tensor, rate: Float, random: inout RandomSource) {
+        let keep = 1 - rate, scale = 1 / (1 - rate)
+        mask.withUnsafeMutableBufferPointer { m in
+            random.fillBernoulli(m, probability: keep)
+            for i in m.indices { m[i] *= scale }
+        }
+    }
+}
+
+/// Replaces each row of logits by its softmax, stably (max subtracted).
+func softmaxRows(_ z: inout Tensor) {
+    let (r, c) = (z.rows, z.columns)
+    z.withUnsafeMutableBufferPointer { buffer in
+        for i in 0 ..< r {
+            let row = UnsafeMutableBufferPointer(rebasing: buffer[i * c ..< (i + 1) * c])
+            let top = row.max() ?? 0
+            var total: Float = 0
+            for j in row.indices { row[j] = fastExp(row[j] - top); total += row[j] }
+            let inverse = 1 / total
+            for j in row.indices { row[j] *= inverse }
+        }
+    }
+}
+
+/// The index of the largest value (the first, on ties).
+func argmax(_ row: UnsafeBufferPointer<Float>) -> Int {
+    var best = 0
+    for j in row.indices where row[j] > row[best] { best = j }
+    return best
+}
+
+/// Rescales each column of `w` whose Euclidean norm exceeds `limit` down to it.
+func limitColumnNorms(_ w: inout Tensor, to limit: Float) {
+    let (r, c) = (w.rows, w.columns)
+    var norms = [Float](repeating: 0, count: c)
+    w.withUnsafeMutableBufferPointer { p in
+        for i in 0 ..< r { for j in 0 ..< c { norms[j] += p[i * c + j] * p[i * c + j] } }
+        for j in 0 ..< c { norms[j] = norms[j] > limit * limit ? limit / norms[j].squareRoot() : 1 }
+        for i in 0 ..< r { for j in 0 ..< c { p[i * c + j] *= norms[j] } }
+    }
+}

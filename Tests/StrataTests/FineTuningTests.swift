@@ -1,0 +1,149 @@
+import Foundation
+@testable import Strata
+import Testing
+
+/// Two Gaussian blobs per class in `dimensions` dimensions: a small labeled problem.
+func blobs(classes: Int, perClass: Int, dimensions: Int, spread: Float = 0.3, seed: UInt64) -> (Tensor, [Int]) {
+    var random = RandomSource(seed: seed)
+    let centers = Tensor.uniform(shape: [classes, dimensions], low: -1, high: 1, using: &random)
+    var x = Tensor(zeros: [classes * perClass, dimensions])
+    var labels: [Int] = []
+    for i in 0 ..< classes * perClass {
+        let k = i % classes
+        labels.append(k)
+        for j in 0 ..< dimensions { x.scalars[i * dimensions + j] = centers[k, j] + spread * (2 * random.nextUnitFloat() - 1) }
+    }
+    return (x, labels)
+}
+
+@Suite struct SoftmaxNetworkTests {
+    @Test(arguments: [Activation.sigmoid, .tanh, .relu])
+    func gradientsMatchFiniteDifferences(_ activation: Activation) throws {
+        var random = RandomSource(seed: 3)
+        let hidden = [DenseLayer(weights: .uniform(shape: [5, 4], low: -0.8, high: 0.8, using: &random), bias: .uniform(shape: [4], low: -0.3, high: 0.3, using: &random), activation: activation),
+                      DenseLayer(weights: .uniform(shape: [4, 3], low: -0.8, high: 0.8, using: &random), bias: .uniform(shape: [3], low: -0.3, high: 0.3, using: &random), activation: activation)]
+        var network = try SoftmaxNetwork(hidden: hidden, inputCount: 5, classes: 3, irange: 0.8, seed: 4)
+        let x = Tensor.uniform(shape: [6, 5], low: -1, high: 1, using: &random)
+        let labels = [0, 1, 2, 2, 1, 0]
+        var noise = RandomSource(seed: 1)
+        let (_, grads) = network.gradients(x, labels: labels[...], random: &noise)
+        func cost(_ n: SoftmaxNetwork) -> Double { n.evaluate(x, labels: labels).crossEntropy }
+        for layer in 0 ... hidden.count {
+            for index in [0, 3, 5] {
+                let numeric = finiteDifference({ value in
+                    var copy = network
+                    if layer < hidden.count { copy.hidden[layer].weights.scalars[index] = value } else { copy.output.weights.scalars[index] = value }
+                    return cost(copy)
+                }, at: layer < hidden.count ? network.hidden[layer].weights.scalars[index] : network.output.weights.scalars[index], step: 1e-2)
+                expectClose(numeric, grads[layer].weights.scalars[index], "\(activation) layer \(layer) weight \(index)")
+            }
+            let numeric = finiteDifference({ value in
+                var copy = network
+                if layer < hidden.count { copy.hidden[layer].bias.scalars[1] = value } else { copy.output.bias.scalars[1] = value }
+                return cost(copy)
+            }, at: layer < hidden.count ? network.hidden[layer].bias.scalars[1] : network.output.bias.scalars[1], step: 1e-2)
+            expectClose(numeric, grads[layer].bias.scalars[1], "\(activation) layer \(layer) bias")
+        }
+    }
+
+    @Test func fineTuningLowersTheErrorAndKeepsTheBestEpoch() throws {
+        let (x, labels) = blobs(classes: 3, perClass: 120, dimensions: 8, spread: 0.6, seed: 5)
+        var network = try SoftmaxNetwork.randomlyInitialized(inputCount: 8, hiddenSizes: [16], classes: 3, seed: 2)
+        let before = network.evaluate(x.rows(300 ..< 360), labels: Array(labels[300...])).errorRate
+        var configuration = FineTuningConfiguration()
+        (configuration.maxEpochs, configuration.batchSize, configuration.learningRate, configuration.hiddenDropout) = (15, 20, 0.5, 0.1)
+        let folder = TemporaryFolder()
+        var tuner = FineTuner(configuration: configuration, folder: folder.path)
+        tuner.showProgress = false
+        let report = try tuner.train(&network, x: x.rows(0 ..< 300), labels: Array(labels[..<300]),
+                                     validationX: x.rows(300 ..< 360), validationLabels: Array(labels[300...]))
+        let after = network.evaluate(x.rows(300 ..< 360), labels: Array(labels[300...])).errorRate
+        #expect(before > 0.3)
+        #expect(after < 0.1)
+        #expect(abs(after - report.bestValidationError) < 1e-9, "the network ends with the best epoch's weights")
+        #expect(try MonitorLog.read(tuner.monitorPath).rows.count == report.epochs + 1)
+    }
+
+    @Test func labelsOutsideTheClassesAreRefused() throws {
+        var network = try SoftmaxNetwork(hidden: [], inputCount: 2, classes: 2)
+        let x = Tensor(zeros: [3, 2])
+        var tuner = FineTuner(configuration: FineTuningConfiguration(), folder: TemporaryFolder().path)
+        tuner.showProgress = false
+        let error = strataError { try tuner.train(&network, x: x, labels: [0, 1, 2], validationX: x, validationLabels: [0, 1, 1]) }
+        #expect(error?.description.contains("label 2") == true)
+        let missing = strataError { try tuner.train(&network, x: x, labels: [0, 1], validationX: x, validationLabels: [0, 1, 1]) }
+        #expect(missing?.description.contains("one per example") == true)
+    }
+
+    @Test func maxColumnNormLimitsEachUnit() {
+        var w = Tensor(rows: 2, columns: 2, scalars: [3, 0.1, 4, 0.1])
+        limitColumnNorms(&w, to: 1)
+        #expect(abs(w[0, 0] - 0.6) < 1e-6 && abs(w[1, 0] - 0.8) < 1e-6)
+        #expect(w[0, 1] == 0.1 && w[1, 1] == 0.1)
+    }
+}
+
+@Suite struct LinearSVMTests {
+    @Test func matchesTheClosedFormOnASymmetricProblem() throws {
+        // x = -1 (class 0) and x = +1 (class 1); by symmetry b = 0 and the
+        // squared-hinge primal 0.5 w^2 + 2 C (1 - w)^2 is minimized at w = 4C / (1 + 4C).
+        let x = Tensor(rows: 2, columns: 1, scalars: [-1, 1])
+        for c: Float in [0.1, 1] {
+            let svm = try LinearSVM.train(x, labels: [0, 1], classes: 2, settings: .init(c: c, tolerance: 1e-5))
+            let expected = 4 * c / (1 + 4 * c)
+            #expect(abs(svm.weights[0, 1] - expected) < 1e-3, "C \(c): w \(svm.weights[0, 1]) vs \(expected)")
+            #expect(abs(svm.bias.scalars[1]) < 1e-3)
+            // Hinge loss: 0.5 w^2 + 2C(1 - w), minimized at w = min(2C, 1).
+            let hinge = try LinearSVM.train(x, labels: [0, 1], classes: 2, settings: .init(c: c, loss: .hinge, tolerance: 1e-5))
+            #expect(abs(hinge.weights[0, 1] - min(2 * c, 1)) < 1e-3)
+        }
+    }
+
+    @Test func theSolutionIsAMinimumOfThePrimal() throws {
+        let (x, labels) = blobs(classes: 3, perClass: 60, dimensions: 5, spread: 0.5, seed: 8)
+        let settings = LinearSVM.Settings(c: 0.5, tolerance: 1e-4)
+        let svm = try LinearSVM.train(x, labels: labels, classes: 3, settings: settings)
+        let signs = labels.map { $0 == 1 ? Float(1) : -1 }
+        var w = (0 ..< 5).map { svm.weights[$0, 1] } + [svm.bias.scalars[1]]
+        let best = LinearSVM.primalObjective(x, signs: signs, w: w, settings: settings)
+        #expect(abs(best - svm.objectives[1]) < 1e-6 * max(best, 1))
+        for j in w.indices {
+            for step: Float in [-0.01, 0.01] {
+                w[j] += step
+                #expect(LinearSVM.primalObjective(x, signs: signs, w: w, settings: settings) >= best - 1e-4)
+                w[j] -= step
+            }
+        }
+        let accuracy = Double(zip(try svm.predict(x), labels).filter { $0 == $1 }.count) / Double(labels.count)
+        #expect(accuracy > 0.9)
+    }
+
+    @Test func refusesAClassWithoutExamplesAndMismatchedFeatures() throws {
+        let x = Tensor(rows: 3, columns: 2, scalars: [0, 1, 1, 0, 1, 1])
+        #expect(strataError { _ = try LinearSVM.train(x, labels: [0, 0, 2], classes: 3, settings: .init()) }?.description.contains("class 1 has no training example") == true)
+        let svm = try LinearSVM.train(x, labels: [0, 1, 1], classes: 2, settings: .init())
+        #expect(strataError { _ = try svm.predict(Tensor(zeros: [2, 3])) } != nil)
+    }
+}
+
+@Suite struct EvaluationTests {
+    @Test func confusionMatrixCountsAndAccuracies() throws {
+        let m = try ConfusionMatrix(truth: [0, 0, 1, 1, 2], predictions: [0, 1, 1, 1, 0], classNames: ["a", "b", "c"])
+        #expect(m.counts == [[1, 1, 0], [0, 2, 0], [1, 0, 0]])
+        #expect(m.accuracy == 0.6)
+        #expect(m.perClassAccuracy == [0.5, 1, 0])
+        let folder = TemporaryFolder()
+        try m.write(to: folder.path)
+        let png = try PNGImage.read(folder.file("evaluation.png"))
+        #expect(png.width == 97 && png.height == 97)
+        #expect(try String(contentsOfFile: folder.file("evaluation.txt"), encoding: .utf8).contains("accuracy 60.00%"))
+    }
+
+    @Test func aTestClassNeverSeenInTrainingIsRefused() throws {
+        let train = try Dataset(name: "train", examples: Tensor(zeros: [3, 2]), labels: [0, 1, 0], classNames: ["a", "b", "c"])
+        let test = try Dataset(name: "test", examples: Tensor(zeros: [2, 2]), labels: [2, 1])
+        #expect(strataError { _ = try Dataset.classNames(train: train, test: test) }?.description.contains("class 2 (c) occurs in the test set but never in training") == true)
+        let unlabeled = try Dataset(name: "raw", examples: Tensor(zeros: [2, 2]))
+        #expect(strataError { _ = try Dataset.classNames(train: unlabeled, test: test) }?.description.contains("has no labels") == true)
+    }
+}
