@@ -29,9 +29,15 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // Cairo, for charts (text, antialiased lines) written as PNG.
+        .systemLibrary(
+            name: "CCairo",
+            pkgConfig: "cairo",
+            providers: [.apt(["libcairo2-dev"])]
+        ),
         .target(
             name: "Strata",
-            dependencies: ["CBLAS", "CPNG", "CZlib"],
+            dependencies: ["CBLAS", "CPNG", "CZlib", "CCairo"],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .executableTarget(

@@ -5,7 +5,7 @@
 # safetensors + NumPy for the checkpoint interoperability test.
 set -euo pipefail
 
-packages=(libopenblas-dev libpng-dev zlib1g-dev pkg-config dataset-fashion-mnist curl)
+packages=(libopenblas-dev libpng-dev zlib1g-dev libcairo2-dev fonts-dejavu-core pkg-config dataset-fashion-mnist curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

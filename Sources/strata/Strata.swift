@@ -12,7 +12,8 @@ struct StrataCommand: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [DataCommand.self, PatchesCommand.self, PreprocessCommand.self, PretrainCommand.self, FeaturesCommand.self,
-                      FinetuneCommand.self, EvaluateCommand.self, PredictCommand.self, ShowWeightsCommand.self, BenchCommand.self]
+                      FinetuneCommand.self, EvaluateCommand.self, PredictCommand.self, ShowWeightsCommand.self, PlotMonitorCommand.self,
+                      BenchCommand.self]
     )
 }
 

@@ -1,0 +1,4 @@
+#ifndef STRATA_CAIRO_SHIM_H
+#define STRATA_CAIRO_SHIM_H
+#include <cairo.h>
+#endif
