@@ -9,6 +9,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // OpenBLAS's CBLAS interface (and the LAPACK routines it ships).
@@ -37,7 +38,7 @@ let package = Package(
         ),
         .target(
             name: "Strata",
-            dependencies: ["CBLAS", "CPNG", "CZlib", "CCairo"],
+            dependencies: ["CBLAS", "CPNG", "CZlib", "CCairo", .product(name: "Yams", package: "Yams")],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .executableTarget(

@@ -11,7 +11,7 @@ struct StrataCommand: ParsableCommand {
             then ./data, then /usr/share/datasets. Start with `strata data list`.
             """,
         version: "0.1.0",
-        subcommands: [DataCommand.self, PatchesCommand.self, PreprocessCommand.self, PretrainCommand.self, FeaturesCommand.self,
+        subcommands: [TutorialCommand.self, TrainCommand.self, DataCommand.self, PatchesCommand.self, PreprocessCommand.self, PretrainCommand.self, FeaturesCommand.self,
                       FinetuneCommand.self, EvaluateCommand.self, PredictCommand.self, ShowWeightsCommand.self, PlotMonitorCommand.self,
                       BenchCommand.self]
     )
