@@ -15,19 +15,5 @@ strata=.build/release/strata
 run=runs/grbm_smd
 
 $strata data list
-$strata pretrain \
-  --dataset fashion-mnist --pixel-scale 255 \
-  --window 8 --random 150000 --preprocess gcn,zca --sqrt-bias 10 --use-std --filter-bias 0.1 \
-  --learner grbm --hidden 400 --objective smd --noise 0.4 \
-  --irange 0.05 --init-sigma 0.4 --init-hidden-bias -2 --sigma-lr-scale 0.001 \
-  --batch-size 5 --learning-rate 0.1 --lr-schedule monitor \
-  --early-stopping train_objective --prop-decrease 0.01 --patience 1 --epochs 100 \
-  --run "$run"
-$strata show-weights "$run/model.safetensors" -o "$run/weights.png" --scale 2
-$strata show-weights "$run/model.safetensors" -o "$run/weights_unwhitened.png" --scale 2 --unwhiten
-
-echo
-echo "checkpoint:         $run/model.safetensors"
-echo "weights:            $run/weights.png"
-echo "weights (unwhiten): $run/weights_unwhitened.png"
-echo "monitor channels:   $run/monitor.jsonl"
+# Tutorials/grbm_smd/experiment.yaml: patches, GCN + ZCA, GRBM by SMD, weights.png, monitor.png.
+$strata tutorial grbm_smd
