@@ -14,8 +14,10 @@ struct ShowWeightsCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "A checkpoint written by strata pretrain.")
+    @Argument(help: "A checkpoint written by strata pretrain, or a stack.safetensors.")
     var checkpoint: String
+    @Option(help: "Of a stack: the layer to show (1 = bottom). Layers above the first are shown in input space: each unit's filter is the combination of the first layer's filters weighted by the layers between.")
+    var layer: Int?
     @Option(name: .shortAndLong, help: "The PNG file to write.")
     var output = "weights.png"
     @Option(help: "individual (each tile by its own max |v|), global, or none.")
@@ -32,7 +34,21 @@ struct ShowWeightsCommand: ParsableCommand {
     var unwhiten = false
 
     func run() throws {
-        let file = try LearnerCheckpoint.read(checkpoint)
+        var file: LearnerCheckpoint
+        let stack = try LayerStack.read(checkpoint)
+        if let layer, layer != 1 {
+            guard (1 ... stack.layers.count).contains(layer) else { throw ValidationError("--layer \(layer): the stack has \(stack.layers.count) layers (\(stack.sizes))") }
+            // W_1 W_2 ... W_k: upper units as patterns over the input.
+            var combined = stack.layers[0].filters
+            for k in 1 ..< layer { combined = combined.matmul(stack.layers[k].filters) }
+            var c = Autoencoder.Configuration(visibleCount: combined.rows, hiddenCount: combined.columns)
+            c.irange = 1
+            let projected = try Autoencoder(configurationJSON: encodeConfiguration(c), parameters: ["weights": combined, "hidden_bias": Tensor(zeros: [combined.columns]),
+                                                                                               "visible_bias": Tensor(zeros: [combined.rows])], trainingState: [:])
+            file = LearnerCheckpoint(learner: projected, preprocessing: stack.preprocessing, extra: stack.extra)
+        } else {
+            file = LearnerCheckpoint(learner: stack.layers[0], preprocessing: stack.preprocessing, extra: stack.extra)
+        }
         let geometry = try WeightViewer.geometry(of: file)
         let tiles = try WeightViewer.tiles(file, count: count, order: order, unwhiten: unwhiten)
         var grid = TileGrid(rescale: rescale, border: border)
@@ -42,4 +58,10 @@ struct ShowWeightsCommand: ParsableCommand {
         try image.write(to: output)
         print("wrote \(output): \(tiles.rows) filters of \(geometry), \(image.width)x\(image.height) pixels")
     }
+}
+
+import Foundation
+
+func encodeConfiguration<T: Encodable>(_ value: T) throws -> String {
+    String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
 }

@@ -55,6 +55,27 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
 
     public init() {}
 
+    /// Reads a saved configuration; keys added in later versions (such as
+    /// `cores`) take their defaults when an older checkpoint lacks them.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func value<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T { try c.decodeIfPresent(T.self, forKey: key) ?? fallback }
+        batchSize = try value(.batchSize, 100)
+        learningRate = try value(.learningRate, 0.1)
+        schedule = try value(.schedule, .constant)
+        initialMomentum = try value(.initialMomentum, 0)
+        finalMomentum = try value(.finalMomentum, 0)
+        momentumStartEpoch = try value(.momentumStartEpoch, 1)
+        momentumSaturateEpoch = try value(.momentumSaturateEpoch, 1)
+        weightDecay = try value(.weightDecay, 0)
+        maxEpochs = try value(.maxEpochs, 10)
+        earlyStopping = try c.decodeIfPresent(EarlyStopping.self, forKey: .earlyStopping)
+        checkpointEvery = try value(.checkpointEvery, 1)
+        monitorExamples = try value(.monitorExamples, 10_000)
+        seed = try value(.seed, 1)
+        cores = try value(.cores, 1)
+    }
+
     public func validate() throws {
         guard batchSize >= 1 else { throw StrataError.invalidArgument(name: "batch size", reason: "\(batchSize) must be at least 1") }
         guard learningRate > 0, learningRate.isFinite else { throw StrataError.invalidArgument(name: "learning rate", reason: "\(learningRate) must be positive") }
