@@ -183,19 +183,12 @@ struct ExperimentRunner {
             var trainX = try extractFeatures(extractor, of: train, label: "train features")
             var testX = try extractFeatures(extractor, of: test, label: "test features")
             if let grid {
-                var fit = trainX.rows(0 ..< split), valid = trainX.rows(split ..< trainX.rows)
-                var standardize = PreprocessingPipeline([Standardization(stdEps: 0.01)])
-                try standardize.fitTransform(&fit)
-                try standardize.transform(&valid)
-                var best = (c: grid[0], accuracy: -1.0)
-                for c in grid {
-                    settings.c = c
-                    let svm = try LinearSVM.train(fit, labels: Array(labels[..<split]), classes: classNames.count, settings: settings)
-                    let accuracy = Double(zip(try svm.predict(valid), labels[split...]).filter { $0 == $1 }.count) / Double(valid.rows)
-                    say(String(format: "C %g: validation accuracy %.2f%%", c, 100 * accuracy))
-                    if accuracy > best.accuracy { best = (c, accuracy) }
+                var lines: [String] = []
+                settings.c = try LinearSVM.chooseC(trainX, labels: labels, classes: classNames.count, validation: validation, grid: grid, settings: settings) {
+                    lines.append(String(format: "C %g: validation accuracy %.2f%%", $0.c, 100 * $0.validationAccuracy))
+                    print(lines.last!)
                 }
-                settings.c = best.c
+                self.lines += lines
             }
             var standardize = PreprocessingPipeline([Standardization(stdEps: 0.01)])
             try standardize.fitTransform(&trainX)

@@ -194,24 +194,12 @@ struct SVMFinetune: ParsableCommand {
         if c == nil {
             let grid = cGrid.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
             guard !grid.isEmpty, grid.allSatisfy({ $0 > 0 }) else { throw ValidationError("--c-grid takes positive numbers separated by commas (got '\(cGrid)')") }
-            let split = trainX.rows - data.validation
-            var fitPart = trainX.rows(0 ..< split), validPart = trainX.rows(split ..< trainX.rows)
-            var standardize = PreprocessingPipeline([Standardization(stdEps: stdEps)])
-            try standardize.fitTransform(&fitPart)
-            try standardize.transform(&validPart)
-            var best = (c: grid[0], accuracy: -1.0)
-            for candidate in grid {
-                settings.c = candidate
-                let t0 = Date()
-                let svm = try LinearSVM.train(fitPart, labels: Array(trainY[..<split]), classes: classes, settings: settings)
-                let predicted = try svm.predict(validPart)
-                let accuracy = Double(zip(predicted, trainY[split...]).filter { $0 == $1 }.count) / Double(validPart.rows)
-                print(String(format: "C %-8g validation accuracy %.2f%%  (%.1f s, %d-%d passes)", candidate, 100 * accuracy,
-                             Date().timeIntervalSince(t0), svm.iterations.min() ?? 0, svm.iterations.max() ?? 0))
-                if accuracy > best.accuracy { best = (candidate, accuracy) }
+            settings.c = try LinearSVM.chooseC(trainX, labels: trainY, classes: classes, validation: data.validation, grid: grid,
+                                               settings: settings, stdEps: stdEps) { candidate in
+                print(String(format: "C %-8g validation accuracy %.2f%%  (%.1f s, %d-%d passes)", candidate.c, 100 * candidate.validationAccuracy,
+                             candidate.seconds, candidate.iterations.lowerBound, candidate.iterations.upperBound))
             }
-            settings.c = best.c
-            print("chose C = \(best.c)")
+            print("chose C = \(settings.c)")
         }
         var standardize = PreprocessingPipeline([Standardization(stdEps: stdEps)])
         try standardize.fitTransform(&trainX)
