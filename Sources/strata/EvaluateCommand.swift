@@ -34,7 +34,9 @@ struct EvaluateCommand: ParsableCommand {
         bar.finish("done")
         let confusion = try ConfusionMatrix(truth: labels, predictions: predictions, classNames: model.classNames)
         print(confusion.table)
-        try report(confusion, folder: out ?? URL(fileURLWithPath: classifier).deletingLastPathComponent().path, extra: [:])
+        let folder = out ?? URL(fileURLWithPath: classifier).deletingLastPathComponent().path
+        try confusion.write(to: folder)
+        printAccuracy(EvaluatedClassifier(classifier: model, confusion: confusion, folder: folder))
     }
 }
 

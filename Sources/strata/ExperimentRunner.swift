@@ -48,22 +48,11 @@ struct ExperimentRunner {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let treatment = PixelTreatment(scale: e.data.pixelScale, binarize: e.data.binarize)
         let images = try loadImages(e.data.name, split: .train, limit: limit ?? e.data.limit, treatment: treatment)
-        var extra = treatment.metadata
-        extra["source"] = images.name
-        var x: Tensor
-        var pipeline = e.preprocessing
-        if let p = e.patches {
-            guard let geometry = images.geometry else { throw StrataError.invalidArgument(name: "patches", reason: "\(images.name) has no image geometry") }
-            var random = RandomSource(seed: 1)
-            x = try PatchExtractor.random(images.examples, geometry: geometry, window: (p.windowHeight, p.windowWidth),
-                                          count: limit.map { min(p.count, $0 * 10) } ?? p.count, using: &random).patches
-            extra["image_geometry"] = "\(p.windowHeight)x\(p.windowWidth)x\(geometry.channels)"
-            extra["patch_window"] = "\(p.windowHeight)x\(p.windowWidth)"
-        } else {
-            x = images.examples
-            if let g = images.geometry { extra["image_geometry"] = "\(g.height)x\(g.width)x\(g.channels)" }
-        }
-        try pipeline.fitTransform(&x)
+        let window = e.patches.map { (height: $0.windowHeight, width: $0.windowWidth) }
+        let patchCount = e.patches.map { p in limit.map { min(p.count, $0 * 10) } ?? p.count } ?? 0
+        let prepared = try PretrainingData(images: images, window: window, patchCount: patchCount, seed: 1,
+                                           pipeline: e.preprocessing, metadata: treatment.metadata)
+        var (x, pipeline, extra) = (prepared.examples, prepared.pipeline, prepared.metadata)
         say("\(x.rows) training examples of \(x.columns) values (\(e.patches == nil ? "images" : "patches") of \(images.name)), preprocessing \(pipeline.summary)")
         var stack = try LayerStack(preprocessing: pipeline, extra: extra)
         var firstCheckpoint: LearnerCheckpoint?
@@ -145,7 +134,6 @@ struct ExperimentRunner {
         let test = try loadImages(e.data.name, split: .test, limit: (limit ?? e.data.limit).map { max(1, $0 / 6) }, treatment: treatment)
         let classNames = try Dataset.classNames(train: train, test: test)
         let validation = min(e.validation, train.count / 5)
-        let split = train.count - validation
         let labels = train.labels!
         switch finetune {
         case .softmax(var configuration, let compare):
@@ -159,26 +147,16 @@ struct ExperimentRunner {
                     ? try SoftmaxNetwork(hidden: stack.denseLayers, inputCount: x.columns, classes: classNames.count, seed: configuration.seed)
                     : try SoftmaxNetwork.randomlyInitialized(inputCount: x.columns, hiddenSizes: stack.layers.map(\.hiddenCount), classes: classNames.count, seed: configuration.seed)
                 let tuner = FineTuner(configuration: configuration, folder: folder + "/" + variant.name)
-                let report = try tuner.train(&network, x: x.rows(0 ..< split), labels: Array(labels[..<split]),
-                                             validationX: x.rows(split ..< x.rows), validationLabels: Array(labels[split...]))
+                let (report, result) = try tuner.trainAndEvaluate(&network, x: x, labels: labels, validation: validation, test: test,
+                                                                  preprocessing: stack.preprocessing, classNames: classNames, metadata: treatment.metadata)
                 monitorRuns.append((variant.name.replacingOccurrences(of: "_", with: " "), report.log))
-                let classifier = Classifier(head: .softmax(network), preprocessing: stack.preprocessing, classNames: classNames, extra: treatment.metadata)
-                try classifier.write(to: tuner.folder + "/classifier.safetensors")
-                let confusion = try ConfusionMatrix(truth: test.labels!, predictions: try classifier.predict(test.examples), classNames: classNames)
-                try confusion.write(to: tuner.folder, extra: ["best_validation_error": report.bestValidationError, "seconds": report.seconds])
                 say(String(format: "%@ %@: test accuracy %.2f%% (best validation error %.2f%% at epoch %d, %.1f s)", variant.pretrained ? "pretrained" : "without pretraining",
-                           network.sizes, 100 * confusion.accuracy, 100 * report.bestValidationError, report.bestEpoch, report.seconds))
-                results += [("\(variant.name) classifier", tuner.folder + "/classifier.safetensors"), ("\(variant.name) evaluation", tuner.folder + "/evaluation.txt")]
+                           network.sizes, 100 * result.confusion.accuracy, 100 * report.bestValidationError, report.bestEpoch, report.seconds))
+                results += [("\(variant.name) classifier", result.classifierPath), ("\(variant.name) evaluation", result.evaluationPath)]
             }
             return results
         case .svm(var settings, let grid, let stride, let pooling):
-            let extractor: FeatureExtractor
-            if let window = stack.extra["patch_window"], let geometry = train.geometry {
-                let parts = window.split(separator: "x").compactMap { Int($0) }
-                extractor = try FeatureExtractor(stack: stack, convolution: Convolution(image: geometry, window: (parts[0], parts[1]), stride: stride, pooling: pooling))
-            } else {
-                extractor = try FeatureExtractor(stack: stack)
-            }
+            let extractor = try FeatureExtractor(stack: stack, images: train.geometry, stride: stride, pooling: pooling)
             say(extractor.summary)
             var trainX = try extractFeatures(extractor, of: train, label: "train features")
             var testX = try extractFeatures(extractor, of: test, label: "test features")
@@ -190,18 +168,10 @@ struct ExperimentRunner {
                 }
                 self.lines += lines
             }
-            var standardize = PreprocessingPipeline([Standardization(stdEps: 0.01)])
-            try standardize.fitTransform(&trainX)
-            try standardize.transform(&testX)
-            let svm = try LinearSVM.train(trainX, labels: labels, classes: classNames.count, settings: settings)
-            let classifier = Classifier(head: .svm(svm), extractor: extractor, preprocessing: standardize, classNames: classNames, extra: treatment.metadata)
-            let svmFolder = folder + "/svm"
-            try FileManager.default.createDirectory(atPath: svmFolder, withIntermediateDirectories: true)
-            try classifier.write(to: svmFolder + "/classifier.safetensors")
-            let confusion = try ConfusionMatrix(truth: test.labels!, predictions: try svm.predict(testX), classNames: classNames)
-            try confusion.write(to: svmFolder, extra: ["c": Double(settings.c)])
-            say(String(format: "linear SVM (C %g) on %d features: test accuracy %.2f%%", settings.c, trainX.columns, 100 * confusion.accuracy))
-            return [("svm classifier", svmFolder + "/classifier.safetensors"), ("svm evaluation", svmFolder + "/evaluation.txt")]
+            let (_, _, result) = try LinearSVM.trainAndEvaluate(train: &trainX, labels: labels, test: &testX, testLabels: test.labels!, settings: settings,
+                                                               extractor: extractor, classNames: classNames, metadata: treatment.metadata, folder: folder + "/svm")
+            say(String(format: "linear SVM (C %g) on %d features: test accuracy %.2f%%", settings.c, trainX.columns, 100 * result.confusion.accuracy))
+            return [("svm classifier", result.classifierPath), ("svm evaluation", result.evaluationPath)]
         }
     }
 }

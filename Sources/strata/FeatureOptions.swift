@@ -19,15 +19,10 @@ struct FeatureOptions: ParsableArguments {
     /// The extractor for `stack` applied to images of `geometry`: convolutional
     /// when the stack was trained on patches (`patch_window` in its metadata).
     func extractor(for stack: LayerStack, images geometry: ImageGeometry?) throws -> FeatureExtractor {
-        guard let window = stack.extra["patch_window"] else {
-            return try FeatureExtractor(stack: stack, depth: layer)
-        }
-        guard let geometry else { throw ValidationError("the stack was trained on patches; its features need images with a geometry") }
-        let (h, w) = try parsePair(window, name: "window")
         let (sy, sx) = try parsePair(stride, name: "stride")
         let (gr, gc) = try parsePair(pool, name: "pool")
-        let convolution = Convolution(image: geometry, window: (h, w), stride: (sy, sx), pooling: Pooling(gridRows: gr, gridColumns: gc, operation: poolOp))
-        return try FeatureExtractor(stack: stack, depth: layer, convolution: convolution)
+        return try FeatureExtractor(stack: stack, images: geometry, depth: layer, stride: (sy, sx),
+                                    pooling: Pooling(gridRows: gr, gridColumns: gc, operation: poolOp))
     }
 }
 

@@ -46,9 +46,9 @@ func parseSizes(_ text: String) throws -> [Int] {
     return sizes.map { $0! }
 }
 
-/// Writes the evaluation files and prints the accuracy.
-func report(_ confusion: ConfusionMatrix, folder: String, extra: [String: Double]) throws {
-    try confusion.write(to: folder, extra: extra)
+/// Prints the test accuracy and where the evaluation files are.
+func printAccuracy(_ result: EvaluatedClassifier) {
+    let (confusion, folder) = (result.confusion, result.folder)
     print(String(format: "test accuracy %.2f%% (%d of %d)", 100 * confusion.accuracy, confusion.correct, confusion.total))
     print("evaluation: \(folder)/evaluation.txt, \(folder)/evaluation.json, \(folder)/evaluation.png")
 }
@@ -115,7 +115,6 @@ struct SoftmaxFinetune: ParsableCommand {
         try pretrained?.preprocessing.transform(&x)
         if let pretrained { try pretrained.requireInput(x, what: "\(train.name) for the stack \(stack!)") }
         let split = x.rows - data.validation
-        let labels = train.labels!
         var network: SoftmaxNetwork
         if let pretrained {
             network = try SoftmaxNetwork(hidden: pretrained.denseLayers, inputCount: x.columns, classes: classNames.count, seed: data.seed)
@@ -130,20 +129,16 @@ struct SoftmaxFinetune: ParsableCommand {
         (configuration.maxColumnNorm, configuration.maxEpochs, configuration.patience, configuration.seed) = (maxColumnNorm, epochs, patience, data.seed)
         print("fine-tuning \(network.sizes) (\(pretrained == nil ? "no pretraining" : "pretrained: \(stack!)")) on \(split) examples, validating on \(data.validation)")
         let tuner = FineTuner(configuration: configuration, folder: data.runFolder)
-        let result = try tuner.train(&network, x: x.rows(0 ..< split), labels: Array(labels[..<split]),
-                                     validationX: x.rows(split ..< x.rows), validationLabels: Array(labels[split...]))
-        print(String(format: "%d epochs in %.1f s; best validation error %.2f%% at epoch %d", result.epochs, result.seconds,
-                     100 * result.bestValidationError, result.bestEpoch))
-        var extra = treatment.metadata
-        extra["source"] = train.name
-        let classifier = Classifier(head: .softmax(network), preprocessing: pretrained?.preprocessing ?? PreprocessingPipeline(),
-                                    classNames: classNames, extra: extra)
-        let path = data.runFolder + "/classifier.safetensors"
-        try classifier.write(to: path)
-        let confusion = try ConfusionMatrix(truth: test.labels!, predictions: try classifier.predict(test.examples), classNames: classNames)
-        try report(confusion, folder: data.runFolder, extra: ["best_validation_error": result.bestValidationError, "best_epoch": Double(result.bestEpoch),
-                                                             "fine_tuning_seconds": result.seconds, "total_seconds": Date().timeIntervalSince(start)])
-        print("classifier: \(path)\nmonitor:    \(tuner.monitorPath)")
+        var metadata = treatment.metadata
+        metadata["source"] = train.name
+        let (outcome, result) = try tuner.trainAndEvaluate(&network, x: x, labels: train.labels!, validation: data.validation, test: test,
+                                                           preprocessing: pretrained?.preprocessing ?? PreprocessingPipeline(),
+                                                           classNames: classNames, metadata: metadata)
+        print(String(format: "%d epochs in %.1f s; best validation error %.2f%% at epoch %d", outcome.epochs, outcome.seconds,
+                     100 * outcome.bestValidationError, outcome.bestEpoch))
+        printAccuracy(result)
+        print(String(format: "total %.1f s", Date().timeIntervalSince(start)))
+        print("classifier: \(result.classifierPath)\nmonitor:    \(tuner.monitorPath)")
     }
 }
 
@@ -201,25 +196,14 @@ struct SVMFinetune: ParsableCommand {
             }
             print("chose C = \(settings.c)")
         }
-        var standardize = PreprocessingPipeline([Standardization(stdEps: stdEps)])
-        try standardize.fitTransform(&trainX)
-        let t0 = Date()
-        let svm = try LinearSVM.train(trainX, labels: trainY, classes: classes, settings: settings)
-        let svmSeconds = Date().timeIntervalSince(t0)
+        let (svm, svmSeconds, result) = try LinearSVM.trainAndEvaluate(
+            train: &trainX, labels: trainY, test: &testX, testLabels: testY, settings: settings, stdEps: stdEps, extractor: extractor,
+            classNames: classNames, metadata: extra, folder: data.runFolder, numbers: ["feature_seconds": featureSeconds])
         print(String(format: "SVM (C %g, %@) on %d x %d features: %.1f s; objectives %@", settings.c, loss.rawValue, trainX.rows, trainX.columns,
                      svmSeconds, svm.objectives.map { String(format: "%.4g", $0) }.joined(separator: " ")))
-        try standardize.transform(&testX)
-        let predictions = try svm.predict(testX)
-        try FileManager.default.createDirectory(atPath: data.runFolder, withIntermediateDirectories: true)
-        let classifier = Classifier(head: .svm(svm), extractor: extractor, preprocessing: standardize, classNames: classNames, extra: extra)
-        let path = data.runFolder + "/classifier.safetensors"
-        try classifier.write(to: path)
-        let confusion = try ConfusionMatrix(truth: testY, predictions: predictions, classNames: classNames)
-        var numbers: [String: Double] = ["c": Double(settings.c), "svm_seconds": svmSeconds, "feature_seconds": featureSeconds,
-                                         "total_seconds": Date().timeIntervalSince(start)]
-        for (k, objective) in svm.objectives.enumerated() { numbers["objective_class_\(k)"] = objective }
-        try report(confusion, folder: data.runFolder, extra: numbers)
-        print("classifier: \(path)")
+        printAccuracy(result)
+        print(String(format: "total %.1f s", Date().timeIntervalSince(start)))
+        print("classifier: \(result.classifierPath)")
     }
 
     /// Training and test features with labels, from a stack or from .npy files.

@@ -199,7 +199,6 @@ struct PretrainCommand: ParsableCommand {
     /// Images, random patches or an .npy matrix, preprocessed with a fitted pipeline when `fitting`.
     func loadRawData(treatment: PixelTreatment, fitting: Bool) throws -> (Tensor, [String: String], PreprocessingPipeline) {
         var pipeline = fitting ? try preprocessing.makePipeline() : PreprocessingPipeline()
-        var extra: [String: String] = [:]
         if let input {
             var x = try NPY.read(input).tensor
             if x.rank != 2 { x = x.reshaped([x.rows, x.columns]) }
@@ -207,23 +206,13 @@ struct PretrainCommand: ParsableCommand {
             return (x, ["source": input], pipeline)
         }
         let images = try loadImages(dataset, split: .train, limit: limit, treatment: treatment)
-        extra = treatment.metadata
-        extra["source"] = images.name
-        guard let window else {
-            var x = images.examples
-            try pipeline.fitTransform(&x)
-            if let g = images.geometry { extra["image_geometry"] = "\(g.height)x\(g.width)x\(g.channels)" }
-            return (x, extra, pipeline)
+        let window = try self.window.map { try parsePair($0, name: "window") }
+        let prepared = try PretrainingData(images: images, window: window.map { (height: $0.0, width: $0.1) }, patchCount: random, seed: seed,
+                                           pipeline: pipeline, metadata: treatment.metadata)
+        if let window {
+            print("\(prepared.examples.rows) random \(window.0)x\(window.1) patches of \(images.name), preprocessing \(prepared.pipeline.summary)")
         }
-        guard let geometry = images.geometry else { throw ValidationError("\(images.name) has no image geometry; patches need images") }
-        let (h, w) = try parsePair(window, name: "window")
-        var rng = RandomSource(seed: seed)
-        var (patches, _) = try PatchExtractor.random(images.examples, geometry: geometry, window: (h, w), count: random, using: &rng)
-        try pipeline.fitTransform(&patches)
-        extra["image_geometry"] = "\(h)x\(w)x\(geometry.channels)"
-        extra["patch_window"] = "\(h)x\(w)"
-        print("\(patches.rows) random \(h)x\(w) patches of \(images.name), preprocessing \(pipeline.summary)")
-        return (patches, extra, pipeline)
+        return (prepared.examples, prepared.metadata, prepared.pipeline)
     }
 
     func rbmConfiguration(visible: Int) throws -> RBM.Configuration {

@@ -43,6 +43,32 @@ import Testing
     }
 }
 
+@Suite struct PretrainingDataTests {
+    /// Patches record their window, so a stack trained on them is applied
+    /// convolutionally to whole images later, without being told how.
+    @Test func patchDataLeadsToAConvolutionalExtractor() throws {
+        let geometry = ImageGeometry(height: 6, width: 5)
+        var random = RandomSource(seed: 4)
+        let images = try Dataset(name: "tiny", examples: Tensor.uniform(shape: [3, 30], using: &random), geometry: geometry)
+        let data = try PretrainingData(images: images, window: (3, 3), patchCount: 20, seed: 1,
+                                       pipeline: PreprocessingPipeline([GlobalContrastNormalization()]), metadata: ["pixel_scale": "1"])
+        #expect(data.examples.shape == [20, 9] && data.isPatches)
+        #expect(data.metadata == ["pixel_scale": "1", "source": "tiny", "image_geometry": "3x3x1", "patch_window": "3x3"])
+        // The pipeline was fitted and applied: each GCN'd patch has mean 0.
+        #expect(abs(data.examples.rows(0 ..< 1).scalars.reduce(0, +)) < 1e-4)
+        let stack = try LayerStack(layers: [try Autoencoder(.init(visibleCount: 9, hiddenCount: 4))], preprocessing: data.pipeline, extra: data.metadata)
+        let extractor = try FeatureExtractor(stack: stack, images: geometry, stride: (1, 1), pooling: Pooling(gridRows: 2, gridColumns: 1))
+        #expect(extractor.convolution?.windowHeight == 3 && extractor.outputCount == 8)
+        #expect(try extractor.extract(images.examples, imagesPerBatch: 2).shape == [3, 8])
+        // Whole images: no window, a per-example extractor.
+        let whole = try PretrainingData(images: images, window: nil, patchCount: 0, seed: 1, pipeline: PreprocessingPipeline())
+        #expect(!whole.isPatches && whole.metadata["image_geometry"] == "6x5x1")
+        let flat = try Dataset(name: "vectors", examples: Tensor(zeros: [2, 30]))
+        #expect(strataError { _ = try PretrainingData(images: flat, window: (3, 3), patchCount: 5, seed: 1, pipeline: PreprocessingPipeline()) }?
+            .description.contains("no image geometry") == true)
+    }
+}
+
 @Suite struct ConvolutionalFeatureTests {
     @Test(arguments: [Pooling.Operation.sum, .mean, .max])
     func matchesANaiveComputation(_ operation: Pooling.Operation) throws {

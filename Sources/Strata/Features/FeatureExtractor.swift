@@ -76,6 +76,23 @@ public struct FeatureExtractor: Sendable {
         (self.stack, self.depth, self.convolution) = (stack, depth, convolution)
     }
 
+    /// The extractor a stack calls for on images of `geometry`: convolutional
+    /// (at `stride`, pooled by `pooling`) when the stack was trained on
+    /// patches (`patch_window` in its metadata), per example otherwise.
+    public init(stack: LayerStack, images geometry: ImageGeometry?, depth: Int? = nil,
+                stride: (y: Int, x: Int) = (1, 1), pooling: Pooling = Pooling()) throws {
+        guard let window = stack.extra["patch_window"] else {
+            try self.init(stack: stack, depth: depth)
+            return
+        }
+        let parts = window.split(separator: "x").compactMap { Int($0) }
+        guard parts.count == 2 else { throw StrataError.invalidArgument(name: "stack metadata patch_window", reason: "'\(window)' is not HxW") }
+        guard let geometry else {
+            throw StrataError.invalidArgument(name: "images", reason: "the stack was trained on \(window) patches; its features need images with a geometry")
+        }
+        try self.init(stack: stack, depth: depth, convolution: Convolution(image: geometry, window: (parts[0], parts[1]), stride: stride, pooling: pooling))
+    }
+
     /// Hidden units of the chosen layer.
     public var hiddenCount: Int { stack.layers[(depth ?? stack.layers.count) - 1].hiddenCount }
     /// Features per example.

@@ -76,13 +76,17 @@ public struct LinearSVM: Sendable {
                 return vectorDot(row, row) + 1
             }
         }
+        // The classes in one contiguous group per core; each group shares its passes over the data.
+        let groups = min(classes, max(1, ProcessInfo.processInfo.activeProcessorCount))
         var columns = [[Float]](repeating: [], count: classes)
         var results = [(objective: Double, iterations: Int)](repeating: (0, 0), count: classes)
         let lock = NSLock()
-        DispatchQueue.concurrentPerform(iterations: classes) { k in
-            let signs = labels.map { $0 == k ? Float(1) : -1 }
-            let (w, objective, iterations) = solveBinary(x, signs: signs, squaredNorms: squaredNorms, settings: settings, seed: settings.seed &+ UInt64(k))
-            lock.lock(); columns[k] = w; results[k] = (objective, iterations); lock.unlock()
+        DispatchQueue.concurrentPerform(iterations: groups) { group in
+            let members = Array(classes * group / groups ..< classes * (group + 1) / groups)
+            let solutions = solveTogether(x, labels: labels, classes: members, squaredNorms: squaredNorms, settings: settings)
+            lock.lock()
+            for (k, solution) in zip(members, solutions) { columns[k] = solution.w; results[k] = (solution.objective, solution.iterations) }
+            lock.unlock()
         }
         var weights = Tensor(zeros: [d, classes]), bias = Tensor(zeros: [classes])
         weights.withUnsafeMutableBufferPointer { wp in
@@ -113,73 +117,6 @@ public struct LinearSVM: Sendable {
         return scores.withUnsafeBufferPointer { p in
             (0 ..< x.rows).map { i in argmax(UnsafeBufferPointer(rebasing: p[i * classCount ..< (i + 1) * classCount])) }
         }
-    }
-
-    /// One binary problem by dual coordinate descent with shrinking. Returns
-    /// `w` with the bias appended, the primal objective and the iterations.
-    static func solveBinary(_ x: Tensor, signs y: [Float], squaredNorms: [Float], settings: Settings, seed: UInt64)
-        -> (w: [Float], objective: Double, iterations: Int) {
-        let (n, d) = (x.rows, x.columns)
-        let squared = settings.loss == .squaredHinge
-        let diagonal: Float = squared ? 0.5 / settings.c : 0
-        let upper: Float = squared ? .infinity : settings.c
-        var w = [Float](repeating: 0, count: d + 1)
-        var alpha = [Float](repeating: 0, count: n)
-        var index = Array(0 ..< n)
-        var random = RandomSource(seed: seed)
-        var active = n
-        var (pgMaxOld, pgMinOld) = (Float.infinity, -Float.infinity)
-        var iteration = 0
-        x.withUnsafeBufferPointer { xp in
-            w.withUnsafeMutableBufferPointer { wp in
-                let wv = UnsafeBufferPointer(rebasing: wp[0 ..< d])
-                while iteration < settings.maxIterations {
-                    iteration += 1
-                    var (pgMax, pgMin) = (-Float.infinity, Float.infinity)
-                    for s in 0 ..< active {
-                        let j = s + Int(random.next() % UInt64(active - s))
-                        index.swapAt(s, j)
-                    }
-                    var s = 0
-                    while s < active {
-                        let i = index[s]
-                        let row = UnsafeBufferPointer(rebasing: xp[i * d ..< (i + 1) * d])
-                        let yi = y[i]
-                        let g = yi * (vectorDot(wv, row) + wp[d]) - 1 + diagonal * alpha[i]
-                        var pg: Float = 0
-                        if alpha[i] == 0 {
-                            if g > pgMaxOld { active -= 1; index.swapAt(s, active); continue }
-                            if g < 0 { pg = g }
-                        } else if alpha[i] == upper {
-                            if g < pgMinOld { active -= 1; index.swapAt(s, active); continue }
-                            if g > 0 { pg = g }
-                        } else {
-                            pg = g
-                        }
-                        pgMax = max(pgMax, pg)
-                        pgMin = min(pgMin, pg)
-                        if abs(pg) > 1e-12 {
-                            let old = alpha[i]
-                            alpha[i] = min(max(old - g / (squaredNorms[i] + diagonal), 0), upper)
-                            let step = (alpha[i] - old) * yi
-                            for j in 0 ..< d { wp[j] += step * row[j] }
-                            wp[d] += step
-                        }
-                        s += 1
-                    }
-                    if pgMax - pgMin <= settings.tolerance {
-                        if active == n { break }
-                        // Converged on the active set: check everything once more.
-                        active = n
-                        (pgMaxOld, pgMinOld) = (.infinity, -.infinity)
-                        continue
-                    }
-                    pgMaxOld = pgMax <= 0 ? .infinity : pgMax
-                    pgMinOld = pgMin >= 0 ? -.infinity : pgMin
-                }
-            }
-        }
-        return (w, primalObjective(x, signs: y, w: w, settings: settings), iteration)
     }
 
     /// `0.5 |w|^2 + C sum loss(y_i (w . x_i + b))` with `w` carrying the bias last.

@@ -6,10 +6,13 @@ extension Autoencoder {
     /// loss, backpropagate to the hidden layer), phase 2 splits the weight
     /// matrices' rows (each core adds its band of `-step * gradient`).
     /// Used without sparsity and contractive penalties, which couple rows.
+    /// `output` holds the output deltas above the corrupted input and `hidden`
+    /// the hidden values above their deltas, `(2n, ·)` each, so a tied model's
+    /// weight update `Z^T H + X~^T dH` is one GEMM of depth 2n (one pass over W).
+    /// With one core this is also the allocation-free plain-SGD path.
     mutating func splitPlainStep(_ batch: Tensor, random: inout RandomSource, step: Float, cores: Int) -> Double {
         let (n, v, h) = (batch.rows, visibleCount, hiddenCount)
-        ensureShape(&corrupted, n, v); ensureShape(&hidden, n, h); ensureShape(&output, n, v)
-        ensureShape(&elementLoss, n, v); ensureShape(&deltaHidden, n, h)
+        ensureShape(&output, 2 * n, v); ensureShape(&hidden, 2 * n, h); ensureShape(&elementLoss, n, v)
         var streams = (0 ..< cores).map { _ in random.split() }
         let inverseN = 1 / Float(n)
         let configuration = self.configuration
@@ -22,7 +25,6 @@ extension Autoencoder {
         if !tied { decoderWeights = Tensor(zeros: [0, v]) }   // hand its storage to `decoder` without a copy
         defer { if !tied { decoderWeights = decoder } }
         batch.withUnsafeBufferPointer { x in
-        corrupted.withUnsafeMutableBufferPointer { xt in
         weights.withUnsafeMutableBufferPointer { w in
         decoder.withUnsafeMutableBufferPointer { d in
         visibleBias.withUnsafeMutableBufferPointer { b in
@@ -30,10 +32,10 @@ extension Autoencoder {
         hidden.withUnsafeMutableBufferPointer { hb in
         output.withUnsafeMutableBufferPointer { zb in
         elementLoss.withUnsafeMutableBufferPointer { lb in
-        deltaHidden.withUnsafeMutableBufferPointer { db in
         streams.withUnsafeMutableBufferPointer { rngs in
-            let (X, XT, W, D, B, C) = (x.baseAddress!, xt.baseAddress!, w.baseAddress!, d.baseAddress!, b.baseAddress!, c.baseAddress!)
-            let (HB, Z, L, DH) = (hb.baseAddress!, zb.baseAddress!, lb.baseAddress!, db.baseAddress!)
+            let (X, W, D, B, C) = (x.baseAddress!, w.baseAddress!, d.baseAddress!, b.baseAddress!, c.baseAddress!)
+            let (HB, Z, L) = (hb.baseAddress!, zb.baseAddress!, lb.baseAddress!)
+            let (XT, DH) = (Z + n * v, HB + n * h)
             // Phase 1: rows of the batch.
             DispatchQueue.concurrentPerform(iterations: cores) { core in
                 let r0 = n * core / cores, m = n * (core + 1) / cores - r0
@@ -42,10 +44,10 @@ extension Autoencoder {
                 xts.update(from: xs, count: m * v)
                 Self.corruptInPlace(UnsafeMutableBufferPointer(start: xts, count: m * v), configuration.corruption, random: &rngs[core])
                 BLAS.gemm(m: m, n: h, k: v, UnsafePointer(xts), transposeA: false, UnsafePointer(W), transposeB: false, hs)
-                for r in 0 ..< m { for j in 0 ..< h { hs[r * h + j] += C[j] } }
+                for r in 0 ..< m { addEight(hs + r * h, UnsafePointer(C), count: h) }
                 configuration.encoder.apply(UnsafeMutableBufferPointer(start: hs, count: m * h))
                 BLAS.gemm(m: m, n: v, k: h, UnsafePointer(hs), transposeA: false, UnsafePointer(tied ? W : D), transposeB: tied, zs)
-                for r in 0 ..< m { for j in 0 ..< v { zs[r * v + j] += B[j] } }
+                for r in 0 ..< m { addEight(zs + r * v, UnsafePointer(B), count: v) }
                 Self.lossAndDelta(configuration, UnsafeMutableBufferPointer(start: zs, count: m * v),
                                   target: UnsafeBufferPointer(start: xs, count: m * v),
                                   loss: UnsafeMutableBufferPointer(start: ls, count: m * v), inverseN: inverseN)
@@ -57,30 +59,22 @@ extension Autoencoder {
             DispatchQueue.concurrentPerform(iterations: cores) { core in
                 let q0 = v * core / cores, q1 = v * (core + 1) / cores
                 if q1 > q0 {
-                    if tied {
-                        BLAS.gemm(m: q1 - q0, n: h, k: n, UnsafePointer(Z) + q0, lda: v, transposeA: true, UnsafePointer(HB), ldb: h, transposeB: false,
-                                  W + q0 * h, ldc: h, alpha: -step, beta: 1)
-                    }
-                    BLAS.gemm(m: q1 - q0, n: h, k: n, UnsafePointer(XT) + q0, lda: v, transposeA: true, UnsafePointer(DH), ldb: h, transposeB: false,
+                    // Tied: W -= step [Z; X~]^T [H; dH] (depth 2n); untied: W -= step X~^T dH.
+                    let (a, bMatrix, depth) = tied ? (UnsafePointer(Z), UnsafePointer(HB), 2 * n) : (UnsafePointer(XT), UnsafePointer(DH), n)
+                    BLAS.gemm(m: q1 - q0, n: h, k: depth, a + q0, lda: v, transposeA: true, bMatrix, ldb: h, transposeB: false,
                               W + q0 * h, ldc: h, alpha: -step, beta: 1)
-                    for j in q0 ..< q1 {
-                        var total: Float = 0
-                        for r in 0 ..< n { total += Z[r * v + j] }
-                        B[j] -= step * total
-                    }
+                    for r in 0 ..< n { addScaledDifference(B + q0, UnsafePointer(Z) + r * v + q0, nil, scale: -step, count: q1 - q0) }
                 }
                 let p0 = h * core / cores, p1 = h * (core + 1) / cores
                 if !tied, p1 > p0 {
                     BLAS.gemm(m: p1 - p0, n: v, k: n, UnsafePointer(HB) + p0, lda: h, transposeA: true, UnsafePointer(Z), ldb: v, transposeB: false,
                               D + p0 * v, ldc: v, alpha: -step, beta: 1)
                 }
-                for j in p0 ..< p1 {
-                    var total: Float = 0
-                    for r in 0 ..< n { total += DH[r * h + j] }
-                    C[j] -= step * total
+                if p1 > p0 {
+                    for r in 0 ..< n { addScaledDifference(C + p0, UnsafePointer(DH) + r * h + p0, nil, scale: -step, count: p1 - p0) }
                 }
             }
-        } } } } } } } } } } }
+        } } } } } } } } }
         return Double(elementLoss.withUnsafeBufferPointer { vectorSum($0) }) / Double(n)
     }
 }

@@ -382,7 +382,7 @@ public struct Autoencoder: UnsupervisedLearner {
         guard batch.columns == visibleCount else {
             throw StrataError.shapeMismatch(context: "autoencoder with \(visibleCount) inputs given a batch", expected: [batch.rows, visibleCount], found: batch.shape)
         }
-        if hyper.momentum == 0, hyper.weightDecay == 0, hyper.cores > 1, batch.rows >= 16 * hyper.cores,
+        if hyper.momentum == 0, hyper.weightDecay == 0, batch.rows >= 16 * hyper.cores,
            configuration.sparsityWeight == 0, configuration.contractiveWeight == 0 {
             return splitPlainStep(batch, random: &random, step: hyper.learningRate, cores: hyper.cores)
         }

@@ -238,7 +238,7 @@ public struct RBM: UnsupervisedLearner {
         let objective: Double
         switch configuration.objective {
         case .contrastiveDivergence(let k):
-            if hyper.momentum == 0 && hyper.weightDecay == 0 && hyper.cores > 1 && batch.rows >= 16 * hyper.cores {
+            if hyper.momentum == 0 && hyper.weightDecay == 0 && batch.rows >= 16 * hyper.cores {
                 return splitContrastiveDivergence(batch, steps: k, random: &random, step: hyper.learningRate, cores: hyper.cores)
             }
             if hyper.momentum == 0 && hyper.weightDecay == 0 {
@@ -339,9 +339,13 @@ public struct RBM: UnsupervisedLearner {
     /// reduction: phase 1 splits the batch's rows (each core runs the Gibbs
     /// chain for its rows), phase 2 splits the weight matrix's rows (each core
     /// adds its band of `step/(n S) (v^T h+ - v'^T h-)` straight into W).
+    /// The data and the chain's end are stacked in one `(2n, V)` buffer and
+    /// `h+`, `-h-` in one `(2n, H)` buffer, so the update is a single GEMM of
+    /// depth 2n: one pass over W instead of two. With one core this is also
+    /// the allocation-free plain-SGD path.
     private mutating func splitContrastiveDivergence(_ batch: Tensor, steps: Int, random: inout RandomSource, step: Float, cores: Int) -> Double {
         let (n, v, h) = (batch.rows, visibleCount, hiddenCount)
-        ensureShape(&hPos, n, h); ensureShape(&hNeg, n, h); ensureShape(&vNeg, n, v)
+        ensureShape(&vNeg, 2 * n, v); ensureShape(&hNeg, 2 * n, h)
         var streams = (0 ..< cores).map { _ in random.split() }
         var errors = [Double](repeating: 0, count: cores)
         let inverse = 1 / variance
@@ -356,18 +360,18 @@ public struct RBM: UnsupervisedLearner {
         weights.withUnsafeMutableBufferPointer { w in
         visibleBias.withUnsafeMutableBufferPointer { b in
         hiddenBias.withUnsafeMutableBufferPointer { c in
-        hPos.withUnsafeMutableBufferPointer { hp in
-        hNeg.withUnsafeMutableBufferPointer { hn in
-        vNeg.withUnsafeMutableBufferPointer { vn in
+        hNeg.withUnsafeMutableBufferPointer { hs in
+        vNeg.withUnsafeMutableBufferPointer { vs in
         streams.withUnsafeMutableBufferPointer { rngs in
         errors.withUnsafeMutableBufferPointer { errs in
-            let (X, W, B, C, HP, HN, VN) = (x.baseAddress!, w.baseAddress!, b.baseAddress!, c.baseAddress!, hp.baseAddress!, hn.baseAddress!, vn.baseAddress!)
+            let (X, W, B, C, SH, SV) = (x.baseAddress!, w.baseAddress!, b.baseAddress!, c.baseAddress!, hs.baseAddress!, vs.baseAddress!)
             // Phase 1: the Gibbs chain, rows of the batch split over the cores.
             DispatchQueue.concurrentPerform(iterations: cores) { core in
                 let r0 = n * core / cores, r1 = n * (core + 1) / cores
                 let m = r1 - r0
                 guard m > 0 else { return }
-                let input = X + r0 * v, up = HP + r0 * h, down = VN + r0 * v, upNeg = HN + r0 * h
+                let input = SV + r0 * v, up = SH + r0 * h, down = SV + (n + r0) * v, upNeg = SH + (n + r0) * h
+                input.update(from: X + r0 * v, count: m * v)
                 func hidden(_ source: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>) {
                     BLAS.gemm(m: m, n: h, k: v, source, transposeA: false, UnsafePointer(W), transposeB: false, out)
                     for r in 0 ..< m {
@@ -389,13 +393,11 @@ public struct RBM: UnsupervisedLearner {
                     BLAS.gemm(m: m, n: v, k: h, UnsafePointer(upNeg), transposeA: false, UnsafePointer(W), transposeB: true, down)
                     for r in 0 ..< m {
                         let row = down + r * v
-                        for j in 0 ..< v { row[j] += B[j] }
+                        addEight(row, UnsafePointer(B), count: v)
                         if binary { mapEight(row, row, count: v, fastSigmoid, fastSigmoid) }
                     }
                     if s == 0 {
-                        var total: Float = 0
-                        for i in 0 ..< m * v { let d = input[i] - down[i]; total += d * d }
-                        errs[core] = Double(total)
+                        errs[core] = Double(squaredDistance(UnsafePointer(input), UnsafePointer(down), count: m * v))
                     }
                     if !meanVisible {
                         let buffer = UnsafeMutableBufferPointer(start: down, count: m * v)
@@ -403,29 +405,24 @@ public struct RBM: UnsupervisedLearner {
                     }
                     hidden(down, upNeg)
                 }
+                negateEight(upNeg, count: m * h)
             }
             // Phase 2: the update, rows of W (and entries of b, c) split over the cores.
             DispatchQueue.concurrentPerform(iterations: cores) { core in
                 let q0 = v * core / cores, q1 = v * (core + 1) / cores
                 if q1 > q0 {
-                    BLAS.gemm(m: q1 - q0, n: h, k: n, X + q0, lda: v, transposeA: true, UnsafePointer(HP), ldb: h, transposeB: false,
+                    BLAS.gemm(m: q1 - q0, n: h, k: 2 * n, UnsafePointer(SV) + q0, lda: v, transposeA: true, UnsafePointer(SH), ldb: h, transposeB: false,
                               W + q0 * h, ldc: h, alpha: factor, beta: 1)
-                    BLAS.gemm(m: q1 - q0, n: h, k: n, UnsafePointer(VN) + q0, lda: v, transposeA: true, UnsafePointer(HN), ldb: h, transposeB: false,
-                              W + q0 * h, ldc: h, alpha: -factor, beta: 1)
-                    for j in q0 ..< q1 {
-                        var total: Float = 0
-                        for r in 0 ..< n { total += X[r * v + j] - VN[r * v + j] }
-                        B[j] += factor * total
+                    for r in 0 ..< n {
+                        addScaledDifference(B + q0, UnsafePointer(SV) + r * v + q0, UnsafePointer(SV) + (n + r) * v + q0, scale: factor, count: q1 - q0)
                     }
                 }
                 let c0 = h * core / cores, c1 = h * (core + 1) / cores
-                for j in c0 ..< c1 {
-                    var total: Float = 0
-                    for r in 0 ..< n { total += HP[r * h + j] - HN[r * h + j] }
-                    C[j] += factor * total
+                if c1 > c0 {
+                    for r in 0 ..< 2 * n { addScaledDifference(C + c0, UnsafePointer(SH) + r * h + c0, nil, scale: factor, count: c1 - c0) }
                 }
             }
-        } } } } } } } } }
+        } } } } } } } }
         return errors.reduce(0, +) / Double(n)
     }
 

@@ -99,10 +99,20 @@ public func vectorSum(_ values: UnsafeBufferPointer<Float>) -> Float {
 /// The dot product of two equal-length buffers, vectorized like ``vectorSum(_:)``.
 @inlinable
 public func vectorDot(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) -> Float {
-    var accumulator = SIMD8<Float>(repeating: 0)
+    // Four independent sums hide the addition latency on long vectors.
+    var (s0, s1, s2, s3) = (SIMD8<Float>(repeating: 0), SIMD8<Float>(repeating: 0), SIMD8<Float>(repeating: 0), SIMD8<Float>(repeating: 0))
     let n = min(a.count, b.count)
     var i = 0
     let pa = a.baseAddress!, pb = b.baseAddress!
+    @inline(__always) func load(_ p: UnsafePointer<Float>, _ k: Int) -> SIMD8<Float> { UnsafeRawPointer(p + k).loadUnaligned(as: SIMD8<Float>.self) }
+    while i + 32 <= n {
+        s0 += load(pa, i) * load(pb, i)
+        s1 += load(pa, i + 8) * load(pb, i + 8)
+        s2 += load(pa, i + 16) * load(pb, i + 16)
+        s3 += load(pa, i + 24) * load(pb, i + 24)
+        i += 32
+    }
+    var accumulator = (s0 + s1) + (s2 + s3)
     while i + 8 <= n {
         accumulator += UnsafeRawPointer(pa + i).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(pb + i).loadUnaligned(as: SIMD8<Float>.self)
         i += 8

@@ -88,3 +88,52 @@ extension UnsafeMutableBufferPointer where Element == Float {
         mapEight(base, base, count: count, wide, narrow)
     }
 }
+
+/// `out[i] += a[i]` eight at a time (adding a bias row to one row of a batch).
+@inlinable @inline(__always)
+public func addEight(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, count: Int) {
+    var i = 0
+    while i + 8 <= count {
+        let sum = UnsafeRawPointer(out + i).loadUnaligned(as: Float8.self) + UnsafeRawPointer(a + i).loadUnaligned(as: Float8.self)
+        UnsafeMutableRawPointer(out + i).storeBytes(of: sum, as: Float8.self)
+        i += 8
+    }
+    while i < count { out[i] += a[i]; i += 1 }
+}
+
+/// `out[i] += scale * (a[i] - b[i])` eight at a time; `b` may be nil (then `out += scale * a`).
+/// Summing rows this way keeps a column sum vectorized and cache-friendly.
+@inlinable @inline(__always)
+public func addScaledDifference(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>?, scale: Float, count: Int) {
+    var i = 0
+    let s = Float8(repeating: scale)
+    while i + 8 <= count {
+        var d = UnsafeRawPointer(a + i).loadUnaligned(as: Float8.self)
+        if let b { d -= UnsafeRawPointer(b + i).loadUnaligned(as: Float8.self) }
+        let sum = UnsafeRawPointer(out + i).loadUnaligned(as: Float8.self) + s * d
+        UnsafeMutableRawPointer(out + i).storeBytes(of: sum, as: Float8.self)
+        i += 8
+    }
+    while i < count { out[i] += scale * (a[i] - (b?[i] ?? 0)); i += 1 }
+}
+
+/// Negates `count` values in place, eight at a time.
+@inlinable @inline(__always)
+public func negateEight(_ values: UnsafeMutablePointer<Float>, count: Int) {
+    mapEight(values, values, count: count, { -$0 }, { -$0 })
+}
+
+/// `sum (a[i] - b[i])^2` with eight partial sums.
+@inlinable
+public func squaredDistance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+    var acc = Float8(repeating: 0)
+    var i = 0
+    while i + 8 <= count {
+        let d = UnsafeRawPointer(a + i).loadUnaligned(as: Float8.self) - UnsafeRawPointer(b + i).loadUnaligned(as: Float8.self)
+        acc += d * d
+        i += 8
+    }
+    var total = acc.sum()
+    while i < count { let d = a[i] - b[i]; total += d * d; i += 1 }
+    return total
+}
