@@ -14,7 +14,7 @@ struct FeatureOptions: ParsableArguments {
     @Option(help: "Pooling: sum, mean or max.")
     var poolOp: Pooling.Operation = .sum
     @Option(help: "Images per extraction batch (bounds memory).")
-    var imagesPerBatch = 64
+    var imagesPerBatch = 16
 
     /// The extractor for `stack` applied to images of `geometry`: convolutional
     /// when the stack was trained on patches (`patch_window` in its metadata).
@@ -29,7 +29,7 @@ struct FeatureOptions: ParsableArguments {
 extension Pooling.Operation: ExpressibleByArgument {}
 
 /// Features of a labeled dataset split, with a progress bar.
-func extractFeatures(_ extractor: FeatureExtractor, of images: Dataset, label: String, batch: Int = 64) throws -> Tensor {
+func extractFeatures(_ extractor: FeatureExtractor, of images: Dataset, label: String, batch: Int = 16) throws -> Tensor {
     let bar = ProgressBar(total: images.count, label: label)
     let start = Date()
     let features = try extractor.extract(images.examples, imagesPerBatch: batch) { bar.update($0) }

@@ -100,7 +100,7 @@ public struct FeatureExtractor: Sendable {
 
     /// The features of raw `examples` (`(n, pixels)`), `(n, outputCount)`.
     /// `progress` is called with the number of examples done.
-    public func extract(_ examples: Tensor, imagesPerBatch: Int = 64, progress: ((Int) -> Void)? = nil) throws -> Tensor {
+    public func extract(_ examples: Tensor, imagesPerBatch: Int = 16, progress: ((Int) -> Void)? = nil) throws -> Tensor {
         guard let convolution else {
             var x = examples
             try stack.preprocessing.transform(&x)

@@ -150,19 +150,27 @@ public struct RBM: UnsupervisedLearner {
         let width = hiddenCount
         hiddenBias.withUnsafeBufferPointer { c in
             h.withUnsafeMutableBufferPointer { out in
-                let bias = c.baseAddress!
-                for i in 0 ..< v.rows {
-                    let row = out.baseAddress! + i * width
-                    var j = 0
-                    while j + 8 <= width {
-                        let u = UnsafeRawPointer(row + j).loadUnaligned(as: Float8.self) + UnsafeRawPointer(bias + j).loadUnaligned(as: Float8.self)
-                        UnsafeMutableRawPointer(row + j).storeBytes(of: fastSigmoid(u * inverse), as: Float8.self)
-                        j += 8
-                    }
-                    while j < width { row[j] = fastSigmoid((row[j] + bias[j]) * inverse); j += 1 }
+                let bias = c.baseAddress!, base = out.baseAddress!
+                // Large batches (feature extraction) spread the rows over the cores.
+                let rows = v.rows * width >= 1 << 16 ? v.rows : 0
+                parallelChunks(rows, minimumChunk: max(1, (1 << 15) / max(width, 1))) { chunk in
+                    for i in chunk { Self.sigmoidRow(base + i * width, bias: bias, scale: inverse, count: width) }
                 }
+                if rows == 0 { for i in 0 ..< v.rows { Self.sigmoidRow(base + i * width, bias: bias, scale: inverse, count: width) } }
             }
         }
+    }
+
+    /// `row = sigmoid((row + bias) * scale)`, eight at a time.
+    @inline(__always)
+    static func sigmoidRow(_ row: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, scale: Float, count: Int) {
+        var j = 0
+        while j + 8 <= count {
+            let u = UnsafeRawPointer(row + j).loadUnaligned(as: Float8.self) + UnsafeRawPointer(bias + j).loadUnaligned(as: Float8.self)
+            UnsafeMutableRawPointer(row + j).storeBytes(of: fastSigmoid(u * scale), as: Float8.self)
+            j += 8
+        }
+        while j < count { row[j] = fastSigmoid((row[j] + bias[j]) * scale); j += 1 }
     }
 
     /// `E[v | h]`: `b + h W^T` (Gaussian) or `sigmoid(b + h W^T)` (binary), into `v`.
@@ -374,16 +382,7 @@ public struct RBM: UnsupervisedLearner {
                 input.update(from: X + r0 * v, count: m * v)
                 func hidden(_ source: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>) {
                     BLAS.gemm(m: m, n: h, k: v, source, transposeA: false, UnsafePointer(W), transposeB: false, out)
-                    for r in 0 ..< m {
-                        let row = out + r * h
-                        var j = 0
-                        while j + 8 <= h {
-                            let u = UnsafeRawPointer(row + j).loadUnaligned(as: Float8.self) + UnsafeRawPointer(C + j).loadUnaligned(as: Float8.self)
-                            UnsafeMutableRawPointer(row + j).storeBytes(of: fastSigmoid(u * inverse), as: Float8.self)
-                            j += 8
-                        }
-                        while j < h { row[j] = fastSigmoid((row[j] + C[j]) * inverse); j += 1 }
-                    }
+                    for r in 0 ..< m { Self.sigmoidRow(out + r * h, bias: UnsafePointer(C), scale: inverse, count: h) }
                 }
                 hidden(input, up)
                 // Hidden samples go in the negative buffer, which the last up-pass overwrites.

@@ -9,7 +9,10 @@ public typealias Float8 = SIMD8<Float>
 
 @inlinable @inline(__always)
 public func fastExp(_ x: Float8) -> Float8 {
-    let clamped = x.clamped(lowerBound: Float8(repeating: -87.3), upperBound: Float8(repeating: 88.3))
+    // Masked selects rather than `clamped(lowerBound:upperBound:)`, whose
+    // generic pointwise min/max the compiler leaves as out-of-line calls.
+    var clamped = x.replacing(with: -87.3, where: x .< -87.3)
+    clamped = clamped.replacing(with: 88.3, where: clamped .> 88.3)
     let shifted = clamped * log2e + roundingMagic
     let n = shifted - roundingMagic
     let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
@@ -81,11 +84,19 @@ public func mapEight(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePoint
 }
 
 extension UnsafeMutableBufferPointer where Element == Float {
-    /// Applies `wide`/`narrow` to every value in place, eight at a time.
+    /// Applies `wide`/`narrow` to every value in place, eight at a time;
+    /// large buffers (a whole batch of hidden units) are split over the cores.
     @inlinable @inline(__always)
     public func mapInPlace(_ wide: (Float8) -> Float8, _ narrow: (Float) -> Float) {
         guard let base = baseAddress else { return }
-        mapEight(base, base, count: count, wide, narrow)
+        if count < 1 << 16 {
+            mapEight(base, base, count: count, wide, narrow)
+            return
+        }
+        parallelChunks((count + 7) / 8, minimumChunk: 1 << 12) { chunk in
+            let start = chunk.lowerBound * 8, end = Swift.min(chunk.upperBound * 8, count)
+            mapEight(base + start, base + start, count: end - start, wide, narrow)
+        }
     }
 }
 
