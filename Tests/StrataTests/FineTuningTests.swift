@@ -135,7 +135,13 @@ func blobs(classes: Int, perClass: Int, dimensions: Int, spread: Float = 0.3, se
         let folder = TemporaryFolder()
         try m.write(to: folder.path)
         let png = try PNGImage.read(folder.file("evaluation.png"))
-        #expect(png.width == 97 && png.height == 97)
+        #expect(png.width > 3 * 44 && png.height > 3 * 44)
+        // The fullest cell (b predicted as b, 2 of 2) is the darkest blue; an empty one stays white.
+        func pixel(_ x: Int, _ y: Int) -> [UInt8] { let o = (y * png.width + x) * png.channels; return Array(png.pixels[o ..< o + 3]) }
+        let (right, bottom) = (png.width - 20, png.height - 20)       // the grid's lower-right corner
+        let cell = 44
+        #expect(pixel(right - 2 * cell + 6, bottom - 2 * cell + 6) == [25, 102, 217])  // row b, column b: share 1
+        #expect(pixel(right - cell + 6, bottom - 2 * cell + 6) == [255, 255, 255])     // row b, column c: 0
         #expect(try String(contentsOfFile: folder.file("evaluation.txt"), encoding: .utf8).contains("accuracy 60.00%"))
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Counts of true class (row) against predicted class (column), with the
-/// accuracy figures read from it, a text table and a PNG heatmap.
+/// accuracy figures read from it, a text table and a labeled PNG chart.
 public struct ConfusionMatrix: Sendable, Equatable {
     public let classNames: [String]
     /// `counts[truth][prediction]`.
@@ -40,47 +40,21 @@ public struct ConfusionMatrix: Sendable, Equatable {
         for (k, a) in perClassAccuracy.enumerated() {
             text += pad(classNames[k], width) + "  " + (a.map { String(format: "%6.2f%%", 100 * $0) } ?? "   n/a") + "\n"
         }
-        text += "\nconfusion (rows: true class, columns: predicted):\n" + pad("", width)
+        // Rows: the class number left-aligned, then its name right-aligned, so both columns line up.
+        let numberWidth = String(max(classNames.count - 1, 0)).count
+        let labelWidth = numberWidth + 1 + width
+        text += "\nconfusion (rows: true class, columns: predicted):\n" + pad("", labelWidth)
         for k in classNames.indices { text += pad(String(k), 6) }
         text += "\n"
         for (k, row) in counts.enumerated() {
-            text += pad("\(k) \(classNames[k])", width) + row.map { pad(String($0), 6) }.joined() + "\n"
+            let number = String(k) + String(repeating: " ", count: numberWidth - String(k).count)
+            text += number + " " + pad(classNames[k], width) + row.map { pad(String($0), 6) }.joined() + "\n"
         }
         return text
     }
 
-    /// A heatmap: one `cell`-pixel square per entry, darker blue for a larger
-    /// share of the true class's examples; the diagonal framed in green.
-    public func heatmap(cell: Int = 32) -> PNGImage {
-        let k = classNames.count, side = k * cell + 1
-        var image = PNGImage(width: side, height: side, channels: 3, filledWith: 255)
-        for t in 0 ..< k {
-            let n = max(counts[t].reduce(0, +), 1)
-            for p in 0 ..< k {
-                let share = Double(counts[t][p]) / Double(n)
-                let color: (UInt8, UInt8, UInt8) = (UInt8(255 * (1 - share)), UInt8(255 * (1 - 0.7 * share)), 255)
-                for y in t * cell + 1 ..< (t + 1) * cell {
-                    for x in p * cell + 1 ..< (p + 1) * cell {
-                        let frame = t == p && (y == t * cell + 1 || y == (t + 1) * cell - 1 || x == p * cell + 1 || x == (p + 1) * cell - 1)
-                        let c = frame ? (UInt8(0), UInt8(160), UInt8(0)) : color
-                        let o = (y * side + x) * 3
-                        (image.pixels[o], image.pixels[o + 1], image.pixels[o + 2]) = c
-                    }
-                }
-            }
-        }
-        // Grid lines in light gray are the untouched borders; darken them.
-        for y in 0 ..< side {
-            for x in 0 ..< side where y % cell == 0 || x % cell == 0 {
-                let o = (y * side + x) * 3
-                (image.pixels[o], image.pixels[o + 1], image.pixels[o + 2]) = (200, 200, 200)
-            }
-        }
-        return image
-    }
-
     /// Writes `NAME.txt` (the table), `NAME.json` (accuracies and counts) and
-    /// `NAME.png` (the heatmap) into `folder`, atomically.
+    /// `NAME.png` (the labeled chart, ``chartPNG(title:)``) into `folder`, atomically.
     public func write(to folder: String, name: String = "evaluation", extra: [String: Double] = [:]) throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try AtomicFile.write(Data(table.utf8), to: folder + "/\(name).txt")
@@ -89,7 +63,7 @@ public struct ConfusionMatrix: Sendable, Equatable {
         for (key, value) in extra { object[key] = value }
         let json = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         try AtomicFile.write(json, to: folder + "/\(name).json")
-        try heatmap().write(to: folder + "/\(name).png")
+        try AtomicFile.write(try chartPNG(), to: folder + "/\(name).png")
     }
 }
 

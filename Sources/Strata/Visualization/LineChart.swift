@@ -39,22 +39,7 @@ public struct LineChart: Sendable {
         guard !usable.isEmpty else {
             throw StrataError.invalidArgument(name: "chart", reason: logarithmicY ? "no positive finite values to plot on a log scale" : "no finite values to plot")
         }
-        guard let surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, Int32(width), Int32(height)),
-              cairo_surface_status(surface) == CAIRO_STATUS_SUCCESS, let cr = cairo_create(surface) else {
-            throw StrataError.io(path: "<chart>", reason: "Cairo could not create a \(width)x\(height) image")
-        }
-        defer { cairo_destroy(cr); cairo_surface_destroy(surface) }
-        draw(usable, on: cr)
-        cairo_surface_flush(surface)
-        var bytes = Data()
-        let status = withUnsafeMutablePointer(to: &bytes) { pointer in
-            cairo_surface_write_to_png_stream(surface, { closure, data, length in
-                closure!.assumingMemoryBound(to: Data.self).pointee.append(data!, count: Int(length))
-                return CAIRO_STATUS_SUCCESS
-            }, pointer)
-        }
-        guard status == CAIRO_STATUS_SUCCESS else { throw StrataError.io(path: "<chart>", reason: "Cairo could not encode the PNG") }
-        return bytes
+        return try CairoCanvas.png(width: width, height: height, what: "chart") { draw(usable, on: $0) }
     }
 
     /// Writes the chart atomically as a PNG file.
@@ -75,8 +60,6 @@ public struct LineChart: Sendable {
         func px(_ x: Double) -> Double { left + (x - xLow) / max(xHigh - xLow, 1e-300) * (right - left) }
         func py(_ y: Double) -> Double { bottom - (ty(y) - ty(yLow)) / max(ty(yHigh) - ty(yLow), 1e-300) * (bottom - top) }
 
-        cairo_set_source_rgb(cr, 1, 1, 1)
-        cairo_paint(cr)
         cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL)
 
         // Grid and ticks.
@@ -142,12 +125,8 @@ public struct LineChart: Sendable {
         }
     }
 
-    /// Draws `string` with its baseline at `y`; `align` 0 left, 0.5 centered, 1 right of `x`.
     private func text(_ cr: OpaquePointer, _ string: String, x: Double, y: Double, align: Double) {
-        var extents = cairo_text_extents_t()
-        cairo_text_extents(cr, string, &extents)
-        cairo_move_to(cr, x - align * extents.x_advance, y)
-        cairo_show_text(cr, string)
+        CairoCanvas.text(cr, string, x: x, y: y, align: align)
     }
 
     /// Round tick values covering `[low, high]` (1-2-5 steps; powers of ten on a log axis) and the axis range.
