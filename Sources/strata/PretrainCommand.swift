@@ -129,6 +129,15 @@ struct PretrainCommand: ParsableCommand {
     var resume = false
     @OptionGroup var compute: ComputeOptions
 
+    /// Checks the learner's settings before any data is loaded.
+    func validate() throws {
+        guard validationFraction >= 0, validationFraction < 1 else { throw ValidationError("--validation-fraction must lie in [0, 1)") }
+        switch learner {
+        case .grbm, .rbm: _ = try rbmConfiguration(visible: 1)
+        case .autoencoder: _ = try autoencoderConfiguration(visible: 1)
+        }
+    }
+
     func run() throws {
         compute.apply()
         var (data, extra, pipeline) = try loadTrainingData()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Strata
 
 @main
@@ -15,6 +16,18 @@ struct StrataCommand: ParsableCommand {
                       FinetuneCommand.self, EvaluateCommand.self, PredictCommand.self, ShowWeightsCommand.self, PlotMonitorCommand.self,
                       BenchCommand.self]
     )
+
+    static func main() {
+        // Line-buffered output, so that a long run's log (`strata ... | tee run.log`, `> run.log`)
+        // shows each epoch and each candidate C as it happens, not at exit.
+        setvbuf(stdout, nil, _IOLBF, 0)
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// Options every computing command takes.
