@@ -30,7 +30,7 @@ struct ExperimentRunner {
         }
         switch e.finetune {
         case .softmax(let c, let compare)?: steps.append("fine-tune: softmax, lr \(c.learningRate), up to \(maxEpochs ?? c.maxEpochs) epochs\(compare ? ", and the same network without pretraining" : "")")
-        case .svm(let s, let grid, let stride, let pooling)?: steps.append("fine-tune: linear SVM (\(s.loss.rawValue), C \(grid.map { "from \($0)" } ?? "\(s.c)")) on convolutional features, stride \(stride.0)x\(stride.1), \(pooling.operation.rawValue)-pooling over \(pooling.gridRows)x\(pooling.gridColumns)")
+        case .svm(let s, let grid, let stride, let pooling, let encoding)?: steps.append("fine-tune: linear SVM (\(s.loss.rawValue), C \(grid.map { "from \($0)" } ?? "\(s.c)")) on convolutional features (\(encoding)), stride \(stride.0)x\(stride.1), \(pooling.operation.rawValue)-pooling over \(pooling.gridRows)x\(pooling.gridColumns)")
         case nil: break
         }
         steps.append("outputs: \(folder)")
@@ -155,8 +155,8 @@ struct ExperimentRunner {
                 results += [("\(variant.name) classifier", result.classifierPath), ("\(variant.name) evaluation", result.evaluationPath)]
             }
             return results
-        case .svm(var settings, let grid, let stride, let pooling):
-            let extractor = try FeatureExtractor(stack: stack, images: train.geometry, stride: stride, pooling: pooling)
+        case .svm(var settings, let grid, let stride, let pooling, let encoding):
+            let extractor = try FeatureExtractor(stack: stack, images: train.geometry, stride: stride, pooling: pooling, encoding: encoding)
             say(extractor.summary)
             var trainX = try extractFeatures(extractor, of: train, label: "train features")
             var testX = try extractFeatures(extractor, of: test, label: "test features")

@@ -13,6 +13,8 @@ struct FeatureOptions: ParsableArguments {
     var pool = "2x2"
     @Option(help: "Pooling: sum, mean or max.")
     var poolOp: Pooling.Operation = .sum
+    @Option(help: "How the chosen layer encodes: means (its hidden means) or soft-threshold:ALPHA (Coates and Ng's max(0, ±x·d - ALPHA) on its unit-norm filters, both polarities: twice the features).")
+    var encoding = "means"
     @Option(help: "Images per extraction batch (bounds memory).")
     var imagesPerBatch = 16
 
@@ -22,7 +24,7 @@ struct FeatureOptions: ParsableArguments {
         let (sy, sx) = try parsePair(stride, name: "stride")
         let (gr, gc) = try parsePair(pool, name: "pool")
         return try FeatureExtractor(stack: stack, images: geometry, depth: layer, stride: (sy, sx),
-                                    pooling: Pooling(gridRows: gr, gridColumns: gc, operation: poolOp))
+                                    pooling: Pooling(gridRows: gr, gridColumns: gc, operation: poolOp), encoding: try Encoding(parsing: encoding))
     }
 }
 
@@ -40,7 +42,7 @@ func extractFeatures(_ extractor: FeatureExtractor, of images: Dataset, label: S
 extension FeatureExtractor {
     /// One line saying what the features are.
     var summary: String {
-        let layerText = "layer \(depth ?? stack.layers.count) of \(stack.sizes)"
+        let layerText = "layer \(depth ?? stack.layers.count) of \(stack.sizes)" + (encoding == .hiddenMeans ? "" : " (\(encoding))")
         guard let c = convolution else { return "\(layerText), per example: \(outputCount) features" }
         let (rows, columns) = c.patchShape.positions(in: c.image)
         return "\(layerText), convolutional: \(c.windowHeight)x\(c.windowWidth) windows at stride \(c.strideY)x\(c.strideX) " +

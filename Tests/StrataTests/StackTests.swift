@@ -138,3 +138,39 @@ import Testing
         #expect(strataError { _ = try Classifier.read(folder.file("nothing.safetensors")) } != nil)
     }
 }
+
+@Suite struct SoftThresholdEncodingTests {
+    /// Coates and Ng's encoder: unit-norm filters, both polarities, threshold alpha;
+    /// checked against a per-entry computation, and kept by a saved classifier.
+    @Test func matchesThePerEntryFormulaAndSurvivesSaving() throws {
+        var c = Autoencoder.Configuration(visibleCount: 6, hiddenCount: 4)
+        (c.irange, c.seed) = (0.8, 5)
+        let model = try Autoencoder(c)
+        let stack = try LayerStack(layers: [model])
+        var random = RandomSource(seed: 2)
+        let x = Tensor.normal(shape: [5, 6], using: &random)
+        let alpha: Float = 0.3
+        let extractor = try FeatureExtractor(stack: stack, encoding: .softThreshold(alpha: alpha))
+        let f = try extractor.extract(x)
+        #expect(f.shape == [5, 8] && extractor.outputCount == 8)
+        let w = model.filters
+        for i in 0 ..< 5 {
+            for j in 0 ..< 4 {
+                var dot: Float = 0, norm: Float = 0
+                for k in 0 ..< 6 { dot += x[i, k] * w[k, j]; norm += w[k, j] * w[k, j] }
+                let z = dot / norm.squareRoot()
+                #expect(abs(f[i, j] - max(0, z - alpha)) < 1e-5)
+                #expect(abs(f[i, 4 + j] - max(0, -z - alpha)) < 1e-5)
+            }
+        }
+        let labels = (0 ..< 5).map { $0 % 2 }
+        let svm = try LinearSVM.train(f, labels: labels, classes: 2, settings: .init(c: 1))
+        let folder = TemporaryFolder()
+        try Classifier(head: .svm(svm), extractor: extractor, classNames: ["a", "b"]).write(to: folder.file("c.safetensors"))
+        let back = try Classifier.read(folder.file("c.safetensors"))
+        #expect(back.extractor?.encoding == .softThreshold(alpha: alpha))
+        #expect(try back.extractor!.extract(x) == f)
+        #expect(try Encoding(parsing: "soft-threshold:0.25") == .softThreshold(alpha: 0.25))
+        #expect(strataError { _ = try Encoding(parsing: "soft-threshold") }?.description.contains("means or soft-threshold:ALPHA") == true)
+    }
+}

@@ -47,7 +47,7 @@ public struct Experiment: Sendable {
 
     public enum Finetune: Sendable {
         case softmax(FineTuningConfiguration, compareWithoutPretraining: Bool)
-        case svm(settings: LinearSVM.Settings, cGrid: [Float]?, stride: (Int, Int), pooling: Pooling)
+        case svm(settings: LinearSVM.Settings, cGrid: [Float]?, stride: (Int, Int), pooling: Pooling, encoding: Encoding)
     }
 
     public struct Outputs: Sendable {
@@ -296,7 +296,7 @@ public struct Experiment: Sendable {
             do { try c.validate() } catch let error as StrataError { throw value.fail(error.description) }
             return .softmax(c, compareWithoutPretraining: try m["compare_without_pretraining"]?.bool() ?? false)
         }
-        let m = try value.mapping(allowed: ["c", "c_grid", "loss", "tolerance", "max_iterations", "stride", "pool", "pool_op"])
+        let m = try value.mapping(allowed: ["c", "c_grid", "loss", "tolerance", "max_iterations", "stride", "pool", "pool_op", "encoding"])
         var settings = LinearSVM.Settings()
         if let v = m["c"] { settings.c = try positive(v.float(), v) }
         if let v = m["loss"] { settings.loss = LinearSVM.Loss(rawValue: try v.choice(LinearSVM.Loss.allCases.map(\.rawValue)))! }
@@ -306,6 +306,10 @@ public struct Experiment: Sendable {
         let stride = try m["stride"].map(pair) ?? (1, 1)
         let (gr, gc) = try m["pool"].map(pair) ?? (2, 2)
         let op = try m["pool_op"].map { Pooling.Operation(rawValue: try $0.choice(Pooling.Operation.allCases.map(\.rawValue)))! } ?? .sum
-        return .svm(settings: settings, cGrid: m.has("c") ? nil : (grid ?? [0.001, 0.01, 0.1, 1]), stride: stride, pooling: Pooling(gridRows: gr, gridColumns: gc, operation: op))
+        let encoding: Encoding = try m["encoding"].map { v in
+            do { return try Encoding(parsing: try v.string()) } catch let error as StrataError { throw v.fail(error.description) }
+        } ?? .hiddenMeans
+        return .svm(settings: settings, cGrid: m.has("c") ? nil : (grid ?? [0.001, 0.01, 0.1, 1]), stride: stride,
+                    pooling: Pooling(gridRows: gr, gridColumns: gc, operation: op), encoding: encoding)
     }
 }

@@ -59,8 +59,12 @@ public struct FeatureExtractor: Sendable {
     public var depth: Int?
     /// Set for convolutional extraction.
     public var convolution: Convolution?
+    /// How the chosen layer encodes its input.
+    public private(set) var encoding: Encoding = .hiddenMeans
+    /// The chosen layer's unit-norm filters, for the soft-threshold encoding.
+    private var dictionary: Tensor?
 
-    public init(stack: LayerStack, depth: Int? = nil, convolution: Convolution? = nil) throws {
+    public init(stack: LayerStack, depth: Int? = nil, convolution: Convolution? = nil, encoding: Encoding = .hiddenMeans) throws {
         guard !stack.layers.isEmpty else { throw StrataError.invalidArgument(name: "stack", reason: "has no layers") }
         if let depth, !(1 ... stack.layers.count).contains(depth) {
             throw StrataError.invalidArgument(name: "layer", reason: "\(depth) is not a layer of this \(stack.layers.count)-layer stack (\(stack.sizes))")
@@ -73,16 +77,29 @@ public struct FeatureExtractor: Sendable {
                                                 expected: [stack.inputCount ?? 0], found: [patch])
             }
         }
-        (self.stack, self.depth, self.convolution) = (stack, depth, convolution)
+        (self.stack, self.depth, self.convolution, self.encoding) = (stack, depth, convolution, encoding)
+        if case .softThreshold = encoding { dictionary = Encoding.dictionary(of: stack.layers[(depth ?? stack.layers.count) - 1]) }
+    }
+
+    /// Features of preprocessed `x` at the chosen layer, by ``encoding``.
+    func encode(_ x: Tensor) throws -> Tensor {
+        switch encoding {
+        case .hiddenMeans:
+            return try stack.transform(x, depth: depth, batchSize: x.rows)
+        case .softThreshold(let alpha):
+            let layer = depth ?? stack.layers.count
+            let below = layer > 1 ? try stack.transform(x, depth: layer - 1, batchSize: x.rows) : x
+            return Encoding.splitSoftThreshold(below.matmul(dictionary!), alpha: alpha)
+        }
     }
 
     /// The extractor a stack calls for on images of `geometry`: convolutional
     /// (at `stride`, pooled by `pooling`) when the stack was trained on
     /// patches (`patch_window` in its metadata), per example otherwise.
     public init(stack: LayerStack, images geometry: ImageGeometry?, depth: Int? = nil,
-                stride: (y: Int, x: Int) = (1, 1), pooling: Pooling = Pooling()) throws {
+                stride: (y: Int, x: Int) = (1, 1), pooling: Pooling = Pooling(), encoding: Encoding = .hiddenMeans) throws {
         guard let window = stack.extra["patch_window"] else {
-            try self.init(stack: stack, depth: depth)
+            try self.init(stack: stack, depth: depth, encoding: encoding)
             return
         }
         let parts = window.split(separator: "x").compactMap { Int($0) }
@@ -90,11 +107,13 @@ public struct FeatureExtractor: Sendable {
         guard let geometry else {
             throw StrataError.invalidArgument(name: "images", reason: "the stack was trained on \(window) patches; its features need images with a geometry")
         }
-        try self.init(stack: stack, depth: depth, convolution: Convolution(image: geometry, window: (parts[0], parts[1]), stride: stride, pooling: pooling))
+        try self.init(stack: stack, depth: depth, convolution: Convolution(image: geometry, window: (parts[0], parts[1]), stride: stride, pooling: pooling),
+                      encoding: encoding)
     }
 
-    /// Hidden units of the chosen layer.
-    public var hiddenCount: Int { stack.layers[(depth ?? stack.layers.count) - 1].hiddenCount }
+    /// Features per position (per example without convolution): the chosen
+    /// layer's hidden units, twice that for the soft-threshold encoding.
+    public var hiddenCount: Int { stack.layers[(depth ?? stack.layers.count) - 1].hiddenCount * encoding.multiplicity }
     /// Features per example.
     public var outputCount: Int { hiddenCount * (convolution?.pooling.regions ?? 1) }
 
@@ -104,7 +123,8 @@ public struct FeatureExtractor: Sendable {
         guard let convolution else {
             var x = examples
             try stack.preprocessing.transform(&x)
-            let features = try stack.transform(x, depth: depth)
+            try stack.requireInput(x, what: "examples for features")
+            let features = try encode(x)
             progress?(examples.rows)
             return features
         }
@@ -128,7 +148,7 @@ public struct FeatureExtractor: Sendable {
         try PatchExtractor.forEachBatch(of: examples, geometry: geometry, shape: shape, imagesPerBatch: imagesPerBatch) { patches, positions in
             var x = patches
             try stack.preprocessing.transform(&x)
-            let h = try stack.transform(x, depth: depth, batchSize: x.rows)
+            let h = try encode(x)
             let first = positions[0].image, images = patches.rows / perImage
             h.withUnsafeBufferPointer { hp in
                 out.withUnsafeMutableBufferPointer { op in

@@ -90,6 +90,7 @@ public struct Classifier: Sendable {
             for (key, value) in stack.metadata { file.metadata["extractor." + key] = value }
             if let depth = extractor.depth { file.metadata["extractor_depth"] = String(depth) }
             if let convolution = extractor.convolution { file.metadata["extractor_convolution"] = encodeJSON(convolution) }
+            if extractor.encoding != .hiddenMeans { file.metadata["extractor_encoding"] = encodeJSON(extractor.encoding) }
         }
         try preprocessing.save(into: &file)
         file.metadata["format"] = "strata-classifier-1"
@@ -112,7 +113,9 @@ public struct Classifier: Sendable {
                 for (key, value) in file.metadata where key.hasPrefix("extractor.") { stackFile.metadata[String(key.dropFirst(10))] = value }
                 let stack = try LayerStack.read(safeTensors: stackFile, path: path)
                 let convolution = try file.metadata["extractor_convolution"].map { try decodeJSON(Convolution.self, $0, what: "extractor_convolution") }
-                extractor = try FeatureExtractor(stack: stack, depth: file.metadata["extractor_depth"].flatMap { Int($0) }, convolution: convolution)
+                let encoding = try file.metadata["extractor_encoding"].map { try decodeJSON(Encoding.self, $0, what: "extractor_encoding") } ?? .hiddenMeans
+                extractor = try FeatureExtractor(stack: stack, depth: file.metadata["extractor_depth"].flatMap { Int($0) }, convolution: convolution,
+                                                 encoding: encoding)
             }
             let head: Head
             switch file.metadata["classifier"] {
@@ -143,7 +146,7 @@ public struct Classifier: Sendable {
             guard classNames.count == (head.classCount) else {
                 throw StrataError.badKey(path: path, key: "class_names", reason: "\(classNames.count) names for \(head.classCount) classes")
             }
-            let known: Set = ["format", "classifier", "class_names", "softmax.activations", "svm.settings", "preprocessing", "extractor_depth", "extractor_convolution"]
+            let known: Set = ["format", "classifier", "class_names", "softmax.activations", "svm.settings", "preprocessing", "extractor_depth", "extractor_convolution", "extractor_encoding"]
             return Classifier(head: head, extractor: extractor, preprocessing: try PreprocessingPipeline(checkpoint: file, path: path),
                               classNames: classNames, extra: file.metadata.filter { !known.contains($0.key) && !$0.key.hasPrefix("extractor.") })
         } catch StrataError.badKey(_, let key, let reason) {
