@@ -36,7 +36,7 @@ struct EvaluateCommand: ParsableCommand {
         print(confusion.table)
         let folder = out ?? URL(fileURLWithPath: classifier).deletingLastPathComponent().path
         try confusion.write(to: folder)
-        printAccuracy(EvaluatedClassifier(classifier: model, confusion: confusion, folder: folder))
+        printAccuracy(confusion, folder: folder)
     }
 }
 

@@ -47,8 +47,7 @@ func parseSizes(_ text: String) throws -> [Int] {
 }
 
 /// Prints the test accuracy and where the evaluation files are.
-func printAccuracy(_ result: EvaluatedClassifier) {
-    let (confusion, folder) = (result.confusion, result.folder)
+func printAccuracy(_ confusion: ConfusionMatrix, folder: String) {
     print(String(format: "test accuracy %.2f%% (%d of %d)", 100 * confusion.accuracy, confusion.correct, confusion.total))
     print("evaluation: \(folder)/evaluation.txt, \(folder)/evaluation.json, \(folder)/evaluation.png")
 }
@@ -136,7 +135,7 @@ struct SoftmaxFinetune: ParsableCommand {
                                                            classNames: classNames, metadata: metadata)
         print(String(format: "%d epochs in %.1f s; best validation error %.2f%% at epoch %d", outcome.epochs, outcome.seconds,
                      100 * outcome.bestValidationError, outcome.bestEpoch))
-        printAccuracy(result)
+        printAccuracy(result.confusion, folder: result.folder)
         print(String(format: "total %.1f s", Date().timeIntervalSince(start)))
         print("classifier: \(result.classifierPath)\nmonitor:    \(tuner.monitorPath)")
     }
@@ -201,7 +200,7 @@ struct SVMFinetune: ParsableCommand {
             classNames: classNames, metadata: extra, folder: data.runFolder, numbers: ["feature_seconds": featureSeconds])
         print(String(format: "SVM (C %g, %@) on %d x %d features: %.1f s; objectives %@", settings.c, loss.rawValue, trainX.rows, trainX.columns,
                      svmSeconds, svm.objectives.map { String(format: "%.4g", $0) }.joined(separator: " ")))
-        printAccuracy(result)
+        printAccuracy(result.confusion, folder: result.folder)
         print(String(format: "total %.1f s", Date().timeIntervalSince(start)))
         print("classifier: \(result.classifierPath)")
     }

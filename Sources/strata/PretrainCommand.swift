@@ -143,7 +143,6 @@ struct PretrainCommand: ParsableCommand {
         var (data, extra, pipeline) = try loadTrainingData()
         var validation: Tensor?
         if validationFraction > 0 {
-            guard validationFraction < 1 else { throw ValidationError("--validation-fraction must lie in [0, 1)") }
             let held = max(1, Int(Float(data.rows) * validationFraction))
             validation = data.rows(data.rows - held ..< data.rows)
             data = data.rows(0 ..< data.rows - held)

@@ -11,18 +11,20 @@ public struct EvaluatedClassifier: Sendable {
     public var classifierPath: String { folder + "/classifier.safetensors" }
     public var evaluationPath: String { folder + "/evaluation.txt" }
 
-    public init(classifier: Classifier, confusion: ConfusionMatrix, folder: String) {
-        (self.classifier, self.confusion, self.folder) = (classifier, confusion, folder)
-    }
-
     /// Saves `classifier`, predicts `testImages` (raw, as loaded: the
     /// classifier applies its own feature extraction and preprocessing) and
     /// writes the evaluation with `numbers` beside the accuracy.
     public static func save(_ classifier: Classifier, testImages: Tensor, testLabels: [Int], folder: String,
                             numbers: [String: Double] = [:]) throws -> EvaluatedClassifier {
+        try save(classifier, predictions: try classifier.predict(testImages), testLabels: testLabels, folder: folder, numbers: numbers)
+    }
+
+    /// Saves `classifier` and the evaluation of `predictions` (already made,
+    /// for example from features extracted once for training and test).
+    public static func save(_ classifier: Classifier, predictions: [Int], testLabels: [Int], folder: String,
+                            numbers: [String: Double] = [:]) throws -> EvaluatedClassifier {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try classifier.write(to: folder + "/classifier.safetensors")
-        let predictions = try classifier.predict(testImages)
         let confusion = try ConfusionMatrix(truth: testLabels, predictions: predictions, classNames: classifier.classNames)
         try confusion.write(to: folder, extra: numbers)
         return EvaluatedClassifier(classifier: classifier, confusion: confusion, folder: folder)
@@ -73,16 +75,13 @@ extension LinearSVM {
         let svm = try LinearSVM.train(train, labels: labels, classes: classNames.count, settings: settings)
         let seconds = Date().timeIntervalSince(start)
         try standardize.transform(&test)
-        // The test features are already extracted and standardized: score them directly.
-        let classifier = Classifier(head: .svm(svm), extractor: extractor, preprocessing: standardize, classNames: classNames, extra: metadata)
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        try classifier.write(to: folder + "/classifier.safetensors")
-        let confusion = try ConfusionMatrix(truth: testLabels, predictions: try svm.predict(test), classNames: classNames)
         var all = numbers
         all["c"] = Double(settings.c)
         all["svm_seconds"] = seconds
         for (k, objective) in svm.objectives.enumerated() { all["objective_class_\(k)"] = objective }
-        try confusion.write(to: folder, extra: all)
-        return (svm, seconds, EvaluatedClassifier(classifier: classifier, confusion: confusion, folder: folder))
+        // The test features are already extracted and standardized: score them directly.
+        let classifier = Classifier(head: .svm(svm), extractor: extractor, preprocessing: standardize, classNames: classNames, extra: metadata)
+        let result = try EvaluatedClassifier.save(classifier, predictions: try svm.predict(test), testLabels: testLabels, folder: folder, numbers: all)
+        return (svm, seconds, result)
     }
 }

@@ -151,12 +151,11 @@ public struct RBM: UnsupervisedLearner {
         hiddenBias.withUnsafeBufferPointer { c in
             h.withUnsafeMutableBufferPointer { out in
                 let bias = c.baseAddress!, base = out.baseAddress!
-                // Large batches (feature extraction) spread the rows over the cores.
-                let rows = v.rows * width >= 1 << 16 ? v.rows : 0
-                parallelChunks(rows, minimumChunk: max(1, (1 << 15) / max(width, 1))) { chunk in
+                // Large batches (feature extraction) spread the rows over the cores;
+                // small ones (under 2 x 32K values) stay on the calling thread.
+                parallelChunks(v.rows, minimumChunk: max(1, (1 << 15) / max(width, 1))) { chunk in
                     for i in chunk { Self.sigmoidRow(base + i * width, bias: bias, scale: inverse, count: width) }
                 }
-                if rows == 0 { for i in 0 ..< v.rows { Self.sigmoidRow(base + i * width, bias: bias, scale: inverse, count: width) } }
             }
         }
     }
