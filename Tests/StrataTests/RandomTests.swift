@@ -41,4 +41,23 @@ import Testing
         let p = random.permutation(1000)
         #expect(p.sorted() == Array(0 ..< 1000) && p != Array(0 ..< 1000))
     }
+
+    /// Each value draws one 24-bit uniform, two per 64-bit word, in buffer
+    /// order, eight at a time or one by one: a sample is 1 exactly when its
+    /// uniform is below the probability.
+    @Test func bernoulliSamplesUseOneUniformPerValueInOrder() {
+        let probabilities: [Float] = (0 ..< 21).map { Float($0 % 7) / 6 * 0.9 + 0.05 }
+        var random = RandomSource(seed: 11)
+        var samples = probabilities
+        samples.withUnsafeMutableBufferPointer { random.sampleBernoulli($0) }
+        var reference = RandomSource(seed: 11)
+        var uniforms: [Float] = []
+        while uniforms.count < probabilities.count {
+            let bits = reference.next()
+            uniforms.append(Float(bits >> 40) * 0x1p-24)
+            uniforms.append(Float((bits >> 16) & 0xFF_FFFF) * 0x1p-24)
+        }
+        #expect(samples == zip(uniforms, probabilities).map { $0 < $1 ? 1 : 0 })
+        #expect(random.next() == reference.next())
+    }
 }

@@ -82,6 +82,18 @@ import Testing
             #expect(abs(got - want) <= 2e-7 * max(1, abs(want)), "log(\(value))")
             value *= 1.37
         }
+        // The eight-wide logarithm, lane by lane, over the same range.
+        value = 1e-37
+        while value < 1e37 {
+            let lanes = SIMD8<Float>((0 ..< 8).map { value * (1 + Float($0) * 0.11) })
+            let got = fastLog(lanes)
+            for lane in 0 ..< 8 {
+                let want = Foundation.log(Double(lanes[lane]))
+                #expect(abs(Double(got[lane]) - want) <= 2e-7 * max(1, abs(want)), "log(\(lanes[lane]))")
+            }
+            value *= 3.1
+        }
+        #expect(fastLog(SIMD8<Float>(repeating: -1))[0].isNaN)
         #expect(fastLog(-1).isNaN)
         #expect(fastExp(-200) > 0 && fastExp(200).isFinite)
         #expect(Tensor(shape: [3], scalars: [-2, 0.5, 9]).clamped(to: 0 ... 1).scalars == [0, 0.5, 1])

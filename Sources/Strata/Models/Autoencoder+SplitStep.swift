@@ -37,7 +37,7 @@ extension Autoencoder {
             let (HB, Z, L) = (hb.baseAddress!, zb.baseAddress!, lb.baseAddress!)
             let (XT, DH) = (Z + n * v, HB + n * h)
             // Phase 1: rows of the batch.
-            DispatchQueue.concurrentPerform(iterations: cores) { core in
+            CoreTeam.run(cores) { core in
                 let r0 = n * core / cores, m = n * (core + 1) / cores - r0
                 guard m > 0 else { return }
                 let (xs, xts, hs, zs, ls, ds) = (X + r0 * v, XT + r0 * v, HB + r0 * h, Z + r0 * v, L + r0 * v, DH + r0 * h)
@@ -56,7 +56,7 @@ extension Autoencoder {
                                                            output: UnsafeBufferPointer(start: hs, count: m * h))
             }
             // Phase 2: rows of the weight matrices, entries of the biases.
-            DispatchQueue.concurrentPerform(iterations: cores) { core in
+            CoreTeam.run(cores) { core in
                 let q0 = v * core / cores, q1 = v * (core + 1) / cores
                 if q1 > q0 {
                     // Tied: W -= step [Z; X~]^T [H; dH] (depth 2n); untied: W -= step X~^T dH.

@@ -156,13 +156,22 @@ public struct Autoencoder: UnsupervisedLearner {
         switch corruption {
         case .none: break
         case .masking(let p):
-            var i = 0
-            let keep = 1 - p
-            while i < buffer.count {
-                let bits = random.next()
-                buffer[i] = Float(bits &>> 40) * 0x1p-24 < keep ? buffer[i] : 0
-                if i + 1 < buffer.count { buffer[i + 1] = Float((bits &>> 16) & 0xFF_FFFF) * 0x1p-24 < keep ? buffer[i + 1] : 0 }
-                i += 2
+            // A value is kept when its 24-bit uniform u has u 2^-24 < 1 - p, that is
+            // u < threshold. The keep mask is built with integer arithmetic: a
+            // branch on random data mispredicts about once in three values.
+            let threshold = Int64(((1 - p) * 0x1p24).rounded(.up))
+            @inline(__always) func keepMask(_ u: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: (Int64(u) &- threshold) &>> 63) }
+            guard let base = buffer.baseAddress else { return }
+            let count = buffer.count
+            UnsafeMutableRawPointer(base).withMemoryRebound(to: UInt32.self, capacity: count) { values in
+                var i = 0
+                while i + 1 < count {
+                    let bits = random.next()
+                    values[i] &= keepMask(bits &>> 40)
+                    values[i + 1] &= keepMask((bits &>> 16) & 0xFF_FFFF)
+                    i += 2
+                }
+                if i < count { values[i] &= keepMask(random.next() &>> 40) }
             }
         case .gaussian(let s):
             random.addNormal(buffer, standardDeviation: s)

@@ -373,7 +373,7 @@ public struct RBM: UnsupervisedLearner {
         errors.withUnsafeMutableBufferPointer { errs in
             let (X, W, B, C, SH, SV) = (x.baseAddress!, w.baseAddress!, b.baseAddress!, c.baseAddress!, hs.baseAddress!, vs.baseAddress!)
             // Phase 1: the Gibbs chain, rows of the batch split over the cores.
-            DispatchQueue.concurrentPerform(iterations: cores) { core in
+            CoreTeam.run(cores) { core in
                 let r0 = n * core / cores, r1 = n * (core + 1) / cores
                 let m = r1 - r0
                 guard m > 0 else { return }
@@ -406,7 +406,7 @@ public struct RBM: UnsupervisedLearner {
                 negateEight(upNeg, count: m * h)
             }
             // Phase 2: the update, rows of W (and entries of b, c) split over the cores.
-            DispatchQueue.concurrentPerform(iterations: cores) { core in
+            CoreTeam.run(cores) { core in
                 let q0 = v * core / cores, q1 = v * (core + 1) / cores
                 if q1 > q0 {
                     BLAS.gemm(m: q1 - q0, n: h, k: 2 * n, UnsafePointer(SV) + q0, lda: v, transposeA: true, UnsafePointer(SH), ldb: h, transposeB: false,

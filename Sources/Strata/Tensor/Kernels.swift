@@ -38,12 +38,10 @@ public func fastExp(_ x: Float) -> Float {
 @inlinable @inline(__always)
 public func fastLog(_ x: Float) -> Float {
     let v = Swift.max(x, Float.leastNormalMagnitude)
-    let bits = v.bitPattern
-    var e = Float(Int32(bitPattern: (bits &>> 23) & 0xff) &- 126)
-    var m = Float(bitPattern: (bits & 0x007f_ffff) | 0x3f00_0000) // in [0.5, 1)
-    let small = m < 0.707106781186547524
-    e = small ? e - 1 : e
-    m = small ? m + m - 1 : m - 1
+    // v = 2^e (1 + m) with 1 + m in [sqrt(1/2), sqrt(2)), by integer arithmetic.
+    let shifted = Int32(bitPattern: v.bitPattern) &+ (0x3f80_0000 &- 0x3f35_04f3)
+    let e = Float((shifted &>> 23) &- 0x7f)
+    let m = Float(bitPattern: UInt32(bitPattern: (shifted & 0x007f_ffff) &+ 0x3f35_04f3)) - 1
     let z = m * m
     var p: Float = 7.0376836292e-2
     p = p * m - 1.1514610310e-1

@@ -32,12 +32,11 @@ public func fastExp(_ x: Float8) -> Float8 {
 @inlinable @inline(__always)
 public func fastLog(_ x: Float8) -> Float8 {
     let v = x.replacing(with: Float.leastNormalMagnitude, where: x .< Float.leastNormalMagnitude)
-    let bits = unsafeBitCast(v, to: SIMD8<Int32>.self)
-    var e = Float8((bits &>> 23) & 0xff &- 126)
-    var m = unsafeBitCast((bits & 0x007f_ffff) | 0x3f00_0000, to: Float8.self)
-    let small = m .< 0.707106781186547524
-    e = e.replacing(with: e - 1, where: small)
-    m = (m + m - 1).replacing(with: m - 1, where: .!small)
+    // v = 2^k (1 + m) with 1 + m in [sqrt(1/2), sqrt(2)), found by integer
+    // arithmetic: Cephes' frexp-and-select form compiled to scalar code.
+    let shifted = unsafeBitCast(v, to: SIMD8<Int32>.self) &+ (0x3f80_0000 &- 0x3f35_04f3)
+    let k = Float8((shifted &>> 23) &- 0x7f)
+    let m = unsafeBitCast((shifted & 0x007f_ffff) &+ 0x3f35_04f3, to: Float8.self) - 1
     let z = m * m
     var p = Float8(repeating: 7.0376836292e-2)
     p = p * m - 1.1514610310e-1
@@ -49,9 +48,9 @@ public func fastLog(_ x: Float8) -> Float8 {
     p = p * m - 2.4999993993e-1
     p = p * m + 3.3333331174e-1
     var y = m * z * p
-    y += e * -2.12194440e-4
+    y += k * -2.12194440e-4
     y += -0.5 * z
-    return (m + y + e * 0.693359375).replacing(with: .nan, where: x .< 0)
+    return (m + y + k * 0.693359375).replacing(with: .nan, where: x .< 0)
 }
 
 @inlinable @inline(__always)
