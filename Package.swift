@@ -1,5 +1,25 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
+import Foundation
 import PackageDescription
+
+/// The library is built for the building machine's AVX2 and FMA when it has
+/// them, as `-march=native` would: Swift cannot choose an instruction set per
+/// function, and the eight-wide loops (exp, log, sigmoid, losses) fill a
+/// 256-bit register only when the whole module targets one. Set
+/// STRATA_PORTABLE=1 to build for any x86-64 (a binary to copy elsewhere).
+let hostCPUSettings: [SwiftSetting] = {
+    #if os(Linux) && arch(x86_64)
+    guard Context.environment["STRATA_PORTABLE"] == nil,
+          let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+          let flagsLine = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+    else { return [] }
+    let flags = Set(flagsLine.split(separator: " ").map(String.init))
+    let haswell: Set = ["avx", "avx2", "fma", "bmi1", "bmi2", "f16c", "movbe", "popcnt", "abm"]
+    return haswell.isSubset(of: flags) ? [.unsafeFlags(["-target-cpu", "haswell"])] : []
+    #else
+    return []
+    #endif
+}()
 
 let package = Package(
     name: "Strata",
@@ -39,7 +59,7 @@ let package = Package(
         .target(
             name: "Strata",
             dependencies: ["CBLAS", "CPNG", "CZlib", "CCairo", .product(name: "Yams", package: "Yams")],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            swiftSettings: [.swiftLanguageMode(.v5)] + hostCPUSettings
         ),
         .executableTarget(
             name: "strata",

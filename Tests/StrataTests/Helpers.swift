@@ -14,7 +14,7 @@ final class TemporaryFolder {
     func write(_ data: Data, _ name: String) -> String {
         let target = file(name)
         try! FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: target, contents: data)
+        precondition(FileManager.default.createFile(atPath: target, contents: data), "could not write \(target)")
         return target
     }
 }

@@ -117,9 +117,10 @@ public struct FineTuner: Sendable {
             var lossSum = 0.0, batches = 0, offset = 0
             while offset < x.rows {
                 let count = min(configuration.batchSize, x.rows - offset)
-                let rows = Array(order[offset ..< offset + count])
-                batch = x.gatherRows(rows)
-                batchLabels = rows.map { labels[$0] }
+                let rows = order[offset ..< offset + count]
+                x.gatherRows(rows, into: &batch)
+                batchLabels.removeAll(keepingCapacity: true)
+                for row in rows { batchLabels.append(labels[row]) }
                 let loss = network.trainStep(batch, labels: batchLabels[...], settings: settings, random: &random)
                 guard loss.isFinite else { throw StrataError.diverged(epoch: epoch, batch: batches + 1, lastCheckpoint: nil) }
                 lossSum += loss

@@ -87,14 +87,23 @@ public struct Tensor: Equatable, Sendable {
 
     /// The rows at `indices`, in that order, as a new tensor.
     public func gatherRows(_ indices: [Int]) -> Tensor {
+        var out = Tensor(zeros: [0, 0])
+        gatherRows(indices, into: &out)
+        return out
+    }
+
+    /// Writes the rows at `indices`, in that order, into `out`, reusing its
+    /// storage when it already has the shape (a training loop's minibatch).
+    public func gatherRows<Indices: Collection<Int>>(_ indices: Indices, into out: inout Tensor) {
         var newShape = shape
         newShape[0] = indices.count
+        if out.shape != newShape { out = Tensor(zeros: newShape) }
         let width = columns
-        return Tensor(shape: newShape) { out in
-            scalars.withUnsafeBufferPointer { src in
+        scalars.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
                 for (k, i) in indices.enumerated() {
                     precondition(i >= 0 && i < rows, "row index \(i) out of 0..<\(rows)")
-                    (out.baseAddress! + k * width).update(from: src.baseAddress! + i * width, count: width)
+                    (dst.baseAddress! + k * width).update(from: src.baseAddress! + i * width, count: width)
                 }
             }
         }

@@ -110,8 +110,7 @@ public struct Trainer: Sendable {
             var offset = 0
             while offset < data.rows {
                 let count = min(configuration.batchSize, data.rows - offset)
-                if batch.rows != count { batch = Tensor(zeros: [count, data.columns]) }
-                gather(data, rows: order[offset ..< offset + count], into: &batch)
+                data.gatherRows(order[offset ..< offset + count], into: &batch)
                 let objective = try learner.trainStep(batch, hyper: hyper, random: &random)
                 guard objective.isFinite else {
                     throw StrataError.diverged(epoch: epoch, batch: batches + 1, lastCheckpoint: hasCheckpoint ? checkpointPath : nil)
@@ -153,17 +152,6 @@ public struct Trainer: Sendable {
 
     private func writeLog(_ log: MonitorLog) throws {
         try log.write(to: monitorPath)
-    }
-
-    private func gather(_ data: Tensor, rows: ArraySlice<Int>, into batch: inout Tensor) {
-        let width = data.columns
-        data.withUnsafeBufferPointer { src in
-            batch.withUnsafeMutableBufferPointer { dst in
-                for (k, i) in rows.enumerated() {
-                    (dst.baseAddress! + k * width).update(from: src.baseAddress! + i * width, count: width)
-                }
-            }
-        }
     }
 
     private func adjustLearningRate(_ state: inout TrainerState, objective: Double?) {

@@ -1,0 +1,45 @@
+import Dispatch
+import Foundation
+import Synchronization
+import Testing
+@testable import Strata
+
+@Suite struct CoreTeamTests {
+    /// Every round runs each index exactly once and returns only when all
+    /// have finished: the counts written by the tasks are all there at return.
+    @Test func eachRoundRunsEveryIndexOnceAndJoins() {
+        for size in [1, 2, 3] {
+            var counts = [Int](repeating: 0, count: size)
+            counts.withUnsafeMutableBufferPointer { counts in
+                for _ in 0 ..< 2_000 {
+                    CoreTeam.run(size) { index in counts[index] += 1 }
+                }
+            }
+            #expect(counts == [Int](repeating: 2_000, count: size), "team of \(size)")
+        }
+    }
+
+    /// A round started from inside a round, or from another thread while the
+    /// team is busy, runs on Dispatch instead of waiting (no deadlock).
+    @Test func nestedAndConcurrentRoundsComplete() {
+        let total = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            for _ in 0 ..< 200 {
+                CoreTeam.run(2) { _ in
+                    CoreTeam.run(2) { _ in total.add(1, ordering: .relaxed) }
+                }
+            }
+        }
+        #expect(total.load(ordering: .relaxed) == 4 * 200 * 2 * 2)
+    }
+
+    /// Workers that idle past the spin time park, and the next round wakes them.
+    @Test func parkedWorkersWakeForTheNextRound() {
+        let total = Atomic<Int>(0)
+        for _ in 0 ..< 3 {
+            CoreTeam.run(2) { index in total.add(index + 1, ordering: .relaxed) }
+            usleep(2_000)   // ten times the spin time
+        }
+        #expect(total.load(ordering: .relaxed) == 3 * 3)
+    }
+}
