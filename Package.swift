@@ -25,7 +25,8 @@ let package = Package(
     name: "Strata",
     products: [
         .library(name: "Strata", targets: ["Strata"]),
-        .executable(name: "strata", targets: ["strata"]),
+        // The command-line tool: a thin shell over the library (StrataCommands), installed as `strata`.
+        .executable(name: "strata", targets: ["StrataTool"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -61,17 +62,23 @@ let package = Package(
             dependencies: ["CBLAS", "CPNG", "CZlib", "CCairo", .product(name: "Yams", package: "Yams")],
             swiftSettings: [.swiftLanguageMode(.v5)] + hostCPUSettings
         ),
-        .executableTarget(
-            name: "strata",
+        // The commands: flags parsed into the library's typed settings, then one library call each.
+        .target(
+            name: "StrataCommands",
             dependencies: [
                 "Strata",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
+        .executableTarget(
+            name: "StrataTool",
+            dependencies: ["StrataCommands"],
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
         .testTarget(
             name: "StrataTests",
-            dependencies: ["Strata"],
+            dependencies: ["Strata", "StrataCommands"],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
     ]

@@ -44,28 +44,40 @@ import Testing
 }
 
 @Suite struct PretrainingDataTests {
-    /// Patches record their window, so a stack trained on them is applied
-    /// convolutionally to whole images later, without being told how.
+    /// Patches record their window in the input contract, so a stack trained on
+    /// them is applied convolutionally to whole images later, without being told how.
     @Test func patchDataLeadsToAConvolutionalExtractor() throws {
-        let geometry = ImageGeometry(height: 6, width: 5)
-        var random = RandomSource(seed: 4)
-        let images = try Dataset(name: "tiny", examples: Tensor.uniform(shape: [3, 30], using: &random), geometry: geometry)
-        let data = try PretrainingData(images: images, window: (3, 3), patchCount: 20, seed: 1,
-                                       pipeline: PreprocessingPipeline([GlobalContrastNormalization()]), metadata: ["pixel_scale": "1"])
-        #expect(data.examples.shape == [20, 9] && data.isPatches)
-        #expect(data.metadata == ["pixel_scale": "1", "source": "tiny", "image_geometry": "3x3x1", "patch_window": "3x3"])
+        let folder = TemporaryFolder()
+        let images = ImageSettings(dataset: try writeTinyImageFolder(folder), pixelScale: 255)
+        let data = try Pretraining.prepare(.images(images, patches: .init(window: .init(height: 3, width: 3), count: 20)),
+                                           preprocessing: PreprocessingPipeline([GlobalContrastNormalization()]), patchSeed: 1)
+        #expect(data.examples.shape == [20, 9])
+        #expect(data.contract.patchWindow == .init(height: 3, width: 3) && data.contract.pixelScale == 255)
+        #expect(data.contract.image == ImageGeometry(height: 12, width: 12) && data.contract.exampleGeometry == ImageGeometry(height: 3, width: 3))
         // The pipeline was fitted and applied: each GCN'd patch has mean 0.
         #expect(abs(data.examples.rows(0 ..< 1).scalars.reduce(0, +)) < 1e-4)
-        let stack = try LayerStack(layers: [try Autoencoder(.init(visibleCount: 9, hiddenCount: 4))], preprocessing: data.pipeline, extra: data.metadata)
-        let extractor = try FeatureExtractor(stack: stack, images: geometry, stride: (1, 1), pooling: Pooling(gridRows: 2, gridColumns: 1))
+        let stack = try data.base.appending(try Autoencoder(.init(visibleCount: 9, hiddenCount: 4)))
+        let extractor = try FeatureExtractor(stack: stack, images: data.contract.image, stride: (1, 1), pooling: Pooling(gridRows: 2, gridColumns: 1))
         #expect(extractor.convolution?.windowHeight == 3 && extractor.outputCount == 8)
-        #expect(try extractor.extract(images.examples, imagesPerBatch: 2).shape == [3, 8])
+        let loaded = try images.load()
+        #expect(try extractor.extract(loaded.examples, imagesPerBatch: 2).shape == [60, 8])
         // Whole images: no window, a per-example extractor.
-        let whole = try PretrainingData(images: images, window: nil, patchCount: 0, seed: 1, pipeline: PreprocessingPipeline())
-        #expect(!whole.isPatches && whole.metadata["image_geometry"] == "6x5x1")
+        let whole = try Pretraining.prepare(.images(images, patches: nil), preprocessing: PreprocessingPipeline(), patchSeed: 1)
+        #expect(whole.contract.patchWindow == nil && whole.contract.exampleGeometry == ImageGeometry(height: 12, width: 12))
         let flat = try Dataset(name: "vectors", examples: Tensor(zeros: [2, 30]))
         #expect(strataError { _ = try PretrainingData(images: flat, window: (3, 3), patchCount: 5, seed: 1, pipeline: PreprocessingPipeline()) }?
             .description.contains("no image geometry") == true)
+    }
+
+    /// Files of the previous version kept the contract in loose keys; they still load.
+    @Test func legacyMetadataReadsAsAContract() throws {
+        let legacy = try InputContract(metadata: ["source": "mnist/train", "pixel_scale": "255.0", "binarize": "1", "image_geometry": "8x8x3", "patch_window": "8x8"])
+        #expect(legacy.dataset == "mnist" && legacy.split == "train" && legacy.pixelScale == 255 && legacy.binarize)
+        #expect(legacy.patchWindow == .init(height: 8, width: 8) && legacy.exampleGeometry == ImageGeometry(height: 8, width: 8, channels: 3))
+        let current = InputContract(dataset: "cifar10", image: ImageGeometry(height: 32, width: 32, channels: 3), pixelScale: 1, patchWindow: .init(height: 6, width: 6))
+        #expect(try InputContract(metadata: current.metadata) == current)
+        #expect(strataError { _ = try InputContract(metadata: ["image_geometry": "4294967296x4294967296x1"]) }?.description.contains("image_geometry") == true)
+        #expect(strataError { _ = try InputContract(metadata: ["pixel_scale": "nan"]) }?.description.contains("pixel_scale") == true)
     }
 }
 
@@ -171,6 +183,7 @@ import Testing
         #expect(back.extractor?.encoding == .softThreshold(alpha: alpha))
         #expect(try back.extractor!.extract(x) == f)
         #expect(try Encoding(parsing: "soft-threshold:0.25") == .softThreshold(alpha: 0.25))
-        #expect(strataError { _ = try Encoding(parsing: "soft-threshold") }?.description.contains("means or soft-threshold:ALPHA") == true)
+        #expect(try Encoding(parsing: "soft_threshold:0.25") == .softThreshold(alpha: 0.25))
+        #expect(throws: SettingError("'soft-threshold' is not means or soft_threshold:ALPHA (for example soft_threshold:0.25)")) { try Encoding(parsing: "soft-threshold") }
     }
 }

@@ -1,10 +1,12 @@
 import Foundation
 
-/// A whole experiment read from one YAML file: the dataset, optional patch
-/// extraction and preprocessing, each layer of the stack with its learner and
-/// training settings, an optional fine-tuning stage, and the outputs. Like
-/// pylearn2's YAML, but typed: an unknown or repeated key, a wrong type or a
-/// missing field is refused with its file, line, column and what is expected.
+/// A whole experiment read from one YAML file: the images, optional random
+/// patches and preprocessing, each layer of the stack with its learner and
+/// training, an optional fine-tuning stage, and the outputs. Like pylearn2's
+/// YAML, but typed: an unknown or repeated key, a wrong type or a missing
+/// field is refused with its file, line, column and what is expected. Every
+/// setting is read by the same library reader as the command's flag of the
+/// same name (`learning_rate` here, `--learning-rate` there).
 ///
 /// ```yaml
 /// name: grbm_smd
@@ -14,40 +16,16 @@ import Foundation
 /// layers:
 ///   - learner: grbm
 ///     hidden: 400
-///     objective: {smd: {noise: 0.4}}
+///     objective: smd:0.4                      # or {smd: {noise: 0.4}}
 ///     training: {batch_size: 5, learning_rate: 0.1, lr_schedule: monitor, epochs: 100,
 ///                early_stopping: {channel: train_objective, prop_decrease: 0.01, patience: 1}}
 /// outputs: {folder: runs/grbm_smd}
 /// ```
 public struct Experiment: Sendable {
-    public struct DataSpec: Sendable {
-        public var name = "fashion-mnist"
-        public var pixelScale: Float = 1
-        public var binarize = false
-        /// Use only the first N training images (and N/6 test images).
-        public var limit: Int?
-    }
-
-    public struct PatchSpec: Sendable {
-        public var windowHeight: Int
-        public var windowWidth: Int
-        public var count: Int
-    }
-
-    public enum LayerSpec: Sendable {
-        /// The RBM's configuration with `visibleCount` set when the layer's input is known.
-        case rbm(RBM.Configuration)
-        case autoencoder(Autoencoder.Configuration)
-    }
-
-    public struct Layer: Sendable {
-        public var learner: LayerSpec
-        public var training: TrainingConfiguration
-    }
-
+    /// The fine-tuning stage.
     public enum Finetune: Sendable {
         case softmax(FineTuningConfiguration, compareWithoutPretraining: Bool)
-        case svm(settings: LinearSVM.Settings, cGrid: [Float]?, stride: (Int, Int), pooling: Pooling, encoding: Encoding)
+        case svm(LinearSVM.Settings, cGrid: [Float]?, stdEps: Float, features: FeatureSettings)
     }
 
     public struct Outputs: Sendable {
@@ -61,13 +39,17 @@ public struct Experiment: Sendable {
     }
 
     public var name: String
-    public var data = DataSpec()
-    public var patches: PatchSpec?
+    public var images = ImageSettings()
+    /// Seed of the random patches (each layer's seed defaults to it too).
+    public var seed: UInt64 = 1
+    public var patches: Pretraining.PatchSettings?
     public var preprocessing = PreprocessingPipeline()
-    public var layers: [Layer] = []
+    public var layers: [LayerSettings] = []
     public var finetune: Finetune?
     /// Hold out this many training examples for validation (fine-tuning, C selection).
     public var validation = 10_000
+    /// Cores to use (nil: all; `--threads` overrides).
+    public var threads: Int?
     public var outputs: Outputs
 
     /// Reads and validates an experiment file.
@@ -78,238 +60,85 @@ public struct Experiment: Sendable {
 
     /// Parses and validates experiment YAML; `file` names it in errors.
     public static func parse(_ text: String, file: String = "<experiment>") throws -> Experiment {
-        let root = try YAMLField.parse(text, file: file).mapping(allowed: ["name", "dataset", "patches", "preprocessing", "layers", "finetune", "validation", "outputs"])
-        let name = try root.required("name").string()
-        var experiment = Experiment(name: name, outputs: Outputs(folder: "runs/" + name))
-        if let d = root["dataset"] {
-            let m = try d.mapping(allowed: ["name", "pixel_scale", "binarize", "limit"])
-            if let v = m["name"] { experiment.data.name = try v.string() }
-            if let v = m["pixel_scale"] { experiment.data.pixelScale = try positive(v.float(), v) }
-            if let v = m["binarize"] { experiment.data.binarize = try v.bool() }
-            if let v = m["limit"] { experiment.data.limit = try positive(v.int(), v) }
+        let rootField = try YAMLField.parse(text, file: file)
+        let root = try YAMLSettings(rootField, allowed: ["name", "dataset", "seed", "patches", "preprocessing", "layers", "finetune", "validation", "threads", "outputs"])
+        let name = try root.mapping.required("name").string()
+        var e = Experiment(name: name, outputs: Outputs(folder: "runs/" + name))
+        if let d = root.field("dataset") {
+            let s = try YAMLSettings(d, allowed: ["name", "pixel_scale", "binarize", "limit"])
+            e.images = try ImageSettings.read(from: RenamedSettings(s, ["dataset": "name"]))
         }
-        if let p = root["patches"] {
-            let m = try p.mapping(allowed: ["window", "count"])
-            let window = try m.required("window")
-            let (h, w) = try pair(window)
-            let count = try m.required("count")
-            experiment.patches = PatchSpec(windowHeight: h, windowWidth: w, count: try positive(count.int(), count))
+        if let v = try root.seed("seed") { e.seed = v }
+        if let p = root.field("patches") {
+            let s = try YAMLSettings(p, allowed: ["window", "count"])
+            let window = try s.value("window", PairSetting.init(parsing:)) ?? { throw p.fail("missing required key 'window'") }()
+            e.patches = Pretraining.PatchSettings(window: .init(height: window.first, width: window.second), count: try s.positive("count", s.int) ?? 150_000)
         }
-        if let list = try root["preprocessing"]?.list() {
-            experiment.preprocessing = PreprocessingPipeline(try list.map(parsePreprocessor))
+        if let list = try root.field("preprocessing")?.list() {
+            e.preprocessing = PreprocessingPipeline(try list.map(parsePreprocessor))
         }
-        let layers = try root.required("layers").list()
-        guard !layers.isEmpty else { throw try root.required("layers").fail("needs at least one layer") }
-        experiment.layers = try layers.map(parseLayer)
-        if let v = root["validation"] { experiment.validation = try positive(v.int(), v) }
-        if let f = root["finetune"] { experiment.finetune = try parseFinetune(f) }
-        if let o = root["outputs"] {
-            let m = try o.mapping(allowed: ["folder", "weights", "monitor", "monitor_channels"])
-            if let v = m["folder"] { experiment.outputs.folder = try v.string() }
-            if let v = m["weights"] { experiment.outputs.weights = try v.bool() }
-            if let v = m["monitor"] { experiment.outputs.monitor = try v.bool() }
-            if let v = m["monitor_channels"] { experiment.outputs.monitorChannels = try v.string() }
+        let layers = try root.mapping.required("layers").list()
+        guard !layers.isEmpty else { throw try root.mapping.required("layers").fail("needs at least one layer") }
+        e.layers = try layers.map { try parseLayer($0, seed: e.seed) }
+        if let v = try root.positive("validation", root.int) { e.validation = v }
+        if let v = try root.positive("threads", root.int) { e.threads = v }
+        if let f = root.field("finetune") { e.finetune = try parseFinetune(f) }
+        if let o = root.field("outputs") {
+            let s = try YAMLSettings(o, allowed: ["folder", "weights", "monitor", "monitor_channels"])
+            if let v = try s.string("folder") { e.outputs.folder = v }
+            if let v = try s.bool("weights") { e.outputs.weights = v }
+            if let v = try s.bool("monitor") { e.outputs.monitor = v }
+            if let v = try s.string("monitor_channels") { e.outputs.monitorChannels = v }
         }
-        return experiment
+        return e
     }
 
-    static func positive<T: Numeric & Comparable>(_ value: T, _ field: YAMLField) throws -> T {
-        guard value > 0 else { throw field.fail("must be positive, found \(value)") }
-        return value
-    }
-
-    static func pair(_ field: YAMLField) throws -> (Int, Int) {
-        let parts = try field.string().lowercased().split(separator: "x").map { Int($0) }
-        switch parts.count {
-        case 1 where (parts[0] ?? 0) > 0: return (parts[0]!, parts[0]!)
-        case 2 where (parts[0] ?? 0) > 0 && (parts[1] ?? 0) > 0: return (parts[0]!, parts[1]!)
-        default: throw field.fail("expected N or HxW with positive sizes (for example 8 or 8x6)")
-        }
-    }
-
-    /// A one-key mapping naming the step: `{gcn: {sqrt_bias: 10}}`, or just `zca`.
+    /// `{gcn: {sqrt_bias: 10}}`, or just `zca`: one step, read by the same reader as `--preprocess`.
     static func parsePreprocessor(_ field: YAMLField) throws -> any Preprocessor {
-        let kinds = ["gcn", "zca", "standardize", "remove_mean", "pca"]
-        let kind: String, settings: YAMLMapping?
         if case .scalar = field.node {
-            kind = try field.choice(kinds)
-            settings = nil
-        } else {
-            let outer = try field.mapping(allowed: kinds)
-            guard outer.fields.count == 1, let (key, value) = outer.fields.first else { throw field.fail("each step is one of \(kinds.joined(separator: ", ")) with its settings") }
-            kind = key
-            let allowed = ["gcn": ["sqrt_bias", "use_std", "scale", "min_divisor"], "zca": ["filter_bias"], "standardize": ["std_eps"],
-                           "remove_mean": [], "pca": ["components", "whiten"]][key]!
-            if case .scalar(let s) = value.node, s.string.isEmpty || s.string == "~" || s.string == "null" { settings = nil } else { settings = try value.mapping(allowed: allowed) }
+            let name = try field.choice(PreprocessingPipeline.stepNames)
+            return try PreprocessingPipeline.step(name, settings: FlagSettings([:]))
         }
-        switch kind {
-        case "gcn":
-            var g = GlobalContrastNormalization(scale: 1, useStd: true, sqrtBias: 10)
-            if let v = settings?["sqrt_bias"] { g.sqrtBias = try v.float() }
-            if let v = settings?["use_std"] { g.useStd = try v.bool() }
-            if let v = settings?["scale"] { g.scale = try v.float() }
-            if let v = settings?["min_divisor"] { g.minDivisor = try v.float() }
-            return g
-        case "zca": return ZCA(filterBias: try settings?["filter_bias"]?.float() ?? 0.1)
-        case "standardize": return Standardization(stdEps: try settings?["std_eps"]?.float() ?? 1e-4)
-        case "remove_mean": return RemoveExampleMean()
-        default:
-            guard let settings else { throw field.fail("pca needs {components: K}") }
-            let components = try settings.required("components")
-            return PCA(components: try positive(components.int(), components), whiten: try settings["whiten"]?.bool() ?? false)
+        let outer = try field.mapping(allowed: PreprocessingPipeline.stepNames)
+        guard outer.fields.count == 1, let (name, value) = outer.fields.first else {
+            throw field.fail("each step is one of \(PreprocessingPipeline.stepNames.joined(separator: ", ")) with its settings")
         }
+        if case .scalar(let s) = value.node, s.string.isEmpty || s.string == "~" || s.string == "null" {
+            return try PreprocessingPipeline.step(name, settings: YAMLSettings(YAMLField(node: .mapping([:]), path: value.path, file: value.file), allowed: []))
+        }
+        return try PreprocessingPipeline.step(name, settings: YAMLSettings(value, allowed: PreprocessingPipeline.stepKeys[name]!))
     }
 
-    static let learnerKeys = ["learner", "hidden", "objective", "irange", "init_hidden_bias", "init_sigma", "sigma_lr_scale", "mean_visible",
-                              "tied", "encoder", "decoder", "loss", "corruption", "sparsity_weight", "sparsity_target", "contractive_weight", "seed", "training"]
-
-    static func parseLayer(_ field: YAMLField) throws -> Layer {
-        let m = try field.mapping(allowed: learnerKeys)
-        let learner = try m.required("learner").choice(["grbm", "rbm", "autoencoder"])
-        let hiddenField = try m.required("hidden")
-        let hidden = try positive(hiddenField.int(), hiddenField)
-        let seed = UInt64(try m["seed"]?.int() ?? 1)
-        let spec: LayerSpec
-        if learner == "autoencoder" {
-            for key in ["objective", "init_hidden_bias", "init_sigma", "sigma_lr_scale", "mean_visible"] where m.has(key) {
-                throw m[key]!.fail("is an RBM setting; an autoencoder takes tied, encoder, decoder, loss, corruption, sparsity_weight, sparsity_target, contractive_weight")
-            }
-            var c = Autoencoder.Configuration(visibleCount: 1, hiddenCount: hidden)
-            c.seed = seed
-            if let v = m["irange"] { c.irange = try v.float() }
-            if let v = m["tied"] { c.tied = try v.bool() }
-            let activations = Activation.allCases.map(\.rawValue)
-            if let v = m["encoder"] { c.encoder = Activation(rawValue: try v.choice(activations))! }
-            if let v = m["decoder"] { c.decoder = Activation(rawValue: try v.choice(activations))! }
-            if let v = m["loss"] { c.loss = try v.choice(["cross_entropy", "squared_error"]) == "cross_entropy" ? .crossEntropy : .squaredError }
-            if let v = m["corruption"] { c.corruption = try parseCorruption(v) }
-            if let v = m["sparsity_weight"] { c.sparsityWeight = try v.float() }
-            if let v = m["sparsity_target"] { c.sparsityTarget = try v.float() }
-            if let v = m["contractive_weight"] { c.contractiveWeight = try v.float() }
-            do { try c.validate() } catch let error as StrataError { throw field.fail(error.description) }
-            spec = .autoencoder(c)
-        } else {
-            for key in ["tied", "encoder", "decoder", "loss", "corruption", "sparsity_weight", "sparsity_target", "contractive_weight"] where m.has(key) {
-                throw m[key]!.fail("is an autoencoder setting; an RBM takes objective, irange, init_hidden_bias, init_sigma, sigma_lr_scale, mean_visible")
-            }
-            var objective: RBM.Objective = learner == "grbm" ? .scoreMatching(noise: 0.4) : .contrastiveDivergence(steps: 1)
-            if let o = m["objective"] { objective = try parseObjective(o) }
-            var c = RBM.Configuration(visibleCount: 1, hiddenCount: hidden, visibleUnits: learner == "grbm" ? .gaussian : .binary, objective: objective)
-            c.seed = seed
-            if let v = m["irange"] { c.irange = try v.float() }
-            if let v = m["init_hidden_bias"] { c.initHiddenBias = try v.float() }
-            if let v = m["init_sigma"] { c.initSigma = try v.float() }
-            if let v = m["sigma_lr_scale"] { c.sigmaLearningRateScale = try v.float() }
-            if let v = m["mean_visible"] { c.meanVisible = try v.bool() }
-            do { try c.validate() } catch let error as StrataError { throw field.fail(error.description) }
-            spec = .rbm(c)
+    static func parseLayer(_ field: YAMLField, seed: UInt64) throws -> LayerSettings {
+        let s = try YAMLSettings(field, allowed: LayerSettings.learnerKeys + ["training"])
+        _ = try s.mapping.required("learner")
+        _ = try s.mapping.required("hidden")
+        let training = try s.field("training").map {
+            try YAMLSettings($0, allowed: TrainingConfiguration.keys.filter { !["prop_decrease", "patience"].contains($0) },
+                             merged: ["early_stopping": (primary: "channel", keys: ["prop_decrease", "patience"])])
         }
-        var training = TrainingConfiguration()
-        training.seed = seed
-        if let t = m["training"] { training = try parseTraining(t, seed: seed) }
-        return Layer(learner: spec, training: training)
-    }
-
-    /// `cd`, `pcd`, `smd`, or `{cd: {steps: 1}}`, `{smd: {noise: 0.4}}`.
-    static func parseObjective(_ field: YAMLField) throws -> RBM.Objective {
-        let kinds = ["cd", "pcd", "smd"]
-        var kind: String, settings: YAMLMapping?
-        if case .scalar = field.node { kind = try field.choice(kinds) } else {
-            let outer = try field.mapping(allowed: kinds)
-            guard outer.fields.count == 1, let (key, value) = outer.fields.first else { throw field.fail("one of cd, pcd, smd with its settings") }
-            kind = key
-            settings = try value.mapping(allowed: key == "smd" ? ["noise"] : ["steps"])
-        }
-        switch kind {
-        case "smd": return .scoreMatching(noise: try settings?["noise"]?.float() ?? 0.4)
-        case "pcd": return .persistentCD(steps: try settings?["steps"]?.int() ?? 1)
-        default: return .contrastiveDivergence(steps: try settings?["steps"]?.int() ?? 1)
-        }
-    }
-
-    /// `none`, `masking: 0.3`-style mapping `{masking: 0.3}`, `{gaussian: 0.1}`, `{salt_pepper: 0.2}`.
-    static func parseCorruption(_ field: YAMLField) throws -> Autoencoder.Corruption {
-        if case .scalar = field.node { _ = try field.choice(["none"]); return .none }
-        let m = try field.mapping(allowed: ["masking", "gaussian", "salt_pepper"])
-        guard m.fields.count == 1, let (key, value) = m.fields.first else { throw field.fail("one of masking, gaussian, salt_pepper with its level") }
-        let level = try value.float()
-        switch key {
-        case "masking": return .masking(probability: level)
-        case "gaussian": return .gaussian(standardDeviation: level)
-        default: return .saltAndPepper(probability: level)
-        }
-    }
-
-    static func parseTraining(_ field: YAMLField, seed: UInt64) throws -> TrainingConfiguration {
-        let m = try field.mapping(allowed: ["batch_size", "learning_rate", "lr_schedule", "momentum", "final_momentum", "momentum_start",
-                                            "momentum_saturate", "weight_decay", "epochs", "early_stopping", "checkpoint_every", "monitor_examples"])
-        var t = TrainingConfiguration()
-        t.seed = seed
-        if let v = m["batch_size"] { t.batchSize = try positive(v.int(), v) }
-        if let v = m["learning_rate"] { t.learningRate = try positive(v.float(), v) }
-        if let v = m["lr_schedule"] {
-            switch try v.choice(["constant", "monitor", "linear", "exponential"]) {
-            case "monitor": t.schedule = .monitorBasedDefaults
-            case "linear": t.schedule = .linearDecay(finalFraction: 0.1, saturateEpoch: 10)
-            case "exponential": t.schedule = .exponentialDecay(factor: 0.95, minimum: 0)
-            default: t.schedule = .constant
-            }
-        }
-        if let v = m["momentum"] { t.initialMomentum = try v.float(); t.finalMomentum = t.initialMomentum }
-        if let v = m["final_momentum"] { t.finalMomentum = try v.float() }
-        if let v = m["momentum_start"] { t.momentumStartEpoch = try v.int() }
-        if let v = m["momentum_saturate"] { t.momentumSaturateEpoch = try v.int() }
-        if let v = m["weight_decay"] { t.weightDecay = try v.float() }
-        if let v = m["epochs"] { t.maxEpochs = try positive(v.int(), v) }
-        if let v = m["checkpoint_every"] { t.checkpointEvery = try positive(v.int(), v) }
-        if let v = m["monitor_examples"] { t.monitorExamples = try positive(v.int(), v) }
-        if let e = m["early_stopping"] {
-            let s = try e.mapping(allowed: ["channel", "prop_decrease", "patience"])
-            t.earlyStopping = EarlyStopping(channel: try s["channel"]?.string() ?? "train_objective",
-                                            proportionalDecrease: try s["prop_decrease"]?.float() ?? 0.01, patience: try s["patience"]?.int() ?? 1)
-        }
-        do { try t.validate() } catch let error as StrataError { throw field.fail(error.description) }
-        return t
+        return try LayerSettings.read(learner: s, training: training ?? FlagSettings([:]), seed: seed)
     }
 
     static func parseFinetune(_ field: YAMLField) throws -> Finetune {
         let outer = try field.mapping(allowed: ["softmax", "svm"])
         guard outer.fields.count == 1, let (kind, value) = outer.fields.first else { throw field.fail("give exactly one of softmax or svm") }
         if kind == "softmax" {
-            let m = try value.mapping(allowed: ["batch_size", "learning_rate", "learning_rate_decay", "momentum", "final_momentum", "momentum_saturate",
-                                                "weight_decay", "input_dropout", "hidden_dropout", "max_column_norm", "epochs", "patience", "seed",
-                                                "compare_without_pretraining"])
-            var c = FineTuningConfiguration()
-            if let v = m["batch_size"] { c.batchSize = try positive(v.int(), v) }
-            if let v = m["learning_rate"] { c.learningRate = try v.float() }
-            if let v = m["learning_rate_decay"] { c.learningRateDecay = try v.float() }
-            if let v = m["momentum"] { c.initialMomentum = try v.float() }
-            if let v = m["final_momentum"] { c.finalMomentum = try v.float() }
-            if let v = m["momentum_saturate"] { c.momentumSaturateEpoch = try v.int() }
-            if let v = m["weight_decay"] { c.weightDecay = try v.float() }
-            if let v = m["input_dropout"] { c.inputDropout = try v.float() }
-            if let v = m["hidden_dropout"] { c.hiddenDropout = try v.float() }
-            if let v = m["max_column_norm"] { c.maxColumnNorm = try v.float() }
-            if let v = m["epochs"] { c.maxEpochs = try positive(v.int(), v) }
-            if let v = m["patience"] { c.patience = try positive(v.int(), v) }
-            if let v = m["seed"] { c.seed = UInt64(try v.int()) }
-            do { try c.validate() } catch let error as StrataError { throw value.fail(error.description) }
-            return .softmax(c, compareWithoutPretraining: try m["compare_without_pretraining"]?.bool() ?? false)
+            let s = try YAMLSettings(value, allowed: FineTuningConfiguration.keys + ["compare_without_pretraining"])
+            return .softmax(try FineTuningConfiguration.read(from: s), compareWithoutPretraining: try s.bool("compare_without_pretraining") ?? false)
         }
-        let m = try value.mapping(allowed: ["c", "c_grid", "loss", "tolerance", "max_iterations", "stride", "pool", "pool_op", "encoding"])
-        var settings = LinearSVM.Settings()
-        if let v = m["c"] { settings.c = try positive(v.float(), v) }
-        if let v = m["loss"] { settings.loss = LinearSVM.Loss(rawValue: try v.choice(LinearSVM.Loss.allCases.map(\.rawValue)))! }
-        if let v = m["tolerance"] { settings.tolerance = try positive(v.float(), v) }
-        if let v = m["max_iterations"] { settings.maxIterations = try positive(v.int(), v) }
-        let grid = try m["c_grid"]?.list().map { try positive($0.float(), $0) }
-        let stride = try m["stride"].map(pair) ?? (1, 1)
-        let (gr, gc) = try m["pool"].map(pair) ?? (2, 2)
-        let op = try m["pool_op"].map { Pooling.Operation(rawValue: try $0.choice(Pooling.Operation.allCases.map(\.rawValue)))! } ?? .sum
-        let encoding: Encoding = try m["encoding"].map { v in
-            do { return try Encoding(parsing: try v.string()) } catch let error as StrataError { throw v.fail(error.description) }
-        } ?? .hiddenMeans
-        return .svm(settings: settings, cGrid: m.has("c") ? nil : (grid ?? [0.001, 0.01, 0.1, 1]), stride: stride,
-                    pooling: Pooling(gridRows: gr, gridColumns: gc, operation: op), encoding: encoding)
+        let s = try YAMLSettings(value, allowed: SVMFineTuning.keys + FeatureSettings.keys)
+        let (svm, grid, stdEps) = try SVMFineTuning.readSVM(from: s)
+        return .svm(svm, cGrid: grid, stdEps: stdEps, features: try FeatureSettings.read(from: s))
     }
+}
+
+/// A source whose keys are read under other names (`dataset` as YAML's `dataset.name`).
+struct RenamedSettings: SettingSource {
+    let base: SettingSource
+    let names: [String: String]
+    init(_ base: SettingSource, _ names: [String: String]) { (self.base, self.names) = (base, names) }
+    func text(_ key: String) throws -> String? { try base.text(names[key] ?? key) }
+    func failure(_ key: String, _ reason: String) -> Error { base.failure(names[key] ?? key, reason) }
+    var givenKeys: [String] { base.givenKeys.map { k in names.first { $0.value == k }?.key ?? k } }
 }

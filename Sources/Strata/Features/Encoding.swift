@@ -27,19 +27,19 @@ public enum Encoding: Codable, Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// `means` or `soft-threshold:ALPHA` (also `soft_threshold:ALPHA`).
+    /// `means` or `soft_threshold:ALPHA` (also written `soft-threshold:ALPHA`).
     public init(parsing text: String) throws {
-        let parts = text.split(separator: ":").map(String.init)
-        switch (parts.first ?? "", parts.count) {
-        case ("means", 1), ("hidden-means", 1), ("hidden_means", 1):
+        let (word, p) = splitComposite(text)
+        switch (word, p.count) {
+        case ("means", 0), ("hidden_means", 0):
             self = .hiddenMeans
-        case ("soft-threshold", 2), ("soft_threshold", 2):
-            guard let alpha = Float(parts[1]), alpha >= 0, alpha.isFinite else {
-                throw StrataError.invalidArgument(name: "encoding", reason: "soft-threshold:ALPHA takes a non-negative number (got '\(text)')")
+        case ("soft_threshold", 1):
+            guard let alpha = Float(p[0]), alpha >= 0, alpha.isFinite else {
+                throw SettingError("soft_threshold:ALPHA takes a non-negative number (got '\(text)')")
             }
             self = .softThreshold(alpha: alpha)
         default:
-            throw StrataError.invalidArgument(name: "encoding", reason: "'\(text)' is not means or soft-threshold:ALPHA (for example soft-threshold:0.25)")
+            throw SettingError("'\(text)' is not means or soft_threshold:ALPHA (for example soft_threshold:0.25)")
         }
     }
 

@@ -95,19 +95,17 @@ public struct FeatureExtractor: Sendable {
 
     /// The extractor a stack calls for on images of `geometry`: convolutional
     /// (at `stride`, pooled by `pooling`) when the stack was trained on
-    /// patches (`patch_window` in its metadata), per example otherwise.
+    /// patches (its ``InputContract`` has a patch window), per example otherwise.
     public init(stack: LayerStack, images geometry: ImageGeometry?, depth: Int? = nil,
                 stride: (y: Int, x: Int) = (1, 1), pooling: Pooling = Pooling(), encoding: Encoding = .hiddenMeans) throws {
-        guard let window = stack.extra["patch_window"] else {
+        guard let window = try InputContract(metadata: stack.extra).patchWindow else {
             try self.init(stack: stack, depth: depth, encoding: encoding)
             return
         }
-        let parts = window.split(separator: "x").compactMap { Int($0) }
-        guard parts.count == 2 else { throw StrataError.invalidArgument(name: "stack metadata patch_window", reason: "'\(window)' is not HxW") }
         guard let geometry else {
             throw StrataError.invalidArgument(name: "images", reason: "the stack was trained on \(window) patches; its features need images with a geometry")
         }
-        try self.init(stack: stack, depth: depth, convolution: Convolution(image: geometry, window: (parts[0], parts[1]), stride: stride, pooling: pooling),
+        try self.init(stack: stack, depth: depth, convolution: Convolution(image: geometry, window: (window.height, window.width), stride: stride, pooling: pooling),
                       encoding: encoding)
     }
 
@@ -119,7 +117,7 @@ public struct FeatureExtractor: Sendable {
 
     /// The features of raw `examples` (`(n, pixels)`), `(n, outputCount)`.
     /// `progress` is called with the number of examples done.
-    public func extract(_ examples: Tensor, imagesPerBatch: Int = 16, progress: ((Int) -> Void)? = nil) throws -> Tensor {
+    public func extract(_ examples: Tensor, imagesPerBatch: Int = 16, cores: Int = Compute.activeCores, progress: ((Int) -> Void)? = nil) throws -> Tensor {
         guard let convolution else {
             var x = examples
             try stack.preprocessing.transform(&x)
@@ -153,7 +151,7 @@ public struct FeatureExtractor: Sendable {
             h.withUnsafeBufferPointer { hp in
                 out.withUnsafeMutableBufferPointer { op in
                     let hb = hp.baseAddress!, ob = op.baseAddress!
-                    parallelChunks(images, minimumChunk: 4) { chunk in
+                    parallelChunks(images, minimumChunk: 4, cores: cores) { chunk in
                         for local in chunk {
                             let target = ob + (first + local) * width
                             if pooling.operation == .max { target.update(repeating: -.infinity, count: width) }

@@ -12,9 +12,10 @@ extension LinearSVM {
     /// Chooses C from `grid` by validation accuracy: the last `validation` rows
     /// of `x` are held out, features standardized on the rest (`stdEps` added
     /// to each std), one SVM trained per candidate. The first best C wins ties.
-    /// `report` sees each candidate as it finishes.
+    /// `starting` is told each candidate before its solve, `report` sees each as it finishes.
     public static func chooseC(_ x: Tensor, labels: [Int], classes: Int, validation: Int, grid: [Float], settings: Settings,
-                               stdEps: Float = 0.01, report: (Candidate) -> Void = { _ in }) throws -> Float {
+                               stdEps: Float = 0.01, cores: Int = Compute.activeCores, starting: (Float) -> Void = { _ in },
+                               report: (Candidate) -> Void = { _ in }) throws -> Float {
         guard !grid.isEmpty, grid.allSatisfy({ $0 > 0 }) else {
             throw StrataError.invalidArgument(name: "C grid", reason: "\(grid) must hold positive values")
         }
@@ -30,8 +31,9 @@ extension LinearSVM {
         var candidateSettings = settings
         for c in grid {
             candidateSettings.c = c
+            starting(c)
             let start = Date()
-            let svm = try train(fit, labels: Array(labels[..<split]), classes: classes, settings: candidateSettings)
+            let svm = try train(fit, labels: Array(labels[..<split]), classes: classes, settings: candidateSettings, cores: cores)
             let accuracy = Double(zip(try svm.predict(valid), labels[split...]).filter { $0 == $1 }.count) / Double(valid.rows)
             report(Candidate(c: c, validationAccuracy: accuracy, seconds: Date().timeIntervalSince(start),
                              iterations: (svm.iterations.min() ?? 0) ... (svm.iterations.max() ?? 0)))

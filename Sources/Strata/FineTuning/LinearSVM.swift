@@ -59,8 +59,8 @@ public struct LinearSVM: Sendable {
     }
 
     /// Trains one binary problem per class on `x` (`(n, features)`) with
-    /// labels in `0..<classes`, the classes spread over the cores.
-    public static func train(_ x: Tensor, labels: [Int], classes: Int, settings: Settings) throws -> LinearSVM {
+    /// labels in `0..<classes`, the classes spread over `cores`.
+    public static func train(_ x: Tensor, labels: [Int], classes: Int, settings: Settings, cores: Int = Compute.activeCores) throws -> LinearSVM {
         try settings.validate()
         try checkLabels(labels, rows: x.rows, classes: classes, what: "SVM training labels")
         guard classes >= 2 else { throw StrataError.invalidArgument(name: "classes", reason: "an SVM needs at least 2") }
@@ -77,11 +77,11 @@ public struct LinearSVM: Sendable {
             }
         }
         // The classes in one contiguous group per core; each group shares its passes over the data.
-        let groups = min(classes, max(1, ProcessInfo.processInfo.activeProcessorCount))
+        let groups = min(classes, max(1, cores))
         var columns = [[Float]](repeating: [], count: classes)
         var results = [(objective: Double, iterations: Int)](repeating: (0, 0), count: classes)
         let lock = NSLock()
-        DispatchQueue.concurrentPerform(iterations: groups) { group in
+        CoreTeam.run(groups) { group in
             let members = Array(classes * group / groups ..< classes * (group + 1) / groups)
             let solutions = solveTogether(x, labels: labels, classes: members, squaredNorms: squaredNorms, settings: settings)
             lock.lock()

@@ -39,7 +39,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// start epoch (pylearn2's `MomentumAdjustor`).
     public var finalMomentum: Float = 0
     public var momentumStartEpoch = 1
-    public var momentumSaturateEpoch = 1
+    public var momentumSaturateEpoch = 10
     /// L2 decay on weight matrices.
     public var weightDecay: Float = 0
     /// The most epochs to train.

@@ -10,15 +10,12 @@ public enum WeightViewer {
         case norm
     }
 
-    /// The geometry saved in a checkpoint's `image_geometry` ("HxWxC"), or a
-    /// square gray guess from the number of inputs.
+    /// The shape of one training example (a patch or an image) from the
+    /// checkpoint's ``InputContract``, or a square gray guess from the number of inputs.
     public static func geometry(of checkpoint: LearnerCheckpoint) throws -> ImageGeometry {
         let inputs = checkpoint.learner.visibleCount
-        if let text = checkpoint.extra["image_geometry"] {
-            let parts = text.split(separator: "x").compactMap { Int($0) }
-            if parts.count == 3, parts[0] * parts[1] * parts[2] == inputs {
-                return ImageGeometry(height: parts[0], width: parts[1], channels: parts[2], layout: .planar)
-            }
+        if let known = try InputContract(metadata: checkpoint.extra).exampleGeometry, known.size == inputs {
+            return known
         }
         for channels in [1, 3] where inputs % channels == 0 {
             let side = Int(Double(inputs / channels).squareRoot().rounded())

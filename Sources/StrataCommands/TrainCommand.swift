@@ -2,13 +2,49 @@ import ArgumentParser
 import Foundation
 import Strata
 
+/// The trial-run and output overrides shared by `train` and `tutorial`.
+struct ExperimentOptions: ParsableArguments {
+    @Option(help: "A trial run on the first N images; the plan lists everything this changes (patches, test images, held-out examples).")
+    var limit: Int?
+    @Option(help: "At most this many epochs per stage (a trial run).")
+    var maxEpochs: Int?
+    @Option(help: "Write the outputs here instead of the file's outputs.folder.")
+    var out: String?
+    @Option(help: "Use this dataset (a name or a PNG folder) instead of the file's.")
+    var dataset: String?
+    @Option(name: .long, help: "Cores to use for everything (default: the file's threads, else all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, not \(limit)") }
+        if let maxEpochs, maxEpochs < 1 { throw ValidationError("--max-epochs must be at least 1, not \(maxEpochs)") }
+    }
+
+    /// Reads the file, applies the overrides, prints the plan and (unless `dryRun`) runs it.
+    func run(path: String, dryRun: Bool) throws {
+        var experiment = try Experiment.read(path)
+        if let out { experiment.outputs.folder = out }
+        if let dataset { experiment.images.dataset = dataset }
+        let (trial, changes) = ExperimentRun.trial(experiment, limit: limit, maxEpochs: maxEpochs)
+        let compute: Compute
+        do { compute = try Compute(threads: threads ?? experiment.threads) } catch let error as StrataError { throw ValidationError(error.description) }
+        let runner = ExperimentRun(trial, compute: compute)
+        print("experiment \(experiment.name) (\(path)), \(compute.cores) core\(compute.cores == 1 ? "" : "s"):")
+        for step in runner.plan + changes { print("  " + step) }
+        if dryRun { return }
+        compute.apply()
+        _ = try runner.run()
+    }
+}
+
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Run an experiment described in a YAML file: data, patches, preprocessing, a stack of layers, fine-tuning, pictures.",
         discussion: """
             The file is checked before anything runs: an unknown or repeated key, a wrong type or a missing \
-            field is reported with its file, line and column. Start from a tutorial's experiment.yaml:
+            field is reported with its file, line and column. Keys are the flags of `strata pretrain` and \
+            `strata finetune` with underscores. Start from a tutorial's experiment.yaml:
               strata train Tutorials/stacked_autoencoders/experiment.yaml --dry-run
             """
     )
@@ -17,31 +53,9 @@ struct TrainCommand: ParsableCommand {
     var experiment: String
     @Flag(help: "Validate the file and print the plan without running it.")
     var dryRun = false
-    @Option(help: "Use only the first N images (a quick trial run).")
-    var limit: Int?
-    @Option(help: "At most this many epochs per stage (a quick trial run).")
-    var maxEpochs: Int?
-    @Option(help: "Write the outputs here instead of the file's outputs.folder.")
-    var out: String?
-    @Option(help: "Use this dataset (a name or a PNG folder) instead of the file's.")
-    var dataset: String?
-    @OptionGroup var compute: ComputeOptions
+    @OptionGroup var options: ExperimentOptions
 
-    func run() throws {
-        try runExperiment(path: experiment, dryRun: dryRun, limit: limit, maxEpochs: maxEpochs, out: out, dataset: dataset, compute: compute)
-    }
-}
-
-func runExperiment(path: String, dryRun: Bool, limit: Int?, maxEpochs: Int?, out: String?, dataset: String?, compute: ComputeOptions) throws {
-    var experiment = try Experiment.read(path)
-    if let out { experiment.outputs.folder = out }
-    if let dataset { experiment.data.name = dataset }
-    var runner = ExperimentRunner(experiment: experiment, limit: limit, maxEpochs: maxEpochs, cores: compute.cores)
-    print("experiment \(experiment.name) (\(path)):")
-    for step in runner.plan { print("  " + step) }
-    if dryRun { return }
-    compute.apply()
-    try runner.run()
+    func run() throws { try options.run(path: experiment, dryRun: dryRun) }
 }
 
 struct TutorialCommand: ParsableCommand {
@@ -61,15 +75,9 @@ struct TutorialCommand: ParsableCommand {
     var name = "grbm_smd"
     @Option(help: "Where the Tutorials folder is (default: ./Tutorials, or beside the strata binary's checkout).")
     var tutorials: String?
-    @Option(help: "Use only the first N images (a quick trial run).")
-    var limit: Int?
-    @Option(help: "At most this many epochs per stage (a quick trial run).")
-    var maxEpochs: Int?
-    @Option(help: "Write the outputs here instead of the tutorial's outputs.folder.")
-    var out: String?
-    @Option(help: "Use this dataset (a name or a PNG folder) instead of the tutorial's.")
-    var dataset: String?
-    @OptionGroup var compute: ComputeOptions
+    @Flag(help: "Print the plan without running it.")
+    var dryRun = false
+    @OptionGroup var options: ExperimentOptions
 
     func run() throws {
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
@@ -78,6 +86,6 @@ struct TutorialCommand: ParsableCommand {
             let known = candidates.compactMap { try? FileManager.default.contentsOfDirectory(atPath: $0) }.first?.sorted().joined(separator: ", ") ?? "none found"
             throw ValidationError("no tutorial '\(name)' (looked for \(name)/experiment.yaml in \(candidates.joined(separator: ", "))); tutorials: \(known)")
         }
-        try runExperiment(path: root + "/" + name + "/experiment.yaml", dryRun: false, limit: limit, maxEpochs: maxEpochs, out: out, dataset: dataset, compute: compute)
+        try options.run(path: root + "/" + name + "/experiment.yaml", dryRun: dryRun)
     }
 }

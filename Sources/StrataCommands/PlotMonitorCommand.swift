@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Strata
 
+extension Pictures.XAxis: ExpressibleByArgument {}
+
 struct PlotMonitorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plot-monitor",
@@ -10,23 +12,21 @@ struct PlotMonitorCommand: ParsableCommand {
             RUN is a run folder (its monitor.jsonl is read) or a monitor.jsonl file; give several to \
             compare them on one chart (name one with RUN:NAME). Channels are picked by name, by glob \
             pattern, or by pylearn2's letter codes and ranges (see --list):
-              strata plot-monitor runs/grbm_smd --list
-              strata plot-monitor runs/grbm_smd --channels train_objective -o monitor.png
+              strata plot-monitor runs/grbm_smd/layer1 --list
+              strata plot-monitor runs/grbm_smd/layer1 --channels train_objective -o monitor.png
               strata plot-monitor runs/a:plain runs/b:dropout --channels 'valid_y_misclass' --x epochs -o cmp.png
               strata plot-monitor runs/ft --channels B-D,*_nll --log -o curves.png
             """
     )
 
-    enum XAxis: String, ExpressibleByArgument, CaseIterable { case epochs, examples, seconds }
-
     @Argument(help: "Run folders or monitor.jsonl files, each optionally suffixed :NAME.")
     var runs: [String]
     @Option(help: "Channels: names, glob patterns, letter codes or code ranges, comma-separated (default: every *objective channel).")
-    var channels: String?
+    var channels = "*objective"
     @Flag(help: "List the channels with their letter codes and stop.")
     var list = false
     @Option(help: "The x axis: epochs, examples or seconds.")
-    var x: XAxis = .epochs
+    var x: Pictures.XAxis = .epochs
     @Flag(help: "Logarithmic y axis.")
     var log = false
     @Option(help: "Fixed y range LOW:HIGH.")
@@ -50,34 +50,20 @@ struct PlotMonitorCommand: ParsableCommand {
             }
             logs.append((name, try MonitorLog.read(path)))
         }
-        let all = Array(Set(logs.flatMap { $0.log.channelNames })).sorted()
         if list {
+            let all = Array(Set(logs.flatMap { $0.log.channelNames })).sorted()
             for (i, channel) in all.enumerated() { print("\(ChannelSelection.code(i).padding(toLength: 4, withPad: " ", startingAt: 0)) \(channel)") }
             return
         }
-        let picked = try ChannelSelection.select(channels ?? "*objective", from: all)
-        var chart = LineChart(title: title ?? logs.map(\.name).joined(separator: " vs "),
-                              xLabel: ["epochs": "epoch", "examples": "examples seen", "seconds": "seconds"][x.rawValue]!,
-                              yLabel: picked.count == 1 ? picked[0] : "value")
+        var (chart, picked, missing) = try Pictures.monitorChart(logs, selection: channels, x: x, title: title ?? logs.map(\.name).joined(separator: " vs "))
+        if !missing.isEmpty { print("note: no run has \(missing.joined(separator: ", ")) (see --list)") }
         chart.logarithmicY = log
         if let yrange {
             let parts = yrange.split(separator: ":").compactMap { Double($0) }
             guard parts.count == 2, parts[0] < parts[1] else { throw ValidationError("--yrange takes LOW:HIGH, for example 0:0.2 (got '\(yrange)')") }
             chart.yRange = parts[0] ... parts[1]
         }
-        let xKey = ["epochs": "epoch", "examples": "examples_seen", "seconds": "total_seconds"][x.rawValue]!
-        for (name, log) in logs {
-            for channel in picked {
-                let points = log.rows.compactMap { row -> (x: Double, y: Double)? in
-                    guard let xv = row[xKey], let yv = row[channel] else { return nil }
-                    return (xv, yv)
-                }
-                if points.isEmpty { continue }
-                let label = logs.count > 1 ? (picked.count > 1 ? "\(name): \(channel)" : name) : channel
-                chart.series.append(.init(label: label, points: points))
-            }
-        }
-        guard !chart.series.isEmpty else { throw ValidationError("none of the runs has the channels \(picked.joined(separator: ", ")) against \(x.rawValue)") }
+        guard !chart.series.isEmpty else { throw ValidationError("none of the runs has the channels \(channels) against \(x.rawValue) (see --list)") }
         try chart.write(to: output)
         print("wrote \(output): \(chart.series.count) curve\(chart.series.count == 1 ? "" : "s") (\(picked.joined(separator: ", ")))")
     }

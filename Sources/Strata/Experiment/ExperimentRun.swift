@@ -1,0 +1,148 @@
+import Foundation
+
+/// Runs an ``Experiment`` through the library's stages: the images (and
+/// patches) with their preprocessing, greedy layer-wise pretraining (layer k
+/// in `FOLDER/layerk`, the stack in `FOLDER/stack.safetensors`), the pictures
+/// (`weights.png`, `monitor.png`), fine-tuning and its evaluation, and a
+/// `report.txt` of every line logged. The stages are the ones the commands
+/// call, so a file and the equivalent command lines give the same files.
+public struct ExperimentRun {
+    public var experiment: Experiment
+    public var compute: Compute
+    public var showProgress = true
+
+    public init(_ experiment: Experiment, compute: Compute) { (self.experiment, self.compute) = (experiment, compute) }
+
+    public var folder: String { experiment.outputs.folder }
+
+    /// A trial run: at most `limit` training images (and what follows from it:
+    /// at most 10 x limit patches, limit / 6 test images, at most limit / 5
+    /// held out) and at most `maxEpochs` per stage. Returns the changed
+    /// experiment and one line per change, for the plan.
+    public static func trial(_ original: Experiment, limit: Int?, maxEpochs: Int?) -> (Experiment, [String]) {
+        var e = original, changes: [String] = []
+        if let limit {
+            e.images.limit = min(limit, original.images.limit ?? limit)
+            changes.append("--limit \(limit): the first \(e.images.limit!) training images and \(e.images.testLimit!) test images")
+            if let count = e.patches?.count, count > 10 * limit {
+                e.patches!.count = 10 * limit
+                changes.append("--limit \(limit): \(10 * limit) random patches instead of \(count)")
+            }
+            if e.finetune != nil, e.validation > limit / 5 {
+                e.validation = max(1, limit / 5)
+                changes.append("--limit \(limit): \(e.validation) held-out examples instead of \(original.validation)")
+            }
+        }
+        if let maxEpochs {
+            for i in e.layers.indices { e.layers[i].training.maxEpochs = min(e.layers[i].training.maxEpochs, maxEpochs) }
+            if case .softmax(var c, let compare)? = e.finetune { c.maxEpochs = min(c.maxEpochs, maxEpochs); e.finetune = .softmax(c, compareWithoutPretraining: compare) }
+            changes.append("--max-epochs \(maxEpochs): at most \(maxEpochs) epochs per stage")
+        }
+        return (e, changes)
+    }
+
+    /// What will happen, one line per stage.
+    public var plan: [String] {
+        let e = experiment
+        var steps = ["data: \(e.images.dataset) (pixel scale \(e.images.pixelScale)\(e.images.binarize ? ", binarized" : "")\(e.images.limit.map { ", first \($0) images" } ?? ""))"]
+        if let p = e.patches { steps.append("patches: \(p.count) random \(p.window), seed \(e.seed)") }
+        steps.append("preprocessing: \(e.preprocessing.summary)")
+        for (i, layer) in e.layers.enumerated() { steps.append("layer \(i + 1): \(layer.summary)") }
+        switch e.finetune {
+        case .softmax(let c, let compare)?:
+            steps.append("fine-tune: softmax, lr \(c.learningRate), up to \(c.maxEpochs) epochs, \(e.validation) held out\(compare ? ", and the same network without pretraining" : "")")
+        case .svm(let s, let grid, _, let f)?:
+            steps.append("fine-tune: linear SVM (\(s.loss.rawValue), C \(grid.map { "from \($0)" } ?? "\(s.c)"), \(e.validation) held out) on features (\(f.encoding)), stride \(f.stride), \(f.pooling.operation.rawValue)-pooling over \(f.pooling.gridRows)x\(f.pooling.gridColumns)")
+        case nil: break
+        }
+        steps.append("outputs: \(folder)")
+        return steps
+    }
+
+    /// The files an experiment made, by name, and every line it logged.
+    public struct Outcome: Sendable {
+        public var files: [(name: String, path: String)]
+        public var lines: [String]
+        public var stack: LayerStack
+        /// Test accuracy of each classifier, by run name (`finetune`, `no_pretraining`, `svm`).
+        public var accuracies: [String: Double]
+    }
+
+    /// Runs every stage; `log` sees each line (they also go to `report.txt`).
+    public func run(log: @escaping StageLog = { print($0) }) throws -> Outcome {
+        let start = Date()
+        let e = experiment
+        final class Lines: @unchecked Sendable { var all: [String] = [] }
+        let lines = Lines()
+        let say: StageLog = { log($0); lines.all.append($0) }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var data = try Pretraining.prepare(.images(e.images, patches: e.patches), preprocessing: e.preprocessing, patchSeed: e.seed)
+        say("\(data.examples.rows) training examples of \(data.examples.columns) values: \(data.summary)")
+        var monitorRuns: [(name: String, log: MonitorLog)] = []
+        var stack = data.base
+        for (i, layer) in e.layers.enumerated() {
+            let result = try Pretraining.trainLayer(layer, on: data, folder: folder + "/layer\(i + 1)", compute: compute, showProgress: showProgress, log: { _ in })
+            stack = result.stack
+            monitorRuns.append(("layer \(i + 1)", result.report.log))
+            say(String(format: "layer %d (%d-%d): %d epochs, %.1f s, train_objective %.5g", i + 1, result.learner.visibleCount, result.learner.hiddenCount,
+                       result.report.epochs, result.report.seconds, result.report.log.rows.last?["train_objective"] ?? .nan))
+            if i + 1 < e.layers.count {
+                var contract = data.contract
+                contract.through = "layers 1-\(i + 1) (\(stack.sizes))"
+                data = Pretraining.PreparedData(examples: result.learner.transform(data.examples, batchSize: 4096), contract: contract, base: stack,
+                                                summary: "layer \(i + 1)'s features")
+            }
+        }
+        data.examples = Tensor(zeros: [0, 0])
+        let stackPath = folder + "/stack.safetensors"
+        try stack.write(to: stackPath)
+        var files: [(name: String, path: String)] = [("stack", stackPath), ("layer 1 checkpoint", folder + "/layer1/model.safetensors")]
+        if e.outputs.weights {
+            try Pictures.weights(of: stack, to: folder + "/weights.png")
+            files.append(("weights", folder + "/weights.png"))
+            if stack.preprocessing.steps.contains(where: { $0 is ZCA }) {
+                var unwhitened = Pictures.WeightSettings()
+                unwhitened.unwhiten = true
+                try Pictures.weights(of: stack, to: folder + "/weights_unwhitened.png", settings: unwhitened)
+                files.append(("weights (unwhitened)", folder + "/weights_unwhitened.png"))
+            }
+        }
+        var accuracies: [String: Double] = [:]
+        switch e.finetune {
+        case .softmax(let configuration, let compare)?:
+            let variants: [(name: String, network: SoftmaxFineTuning.Network)] = [("finetune", .pretrained(stack, name: stackPath))]
+                + (compare ? [("no_pretraining", .random(hidden: stack.layers.map(\.hiddenCount), activation: .sigmoid))] : [])
+            for variant in variants {
+                var s = SoftmaxFineTuning.Settings(network: variant.network, images: e.images)
+                (s.validation, s.training, s.folder, s.preprocessing) = (e.validation, configuration, folder + "/" + variant.name, stack.preprocessing)
+                let result = try SoftmaxFineTuning.run(s, compute: compute, showProgress: showProgress, log: { _ in })
+                monitorRuns.append((variant.name.replacingOccurrences(of: "_", with: " "), result.report.log))
+                accuracies[variant.name] = result.evaluation.confusion.accuracy
+                say(String(format: "%@ %@: test accuracy %.2f%% (best validation error %.2f%% at epoch %d, %.1f s)", variant.name == "finetune" ? "pretrained" : "without pretraining",
+                           result.network.sizes, 100 * result.evaluation.confusion.accuracy, 100 * result.report.bestValidationError, result.report.bestEpoch, result.report.seconds))
+                files += [("\(variant.name) classifier", result.evaluation.classifierPath), ("\(variant.name) evaluation", result.evaluation.evaluationPath)]
+            }
+        case .svm(let svm, let grid, let stdEps, let features)?:
+            var s = SVMFineTuning.Settings(features: .stack(stack, name: stackPath, features), images: e.images)
+            (s.validation, s.svm, s.cGrid, s.stdEps, s.folder) = (e.validation, svm, grid, stdEps, folder + "/svm")
+            let result = try SVMFineTuning.run(s, compute: compute, log: say)
+            accuracies["svm"] = result.evaluation.confusion.accuracy
+            files += [("svm classifier", result.evaluation.classifierPath), ("svm evaluation", result.evaluation.evaluationPath)]
+        case nil: break
+        }
+        if e.outputs.monitor {
+            var (chart, _, missing) = try Pictures.monitorChart(monitorRuns, selection: e.outputs.monitorChannels, title: "\(e.name): monitor channels")
+            if !missing.isEmpty { say("monitor chart: no run has \(missing.joined(separator: ", ")); drawn: \(chart.series.map(\.label).joined(separator: ", "))") }
+            let values = chart.series.flatMap { $0.points.map(\.y) }
+            if let low = values.min(), let high = values.max(), low > 0 { chart.logarithmicY = high / low > 20 }
+            try chart.write(to: folder + "/monitor.png")
+            files.append(("monitor chart", folder + "/monitor.png"))
+        }
+        say(String(format: "done in %.1f s", Date().timeIntervalSince(start)))
+        let width = files.map(\.name.count).max() ?? 0
+        for (name, path) in files { say("\(name.padding(toLength: width, withPad: " ", startingAt: 0))  \(path)") }
+        try AtomicFile.write(Data((lines.all.joined(separator: "\n") + "\n").utf8), to: folder + "/report.txt")
+        log("report: \(folder)/report.txt")
+        return Outcome(files: files, lines: lines.all, stack: stack, accuracies: accuracies)
+    }
+}

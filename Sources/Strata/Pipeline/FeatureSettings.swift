@@ -1,0 +1,82 @@
+import Foundation
+
+/// How features are computed from a stack: per example through its layers,
+/// or, for a stack trained on patches, convolutionally at every window
+/// position with pooling (Coates, Lee and Ng 2011).
+public struct FeatureSettings: Equatable, Sendable {
+    /// Features from this layer (1 = the bottom; nil: the top).
+    public var layer: Int?
+    /// Window stride of convolutional extraction.
+    public var stride = InputContract.Window(height: 1, width: 1)
+    /// Pooling grid and operation (2x2 sum: the quadrants of Coates et al.).
+    public var pooling = Pooling()
+    public var encoding: Encoding = .hiddenMeans
+    /// Images per extraction batch (bounds memory).
+    public var imagesPerBatch = 16
+
+    public init() {}
+
+    public static let keys = ["layer", "stride", "pool", "pool_op", "encoding", "images_per_batch"]
+
+    public static func read(from s: SettingSource) throws -> FeatureSettings {
+        var f = FeatureSettings()
+        f.layer = try s.positive("layer", s.int)
+        if let v = try s.value("stride", PairSetting.init(parsing:)) { f.stride = .init(height: v.first, width: v.second) }
+        if let v = try s.value("pool", PairSetting.init(parsing:)) { (f.pooling.gridRows, f.pooling.gridColumns) = v.value }
+        if let v = try s.value("pool_op", Pooling.Operation.init(parsing:)) { f.pooling.operation = v }
+        if let v = try s.value("encoding", Encoding.init(parsing:)) { f.encoding = v }
+        if let v = try s.positive("images_per_batch", s.int) { f.imagesPerBatch = v }
+        return f
+    }
+
+    /// The extractor for `stack` on images of `geometry`.
+    public func extractor(for stack: LayerStack, images geometry: ImageGeometry?) throws -> FeatureExtractor {
+        try FeatureExtractor(stack: stack, images: geometry, depth: layer, stride: (stride.height, stride.width), pooling: pooling, encoding: encoding)
+    }
+
+    /// The features of `images` with a progress bar labelled `label`.
+    public func extract(_ extractor: FeatureExtractor, of images: Dataset, label: String, compute: Compute, log: StageLog) throws -> Tensor {
+        let bar = ProgressBar(total: images.count, label: label)
+        let start = Date()
+        let features = try extractor.extract(images.examples, imagesPerBatch: imagesPerBatch, cores: compute.cores) { bar.update($0) }
+        bar.finish(String(format: "%d x %d features in %.1f s", features.rows, features.columns, Date().timeIntervalSince(start)))
+        return features
+    }
+}
+
+extension FeatureExtractor {
+    /// One line saying what the features are.
+    public var summary: String {
+        let layerText = "layer \(depth ?? stack.layers.count) of \(stack.sizes)" + (encoding == .hiddenMeans ? "" : " (\(encoding))")
+        guard let c = convolution else { return "\(layerText), per example: \(outputCount) features" }
+        let (rows, columns) = c.patchShape.positions(in: c.image)
+        return "\(layerText), convolutional: \(c.windowHeight)x\(c.windowWidth) windows at stride \(c.strideY)x\(c.strideX) " +
+            "(\(rows)x\(columns) positions), \(c.pooling.operation.rawValue)-pooled over \(c.pooling.gridRows)x\(c.pooling.gridColumns) regions: \(outputCount) features"
+    }
+}
+
+/// Writing a stack's features of a dataset: the stage behind `strata features`.
+public enum FeatureExtraction {
+    /// Writes the features of `images` through `stack` to `output` (float32 `.npy`)
+    /// and, when labeled, the labels beside it (``labelsPath(for:)``). Returns the features' shape.
+    @discardableResult
+    public static func run(stack: LayerStack, name: String, images: ImageSettings, features: FeatureSettings, output: String,
+                           compute: Compute, log: StageLog = { print($0) }) throws -> (rows: Int, columns: Int) {
+        let data = try images.load()
+        let extractor = try features.extractor(for: stack, images: data.geometry)
+        log(extractor.summary)
+        let x = try features.extract(extractor, of: data, label: "features", compute: compute, log: log)
+        try NPY.write(x, to: output)
+        log("wrote \(output) (\(x.rows) x \(x.columns))")
+        if let labels = data.labels {
+            try NPY.write(integers: labels, to: labelsPath(for: output))
+            log("wrote \(labelsPath(for: output))")
+        }
+        return (x.rows, x.columns)
+    }
+
+    /// `features.npy` -> `features.labels.npy`.
+    public static func labelsPath(for featuresPath: String) -> String {
+        (featuresPath.hasSuffix(".npy") ? String(featuresPath.dropLast(4)) : featuresPath) + ".labels.npy"
+    }
+}

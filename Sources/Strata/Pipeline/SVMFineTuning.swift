@@ -1,0 +1,102 @@
+import Foundation
+
+/// A one-vs-rest linear SVM on learned features: the stage behind
+/// `strata finetune svm` and an experiment's `finetune: {svm: ...}`.
+public enum SVMFineTuning {
+    /// Where the features come from.
+    public enum Features: Sendable {
+        /// Computed here from a stack (convolutionally for a patch-trained one) on `images`.
+        case stack(LayerStack, name: String, FeatureSettings)
+        /// Read from `.npy` files, labels beside them (``FeatureExtraction/labelsPath(for:)``).
+        case files(train: String, test: String)
+    }
+
+    public struct Settings: Sendable {
+        public var features: Features
+        public var images: ImageSettings
+        /// Hold out the last N training examples to choose C.
+        public var validation = 10_000
+        public var svm = LinearSVM.Settings()
+        /// Candidate values of C; nil: use `svm.c` as given.
+        public var cGrid: [Float]? = [0.001, 0.01, 0.1, 1]
+        /// Standardization: added to each feature's standard deviation.
+        public var stdEps: Float = 0.01
+        public var folder = "runs/svm"
+
+        public init(features: Features, images: ImageSettings) { (self.features, self.images) = (features, images) }
+    }
+
+    public struct Result: Sendable {
+        public var svm: LinearSVM
+        public var evaluation: EvaluatedClassifier
+        public var featureSeconds: Double
+        public var svmSeconds: Double
+    }
+
+    public static let keys = ["c", "c_grid", "loss", "tolerance", "max_iterations", "std_eps"]
+
+    /// Reads the SVM's own settings (`c` given: no search; else `c_grid`).
+    public static func readSVM(from s: SettingSource) throws -> (svm: LinearSVM.Settings, grid: [Float]?, stdEps: Float) {
+        var svm = LinearSVM.Settings()
+        if let v = try s.positive("c", s.float) { svm.c = v }
+        if let v = try s.value("loss", LinearSVM.Loss.init(parsing:)) { svm.loss = v }
+        if let v = try s.positive("tolerance", s.float) { svm.tolerance = v }
+        if let v = try s.positive("max_iterations", s.int) { svm.maxIterations = v }
+        if s.has("c") { try s.refuse(["c_grid"], "is the search for C; c is given") }
+        let grid = s.has("c") ? nil : try s.value("c_grid", parsePositiveNumbers) ?? [0.001, 0.01, 0.1, 1]
+        return (svm, grid, try s.positive("std_eps", s.float) ?? 0.01)
+    }
+
+    /// Computes or reads the features, chooses C on the held-out examples when
+    /// there is a grid, trains on all training examples, saves the classifier
+    /// and evaluates it on the test split.
+    public static func run(_ s: Settings, compute: Compute, log: StageLog = { print($0) }) throws -> Result {
+        let start = Date()
+        var settings = s.svm
+        var (trainX, trainY, testX, testY, classNames, extractor, contract) = try loadFeatures(s, compute: compute, log: log)
+        let featureSeconds = Date().timeIntervalSince(start)
+        if let grid = s.cGrid {
+            settings.c = try LinearSVM.chooseC(trainX, labels: trainY, classes: classNames.count, validation: s.validation, grid: grid,
+                                               settings: settings, stdEps: s.stdEps, cores: compute.cores, starting: { log("C \($0): training on \(trainX.rows - s.validation) examples ...") }) { candidate in
+                log(String(format: "C %-8g validation accuracy %.2f%%  (%.1f s, %d-%d passes)", candidate.c, 100 * candidate.validationAccuracy,
+                           candidate.seconds, candidate.iterations.lowerBound, candidate.iterations.upperBound))
+            }
+            log("chose C = \(settings.c)")
+        }
+        log("training the SVM (C \(settings.c)) on \(trainX.rows) x \(trainX.columns) features ...")
+        let (svm, svmSeconds, result) = try LinearSVM.trainAndEvaluate(
+            train: &trainX, labels: trainY, test: &testX, testLabels: testY, settings: settings, stdEps: s.stdEps, extractor: extractor,
+            classNames: classNames, metadata: contract.metadata, folder: s.folder, numbers: ["feature_seconds": featureSeconds], cores: compute.cores)
+        log(String(format: "SVM (C %g, %@) on %d x %d features: %.1f s; objectives %@", settings.c, settings.loss.rawValue, trainX.rows, trainX.columns,
+                   svmSeconds, svm.objectives.map { String(format: "%.4g", $0) }.joined(separator: " ")))
+        log(String(format: "test accuracy %.2f%% (%d of %d)", 100 * result.confusion.accuracy, result.confusion.correct, result.confusion.total))
+        return Result(svm: svm, evaluation: result, featureSeconds: featureSeconds, svmSeconds: svmSeconds)
+    }
+
+    static func loadFeatures(_ s: Settings, compute: Compute, log: StageLog)
+        throws -> (Tensor, [Int], Tensor, [Int], [String], FeatureExtractor?, InputContract) {
+        switch s.features {
+        case .files(let trainPath, let testPath):
+            let trainX = try NPY.read(trainPath).tensor, testX = try NPY.read(testPath).tensor
+            for (x, path) in [(trainX, trainPath), (testX, testPath)] where x.rank != 2 {
+                throw StrataError.shapeMismatch(context: "\(path): features are 2-D, one example per row", expected: [-1, -1], found: x.shape)
+            }
+            guard trainX.columns == testX.columns else {
+                throw StrataError.shapeMismatch(context: "\(testPath): features must match \(trainPath)", expected: [testX.rows, trainX.columns], found: testX.shape)
+            }
+            let trainY = try NPY.readIntegers(FeatureExtraction.labelsPath(for: trainPath)), testY = try NPY.readIntegers(FeatureExtraction.labelsPath(for: testPath))
+            let train = try Dataset(name: trainPath, examples: trainX, labels: trainY), test = try Dataset(name: testPath, examples: testX, labels: testY)
+            var contract = InputContract()
+            contract.matrix = trainPath
+            return (trainX, trainY, testX, testY, try Dataset.classNames(train: train, test: test), nil, contract)
+        case .stack(let stack, let name, let features):
+            let contract = try InputContract(metadata: stack.extra, path: name)
+            let (train, test, classNames) = try s.images.loadLabeled(testLimit: s.images.testLimit)
+            let extractor = try features.extractor(for: stack, images: train.geometry)
+            log(extractor.summary)
+            let trainX = try features.extract(extractor, of: train, label: "train features", compute: compute, log: log)
+            let testX = try features.extract(extractor, of: test, label: "test features", compute: compute, log: log)
+            return (trainX, train.labels!, testX, test.labels!, classNames, extractor, contract)
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+
+/// Supervised fine-tuning with a softmax head: the stage behind
+/// `strata finetune softmax` and an experiment's `finetune: {softmax: ...}`.
+public enum SoftmaxFineTuning {
+    /// The network's hidden layers: a pretrained stack's, or random ones (no pretraining).
+    public enum Network: Sendable {
+        case pretrained(LayerStack, name: String)
+        case random(hidden: [Int], activation: Activation)
+    }
+
+    public struct Settings: Sendable {
+        public var network: Network
+        /// The labeled images (for a stack: the ones it records, see ``ImageSettings/init(contract:dataset:split:limit:what:)``).
+        public var images: ImageSettings
+        /// Hold out the last N training examples to choose the epoch.
+        public var validation = 10_000
+        public var training = FineTuningConfiguration()
+        /// The run folder: `classifier.safetensors`, `monitor.jsonl`, `evaluation.*`.
+        public var folder = "runs/finetune"
+        /// For a random network: fitted preprocessing applied to the images first
+        /// (an experiment's comparison network sees what its stack saw).
+        public var preprocessing = PreprocessingPipeline()
+
+        public init(network: Network, images: ImageSettings) { (self.network, self.images) = (network, images) }
+    }
+
+    public struct Result: Sendable {
+        public var network: SoftmaxNetwork
+        public var report: FineTuner.Report
+        public var evaluation: EvaluatedClassifier
+        public var monitorPath: String
+    }
+
+    /// Loads the images, builds the network, trains it (keeping the best
+    /// validation epoch), saves the classifier and evaluates it on the test split.
+    public static func run(_ s: Settings, compute: Compute, showProgress: Bool = true, log: StageLog = { print($0) }) throws -> Result {
+        var contract = s.images.contract(geometry: nil)
+        var preprocessing = s.preprocessing
+        if case .pretrained(let stack, let name) = s.network {
+            contract = try InputContract(metadata: stack.extra, path: name)
+            if let window = contract.patchWindow {
+                throw StrataError.invalidArgument(name: "stack", reason: "\(name) was trained on \(window) patches; use the SVM stage (`strata finetune svm`) with its convolutional features")
+            }
+            preprocessing = stack.preprocessing
+        }
+        let (train, test, classNames) = try s.images.loadLabeled(testLimit: s.images.testLimit)
+        guard s.validation >= 1, s.validation < train.count else {
+            throw StrataError.invalidArgument(name: "validation", reason: "\(s.validation) held-out examples must be at least 1 and leave training examples (\(train.count) in all)")
+        }
+        if case .random = s.network { contract = s.images.contract(geometry: train.geometry) }
+        var x = train.examples
+        try preprocessing.transform(&x)
+        var network: SoftmaxNetwork
+        switch s.network {
+        case .pretrained(let stack, let name):
+            try stack.requireInput(x, what: "\(train.name) for the stack \(name)")
+            network = try SoftmaxNetwork(hidden: stack.denseLayers, inputCount: x.columns, classes: classNames.count, seed: s.training.seed)
+        case .random(let hidden, let activation):
+            network = try SoftmaxNetwork.randomlyInitialized(inputCount: x.columns, hiddenSizes: hidden, activation: activation, classes: classNames.count, seed: s.training.seed)
+        }
+        let pretrainedName: String? = { if case .pretrained(_, let name) = s.network { return name }; return nil }()
+        log("fine-tuning \(network.sizes) (\(pretrainedName.map { "pretrained: \($0)" } ?? "no pretraining")) on \(x.rows - s.validation) examples, validating on \(s.validation)")
+        var tuner = FineTuner(configuration: s.training, folder: s.folder)
+        tuner.showProgress = showProgress
+        let (report, result) = try tuner.trainAndEvaluate(&network, x: x, labels: train.labels!, validation: s.validation, test: test,
+                                                          preprocessing: preprocessing, classNames: classNames, metadata: contract.metadata)
+        log(String(format: "%d epochs in %.1f s; best validation error %.2f%% at epoch %d", report.epochs, report.seconds, 100 * report.bestValidationError, report.bestEpoch))
+        log(String(format: "test accuracy %.2f%% (%d of %d)", 100 * result.confusion.accuracy, result.confusion.correct, result.confusion.total))
+        return Result(network: network, report: report, evaluation: result, monitorPath: tuner.monitorPath)
+    }
+}
+
+extension FineTuningConfiguration {
+    public static let keys = ["batch_size", "learning_rate", "learning_rate_decay", "momentum", "final_momentum", "momentum_saturate",
+                              "weight_decay", "input_dropout", "hidden_dropout", "max_column_norm", "epochs", "patience", "seed"]
+
+    /// Fine-tuning settings from `s` (defaults for what is not given), validated.
+    public static func read(from s: SettingSource) throws -> FineTuningConfiguration {
+        var c = FineTuningConfiguration()
+        if let v = try s.positive("batch_size", s.int) { c.batchSize = v }
+        if let v = try s.positive("learning_rate", s.float) { c.learningRate = v }
+        if let v = try s.float("learning_rate_decay") { c.learningRateDecay = v }
+        if let v = try s.float("momentum") { c.initialMomentum = v }
+        if let v = try s.float("final_momentum") { c.finalMomentum = v }
+        if let v = try s.positive("momentum_saturate", s.int) { c.momentumSaturateEpoch = v }
+        if let v = try s.float("weight_decay") { c.weightDecay = v }
+        if let v = try s.float("input_dropout") { c.inputDropout = v }
+        if let v = try s.float("hidden_dropout") { c.hiddenDropout = v }
+        if let v = try s.float("max_column_norm") { c.maxColumnNorm = v }
+        if let v = try s.positive("epochs", s.int) { c.maxEpochs = v }
+        if let v = try s.positive("patience", s.int) { c.patience = v }
+        if let v = try s.seed("seed") { c.seed = v }
+        try s.checked(at: "") { try c.validate() }
+        return c
+    }
+}
+
+extension ImageSettings {
+    /// Test images read beside `limit` training images: a sixth as many
+    /// (at least one), so a trial run keeps the usual train/test proportion.
+    public var testLimit: Int? { limit.map { max(1, $0 / 6) } }
+}

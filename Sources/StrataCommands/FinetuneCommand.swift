@@ -1,0 +1,181 @@
+import ArgumentParser
+import Foundation
+import Strata
+
+struct FinetuneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "finetune",
+        abstract: "Train a classifier on labeled data: a softmax head on a pretrained stack (backpropagation through it), or a linear SVM on its features.",
+        discussion: """
+            The last --validation training examples are held out to choose the epoch (softmax) or C (svm); \
+            the test split is used once, at the end. With --stack, the images are the ones the stack \
+            records (--dataset may only repeat it). The run folder gets classifier.safetensors, \
+            monitor.jsonl (softmax) and evaluation.txt/.json/.png (accuracy, per-class accuracy, confusion matrix).
+            """,
+        subcommands: [SoftmaxFinetune.self, SVMFinetune.self]
+    )
+}
+
+/// The labeled data and hold-out shared by both heads.
+struct LabeledOptions: ParsableArguments {
+    @OptionGroup(title: "Data") var images: ImageOptions
+    @Option(help: "Hold out the last N training examples for validation (default 10000).")
+    var validation: Int?
+    @OptionGroup var run: RunOptions
+
+    /// The images: the stack's (checked against --dataset), else the flags'.
+    func imageSettings(stack: LayerStack?, name: String?, pixels: PixelOptions?) throws -> ImageSettings {
+        if let stack, let name {
+            return try ImageSettings(contract: InputContract(metadata: stack.extra, path: name), dataset: images.dataset, split: .train, limit: images.limit, what: name)
+        }
+        return try ImageSettings.read(from: FlagSettings(images.settings.merging(pixels?.settings ?? [:]) { a, _ in a }))
+    }
+}
+
+struct SoftmaxFinetune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "softmax",
+        abstract: "Put a softmax layer on a pretrained stack and train the whole network by backpropagation.",
+        discussion: """
+            Stacked denoising autoencoder, pretrained greedily, then fine-tuned:
+              strata finetune softmax --stack runs/sdae/l2/stack.safetensors --run runs/sdae/finetune
+            The same network without pretraining, for comparison:
+              strata finetune softmax --hidden 1000,1000 --run runs/sdae/no-pretraining
+            """
+    )
+
+    @OptionGroup var data: LabeledOptions
+    @Option(help: "The pretrained stack (a stack.safetensors or a layer checkpoint).")
+    var stack: String?
+    @Option(help: "Without --stack: hidden layer sizes of a randomly initialized network, for example 1000,1000.")
+    var hidden: String?
+    @Option(help: "Without --stack: the hidden activation, sigmoid (default), tanh or relu.")
+    var activation: String?
+    @OptionGroup(title: "Without --stack") var pixels: PixelOptions
+    @Option(help: "Examples per minibatch (default 100).")
+    var batchSize: String?
+    @Option(help: "Learning rate (default 0.1).")
+    var learningRate: String?
+    @Option(help: "The learning rate is multiplied by this after each epoch (default 1).")
+    var learningRateDecay: String?
+    @Option(help: "Momentum at epoch 1 (default 0.5).")
+    var momentum: String?
+    @Option(help: "Momentum reached at --momentum-saturate (default 0.9).")
+    var finalMomentum: String?
+    @Option(help: "Epoch the momentum ramp ends (default 10).")
+    var momentumSaturate: String?
+    @Option(help: "L2 weight decay (default 0).")
+    var weightDecay: String?
+    @Option(help: "Dropout probability of input values (default 0).")
+    var inputDropout: String?
+    @Option(help: "Dropout probability of hidden units (default 0).")
+    var hiddenDropout: String?
+    @Option(help: "Limit each unit's incoming weight norm (pylearn2's max_col_norm; default: none).")
+    var maxColumnNorm: String?
+    @Option(help: "The most epochs (default 50).")
+    var epochs: String?
+    @Option(help: "Stop after this many epochs without a better validation error (default 10).")
+    var patience: String?
+    @Option(help: "Seed of initialization, shuffling and dropout (default 1).")
+    var seed: String?
+    @OptionGroup var compute: ComputeOptions
+
+    func settings() throws -> SoftmaxFineTuning.Settings {
+        let source = FlagSettings(["batch_size": batchSize, "learning_rate": learningRate, "learning_rate_decay": learningRateDecay, "momentum": momentum,
+                                   "final_momentum": finalMomentum, "momentum_saturate": momentumSaturate, "weight_decay": weightDecay,
+                                   "input_dropout": inputDropout, "hidden_dropout": hiddenDropout, "max_column_norm": maxColumnNorm,
+                                   "epochs": epochs, "patience": patience, "seed": seed])
+        let training = try FineTuningConfiguration.read(from: source)
+        let network: SoftmaxFineTuning.Network, pretrained: LayerStack?
+        if let stack {
+            try refuse(["--hidden": hidden, "--activation": activation, "--pixel-scale": pixels.pixelScale, "--binarize": pixels.binarize ? "" : nil],
+                       "with --stack: the network's layers and the pixel treatment are the stack's")
+            pretrained = try LayerStack.read(stack)
+            network = .pretrained(pretrained!, name: stack)
+        } else {
+            pretrained = nil
+            let flags = FlagSettings(["hidden": hidden, "activation": activation])
+            network = .random(hidden: try flags.value("hidden", parseSizes) ?? [], activation: try flags.value("activation", Activation.init(parsing:)) ?? .sigmoid)
+        }
+        var s = SoftmaxFineTuning.Settings(network: network, images: try data.imageSettings(stack: pretrained, name: stack, pixels: pixels))
+        s.training = training
+        s.validation = data.validation ?? 10_000
+        s.folder = data.run.folder ?? "runs/finetune"
+        return s
+    }
+
+    func validate() throws {
+        if stack == nil { try settingsFailure { _ = try settings() } }
+    }
+
+    func run() throws {
+        let start = Date()
+        let result = try SoftmaxFineTuning.run(try settings(), compute: try compute.applied())
+        print(String(format: "total %.1f s", Date().timeIntervalSince(start)))
+        print("classifier: \(result.evaluation.classifierPath)\nmonitor:    \(result.monitorPath)\nevaluation: \(result.evaluation.evaluationPath)")
+    }
+}
+
+struct SVMFinetune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "svm",
+        abstract: "Train a one-vs-rest linear SVM on a stack's features (convolutional for patch-trained stacks) or on .npy features.",
+        discussion: """
+            Features are standardized (mean 0, std 1 per feature, fitted on training data). Without --c, \
+            C is chosen from --c-grid by the validation accuracy, then the SVM is retrained on all \
+            training examples with it. Coates, Lee and Ng's single-layer pipeline:
+              strata finetune svm --stack runs/patches/stack.safetensors --stride 1 --pool 2x2 --run runs/svm
+            """
+    )
+
+    @OptionGroup var data: LabeledOptions
+    @Option(help: "The stack whose features are classified.")
+    var stack: String?
+    @OptionGroup(title: "Features") var features: FeatureOptions
+    @Option(help: "Instead of --stack: training features (.npy; labels in FILE.labels.npy).")
+    var trainFeatures: String?
+    @Option(help: "With --train-features: test features (.npy; labels in FILE.labels.npy).")
+    var testFeatures: String?
+    @Option(help: "The SVM's C; without it, chosen on the validation examples from --c-grid.")
+    var c: String?
+    @Option(help: "Candidate values of C, comma-separated (default 0.001,0.01,0.1,1).")
+    var cGrid: String?
+    @Option(help: "squared_hinge (L2-SVM, the default) or hinge.")
+    var loss: String?
+    @Option(help: "Solver tolerance on the projected gradient (LIBLINEAR's eps; default 0.01).")
+    var tolerance: String?
+    @Option(help: "The most passes over the data per class (default 1000).")
+    var maxIterations: String?
+    @Option(help: "Standardization: added to each feature's standard deviation (default 0.01).")
+    var stdEps: String?
+    @OptionGroup var compute: ComputeOptions
+
+    func settings() throws -> SVMFineTuning.Settings {
+        let (svm, grid, stdEps) = try SVMFineTuning.readSVM(from: FlagSettings(["c": c, "c_grid": cGrid, "loss": loss, "tolerance": tolerance,
+                                                                                "max_iterations": maxIterations, "std_eps": self.stdEps]))
+        let source: SVMFineTuning.Features, pretrained: LayerStack?
+        if let trainFeatures {
+            guard let testFeatures else { throw ValidationError("--train-features needs --test-features") }
+            try refuse(["--stack": stack, "--dataset": data.images.dataset, "--limit": data.images.limit.map(String.init), "--layer": features.given ? "" : nil],
+                       "with --train-features: the features are read as they are")
+            (source, pretrained) = (.files(train: trainFeatures, test: testFeatures), nil)
+        } else {
+            guard let stack else { throw ValidationError("give --stack (features computed here) or --train-features/--test-features") }
+            try refuse(["--test-features": testFeatures], "without --train-features")
+            pretrained = try LayerStack.read(stack)
+            source = .stack(pretrained!, name: stack, try FeatureSettings.read(from: FlagSettings(features.settings)))
+        }
+        var s = SVMFineTuning.Settings(features: source, images: try data.imageSettings(stack: pretrained, name: stack, pixels: nil))
+        (s.svm, s.cGrid, s.stdEps) = (svm, grid, stdEps)
+        s.validation = data.validation ?? 10_000
+        s.folder = data.run.folder ?? "runs/svm"
+        return s
+    }
+
+    func run() throws {
+        let start = Date()
+        let result = try SVMFineTuning.run(try settings(), compute: try compute.applied())
+        print(String(format: "total %.1f s", Date().timeIntervalSince(start)))
+        print("classifier: \(result.evaluation.classifierPath)\nevaluation: \(result.evaluation.evaluationPath)")
+    }
+}

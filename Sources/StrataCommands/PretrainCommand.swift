@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import Strata
+
+struct PretrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pretrain",
+        abstract: "Train one layer (GRBM, binary RBM or autoencoder) without labels; write its checkpoint, monitor file and stack.",
+        discussion: """
+            Input is a dataset's images (--dataset, --pixel-scale, --binarize), random patches of them \
+            (--window with --random N), an .npy matrix (--input), or the features of a stack's top layer \
+            (--on: the next layer of a greedy stack, on the data the stack records). The run folder gets \
+            model.safetensors (the checkpoint, with the fitted preprocessing), monitor.jsonl (channels per \
+            epoch) and stack.safetensors (the layers so far). --resume continues a run exactly. Flags have \
+            the names of an experiment file's keys (--learning-rate is learning_rate).
+
+              strata pretrain --learner autoencoder --hidden 1000 --corruption masking:0.1 --run runs/l1
+              strata pretrain --on runs/l1/stack.safetensors --learner autoencoder --hidden 1000 \\
+                --corruption masking:0.2 --run runs/l2     # runs/l2/stack.safetensors: 784-1000-1000
+
+            pylearn2's quick start (grbm_smd) on Fashion-MNIST patches:
+              strata pretrain --pixel-scale 255 --window 8 --random 150000 --preprocess gcn,zca \\
+                --learner grbm --hidden 400 --objective smd:0.4 --init-sigma 0.4 --init-hidden-bias -2 \\
+                --batch-size 5 --learning-rate 0.1 --lr-schedule monitor --epochs 100 \\
+                --early-stopping train_objective --run runs/grbm_smd
+            """
+    )
+
+    @OptionGroup(title: "Data") var images: ImageOptions
+    @OptionGroup(title: "Data") var pixels: PixelOptions
+    @Option(help: "Train on this .npy matrix (examples x features) instead of images.")
+    var input: String?
+    @Option(help: "Add a layer on top of this stack (a stack.safetensors or a layer checkpoint): train on its features of the images it records.")
+    var on: String?
+    @Option(help: "Train on random patches of this size (N or HxW).")
+    var window: String?
+    @Option(help: "Number of random patches (with --window; default 150000).")
+    var random: Int?
+    @OptionGroup(title: "Preprocessing") var preprocessing: PreprocessingOptions
+    @Option(help: "Hold out this fraction of the examples (the last) for valid_* channels (default 0).")
+    var validationFraction: Float?
+    @OptionGroup(title: "Learner") var learner: LearnerOptions
+    @OptionGroup(title: "Training") var training: TrainingOptions
+    @Option(help: "Seed of initialization, shuffling, sampling and patches (default 1).")
+    var seed: String?
+    @OptionGroup var runFolder: RunOptions
+    @Flag(help: "Continue the run in --run from its checkpoint.")
+    var resume = false
+    @OptionGroup var compute: ComputeOptions
+
+    /// The typed settings these flags describe, refusing flags that would not act.
+    func settings() throws -> Pretraining.Settings {
+        let layerSource = FlagSettings(learner.settings.merging(["seed": seed]) { a, _ in a })
+        let trainingSource = FlagSettings(training.settings)
+        let layer = try LayerSettings.read(learner: layerSource, training: trainingSource)
+        let input: Pretraining.Input
+        if let path = self.input {
+            try refuse(["--dataset": images.dataset, "--limit": images.limit.map(String.init), "--pixel-scale": pixels.pixelScale,
+                        "--binarize": pixels.binarize ? "" : nil, "--window": window, "--random": random.map(String.init), "--on": on],
+                       "with --input, which trains on the matrix as it is")
+            input = .matrix(path: path)
+        } else if let stack = on {
+            try refuse(["--pixel-scale": pixels.pixelScale, "--binarize": pixels.binarize ? "" : nil, "--window": window, "--random": random.map(String.init),
+                        "--preprocess": preprocessing.given ? "" : nil],
+                       "with --on: the layer trains on the stack's features, with the pixel treatment and preprocessing the stack records")
+            input = .stack(path: stack, dataset: images.dataset, limit: images.limit)
+        } else {
+            if window == nil { try refuse(["--random": random.map(String.init)], "without --window (random patches need a window size)") }
+            let imageSettings = try ImageSettings.read(from: FlagSettings(images.settings.merging(pixels.settings) { a, _ in a }))
+            let patches = try window.map { text -> Pretraining.PatchSettings in
+                let pair = try FlagSettings(["window": text]).value("window", PairSetting.init(parsing:))!
+                guard (random ?? 1) >= 1 else { throw StrataError.invalidArgument(name: "--random", reason: "\(random!) must be at least 1") }
+                return Pretraining.PatchSettings(window: .init(height: pair.first, width: pair.second), count: random ?? 150_000)
+            }
+            input = .images(imageSettings, patches: patches)
+        }
+        var s = Pretraining.Settings(input: input, layer: layer)
+        s.preprocessing = try preprocessing.pipeline()
+        s.validationFraction = validationFraction ?? 0
+        s.folder = runFolder.folder ?? "runs/pretrain"
+        s.resume = resume
+        s.patchSeed = layer.training.seed
+        return s
+    }
+
+    func validate() throws {
+        try settingsFailure { _ = try settings() }
+        if let f = validationFraction, !(f >= 0 && f < 1) { throw ValidationError("--validation-fraction must lie in [0, 1), not \(f)") }
+    }
+
+    func run() throws {
+        try Pretraining.run(try settings(), compute: try compute.applied())
+    }
+}
+
+/// Refuses the first given flag of `flags` (name to value, nil when not given), saying `why`.
+func refuse(_ flags: KeyValuePairs<String, String?>, _ why: String) throws {
+    if let given = flags.first(where: { $0.value != nil }) { throw ValidationError("\(given.key) does not apply \(why)") }
+}

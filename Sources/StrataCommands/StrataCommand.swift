@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import Strata
+
+/// The `strata` command: every subcommand parses its flags into the library's
+/// typed settings and makes one library call.
+public struct StrataCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "strata",
+        abstract: "Unsupervised pretraining and feature extraction: RBMs, autoencoders, stacks, pictures.",
+        discussion: """
+            Datasets are found by name (mnist, fashion-mnist, cifar10) in $STRATA_DATA_PATH, \
+            then ./data, then /usr/share/datasets. Start with `strata data list`, then `strata tutorial`.
+            """,
+        version: "0.2.0",
+        subcommands: [TutorialCommand.self, TrainCommand.self, DataCommand.self, PatchesCommand.self, PreprocessCommand.self, PretrainCommand.self,
+                      FeaturesCommand.self, FinetuneCommand.self, EvaluateCommand.self, PredictCommand.self, ShowWeightsCommand.self,
+                      PlotMonitorCommand.self, BenchCommand.self]
+    )
+
+    public init() {}
+
+    /// Parses the process's arguments and runs the command, exiting non-zero with the error's sentence on failure.
+    public static func main() {
+        // Line-buffered output, so that a long run's log (`strata ... | tee run.log`)
+        // shows each epoch and each candidate C as it happens, not at exit.
+        setvbuf(stdout, nil, _IOLBF, 0)
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+/// The cores every computing command uses: BLAS, training steps, patches, features, SVM.
+struct ComputeOptions: ParsableArguments {
+    @Option(name: .long, help: "Cores to use for everything: BLAS threads, training steps, patches, preprocessing, features, the SVM (default: all cores).")
+    var threads: Int?
+
+    func compute() throws -> Compute {
+        do { return try Compute(threads: threads) } catch let error as StrataError { throw ValidationError(error.description) }
+    }
+
+    /// The compute, applied to the process.
+    func applied() throws -> Compute {
+        let c = try compute()
+        c.apply()
+        return c
+    }
+
+    func validate() throws { _ = try compute() }
+}
+
+/// The images a command reads.
+struct ImageOptions: ParsableArguments {
+    @Option(help: "A dataset name (fashion-mnist, mnist, cifar10) or a folder of PNG images with one subfolder per class (default: \(ImageSettings.defaultDataset), or the one the input file records).")
+    var dataset: String?
+    @Option(help: "Use only the first N images (N/6 of the test images beside N training images).")
+    var limit: Int?
+
+    var settings: [String: String?] { ["dataset": dataset, "limit": limit.map(String.init)] }
+}
+
+/// Pixel treatment of raw images (recorded in every file trained on them).
+struct PixelOptions: ParsableArguments {
+    @Option(help: "Multiply pixel values by this (255 gives CIFAR-like 0..255 values to MNIST-style data; default 1).")
+    var pixelScale: String?
+    @Flag(help: "Threshold pixels at half their range to 0/1 (for binary RBMs on images).")
+    var binarize = false
+
+    var settings: [String: String?] { ["pixel_scale": pixelScale, "binarize": binarize ? "true" : nil] }
+}
+
+/// The run folder.
+struct RunOptions: ParsableArguments {
+    @Option(name: .customLong("run"), help: "The run folder.")
+    var folder: String?
+}
+
+/// Wraps a library error so the command prints it with its usage hint.
+func settingsFailure(_ body: () throws -> Void) throws {
+    do { try body() } catch let error as StrataError { throw ValidationError(error.description) }
+}
