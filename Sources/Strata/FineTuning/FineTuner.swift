@@ -35,10 +35,9 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable {
         if let m = maxColumnNorm, !(m > 0) { throw StrataError.invalidArgument(name: "max column norm", reason: "\(m) must be positive") }
     }
 
+    /// The momentum during `epoch` (1-based): the shared ``MomentumRamp`` from epoch 1.
     func momentum(atEpoch epoch: Int) -> Float {
-        if epoch >= momentumSaturateEpoch { return finalMomentum }
-        let t = Float(epoch - 1) / Float(max(momentumSaturateEpoch - 1, 1))
-        return initialMomentum + t * (finalMomentum - initialMomentum)
+        MomentumRamp(initial: initialMomentum, final: finalMomentum, saturateEpoch: momentumSaturateEpoch).momentum(atEpoch: epoch)
     }
 }
 
@@ -81,8 +80,7 @@ public struct FineTuner: Sendable {
         guard x.rows > 0, validationX.rows > 0 else { throw StrataError.invalidArgument(name: "fine-tuning data", reason: "training and validation sets must not be empty") }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         var random = RandomSource(seed: configuration.seed)
-        var picker = RandomSource(seed: configuration.seed ^ 0x6d6f_6e69_746f_72)
-        let monitorRows = Array(picker.permutation(x.rows).prefix(configuration.monitorExamples)).sorted()
+        let monitorRows = EpochLoop.monitorRows(count: configuration.monitorExamples, of: x.rows, seed: configuration.seed)
         let monitorX = x.gatherRows(monitorRows), monitorLabels = monitorRows.map { labels[$0] }
         var log = MonitorLog()
         var best = network
@@ -114,19 +112,16 @@ public struct FineTuner: Sendable {
                 learningRate: learningRate, momentum: configuration.momentum(atEpoch: epoch), weightDecay: configuration.weightDecay,
                 inputDropout: configuration.inputDropout, hiddenDropout: configuration.hiddenDropout, maxColumnNorm: configuration.maxColumnNorm)
             let bar = showProgress ? ProgressBar(total: x.rows, label: "fine-tune \(epoch)") : nil
-            var lossSum = 0.0, batches = 0, offset = 0
-            while offset < x.rows {
-                let count = min(configuration.batchSize, x.rows - offset)
-                let rows = order[offset ..< offset + count]
-                x.gatherRows(rows, into: &batch)
+            var lossSum = 0.0, batches = 0, done = 0
+            try EpochLoop.forEachMinibatch(of: x, order: order, batchSize: configuration.batchSize, batch: &batch) { rows, batch in
                 batchLabels.removeAll(keepingCapacity: true)
                 for row in rows { batchLabels.append(labels[row]) }
                 let loss = network.trainStep(batch, labels: batchLabels[...], settings: settings, random: &random)
                 guard loss.isFinite else { throw StrataError.diverged(epoch: epoch, batch: batches + 1, lastCheckpoint: nil) }
                 lossSum += loss
                 batches += 1
-                offset += count
-                if let bar { bar.status = String(format: "nll %.4f", lossSum / Double(batches)); bar.update(offset) }
+                done += rows.count
+                if let bar { bar.status = String(format: "nll %.4f", lossSum / Double(batches)); bar.update(done) }
             }
             let error = record(epoch: epoch, objective: lossSum / Double(batches), learningRate: learningRate,
                                seconds: Date().timeIntervalSince(epochStart))

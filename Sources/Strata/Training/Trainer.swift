@@ -70,8 +70,7 @@ public struct Trainer: Sendable {
         }
         var random = RandomSource(state: state.random)
         // A fixed subset of the training data for the monitor.
-        var monitorPicker = RandomSource(seed: configuration.seed ^ 0x6d6f_6e69_746f_72)
-        let monitorRows = Array(monitorPicker.permutation(data.rows).prefix(configuration.monitorExamples)).sorted()
+        let monitorRows = EpochLoop.monitorRows(count: configuration.monitorExamples, of: data.rows, seed: configuration.seed)
         let monitorData = monitorRows.count == data.rows ? data : data.gatherRows(monitorRows)
         let start = Date()
         let secondsBefore = state.seconds
@@ -107,21 +106,19 @@ public struct Trainer: Sendable {
                                             weightDecay: configuration.weightDecay, cores: configuration.cores)
             let bar = showProgress ? ProgressBar(total: data.rows, label: "epoch \(epoch)") : nil
             var objectiveSum = 0.0, batches = 0
-            var offset = 0
-            while offset < data.rows {
-                let count = min(configuration.batchSize, data.rows - offset)
-                data.gatherRows(order[offset ..< offset + count], into: &batch)
+            var done = 0
+            try EpochLoop.forEachMinibatch(of: data, order: order, batchSize: configuration.batchSize, batch: &batch) { rows, batch in
                 let objective = try learner.trainStep(batch, hyper: hyper, random: &random)
                 guard objective.isFinite else {
                     throw StrataError.diverged(epoch: epoch, batch: batches + 1, lastCheckpoint: hasCheckpoint ? checkpointPath : nil)
                 }
                 objectiveSum += objective
                 batches += 1
-                offset += count
-                state.examplesSeen += count
+                done += rows.count
+                state.examplesSeen += rows.count
                 if let bar {
                     bar.status = String(format: "objective %.4g", objectiveSum / Double(batches))
-                    bar.update(offset)
+                    bar.update(done)
                 }
             }
             guard learner.parameters.values.allSatisfy(\.isFinite) else {

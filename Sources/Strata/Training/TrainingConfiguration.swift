@@ -91,13 +91,13 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         }
     }
 
-    /// The momentum in effect during `epoch` (1-based).
-    public func momentum(atEpoch epoch: Int) -> Float {
-        if epoch <= momentumStartEpoch { return initialMomentum }
-        if epoch >= momentumSaturateEpoch { return finalMomentum }
-        let t = Float(epoch - momentumStartEpoch) / Float(max(momentumSaturateEpoch - momentumStartEpoch, 1))
-        return initialMomentum + t * (finalMomentum - initialMomentum)
+    /// The momentum ramp these settings describe.
+    public var momentumRamp: MomentumRamp {
+        MomentumRamp(initial: initialMomentum, final: finalMomentum, startEpoch: momentumStartEpoch, saturateEpoch: momentumSaturateEpoch)
     }
+
+    /// The momentum in effect during `epoch` (1-based).
+    public func momentum(atEpoch epoch: Int) -> Float { momentumRamp.momentum(atEpoch: epoch) }
 }
 
 /// The trainer's own state, saved in each checkpoint so a run resumes exactly.

@@ -1,0 +1,40 @@
+/// The hyperparameters of one SGD step, set by the trainer's schedules.
+public struct StepHyperparameters: Sendable {
+    public var learningRate: Float
+    public var momentum: Float
+    /// L2 weight decay coefficient, applied to weight matrices (not biases).
+    public var weightDecay: Float
+    /// Cores the step may split itself over. With 2 or more, plain-SGD
+    /// contrastive divergence splits the batch's rows (Gibbs chain) and then
+    /// the weight matrix's rows (update) over the cores, with single-threaded
+    /// GEMMs: at training shapes this beats OpenBLAS's own two threads.
+    public var cores: Int
+
+    public init(learningRate: Float, momentum: Float = 0, weightDecay: Float = 0, cores: Int = 1) {
+        (self.learningRate, self.momentum, self.weightDecay, self.cores) = (learningRate, momentum, weightDecay, cores)
+    }
+}
+
+/// One SGD-with-momentum update (pylearn2's convention):
+/// `v = momentum v - lr (g + decay theta)`, then `theta += v`.
+func sgdUpdate(_ parameter: inout Tensor, gradient: Tensor, velocity: inout Tensor,
+               learningRate: Float, momentum: Float, decay: Float = 0) {
+    parameter.withUnsafeMutableBufferPointer { p in
+        velocity.withUnsafeMutableBufferPointer { v in
+            gradient.withUnsafeBufferPointer { g in
+                for i in p.indices {
+                    let step = momentum * v[i] - learningRate * (g[i] + decay * p[i])
+                    v[i] = step
+                    p[i] += step
+                }
+            }
+        }
+    }
+}
+
+/// Ensures `tensor` has shape `[rows, columns]`, reallocating only when the
+/// batch size changes (scratch buffers of the training step).
+@inline(__always)
+func ensureShape(_ tensor: inout Tensor, _ rows: Int, _ columns: Int) {
+    if tensor.shape != [rows, columns] { tensor = Tensor(zeros: [rows, columns]) }
+}

@@ -1,0 +1,47 @@
+/// Momentum ramped linearly from `initial` (up to epoch `startEpoch`) to
+/// `final` (from epoch `saturateEpoch` on), as pylearn2's `MomentumAdjustor`;
+/// when the two epochs meet, the final momentum holds from that epoch.
+/// Pretraining and fine-tuning use this one ramp.
+public struct MomentumRamp: Equatable, Sendable {
+    public var initial: Float
+    public var final: Float
+    public var startEpoch: Int
+    public var saturateEpoch: Int
+
+    public init(initial: Float, final: Float, startEpoch: Int = 1, saturateEpoch: Int) {
+        (self.initial, self.final, self.startEpoch, self.saturateEpoch) = (initial, final, startEpoch, saturateEpoch)
+    }
+
+    /// The momentum during `epoch` (1-based).
+    public func momentum(atEpoch epoch: Int) -> Float {
+        let width = saturateEpoch - startEpoch
+        guard width > 0 else { return epoch >= startEpoch ? final : initial }
+        let t = min(max(Float(epoch - startEpoch) / Float(width), 0), 1)
+        return initial + t * (final - initial)
+    }
+}
+
+/// The parts of an epoch shared by pretraining (``Trainer``) and fine-tuning
+/// (``FineTuner``): which training rows the monitor watches, and the shuffled
+/// minibatches gathered into one reused buffer.
+public enum EpochLoop {
+    /// `count` of the `rows` training rows (all when fewer), a fixed seeded
+    /// subset in increasing order: the examples the `train_*` channels are measured on.
+    public static func monitorRows(count: Int, of rows: Int, seed: UInt64) -> [Int] {
+        var picker = RandomSource(seed: seed ^ 0x6d6f_6e69_746f_72)
+        return Array(picker.permutation(rows).prefix(count)).sorted()
+    }
+
+    /// Calls `body` with each minibatch of `x` in `order`: the rows' indices and
+    /// their values gathered into `batch` (reallocated only when the size changes).
+    public static func forEachMinibatch(of x: Tensor, order: [Int], batchSize: Int, batch: inout Tensor,
+                                        _ body: (ArraySlice<Int>, Tensor) throws -> Void) rethrows {
+        var offset = 0
+        while offset < order.count {
+            let rows = order[offset ..< min(offset + batchSize, order.count)]
+            x.gatherRows(rows, into: &batch)
+            try body(rows, batch)
+            offset += rows.count
+        }
+    }
+}
