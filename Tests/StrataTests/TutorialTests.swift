@@ -5,29 +5,6 @@ import Testing
 /// The repository root, found from this file's path.
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
-/// The `strata` binary the test build made.
-func strataBinary() -> String? {
-    let fm = FileManager.default
-    let candidates = [".build/debug/strata", ".build/x86_64-unknown-linux-gnu/debug/strata", ".build/aarch64-unknown-linux-gnu/debug/strata"]
-    return candidates.map { repositoryRoot + "/" + $0 }.first { fm.isExecutableFile(atPath: $0) }
-}
-
-/// Runs the CLI; returns its exit status and its output.
-func runStrata(_ arguments: [String]) throws -> (status: Int32, output: String) {
-    guard let binary = strataBinary() else { throw StrataError.fileNotFound(path: repositoryRoot + "/.build/debug/strata") }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: binary)
-    process.arguments = arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
 /// A labeled PNG folder: two classes of 12x12 gray images (bright top half or bright left half).
 func writeTinyImageFolder(_ folder: TemporaryFolder) throws -> String {
     var random = RandomSource(seed: 7)
@@ -45,31 +22,9 @@ func writeTinyImageFolder(_ folder: TemporaryFolder) throws -> String {
     return folder.file("images")
 }
 
-@Suite(.serialized) struct TutorialTests {
-    static let tutorials = (try? FileManager.default.contentsOfDirectory(atPath: repositoryRoot + "/Tutorials"))?
-        .filter { FileManager.default.fileExists(atPath: repositoryRoot + "/Tutorials/\($0)/experiment.yaml") }.sorted() ?? []
-
-    @Test func thereAreAtLeastThreeTutorials() {
-        #expect(Self.tutorials.count >= 3, "found \(Self.tutorials)")
-    }
-
-    /// Every tutorial runs unchanged, at a tiny size (few images, one epoch), so none of them rots.
-    @Test(arguments: tutorials)
-    func runsAtATinySize(_ name: String) throws {
-        let folder = TemporaryFolder()
-        let images = try writeTinyImageFolder(folder)
-        let (status, output) = try runStrata(["tutorial", name, "--dataset", images, "--limit", "60", "--max-epochs", "1", "--out", folder.file("run")])
-        #expect(status == 0, "strata tutorial \(name) failed:\n\(output)")
-        for file in ["stack.safetensors", "monitor.png", "report.txt"] {
-            #expect(FileManager.default.fileExists(atPath: folder.file("run/\(file)")), "\(name): no \(file)")
-        }
-        #expect(try LayerStack.read(folder.file("run/stack.safetensors")).layers.count >= 1)
-    }
-}
-
 @Suite struct ExperimentFileTests {
     @Test func everyTutorialFileIsValid() throws {
-        for name in TutorialTests.tutorials {
+        for name in FrontEndAgreementTests.TutorialTests.tutorials {
             let experiment = try Experiment.read(repositoryRoot + "/Tutorials/\(name)/experiment.yaml")
             #expect(experiment.name == name)
         }

@@ -72,6 +72,7 @@ public struct ExperimentRun {
     public func run(log: @escaping StageLog = { print($0) }) throws -> Outcome {
         let start = Date()
         let e = experiment
+        compute.apply()
         final class Lines: @unchecked Sendable { var all: [String] = [] }
         let lines = Lines()
         let say: StageLog = { log($0); lines.all.append($0) }

@@ -17,13 +17,11 @@ extension Autoencoder {
         let inverseN = 1 / Float(n)
         let configuration = self.configuration
         let tied = configuration.tied
-        let previousThreads = BLAS.threadCount
-        BLAS.threadCount = 1
-        defer { BLAS.threadCount = previousThreads }
         // A tied model has no decoder matrix; give the pointer something to point at.
         var decoder = tied ? Tensor(zeros: [1]) : decoderWeights
         if !tied { decoderWeights = Tensor(zeros: [0, v]) }   // hand its storage to `decoder` without a copy
         defer { if !tied { decoderWeights = decoder } }
+        BLAS.singleThreaded {
         batch.withUnsafeBufferPointer { x in
         weights.withUnsafeMutableBufferPointer { w in
         decoder.withUnsafeMutableBufferPointer { d in
@@ -74,7 +72,7 @@ extension Autoencoder {
                     for r in 0 ..< n { addScaledDifference(C + p0, UnsafePointer(DH) + r * h + p0, nil, scale: -step, count: p1 - p0) }
                 }
             }
-        } } } } } } } } }
+        } } } } } } } } } }
         return Double(elementLoss.withUnsafeBufferPointer { vectorSum($0) }) / Double(n)
     }
 }

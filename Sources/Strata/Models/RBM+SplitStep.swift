@@ -19,9 +19,7 @@ extension RBM {
         let binary = configuration.visibleUnits == .binary
         let meanVisible = configuration.meanVisible
         let sigmaValue = sigma
-        let previousThreads = BLAS.threadCount
-        BLAS.threadCount = 1
-        defer { BLAS.threadCount = previousThreads }
+        BLAS.singleThreaded {
         batch.withUnsafeBufferPointer { x in
         weights.withUnsafeMutableBufferPointer { w in
         visibleBias.withUnsafeMutableBufferPointer { b in
@@ -79,7 +77,7 @@ extension RBM {
                     for r in 0 ..< 2 * n { addScaledDifference(C + c0, UnsafePointer(SH) + r * h + c0, nil, scale: factor, count: c1 - c0) }
                 }
             }
-        } } } } } } } }
+        } } } } } } } } }
         return errors.reduce(0, +) / Double(n)
     }
 

@@ -62,6 +62,7 @@ public enum FeatureExtraction {
     @discardableResult
     public static func run(stack: LayerStack, name: String, images: ImageSettings, features: FeatureSettings, output: String,
                            compute: Compute, log: StageLog = { print($0) }) throws -> (rows: Int, columns: Int) {
+        compute.apply()
         let data = try images.load()
         let extractor = try features.extractor(for: stack, images: data.geometry)
         log(extractor.summary)

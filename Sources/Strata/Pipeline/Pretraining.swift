@@ -138,6 +138,7 @@ public enum Pretraining {
 
     /// Prepares the input and trains the layer: `strata pretrain` as a library call.
     public static func run(_ settings: Settings, compute: Compute, showProgress: Bool = true, log: StageLog = { print($0) }) throws -> Result {
+        compute.apply()
         let data = try prepare(settings.input, preprocessing: settings.preprocessing, patchSeed: settings.patchSeed)
         log(data.summary)
         let result = try trainLayer(settings.layer, on: data, folder: settings.folder, validationFraction: settings.validationFraction,

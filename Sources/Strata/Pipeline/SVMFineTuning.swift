@@ -51,6 +51,7 @@ public enum SVMFineTuning {
     /// there is a grid, trains on all training examples, saves the classifier
     /// and evaluates it on the test split.
     public static func run(_ s: Settings, compute: Compute, log: StageLog = { print($0) }) throws -> Result {
+        compute.apply()
         let start = Date()
         var settings = s.svm
         var (trainX, trainY, testX, testY, classNames, extractor, contract) = try loadFeatures(s, compute: compute, log: log)

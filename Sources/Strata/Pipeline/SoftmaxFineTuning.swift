@@ -35,6 +35,7 @@ public enum SoftmaxFineTuning {
     /// Loads the images, builds the network, trains it (keeping the best
     /// validation epoch), saves the classifier and evaluates it on the test split.
     public static func run(_ s: Settings, compute: Compute, showProgress: Bool = true, log: StageLog = { print($0) }) throws -> Result {
+        compute.apply()
         var contract = s.images.contract(geometry: nil)
         var preprocessing = s.preprocessing
         if case .pretrained(let stack, let name) = s.network {

@@ -10,6 +10,18 @@ public enum BLAS {
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
     }
 
+    /// Runs `body` with OpenBLAS on one thread (each core of a split training
+    /// step calls its own single-threaded GEMMs), then restores the count.
+    /// Leaves the count untouched when it already is 1.
+    @inline(__always)
+    public static func singleThreaded<T>(_ body: () throws -> T) rethrows -> T {
+        let previous = threadCount
+        if previous == 1 { return try body() }
+        threadCount = 1
+        defer { threadCount = previous }
+        return try body()
+    }
+
     /// `C = alpha * op(A) * op(B) + beta * C` on row-major buffers, where
     /// `op(A)` is `(m, k)` and `op(B)` is `(k, n)`; `C` is `(m, n)`.
     ///

@@ -56,6 +56,11 @@ public struct Trainer: Sendable {
             guard let restored = saved.learner as? L, let savedState = saved.trainerState else {
                 throw StrataError.badKey(path: checkpointPath, key: "__metadata__.trainer_state", reason: "not a resumable checkpoint of this learner")
             }
+            // The learner must be the one asked for: a resumed run continues the saved model, so different settings would be silently ignored.
+            guard restored.configurationJSON == learner.configurationJSON else {
+                throw StrataError.badKey(path: checkpointPath, key: "__metadata__.learner_configuration",
+                                         reason: "the saved \(L.kind) (\(restored.visibleCount)-\(restored.hiddenCount), \(restored.configurationJSON)) differs from the one asked for (\(learner.visibleCount)-\(learner.hiddenCount), \(learner.configurationJSON)); resume with the run's own settings")
+            }
             learner = restored
             state = savedState
             // A learning rate changed since the checkpoint (typically lowered after
@@ -66,6 +71,7 @@ public struct Trainer: Sendable {
             if FileManager.default.fileExists(atPath: monitorPath) {
                 log = MonitorLog(rows: try MonitorLog.read(monitorPath).rows.filter { ($0["epoch"] ?? 0) <= Double(state.epoch) })
             }
+            state.seconds = log.rows.last?["total_seconds"] ?? 0
             hasCheckpoint = true
         }
         var random = RandomSource(state: state.random)

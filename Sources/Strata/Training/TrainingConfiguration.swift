@@ -101,11 +101,14 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
 }
 
 /// The trainer's own state, saved in each checkpoint so a run resumes exactly.
+/// Wall-clock time is not saved (the same run gives the same file; the
+/// monitor log's `total_seconds` carries the time across a resume).
 public struct TrainerState: Codable, Equatable, Sendable {
     /// Epochs completed.
     public var epoch = 0
     public var learningRate: Float
     public var examplesSeen = 0
+    /// Training seconds so far (not saved).
     public var seconds = 0.0
     /// The random generator's state after `epoch` epochs.
     public var random: [UInt64]
@@ -115,4 +118,6 @@ public struct TrainerState: Codable, Equatable, Sendable {
     /// The training objective of the previous epoch (for the monitor-based schedule).
     public var previousObjective: Double?
     public var stopped = false
+
+    enum CodingKeys: String, CodingKey { case epoch, learningRate, examplesSeen, random, best, epochsWithoutImprovement, previousObjective, stopped }
 }

@@ -1,0 +1,128 @@
+import Foundation
+@testable import Strata
+@testable import StrataCommands
+import Testing
+
+/// Runs a command in process, as `strata ARGUMENTS` would, and returns its printed lines' effect (files).
+func runCommand(_ arguments: [String]) throws {
+    var command = try StrataCommand.parseAsRoot(arguments)
+    try command.run()
+}
+
+func bytes(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path)) }
+
+/// A YAML experiment and the equivalent command lines go through the same
+/// stages and readers, so they write the same bytes.
+@Suite(.serialized) struct FrontEndAgreementTests {
+    @Test func patchGRBMFromYAMLAndFromFlagsIsByteIdentical() throws {
+        let folder = TemporaryFolder()
+        let images = try writeTinyImageFolder(folder)
+        let yaml = """
+        name: agree
+        dataset: {name: \(images), pixel_scale: 255}
+        seed: 3
+        patches: {window: 6, count: 400}
+        preprocessing: [{gcn: {sqrt_bias: 10}}, {zca: {filter_bias: 0.1}}]
+        layers:
+          - learner: grbm
+            hidden: 9
+            objective: {smd: {noise: 0.4}}
+            init_sigma: 0.4
+            init_hidden_bias: -2
+            training: {batch_size: 20, learning_rate: 0.05, lr_schedule: monitor, epochs: 2,
+                       early_stopping: {channel: train_objective, prop_decrease: 0.01, patience: 1}}
+        outputs: {folder: \(folder.file("yaml")), weights: false, monitor: false}
+        """
+        let experiment = try Experiment.parse(yaml, file: "agree.yaml")
+        var run = ExperimentRun(experiment, compute: Compute(cores: 1))
+        run.showProgress = false
+        _ = try run.run { _ in }
+        try runCommand(["pretrain", "--dataset", images, "--pixel-scale", "255", "--seed", "3", "--window", "6", "--random", "400",
+                        "--preprocess", "gcn,zca", "--sqrt-bias", "10", "--filter-bias", "0.1", "--learner", "grbm", "--hidden", "9",
+                        "--objective", "smd:0.4", "--init-sigma", "0.4", "--init-hidden-bias", "-2", "--batch-size", "20",
+                        "--learning-rate", "0.05", "--lr-schedule", "monitor", "--epochs", "2", "--early-stopping", "train_objective",
+                        "--prop-decrease", "0.01", "--patience", "1", "--threads", "1", "--run", folder.file("flags")])
+        #expect(try bytes(folder.file("yaml/layer1/model.safetensors")) == bytes(folder.file("flags/model.safetensors")))
+        #expect(try bytes(folder.file("yaml/stack.safetensors")) == bytes(folder.file("flags/stack.safetensors")))
+    }
+
+    @Test func autoencoderStackAndSoftmaxFromYAMLAndFromFlagsAgree() throws {
+        let folder = TemporaryFolder()
+        let images = try writeTinyImageFolder(folder)
+        let yaml = """
+        name: agree
+        dataset: {name: \(images)}
+        layers:
+          - learner: autoencoder
+            hidden: 8
+            corruption: {masking: 0.2}
+            loss: cross_entropy
+            training: {batch_size: 10, learning_rate: 0.1, momentum: 0.5, final_momentum: 0.9, momentum_saturate: 2, epochs: 2}
+        finetune:
+          softmax: {learning_rate: 0.3, epochs: 2, hidden_dropout: 0.1, patience: 5}
+        validation: 12
+        outputs: {folder: \(folder.file("yaml")), weights: false, monitor: false}
+        """
+        var run = ExperimentRun(try Experiment.parse(yaml), compute: Compute(cores: 1))
+        run.showProgress = false
+        let outcome = try run.run { _ in }
+        try runCommand(["pretrain", "--dataset", images, "--learner", "autoencoder", "--hidden", "8", "--corruption", "masking:0.2",
+                        "--loss", "cross-entropy", "--batch-size", "10", "--learning-rate", "0.1", "--momentum", "0.5", "--final-momentum", "0.9",
+                        "--momentum-saturate", "2", "--epochs", "2", "--threads", "1", "--run", folder.file("l1")])
+        try runCommand(["finetune", "softmax", "--stack", folder.file("l1/stack.safetensors"), "--learning-rate", "0.3", "--epochs", "2",
+                        "--hidden-dropout", "0.1", "--patience", "5", "--validation", "12", "--threads", "1", "--run", folder.file("ft")])
+        #expect(try bytes(folder.file("yaml/layer1/model.safetensors")) == bytes(folder.file("l1/model.safetensors")))
+        #expect(try bytes(folder.file("yaml/finetune/classifier.safetensors")) == bytes(folder.file("ft/classifier.safetensors")))
+        let evaluated = try JSONSerialization.jsonObject(with: bytes(folder.file("ft/evaluation.json"))) as! [String: Any]
+        #expect(evaluated["accuracy"] as? Double == outcome.accuracies["finetune"])
+        // And `strata evaluate` on the saved classifier measures the same.
+        try runCommand(["evaluate", folder.file("ft/classifier.safetensors"), "--out", folder.file("eval")])
+        let again = try JSONSerialization.jsonObject(with: bytes(folder.file("eval/evaluation.json"))) as! [String: Any]
+        #expect(again["accuracy"] as? Double == outcome.accuracies["finetune"])
+    }
+}
+
+/// In-process runs share the process's compute (BLAS threads), so they run one at a time.
+extension FrontEndAgreementTests {
+@Suite(.serialized) struct TutorialTests {
+    static let tutorials = (try? FileManager.default.contentsOfDirectory(atPath: repositoryRoot + "/Tutorials"))?
+        .filter { FileManager.default.fileExists(atPath: repositoryRoot + "/Tutorials/\($0)/experiment.yaml") }.sorted() ?? []
+
+    @Test func thereAreAtLeastThreeTutorials() {
+        #expect(Self.tutorials.count >= 3, "found \(Self.tutorials)")
+    }
+
+    /// Every tutorial runs unchanged through the library, at a tiny size (few images, one epoch), so none of them rots.
+    @Test(arguments: tutorials)
+    func runsAtATinySize(_ name: String) throws {
+        let folder = TemporaryFolder()
+        var experiment = try Experiment.read(repositoryRoot + "/Tutorials/\(name)/experiment.yaml")
+        experiment.images.dataset = try writeTinyImageFolder(folder)
+        experiment.outputs.folder = folder.file("run")
+        let (trial, changes) = ExperimentRun.trial(experiment, limit: 60, maxEpochs: 1)
+        #expect(changes.contains { $0.contains("--limit 60") }, "the plan says what --limit changes")
+        var run = ExperimentRun(trial, compute: Compute(cores: 1))
+        run.showProgress = false
+        let outcome = try run.run { _ in }
+        for file in ["stack.safetensors", "monitor.png", "report.txt"] {
+            #expect(FileManager.default.fileExists(atPath: folder.file("run/\(file)")), "\(name): no \(file)")
+        }
+        #expect(outcome.stack.layers.count >= 1)
+        #expect(!outcome.lines.contains { $0.contains("no run has") }, "\(name): the chart lost channels: \(outcome.lines)")
+    }
+}
+}
+
+@Suite struct RepositoryTests {
+    /// A clone must succeed on a case-insensitive file system (macOS): no two paths may differ only by case.
+    @Test func noTwoPathsDifferOnlyByCase() throws {
+        let enumerator = FileManager.default.enumerator(atPath: repositoryRoot)!
+        var seen: [String: String] = [:]
+        while let path = enumerator.nextObject() as? String {
+            if path.hasPrefix(".build") || path.hasPrefix(".git/") || path == ".git" { enumerator.skipDescendants(); continue }
+            if let other = seen[path.lowercased()], other != path { Issue.record("\(path) and \(other) differ only by case") }
+            seen[path.lowercased()] = path
+        }
+        #expect(seen.count > 50)
+    }
+}
