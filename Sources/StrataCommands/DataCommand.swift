@@ -53,15 +53,11 @@ struct DataCommand: ParsableCommand {
     struct Info: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Load a dataset and describe it: shape, classes, value range, load time.")
 
-        @Argument(help: "A dataset name, or a folder of PNG images with one subfolder per class.")
-        var name: String
-
-        @Option(help: "train or test.")
-        var split: DataCatalog.Split = .train
+        @OptionGroup var which: DatasetArgument
 
         func run() throws {
             let start = Date()
-            let dataset = try DataCatalog().load(name, split: split)
+            let dataset = try which.load()
             let seconds = Date().timeIntervalSince(start)
             print("\(dataset.name): \(dataset.count) examples x \(dataset.featureCount) values, loaded in \(String(format: "%.3f", seconds)) s")
             if let geometry = dataset.geometry { print("images: \(geometry)") }
@@ -79,11 +75,7 @@ struct DataCommand: ParsableCommand {
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write the first examples of a dataset as a grid of images (PNG).")
 
-        @Argument(help: "A dataset name, or a folder of PNG images with one subfolder per class.")
-        var name: String
-
-        @Option(help: "train or test.")
-        var split: DataCatalog.Split = .train
+        @OptionGroup var which: DatasetArgument
 
         @Option(help: "How many examples to show.")
         var count = 100
@@ -100,7 +92,7 @@ struct DataCommand: ParsableCommand {
         }
 
         func run() throws {
-            let dataset = try DataCatalog().load(name, split: split).prefix(count)
+            let dataset = try which.load().prefix(count)
             guard let geometry = dataset.geometry else {
                 throw ValidationError("\(dataset.name) has no image geometry to draw")
             }
@@ -117,4 +109,14 @@ struct DataCommand: ParsableCommand {
     }
 }
 
-extension DataCatalog.Split: ExpressibleByArgument {}
+
+/// A dataset named on the command line and its split.
+struct DatasetArgument: ParsableArguments {
+    @Argument(help: "A dataset name, or a folder of PNG images with one subfolder per class.")
+    var name: String
+
+    @Option(help: "train or test.")
+    var split: DataCatalog.Split = .train
+
+    func load() throws -> Dataset { try DataCatalog().load(name, split: split) }
+}

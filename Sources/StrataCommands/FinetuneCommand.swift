@@ -45,59 +45,25 @@ struct SoftmaxFinetune: ParsableCommand {
     )
 
     @OptionGroup var data: LabeledOptions
-    @Option(help: "The pretrained stack (a stack.safetensors or a layer checkpoint).")
-    var stack: String?
-    @Option(help: "Without --stack: hidden layer sizes of a randomly initialized network, for example 1000,1000.")
-    var hidden: String?
-    @Option(help: "Without --stack: the hidden activation, sigmoid (default), tanh or relu.")
-    var activation: String?
+    @OptionGroup(title: "Network") var layers: NetworkOptions
     @OptionGroup(title: "Without --stack") var pixels: PixelOptions
-    @Option(help: "Examples per minibatch (default 100).")
-    var batchSize: String?
-    @Option(help: "Learning rate (default 0.1).")
-    var learningRate: String?
-    @Option(help: "The learning rate is multiplied by this after each epoch (default 1).")
-    var learningRateDecay: String?
-    @Option(help: "Momentum at epoch 1 (default 0.5).")
-    var momentum: String?
-    @Option(help: "Momentum reached at --momentum-saturate (default 0.9).")
-    var finalMomentum: String?
-    @Option(help: "Epoch the momentum ramp ends (default 10).")
-    var momentumSaturate: String?
-    @Option(help: "L2 weight decay (default 0).")
-    var weightDecay: String?
-    @Option(help: "Dropout probability of input values (default 0).")
-    var inputDropout: String?
-    @Option(help: "Dropout probability of hidden units (default 0).")
-    var hiddenDropout: String?
-    @Option(help: "Limit each unit's incoming weight norm (pylearn2's max_col_norm; default: none).")
-    var maxColumnNorm: String?
-    @Option(help: "The most epochs (default 50).")
-    var epochs: String?
-    @Option(help: "Stop after this many epochs without a better validation error (default 10).")
-    var patience: String?
-    @Option(help: "Seed of initialization, shuffling and dropout (default 1).")
-    var seed: String?
+    @OptionGroup(title: "Training") var training: FineTuningOptions
     @OptionGroup var compute: ComputeOptions
 
     func settings() throws -> SoftmaxFineTuning.Settings {
-        let source = FlagSettings(["batch_size": batchSize, "learning_rate": learningRate, "learning_rate_decay": learningRateDecay, "momentum": momentum,
-                                   "final_momentum": finalMomentum, "momentum_saturate": momentumSaturate, "weight_decay": weightDecay,
-                                   "input_dropout": inputDropout, "hidden_dropout": hiddenDropout, "max_column_norm": maxColumnNorm,
-                                   "epochs": epochs, "patience": patience, "seed": seed])
-        let training = try FineTuningConfiguration.read(from: source)
+        let training = try FineTuningConfiguration.read(from: FlagSettings(self.training.settings))
         let network: SoftmaxFineTuning.Network, pretrained: LayerStack?
-        if let stack {
-            try refuse(["--hidden": hidden, "--activation": activation, "--pixel-scale": pixels.pixelScale, "--binarize": pixels.binarize ? "" : nil],
+        if let stack = layers.stack {
+            try refuse(["--hidden": layers.hidden, "--activation": layers.activation, "--pixel-scale": pixels.pixelScale, "--binarize": pixels.binarize ? "" : nil],
                        "with --stack: the network's layers and the pixel treatment are the stack's")
             pretrained = try LayerStack.read(stack)
             network = .pretrained(pretrained!, name: stack)
         } else {
             pretrained = nil
-            let flags = FlagSettings(["hidden": hidden, "activation": activation])
+            let flags = FlagSettings(["hidden": layers.hidden, "activation": layers.activation])
             network = .random(hidden: try flags.value("hidden", parseSizes) ?? [], activation: try flags.value("activation", Activation.init(parsing:)) ?? .sigmoid)
         }
-        var s = SoftmaxFineTuning.Settings(network: network, images: try data.imageSettings(stack: pretrained, name: stack, pixels: pixels))
+        var s = SoftmaxFineTuning.Settings(network: network, images: try data.imageSettings(stack: pretrained, name: layers.stack, pixels: pixels))
         s.training = training
         s.validation = data.validation ?? 10_000
         s.folder = data.run.folder ?? "runs/finetune"
@@ -105,7 +71,7 @@ struct SoftmaxFinetune: ParsableCommand {
     }
 
     func validate() throws {
-        if stack == nil { try settingsFailure { _ = try settings() } }
+        if layers.stack == nil { try settingsFailure { _ = try settings() } }
     }
 
     func run() throws {
@@ -136,23 +102,11 @@ struct SVMFinetune: ParsableCommand {
     var trainFeatures: String?
     @Option(help: "With --train-features: test features (.npy; labels in FILE.labels.npy).")
     var testFeatures: String?
-    @Option(help: "The SVM's C; without it, chosen on the validation examples from --c-grid.")
-    var c: String?
-    @Option(help: "Candidate values of C, comma-separated (default 0.001,0.01,0.1,1).")
-    var cGrid: String?
-    @Option(help: "squared_hinge (L2-SVM, the default) or hinge.")
-    var loss: String?
-    @Option(help: "Solver tolerance on the projected gradient (LIBLINEAR's eps; default 0.01).")
-    var tolerance: String?
-    @Option(help: "The most passes over the data per class (default 1000).")
-    var maxIterations: String?
-    @Option(help: "Standardization: added to each feature's standard deviation (default 0.01).")
-    var stdEps: String?
+    @OptionGroup(title: "SVM") var svm: SVMOptions
     @OptionGroup var compute: ComputeOptions
 
     func settings() throws -> SVMFineTuning.Settings {
-        let (svm, grid, stdEps) = try SVMFineTuning.readSVM(from: FlagSettings(["c": c, "c_grid": cGrid, "loss": loss, "tolerance": tolerance,
-                                                                                "max_iterations": maxIterations, "std_eps": self.stdEps]))
+        let (svm, grid, stdEps) = try SVMFineTuning.readSVM(from: FlagSettings(self.svm.settings))
         let source: SVMFineTuning.Features, pretrained: LayerStack?
         if let trainFeatures {
             guard let testFeatures else { throw ValidationError("--train-features needs --test-features") }
@@ -178,4 +132,14 @@ struct SVMFinetune: ParsableCommand {
         print(String(format: "total %.1f s", Date().timeIntervalSince(start)))
         print("classifier: \(result.evaluation.classifierPath)\nevaluation: \(result.evaluation.evaluationPath)")
     }
+}
+
+/// The softmax network's hidden layers: a pretrained stack's, or random ones.
+struct NetworkOptions: ParsableArguments {
+    @Option(help: "The pretrained stack (a stack.safetensors or a layer checkpoint).")
+    var stack: String?
+    @Option(help: "Without --stack: hidden layer sizes of a randomly initialized network, for example 1000,1000.")
+    var hidden: String?
+    @Option(help: "Without --stack: the hidden activation, sigmoid (default), tanh or relu.")
+    var activation: String?
 }

@@ -68,7 +68,11 @@ struct PreprocessCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "preprocess",
         abstract: "Fit preprocessing on an .npy matrix and apply it (or apply a saved fit).",
-        discussion: "Example: strata preprocess x.npy --preprocess gcn,zca -o y.npy --save-preprocessing prep.safetensors"
+        discussion: """
+            The matrix is 2-D, one example per row. Fit and save, then apply the same fit to other data:
+              strata preprocess x.npy --preprocess gcn,zca -o y.npy --save-preprocessing prep.safetensors
+              strata preprocess test.npy --load prep.safetensors -o test_white.npy
+            """
     )
 
     @Argument(help: "An .npy file of shape (examples, features).")

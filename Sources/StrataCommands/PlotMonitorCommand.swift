@@ -2,8 +2,6 @@ import ArgumentParser
 import Foundation
 import Strata
 
-extension Pictures.XAxis: ExpressibleByArgument {}
-
 struct PlotMonitorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plot-monitor",

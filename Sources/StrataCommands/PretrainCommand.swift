@@ -28,14 +28,7 @@ struct PretrainCommand: ParsableCommand {
 
     @OptionGroup(title: "Data") var images: ImageOptions
     @OptionGroup(title: "Data") var pixels: PixelOptions
-    @Option(help: "Train on this .npy matrix (examples x features) instead of images.")
-    var input: String?
-    @Option(help: "Add a layer on top of this stack (a stack.safetensors or a layer checkpoint): train on its features of the images it records.")
-    var on: String?
-    @Option(help: "Train on random patches of this size (N or HxW).")
-    var window: String?
-    @Option(help: "Number of random patches (with --window; default 150000).")
-    var random: Int?
+    @OptionGroup(title: "Input") var source: PretrainInputOptions
     @OptionGroup(title: "Preprocessing") var preprocessing: PreprocessingOptions
     @Option(help: "Hold out this fraction of the examples (the last) for valid_* channels (default 0).")
     var validationFraction: Float?
@@ -54,23 +47,23 @@ struct PretrainCommand: ParsableCommand {
         let trainingSource = FlagSettings(training.settings)
         let layer = try LayerSettings.read(learner: layerSource, training: trainingSource)
         let input: Pretraining.Input
-        if let path = self.input {
+        if let path = source.input {
             try refuse(["--dataset": images.dataset, "--limit": images.limit.map(String.init), "--pixel-scale": pixels.pixelScale,
-                        "--binarize": pixels.binarize ? "" : nil, "--window": window, "--random": random.map(String.init), "--on": on],
+                        "--binarize": pixels.binarize ? "" : nil, "--window": source.window, "--random": source.random.map(String.init), "--on": source.on],
                        "with --input, which trains on the matrix as it is")
             input = .matrix(path: path)
-        } else if let stack = on {
-            try refuse(["--pixel-scale": pixels.pixelScale, "--binarize": pixels.binarize ? "" : nil, "--window": window, "--random": random.map(String.init),
+        } else if let stack = source.on {
+            try refuse(["--pixel-scale": pixels.pixelScale, "--binarize": pixels.binarize ? "" : nil, "--window": source.window, "--random": source.random.map(String.init),
                         "--preprocess": preprocessing.given ? "" : nil],
                        "with --on: the layer trains on the stack's features, with the pixel treatment and preprocessing the stack records")
             input = .stack(path: stack, dataset: images.dataset, limit: images.limit)
         } else {
-            if window == nil { try refuse(["--random": random.map(String.init)], "without --window (random patches need a window size)") }
+            if source.window == nil { try refuse(["--random": source.random.map(String.init)], "without --window (random patches need a window size)") }
             let imageSettings = try ImageSettings.read(from: FlagSettings(images.settings.merging(pixels.settings) { a, _ in a }))
-            let patches = try window.map { text -> Pretraining.PatchSettings in
+            let patches = try source.window.map { text -> Pretraining.PatchSettings in
                 let pair = try FlagSettings(["window": text]).value("window", PairSetting.init(parsing:))!
-                guard (random ?? 1) >= 1 else { throw StrataError.invalidArgument(name: "--random", reason: "\(random!) must be at least 1") }
-                return Pretraining.PatchSettings(window: .init(height: pair.first, width: pair.second), count: random ?? 150_000)
+                guard (source.random ?? 1) >= 1 else { throw StrataError.invalidArgument(name: "--random", reason: "\(source.random!) must be at least 1") }
+                return Pretraining.PatchSettings(window: .init(height: pair.first, width: pair.second), count: source.random ?? 150_000)
             }
             input = .images(imageSettings, patches: patches)
         }
@@ -96,4 +89,16 @@ struct PretrainCommand: ParsableCommand {
 /// Refuses the first given flag of `flags` (name to value, nil when not given), saying `why`.
 func refuse(_ flags: KeyValuePairs<String, String?>, _ why: String) throws {
     if let given = flags.first(where: { $0.value != nil }) { throw ValidationError("\(given.key) does not apply \(why)") }
+}
+
+/// What a pretraining run trains on, when not a dataset's whole images.
+struct PretrainInputOptions: ParsableArguments {
+    @Option(help: "Train on this .npy matrix (examples x features) instead of images.")
+    var input: String?
+    @Option(help: "Add a layer on top of this stack (a stack.safetensors or a layer checkpoint): train on its features of the images it records.")
+    var on: String?
+    @Option(help: "Train on random patches of this size (N or HxW).")
+    var window: String?
+    @Option(help: "Number of random patches (with --window; default 150000).")
+    var random: Int?
 }

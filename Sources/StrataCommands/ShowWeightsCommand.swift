@@ -1,9 +1,6 @@
 import ArgumentParser
 import Strata
 
-extension TileGrid.Rescale: ExpressibleByArgument {}
-extension WeightViewer.Order: ExpressibleByArgument {}
-
 struct ShowWeightsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show-weights",
@@ -17,32 +14,39 @@ struct ShowWeightsCommand: ParsableCommand {
 
     @Argument(help: "A stack.safetensors, or a checkpoint written by strata pretrain.")
     var checkpoint: String
-    @Option(help: "Of a stack: the layer to show (1 = bottom, the default). Layers above the first are shown in input space: each unit's filter is the combination of the first layer's filters weighted by the layers between.")
-    var layer = 1
     @Option(name: .shortAndLong, help: "The PNG file to write.")
     var output = "weights.png"
+    @OptionGroup(title: "Tiles") var tiles: TileOptions
+
+    func validate() throws { _ = try tiles.settings() }
+
+    func run() throws {
+        print(try Pictures.weights(of: try LayerStack.read(checkpoint), to: output, settings: try tiles.settings()))
+    }
+}
+
+/// Which filters are drawn, and how.
+struct TileOptions: ParsableArguments {
+    @Option(help: "Of a stack: the layer to show (1 = bottom, the default). Layers above the first are shown in input space: each unit's filter is the combination of the first layer's filters weighted by the layers between.")
+    var layer = 1
     @Option(help: "individual (each tile by its own max |v|), global, or none.")
     var rescale: TileGrid.Rescale = .individual
-    @Flag(help: "A 1-pixel black frame around each tile.")
-    var border = false
     @Option(help: "Show only the first N filters.")
     var count: Int?
     @Option(help: "stored or norm (largest first).")
     var order: WeightViewer.Order = .stored
     @Option(help: "Each filter pixel drawn as an N x N block (1...32, default 1).")
     var scale = 1
+    @Flag(help: "A 1-pixel black frame around each tile.")
+    var border = false
     @Flag(help: "Undo the checkpoint's ZCA to show filters in input space (pylearn2 shows the whitened space).")
     var unwhiten = false
 
-    func validate() throws {
+    func settings() throws -> Pictures.WeightSettings {
         guard (1 ... 32).contains(scale) else { throw ValidationError("--scale must lie in 1...32, not \(scale)") }
         if let count, count < 1 { throw ValidationError("--count must be at least 1, not \(count)") }
-    }
-
-    func run() throws {
-        var settings = Pictures.WeightSettings()
-        (settings.layer, settings.rescale, settings.border, settings.count) = (layer, rescale, border, count)
-        (settings.order, settings.scale, settings.unwhiten) = (order, scale, unwhiten)
-        print(try Pictures.weights(of: try LayerStack.read(checkpoint), to: output, settings: settings))
+        var s = Pictures.WeightSettings()
+        (s.layer, s.rescale, s.border, s.count, s.order, s.scale, s.unwhiten) = (layer, rescale, border, count, order, scale, unwhiten)
+        return s
     }
 }

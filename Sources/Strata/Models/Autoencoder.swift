@@ -93,16 +93,14 @@ public struct Autoencoder: UnsupervisedLearner {
     var elementLoss = Tensor(zeros: [0, 0])
     var corrupted = Tensor(zeros: [0, 0]), hidden = Tensor(zeros: [0, 0]), output = Tensor(zeros: [0, 0]), deltaHidden = Tensor(zeros: [0, 0])
 
-    public var visibleCount: Int { configuration.visibleCount }
-    public var hiddenCount: Int { configuration.hiddenCount }
-    public var filters: Tensor { weights }
-
+    /// A new autoencoder: encoder weights uniform in [-irange, irange] (seeded),
+    /// an untied decoder's in half that, zero biases.
     public init(_ configuration: Configuration) throws {
         try configuration.validate()
         self.configuration = configuration
         let (v, h) = (configuration.visibleCount, configuration.hiddenCount)
-        var random = RandomSource(seed: configuration.seed)
-        weights = .uniform(shape: [v, h], low: -configuration.irange, high: configuration.irange, using: &random)
+        var random: RandomSource
+        (weights, random) = initialWeights(visible: v, hidden: h, irange: configuration.irange, seed: configuration.seed)
         decoderWeights = configuration.tied ? Tensor(zeros: [0, v])
             : .uniform(shape: [h, v], low: -configuration.irange / 2, high: configuration.irange / 2, using: &random)
         hiddenBias = Tensor(zeros: [h])
@@ -110,6 +108,10 @@ public struct Autoencoder: UnsupervisedLearner {
         (velocityW, velocityD, velocityC, velocityB) = (Tensor(zeros: weights.shape), Tensor(zeros: decoderWeights.shape), Tensor(zeros: [h]), Tensor(zeros: [v]))
         (gradW, gradD, gradC, gradB) = (Tensor(zeros: weights.shape), Tensor(zeros: decoderWeights.shape), Tensor(zeros: [h]), Tensor(zeros: [v]))
     }
+
+    public var visibleCount: Int { configuration.visibleCount }
+    public var hiddenCount: Int { configuration.hiddenCount }
+    public var filters: Tensor { weights }
 
     // MARK: Forward
 

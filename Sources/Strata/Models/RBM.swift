@@ -128,8 +128,7 @@ public struct RBM: UnsupervisedLearner {
         try configuration.validate()
         self.configuration = configuration
         let (v, h) = (configuration.visibleCount, configuration.hiddenCount)
-        var random = RandomSource(seed: configuration.seed)
-        weights = .uniform(shape: [v, h], low: -configuration.irange, high: configuration.irange, using: &random)
+        weights = initialWeights(visible: v, hidden: h, irange: configuration.irange, seed: configuration.seed).weights
         visibleBias = Tensor(zeros: [v])
         hiddenBias = Tensor(shape: [h], repeating: configuration.initHiddenBias)
         sigma = configuration.visibleUnits == .gaussian ? configuration.initSigma : 1

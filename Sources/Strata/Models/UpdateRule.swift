@@ -38,3 +38,12 @@ func sgdUpdate(_ parameter: inout Tensor, gradient: Tensor, velocity: inout Tens
 func ensureShape(_ tensor: inout Tensor, _ rows: Int, _ columns: Int) {
     if tensor.shape != [rows, columns] { tensor = Tensor(zeros: [rows, columns]) }
 }
+
+/// A learner's first weights: `(visible, hidden)` uniform in [-irange, irange],
+/// drawn from a generator seeded with `seed` that the caller may draw on further
+/// (an untied decoder). RBMs and autoencoders start the same way (pylearn2's `irange`).
+func initialWeights(visible: Int, hidden: Int, irange: Float, seed: UInt64) -> (weights: Tensor, random: RandomSource) {
+    var random = RandomSource(seed: seed)
+    let weights = Tensor.uniform(shape: [visible, hidden], low: -irange, high: irange, using: &random)
+    return (weights, random)
+}

@@ -7,6 +7,52 @@
 
 @usableFromInline let log2e: Float = 1.44269504088896341
 @usableFromInline let roundingMagic: Float = 12582912 // 1.5 * 2^23: adding it rounds to an integer
+/// ln 2 split in two (Cephes): the high part is exact in a few bits, so `n * ln2High` is exact.
+@usableFromInline let ln2High: Float = 0.693359375
+@usableFromInline let ln2Low: Float = -2.12194440e-4
+
+/// A value the kernels' polynomials run on: `Float`, or eight of them.
+public protocol KernelValue {
+    init(splat value: Float)
+    static func * (a: Self, b: Self) -> Self
+    static func + (a: Self, b: Float) -> Self
+    static func - (a: Self, b: Float) -> Self
+}
+
+extension Float: KernelValue {
+    @inlinable @inline(__always) public init(splat value: Float) { self = value }
+}
+
+extension SIMD8: KernelValue where Scalar == Float {
+    @inlinable @inline(__always) public init(splat value: Float) { self.init(repeating: value) }
+}
+
+/// Cephes' minimax polynomial of `expf` on the reduced argument r in [-ln2/2, ln2/2]:
+/// `e^r = 1 + r + r^2 P(r)`. One copy for the scalar and the eight-wide kernels.
+@inlinable @inline(__always)
+func expPolynomial<T: KernelValue>(_ r: T) -> T {
+    var p = T(splat: 1.9875691500e-4)
+    p = p * r + 1.3981999507e-3
+    p = p * r + 8.3334519073e-3
+    p = p * r + 4.1665795894e-2
+    p = p * r + 1.6666665459e-1
+    return p * r + 5.0000001201e-1
+}
+
+/// Cephes' minimax polynomial of `logf` on m = mantissa - 1 in [sqrt(1/2) - 1, sqrt(2) - 1]:
+/// `log(1 + m) = m - m^2/2 + m^3 P(m)`.
+@inlinable @inline(__always)
+func logPolynomial<T: KernelValue>(_ m: T) -> T {
+    var p = T(splat: 7.0376836292e-2)
+    p = p * m - 1.1514610310e-1
+    p = p * m + 1.1676998740e-1
+    p = p * m - 1.2420140846e-1
+    p = p * m + 1.4249322787e-1
+    p = p * m - 1.6668057665e-1
+    p = p * m + 2.0000714765e-1
+    p = p * m - 2.4999993993e-1
+    return p * m + 3.3333331174e-1
+}
 
 /// `e^x`, vectorizable. Inputs are clamped to [-87.3, 88.3], so the result is
 /// never zero, infinite or NaN for finite input (NaN stays NaN).
@@ -18,15 +64,9 @@ public func fastExp(_ x: Float) -> Float {
     // The rounded integer sits in the low mantissa bits of `shifted`; reading it
     // there (instead of a trapping Float-to-Int conversion) keeps the loop vectorizable.
     let integer = Int32(bitPattern: shifted.bitPattern) &- 0x4B40_0000
-    var r = clamped - n * 0.693359375
-    r = r - n * -2.12194440e-4
-    var p: Float = 1.9875691500e-4
-    p = p * r + 1.3981999507e-3
-    p = p * r + 8.3334519073e-3
-    p = p * r + 4.1665795894e-2
-    p = p * r + 1.6666665459e-1
-    p = p * r + 5.0000001201e-1
-    let y = p * (r * r) + r + 1
+    var r = clamped - n * ln2High
+    r = r - n * ln2Low
+    let y = expPolynomial(r) * (r * r) + r + 1
     let scale = Float(bitPattern: UInt32(bitPattern: integer &+ 127) &<< 23)
     let result = y * scale
     return x != x ? x : result
@@ -43,19 +83,10 @@ public func fastLog(_ x: Float) -> Float {
     let e = Float((shifted &>> 23) &- 0x7f)
     let m = Float(bitPattern: UInt32(bitPattern: (shifted & 0x007f_ffff) &+ 0x3f35_04f3)) - 1
     let z = m * m
-    var p: Float = 7.0376836292e-2
-    p = p * m - 1.1514610310e-1
-    p = p * m + 1.1676998740e-1
-    p = p * m - 1.2420140846e-1
-    p = p * m + 1.4249322787e-1
-    p = p * m - 1.6668057665e-1
-    p = p * m + 2.0000714765e-1
-    p = p * m - 2.4999993993e-1
-    p = p * m + 3.3333331174e-1
-    var y = m * z * p
-    y += e * -2.12194440e-4
+    var y = m * z * logPolynomial(m)
+    y += e * ln2Low
     y += -0.5 * z
-    let result = m + y + e * 0.693359375
+    let result = m + y + e * ln2High
     return x < 0 ? .nan : result
 }
 

@@ -16,15 +16,9 @@ public func fastExp(_ x: Float8) -> Float8 {
     let shifted = clamped * log2e + roundingMagic
     let n = shifted - roundingMagic
     let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
-    var r = clamped - n * 0.693359375
-    r = r - n * -2.12194440e-4
-    var p = Float8(repeating: 1.9875691500e-4)
-    p = p * r + 1.3981999507e-3
-    p = p * r + 8.3334519073e-3
-    p = p * r + 4.1665795894e-2
-    p = p * r + 1.6666665459e-1
-    p = p * r + 5.0000001201e-1
-    let y = p * (r * r) + r + 1
+    var r = clamped - n * ln2High
+    r = r - n * ln2Low
+    let y = expPolynomial(r) * (r * r) + r + 1
     let scale = unsafeBitCast((integer &+ 127) &<< 23, to: Float8.self)
     return y * scale
 }
@@ -38,19 +32,10 @@ public func fastLog(_ x: Float8) -> Float8 {
     let k = Float8((shifted &>> 23) &- 0x7f)
     let m = unsafeBitCast((shifted & 0x007f_ffff) &+ 0x3f35_04f3, to: Float8.self) - 1
     let z = m * m
-    var p = Float8(repeating: 7.0376836292e-2)
-    p = p * m - 1.1514610310e-1
-    p = p * m + 1.1676998740e-1
-    p = p * m - 1.2420140846e-1
-    p = p * m + 1.4249322787e-1
-    p = p * m - 1.6668057665e-1
-    p = p * m + 2.0000714765e-1
-    p = p * m - 2.4999993993e-1
-    p = p * m + 3.3333331174e-1
-    var y = m * z * p
-    y += k * -2.12194440e-4
+    var y = m * z * logPolynomial(m)
+    y += k * ln2Low
     y += -0.5 * z
-    return (m + y + k * 0.693359375).replacing(with: .nan, where: x .< 0)
+    return (m + y + k * ln2High).replacing(with: .nan, where: x .< 0)
 }
 
 @inlinable @inline(__always)

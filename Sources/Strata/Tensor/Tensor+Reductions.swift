@@ -39,42 +39,32 @@ extension Tensor {
         }
     }
 
-    /// The sum of all scalars, accumulated in Double for accuracy.
-    public func sum() -> Double {
+    /// The sum of `term(x)` over all scalars x: Float partial sums over runs
+    /// of 4096 keep the loop vectorized, their Double total keeps large tensors accurate.
+    @inline(__always)
+    func accumulate(_ term: (Float) -> Float) -> Double {
         scalars.withUnsafeBufferPointer { src in
-            // Float partial sums over short runs keep the loop vectorized;
-            // the Double total keeps large tensors accurate.
             var total: Double = 0
             var start = 0
             while start < src.count {
                 let end = min(start + 4096, src.count)
                 var partial: Float = 0
-                for i in start ..< end { partial += src[i] }
+                for i in start ..< end { partial += term(src[i]) }
                 total += Double(partial)
                 start = end
             }
             return total
         }
     }
+
+    /// The sum of all scalars, accumulated in Double for accuracy.
+    public func sum() -> Double { accumulate { $0 } }
 
     /// The mean of all scalars.
     public func mean() -> Double { count == 0 ? 0 : sum() / Double(count) }
 
     /// The sum of squares of all scalars (the squared Frobenius norm).
-    public func squaredNorm() -> Double {
-        scalars.withUnsafeBufferPointer { src in
-            var total: Double = 0
-            var start = 0
-            while start < src.count {
-                let end = min(start + 4096, src.count)
-                var partial: Float = 0
-                for i in start ..< end { partial += src[i] * src[i] }
-                total += Double(partial)
-                start = end
-            }
-            return total
-        }
-    }
+    public func squaredNorm() -> Double { accumulate { $0 * $0 } }
 
     /// The smallest and largest scalar, or nil when empty.
     public func minMax() -> (min: Float, max: Float)? {
@@ -94,19 +84,25 @@ extension Tensor {
         }
     }
 
-    /// Adds `alpha * vector` to every row: `self[i, j] += alpha * vector[j]`
-    /// (a bias broadcast over the batch).
-    public mutating func addToEachRow(_ vector: Tensor, alpha: Float = 1) {
+    /// Applies `combine(&self[i, j], vector[j])` to every element: a row vector broadcast over the rows.
+    @inline(__always)
+    mutating func combineEachRow(with vector: Tensor, _ combine: (inout Float, Float) -> Void) {
         let (r, c) = (rows, columns)
         precondition(vector.count == c, "row vector of \(vector.count) cannot broadcast over rows of \(c)")
         vector.scalars.withUnsafeBufferPointer { v in
             scalars.withUnsafeMutableBufferPointer { dst in
                 for i in 0 ..< r {
                     let row = dst.baseAddress! + i * c
-                    for j in 0 ..< c { row[j] += alpha * v[j] }
+                    for j in 0 ..< c { combine(&row[j], v[j]) }
                 }
             }
         }
+    }
+
+    /// Adds `alpha * vector` to every row: `self[i, j] += alpha * vector[j]`
+    /// (a bias broadcast over the batch).
+    public mutating func addToEachRow(_ vector: Tensor, alpha: Float = 1) {
+        combineEachRow(with: vector) { $0 += alpha * $1 }
     }
 
     /// Adds `alpha * vector[i]` to every scalar of row `i` (a per-example shift).
@@ -126,15 +122,6 @@ extension Tensor {
 
     /// Multiplies every row element-wise by `vector`: `self[i, j] *= vector[j]`.
     public mutating func multiplyEachRow(by vector: Tensor) {
-        let (r, c) = (rows, columns)
-        precondition(vector.count == c, "row vector of \(vector.count) cannot broadcast over rows of \(c)")
-        vector.scalars.withUnsafeBufferPointer { v in
-            scalars.withUnsafeMutableBufferPointer { dst in
-                for i in 0 ..< r {
-                    let row = dst.baseAddress! + i * c
-                    for j in 0 ..< c { row[j] *= v[j] }
-                }
-            }
-        }
+        combineEachRow(with: vector) { $0 *= $1 }
     }
 }

@@ -1,0 +1,58 @@
+import ArgumentParser
+import Strata
+
+/// Softmax fine-tuning's settings, by the same names as YAML's `finetune: {softmax: ...}`.
+struct FineTuningOptions: ParsableArguments {
+    @Option(help: "Examples per minibatch (default 100).")
+    var batchSize: String?
+    @Option(help: "Learning rate (default 0.1).")
+    var learningRate: String?
+    @Option(help: "The learning rate is multiplied by this after each epoch (default 1).")
+    var learningRateDecay: String?
+    @Option(help: "Momentum at epoch 1 (default 0.5).")
+    var momentum: String?
+    @Option(help: "Momentum reached at --momentum-saturate (default 0.9).")
+    var finalMomentum: String?
+    @Option(help: "Epoch the momentum ramp ends (default 10).")
+    var momentumSaturate: String?
+    @Option(help: "L2 weight decay (default 0).")
+    var weightDecay: String?
+    @Option(help: "Dropout probability of input values (default 0).")
+    var inputDropout: String?
+    @Option(help: "Dropout probability of hidden units (default 0).")
+    var hiddenDropout: String?
+    @Option(help: "Limit each unit's incoming weight norm (pylearn2's max_col_norm; default: none).")
+    var maxColumnNorm: String?
+    @Option(help: "The most epochs (default 50).")
+    var epochs: String?
+    @Option(help: "Stop after this many epochs without a better validation error (default 10).")
+    var patience: String?
+    @Option(help: "Seed of initialization, shuffling and dropout (default 1).")
+    var seed: String?
+
+    var settings: [String: String?] {
+        ["batch_size": batchSize, "learning_rate": learningRate, "learning_rate_decay": learningRateDecay, "momentum": momentum,
+         "final_momentum": finalMomentum, "momentum_saturate": momentumSaturate, "weight_decay": weightDecay, "input_dropout": inputDropout,
+         "hidden_dropout": hiddenDropout, "max_column_norm": maxColumnNorm, "epochs": epochs, "patience": patience, "seed": seed]
+    }
+}
+
+/// The linear SVM's settings, by the same names as YAML's `finetune: {svm: ...}`.
+struct SVMOptions: ParsableArguments {
+    @Option(help: "The SVM's C; without it, chosen on the validation examples from --c-grid.")
+    var c: String?
+    @Option(help: "Candidate values of C, comma-separated (default 0.001,0.01,0.1,1).")
+    var cGrid: String?
+    @Option(help: "squared_hinge (L2-SVM, the default) or hinge.")
+    var loss: String?
+    @Option(help: "Solver tolerance on the projected gradient (LIBLINEAR's eps; default 0.01).")
+    var tolerance: String?
+    @Option(help: "The most passes over the data per class (default 1000).")
+    var maxIterations: String?
+    @Option(help: "Standardization: added to each feature's standard deviation (default 0.01).")
+    var stdEps: String?
+
+    var settings: [String: String?] {
+        ["c": c, "c_grid": cGrid, "loss": loss, "tolerance": tolerance, "max_iterations": maxIterations, "std_eps": stdEps]
+    }
+}
