@@ -109,6 +109,14 @@ extension FrontEndAgreementTests {
         }
         #expect(outcome.stack.layers.count >= 1)
         #expect(!outcome.lines.contains { $0.contains("no run has") }, "\(name): the chart lost channels: \(outcome.lines)")
+        // The walkthrough's commands that read this tutorial's outputs work on them (no stale paths).
+        let readers = Walkthroughs.files.flatMap(Walkthroughs.commands).filter { $0.contains("runs/\(name)/") && !$0.contains("--run ") }
+        #expect(name != "grbm_smd" || readers.count >= 4, "the grbm_smd walkthrough's show-weights and plot-monitor commands: \(readers)")
+        for line in readers {
+            var arguments = Array(Walkthroughs.words(line.replacingOccurrences(of: "runs/\(name)/", with: folder.file("run") + "/")).dropFirst())
+            if let o = arguments.firstIndex(where: { $0 == "-o" || $0 == "--output" }), o + 1 < arguments.count { arguments[o + 1] = folder.file("walkthrough.out") }
+            #expect(throws: Never.self, "\(line)") { try runCommand(arguments) }
+        }
     }
 }
 }

@@ -50,8 +50,7 @@ public struct Classifier: Sendable {
         case .softmax(let network):
             var x = raw
             try preprocessing.transform(&x)
-            progress?(raw.rows)
-            return network.probabilities(x)
+            return network.probabilities(x, progress: progress)
         case .svm(let svm):
             var features = try extractor.map { try $0.extract(raw, progress: progress) } ?? raw
             try preprocessing.transform(&features)

@@ -60,8 +60,9 @@ public struct SoftmaxNetwork: Sendable {
     /// Layer sizes, for example `784-1000-1000-10`.
     public var sizes: String { ([inputCount] + hidden.map(\.outputCount) + [classCount]).map(String.init).joined(separator: "-") }
 
-    /// Class probabilities `(n, classes)`, in batches of `batchSize` rows.
-    public func probabilities(_ x: Tensor, batchSize: Int = 2048) -> Tensor {
+    /// Class probabilities `(n, classes)`, in batches of `batchSize` rows;
+    /// `progress` is told the rows done after each batch.
+    public func probabilities(_ x: Tensor, batchSize: Int = 2048, progress: ((Int) -> Void)? = nil) -> Tensor {
         var out = Tensor(zeros: [x.rows, classCount])
         var start = 0
         while start < x.rows {
@@ -74,6 +75,7 @@ public struct SoftmaxNetwork: Sendable {
                 z.withUnsafeBufferPointer { (dst.baseAddress! + start * classCount).update(from: $0.baseAddress!, count: $0.count) }
             }
             start = end
+            progress?(end)
         }
         return out
     }

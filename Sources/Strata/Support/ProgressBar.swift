@@ -2,7 +2,8 @@ import Foundation
 
 /// A one-line progress bar on standard error: a bar, the count, the rate and
 /// the time left, redrawn at most ten times a second. When standard error is
-/// not a terminal it prints nothing until ``finish(_:)``.
+/// not a terminal (a log file, CI), a plain line every ``logInterval`` seconds
+/// says how far it is, so a long step is never silent.
 public final class ProgressBar {
     private let total: Int
     private let label: String
@@ -11,6 +12,8 @@ public final class ProgressBar {
     private let interactive: Bool
     /// Extra text shown at the end of the line (for example the current objective).
     public var status = ""
+    /// Seconds between the plain progress lines written when standard error is not a terminal.
+    public var logInterval: Double = 10
 
     public init(total: Int, label: String) {
         self.total = max(total, 1)
@@ -20,7 +23,16 @@ public final class ProgressBar {
 
     /// Marks `done` units complete and redraws if due.
     public func update(_ done: Int) {
-        guard interactive, Date().timeIntervalSince(lastDraw) >= 0.1 || done >= total else { return }
+        if !interactive {
+            let elapsed = Date().timeIntervalSince(start)
+            guard done < total, elapsed >= logInterval, Date().timeIntervalSince(lastDraw) >= logInterval else { return }
+            lastDraw = Date()
+            let left = Double(total - done) * elapsed / Double(max(done, 1))
+            FileHandle.standardError.write(Data(String(format: "%@ %.0f%% (%d of %d), %@ elapsed, eta %@ %@\n", label, 100 * Double(done) / Double(total),
+                                                        done, total, Self.duration(elapsed), Self.duration(left), status).utf8))
+            return
+        }
+        guard Date().timeIntervalSince(lastDraw) >= 0.1 || done >= total else { return }
         lastDraw = Date()
         let fraction = min(1, Double(done) / Double(total))
         let width = 28

@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+@testable import Strata
+@testable import StrataCommands
+import Testing
+
+/// Every `strata ...` command line in the README and the tutorials' walkthroughs.
+enum Walkthroughs {
+    static let files = ["README.md"] + ((try? FileManager.default.contentsOfDirectory(atPath: repositoryRoot + "/Tutorials")) ?? [])
+        .sorted().map { "Tutorials/\($0)/README.md" }.filter { FileManager.default.fileExists(atPath: repositoryRoot + "/" + $0) }
+
+    /// The commands of one Markdown file: lines of `sh` blocks (joined at a
+    /// trailing backslash, comments cut) and inline code spans, that start with `strata`.
+    static func commands(in file: String) -> [String] {
+        guard let text = try? String(contentsOfFile: repositoryRoot + "/" + file, encoding: .utf8) else { return [] }
+        var found: [String] = [], inBlock = false, pending = ""
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+            if line.hasPrefix("```") { inBlock.toggle(); pending = ""; continue }
+            if inBlock {
+                let joined = pending + line.trimmingCharacters(in: .whitespaces)
+                if joined.hasSuffix("\\") { pending = String(joined.dropLast()) + " "; continue }
+                pending = ""
+                let command = cutComment(joined)
+                if command.hasPrefix("strata ") { found.append(command) }
+            } else {
+                let parts = line.split(separator: "`", omittingEmptySubsequences: false)
+                // Inline spans of three words or more are commands; `strata features` in prose names one.
+                for (i, part) in parts.enumerated() where i % 2 == 1 && part.hasPrefix("strata ") && part.split(separator: " ").count >= 3 {
+                    found.append(cutComment(String(part)))
+                }
+            }
+        }
+        return found
+    }
+
+    static func cutComment(_ line: String) -> String {
+        var quote: Character?, previous: Character = " "
+        for (i, c) in line.enumerated() {
+            if let q = quote { if c == q { quote = nil } } else if c == "'" || c == "\"" { quote = c } else if c == "#", previous == " " {
+                return String(line.prefix(i)).trimmingCharacters(in: .whitespaces)
+            }
+            previous = c
+        }
+        return line.trimmingCharacters(in: .whitespaces)
+    }
+
+    /// Splits a command line as a shell would (quotes, no expansion).
+    static func words(_ line: String) -> [String] {
+        var words: [String] = [], current = "", quote: Character?, inWord = false
+        for c in line {
+            if let q = quote { if c == q { quote = nil } else { current.append(c) }; continue }
+            if c == "'" || c == "\"" { quote = c; inWord = true } else if c == " " {
+                if inWord { words.append(current); current = ""; inWord = false }
+            } else { current.append(c); inWord = true }
+        }
+        if inWord { words.append(current) }
+        return words
+    }
+
+    static var all: [String] { files.flatMap { file in commands(in: file).map { "\(file): \($0)" } } }
+}
+
+@Suite struct WalkthroughTests {
+    @Test func thereAreWalkthroughCommands() {
+        #expect(Walkthroughs.all.count >= 30, "found \(Walkthroughs.all.count)")
+    }
+
+    /// Every documented command line parses and passes its checks: no flag in the docs can rot.
+    @Test(arguments: Walkthroughs.all)
+    func documentedCommandIsAccepted(_ entry: String) {
+        let line = String(entry.split(separator: ":", maxSplits: 1)[1]).trimmingCharacters(in: .whitespaces)
+        let arguments = Array(Walkthroughs.words(line).dropFirst())
+        do {
+            _ = try StrataCommand.parseAsRoot(arguments)
+        } catch {
+            let code = StrataCommand.exitCode(for: error)
+            #expect(code == .success, "\(entry)\n  \(StrataCommand.message(for: error))")
+        }
+    }
+}
