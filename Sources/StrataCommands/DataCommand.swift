@@ -12,21 +12,7 @@ struct DataCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show which datasets are found, and where.")
 
-        func run() throws {
-            let catalog = DataCatalog()
-            print("search order: " + catalog.roots.joined(separator: "  ->  "))
-            for dataset in KnownDataset.allCases {
-                if let location = catalog.locate(dataset) {
-                    print("\(dataset.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)) found  \(location.folder)")
-                    for split in DataCatalog.Split.allCases {
-                        let files = location.files[split]!.map { URL(fileURLWithPath: $0).lastPathComponent }
-                        print("    \(split.rawValue): \(files.joined(separator: ", "))")
-                    }
-                } else {
-                    print("\(dataset.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)) missing  (\(dataset.installHint))")
-                }
-            }
-        }
+        func run() throws { DataCatalog().report().forEach { print($0) } }
     }
 
     struct Fetch: ParsableCommand {
@@ -58,17 +44,8 @@ struct DataCommand: ParsableCommand {
         func run() throws {
             let start = Date()
             let dataset = try which.load()
-            let seconds = Date().timeIntervalSince(start)
-            print("\(dataset.name): \(dataset.count) examples x \(dataset.featureCount) values, loaded in \(String(format: "%.3f", seconds)) s")
-            if let geometry = dataset.geometry { print("images: \(geometry)") }
-            if let range = dataset.examples.minMax() { print("values: \(range.min) ... \(range.max)") }
-            if let labels = dataset.labels {
-                let names = dataset.classNames ?? []
-                var counts = [Int: Int]()
-                for label in labels { counts[label, default: 0] += 1 }
-                let text = counts.keys.sorted().map { "\($0)\(names.indices.contains($0) ? " " + names[$0] : ""): \(counts[$0]!)" }
-                print("classes: " + text.joined(separator: ", "))
-            }
+            print(String(format: "loaded in %.3f s", Date().timeIntervalSince(start)))
+            dataset.report.forEach { print($0) }
         }
     }
 
@@ -93,22 +70,11 @@ struct DataCommand: ParsableCommand {
 
         func run() throws {
             let dataset = try which.load().prefix(count)
-            guard let geometry = dataset.geometry else {
-                throw ValidationError("\(dataset.name) has no image geometry to draw")
-            }
-            // Map the dataset's value range onto [-1, 1], the viewer's range.
-            var tiles = dataset.examples
-            let (low, high) = tiles.minMax() ?? (0, 1)
-            tiles.shift(by: -(low + high) / 2)
-            tiles.scale(by: high > low ? 2 / (high - low) : 1)
-            var grid = TileGrid(rescale: .none)
-            grid.scale = scale
-            try grid.render(tiles, geometry: geometry).write(to: output)
+            try Pictures.examples(of: dataset, to: output, scale: scale)
             print("wrote \(output) (\(dataset.count) examples of \(dataset.name))")
         }
     }
 }
-
 
 /// A dataset named on the command line and its split.
 struct DatasetArgument: ParsableArguments {

@@ -35,19 +35,7 @@ struct PlotMonitorCommand: ParsableCommand {
     var output = "monitor.png"
 
     func run() throws {
-        var logs: [(name: String, log: MonitorLog)] = []
-        for spec in runs {
-            var path = spec, name = URL(fileURLWithPath: spec).lastPathComponent
-            if let colon = spec.lastIndex(of: ":"), !FileManager.default.fileExists(atPath: spec) {
-                path = String(spec[..<colon]); name = String(spec[spec.index(after: colon)...])
-            }
-            var isFolder: ObjCBool = false
-            if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
-                if name == URL(fileURLWithPath: spec).lastPathComponent { name = URL(fileURLWithPath: path).lastPathComponent }
-                path += "/monitor.jsonl"
-            }
-            logs.append((name, try MonitorLog.read(path)))
-        }
+        let logs = try Pictures.monitorRuns(runs)
         if list {
             let all = Array(Set(logs.flatMap { $0.log.channelNames })).sorted()
             for (i, channel) in all.enumerated() { print("\(ChannelSelection.code(i).padding(toLength: 4, withPad: " ", startingAt: 0)) \(channel)") }

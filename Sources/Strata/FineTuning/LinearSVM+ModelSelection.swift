@@ -15,7 +15,7 @@ extension LinearSVM {
     /// `starting` is told each candidate before its solve, `report` sees each as it finishes.
     public static func chooseC(_ x: Tensor, labels: [Int], classes: Int, validation: Int, grid: [Float], settings: Settings,
                                stdEps: Float = 0.01, cores: Int = Compute.activeCores, starting: (Float) -> Void = { _ in },
-                               report: (Candidate) -> Void = { _ in }) throws -> Float {
+                               progress: ((_ pass: Int, _ unsolved: Int) -> Void)? = nil, report: (Candidate) -> Void = { _ in }) throws -> Float {
         guard !grid.isEmpty, grid.allSatisfy({ $0 > 0 }) else {
             throw StrataError.invalidArgument(name: "C grid", reason: "\(grid) must hold positive values")
         }
@@ -33,7 +33,7 @@ extension LinearSVM {
             candidateSettings.c = c
             starting(c)
             let start = Date()
-            let svm = try train(fit, labels: Array(labels[..<split]), classes: classes, settings: candidateSettings, cores: cores)
+            let svm = try train(fit, labels: Array(labels[..<split]), classes: classes, settings: candidateSettings, cores: cores, progress: progress)
             let accuracy = Double(zip(try svm.predict(valid), labels[split...]).filter { $0 == $1 }.count) / Double(valid.rows)
             report(Candidate(c: c, validationAccuracy: accuracy, seconds: Date().timeIntervalSince(start),
                              iterations: (svm.iterations.min() ?? 0) ... (svm.iterations.max() ?? 0)))

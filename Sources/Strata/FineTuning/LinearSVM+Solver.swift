@@ -16,7 +16,9 @@ extension LinearSVM {
     /// `settings.seed`, the same for every class, and each class skips the
     /// examples it has shrunk away; so a class's solution depends only on the
     /// seed, not on which classes share its pass (or how many cores there are).
-    static func solveTogether(_ x: Tensor, labels: [Int], classes: [Int], squaredNorms: [Float], settings: Settings) -> [BinarySolution] {
+    /// `onPass` is told, after each pass, its number and how many of `classes` are still being solved.
+    static func solveTogether(_ x: Tensor, labels: [Int], classes: [Int], squaredNorms: [Float], settings: Settings,
+                              onPass: ((_ pass: Int, _ unsolved: Int) -> Void)? = nil) -> [BinarySolution] {
         let (n, d, g) = (x.rows, x.columns, classes.count)
         let width = d + 1
         let squared = settings.loss == .squaredHinge
@@ -83,6 +85,7 @@ extension LinearSVM {
                     }
                     if iterations[c] >= settings.maxIterations { done[c] = true }
                 }
+                onPass?(iterations.max() ?? 0, done.filter { !$0 }.count)
             }
         } } } }
         return (0 ..< g).map { c in

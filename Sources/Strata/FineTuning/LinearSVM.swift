@@ -59,8 +59,10 @@ public struct LinearSVM: Sendable {
     }
 
     /// Trains one binary problem per class on `x` (`(n, features)`) with
-    /// labels in `0..<classes`, the classes spread over `cores`.
-    public static func train(_ x: Tensor, labels: [Int], classes: Int, settings: Settings, cores: Int = Compute.activeCores) throws -> LinearSVM {
+    /// labels in `0..<classes`, the classes spread over `cores`. `progress`
+    /// sees, after each pass of the first core's group, the pass and that group's unsolved classes.
+    public static func train(_ x: Tensor, labels: [Int], classes: Int, settings: Settings, cores: Int = Compute.activeCores,
+                             progress: ((_ pass: Int, _ unsolved: Int) -> Void)? = nil) throws -> LinearSVM {
         try settings.validate()
         try checkLabels(labels, rows: x.rows, classes: classes, what: "SVM training labels")
         guard classes >= 2 else { throw StrataError.invalidArgument(name: "classes", reason: "an SVM needs at least 2") }
@@ -83,7 +85,7 @@ public struct LinearSVM: Sendable {
         let lock = NSLock()
         CoreTeam.run(groups) { group in
             let members = Array(classes * group / groups ..< classes * (group + 1) / groups)
-            let solutions = solveTogether(x, labels: labels, classes: members, squaredNorms: squaredNorms, settings: settings)
+            let solutions = solveTogether(x, labels: labels, classes: members, squaredNorms: squaredNorms, settings: settings, onPass: group == 0 ? progress : nil)
             lock.lock()
             for (k, solution) in zip(members, solutions) { columns[k] = solution.w; results[k] = (solution.objective, solution.iterations) }
             lock.unlock()

@@ -5,6 +5,7 @@ public enum Evaluating {
     /// Predicts `images` (treated as the classifier's ``InputContract`` says) with the
     /// classifier at `path`, and writes `evaluation.txt/.json/.png` into `folder`
     /// (default: the classifier's folder).
+    @discardableResult
     public static func run(classifier path: String, dataset: String?, split: DataCatalog.Split, limit: Int?, folder: String?,
                            log: StageLog = { print($0) }) throws -> ConfusionMatrix {
         let model = try Classifier.read(path)

@@ -137,6 +137,7 @@ public enum Pretraining {
     }
 
     /// Prepares the input and trains the layer: `strata pretrain` as a library call.
+    @discardableResult
     public static func run(_ settings: Settings, compute: Compute, showProgress: Bool = true, log: StageLog = { print($0) }) throws -> Result {
         compute.apply()
         let data = try prepare(settings.input, preprocessing: settings.preprocessing, patchSeed: settings.patchSeed)

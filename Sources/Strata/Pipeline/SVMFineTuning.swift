@@ -50,24 +50,34 @@ public enum SVMFineTuning {
     /// Computes or reads the features, chooses C on the held-out examples when
     /// there is a grid, trains on all training examples, saves the classifier
     /// and evaluates it on the test split.
-    public static func run(_ s: Settings, compute: Compute, log: StageLog = { print($0) }) throws -> Result {
+    public static func run(_ s: Settings, compute: Compute, log: @escaping StageLog = { print($0) }) throws -> Result {
         compute.apply()
         let start = Date()
         var settings = s.svm
         var (trainX, trainY, testX, testY, classNames, extractor, contract) = try loadFeatures(s, compute: compute, log: log)
         let featureSeconds = Date().timeIntervalSince(start)
+        var lastNote = Date()
+        let passes: (Int, Int) -> Void = { pass, unsolved in
+            guard Date().timeIntervalSince(lastNote) >= 10 else { return }
+            lastNote = Date()
+            log("  pass \(pass), \(unsolved) of the first core's classes still being solved")
+        }
         if let grid = s.cGrid {
             settings.c = try LinearSVM.chooseC(trainX, labels: trainY, classes: classNames.count, validation: s.validation, grid: grid,
-                                               settings: settings, stdEps: s.stdEps, cores: compute.cores, starting: { log("C \($0): training on \(trainX.rows - s.validation) examples ...") }) { candidate in
+                                               settings: settings, stdEps: s.stdEps, cores: compute.cores,
+                                               starting: { lastNote = Date(); log("C \($0): training on \(trainX.rows - s.validation) examples ...") },
+                                               progress: passes) { candidate in
                 log(String(format: "C %-8g validation accuracy %.2f%%  (%.1f s, %d-%d passes)", candidate.c, 100 * candidate.validationAccuracy,
                            candidate.seconds, candidate.iterations.lowerBound, candidate.iterations.upperBound))
             }
             log("chose C = \(settings.c)")
         }
         log("training the SVM (C \(settings.c)) on \(trainX.rows) x \(trainX.columns) features ...")
+        lastNote = Date()
         let (svm, svmSeconds, result) = try LinearSVM.trainAndEvaluate(
             train: &trainX, labels: trainY, test: &testX, testLabels: testY, settings: settings, stdEps: s.stdEps, extractor: extractor,
-            classNames: classNames, metadata: contract.metadata, folder: s.folder, numbers: ["feature_seconds": featureSeconds], cores: compute.cores)
+            classNames: classNames, metadata: contract.metadata, folder: s.folder, numbers: ["feature_seconds": featureSeconds], cores: compute.cores,
+            progress: passes)
         log(String(format: "SVM (C %g, %@) on %d x %d features: %.1f s; objectives %@", settings.c, settings.loss.rawValue, trainX.rows, trainX.columns,
                    svmSeconds, svm.objectives.map { String(format: "%.4g", $0) }.joined(separator: " ")))
         log(String(format: "test accuracy %.2f%% (%d of %d)", 100 * result.confusion.accuracy, result.confusion.correct, result.confusion.total))

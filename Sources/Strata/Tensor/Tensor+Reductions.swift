@@ -39,17 +39,17 @@ extension Tensor {
         }
     }
 
-    /// The sum of `term(x)` over all scalars x: Float partial sums over runs
-    /// of 4096 keep the loop vectorized, their Double total keeps large tensors accurate.
-    @inline(__always)
-    func accumulate(_ term: (Float) -> Float) -> Double {
+    /// The sum of all scalars, accumulated in Double for accuracy.
+    public func sum() -> Double {
         scalars.withUnsafeBufferPointer { src in
+            // Float partial sums over short runs keep the loop vectorized;
+            // the Double total keeps large tensors accurate.
             var total: Double = 0
             var start = 0
             while start < src.count {
                 let end = min(start + 4096, src.count)
                 var partial: Float = 0
-                for i in start ..< end { partial += term(src[i]) }
+                for i in start ..< end { partial += src[i] }
                 total += Double(partial)
                 start = end
             }
@@ -57,14 +57,20 @@ extension Tensor {
         }
     }
 
-    /// The sum of all scalars, accumulated in Double for accuracy.
-    public func sum() -> Double { accumulate { $0 } }
-
     /// The mean of all scalars.
     public func mean() -> Double { count == 0 ? 0 : sum() / Double(count) }
 
-    /// The sum of squares of all scalars (the squared Frobenius norm).
-    public func squaredNorm() -> Double { accumulate { $0 * $0 } }
+    /// The sum of squares of all scalars (the squared Frobenius norm), in Float
+    /// runs of 4096 totalled in Double, as ``sum()``.
+    public func squaredNorm() -> Double {
+        scalars.withUnsafeBufferPointer { src in
+            stride(from: 0, to: src.count, by: 4096).reduce(0.0) { total, start in
+                var partial: Float = 0
+                for x in src[start ..< Swift.min(start + 4096, src.count)] { partial += x * x }
+                return total + Double(partial)
+            }
+        }
+    }
 
     /// The smallest and largest scalar, or nil when empty.
     public func minMax() -> (min: Float, max: Float)? {
@@ -84,44 +90,45 @@ extension Tensor {
         }
     }
 
-    /// Applies `combine(&self[i, j], vector[j])` to every element: a row vector broadcast over the rows.
-    @inline(__always)
-    mutating func combineEachRow(with vector: Tensor, _ combine: (inout Float, Float) -> Void) {
+    /// Adds `alpha * vector` to every row: `self[i, j] += alpha * vector[j]`
+    /// (a bias broadcast over the batch).
+    public mutating func addToEachRow(_ vector: Tensor, alpha: Float = 1) {
         let (r, c) = (rows, columns)
         precondition(vector.count == c, "row vector of \(vector.count) cannot broadcast over rows of \(c)")
         vector.scalars.withUnsafeBufferPointer { v in
             scalars.withUnsafeMutableBufferPointer { dst in
                 for i in 0 ..< r {
                     let row = dst.baseAddress! + i * c
-                    for j in 0 ..< c { combine(&row[j], v[j]) }
+                    for j in 0 ..< c { row[j] += alpha * v[j] }
                 }
             }
         }
     }
 
-    /// Adds `alpha * vector` to every row: `self[i, j] += alpha * vector[j]`
-    /// (a bias broadcast over the batch).
-    public mutating func addToEachRow(_ vector: Tensor, alpha: Float = 1) {
-        combineEachRow(with: vector) { $0 += alpha * $1 }
-    }
-
     /// Adds `alpha * vector[i]` to every scalar of row `i` (a per-example shift).
     public mutating func addToEachColumn(_ vector: Tensor, alpha: Float = 1) {
-        let (r, c) = (rows, columns)
-        precondition(vector.count == r, "column vector of \(vector.count) cannot broadcast over \(r) rows")
-        vector.scalars.withUnsafeBufferPointer { v in
-            scalars.withUnsafeMutableBufferPointer { dst in
-                for i in 0 ..< r {
-                    let shift = alpha * v[i]
-                    let row = dst.baseAddress! + i * c
-                    for j in 0 ..< c { row[j] += shift }
-                }
+        let width = columns
+        precondition(vector.count == rows, "column vector of \(vector.count) cannot broadcast over \(rows) rows")
+        scalars.withUnsafeMutableBufferPointer { dst in
+            for (i, value) in vector.scalars.enumerated() {
+                let shift = alpha * value
+                for j in i * width ..< (i + 1) * width { dst[j] += shift }
             }
         }
     }
 
     /// Multiplies every row element-wise by `vector`: `self[i, j] *= vector[j]`.
     public mutating func multiplyEachRow(by vector: Tensor) {
-        combineEachRow(with: vector) { $0 *= $1 }
+        let width = columns
+        precondition(vector.count == width, "row vector of \(vector.count) cannot scale rows of \(width)")
+        scalars.withUnsafeMutableBufferPointer { dst in
+            vector.scalars.withUnsafeBufferPointer { scale in
+                var offset = 0
+                while offset < dst.count {
+                    for j in 0 ..< width { dst[offset + j] *= scale[j] }
+                    offset += width
+                }
+            }
+        }
     }
 }
