@@ -13,7 +13,8 @@ struct FeaturesCommand: ParsableCommand {
             (--dataset may name another dataset only if it is the same). Writes OUT (float32, examples x \
             features) and OUT with .labels.npy (int64) when the data is labeled.
 
-              strata features runs/grbm_smd/stack.safetensors --split test --stride 2 -o test.npy
+              strata features runs/grbm_smd/stack.safetensors --split test \\
+                --stride 2 -o test.npy
             """
     )
 

@@ -38,7 +38,8 @@ struct SoftmaxFinetune: ParsableCommand {
         abstract: "Put a softmax layer on a pretrained stack and train the whole network by backpropagation.",
         discussion: """
             Stacked denoising autoencoder, pretrained greedily, then fine-tuned:
-              strata finetune softmax --stack runs/sdae/l2/stack.safetensors --run runs/sdae/finetune
+              strata finetune softmax --stack runs/sdae/l2/stack.safetensors \\
+                --run runs/sdae/finetune
             The same network without pretraining, for comparison:
               strata finetune softmax --hidden 1000,1000 --run runs/sdae/no-pretraining
             """
@@ -90,7 +91,8 @@ struct SVMFinetune: ParsableCommand {
             Features are standardized (mean 0, std 1 per feature, fitted on training data). Without --c, \
             C is chosen from --c-grid by the validation accuracy, then the SVM is retrained on all \
             training examples with it. Coates, Lee and Ng's single-layer pipeline:
-              strata finetune svm --stack runs/patches/stack.safetensors --stride 1 --pool 2x2 --run runs/svm
+              strata finetune svm --stack runs/patches/stack.safetensors \\
+                --stride 1 --pool 2x2 --run runs/svm
             """
     )
 

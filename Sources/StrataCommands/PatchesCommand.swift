@@ -13,7 +13,8 @@ struct PatchesCommand: ParsableCommand {
             mode on --fit-count patches drawn at random, then applied to every patch as it streams.
 
             pylearn2's quick start on CIFAR-10 is:
-              strata patches --dataset cifar10 --window 8 --random 150000 --preprocess gcn,zca -o patches.npy
+              strata patches --dataset cifar10 --window 8 --random 150000 \\
+                --preprocess gcn,zca -o patches.npy
             """
     )
 
@@ -70,7 +71,8 @@ struct PreprocessCommand: ParsableCommand {
         abstract: "Fit preprocessing on an .npy matrix and apply it (or apply a saved fit).",
         discussion: """
             The matrix is 2-D, one example per row. Fit and save, then apply the same fit to other data:
-              strata preprocess x.npy --preprocess gcn,zca -o y.npy --save-preprocessing prep.safetensors
+              strata preprocess x.npy --preprocess gcn,zca -o y.npy \\
+                --save-preprocessing prep.safetensors
               strata preprocess test.npy --load prep.safetensors -o test_white.npy
             """
     )

@@ -11,8 +11,10 @@ struct PlotMonitorCommand: ParsableCommand {
             compare them on one chart (name one with RUN:NAME). Channels are picked by name, by glob \
             pattern, or by pylearn2's letter codes and ranges (see --list):
               strata plot-monitor runs/grbm_smd/layer1 --list
-              strata plot-monitor runs/grbm_smd/layer1 --channels train_objective -o monitor.png
-              strata plot-monitor runs/a:plain runs/b:dropout --channels 'valid_y_misclass' --x epochs -o cmp.png
+              strata plot-monitor runs/grbm_smd/layer1 --channels train_objective \\
+                -o monitor.png
+              strata plot-monitor runs/a:plain runs/b:dropout \\
+                --channels valid_y_misclass --x epochs -o cmp.png
               strata plot-monitor runs/ft --channels B-D,*_nll --log -o curves.png
             """
     )

@@ -14,15 +14,20 @@ struct PretrainCommand: ParsableCommand {
             epoch) and stack.safetensors (the layers so far). --resume continues a run exactly. Flags have \
             the names of an experiment file's keys (--learning-rate is learning_rate).
 
-              strata pretrain --learner autoencoder --hidden 1000 --corruption masking:0.1 --run runs/l1
-              strata pretrain --on runs/l1/stack.safetensors --learner autoencoder --hidden 1000 \\
-                --corruption masking:0.2 --run runs/l2     # runs/l2/stack.safetensors: 784-1000-1000
+              strata pretrain --learner autoencoder --hidden 1000 \\
+                --corruption masking:0.1 --run runs/l1
+              strata pretrain --on runs/l1/stack.safetensors \\
+                --learner autoencoder --hidden 1000 \\
+                --corruption masking:0.2 --run runs/l2
+            (runs/l2/stack.safetensors is then 784-1000-1000.)
 
             pylearn2's quick start (grbm_smd) on Fashion-MNIST patches:
-              strata pretrain --pixel-scale 255 --window 8 --random 150000 --preprocess gcn,zca \\
-                --learner grbm --hidden 400 --objective smd:0.4 --init-sigma 0.4 --init-hidden-bias -2 \\
-                --batch-size 5 --learning-rate 0.1 --lr-schedule monitor --epochs 100 \\
-                --early-stopping train_objective --run runs/grbm_smd
+              strata pretrain --pixel-scale 255 --window 8 --random 150000 \\
+                --preprocess gcn,zca --learner grbm --hidden 400 \\
+                --objective smd:0.4 --init-sigma 0.4 --init-hidden-bias -2 \\
+                --batch-size 5 --learning-rate 0.1 --lr-schedule monitor \\
+                --epochs 100 --early-stopping train_objective \\
+                --run runs/grbm_smd/layer1
             """
     )
 

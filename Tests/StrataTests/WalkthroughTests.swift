@@ -78,3 +78,30 @@ enum Walkthroughs {
         }
     }
 }
+
+/// The examples in every command's `--help` parse and pass their checks too.
+@Suite struct HelpExampleTests {
+    static func commands(_ type: ParsableCommand.Type) -> [ParsableCommand.Type] {
+        [type] + type.configuration.subcommands.flatMap(commands)
+    }
+
+    static let examples: [String] = commands(StrataCommand.self).flatMap { type -> [String] in
+        var found: [String] = [], pending = ""
+        for raw in type.configuration.discussion.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            let line = pending + raw
+            if line.hasSuffix("\\") { pending = String(line.dropLast()) + " "; continue }
+            pending = ""
+            if line.hasPrefix("strata ") { found.append(Walkthroughs.cutComment(line)) }
+        }
+        return found
+    }
+
+    @Test func everyCommandShowsExamples() { #expect(Self.examples.count >= 15, "\(Self.examples)") }
+
+    @Test(arguments: examples)
+    func exampleIsAccepted(_ line: String) {
+        do { _ = try StrataCommand.parseAsRoot(Array(Walkthroughs.words(line).dropFirst())) } catch {
+            #expect(StrataCommand.exitCode(for: error) == .success, "\(line)\n  \(StrataCommand.message(for: error))")
+        }
+    }
+}
