@@ -7,8 +7,10 @@ struct FineTuningOptions: ParsableArguments {
     var batchSize: String?
     @Option(help: "Learning rate (default 0.1).")
     var learningRate: String?
-    @Option(help: "The learning rate is multiplied by this after each epoch (default 1).")
+    @Option(help: "The learning rate is multiplied by this after each epoch (default 1; the schedule exponential:DECAY).")
     var learningRateDecay: String?
+    @Option(help: "Instead of --learning-rate-decay: constant, linear:FINAL_FRACTION:EPOCH, exponential:FACTOR[:MIN] or monitor.")
+    var lrSchedule: String?
     @Option(help: "Momentum at epoch 1 (default 0.5).")
     var momentum: String?
     @Option(help: "Momentum reached at --momentum-saturate (default 0.9).")
@@ -31,7 +33,7 @@ struct FineTuningOptions: ParsableArguments {
     var seed: String?
 
     var settings: [String: String?] {
-        ["batch_size": batchSize, "learning_rate": learningRate, "learning_rate_decay": learningRateDecay, "momentum": momentum,
+        ["batch_size": batchSize, "learning_rate": learningRate, "learning_rate_decay": learningRateDecay, "lr_schedule": lrSchedule, "momentum": momentum,
          "final_momentum": finalMomentum, "momentum_saturate": momentumSaturate, "weight_decay": weightDecay, "input_dropout": inputDropout,
          "hidden_dropout": hiddenDropout, "max_column_norm": maxColumnNorm, "epochs": epochs, "patience": patience, "seed": seed]
     }

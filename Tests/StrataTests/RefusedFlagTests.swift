@@ -58,6 +58,7 @@ func refusal(_ arguments: [String]) -> String? {
         (["finetune", "softmax", "--stack", stack, "--binarize"], "--binarize does not apply with --stack"),
         (["finetune", "softmax", "--stack", stack, "--dataset", "fashion-mnist"], "was trained on mnist, not fashion-mnist"),
         (["finetune", "softmax", "--activation", "softplus"], "is not one of sigmoid, tanh, relu, linear"),
+        (["finetune", "softmax", "--learning-rate-decay", "0.9", "--lr-schedule", "linear:0.1:10"], "give it or lr_schedule, not both"),
         (["finetune", "svm", "--stack", stack, "--c", "1", "--c-grid", "0.1,1"], "c is given"),
         (["finetune", "svm", "--train-features", "a.npy", "--test-features", "b.npy", "--stack", stack], "--stack does not apply with --train-features"),
         (["finetune", "svm", "--stack", stack, "--test-features", "b.npy"], "--test-features does not apply without --train-features"),

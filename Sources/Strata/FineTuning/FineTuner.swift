@@ -4,8 +4,13 @@ import Foundation
 public struct FineTuningConfiguration: Codable, Equatable, Sendable {
     public var batchSize = 100
     public var learningRate: Float = 0.1
-    /// The learning rate is multiplied by this after each epoch.
+    /// The learning rate is multiplied by this after each epoch (a shorthand for
+    /// the schedule `exponential:DECAY`, which ``schedule`` holds).
     public var learningRateDecay: Float = 1
+    /// How the learning rate changes after each epoch; nil: multiplied by ``learningRateDecay``.
+    public var lrSchedule: LearningRateSchedule?
+    /// The schedule in effect: ``lrSchedule``, or exponential decay by ``learningRateDecay``.
+    public var schedule: LearningRateSchedule { lrSchedule ?? .exponentialDecay(factor: learningRateDecay, minimum: 0) }
     /// Momentum ramps linearly from `initialMomentum` (epoch 1) to
     /// `finalMomentum` (epoch `momentumSaturateEpoch`), as pylearn2's `MomentumAdjustor`.
     public var initialMomentum: Float = 0.5
@@ -99,12 +104,17 @@ public struct FineTuner: Sendable {
             return valid.errorRate
         }
 
-        var bestError = record(epoch: 0, objective: nil, learningRate: configuration.learningRate, seconds: 0)
+        // The epoch is chosen by the validation error: the shared early-stopping
+        // rule with no required decrease, and the weights of its best epoch kept.
+        let stopping = EarlyStopping(channel: "valid_y_misclass", proportionalDecrease: 0, patience: configuration.patience)
+        var bestError: Double?, epochsWithoutImprovement = 0, stopped = false
+        _ = stopping.record(record(epoch: 0, objective: nil, learningRate: configuration.learningRate, seconds: 0),
+                            best: &bestError, epochsWithoutImprovement: &epochsWithoutImprovement)
         var bestEpoch = 0, epoch = 0
         var learningRate = configuration.learningRate
         var batch = Tensor(zeros: [0, 0]), batchLabels: [Int] = []
         try log.write(to: monitorPath)
-        while epoch < configuration.maxEpochs && epoch - bestEpoch < configuration.patience {
+        while epoch < configuration.maxEpochs && !stopped {
             epoch += 1
             let epochStart = Date()
             let order = random.permutation(x.rows)
@@ -126,12 +136,15 @@ public struct FineTuner: Sendable {
             let error = record(epoch: epoch, objective: lossSum / Double(batches), learningRate: learningRate,
                                seconds: Date().timeIntervalSince(epochStart))
             bar?.finish(String(format: "nll %.4f, valid error %.2f%%", lossSum / Double(batches), 100 * error))
-            if error < bestError { (bestError, bestEpoch, best) = (error, epoch, network) }
-            learningRate *= configuration.learningRateDecay
+            let outcome = stopping.record(error, best: &bestError, epochsWithoutImprovement: &epochsWithoutImprovement)
+            if outcome.improved { (bestEpoch, best) = (epoch, network) }
+            stopped = outcome.stop
+            learningRate = configuration.schedule.rate(after: epoch, current: learningRate, base: configuration.learningRate,
+                                                       objective: lossSum / Double(batches), previousObjective: log.rows.dropLast().last?["train_objective"])
             try log.write(to: monitorPath)
         }
         network = best
-        return Report(epochs: epoch, bestEpoch: bestEpoch, bestValidationError: bestError,
+        return Report(epochs: epoch, bestEpoch: bestEpoch, bestValidationError: bestError ?? 1,
                       seconds: Date().timeIntervalSince(start), log: log)
     }
 }

@@ -73,7 +73,7 @@ public enum SoftmaxFineTuning {
 }
 
 extension FineTuningConfiguration {
-    public static let keys = ["batch_size", "learning_rate", "learning_rate_decay", "momentum", "final_momentum", "momentum_saturate",
+    public static let keys = ["batch_size", "learning_rate", "learning_rate_decay", "lr_schedule", "momentum", "final_momentum", "momentum_saturate",
                               "weight_decay", "input_dropout", "hidden_dropout", "max_column_norm", "epochs", "patience", "seed"]
 
     /// Fine-tuning settings from `s` (defaults for what is not given), validated.
@@ -82,6 +82,10 @@ extension FineTuningConfiguration {
         if let v = try s.positive("batch_size", s.int) { c.batchSize = v }
         if let v = try s.positive("learning_rate", s.float) { c.learningRate = v }
         if let v = try s.float("learning_rate_decay") { c.learningRateDecay = v }
+        if let v = try s.value("lr_schedule", LearningRateSchedule.init(parsing:)) {
+            try s.refuse(["learning_rate_decay"], "is the schedule exponential:DECAY; give it or lr_schedule, not both")
+            c.lrSchedule = v
+        }
         if let v = try s.float("momentum") { c.initialMomentum = v }
         if let v = try s.float("final_momentum") { c.finalMomentum = v }
         if let v = try s.positive("momentum_saturate", s.int) { c.momentumSaturateEpoch = v }

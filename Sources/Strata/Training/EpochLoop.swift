@@ -45,3 +45,48 @@ public enum EpochLoop {
         }
     }
 }
+
+extension LearningRateSchedule {
+    /// The learning rate for the epoch after `epoch` (1-based, just finished):
+    /// `current` is this epoch's rate, `base` the configured one, `objective`
+    /// and `previousObjective` the training objective of this and the previous
+    /// epoch (the monitor-based rule compares them). Pretraining and
+    /// fine-tuning both step their rate with this.
+    public func rate(after epoch: Int, current: Float, base: Float, objective: Double?, previousObjective: Double?) -> Float {
+        switch self {
+        case .constant:
+            return current
+        case .linearDecay(let finalFraction, let saturate):
+            let t = min(Float(epoch) / Float(max(saturate, 1)), 1)
+            return base * (1 - t + t * finalFraction)
+        case .exponentialDecay(let factor, let minimum):
+            return max(current * factor, minimum)
+        case .monitorBased(let highTrigger, let shrink, let lowTrigger, let grow, let minimum, let maximum):
+            guard let objective, let previousObjective else { return current }
+            var rate = current
+            if objective > Double(highTrigger) * previousObjective {
+                rate *= shrink
+            } else if objective > Double(lowTrigger) * previousObjective {
+                rate *= grow
+            }
+            return min(max(rate, minimum), maximum)
+        }
+    }
+}
+
+extension EarlyStopping {
+    /// Records this epoch's `value` of the watched channel against `best` and
+    /// the count of epochs without improvement; returns whether it improved
+    /// and whether training should stop. The first value only sets `best`.
+    /// Pretraining's stopping rule and fine-tuning's patience are both this.
+    public func record(_ value: Double, best: inout Double?, epochsWithoutImprovement: inout Int) -> (improved: Bool, stop: Bool) {
+        guard let previous = best else { best = value; return (true, false) }
+        if value < previous - Double(proportionalDecrease) * abs(previous) {
+            best = value
+            epochsWithoutImprovement = 0
+            return (true, false)
+        }
+        epochsWithoutImprovement += 1
+        return (false, epochsWithoutImprovement >= patience)
+    }
+}

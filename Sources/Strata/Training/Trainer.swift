@@ -158,39 +158,13 @@ public struct Trainer: Sendable {
     }
 
     private func adjustLearningRate(_ state: inout TrainerState, objective: Double?) {
-        switch configuration.schedule {
-        case .constant:
-            break
-        case .linearDecay(let finalFraction, let saturate):
-            let t = min(Float(state.epoch) / Float(max(saturate, 1)), 1)
-            state.learningRate = configuration.learningRate * (1 - t + t * finalFraction)
-        case .exponentialDecay(let factor, let minimum):
-            state.learningRate = max(state.learningRate * factor, minimum)
-        case .monitorBased(let highTrigger, let shrink, let lowTrigger, let grow, let minimum, let maximum):
-            if let objective, let previous = state.previousObjective {
-                if objective > Double(highTrigger) * previous {
-                    state.learningRate *= shrink
-                } else if objective > Double(lowTrigger) * previous {
-                    state.learningRate *= grow
-                }
-                state.learningRate = min(max(state.learningRate, minimum), maximum)
-            }
-        }
+        state.learningRate = configuration.schedule.rate(after: state.epoch, current: state.learningRate, base: configuration.learningRate,
+                                                         objective: objective, previousObjective: state.previousObjective)
         state.previousObjective = objective
     }
 
     private func updateEarlyStopping(_ state: inout TrainerState, row: [String: Double]) {
         guard let rule = configuration.earlyStopping, let value = row[rule.channel] else { return }
-        if let best = state.best {
-            if value < best - Double(rule.proportionalDecrease) * abs(best) {
-                state.best = value
-                state.epochsWithoutImprovement = 0
-            } else {
-                state.epochsWithoutImprovement += 1
-                if state.epochsWithoutImprovement >= rule.patience { state.stopped = true }
-            }
-        } else {
-            state.best = value
-        }
+        if rule.record(value, best: &state.best, epochsWithoutImprovement: &state.epochsWithoutImprovement).stop { state.stopped = true }
     }
 }
