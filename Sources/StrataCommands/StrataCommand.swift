@@ -39,8 +39,13 @@ struct ComputeOptions: ParsableArguments {
     @Option(name: .long, help: "Cores to use for everything: BLAS threads, training steps, patches, preprocessing, features, the SVM (default: all cores).")
     var threads: Int?
 
-    func compute() throws -> Compute {
-        do { return try Compute(threads: threads) } catch let error as StrataError { throw ValidationError(error.description) }
+    func compute() throws -> Compute { try Self.compute(threads: threads) }
+
+    /// The compute for `threads` cores (nil: all), its refusal worded as the flag's.
+    static func compute(threads: Int?) throws -> Compute {
+        var compute = Compute.allCores
+        try settingsFailure { compute = try Compute(threads: threads) }
+        return compute
     }
 
     /// The compute, applied to the process.

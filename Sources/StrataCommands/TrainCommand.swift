@@ -26,8 +26,7 @@ struct ExperimentOptions: ParsableArguments {
         if let out { experiment.outputs.folder = out }
         if let dataset { experiment.images.dataset = dataset }
         let (trial, changes) = ExperimentRun.trial(experiment, limit: limit, maxEpochs: maxEpochs)
-        let compute: Compute
-        do { compute = try Compute(threads: threads ?? experiment.threads) } catch let error as StrataError { throw ValidationError(error.description) }
+        let compute = try ComputeOptions.compute(threads: threads ?? experiment.threads)
         let runner = ExperimentRun(trial, compute: compute)
         print("experiment \(experiment.name) (\(path)), \(compute.cores) core\(compute.cores == 1 ? "" : "s"):")
         for step in runner.plan + changes { print("  " + step) }

@@ -114,7 +114,12 @@ extension FrontEndAgreementTests {
         #expect(name != "grbm_smd" || readers.count >= 4, "the grbm_smd walkthrough's show-weights and plot-monitor commands: \(readers)")
         for line in readers {
             var arguments = Array(Walkthroughs.words(line.replacingOccurrences(of: "runs/\(name)/", with: folder.file("run") + "/")).dropFirst())
-            if let o = arguments.firstIndex(where: { $0 == "-o" || $0 == "--output" }), o + 1 < arguments.count { arguments[o + 1] = folder.file("walkthrough.out") }
+            // Every output goes to the temporary folder, also a command's default output file.
+            if let o = arguments.firstIndex(where: { $0 == "-o" || $0 == "--output" }), o + 1 < arguments.count {
+                arguments[o + 1] = folder.file("walkthrough.out")
+            } else if ["show-weights", "plot-monitor"].contains(arguments.first ?? ""), !arguments.contains("--list") {
+                arguments += ["-o", folder.file("walkthrough.png")]
+            }
             #expect(throws: Never.self, "\(line)") { try runCommand(arguments) }
         }
     }

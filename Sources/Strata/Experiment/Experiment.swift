@@ -71,7 +71,7 @@ public struct Experiment: Sendable {
         if let v = try root.seed("seed") { e.seed = v }
         if let p = root.field("patches") {
             let s = try YAMLSettings(p, allowed: ["window", "count"])
-            let window = try s.value("window", PairSetting.init(parsing:)) ?? { throw p.fail("missing required key 'window'") }()
+            guard let window = try s.value("window", PairSetting.init(parsing:)) else { throw p.fail("missing required key 'window'") }
             e.patches = Pretraining.PatchSettings(window: .init(height: window.first, width: window.second), count: try s.positive("count", s.int) ?? 150_000)
         }
         if let list = try root.field("preprocessing")?.list() {
@@ -85,10 +85,10 @@ public struct Experiment: Sendable {
         if let f = root.field("finetune") { e.finetune = try parseFinetune(f) }
         if let o = root.field("outputs") {
             let s = try YAMLSettings(o, allowed: ["folder", "weights", "monitor", "monitor_channels"])
-            if let v = try s.string("folder") { e.outputs.folder = v }
+            if let v = try s.text("folder") { e.outputs.folder = v }
             if let v = try s.bool("weights") { e.outputs.weights = v }
             if let v = try s.bool("monitor") { e.outputs.monitor = v }
-            if let v = try s.string("monitor_channels") { e.outputs.monitorChannels = v }
+            if let v = try s.text("monitor_channels") { e.outputs.monitorChannels = v }
         }
         return e
     }
@@ -104,7 +104,7 @@ public struct Experiment: Sendable {
             throw field.fail("each step is one of \(PreprocessingPipeline.stepNames.joined(separator: ", ")) with its settings")
         }
         if case .scalar(let s) = value.node, s.string.isEmpty || s.string == "~" || s.string == "null" {
-            return try PreprocessingPipeline.step(name, settings: YAMLSettings(YAMLField(node: .mapping([:]), path: value.path, file: value.file), allowed: []))
+            return try PreprocessingPipeline.step(name, settings: FlagSettings([:]))
         }
         return try PreprocessingPipeline.step(name, settings: YAMLSettings(value, allowed: PreprocessingPipeline.stepKeys[name]!))
     }

@@ -113,10 +113,11 @@ public struct ExperimentRun {
         case .softmax(let configuration, let compare)?:
             let variants: [(name: String, network: SoftmaxFineTuning.Network)] = [("finetune", .pretrained(stack, name: stackPath))]
                 + (compare ? [("no_pretraining", .random(hidden: stack.layers.map(\.hiddenCount), activation: .sigmoid))] : [])
+            let labeled = try e.images.loadLabeled()
             for variant in variants {
                 var s = SoftmaxFineTuning.Settings(network: variant.network, images: e.images)
                 (s.validation, s.training, s.folder, s.preprocessing) = (e.validation, configuration, folder + "/" + variant.name, stack.preprocessing)
-                let result = try SoftmaxFineTuning.run(s, compute: compute, showProgress: showProgress, log: { _ in })
+                let result = try SoftmaxFineTuning.run(s, loaded: labeled, compute: compute, showProgress: showProgress, log: { _ in })
                 monitorRuns.append((variant.name.replacingOccurrences(of: "_", with: " "), result.report.log))
                 accuracies[variant.name] = result.evaluation.confusion.accuracy
                 say(String(format: "%@ %@: test accuracy %.2f%% (best validation error %.2f%% at epoch %d, %.1f s)", variant.name == "finetune" ? "pretrained" : "without pretraining",

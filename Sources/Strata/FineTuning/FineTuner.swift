@@ -1,7 +1,7 @@
 import Foundation
 
 /// Settings of supervised fine-tuning with a softmax head.
-public struct FineTuningConfiguration: Codable, Equatable, Sendable {
+public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSGDSettings {
     public var batchSize = 100
     public var learningRate: Float = 0.1
     /// The learning rate is multiplied by this after each epoch (a shorthand for
@@ -112,6 +112,7 @@ public struct FineTuner: Sendable {
                             best: &bestError, epochsWithoutImprovement: &epochsWithoutImprovement)
         var bestEpoch = 0, epoch = 0
         var learningRate = configuration.learningRate
+        var previousObjective: Double?
         var batch = Tensor(zeros: [0, 0]), batchLabels: [Int] = []
         try log.write(to: monitorPath)
         while epoch < configuration.maxEpochs && !stopped {
@@ -139,8 +140,10 @@ public struct FineTuner: Sendable {
             let outcome = stopping.record(error, best: &bestError, epochsWithoutImprovement: &epochsWithoutImprovement)
             if outcome.improved { (bestEpoch, best) = (epoch, network) }
             stopped = outcome.stop
+            let objective = lossSum / Double(batches)
             learningRate = configuration.schedule.rate(after: epoch, current: learningRate, base: configuration.learningRate,
-                                                       objective: lossSum / Double(batches), previousObjective: log.rows.dropLast().last?["train_objective"])
+                                                       objective: objective, previousObjective: previousObjective)
+            previousObjective = objective
             try log.write(to: monitorPath)
         }
         network = best

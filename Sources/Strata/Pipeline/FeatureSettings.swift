@@ -35,7 +35,7 @@ public struct FeatureSettings: Equatable, Sendable {
     }
 
     /// The features of `images` with a progress bar labelled `label`.
-    public func extract(_ extractor: FeatureExtractor, of images: Dataset, label: String, compute: Compute, log: StageLog) throws -> Tensor {
+    public func extract(_ extractor: FeatureExtractor, of images: Dataset, label: String, compute: Compute) throws -> Tensor {
         let bar = ProgressBar(total: images.count, label: label)
         let start = Date()
         let features = try extractor.extract(images.examples, imagesPerBatch: imagesPerBatch, cores: compute.cores) { bar.update($0) }
@@ -66,7 +66,7 @@ public enum FeatureExtraction {
         let data = try images.load()
         let extractor = try features.extractor(for: stack, images: data.geometry)
         log(extractor.summary)
-        let x = try features.extract(extractor, of: data, label: "features", compute: compute, log: log)
+        let x = try features.extract(extractor, of: data, label: "features", compute: compute)
         try NPY.write(x, to: output)
         log("wrote \(output) (\(x.rows) x \(x.columns))")
         if let labels = data.labels {

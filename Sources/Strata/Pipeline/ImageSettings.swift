@@ -3,6 +3,9 @@ import Foundation
 /// Where a stage's lines go: the terminal for the CLI, a report for an experiment.
 public typealias StageLog = (String) -> Void
 
+/// Training and test images of a classification task, with their class names.
+public typealias LabeledImages = (train: Dataset, test: Dataset, classNames: [String])
+
 /// Which images a stage reads: a dataset by name (`fashion-mnist`, `mnist`,
 /// `cifar10`) or a folder of PNG images, a split, the first `limit` of them,
 /// and the pixel treatment.
@@ -33,7 +36,7 @@ public struct ImageSettings: Equatable, Sendable {
     /// Reads `dataset`, `limit`, `pixel_scale` and `binarize`.
     public static func read(from s: SettingSource) throws -> ImageSettings {
         var d = ImageSettings()
-        if let v = try s.string("dataset") { d.dataset = v }
+        if let v = try s.text("dataset") { d.dataset = v }
         d.limit = try s.positive("limit", s.int)
         if let v = try s.positive("pixel_scale", s.float) { d.pixelScale = v }
         if let v = try s.bool("binarize") { d.binarize = v }
@@ -56,8 +59,8 @@ public struct ImageSettings: Equatable, Sendable {
         return images
     }
 
-    /// Training and test images, treated alike, with the class names they share.
-    public func loadLabeled(testLimit: Int?) throws -> (train: Dataset, test: Dataset, classNames: [String]) {
+    /// Training and test images (``testLimit`` of them), treated alike, with the class names they share.
+    public func loadLabeled() throws -> LabeledImages {
         var testSettings = self
         (testSettings.split, testSettings.limit) = (.test, testLimit)
         let train = try load(), test = try testSettings.load()

@@ -68,20 +68,15 @@ public struct InputContract: Codable, Equatable, Sendable {
         if let window = metadata["patch_window"] {
             let (h, w) = try PairSetting(parsing: window, name: "__metadata__.patch_window", path: path).value
             patchWindow = Window(height: h, width: w)
-            // Legacy files recorded the patches' geometry, not the images'.
-            image = nil
-            if let geometry { imageChannels = geometry.channels }
+            // Legacy files recorded the patches' geometry, not the images': keep its channels.
+            legacyChannels = geometry?.channels
         } else {
             image = geometry
         }
         try validate(path: path)
     }
 
-    /// Channels of the images, for legacy patch stacks that kept only that.
-    public var imageChannels: Int? {
-        get { image?.channels ?? legacyChannels }
-        set { legacyChannels = newValue }
-    }
+    /// The channels of a legacy patch stack, which recorded its patches' geometry but not its images'.
     private var legacyChannels: Int?
 
     /// Refuses sizes that are not positive or overflow.
@@ -91,7 +86,8 @@ public struct InputContract: Codable, Equatable, Sendable {
         }
         if let image {
             try check(image.height, "image.height"); try check(image.width, "image.width"); try check(image.channels, "image.channels")
-            guard image.height.multipliedReportingOverflow(by: image.width).partialValue.multipliedReportingOverflow(by: image.channels).partialValue <= 1 << 30 else {
+            // Each side is at most 2^20, so the product cannot overflow.
+            guard image.size <= 1 << 30 else {
                 throw StrataError.badKey(path: path, key: "__metadata__.\(Self.key).image", reason: "\(image) is too large")
             }
         }
@@ -104,7 +100,7 @@ public struct InputContract: Codable, Equatable, Sendable {
 
     /// The shape one training example had: the patch (window x channels) or the image.
     public var exampleGeometry: ImageGeometry? {
-        if let patchWindow, let channels = imageChannels { return ImageGeometry(height: patchWindow.height, width: patchWindow.width, channels: channels) }
+        if let patchWindow, let channels = image?.channels ?? legacyChannels { return ImageGeometry(height: patchWindow.height, width: patchWindow.width, channels: channels) }
         return image
     }
 

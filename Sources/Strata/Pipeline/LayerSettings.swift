@@ -101,27 +101,22 @@ public struct LayerSettings: Sendable {
 
 extension TrainingConfiguration {
     /// Every key of the training loop.
-    public static let keys = ["batch_size", "learning_rate", "lr_schedule", "momentum", "final_momentum", "momentum_start", "momentum_saturate",
-                              "weight_decay", "epochs", "early_stopping", "prop_decrease", "patience", "checkpoint_every", "monitor_examples"]
+    public static let keys = minibatchSGDKeys + ["lr_schedule", "momentum_start", "early_stopping", "prop_decrease", "patience", "checkpoint_every", "monitor_examples"]
 
     /// The training loop's settings from `s` (defaults for what is not given), validated.
     public static func read(from s: SettingSource) throws -> TrainingConfiguration {
         var t = TrainingConfiguration()
-        if let v = try s.positive("batch_size", s.int) { t.batchSize = v }
-        if let v = try s.positive("learning_rate", s.float) { t.learningRate = v }
+        try t.readMinibatchSGD(from: s)
+        // Pretraining's momentum is constant unless a final momentum is given.
+        if s.has("momentum"), !s.has("final_momentum") { t.finalMomentum = t.initialMomentum }
         if let v = try s.value("lr_schedule", LearningRateSchedule.init(parsing:)) { t.schedule = v }
-        if let v = try s.float("momentum") { (t.initialMomentum, t.finalMomentum) = (v, v) }
-        if let v = try s.float("final_momentum") { t.finalMomentum = v }
         if let v = try s.positive("momentum_start", s.int) { t.momentumStartEpoch = v }
-        if let v = try s.positive("momentum_saturate", s.int) { t.momentumSaturateEpoch = v }
         if (s.has("momentum_start") || s.has("momentum_saturate")) && !s.has("final_momentum") {
             throw s.failure(s.has("momentum_start") ? "momentum_start" : "momentum_saturate", "shapes the ramp to final_momentum; give final_momentum too")
         }
-        if let v = try s.float("weight_decay") { t.weightDecay = v }
-        if let v = try s.positive("epochs", s.int) { t.maxEpochs = v }
         if let v = try s.positive("checkpoint_every", s.int) { t.checkpointEvery = v }
         if let v = try s.positive("monitor_examples", s.int) { t.monitorExamples = v }
-        if let channel = try s.string("early_stopping") {
+        if let channel = try s.text("early_stopping") {
             var rule = EarlyStopping(channel: channel)
             if let v = try s.float("prop_decrease") { rule.proportionalDecrease = v }
             if let v = try s.positive("patience", s.int) { rule.patience = v }

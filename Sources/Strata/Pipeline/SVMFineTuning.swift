@@ -54,7 +54,7 @@ public enum SVMFineTuning {
         compute.apply()
         let start = Date()
         var settings = s.svm
-        var (trainX, trainY, testX, testY, classNames, extractor, contract) = try loadFeatures(s, compute: compute, log: log)
+        var f = try loadFeatures(s, compute: compute, log: log)
         let featureSeconds = Date().timeIntervalSince(start)
         var lastNote = Date()
         let passes: (Int, Int) -> Void = { pass, unsolved in
@@ -63,29 +63,38 @@ public enum SVMFineTuning {
             log("  pass \(pass), \(unsolved) of the first core's classes still being solved")
         }
         if let grid = s.cGrid {
-            settings.c = try LinearSVM.chooseC(trainX, labels: trainY, classes: classNames.count, validation: s.validation, grid: grid,
+            settings.c = try LinearSVM.chooseC(f.train, labels: f.trainLabels, classes: f.classNames.count, validation: s.validation, grid: grid,
                                                settings: settings, stdEps: s.stdEps, cores: compute.cores,
-                                               starting: { lastNote = Date(); log("C \($0): training on \(trainX.rows - s.validation) examples ...") },
+                                               starting: { lastNote = Date(); log("C \($0): training on \(f.train.rows - s.validation) examples ...") },
                                                progress: passes) { candidate in
                 log(String(format: "C %-8g validation accuracy %.2f%%  (%.1f s, %d-%d passes)", candidate.c, 100 * candidate.validationAccuracy,
                            candidate.seconds, candidate.iterations.lowerBound, candidate.iterations.upperBound))
             }
             log("chose C = \(settings.c)")
         }
-        log("training the SVM (C \(settings.c)) on \(trainX.rows) x \(trainX.columns) features ...")
+        log("training the SVM (C \(settings.c)) on \(f.train.rows) x \(f.train.columns) features ...")
         lastNote = Date()
         let (svm, svmSeconds, result) = try LinearSVM.trainAndEvaluate(
-            train: &trainX, labels: trainY, test: &testX, testLabels: testY, settings: settings, stdEps: s.stdEps, extractor: extractor,
-            classNames: classNames, metadata: contract.metadata, folder: s.folder, numbers: ["feature_seconds": featureSeconds], cores: compute.cores,
+            train: &f.train, labels: f.trainLabels, test: &f.test, testLabels: f.testLabels, settings: settings, stdEps: s.stdEps, extractor: f.extractor,
+            classNames: f.classNames, metadata: f.contract.metadata, folder: s.folder, numbers: ["feature_seconds": featureSeconds], cores: compute.cores,
             progress: passes)
-        log(String(format: "SVM (C %g, %@) on %d x %d features: %.1f s; objectives %@", settings.c, settings.loss.rawValue, trainX.rows, trainX.columns,
+        log(String(format: "SVM (C %g, %@) on %d x %d features: %.1f s; objectives %@", settings.c, settings.loss.rawValue, f.train.rows, f.train.columns,
                    svmSeconds, svm.objectives.map { String(format: "%.4g", $0) }.joined(separator: " ")))
         log(String(format: "test accuracy %.2f%% (%d of %d)", 100 * result.confusion.accuracy, result.confusion.correct, result.confusion.total))
         return Result(svm: svm, evaluation: result, featureSeconds: featureSeconds, svmSeconds: svmSeconds)
     }
 
-    static func loadFeatures(_ s: Settings, compute: Compute, log: StageLog)
-        throws -> (Tensor, [Int], Tensor, [Int], [String], FeatureExtractor?, InputContract) {
+    /// Training and test features with their labels and class names, the
+    /// extractor that made them (none for `.npy` files) and what they came from.
+    struct LabeledFeatures {
+        var train: Tensor, trainLabels: [Int]
+        var test: Tensor, testLabels: [Int]
+        var classNames: [String]
+        var extractor: FeatureExtractor?
+        var contract: InputContract
+    }
+
+    static func loadFeatures(_ s: Settings, compute: Compute, log: StageLog) throws -> LabeledFeatures {
         switch s.features {
         case .files(let trainPath, let testPath):
             let trainX = try NPY.read(trainPath).tensor, testX = try NPY.read(testPath).tensor
@@ -99,15 +108,17 @@ public enum SVMFineTuning {
             let train = try Dataset(name: trainPath, examples: trainX, labels: trainY), test = try Dataset(name: testPath, examples: testX, labels: testY)
             var contract = InputContract()
             contract.matrix = trainPath
-            return (trainX, trainY, testX, testY, try Dataset.classNames(train: train, test: test), nil, contract)
+            return LabeledFeatures(train: trainX, trainLabels: trainY, test: testX, testLabels: testY,
+                                   classNames: try Dataset.classNames(train: train, test: test), extractor: nil, contract: contract)
         case .stack(let stack, let name, let features):
             let contract = try InputContract(metadata: stack.extra, path: name)
-            let (train, test, classNames) = try s.images.loadLabeled(testLimit: s.images.testLimit)
+            let (train, test, classNames) = try s.images.loadLabeled()
             let extractor = try features.extractor(for: stack, images: train.geometry)
             log(extractor.summary)
-            let trainX = try features.extract(extractor, of: train, label: "train features", compute: compute, log: log)
-            let testX = try features.extract(extractor, of: test, label: "test features", compute: compute, log: log)
-            return (trainX, train.labels!, testX, test.labels!, classNames, extractor, contract)
+            let trainX = try features.extract(extractor, of: train, label: "train features", compute: compute)
+            let testX = try features.extract(extractor, of: test, label: "test features", compute: compute)
+            return LabeledFeatures(train: trainX, trainLabels: train.labels!, test: testX, testLabels: test.labels!,
+                                   classNames: classNames, extractor: extractor, contract: contract)
         }
     }
 }

@@ -38,8 +38,6 @@ extension SettingSource {
         }
     }
 
-    public func string(_ key: String) throws -> String? { try text(key) }
-
     /// A value that must be positive.
     public func positive<T: Numeric & Comparable>(_ key: String, _ read: (String) throws -> T?) throws -> T? {
         guard let value = try read(key) else { return nil }

@@ -34,22 +34,24 @@ public enum SoftmaxFineTuning {
 
     /// Loads the images, builds the network, trains it (keeping the best
     /// validation epoch), saves the classifier and evaluates it on the test split.
-    public static func run(_ s: Settings, compute: Compute, showProgress: Bool = true, log: StageLog = { print($0) }) throws -> Result {
+    /// `loaded` gives the images already read from `s.images` (several networks on the same data read them once).
+    public static func run(_ s: Settings, loaded: LabeledImages? = nil, compute: Compute, showProgress: Bool = true,
+                           log: StageLog = { print($0) }) throws -> Result {
         compute.apply()
-        var contract = s.images.contract(geometry: nil)
+        var stackContract: InputContract?
         var preprocessing = s.preprocessing
         if case .pretrained(let stack, let name) = s.network {
-            contract = try InputContract(metadata: stack.extra, path: name)
-            if let window = contract.patchWindow {
+            stackContract = try InputContract(metadata: stack.extra, path: name)
+            if let window = stackContract?.patchWindow {
                 throw StrataError.invalidArgument(name: "stack", reason: "\(name) was trained on \(window) patches; use the SVM stage (`strata finetune svm`) with its convolutional features")
             }
             preprocessing = stack.preprocessing
         }
-        let (train, test, classNames) = try s.images.loadLabeled(testLimit: s.images.testLimit)
+        let (train, test, classNames) = try loaded ?? s.images.loadLabeled()
         guard s.validation >= 1, s.validation < train.count else {
             throw StrataError.invalidArgument(name: "validation", reason: "\(s.validation) held-out examples must be at least 1 and leave training examples (\(train.count) in all)")
         }
-        if case .random = s.network { contract = s.images.contract(geometry: train.geometry) }
+        let contract = stackContract ?? s.images.contract(geometry: train.geometry)
         var x = train.examples
         try preprocessing.transform(&x)
         var network: SoftmaxNetwork
@@ -73,27 +75,21 @@ public enum SoftmaxFineTuning {
 }
 
 extension FineTuningConfiguration {
-    public static let keys = ["batch_size", "learning_rate", "learning_rate_decay", "lr_schedule", "momentum", "final_momentum", "momentum_saturate",
-                              "weight_decay", "input_dropout", "hidden_dropout", "max_column_norm", "epochs", "patience", "seed"]
+    /// Every key of fine-tuning.
+    public static let keys = minibatchSGDKeys + ["learning_rate_decay", "lr_schedule", "input_dropout", "hidden_dropout", "max_column_norm", "patience", "seed"]
 
     /// Fine-tuning settings from `s` (defaults for what is not given), validated.
     public static func read(from s: SettingSource) throws -> FineTuningConfiguration {
         var c = FineTuningConfiguration()
-        if let v = try s.positive("batch_size", s.int) { c.batchSize = v }
-        if let v = try s.positive("learning_rate", s.float) { c.learningRate = v }
+        try c.readMinibatchSGD(from: s)
         if let v = try s.float("learning_rate_decay") { c.learningRateDecay = v }
         if let v = try s.value("lr_schedule", LearningRateSchedule.init(parsing:)) {
             try s.refuse(["learning_rate_decay"], "is the schedule exponential:DECAY; give it or lr_schedule, not both")
             c.lrSchedule = v
         }
-        if let v = try s.float("momentum") { c.initialMomentum = v }
-        if let v = try s.float("final_momentum") { c.finalMomentum = v }
-        if let v = try s.positive("momentum_saturate", s.int) { c.momentumSaturateEpoch = v }
-        if let v = try s.float("weight_decay") { c.weightDecay = v }
         if let v = try s.float("input_dropout") { c.inputDropout = v }
         if let v = try s.float("hidden_dropout") { c.hiddenDropout = v }
         if let v = try s.float("max_column_norm") { c.maxColumnNorm = v }
-        if let v = try s.positive("epochs", s.int) { c.maxEpochs = v }
         if let v = try s.positive("patience", s.int) { c.patience = v }
         if let v = try s.seed("seed") { c.seed = v }
         try s.checked(at: "") { try c.validate() }

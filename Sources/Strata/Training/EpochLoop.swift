@@ -1,3 +1,33 @@
+/// The minibatch-SGD settings pretraining (``TrainingConfiguration``) and
+/// fine-tuning (``FineTuningConfiguration``) share, read by one reader
+/// (``readMinibatchSGD(from:)``) under the same keys.
+public protocol MinibatchSGDSettings {
+    var batchSize: Int { get set }
+    var learningRate: Float { get set }
+    var initialMomentum: Float { get set }
+    var finalMomentum: Float { get set }
+    var momentumSaturateEpoch: Int { get set }
+    var weightDecay: Float { get set }
+    var maxEpochs: Int { get set }
+}
+
+/// The keys ``MinibatchSGDSettings/readMinibatchSGD(from:)`` reads.
+public let minibatchSGDKeys = ["batch_size", "learning_rate", "momentum", "final_momentum", "momentum_saturate", "weight_decay", "epochs"]
+
+extension MinibatchSGDSettings {
+    /// Reads `batch_size`, `learning_rate`, `momentum` (the ramp's start),
+    /// `final_momentum`, `momentum_saturate`, `weight_decay` and `epochs`.
+    public mutating func readMinibatchSGD(from s: SettingSource) throws {
+        if let v = try s.positive("batch_size", s.int) { batchSize = v }
+        if let v = try s.positive("learning_rate", s.float) { learningRate = v }
+        if let v = try s.float("momentum") { initialMomentum = v }
+        if let v = try s.float("final_momentum") { finalMomentum = v }
+        if let v = try s.positive("momentum_saturate", s.int) { momentumSaturateEpoch = v }
+        if let v = try s.float("weight_decay") { weightDecay = v }
+        if let v = try s.positive("epochs", s.int) { maxEpochs = v }
+    }
+}
+
 /// Momentum ramped linearly from `initial` (up to epoch `startEpoch`) to
 /// `final` (from epoch `saturateEpoch` on), as pylearn2's `MomentumAdjustor`;
 /// when the two epochs meet, the final momentum holds from that epoch.

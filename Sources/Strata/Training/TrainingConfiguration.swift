@@ -29,7 +29,7 @@ public struct EarlyStopping: Codable, Equatable, Sendable {
 }
 
 /// The settings of the training loop shared by every learner.
-public struct TrainingConfiguration: Codable, Equatable, Sendable {
+public struct TrainingConfiguration: Codable, Equatable, Sendable, MinibatchSGDSettings {
     public var batchSize = 100
     public var learningRate: Float = 0.1
     public var schedule: LearningRateSchedule = .constant
