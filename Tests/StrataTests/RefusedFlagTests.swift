@@ -54,6 +54,7 @@ func refusal(_ arguments: [String]) -> String? {
         (["pretrain", "--seed=-1"], "a seed is a whole number"),
         (["pretrain", "--threads", "0"], "threads"),
         (["pretrain", "--threads", "100000"], "threads"),
+        (["pretrain", "--threads", "256"], "threads"),
         (["finetune", "softmax", "--stack", stack, "--hidden", "10"], "--hidden does not apply with --stack"),
         (["finetune", "softmax", "--stack", stack, "--binarize"], "--binarize does not apply with --stack"),
         (["finetune", "softmax", "--stack", stack, "--dataset", "fashion-mnist"], "was trained on mnist, not fashion-mnist"),

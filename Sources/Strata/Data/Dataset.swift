@@ -72,7 +72,7 @@ public struct Dataset: Sendable {
 
     /// The first `count` examples (or all, if there are fewer).
     public func prefix(_ count: Int) -> Dataset {
-        let n = min(count, self.count)
+        let n = min(max(count, 0), self.count)
         var copy = self
         copy.examples = examples.rows(0 ..< n)
         copy.labels = labels.map { Array($0.prefix(n)) }

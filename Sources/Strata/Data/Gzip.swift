@@ -13,17 +13,20 @@ public enum Gzip {
     /// - Throws: ``StrataError/corrupt(path:offset:reason:)`` for a damaged
     ///   stream, ``StrataError/truncated(path:expected:found:what:)`` for one
     ///   that ends early.
-    public static func decompress(_ data: Data, path: String) throws -> Data {
+    /// - Parameter limit: the most bytes the output may have (by default
+    ///   what the largest tensor allowed by ``Limits`` needs).
+    public static func decompress(_ data: Data, path: String, limit: Int = maxOutputBytes) throws -> Data {
         guard isGzip(data) else {
             throw StrataError.badMagic(path: path, expected: "gzip signature 1f 8b", found: hexPrefix(data))
         }
         // The trailer's ISIZE (size mod 2^32) is a good first guess at the output size.
+        // deflate expands at most about 1032:1, so a larger ISIZE is a lie, not a reason to allocate.
         var capacity = data.count * 4
         if data.count >= 18 {
             let isize = data.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: data.count - 4, as: UInt32.self)) }
-            if isize > 0 { capacity = Int(isize) }
+            if isize > 0 { capacity = min(Int(isize), data.count * 1032) }
         }
-        var output = Data(count: max(capacity, 1024))
+        var output = Data(count: max(1, min(max(capacity, 1024), limit)))
         var produced = 0
         var stream = z_stream()
         guard inflateInit2_(&stream, 15 + 32, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
@@ -35,7 +38,12 @@ public enum Gzip {
             stream.next_in = UnsafeMutablePointer(mutating: input.bindMemory(to: Bytef.self).baseAddress!)
             stream.avail_in = uInt(input.count)
             while true {
-                if produced == output.count { output.count = output.count * 2 }
+                if produced == output.count {
+                    guard produced < limit else {
+                        throw StrataError.corrupt(path: path, offset: Int(stream.total_in), reason: "the gzip stream decompresses to more than \(limit) bytes, the most a tensor may hold (set STRATA_MAX_TENSOR_ELEMENTS to allow more)")
+                    }
+                    output.count = min(output.count * 2, limit)
+                }
                 let status: Int32 = output.withUnsafeMutableBytes { out in
                     stream.next_out = out.bindMemory(to: Bytef.self).baseAddress! + produced
                     stream.avail_out = uInt(out.count - produced)
@@ -71,6 +79,12 @@ public enum Gzip {
 }
 
 extension Gzip {
+    /// The most bytes a decompression may produce: a tensor of
+    /// ``Limits/maxTensorElements`` 8-byte values plus a header.
+    public static var maxOutputBytes: Int {
+        (Limits.bytes(Limits.maxTensorElements, of: 8) ?? Int.max / 2) + (1 << 20)
+    }
+
     /// `data` compressed as a gzip file (one member, default compression level).
     public static func compress(_ data: Data) throws -> Data {
         var stream = z_stream()

@@ -54,11 +54,8 @@ public enum IDX {
             throw StrataError.truncated(path: path, expected: headerSize, found: data.count, what: "the IDX header of rank \(rank)")
         }
         let shape = (0 ..< rank).map { Int(data.bigEndianUInt32(at: 4 + 4 * $0)) }
-        let (count, overflow) = shape.reduce((1, false)) { acc, extent in
-            let (product, o) = acc.0.multipliedReportingOverflow(by: extent)
-            return (product, acc.1 || o)
-        }
-        guard !overflow, count <= (Int.max - headerSize) / type.size else {
+        let count = try Limits.checkedElementCount(shape, path: path, key: "shape")
+        guard count <= (Int.max - headerSize) / type.size else {
             throw StrataError.corrupt(path: path, offset: 4, reason: "shape \(shape) is too large")
         }
         let needed = headerSize + count * type.size

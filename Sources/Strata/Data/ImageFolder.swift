@@ -46,6 +46,7 @@ public enum ImageFolder {
         let geometry = ImageGeometry(height: firstImage.height, width: firstImage.width, channels: colorChannels, layout: .planar)
         let plane = geometry.height * geometry.width
         let scale: Float = scaleToUnit ? 1 / 255 : 1
+        try Limits.checkedElementCount([paths.count, geometry.size], path: folder, key: "images")
         var examples = Tensor(zeros: [paths.count, geometry.size])
         try examples.withUnsafeMutableBufferPointer { out in
             for (index, path) in paths.enumerated() {

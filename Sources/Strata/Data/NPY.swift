@@ -29,7 +29,10 @@ public enum NPY {
         guard !array.descr.contains("f") else {
             throw StrataError.badKey(path: path, key: "descr", reason: "expected an integer array, found '\(array.descr)'")
         }
-        return array.tensor.scalars.map { Int($0) }
+        guard let bad = array.tensor.scalars.first(where: { !(abs($0) < 0x1p31) }) else {
+            return array.tensor.scalars.map { Int($0) }
+        }
+        throw StrataError.badKey(path: path, key: "data", reason: "value \(bad) is not a label (labels are integers of magnitude below 2^31)")
     }
 
     /// Parses the bytes of an `.npy` file.
@@ -68,9 +71,11 @@ public enum NPY {
         guard let type = ScalarType(descr: descr) else {
             throw StrataError.badKey(path: path, key: "descr", reason: "unsupported dtype '\(descr)' (supported: f4, f8, u1, i1, i2, i4, i8)")
         }
-        let count = shape.reduce(1, *)
+        let count = try Limits.checkedElementCount(shape, path: path, key: "shape")
         let dataStart = headerStart + headerLength
-        let needed = dataStart + count * type.size
+        guard let bytes = Limits.bytes(count, of: type.size), case let (needed, false) = dataStart.addingReportingOverflow(bytes) else {
+            throw StrataError.badKey(path: path, key: "shape", reason: "\(shape) of '\(descr)' has no valid byte count")
+        }
         guard data.count >= needed else {
             throw StrataError.truncated(path: path, expected: needed, found: data.count, what: "\(shape) elements of '\(descr)'")
         }

@@ -99,7 +99,13 @@ public struct Classifier: Sendable {
     }
 
     public static func read(_ path: String) throws -> Classifier {
-        let file = try SafeTensors.read(path)
+        try read(safeTensors: SafeTensors.read(path), path: path)
+    }
+
+    /// The classifier held in `file` (read from `path`, named in errors); its
+    /// metadata is decoded, range-checked and matched against the tensors.
+    public static func read(safeTensors file: SafeTensors, path: String) throws -> Classifier {
+        _ = try InputContract(metadata: file.metadata, path: path)
         guard file.metadata["format"] == "strata-classifier-1" else {
             throw StrataError.badKey(path: path, key: "__metadata__.format", reason: "not a Strata classifier (found \(file.metadata["format"] ?? "none")); make one with `strata finetune`")
         }

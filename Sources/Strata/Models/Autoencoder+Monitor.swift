@@ -48,7 +48,11 @@ extension Autoencoder {
     public var configurationJSON: String { encodeJSON(configuration) }
 
     public init(configurationJSON: String, parameters: [String: Tensor], trainingState: [String: Tensor]) throws {
-        try self.init(try decodeJSON(Configuration.self, configurationJSON, what: "autoencoder configuration"))
+        let configuration = try decodeJSON(Configuration.self, configurationJSON, what: "autoencoder configuration")
+        try configuration.validate()
+        // The saved weights must match the configuration before a model of its size is allocated.
+        _ = try requireTensor(parameters, "weights", shape: [configuration.visibleCount, configuration.hiddenCount])
+        try self.init(configuration)
         let (v, h) = (visibleCount, hiddenCount)
         weights = try requireTensor(parameters, "weights", shape: [v, h])
         hiddenBias = try requireTensor(parameters, "hidden_bias", shape: [h])

@@ -56,9 +56,7 @@ public struct Autoencoder: UnsupervisedLearner {
         }
 
         public func validate() throws {
-            guard visibleCount > 0, hiddenCount > 0 else {
-                throw StrataError.invalidArgument(name: "autoencoder size", reason: "\(visibleCount)-\(hiddenCount): both must be positive")
-            }
+            try validateLayerSize(visible: visibleCount, hidden: hiddenCount, what: "autoencoder")
             guard irange > 0 else { throw StrataError.invalidArgument(name: "irange", reason: "\(irange) must be positive") }
             if loss == .crossEntropy && decoder != .sigmoid {
                 throw StrataError.invalidArgument(name: "loss", reason: "cross-entropy needs a sigmoid decoder (outputs in (0, 1)); use squared error with a \(decoder.rawValue) decoder")

@@ -100,13 +100,20 @@ public struct LayerStack: Sendable {
     /// The stack held in `file` (read from `path`, named in errors).
     public static func read(safeTensors file: SafeTensors, path: String) throws -> LayerStack {
         if file.metadata["format"] != "strata-stack-1", file.metadata["learner"] != nil {
-            let single = try LearnerCheckpoint.read(path)
+            let single = try LearnerCheckpoint.read(safeTensors: file, path: path)
             return try LayerStack(layers: [single.learner], preprocessing: single.preprocessing, extra: single.extra)
         }
         guard file.metadata["format"] == "strata-stack-1", let text = file.metadata["layers"] else {
             throw StrataError.badKey(path: path, key: "__metadata__.format", reason: "not a Strata stack or checkpoint (found \(file.metadata["format"] ?? "no format"))")
         }
-        let descriptions = try decodeJSON([[String: String]].self, text, what: "layers")
+        _ = try InputContract(metadata: file.metadata, path: path)
+        let descriptions: [[String: String]]
+        do { descriptions = try decodeJSON([[String: String]].self, text, what: "layers") } catch StrataError.badKey(_, _, let reason) {
+            throw StrataError.badKey(path: path, key: "__metadata__.layers", reason: reason)
+        }
+        guard !descriptions.isEmpty else {
+            throw StrataError.badKey(path: path, key: "__metadata__.layers", reason: "the stack has no layers (expected a list of each layer's kind and configuration)")
+        }
         var layers: [any UnsupervisedLearner] = []
         for (i, d) in descriptions.enumerated() {
             guard let kind = d["kind"], let type = LearnerCheckpoint.registry[kind], let configuration = d["configuration"] else {
@@ -121,6 +128,8 @@ public struct LayerStack: Sendable {
                 throw StrataError.badKey(path: path, key: prefix + key, reason: reason)
             } catch StrataError.shapeMismatch(let context, let expected, let found) {
                 throw StrataError.shapeMismatch(context: "\(path): layer \(i + 1): \(context)", expected: expected, found: found)
+            } catch StrataError.invalidArgument(let name, let reason) {
+                throw StrataError.badKey(path: path, key: "layers[\(i)].configuration", reason: "\(name): \(reason)")
             }
         }
         let known: Set = ["format", "layers", "preprocessing"]

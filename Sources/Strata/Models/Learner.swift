@@ -58,10 +58,21 @@ extension UnsupervisedLearner {
     }
 }
 
+/// Non-finite floats are written as the strings "nan", "inf" and "-inf", so
+/// encoding never fails (validation refuses them earlier; a value that slips
+/// through still reaches the file and is refused when read back).
+private let nonFiniteStrings = (positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+
 func encodeJSON<T: Encodable>(_ value: T) -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
-    return String(decoding: try! encoder.encode(value), as: UTF8.self)
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(
+        positiveInfinity: nonFiniteStrings.positiveInfinity, negativeInfinity: nonFiniteStrings.negativeInfinity, nan: nonFiniteStrings.nan)
+    do {
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    } catch {
+        preconditionFailure("JSON encoding of a Strata value failed: \(error)") // only plain structs, strings and numbers are encoded
+    }
 }
 
 func decodeJSON<T: Decodable>(_ type: T.Type, _ text: String, what: String) throws -> T {
@@ -74,8 +85,19 @@ func decodeJSON<T: Decodable>(_ type: T.Type, _ text: String, what: String) thro
 
 func requireTensor(_ tensors: [String: Tensor], _ name: String, shape: [Int]) throws -> Tensor {
     guard let t = tensors[name] else { throw StrataError.badKey(path: "<checkpoint>", key: name, reason: "missing tensor") }
-    guard t.shape == shape || (t.count == shape.reduce(1, *) && shape.count == 1) else {
+    guard t.shape == shape || (shape.count == 1 && t.count == shape[0]) else {
         throw StrataError.shapeMismatch(context: "checkpoint tensor '\(name)'", expected: shape, found: t.shape)
     }
     return t.reshaped(shape)
+}
+
+/// Checks a layer's size before anything of that size is allocated: both
+/// counts positive and the weight matrix within ``Limits/maxTensorElements``.
+func validateLayerSize(visible: Int, hidden: Int, what: String) throws {
+    guard visible > 0, hidden > 0 else {
+        throw StrataError.invalidArgument(name: "\(what) size", reason: "\(visible)-\(hidden): both must be positive")
+    }
+    guard let weights = Limits.product([visible, hidden]), weights <= Limits.maxTensorElements else {
+        throw StrataError.invalidArgument(name: "\(what) size", reason: "\(visible)-\(hidden) needs a weight matrix larger than the limit of \(Limits.maxTensorElements) values (set STRATA_MAX_TENSOR_ELEMENTS to allow more)")
+    }
 }

@@ -81,6 +81,9 @@ extension RBM {
 
     public init(configurationJSON: String, parameters: [String: Tensor], trainingState: [String: Tensor]) throws {
         let configuration = try decodeJSON(Configuration.self, configurationJSON, what: "rbm configuration")
+        try configuration.validate()
+        // The saved weights must match the configuration before a model of its size is allocated.
+        _ = try requireTensor(parameters, "weights", shape: [configuration.visibleCount, configuration.hiddenCount])
         try self.init(configuration)
         let (v, h) = (visibleCount, hiddenCount)
         weights = try requireTensor(parameters, "weights", shape: [v, h])

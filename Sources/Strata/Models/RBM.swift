@@ -77,8 +77,7 @@ public struct RBM: UnsupervisedLearner {
         }
 
         public func validate() throws {
-            guard visibleCount > 0 else { throw StrataError.invalidArgument(name: "visible units", reason: "\(visibleCount) must be positive") }
-            guard hiddenCount > 0 else { throw StrataError.invalidArgument(name: "hidden units", reason: "\(hiddenCount) must be positive") }
+            try validateLayerSize(visible: visibleCount, hidden: hiddenCount, what: "RBM")
             guard irange > 0 else { throw StrataError.invalidArgument(name: "irange", reason: "\(irange) must be positive") }
             guard initSigma > 0, sigmaMinimum > 0, sigmaMinimum <= sigmaMaximum else {
                 throw StrataError.invalidArgument(name: "sigma", reason: "init_sigma and the clip range must be positive (min <= max)")

@@ -39,9 +39,29 @@ extension Preprocessor {
     }
 }
 
+/// A saved step's setting: present and finite.
 func setting(_ settings: [String: Double], _ key: String, kind: String) throws -> Double {
     guard let value = settings[key] else { throw StrataError.badKey(path: "<checkpoint>", key: "\(kind).\(key)", reason: "missing setting") }
+    guard value.isFinite else { throw StrataError.badKey(path: "<checkpoint>", key: "\(kind).\(key)", reason: "\(value) is not a finite number") }
     return value
+}
+
+/// A saved step's whole-number setting in `range`.
+func countSetting(_ settings: [String: Double], _ key: String, kind: String, in range: ClosedRange<Int>) throws -> Int {
+    let value = try setting(settings, key, kind: kind)
+    guard value.rounded() == value, value >= Double(range.lowerBound), value <= Double(range.upperBound) else {
+        throw StrataError.badKey(path: "<checkpoint>", key: "\(kind).\(key)", reason: "\(value) is not a whole number in \(range)")
+    }
+    return Int(value)
+}
+
+/// A saved step's fitted tensor, with the shape its settings imply.
+func stateTensor(_ state: [String: Tensor], _ key: String, kind: String, shape: [Int]) throws -> Tensor {
+    let tensor = try stateTensor(state, key, kind: kind)
+    guard tensor.shape == shape else {
+        throw StrataError.shapeMismatch(context: "fitted \(kind).\(key)", expected: shape, found: tensor.shape)
+    }
+    return tensor
 }
 
 func stateTensor(_ state: [String: Tensor], _ key: String, kind: String) throws -> Tensor {

@@ -40,8 +40,9 @@ public struct Standardization: Preprocessor {
 
     public init(settings: [String: Double], state: [String: Tensor]) throws {
         stdEps = Float(try setting(settings, "std_eps", kind: Self.kind))
-        mean = try stateTensor(state, "mean", kind: Self.kind)
-        std = try stateTensor(state, "std", kind: Self.kind)
+        let mean = try stateTensor(state, "mean", kind: Self.kind)
+        self.mean = mean
+        std = try stateTensor(state, "std", kind: Self.kind, shape: mean.shape)
     }
 }
 
@@ -99,10 +100,12 @@ public struct PCA: Preprocessor {
     }
 
     public init(settings: [String: Double], state: [String: Tensor]) throws {
-        components = Int(try setting(settings, "components", kind: Self.kind))
+        let mean = try stateTensor(state, "mean", kind: Self.kind)
+        let features = mean.count
+        components = try countSetting(settings, "components", kind: Self.kind, in: 1 ... max(1, features))
         whiten = try setting(settings, "whiten", kind: Self.kind) != 0
-        mean = try stateTensor(state, "mean", kind: Self.kind)
-        projection = try stateTensor(state, "projection", kind: Self.kind)
-        explainedVariance = try stateTensor(state, "explained_variance", kind: Self.kind)
+        self.mean = mean.reshaped([features])
+        projection = try stateTensor(state, "projection", kind: Self.kind, shape: [features, components])
+        explainedVariance = try stateTensor(state, "explained_variance", kind: Self.kind, shape: [components])
     }
 }

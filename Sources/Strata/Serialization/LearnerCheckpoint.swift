@@ -44,7 +44,14 @@ public struct LearnerCheckpoint: Sendable {
 
     /// Reads a checkpoint, naming the file in any error.
     public static func read(_ path: String) throws -> LearnerCheckpoint {
-        let file = try SafeTensors.read(path)
+        try read(safeTensors: SafeTensors.read(path), path: path)
+    }
+
+    /// The checkpoint held in `file` (read from `path`, named in errors): the
+    /// metadata is decoded and range-checked, then matched against the
+    /// tensors, before a learner of the configured size is built.
+    public static func read(safeTensors file: SafeTensors, path: String) throws -> LearnerCheckpoint {
+        _ = try InputContract(metadata: file.metadata, path: path)
         guard let kind = file.metadata["learner"], let type = registry[kind] else {
             throw StrataError.badKey(path: path, key: "__metadata__.learner",
                                      reason: "missing or unknown (\(file.metadata["learner"] ?? "none")); is this a Strata checkpoint?")
@@ -67,6 +74,8 @@ public struct LearnerCheckpoint: Sendable {
             throw StrataError.badKey(path: path, key: key, reason: reason)
         } catch StrataError.shapeMismatch(let context, let expected, let found) {
             throw StrataError.shapeMismatch(context: "\(path): \(context)", expected: expected, found: found)
+        } catch StrataError.invalidArgument(let name, let reason) {
+            throw StrataError.badKey(path: path, key: "__metadata__.learner_configuration", reason: "\(name): \(reason)")
         }
     }
 }

@@ -78,8 +78,11 @@ public struct SafeTensors: Sendable {
             throw StrataError.truncated(path: path, expected: 8, found: data.count, what: "the safetensors header length")
         }
         let headerLength = data.littleEndianUInt64(at: 0)
+        guard headerLength <= maxHeaderLength else {
+            throw StrataError.corrupt(path: path, offset: 0, reason: "the header length field says \(headerLength) bytes, more than the format's limit of \(maxHeaderLength) (is this a safetensors file?)")
+        }
         guard headerLength <= UInt64(data.count - 8) else {
-            throw StrataError.truncated(path: path, expected: 8 + Int(clamping: headerLength), found: data.count,
+            throw StrataError.truncated(path: path, expected: 8 + Int(headerLength), found: data.count,
                                         what: "the safetensors JSON header (its length field says \(headerLength) bytes)")
         }
         let headerEnd = 8 + Int(headerLength)
@@ -125,10 +128,10 @@ public struct SafeTensors: Sendable {
                 throw StrataError.truncated(path: path, expected: headerEnd + offsets[1], found: data.count,
                                             what: "tensor '\(name)' (data_offsets \(offsets))")
             }
-            let count = shape.reduce(1, *)
-            guard offsets[1] - offsets[0] == count * dtype.size else {
+            let count = try Limits.checkedElementCount(shape, path: path, key: "\(name).shape")
+            guard let bytes = Limits.bytes(count, of: dtype.size), offsets[1] - offsets[0] == bytes else {
                 throw StrataError.badKey(path: path, key: "\(name).data_offsets",
-                                         reason: "\(offsets[1] - offsets[0]) bytes do not hold shape \(shape) of \(dtypeName) (\(count * dtype.size) bytes)")
+                                         reason: "\(offsets[1] - offsets[0]) bytes do not hold shape \(shape) of \(dtypeName)")
             }
             ranges.append((offsets[0] ..< offsets[1], name))
             let start = headerEnd + offsets[0]
@@ -142,6 +145,10 @@ public struct SafeTensors: Sendable {
         }
         return result
     }
+
+    /// The largest JSON header accepted, as in the reference implementation
+    /// (100 MB): a bigger length field means a damaged or foreign file.
+    public static let maxHeaderLength: UInt64 = 100_000_000
 
     private static func integers(_ values: [Any]) -> [Int]? {
         var out: [Int] = []

@@ -36,7 +36,12 @@ public struct PNGImage: Equatable, Sendable {
     /// Reads a PNG file. 16-bit files are reduced to 8 bits and palette files
     /// expanded; the channel count follows the file (gray, gray + alpha, RGB, RGBA).
     public static func read(_ path: String) throws -> PNGImage {
-        let data = try readWholeFile(path)
+        try decode(readWholeFile(path), path: path)
+    }
+
+    /// Decodes a PNG file's bytes, checking the dimensions against
+    /// ``Limits/maxImageSide`` before allocating. `path` names the file in errors.
+    public static func decode(_ data: Data, path: String) throws -> PNGImage {
         guard data.count >= 8, [UInt8](data.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] else {
             throw StrataError.badMagic(path: path, expected: "the PNG signature 89 50 4e 47", found: hexPrefix(data))
         }
@@ -52,6 +57,7 @@ public struct PNGImage: Equatable, Sendable {
         let channels = (color ? 3 : 1) + (alpha ? 1 : 0)
         image.format = format(forChannels: channels)
         let (width, height) = (Int(image.width), Int(image.height))
+        try Limits.checkImage(width: width, height: height, path: path)
         var pixels = [UInt8](repeating: 0, count: width * height * channels)
         let finished = pixels.withUnsafeMutableBytes { out in
             // Keep the source bytes alive while libpng finishes decoding.
