@@ -21,6 +21,14 @@ let hostCPUSettings: [SwiftSetting] = {
     #endif
 }()
 
+/// The libFuzzer target (Fuzz/StrataFuzz), declared only when scripts/fuzz.sh
+/// sets STRATA_FUZZ: it has no main of its own (libFuzzer supplies it), so the
+/// normal build and the tests never see it.
+let fuzzTargets: [Target] = Context.environment["STRATA_FUZZ"] == nil ? [] : [
+    .executableTarget(name: "StrataFuzz", dependencies: ["Strata"], path: "Fuzz/StrataFuzz",
+                      swiftSettings: [.swiftLanguageMode(.v5), .unsafeFlags(["-parse-as-library"])]),
+]
+
 let package = Package(
     name: "Strata",
     products: [
@@ -81,5 +89,5 @@ let package = Package(
             dependencies: ["Strata", "StrataCommands"],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
-    ]
+    ] + fuzzTargets
 )

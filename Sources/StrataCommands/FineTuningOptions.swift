@@ -31,11 +31,14 @@ struct FineTuningOptions: ParsableArguments {
     var patience: String?
     @Option(help: "Seed of initialization, shuffling and dropout (default 1).")
     var seed: String?
+    @Option(help: "Stop as diverged when the objective rises above its lowest value by more than this many times that value (default 1000); NaN always stops.")
+    var divergenceFactor: String?
 
     var settings: [String: String?] {
         ["batch_size": batchSize, "learning_rate": learningRate, "learning_rate_decay": learningRateDecay, "lr_schedule": lrSchedule, "momentum": momentum,
          "final_momentum": finalMomentum, "momentum_saturate": momentumSaturate, "weight_decay": weightDecay, "input_dropout": inputDropout,
-         "hidden_dropout": hiddenDropout, "max_column_norm": maxColumnNorm, "epochs": epochs, "patience": patience, "seed": seed]
+         "hidden_dropout": hiddenDropout, "max_column_norm": maxColumnNorm, "epochs": epochs, "patience": patience, "seed": seed,
+         "divergence_factor": divergenceFactor]
     }
 }
 

@@ -50,6 +50,8 @@ struct SoftmaxFinetune: ParsableCommand {
     @OptionGroup(title: "Without --stack") var pixels: PixelOptions
     @OptionGroup(title: "Training") var training: FineTuningOptions
     @OptionGroup var compute: ComputeOptions
+    @Flag(help: "Continue the run in --run exactly where it stopped (finetune.safetensors; the same stack, settings and data).")
+    var resume = false
 
     func settings() throws -> SoftmaxFineTuning.Settings {
         let training = try FineTuningConfiguration.read(from: FlagSettings(self.training.settings))
@@ -68,6 +70,7 @@ struct SoftmaxFinetune: ParsableCommand {
         s.training = training
         s.validation = data.validation ?? 10_000
         s.folder = data.run.folder ?? "runs/finetune"
+        s.resume = resume
         return s
     }
 

@@ -73,12 +73,14 @@ struct TrainingOptions: ParsableArguments {
     var checkpointEvery: String?
     @Option(help: "Training examples (a fixed seeded subset) the monitor evaluates each epoch (default \(TrainingConfiguration().monitorExamples)).")
     var monitorExamples: String?
+    @Option(help: "Stop as diverged when the objective rises above its lowest value by more than this many times that value (default 1000); NaN always stops.")
+    var divergenceFactor: String?
 
     var settings: [String: String?] {
         ["batch_size": batchSize, "learning_rate": learningRate, "lr_schedule": lrSchedule, "momentum": momentum, "final_momentum": finalMomentum,
          "momentum_start": momentumStart, "momentum_saturate": momentumSaturate, "weight_decay": weightDecay, "epochs": epochs,
          "early_stopping": earlyStopping, "prop_decrease": propDecrease, "patience": patience, "checkpoint_every": checkpointEvery,
-         "monitor_examples": monitorExamples]
+         "monitor_examples": monitorExamples, "divergence_factor": divergenceFactor]
     }
 }
 

@@ -25,9 +25,15 @@ public struct StrataCommand: ParsableCommand {
         // Line-buffered output, so that a long run's log (`strata ... | tee run.log`)
         // shows each epoch and each candidate C as it happens, not at exit.
         setvbuf(stdout, nil, _IOLBF, 0)
+        // Ctrl-C or SIGTERM: training finishes its batch, writes a checkpoint and says how to resume.
+        StopRequest.installSignalHandlers()
         do {
             var command = try parseAsRoot()
             try command.run()
+        } catch StrataError.interrupted(let signal, let checkpoint, let epoch, let position) {
+            let error = StrataError.interrupted(signal: signal, checkpoint: checkpoint, epoch: epoch, position: position)
+            fputs("\(error.description)\n", stderr)
+            Foundation.exit(128 + signal) // the shell's convention for a run ended by a signal
         } catch {
             exit(withError: error)
         }

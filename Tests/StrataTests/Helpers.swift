@@ -38,3 +38,28 @@ func strataError(_ body: () throws -> Void, sourceLocation: SourceLocation = #_s
         return nil
     }
 }
+
+/// Python 3, for the tests that check Strata against a reference written in
+/// Python. A test that needs it is declared with
+/// `.enabled(if: Python.has(...), "...")`, so a missing interpreter or module
+/// is reported as a skipped test, never as a pass.
+enum Python {
+    /// Runs `python3 ARGUMENTS`, returning its exit status and its output.
+    static func run(_ arguments: [String]) -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3"] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        guard (try? process.run()) != nil else { return (-1, "python3 not found") }
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
+    }
+
+    /// Whether `python3` runs and imports every one of `modules`.
+    static func has(_ modules: String...) -> Bool {
+        run(["-c", "import " + modules.joined(separator: ", ")]).status == 0
+    }
+}

@@ -69,12 +69,8 @@ import Testing
 
     /// Interoperability with Python's reference reader and writer, when
     /// `safetensors` and NumPy are importable (the README's test command installs them).
-    @Test func pythonReadsWhatStrataWritesAndBack() throws {
-        let probe = runPython("import safetensors.numpy, numpy")
-        guard probe.status == 0 else {
-            print("note: Python safetensors not installed; interop checked by the byte-level tests only")
-            return
-        }
+    @Test(.enabled(if: Python.has("safetensors.numpy", "numpy"), "needs python3 with safetensors and NumPy (scripts/install-deps.sh installs them)"))
+    func pythonReadsWhatStrataWritesAndBack() throws {
         let folder = TemporaryFolder()
         let ours = folder.file("strata.safetensors")
         try checkpoint.write(to: ours)
@@ -86,25 +82,12 @@ import Testing
             assert np.array_equal(d['bias'], np.array([-1,0,1e-3], dtype=np.float32)), d['bias']
             st.save_file({'x': np.arange(6, dtype=np.float32).reshape(2,3) / 4, 'y': np.array([1.5, 2.5])}, '\(theirs)', metadata={'k': 'v'})
             """
-        let result = runPython(script)
+        let result = Python.run(["-c", script])
         #expect(result.status == 0, "python: \(result.output)")
         let loaded = try SafeTensors.read(theirs)
         #expect(loaded.tensors["x"] == Tensor(shape: [2, 3], scalars: [0, 0.25, 0.5, 0.75, 1, 1.25]))
         #expect(loaded.tensors["y"]?.scalars == [1.5, 2.5])
         #expect(loaded.metadata == ["k": "v"])
-    }
-
-    func runPython(_ script: String) -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        guard (try? process.run()) != nil else { return (-1, "python3 not found") }
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
     }
 }
 
@@ -122,5 +105,22 @@ import Testing
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data([1, 2, 3]))
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["out.bin"])
+    }
+
+    /// A killed run leaves `.NAME.PID.RANDOM.tmp`; the next write of NAME removes
+    /// it when PID is gone, and leaves a live process's temporary alone.
+    @Test func theNextWriteRemovesTemporariesOfDeadProcesses() throws {
+        let folder = TemporaryFolder()
+        let dead = Process()
+        dead.executableURL = URL(fileURLWithPath: "/bin/true")
+        try dead.run()
+        dead.waitUntilExit()
+        let stale = folder.write(Data([1]), ".model.safetensors.\(dead.processIdentifier).42.tmp")
+        let live = folder.write(Data([2]), ".model.safetensors.1.43.tmp") // pid 1 is always running
+        let other = folder.write(Data([3]), ".other.bin.\(dead.processIdentifier).44.tmp")
+        try AtomicFile.write(Data([4]), to: folder.file("model.safetensors"))
+        #expect(!FileManager.default.fileExists(atPath: stale))
+        #expect(FileManager.default.fileExists(atPath: live))
+        #expect(FileManager.default.fileExists(atPath: other))
     }
 }

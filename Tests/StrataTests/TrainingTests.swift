@@ -111,7 +111,7 @@ import Testing
         var exploding = trainer(folder, epochs: 5, learningRate: 10)
         exploding.configuration.checkpointEvery = 1
         let error = strataError { try exploding.train(&ae, data: x, resume: true) }
-        guard case .diverged(let epoch, _, let kept)? = error else { Issue.record("no divergence error: \(String(describing: error))"); return }
+        guard case .diverged(let epoch, _, let kept, _)? = error else { Issue.record("no divergence error: \(String(describing: error))"); return }
         #expect(epoch == 2 && kept == t.checkpointPath)
         #expect(error!.description.contains("Lower the learning rate"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: t.checkpointPath)) == good)

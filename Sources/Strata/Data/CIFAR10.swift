@@ -16,10 +16,15 @@ public enum CIFAR10 {
     /// (as pylearn2's CIFAR10 keeps them) unless `scaleToUnit` divides by 255.
     public static func read(batches paths: [String], classNames: [String] = defaultClassNames,
                             scaleToUnit: Bool = false, name: String = "cifar10") throws -> Dataset {
+        try parse(batches: paths.map { (try readWholeFile($0), $0) }, classNames: classNames, scaleToUnit: scaleToUnit, name: name)
+    }
+
+    /// Parses batch files' bytes (each with the path that names it in errors) into one dataset.
+    public static func parse(batches: [(data: Data, path: String)], classNames: [String] = defaultClassNames,
+                             scaleToUnit: Bool = false, name: String = "cifar10") throws -> Dataset {
         var files: [Data] = []
         var total = 0
-        for path in paths {
-            let data = try readWholeFile(path)
+        for (data, path) in batches {
             guard data.count > 0, data.count % recordSize == 0 else {
                 let whole = data.count / recordSize
                 throw StrataError.truncated(path: path, expected: (whole + 1) * recordSize, found: data.count,

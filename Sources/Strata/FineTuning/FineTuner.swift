@@ -26,6 +26,8 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
     /// Training examples (a fixed seeded subset) on which the training error is monitored each epoch.
     public var monitorExamples = 10_000
     public var seed: UInt64 = 1
+    /// See ``DivergenceGuard``.
+    public var divergenceFactor = 1000.0
 
     public init() {}
 
@@ -49,18 +51,26 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
 /// Trains a ``SoftmaxNetwork`` by minibatch backpropagation, monitoring the
 /// validation error each epoch (`monitor.jsonl` in the run folder) and keeping
 /// the weights of the best epoch; stops early after `patience` epochs without
-/// a better validation error, and with a clear error on NaN.
+/// a better validation error, and with a clear error on NaN or an exploding
+/// loss. After every epoch (and when a stop is requested, after the batch in
+/// progress) `finetune.safetensors` records the run, from which `resume`
+/// continues exactly.
 public struct FineTuner: Sendable {
     public var configuration: FineTuningConfiguration
-    /// The run folder (gets `monitor.jsonl`).
+    /// The run folder (gets `monitor.jsonl` and `finetune.safetensors`).
     public var folder: String
     public var showProgress = true
+    /// Continue the run saved in the folder (same network, settings and data).
+    public var resume = false
+    /// Asked after every minibatch; true stops with a checkpoint of that point.
+    public var shouldStop: @Sendable () -> Bool = { StopRequest.isRequested }
 
     public init(configuration: FineTuningConfiguration, folder: String) {
         (self.configuration, self.folder) = (configuration, folder)
     }
 
     public var monitorPath: String { folder + "/monitor.jsonl" }
+    public var checkpointPath: String { folder + "/finetune.safetensors" }
 
     public struct Report: Sendable {
         public var epochs: Int
@@ -84,19 +94,38 @@ public struct FineTuner: Sendable {
         }
         guard x.rows > 0, validationX.rows > 0 else { throw StrataError.invalidArgument(name: "fine-tuning data", reason: "training and validation sets must not be empty") }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        var random = RandomSource(seed: configuration.seed)
+        let dataIdentity = x.fingerprint + "," + validationX.fingerprint + ",labels:" + Tensor(shape: [labels.count], scalars: labels.map(Float.init)).fingerprint
+        var state = FineTuningState(learningRate: configuration.learningRate, random: RandomSource(seed: configuration.seed).state, data: dataIdentity)
+        var best = network
+        var log = MonitorLog()
+        if resume {
+            let saved = try FineTuningCheckpoint.read(checkpointPath, like: network)
+            let changed = saved.differences(from: configuration)
+            guard changed.isEmpty else {
+                throw StrataError.badKey(path: checkpointPath, key: "__metadata__.configuration",
+                                         reason: "resume with the run's own settings; these differ: \(changed.joined(separator: "; "))")
+            }
+            guard saved.state.data == dataIdentity else {
+                throw StrataError.badKey(path: checkpointPath, key: "__metadata__.state.data",
+                                         reason: "the run was trained on other data (\(saved.state.data)), not \(dataIdentity); resume with the same images, limit and validation")
+            }
+            (network, best, state) = (saved.network, saved.best, saved.state)
+            if FileManager.default.fileExists(atPath: monitorPath) {
+                log = MonitorLog(rows: try MonitorLog.read(monitorPath).rows.filter { ($0["epoch"] ?? 0) <= Double(state.epoch) })
+            }
+        }
+        var random = RandomSource(state: state.random)
         let monitorRows = EpochLoop.monitorRows(count: configuration.monitorExamples, of: x.rows, seed: configuration.seed)
         let monitorX = x.gatherRows(monitorRows), monitorLabels = monitorRows.map { labels[$0] }
-        var log = MonitorLog()
-        var best = network
         let start = Date()
+        let secondsBefore = log.rows.last?["total_seconds"] ?? 0
 
         func record(epoch: Int, objective: Double?, learningRate: Float, seconds: Double) -> Double {
             let train = network.evaluate(monitorX, labels: monitorLabels)
             let valid = network.evaluate(validationX, labels: validationLabels)
             var row: [String: Double] = ["epoch": Double(epoch), "examples_seen": Double(epoch * x.rows),
                                          "learning_rate": Double(learningRate), "training_seconds_this_epoch": seconds,
-                                         "total_seconds": Date().timeIntervalSince(start),
+                                         "total_seconds": secondsBefore + Date().timeIntervalSince(start),
                                          "train_y_nll": train.crossEntropy, "train_y_misclass": train.errorRate,
                                          "valid_y_nll": valid.crossEntropy, "valid_y_misclass": valid.errorRate]
             if let objective { row["train_objective"] = objective }
@@ -107,48 +136,73 @@ public struct FineTuner: Sendable {
         // The epoch is chosen by the validation error: the shared early-stopping
         // rule with no required decrease, and the weights of its best epoch kept.
         let stopping = EarlyStopping(channel: "valid_y_misclass", proportionalDecrease: 0, patience: configuration.patience)
-        var bestError: Double?, epochsWithoutImprovement = 0, stopped = false
-        _ = stopping.record(record(epoch: 0, objective: nil, learningRate: configuration.learningRate, seconds: 0),
-                            best: &bestError, epochsWithoutImprovement: &epochsWithoutImprovement)
-        var bestEpoch = 0, epoch = 0
-        var learningRate = configuration.learningRate
-        var previousObjective: Double?
+        if log.rows.isEmpty {
+            _ = stopping.record(record(epoch: 0, objective: nil, learningRate: configuration.learningRate, seconds: 0),
+                                best: &state.bestError, epochsWithoutImprovement: &state.epochsWithoutImprovement)
+            var divergence = DivergenceGuard(factor: configuration.divergenceFactor)
+            divergence.record(log.rows.last?["train_y_nll"])
+            state.lowestObjective = divergence.lowest
+            try log.write(to: monitorPath)
+        }
+        var divergence = DivergenceGuard(factor: configuration.divergenceFactor, lowest: state.lowestObjective)
         var batch = Tensor(zeros: [0, 0]), batchLabels: [Int] = []
-        try log.write(to: monitorPath)
-        while epoch < configuration.maxEpochs && !stopped {
-            epoch += 1
+        while state.epoch < configuration.maxEpochs && !state.stopped {
+            let epoch = state.epoch + 1
             let epochStart = Date()
-            let order = random.permutation(x.rows)
+            let resumedPosition = state.epochPosition ?? 0
+            let epochRandom = state.epochRandom ?? random.state
+            var orderRandom = RandomSource(state: epochRandom)
+            let order = orderRandom.permutation(x.rows)
+            if state.epochPosition == nil { random = orderRandom }
+            (state.epochPosition, state.epochRandom) = (nil, nil)
             let settings = SoftmaxNetwork.StepSettings(
-                learningRate: learningRate, momentum: configuration.momentum(atEpoch: epoch), weightDecay: configuration.weightDecay,
+                learningRate: state.learningRate, momentum: configuration.momentum(atEpoch: epoch), weightDecay: configuration.weightDecay,
                 inputDropout: configuration.inputDropout, hiddenDropout: configuration.hiddenDropout, maxColumnNorm: configuration.maxColumnNorm)
             let bar = showProgress ? ProgressBar(total: x.rows, label: "fine-tune \(epoch)") : nil
-            var lossSum = 0.0, batches = 0, done = 0
-            try EpochLoop.forEachMinibatch(of: x, order: order, batchSize: configuration.batchSize, batch: &batch) { rows, batch in
-                batchLabels.removeAll(keepingCapacity: true)
-                for row in rows { batchLabels.append(labels[row]) }
-                let loss = network.trainStep(batch, labels: batchLabels[...], settings: settings, random: &random)
-                guard loss.isFinite else { throw StrataError.diverged(epoch: epoch, batch: batches + 1, lastCheckpoint: nil) }
-                lossSum += loss
-                batches += 1
-                done += rows.count
-                if let bar { bar.status = String(format: "nll %.4f", lossSum / Double(batches)); bar.update(done) }
+            var lossSum = 0.0, batches = 0, done = resumedPosition
+            do {
+                try EpochLoop.forEachMinibatch(of: x, order: order, from: resumedPosition, batchSize: configuration.batchSize, batch: &batch) { rows, batch in
+                    batchLabels.removeAll(keepingCapacity: true)
+                    for row in rows { batchLabels.append(labels[row]) }
+                    let loss = network.trainStep(batch, labels: batchLabels[...], settings: settings, random: &random)
+                    guard !divergence.diverged(loss) else {
+                        throw StrataError.diverged(epoch: epoch, batch: batches + 1, lastCheckpoint: state.epoch > 0 ? checkpointPath : nil,
+                                                   reason: divergence.reason(loss))
+                    }
+                    lossSum += loss
+                    batches += 1
+                    done += rows.count
+                    if let bar { bar.status = String(format: "nll %.4f", lossSum / Double(batches)); bar.update(done) }
+                    if shouldStop() { throw StopAfterBatch() }
+                }
+            } catch is StopAfterBatch {
+                bar?.finish("stopped after \(done) examples")
+                var stoppedState = state
+                (stoppedState.epochPosition, stoppedState.epochRandom, stoppedState.random) = (done, epochRandom, random.state)
+                try FineTuningCheckpoint(network: network, best: best, configuration: configuration, state: stoppedState).write(to: checkpointPath)
+                throw StrataError.interrupted(signal: StopRequest.signal ?? SIGINT, checkpoint: checkpointPath, epoch: epoch, position: done)
             }
-            let error = record(epoch: epoch, objective: lossSum / Double(batches), learningRate: learningRate,
+            // A resumed epoch's mean loss covers the batches after the resume.
+            let objective = lossSum / Double(max(batches, 1))
+            let error = record(epoch: epoch, objective: objective, learningRate: state.learningRate,
                                seconds: Date().timeIntervalSince(epochStart))
-            bar?.finish(String(format: "nll %.4f, valid error %.2f%%", lossSum / Double(batches), 100 * error))
-            let outcome = stopping.record(error, best: &bestError, epochsWithoutImprovement: &epochsWithoutImprovement)
-            if outcome.improved { (bestEpoch, best) = (epoch, network) }
-            stopped = outcome.stop
-            let objective = lossSum / Double(batches)
-            learningRate = configuration.schedule.rate(after: epoch, current: learningRate, base: configuration.learningRate,
-                                                       objective: objective, previousObjective: previousObjective)
-            previousObjective = objective
+            bar?.finish(String(format: "nll %.4f, valid error %.2f%%", objective, 100 * error))
+            let outcome = stopping.record(error, best: &state.bestError, epochsWithoutImprovement: &state.epochsWithoutImprovement)
+            if outcome.improved { (state.bestEpoch, best) = (epoch, network) }
+            state.stopped = outcome.stop
+            state.learningRate = configuration.schedule.rate(after: epoch, current: state.learningRate, base: configuration.learningRate,
+                                                             objective: objective, previousObjective: state.previousObjective)
+            state.previousObjective = objective
+            divergence.record(objective)
+            state.lowestObjective = divergence.lowest
+            state.epoch = epoch
+            state.random = random.state
+            try FineTuningCheckpoint(network: network, best: best, configuration: configuration, state: state).write(to: checkpointPath)
             try log.write(to: monitorPath)
         }
         network = best
-        return Report(epochs: epoch, bestEpoch: bestEpoch, bestValidationError: bestError ?? 1,
-                      seconds: Date().timeIntervalSince(start), log: log)
+        return Report(epochs: state.epoch, bestEpoch: state.bestEpoch, bestValidationError: state.bestError ?? 1,
+                      seconds: secondsBefore + Date().timeIntervalSince(start), log: log)
     }
 }
 

@@ -21,6 +21,8 @@ public enum SoftmaxFineTuning {
         /// For a random network: fitted preprocessing applied to the images first
         /// (an experiment's comparison network sees what its stack saw).
         public var preprocessing = PreprocessingPipeline()
+        /// Continue the run saved in `folder` (`finetune.safetensors`) exactly.
+        public var resume = false
 
         public init(network: Network, images: ImageSettings) { (self.network, self.images) = (network, images) }
     }
@@ -66,6 +68,7 @@ public enum SoftmaxFineTuning {
         log("fine-tuning \(network.sizes) (\(pretrainedName.map { "pretrained: \($0)" } ?? "no pretraining")) on \(x.rows - s.validation) examples, validating on \(s.validation)")
         var tuner = FineTuner(configuration: s.training, folder: s.folder)
         tuner.showProgress = showProgress
+        tuner.resume = s.resume
         let (report, result) = try tuner.trainAndEvaluate(&network, x: x, labels: train.labels!, validation: s.validation, test: test,
                                                           preprocessing: preprocessing, classNames: classNames, metadata: contract.metadata)
         log(String(format: "%d epochs in %.1f s; best validation error %.2f%% at epoch %d", report.epochs, report.seconds, 100 * report.bestValidationError, report.bestEpoch))

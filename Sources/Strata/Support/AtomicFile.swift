@@ -2,7 +2,12 @@ import Foundation
 
 /// Writes files so that a reader never sees a half-written one: the bytes go to
 /// a temporary file in the same folder, are flushed to disk, and the temporary
-/// file is then renamed over the destination (rename is atomic on POSIX).
+/// file is then renamed over the destination (rename is atomic on POSIX); the
+/// folder is then synced so that the rename itself survives a power loss.
+///
+/// Temporary files are named `.NAME.PID.RANDOM.tmp`; those left by a process
+/// that no longer runs (a run killed mid-write) are removed by the next write
+/// of the same file.
 public enum AtomicFile {
     /// Writes `data` to `path` atomically, creating the parent folder if needed.
     /// - Throws: ``StrataError/io(path:reason:)`` naming the path on failure.
@@ -23,6 +28,7 @@ public enum AtomicFile {
         } catch {
             throw StrataError.io(path: folder.path, reason: "cannot create folder: \(error.localizedDescription)")
         }
+        removeStaleTemporaries(of: url.lastPathComponent, in: folder.path)
         let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).\(UInt32.random(in: 0 ... .max)).tmp")
         guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
             throw StrataError.io(path: path, reason: "cannot create temporary file \(temporary.path)")
@@ -40,6 +46,7 @@ public enum AtomicFile {
             if rename(temporary.path, path) != 0 {
                 throw StrataError.io(path: path, reason: "cannot rename temporary file into place: \(String(cString: strerror(errno)))")
             }
+            syncFolder(folder.path)
         } catch let error as StrataError {
             try? FileManager.default.removeItem(at: temporary)
             throw error
@@ -47,5 +54,29 @@ public enum AtomicFile {
             try? FileManager.default.removeItem(at: temporary)
             throw StrataError.io(path: path, reason: "write failed: \(error.localizedDescription)")
         }
+    }
+
+    /// fsync on the folder: makes the rename durable (POSIX leaves it in the
+    /// page cache otherwise). A failure here is not fatal: the file is complete.
+    private static func syncFolder(_ folder: String) {
+        let descriptor = open(folder, O_RDONLY | O_DIRECTORY)
+        guard descriptor >= 0 else { return }
+        _ = fsync(descriptor)
+        close(descriptor)
+    }
+
+    /// Removes `.NAME.PID.*.tmp` files in `folder` whose writing process is gone.
+    static func removeStaleTemporaries(of name: String, in folder: String) {
+        let prefix = ".\(name)."
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
+        for entry in entries where entry.hasPrefix(prefix) && entry.hasSuffix(".tmp") {
+            let fields = entry.dropFirst(prefix.count).split(separator: ".")
+            guard fields.count == 3, let pid = Int32(fields[0]), !isRunning(pid) else { continue }
+            try? FileManager.default.removeItem(atPath: folder + "/" + entry)
+        }
+    }
+
+    private static func isRunning(_ pid: Int32) -> Bool {
+        pid == getpid() || kill(pid, 0) == 0 || errno == EPERM
     }
 }

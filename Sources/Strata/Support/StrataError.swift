@@ -26,8 +26,12 @@ public enum StrataError: Error, Equatable, LocalizedError, CustomStringConvertib
     case download(url: String, reason: String)
     /// A numerical computation failed (for example a LAPACK routine).
     case numerical(routine: String, reason: String)
-    /// Training produced NaN or infinity; the last good checkpoint is kept.
-    case diverged(epoch: Int, batch: Int, lastCheckpoint: String?)
+    /// Training produced NaN or infinity, or an exploding objective (`reason`);
+    /// the last good checkpoint is kept untouched.
+    case diverged(epoch: Int, batch: Int, lastCheckpoint: String?, reason: String)
+    /// A run stopped on request (``StopRequest``) after `position` examples of
+    /// epoch `epoch`, with a checkpoint of exactly that point.
+    case interrupted(signal: Int32, checkpoint: String, epoch: Int, position: Int)
 
     public var errorDescription: String? { description }
 
@@ -57,9 +61,11 @@ public enum StrataError: Error, Equatable, LocalizedError, CustomStringConvertib
             return "download of \(url) failed: \(reason)"
         case .numerical(let routine, let reason):
             return "\(routine): \(reason)"
-        case .diverged(let epoch, let batch, let checkpoint):
-            let kept = checkpoint.map { "the last good checkpoint is \($0)" } ?? "no checkpoint was written yet"
-            return "training diverged (NaN or infinity) in epoch \(epoch), batch \(batch); \(kept). Lower the learning rate, or check the data for NaN."
+        case .interrupted(let signal, let checkpoint, let epoch, let position):
+            return "stopped by \(StopRequest.name(of: signal)) in epoch \(epoch) after \(position) examples; \(checkpoint) holds the run at that point. Run the same command with --resume to continue exactly where it stopped."
+        case .diverged(let epoch, let batch, let checkpoint, let reason):
+            let kept = checkpoint.map { "the last good checkpoint \($0) is kept as it was" } ?? "no checkpoint was written yet"
+            return "training diverged in epoch \(epoch), batch \(batch): \(reason); \(kept). Lower the learning rate, or check the data for NaN."
         }
     }
 }

@@ -9,14 +9,17 @@ public protocol MinibatchSGDSettings {
     var momentumSaturateEpoch: Int { get set }
     var weightDecay: Float { get set }
     var maxEpochs: Int { get set }
+    /// An objective that rises more than this many times its lowest value
+    /// (see ``DivergenceGuard``) stops the run as diverged.
+    var divergenceFactor: Double { get set }
 }
 
 /// The keys ``MinibatchSGDSettings/readMinibatchSGD(from:)`` reads.
-public let minibatchSGDKeys = ["batch_size", "learning_rate", "momentum", "final_momentum", "momentum_saturate", "weight_decay", "epochs"]
+public let minibatchSGDKeys = ["batch_size", "learning_rate", "momentum", "final_momentum", "momentum_saturate", "weight_decay", "epochs", "divergence_factor"]
 
 extension MinibatchSGDSettings {
     /// Reads `batch_size`, `learning_rate`, `momentum` (the ramp's start),
-    /// `final_momentum`, `momentum_saturate`, `weight_decay` and `epochs`.
+    /// `final_momentum`, `momentum_saturate`, `weight_decay`, `epochs` and `divergence_factor`.
     public mutating func readMinibatchSGD(from s: SettingSource) throws {
         if let v = try s.positive("batch_size", s.int) { batchSize = v }
         if let v = try s.positive("learning_rate", s.float) { learningRate = v }
@@ -25,6 +28,10 @@ extension MinibatchSGDSettings {
         if let v = try s.positive("momentum_saturate", s.int) { momentumSaturateEpoch = v }
         if let v = try s.float("weight_decay") { weightDecay = v }
         if let v = try s.positive("epochs", s.int) { maxEpochs = v }
+        if let v = try s.float("divergence_factor") {
+            guard v > 1 else { throw s.failure("divergence_factor", "must be greater than 1, found \(v)") }
+            divergenceFactor = Double(v)
+        }
     }
 }
 
@@ -62,11 +69,12 @@ public enum EpochLoop {
         return Array(picker.permutation(rows).prefix(count)).sorted()
     }
 
-    /// Calls `body` with each minibatch of `x` in `order`: the rows' indices and
-    /// their values gathered into `batch` (reallocated only when the size changes).
-    public static func forEachMinibatch(of x: Tensor, order: [Int], batchSize: Int, batch: inout Tensor,
+    /// Calls `body` with each minibatch of `x` in `order` from position
+    /// `start` on: the rows' indices and their values gathered into `batch`
+    /// (reallocated only when the size changes).
+    public static func forEachMinibatch(of x: Tensor, order: [Int], from start: Int = 0, batchSize: Int, batch: inout Tensor,
                                         _ body: (ArraySlice<Int>, Tensor) throws -> Void) rethrows {
-        var offset = 0
+        var offset = start
         while offset < order.count {
             let rows = order[offset ..< min(offset + batchSize, order.count)]
             x.gatherRows(rows, into: &batch)
@@ -120,3 +128,40 @@ extension EarlyStopping {
         return (false, epochsWithoutImprovement >= patience)
     }
 }
+
+/// Divergence beyond NaN: a run whose objective explodes (4.5 to 4e16, say)
+/// without ever becoming NaN is stopped as diverged, before its checkpoint is
+/// overwritten. An objective counts as exploded when it lies more than
+/// `factor` times the magnitude of the lowest epoch objective above that
+/// lowest value (for a positive objective: above `(1 + factor)` times it).
+/// The check runs on every minibatch, so a run stops within one batch.
+public struct DivergenceGuard: Codable, Equatable, Sendable {
+    public var factor: Double
+    /// The lowest epoch objective so far (nil before the first).
+    public private(set) var lowest: Double?
+
+    public init(factor: Double, lowest: Double? = nil) { (self.factor, self.lowest) = (factor, lowest) }
+
+    /// Records an epoch's objective.
+    public mutating func record(_ objective: Double?) {
+        guard let objective, objective.isFinite else { return }
+        lowest = min(lowest ?? objective, objective)
+    }
+
+    /// Whether `objective` is NaN, infinite or has exploded.
+    public func diverged(_ objective: Double) -> Bool {
+        guard objective.isFinite else { return true }
+        guard let lowest else { return false }
+        return objective - lowest > factor * max(abs(lowest), 1e-12)
+    }
+
+    /// Why `objective` counts as diverged, for the error message.
+    public func reason(_ objective: Double) -> String {
+        guard objective.isFinite else { return "the objective became \(objective)" }
+        return "the objective reached \(String(format: "%.4g", objective)), more than \(String(format: "%g", factor))x its lowest value \(String(format: "%.4g", lowest ?? 0)) (divergence_factor)"
+    }
+}
+
+/// Thrown inside an epoch's minibatch loop when a stop was requested after a
+/// batch; the loop writes its checkpoint and reports ``StrataError/interrupted(signal:checkpoint:epoch:position:)``.
+struct StopAfterBatch: Error {}

@@ -19,6 +19,10 @@ public struct Trainer: Sendable {
     public var showProgress = true
     /// Called after each epoch with the channels of that epoch.
     public var onEpoch: (@Sendable (_ epoch: Int, _ channels: [String: Double]) -> Void)?
+    /// Asked after every minibatch: true stops the run with a checkpoint of
+    /// that point (``StrataError/interrupted(signal:checkpoint:epoch:position:)``).
+    /// By default, whether SIGINT or SIGTERM arrived (``StopRequest``).
+    public var shouldStop: @Sendable () -> Bool = { StopRequest.isRequested }
 
     public init(configuration: TrainingConfiguration, folder: String) {
         self.configuration = configuration
@@ -96,9 +100,12 @@ public struct Trainer: Sendable {
             return row
         }
 
+        var divergence = DivergenceGuard(factor: configuration.divergenceFactor, lowest: state.lowestObjective)
         if log.rows.isEmpty {
             let row = monitor(epoch: 0, epochSeconds: 0)
             log.append(row)
+            divergence.record(row["train_objective"])
+            state.lowestObjective = divergence.lowest
             state.previousObjective = row["train_objective"]
             updateEarlyStopping(&state, row: row)
             try writeLog(log)
@@ -107,34 +114,58 @@ public struct Trainer: Sendable {
         while state.epoch < configuration.maxEpochs && !state.stopped {
             let epoch = state.epoch + 1
             let epochStart = Date()
-            let order = random.permutation(data.rows)
+            // A run stopped inside this epoch goes on with the same order, after the examples it did.
+            let resumedPosition = state.epochPosition ?? 0
+            let epochRandom = state.epochRandom ?? random.state
+            var orderRandom = RandomSource(state: epochRandom)
+            let order = orderRandom.permutation(data.rows)
+            if state.epochPosition == nil { random = orderRandom }
+            (state.epochPosition, state.epochRandom) = (nil, nil)
             let hyper = StepHyperparameters(learningRate: state.learningRate, momentum: configuration.momentum(atEpoch: epoch),
                                             weightDecay: configuration.weightDecay, cores: configuration.cores)
             let bar = showProgress ? ProgressBar(total: data.rows, label: "epoch \(epoch)") : nil
             var objectiveSum = 0.0, batches = 0
-            var done = 0
-            try EpochLoop.forEachMinibatch(of: data, order: order, batchSize: configuration.batchSize, batch: &batch) { rows, batch in
-                let objective = try learner.trainStep(batch, hyper: hyper, random: &random)
-                guard objective.isFinite else {
-                    throw StrataError.diverged(epoch: epoch, batch: batches + 1, lastCheckpoint: hasCheckpoint ? checkpointPath : nil)
+            var done = resumedPosition
+            do {
+                try EpochLoop.forEachMinibatch(of: data, order: order, from: resumedPosition, batchSize: configuration.batchSize, batch: &batch) { rows, batch in
+                    let objective = try learner.trainStep(batch, hyper: hyper, random: &random)
+                    guard !divergence.diverged(objective) else {
+                        throw StrataError.diverged(epoch: epoch, batch: batches + 1, lastCheckpoint: hasCheckpoint ? checkpointPath : nil,
+                                                   reason: divergence.reason(objective))
+                    }
+                    objectiveSum += objective
+                    batches += 1
+                    done += rows.count
+                    state.examplesSeen += rows.count
+                    if let bar {
+                        bar.status = String(format: "objective %.4g", objectiveSum / Double(batches))
+                        bar.update(done)
+                    }
+                    if shouldStop() { throw StopAfterBatch() }
                 }
-                objectiveSum += objective
-                batches += 1
-                done += rows.count
-                state.examplesSeen += rows.count
-                if let bar {
-                    bar.status = String(format: "objective %.4g", objectiveSum / Double(batches))
-                    bar.update(done)
-                }
+            } catch is StopAfterBatch {
+                bar?.finish("stopped after \(done) examples")
+                var stoppedState = state
+                (stoppedState.epochPosition, stoppedState.epochRandom, stoppedState.random) = (done, epochRandom, random.state)
+                try LearnerCheckpoint(learner: learner, preprocessing: preprocessing, training: configuration,
+                                      trainerState: stoppedState, extra: extraMetadata).write(to: checkpointPath)
+                throw StrataError.interrupted(signal: StopRequest.signal ?? SIGINT, checkpoint: checkpointPath, epoch: epoch, position: done)
             }
             guard learner.parameters.values.allSatisfy(\.isFinite) else {
-                throw StrataError.diverged(epoch: epoch, batch: batches, lastCheckpoint: hasCheckpoint ? checkpointPath : nil)
+                throw StrataError.diverged(epoch: epoch, batch: batches, lastCheckpoint: hasCheckpoint ? checkpointPath : nil,
+                                           reason: "a parameter became NaN or infinite")
             }
             let epochSeconds = Date().timeIntervalSince(epochStart)
             state.epoch = epoch
             state.seconds = secondsBefore + Date().timeIntervalSince(start)
             let row = monitor(epoch: epoch, epochSeconds: epochSeconds)
             bar?.finish(String(format: "objective %.5g", row["train_objective"] ?? .nan))
+            if let objective = row["train_objective"], divergence.diverged(objective) {
+                throw StrataError.diverged(epoch: epoch, batch: batches, lastCheckpoint: hasCheckpoint ? checkpointPath : nil,
+                                           reason: divergence.reason(objective))
+            }
+            divergence.record(row["train_objective"])
+            state.lowestObjective = divergence.lowest
             log.append(row)
             adjustLearningRate(&state, objective: row["train_objective"])
             updateEarlyStopping(&state, row: row)

@@ -52,6 +52,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable, MinibatchSGDS
     public var seed: UInt64 = 1
     /// Cores a training step may split itself over (see ``StepHyperparameters/cores``).
     public var cores = 1
+    /// See ``DivergenceGuard``.
+    public var divergenceFactor = 1000.0
 
     public init() {}
 
@@ -74,6 +76,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable, MinibatchSGDS
         monitorExamples = try value(.monitorExamples, 10_000)
         seed = try value(.seed, 1)
         cores = try value(.cores, 1)
+        divergenceFactor = try value(.divergenceFactor, 1000)
     }
 
     public func validate() throws {
@@ -118,6 +121,16 @@ public struct TrainerState: Codable, Equatable, Sendable {
     /// The training objective of the previous epoch (for the monitor-based schedule).
     public var previousObjective: Double?
     public var stopped = false
+    /// The lowest epoch objective so far (for ``DivergenceGuard``).
+    public var lowestObjective: Double?
+    /// A run stopped inside an epoch: the examples of epoch `epoch + 1` done,
+    /// and the random state at that epoch's start (its shuffling order);
+    /// `random` is then the state after the last batch done.
+    public var epochPosition: Int?
+    public var epochRandom: [UInt64]?
 
-    enum CodingKeys: String, CodingKey { case epoch, learningRate, examplesSeen, random, best, epochsWithoutImprovement, previousObjective, stopped }
+    enum CodingKeys: String, CodingKey {
+        case epoch, learningRate, examplesSeen, random, best, epochsWithoutImprovement, previousObjective, stopped, lowestObjective
+        case epochPosition, epochRandom
+    }
 }

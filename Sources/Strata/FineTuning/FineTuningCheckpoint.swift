@@ -1,0 +1,120 @@
+import Foundation
+
+/// Fine-tuning's own state, saved after every epoch (and when a run is
+/// stopped inside one) so that `--resume` continues exactly.
+public struct FineTuningState: Codable, Equatable, Sendable {
+    /// Epochs completed.
+    public var epoch = 0
+    public var learningRate: Float
+    /// The random generator's state after the last batch done.
+    public var random: [UInt64]
+    public var bestError: Double?
+    public var bestEpoch = 0
+    public var epochsWithoutImprovement = 0
+    public var previousObjective: Double?
+    public var lowestObjective: Double?
+    public var stopped = false
+    /// A run stopped inside epoch `epoch + 1`: its examples done and the random state at its start.
+    public var epochPosition: Int?
+    public var epochRandom: [UInt64]?
+    /// What the examples were (``Tensor/fingerprint``), so a resume on other data is refused.
+    public var data: String
+}
+
+/// The file a fine-tuning run keeps in its folder (`finetune.safetensors`):
+/// the network's current weights (`layer<i>.weights`, `layer<i>.bias`), their
+/// momentum (`velocity.layer<i>.*`), the best epoch's weights (`best.layer<i>.*`),
+/// and in the metadata the configuration, the activations and the state.
+struct FineTuningCheckpoint {
+    var network: SoftmaxNetwork
+    var best: SoftmaxNetwork
+    var configuration: FineTuningConfiguration
+    var state: FineTuningState
+
+    static let format = "strata-finetune-1"
+
+    func write(to path: String) throws {
+        var file = SafeTensors()
+        let layers = network.hidden + [network.output]
+        for (i, layer) in layers.enumerated() {
+            file.tensors["layer\(i).weights"] = layer.weights
+            file.tensors["layer\(i).bias"] = layer.bias
+            file.tensors["velocity.layer\(i).weights"] = network.velocities[i].weights
+            file.tensors["velocity.layer\(i).bias"] = network.velocities[i].bias
+        }
+        for (i, layer) in (best.hidden + [best.output]).enumerated() {
+            file.tensors["best.layer\(i).weights"] = layer.weights
+            file.tensors["best.layer\(i).bias"] = layer.bias
+        }
+        file.metadata["format"] = Self.format
+        file.metadata["activations"] = encodeJSON(layers.map(\.activation))
+        file.metadata["configuration"] = encodeJSON(configuration)
+        file.metadata["state"] = encodeJSON(state)
+        try file.write(to: path)
+    }
+
+    /// Reads the checkpoint at `path` into the shape of `network` (same sizes
+    /// and activations, else an error listing the difference).
+    static func read(_ path: String, like network: SoftmaxNetwork) throws -> FineTuningCheckpoint {
+        let file = try SafeTensors.read(path)
+        guard file.metadata["format"] == format else {
+            throw StrataError.badKey(path: path, key: "__metadata__.format", reason: "not a fine-tuning checkpoint (found \(file.metadata["format"] ?? "none"))")
+        }
+        let configuration: FineTuningConfiguration, state: FineTuningState, activations: [Activation]
+        do {
+            configuration = try decodeJSON(FineTuningConfiguration.self, file.metadata["configuration"] ?? "", what: "configuration")
+            state = try decodeJSON(FineTuningState.self, file.metadata["state"] ?? "", what: "state")
+            activations = try decodeJSON([Activation].self, file.metadata["activations"] ?? "", what: "activations")
+        } catch StrataError.badKey(_, let key, let reason) {
+            throw StrataError.badKey(path: path, key: "__metadata__." + key, reason: reason)
+        }
+        let expected = network.hidden + [network.output]
+        guard activations == expected.map(\.activation) else {
+            throw StrataError.badKey(path: path, key: "__metadata__.activations",
+                                     reason: "the saved network's activations \(activations.map(\.rawValue)) differ from this run's \(expected.map(\.activation.rawValue))")
+        }
+        func layers(_ prefix: String) throws -> [DenseLayer] {
+            try expected.enumerated().map { i, layer in
+                let w = try file.tensor("\(prefix)layer\(i).weights", in: path), b = try file.tensor("\(prefix)layer\(i).bias", in: path)
+                guard w.shape == layer.weights.shape, b.shape == layer.bias.shape else {
+                    throw StrataError.shapeMismatch(context: "\(path): layer \(i + 1) of the saved network (this run's network is \(network.sizes))",
+                                                    expected: layer.weights.shape, found: w.shape)
+                }
+                return DenseLayer(weights: w, bias: b, activation: layer.activation)
+            }
+        }
+        var restored = network, best = network
+        let current = try layers(""), velocities = try layers("velocity."), kept = try layers("best.")
+        (restored.hidden, restored.output) = (Array(current.dropLast()), current.last!)
+        restored.velocities = velocities.map { ($0.weights, $0.bias) }
+        (best.hidden, best.output) = (Array(kept.dropLast()), kept.last!)
+        return FineTuningCheckpoint(network: restored, best: best, configuration: configuration, state: state)
+    }
+
+    /// The settings of `asked` that differ from the saved run's, as `name: saved -> asked`
+    /// (the number of epochs may grow: a finished run can be continued).
+    func differences(from asked: FineTuningConfiguration) -> [String] {
+        var saved = configuration
+        saved.maxEpochs = asked.maxEpochs
+        guard saved != asked else { return [] }
+        let a = Mirror(reflecting: saved).children, b = Mirror(reflecting: asked).children
+        return zip(a, b).compactMap { x, y in
+            let (s, t) = (String(describing: x.value), String(describing: y.value))
+            return s == t ? nil : "\(x.label ?? "?"): \(s) -> \(t)"
+        }
+    }
+}
+
+extension Tensor {
+    /// A short identity of the values: the shape and a 64-bit FNV-1a hash of
+    /// the bytes, to tell whether a resumed run sees the same data.
+    public var fingerprint: String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        withUnsafeBufferPointer { values in
+            for value in values {
+                hash = (hash ^ UInt64(value.bitPattern)) &* 0x0000_0100_0000_01B3
+            }
+        }
+        return shape.map(String.init).joined(separator: "x") + ":" + String(hash, radix: 16)
+    }
+}

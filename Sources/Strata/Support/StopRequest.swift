@@ -1,0 +1,65 @@
+import Foundation
+import Synchronization
+
+/// The signal that asked the process to stop (0: none). A plain global so the
+/// signal handler touches nothing but one lock-free atomic.
+private let requestedSignal = Atomic<Int32>(0)
+
+/// A request to stop a long run cleanly: SIGINT (Ctrl-C) or SIGTERM (a batch
+/// scheduler's notice) sets it; the training loops look at it after every
+/// minibatch, write a checkpoint of exactly where they are, and end with
+/// ``StrataError/interrupted(signal:checkpoint:epoch:position:)``, from which
+/// `--resume` continues bit for bit. A second signal ends the process at
+/// once (the default action), for a run that does not answer.
+///
+/// Library users opt in with ``installSignalHandlers()`` (the `strata`
+/// command does at start-up), or call ``request(_:)`` themselves.
+public enum StopRequest {
+    /// Installs handlers for SIGINT and SIGTERM that set the request once and
+    /// then restore the default action.
+    public static func installSignalHandlers() {
+        _ = requestedSignal.load(ordering: .relaxed) // initialize the global outside the handler
+        for signal in [SIGINT, SIGTERM] {
+            var action = sigaction()
+            #if os(Linux)
+            action.__sigaction_handler.sa_handler = { number in requestedSignal.store(number, ordering: .relaxed) }
+            #else
+            action.__sigaction_u.__sa_handler = { number in requestedSignal.store(number, ordering: .relaxed) }
+            #endif
+            action.sa_flags = Int32(truncatingIfNeeded: SA_RESETHAND) // 0x80000000 on Linux
+            sigemptyset(&action.sa_mask)
+            sigaction(signal, &action, nil)
+        }
+        // A parent may have started this process with the signals blocked
+        // (some process launchers do): unblock them, or they would never arrive.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGINT)
+        sigaddset(&unblock, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+    }
+
+    /// Whether a stop was requested.
+    public static var isRequested: Bool { requestedSignal.load(ordering: .relaxed) != 0 }
+
+    /// The signal that requested the stop (nil when none did).
+    public static var signal: Int32? {
+        let number = requestedSignal.load(ordering: .relaxed)
+        return number == 0 ? nil : number
+    }
+
+    /// Requests a stop as if `signal` had arrived (tests, embedding applications).
+    public static func request(_ signal: Int32 = SIGINT) { requestedSignal.store(signal, ordering: .relaxed) }
+
+    /// Clears the request (after a stopped run, before the next).
+    public static func clear() { requestedSignal.store(0, ordering: .relaxed) }
+
+    /// The conventional name of `signal`, for messages.
+    public static func name(of signal: Int32) -> String {
+        switch signal {
+        case SIGINT: return "SIGINT"
+        case SIGTERM: return "SIGTERM"
+        default: return "signal \(signal)"
+        }
+    }
+}
