@@ -76,7 +76,7 @@ public struct ExperimentRun {
         final class Lines: @unchecked Sendable { var all: [String] = [] }
         let lines = Lines()
         let say: StageLog = { log($0); lines.all.append($0) }
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try AtomicFile.makeFolder(folder)
         var data = try Pretraining.prepare(.images(e.images, patches: e.patches), preprocessing: e.preprocessing, patchSeed: e.seed)
         say("\(data.examples.rows) training examples of \(data.examples.columns) values: \(data.summary)")
         var monitorRuns: [(name: String, log: MonitorLog)] = []

@@ -23,7 +23,7 @@ public struct EvaluatedClassifier: Sendable {
     /// for example from features extracted once for training and test).
     public static func save(_ classifier: Classifier, predictions: [Int], testLabels: [Int], folder: String,
                             numbers: [String: Double] = [:]) throws -> EvaluatedClassifier {
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try AtomicFile.makeFolder(folder)
         try classifier.write(to: folder + "/classifier.safetensors")
         let confusion = try ConfusionMatrix(truth: testLabels, predictions: predictions, classNames: classifier.classNames)
         try confusion.write(to: folder, extra: numbers)

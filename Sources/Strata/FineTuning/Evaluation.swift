@@ -56,7 +56,7 @@ public struct ConfusionMatrix: Sendable, Equatable {
     /// Writes `NAME.txt` (the table), `NAME.json` (accuracies and counts) and
     /// `NAME.png` (the labeled chart, ``chartPNG(title:)``) into `folder`, atomically.
     public func write(to folder: String, name: String = "evaluation", extra: [String: Double] = [:]) throws {
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try AtomicFile.makeFolder(folder)
         try AtomicFile.write(Data(table.utf8), to: folder + "/\(name).txt")
         var object: [String: Any] = ["accuracy": accuracy, "correct": correct, "total": total, "class_names": classNames,
                                      "per_class_accuracy": perClassAccuracy.map { $0 ?? NSNull() as Any }, "confusion": counts]

@@ -93,7 +93,7 @@ public struct FineTuner: Sendable {
             throw StrataError.shapeMismatch(context: "\(what) for a \(network.sizes) network", expected: [data.rows, network.inputCount], found: data.shape)
         }
         guard x.rows > 0, validationX.rows > 0 else { throw StrataError.invalidArgument(name: "fine-tuning data", reason: "training and validation sets must not be empty") }
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try AtomicFile.makeFolder(folder)
         let dataIdentity = x.fingerprint + "," + validationX.fingerprint + ",labels:" + Tensor(shape: [labels.count], scalars: labels.map(Float.init)).fingerprint
         var state = FineTuningState(learningRate: configuration.learningRate, random: RandomSource(seed: configuration.seed).state, data: dataIdentity)
         var best = network

@@ -126,7 +126,7 @@ public enum Pretraining {
         trainer.preprocessing = data.base.layers.isEmpty ? data.base.preprocessing : PreprocessingPipeline()
         trainer.extraMetadata = data.contract.metadata
         trainer.showProgress = showProgress
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try AtomicFile.makeFolder(folder)
         log("training \(layer.kindName) \(x.columns)-\(layer.hiddenCount) on \(x.rows) examples\(validation.map { ", validating on \($0.rows)" } ?? ""); run folder \(folder)")
         var learner = try layer.makeLearner(visible: x.columns)
         let report = try trainer.train(&learner, data: x, validation: validation, resume: resume)

@@ -23,11 +23,7 @@ public enum AtomicFile {
     public static func write(to path: String, _ body: (FileHandle) throws -> Void) throws {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent()
-        do {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        } catch {
-            throw StrataError.io(path: folder.path, reason: "cannot create folder: \(error.localizedDescription)")
-        }
+        try makeFolder(folder.path)
         removeStaleTemporaries(of: url.lastPathComponent, in: folder.path)
         let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).\(UInt32.random(in: 0 ... .max)).tmp")
         guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
@@ -53,6 +49,27 @@ public enum AtomicFile {
         } catch {
             try? FileManager.default.removeItem(at: temporary)
             throw StrataError.io(path: path, reason: "write failed: \(error.localizedDescription)")
+        }
+    }
+
+    /// Creates `folder` (and its parents) if needed.
+    /// - Throws: ``StrataError/io(path:reason:)`` naming the folder and the
+    ///   system's reason (read-only, permission denied, a file in the way).
+    public static func makeFolder(_ folder: String) throws {
+        // mkdir(2) level by level, so a failure carries the system's own reason.
+        var path = folder.hasPrefix("/") ? "" : "."
+        for component in folder.split(separator: "/") {
+            path += "/" + component
+            if mkdir(path, 0o755) != 0 && errno != EEXIST {
+                throw StrataError.io(path: folder, reason: "cannot create the folder \(path) (\(String(cString: strerror(errno)))); choose another output folder")
+            }
+        }
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+            throw StrataError.io(path: folder, reason: "is a file, not a folder; choose another output folder")
+        }
+        guard access(folder, W_OK) == 0 else {
+            throw StrataError.io(path: folder, reason: "cannot write into the folder (\(String(cString: strerror(errno)))); choose another output folder")
         }
     }
 

@@ -1,0 +1,90 @@
+import Foundation
+@testable import Strata
+import Testing
+
+/// Fine-tuning resumes exactly from `finetune.safetensors`, and refuses to
+/// continue with other settings or other data, saying what differs.
+@Suite struct FineTuningResumeTests {
+    static let data = blobs(classes: 3, perClass: 80, dimensions: 6, spread: 0.7, seed: 9)
+    var x: Tensor { Self.data.0 }
+    var labels: [Int] { Self.data.1 }
+
+    func tuner(_ folder: TemporaryFolder, epochs: Int, learningRate: Float = 0.3, resume: Bool = false) -> FineTuner {
+        var configuration = FineTuningConfiguration()
+        (configuration.maxEpochs, configuration.batchSize, configuration.learningRate, configuration.hiddenDropout) = (epochs, 16, learningRate, 0.2)
+        configuration.patience = 50
+        var tuner = FineTuner(configuration: configuration, folder: folder.path)
+        (tuner.showProgress, tuner.resume) = (false, resume)
+        return tuner
+    }
+
+    func train(_ tuner: FineTuner, rows: Int = 200) throws -> (SoftmaxNetwork, FineTuner.Report) {
+        var network = try SoftmaxNetwork.randomlyInitialized(inputCount: 6, hiddenSizes: [10], classes: 3, seed: 4)
+        let report = try tuner.train(&network, x: x.rows(0 ..< rows), labels: Array(labels[..<rows]),
+                                     validationX: x.rows(200 ..< 240), validationLabels: Array(labels[200...]))
+        return (network, report)
+    }
+
+    @Test func twoEpochsThenTwoMoreEqualFourAtOnce() throws {
+        let (whole, wholeReport) = try train(tuner(TemporaryFolder(), epochs: 4))
+        let folder = TemporaryFolder()
+        _ = try train(tuner(folder, epochs: 2))
+        let (resumed, report) = try train(tuner(folder, epochs: 4, resume: true))
+        #expect(resumed.output.weights == whole.output.weights && resumed.hidden[0].weights == whole.hidden[0].weights)
+        #expect(report.bestEpoch == wholeReport.bestEpoch && report.epochs == 4)
+        #expect(try MonitorLog.read(folder.file("monitor.jsonl")).rows.count == 5)
+    }
+
+    @Test func otherSettingsOrDataAreRefusedListingTheDifference() throws {
+        let folder = TemporaryFolder()
+        _ = try train(tuner(folder, epochs: 1))
+        let settings = strataError { _ = try train(tuner(folder, epochs: 2, learningRate: 0.5, resume: true)) }
+        #expect(settings?.description.contains("learningRate: 0.3 -> 0.5") == true, "\(String(describing: settings))")
+        let data = strataError { _ = try train(tuner(folder, epochs: 2, resume: true), rows: 150) }
+        #expect(data?.description.contains("other data") == true, "\(String(describing: data))")
+    }
+
+    @Test func aStopRequestWritesTheCheckpointAndResumeIsExact() throws {
+        let (whole, _) = try train(tuner(TemporaryFolder(), epochs: 3))
+        let folder = TemporaryFolder()
+        var stopping = tuner(folder, epochs: 3)
+        let batches = Counter()
+        stopping.shouldStop = { batches.increment() == 17 } // inside epoch 2 (13 batches an epoch)
+        let error = strataError { _ = try train(stopping) }
+        guard case .interrupted(_, let checkpoint, let epoch, let position)? = error else { Issue.record("not interrupted: \(String(describing: error))"); return }
+        #expect(checkpoint == folder.file("finetune.safetensors") && epoch == 2 && position == 64)
+        let (resumed, _) = try train(tuner(folder, epochs: 3, resume: true))
+        #expect(resumed.output.weights == whole.output.weights)
+    }
+}
+
+/// A thread-safe counter for a `@Sendable` stop rule.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    /// Adds one and returns the new value.
+    func increment() -> Int { lock.lock(); defer { lock.unlock() }; value += 1; return value }
+}
+
+/// Divergence beyond NaN: an objective far above its lowest value counts, a noisy one does not.
+@Suite struct DivergenceGuardTests {
+    @Test func anExplodingObjectiveIsDivergenceAndNoiseIsNot() {
+        var guardian = DivergenceGuard(factor: 1000)
+        #expect(!guardian.diverged(4e16)) // nothing recorded yet: nothing to compare with
+        guardian.record(4.5)
+        guardian.record(3.0)
+        #expect(!guardian.diverged(9.0) && !guardian.diverged(2990))
+        #expect(guardian.diverged(3010) && guardian.diverged(4e16) && guardian.diverged(.nan) && guardian.diverged(.infinity))
+        #expect(guardian.reason(4e16).contains("divergence_factor"))
+        var negative = DivergenceGuard(factor: 10)
+        negative.record(-2)
+        #expect(!negative.diverged(15) && negative.diverged(19))
+    }
+
+    @Test func aFolderThatCannotBeMadeIsAClearError() throws {
+        let folder = TemporaryFolder()
+        let file = folder.write(Data([1]), "plain")
+        let error = strataError { try AtomicFile.makeFolder(file + "/runs") }
+        #expect(error?.description.contains("cannot create the folder") == true, "\(String(describing: error))")
+    }
+}
