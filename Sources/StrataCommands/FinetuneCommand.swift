@@ -109,6 +109,8 @@ struct SVMFinetune: ParsableCommand {
     var testFeatures: String?
     @OptionGroup(title: "SVM") var svm: SVMOptions
     @OptionGroup var compute: ComputeOptions
+    @Flag(help: "Skip the candidates of C that the run in --run already solved (c_search.json; the same features and settings).")
+    var resume = false
 
     func settings() throws -> SVMFineTuning.Settings {
         let (svm, grid, stdEps) = try SVMFineTuning.readSVM(from: FlagSettings(self.svm.settings))
@@ -128,6 +130,7 @@ struct SVMFinetune: ParsableCommand {
         (s.svm, s.cGrid, s.stdEps) = (svm, grid, stdEps)
         s.validation = data.validation ?? 10_000
         s.folder = data.run.folder ?? "runs/svm"
+        s.resume = resume
         return s
     }
 

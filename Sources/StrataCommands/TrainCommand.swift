@@ -14,6 +14,8 @@ struct ExperimentOptions: ParsableArguments {
     var dataset: String?
     @Option(name: .long, help: "Cores to use for everything (default: the file's threads, else all cores).")
     var threads: Int?
+    @Flag(help: "Continue a stopped run in the same folder: finished stages are kept, a stage stopped part-way resumes exactly.")
+    var resume = false
 
     func validate() throws {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, not \(limit)") }
@@ -27,7 +29,8 @@ struct ExperimentOptions: ParsableArguments {
         if let dataset { experiment.images.dataset = dataset }
         let (trial, changes) = ExperimentRun.trial(experiment, limit: limit, maxEpochs: maxEpochs)
         let compute = try ComputeOptions.compute(threads: threads ?? experiment.threads)
-        let runner = ExperimentRun(trial, compute: compute)
+        var runner = ExperimentRun(trial, compute: compute)
+        runner.resume = resume
         print("experiment \(experiment.name) (\(path)), \(compute.cores) core\(compute.cores == 1 ? "" : "s"):")
         for step in runner.plan + changes { print("  " + step) }
         if dryRun { return }

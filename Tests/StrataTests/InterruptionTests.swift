@@ -53,6 +53,22 @@ struct InterruptionTests {
                            "--batch-size", "5", "--threads", "1", "--run", "run"]
     static let finetune = ["finetune", "softmax", "--dataset", "images", "--hidden", "32", "--validation", "40", "--epochs", "30",
                            "--patience", "30", "--batch-size", "1", "--threads", "1", "--run", "run"]
+    /// An experiment: a pretrained layer, then fine-tuning (stopped in either stage, `train --resume` goes on).
+    static let experiment = ["train", "tiny.yaml"]
+    static let experimentYAML = """
+        name: tiny
+        dataset: {name: images}
+        layers:
+          - learner: autoencoder
+            hidden: 16
+            corruption: {masking: 0.2}
+            training: {batch_size: 1, epochs: 12}
+        finetune:
+          softmax: {batch_size: 1, epochs: 12, patience: 12}
+        validation: 40
+        threads: 1
+        outputs: {folder: run}
+        """
 
     /// Small data beside the run, so that a run takes about a second and the
     /// signal lands inside it: `data.npy` (binary, 1,000 x 64) and `images/`
@@ -66,23 +82,26 @@ struct InterruptionTests {
             let pixels = (0 ..< 64).map { p in UInt8((p % 8 < 4) == (label == 0) ? 200 : 30) &+ UInt8(truncatingIfNeeded: random.next() % 40) }
             try PNGImage(width: 8, height: 8, channels: 1, pixels: pixels).write(to: folder.file("images/class\(label)/\(i).png"))
         }
+        try Data(experimentYAML.utf8).write(to: URL(fileURLWithPath: folder.file("tiny.yaml")))
     }
 
     /// The bytes an uninterrupted run of `arguments` ends with in `file`.
     func reference(_ arguments: [String], file: String) throws -> Data {
         let folder = TemporaryFolder()
         try Self.prepare(folder)
-        #expect(try BuiltTool.run(arguments, in: folder.path) == 0)
+        #expect(try BuiltTool.run(arguments, in: folder.path) == 0, "\((try? String(contentsOfFile: folder.file("log.txt"), encoding: .utf8)) ?? "")")
         return try Data(contentsOf: URL(fileURLWithPath: folder.file("run/" + file)))
     }
 
-    @Test(arguments: [(pretrain, "model.safetensors"), (finetune, "finetune.safetensors")])
-    func sigintStopsWithACheckpointAndResumeIsExact(arguments: [String], file: String) throws {
+    @Test(arguments: [(pretrain, "model.safetensors", "run/monitor.jsonl"), (finetune, "finetune.safetensors", "run/monitor.jsonl"),
+                      (experiment, "finetune/classifier.safetensors", "run/layer1/monitor.jsonl"),
+                      (experiment, "finetune/classifier.safetensors", "run/finetune/monitor.jsonl")])
+    func sigintStopsWithACheckpointAndResumeIsExact(arguments: [String], file: String, started: String) throws {
         let expected = try reference(arguments, file: file)
         let folder = TemporaryFolder()
         try Self.prepare(folder)
         let process = try BuiltTool.start(arguments, in: folder.path)
-        BuiltTool.waitFor(folder.file("run/monitor.jsonl")) // training has begun
+        BuiltTool.waitFor(folder.file(started)) // training has begun
         usleep(200_000)
         kill(process.processIdentifier, SIGINT)
         process.waitUntilExit()

@@ -88,3 +88,37 @@ final class Counter: @unchecked Sendable {
         #expect(error?.description.contains("cannot create the folder") == true, "\(String(describing: error))")
     }
 }
+
+/// The SVM's search for C resumes: candidates the earlier run solved are
+/// taken from `c_search.json`, not solved again; other features are refused.
+@Suite struct CSearchResumeTests {
+    @Test func solvedCandidatesAreReusedAndOtherFeaturesRefused() throws {
+        let folder = TemporaryFolder()
+        let (x, labels) = blobs(classes: 3, perClass: 60, dimensions: 5, spread: 0.8, seed: 12)
+        func write(_ x: Tensor, _ labels: [Int], _ name: String) throws {
+            try NPY.write(x, to: folder.file(name))
+            try NPY.write(integers: labels, to: FeatureExtraction.labelsPath(for: folder.file(name)))
+        }
+        try write(x.rows(0 ..< 150), Array(labels[..<150]), "train.npy")
+        try write(x.rows(150 ..< 180), Array(labels[150...]), "test.npy")
+        func settings(resume: Bool) -> SVMFineTuning.Settings {
+            var s = SVMFineTuning.Settings(features: .files(train: folder.file("train.npy"), test: folder.file("test.npy")), images: ImageSettings())
+            (s.validation, s.cGrid, s.folder, s.resume) = (30, [0.01, 0.1, 1], folder.file("svm"), resume)
+            return s
+        }
+        _ = try SVMFineTuning.run(settings(resume: false), compute: Compute(cores: 1), log: { _ in })
+        let path = folder.file("svm/c_search.json")
+        var search = try JSONDecoder().decode(CSearchLog.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        #expect(search.results.map(\.c) == [0.01, 0.1, 1])
+        // Pretend the earlier run found C = 0.01 perfect: a resumed search must believe it rather than solve again.
+        search.results[0].validationAccuracy = 2
+        try AtomicFile.write(Data(encodeJSON(search).utf8), to: path)
+        var lines: [String] = []
+        let resumed = try SVMFineTuning.run(settings(resume: true), compute: Compute(cores: 1), log: { lines.append($0) })
+        #expect(resumed.svm.settings.c == 0.01)
+        #expect(lines.filter { $0.contains("solved by the earlier run") }.count == 3, "\(lines)")
+        try write(Tensor(shape: [150, 5], scalars: x.rows(0 ..< 150).scalars.map { $0 + 1 }), Array(labels[..<150]), "train.npy")
+        let error = strataError { _ = try SVMFineTuning.run(settings(resume: true), compute: Compute(cores: 1), log: { _ in }) }
+        #expect(error?.description.contains("other features") == true, "\(String(describing: error))")
+    }
+}

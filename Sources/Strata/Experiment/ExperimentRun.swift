@@ -10,6 +10,10 @@ public struct ExperimentRun {
     public var experiment: Experiment
     public var compute: Compute
     public var showProgress = true
+    /// Continue the run in ``folder``: each stage that left its checkpoint
+    /// there resumes from it (a finished stage is kept as it is, one stopped
+    /// part-way goes on exactly); the others run from the start.
+    public var resume = false
 
     public init(_ experiment: Experiment, compute: Compute) { (self.experiment, self.compute) = (experiment, compute) }
 
@@ -82,7 +86,9 @@ public struct ExperimentRun {
         var monitorRuns: [(name: String, log: MonitorLog)] = []
         var stack = data.base
         for (i, layer) in e.layers.enumerated() {
-            let result = try Pretraining.trainLayer(layer, on: data, folder: folder + "/layer\(i + 1)", compute: compute, showProgress: showProgress, log: { _ in })
+            let layerFolder = folder + "/layer\(i + 1)"
+            let resumeLayer = resume && FileManager.default.fileExists(atPath: layerFolder + "/model.safetensors")
+            let result = try Pretraining.trainLayer(layer, on: data, folder: layerFolder, resume: resumeLayer, compute: compute, showProgress: showProgress, log: { _ in })
             stack = result.stack
             monitorRuns.append(("layer \(i + 1)", result.report.log))
             say(String(format: "layer %d (%d-%d): %d epochs, %.1f s, train_objective %.5g", i + 1, result.learner.visibleCount, result.learner.hiddenCount,
@@ -117,6 +123,7 @@ public struct ExperimentRun {
             for variant in variants {
                 var s = SoftmaxFineTuning.Settings(network: variant.network, images: e.images)
                 (s.validation, s.training, s.folder, s.preprocessing) = (e.validation, configuration, folder + "/" + variant.name, stack.preprocessing)
+                s.resume = resume && FileManager.default.fileExists(atPath: s.folder + "/finetune.safetensors")
                 let result = try SoftmaxFineTuning.run(s, loaded: labeled, compute: compute, showProgress: showProgress, log: { _ in })
                 monitorRuns.append((variant.name.replacingOccurrences(of: "_", with: " "), result.report.log))
                 accuracies[variant.name] = result.evaluation.confusion.accuracy
@@ -126,7 +133,7 @@ public struct ExperimentRun {
             }
         case .svm(let svm, let grid, let stdEps, let features)?:
             var s = SVMFineTuning.Settings(features: .stack(stack, name: stackPath, features), images: e.images)
-            (s.validation, s.svm, s.cGrid, s.stdEps, s.folder) = (e.validation, svm, grid, stdEps, folder + "/svm")
+            (s.validation, s.svm, s.cGrid, s.stdEps, s.folder, s.resume) = (e.validation, svm, grid, stdEps, folder + "/svm", resume)
             let result = try SVMFineTuning.run(s, compute: compute, log: say)
             accuracies["svm"] = result.evaluation.confusion.accuracy
             files += [("svm classifier", result.evaluation.classifierPath), ("svm evaluation", result.evaluation.evaluationPath)]

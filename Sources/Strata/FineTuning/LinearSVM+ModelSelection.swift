@@ -13,8 +13,10 @@ extension LinearSVM {
     /// of `x` are held out, features standardized on the rest (`stdEps` added
     /// to each std), one SVM trained per candidate. The first best C wins ties.
     /// `starting` is told each candidate before its solve, `report` sees each as it finishes.
+    /// Candidates in `finished` (C to validation accuracy, from an earlier run
+    /// on the same data) are not solved again.
     public static func chooseC(_ x: Tensor, labels: [Int], classes: Int, validation: Int, grid: [Float], settings: Settings,
-                               stdEps: Float = 0.01, cores: Int = Compute.activeCores, starting: (Float) -> Void = { _ in },
+                               stdEps: Float = 0.01, cores: Int = Compute.activeCores, finished: [Float: Double] = [:], starting: (Float) -> Void = { _ in },
                                progress: ((_ pass: Int, _ unsolved: Int) -> Void)? = nil, report: (Candidate) -> Void = { _ in }) throws -> Float {
         guard !grid.isEmpty, grid.allSatisfy({ $0 > 0 }) else {
             throw StrataError.invalidArgument(name: "C grid", reason: "\(grid) must hold positive values")
@@ -30,6 +32,10 @@ extension LinearSVM {
         var best = (c: grid[0], accuracy: -1.0)
         var candidateSettings = settings
         for c in grid {
+            if let accuracy = finished[c] {
+                if accuracy > best.accuracy { best = (c, accuracy) }
+                continue
+            }
             candidateSettings.c = c
             starting(c)
             let start = Date()

@@ -22,6 +22,8 @@ public enum SVMFineTuning {
         /// Standardization: added to each feature's standard deviation.
         public var stdEps: Float = 0.01
         public var folder = "runs/svm"
+        /// Skip the candidates of C that the run in `folder` already solved (`c_search.json`).
+        public var resume = false
 
         public init(features: Features, images: ImageSettings) { (self.features, self.images) = (features, images) }
     }
@@ -63,12 +65,23 @@ public enum SVMFineTuning {
             log("  pass \(pass), \(unsolved) of the first core's classes still being solved")
         }
         if let grid = s.cGrid {
+            try AtomicFile.makeFolder(s.folder)
+            let identity = f.train.fingerprint + ",labels:" + Tensor(shape: [f.trainLabels.count], scalars: f.trainLabels.map(Float.init)).fingerprint
+            var fixed = settings
+            fixed.c = 0 // the candidate varies; the rest must match
+            var search = try CSearchLog.start(in: s.folder, data: identity,
+                                              settings: "validation \(s.validation), std_eps \(s.stdEps), \(encodeJSON(fixed))", resume: s.resume)
+            for done in search.results where grid.contains(done.c) {
+                log(String(format: "C %-8g validation accuracy %.2f%%  (solved by the earlier run)", done.c, 100 * done.validationAccuracy))
+            }
             settings.c = try LinearSVM.chooseC(f.train, labels: f.trainLabels, classes: f.classNames.count, validation: s.validation, grid: grid,
-                                               settings: settings, stdEps: s.stdEps, cores: compute.cores,
+                                               settings: settings, stdEps: s.stdEps, cores: compute.cores, finished: search.finished,
                                                starting: { lastNote = Date(); log("C \($0): training on \(f.train.rows - s.validation) examples ...") },
                                                progress: passes) { candidate in
                 log(String(format: "C %-8g validation accuracy %.2f%%  (%.1f s, %d-%d passes)", candidate.c, 100 * candidate.validationAccuracy,
                            candidate.seconds, candidate.iterations.lowerBound, candidate.iterations.upperBound))
+                search.results.append(CSearchLog.Result(c: candidate.c, validationAccuracy: candidate.validationAccuracy))
+                try? search.write(in: s.folder)
             }
             log("chose C = \(settings.c)")
         }

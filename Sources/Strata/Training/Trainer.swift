@@ -52,7 +52,9 @@ public struct Trainer: Sendable {
             throw StrataError.shapeMismatch(context: "training data for a learner with \(learner.visibleCount) inputs", expected: [data.rows, learner.visibleCount], found: data.shape)
         }
         guard data.isFinite else { throw StrataError.invalidArgument(name: "training data", reason: "contains NaN or infinity") }
+        let identity = data.fingerprint + (validation.map { "," + $0.fingerprint } ?? "")
         var state = TrainerState(learningRate: configuration.learningRate, random: RandomSource(seed: configuration.seed).state)
+        state.data = identity
         var log = MonitorLog()
         var hasCheckpoint = false
         if resume {
@@ -65,8 +67,13 @@ public struct Trainer: Sendable {
                 throw StrataError.badKey(path: checkpointPath, key: "__metadata__.learner_configuration",
                                          reason: "the saved \(L.kind) (\(restored.visibleCount)-\(restored.hiddenCount), \(restored.configurationJSON)) differs from the one asked for (\(learner.visibleCount)-\(learner.hiddenCount), \(learner.configurationJSON)); resume with the run's own settings")
             }
+            if let saved = savedState.data, saved != identity {
+                throw StrataError.badKey(path: checkpointPath, key: "__metadata__.trainer_state.data",
+                                         reason: "the run was trained on other data (\(saved)), not \(identity); resume with the same input, limit, patches and preprocessing")
+            }
             learner = restored
             state = savedState
+            state.data = identity
             // A learning rate changed since the checkpoint (typically lowered after
             // a divergence) takes effect; an unchanged one resumes exactly.
             if let saved = saved.training, saved.learningRate != configuration.learningRate {

@@ -128,9 +128,12 @@ public struct TrainerState: Codable, Equatable, Sendable {
     /// `random` is then the state after the last batch done.
     public var epochPosition: Int?
     public var epochRandom: [UInt64]?
+    /// What the examples were (``Tensor/fingerprint`` of the training and
+    /// validation data), so a resume on other data is refused.
+    public var data: String?
 
     enum CodingKeys: String, CodingKey {
         case epoch, learningRate, examplesSeen, random, best, epochsWithoutImprovement, previousObjective, stopped, lowestObjective
-        case epochPosition, epochRandom
+        case epochPosition, epochRandom, data
     }
 }
