@@ -1,0 +1,66 @@
+import Foundation
+import Strata
+import Testing
+
+/// The repository's folder of fuzzing material (seed corpora, bases).
+private let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// Files in `folder` (none when it does not exist), sorted.
+private func files(in folder: URL) -> [URL] {
+    ((try? FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)) ?? [])
+        .filter { !$0.lastPathComponent.hasPrefix(".") && $0.lastPathComponent != "README.md" }
+        .sorted { $0.path < $1.path }
+}
+
+/// A seeded, in-process cousin of the libFuzzer targets: a few thousand
+/// damaged versions of each seed file (bits flipped, bytes set to extreme
+/// values, cut short, spliced, extended) go through every reader in seconds,
+/// and every crash input the fuzzer ever found is replayed. A reader may
+/// refuse an input; a trap would end the test process.
+@Suite struct FuzzRegressionTests {
+    static let bases = ReaderSurface.bases(in: repository.appendingPathComponent("Fuzz/bases").path)
+
+    @Test(arguments: ReaderSurface.formats)
+    func damagedInputsAreRefusedNotFatal(format: String) throws {
+        let reader = try #require(ReaderSurface.reader(format, bases: Self.bases))
+        let seeds = files(in: repository.appendingPathComponent("Fuzz/corpus/" + format)).compactMap { try? Data(contentsOf: $0) }
+        try #require(!seeds.isEmpty, "no seed files in Fuzz/corpus/\(format)")
+        var random = RandomSource(seed: 0x5eed)
+        var refused = 0
+        let count = format == "yaml" ? 600 : 2000
+        for i in 0 ..< count {
+            let input = Self.mutate(seeds[i % seeds.count], other: seeds[(i * 7 + 3) % seeds.count], random: &random)
+            do { try reader(input) } catch { refused += 1 }
+        }
+        #expect(refused > 0, "no damaged \(format) input was refused: the mutations do not reach the reader")
+    }
+
+    @Test func everyCrashTheFuzzerFoundStaysFixed() throws {
+        for format in ReaderSurface.formats {
+            let reader = try #require(ReaderSurface.reader(format, bases: Self.bases))
+            for file in files(in: repository.appendingPathComponent("Tests/StrataTests/FuzzRegressions/" + format)) {
+                _ = try? reader(Data(contentsOf: file))
+            }
+        }
+    }
+
+    /// One to four random edits of `data` (bytes `other` may be spliced in).
+    static func mutate(_ data: Data, other: Data, random: inout RandomSource) -> Data {
+        var bytes = [UInt8](data)
+        for _ in 0 ... Int(random.next() % 4) {
+            let at = bytes.isEmpty ? 0 : Int(random.next() % UInt64(bytes.count))
+            switch random.next() % 6 {
+            case 0 where !bytes.isEmpty: bytes[at] ^= UInt8(1) << UInt8(random.next() % 8)
+            case 1 where !bytes.isEmpty: bytes[at] = [0x00, 0xff, 0x7f, 0x80, 0x01, 0xfe][Int(random.next() % 6)]
+            case 2: bytes = Array(bytes.prefix(at))
+            case 3 where !other.isEmpty:
+                let start = Int(random.next() % UInt64(other.count))
+                bytes.insert(contentsOf: other[other.startIndex + start ..< other.startIndex + min(other.count, start + 16)], at: at)
+            case 4 where bytes.count >= 4 && at + 4 <= bytes.count:
+                for j in at ..< at + 4 { bytes[j] = 0xff } // a length or an extent at its maximum
+            default: bytes.append(contentsOf: Array(repeating: UInt8(truncatingIfNeeded: random.next()), count: Int(random.next() % 32)))
+            }
+        }
+        return Data(bytes)
+    }
+}
