@@ -122,3 +122,49 @@ final class Counter: @unchecked Sendable {
         #expect(error?.description.contains("other features") == true, "\(String(describing: error))")
     }
 }
+
+/// The same seed gives the same bytes on one core or two: products and
+/// training steps are cut into parts fixed by their shapes (FixedParts), so
+/// the thread count changes the speed, never the result.
+@Suite struct ThreadCountTests {
+    func checkpoint(_ learner: some UnsupervisedLearner, cores: Int, data: Tensor) throws -> Data {
+        var learner = learner
+        Compute(cores: cores).apply()
+        defer { Compute(cores: 2).apply() }
+        let folder = TemporaryFolder()
+        var configuration = TrainingConfiguration()
+        (configuration.maxEpochs, configuration.batchSize, configuration.cores, configuration.learningRate) = (2, 100, cores, 0.05)
+        var trainer = Trainer(configuration: configuration, folder: folder.path)
+        trainer.showProgress = false
+        try trainer.train(&learner, data: data)
+        return try Data(contentsOf: URL(fileURLWithPath: trainer.checkpointPath))
+    }
+
+    @Test func rbmAndDAECheckpointsAreBitIdenticalOnOneAndTwoCores() throws {
+        var random = RandomSource(seed: 21)
+        let data = Tensor(shape: [300, 256], scalars: (0 ..< 300 * 256).map { _ in random.nextUnitFloat() < 0.3 ? 1 : 0 })
+        var rbm = RBM.Configuration(visibleCount: 256, hiddenCount: 128, visibleUnits: .binary, objective: .contrastiveDivergence(steps: 1))
+        rbm.seed = 3
+        #expect(try checkpoint(RBM(rbm), cores: 1, data: data) == checkpoint(RBM(rbm), cores: 2, data: data))
+        var dae = Autoencoder.Configuration(visibleCount: 256, hiddenCount: 128)
+        dae.corruption = .masking(probability: 0.3)
+        #expect(try checkpoint(Autoencoder(dae), cores: 1, data: data) == checkpoint(Autoencoder(dae), cores: 2, data: data))
+    }
+
+    @Test func fineTuningIsBitIdenticalOnOneAndTwoCores() throws {
+        let (x, labels) = blobs(classes: 4, perClass: 100, dimensions: 200, spread: 0.8, seed: 8)
+        func run(cores: Int) throws -> Data {
+            Compute(cores: cores).apply()
+            defer { Compute(cores: 2).apply() }
+            var network = try SoftmaxNetwork.randomlyInitialized(inputCount: 200, hiddenSizes: [160], classes: 4, seed: 5)
+            var configuration = FineTuningConfiguration()
+            (configuration.maxEpochs, configuration.inputDropout, configuration.hiddenDropout) = (2, 0.2, 0.3)
+            let folder = TemporaryFolder()
+            var tuner = FineTuner(configuration: configuration, folder: folder.path)
+            tuner.showProgress = false
+            try tuner.train(&network, x: x.rows(0 ..< 350), labels: Array(labels[..<350]), validationX: x.rows(350 ..< 400), validationLabels: Array(labels[350...]))
+            return try Data(contentsOf: URL(fileURLWithPath: tuner.checkpointPath))
+        }
+        #expect(try run(cores: 1) == run(cores: 2))
+    }
+}

@@ -41,12 +41,14 @@ public enum GEMMBenchmark {
         public var ratio: Double { strataGFLOPS / directGFLOPS }
     }
 
-    /// Times `shape` with `threads` BLAS threads: `repetitions` alternating
-    /// rounds of Strata then direct, each round about `seconds` long.
+    /// Times `shape` on `threads` cores: `repetitions` alternating rounds of
+    /// Strata (its fixed parts over `threads` cores, OpenBLAS on one thread
+    /// each) then direct (one sgemm, OpenBLAS on `threads` threads), each
+    /// round about `seconds` long.
     public static func measure(_ shape: Shape, threads: Int, repetitions: Int = 7, seconds: Double = 0.15) -> Result {
-        let previous = BLAS.threadCount
-        BLAS.threadCount = threads
-        defer { BLAS.threadCount = previous }
+        let previous = Compute(cores: Compute.activeCores)
+        defer { previous.apply() }
+        Compute(cores: threads).apply()
         var random = RandomSource(seed: 42)
         let a = Tensor.uniform(shape: shape.transposeA ? [shape.k, shape.m] : [shape.m, shape.k], low: -1, high: 1, using: &random)
         let b = Tensor.uniform(shape: shape.transposeB ? [shape.n, shape.k] : [shape.k, shape.n], low: -1, high: 1, using: &random)
@@ -60,8 +62,12 @@ public enum GEMMBenchmark {
         b.withUnsafeBufferPointer { rawB.update(from: $0.baseAddress!, count: b.count) }
         rawC.initialize(repeating: 0, count: c.count)
 
-        let strata = { c.formProduct(a, b, transposeA: shape.transposeA, transposeB: shape.transposeB) }
+        let strata = {
+            BLAS.threadCount = 1
+            c.formProduct(a, b, transposeA: shape.transposeA, transposeB: shape.transposeB)
+        }
         let direct = {
+            BLAS.threadCount = threads
             cblas_sgemm(CblasRowMajor, shape.transposeA ? CblasTrans : CblasNoTrans, shape.transposeB ? CblasTrans : CblasNoTrans,
                         Int32(shape.m), Int32(shape.n), Int32(shape.k), 1,
                         rawA, Int32(shape.transposeA ? shape.m : shape.k),

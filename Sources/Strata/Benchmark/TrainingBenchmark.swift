@@ -73,9 +73,9 @@ public enum TrainingBenchmark {
         }
     }
 
-    /// Runs one epoch of `kind` on `train` with `threads` BLAS threads.
+    /// Runs one epoch of `kind` on `train` on `threads` cores.
     public static func run(_ kind: Model, train: Tensor, test: Tensor, threads: Int, seed: UInt64 = 1) throws -> Result {
-        BLAS.threadCount = threads
+        Compute(cores: threads).apply()
         var learner = try makeLearner(kind, seed: seed)
         let learningRate: Float = kind == .rbm ? 0.01 : kind == .dae ? 0.1 : 0.001
         let hyper = StepHyperparameters(learningRate: learningRate, cores: threads)

@@ -13,7 +13,9 @@ extension Autoencoder {
     mutating func splitPlainStep(_ batch: Tensor, random: inout RandomSource, step: Float, cores: Int) -> Double {
         let (n, v, h) = (batch.rows, visibleCount, hiddenCount)
         ensureShape(&output, 2 * n, v); ensureShape(&hidden, 2 * n, h); ensureShape(&elementLoss, n, v)
-        var streams = (0 ..< cores).map { _ in random.split() }
+        // Parts fixed by the shapes (FixedParts), so any number of cores gives the same bits.
+        let (rowParts, weightParts) = (FixedParts.count(n, minimum: 32), FixedParts.count(v, minimum: 64))
+        var streams = (0 ..< rowParts).map { _ in random.split() }
         let inverseN = 1 / Float(n)
         let configuration = self.configuration
         let tied = configuration.tied
@@ -35,12 +37,13 @@ extension Autoencoder {
             let (HB, Z, L) = (hb.baseAddress!, zb.baseAddress!, lb.baseAddress!)
             let (XT, DH) = (Z + n * v, HB + n * h)
             // Phase 1: rows of the batch.
-            CoreTeam.run(cores) { core in
-                let r0 = n * core / cores, m = n * (core + 1) / cores - r0
+            FixedParts.run(rowParts, cores: cores) { part in
+                let rows = FixedParts.range(part, of: rowParts, extent: n)
+                let (r0, m) = (rows.lowerBound, rows.count)
                 guard m > 0 else { return }
                 let (xs, xts, hs, zs, ls, ds) = (X + r0 * v, XT + r0 * v, HB + r0 * h, Z + r0 * v, L + r0 * v, DH + r0 * h)
                 xts.update(from: xs, count: m * v)
-                Self.corruptInPlace(UnsafeMutableBufferPointer(start: xts, count: m * v), configuration.corruption, random: &rngs[core])
+                Self.corruptInPlace(UnsafeMutableBufferPointer(start: xts, count: m * v), configuration.corruption, random: &rngs[part])
                 BLAS.gemm(m: m, n: h, k: v, UnsafePointer(xts), transposeA: false, UnsafePointer(W), transposeB: false, hs)
                 for r in 0 ..< m { addEight(hs + r * h, UnsafePointer(C), count: h) }
                 configuration.encoder.apply(UnsafeMutableBufferPointer(start: hs, count: m * h))
@@ -54,8 +57,8 @@ extension Autoencoder {
                                                            output: UnsafeBufferPointer(start: hs, count: m * h))
             }
             // Phase 2: rows of the weight matrices, entries of the biases.
-            CoreTeam.run(cores) { core in
-                let q0 = v * core / cores, q1 = v * (core + 1) / cores
+            FixedParts.run(weightParts, cores: cores) { part in
+                let (q0, q1) = (v * part / weightParts, v * (part + 1) / weightParts)
                 if q1 > q0 {
                     // Tied: W -= step [Z; X~]^T [H; dH] (depth 2n); untied: W -= step X~^T dH.
                     let (a, bMatrix, depth) = tied ? (UnsafePointer(Z), UnsafePointer(HB), 2 * n) : (UnsafePointer(XT), UnsafePointer(DH), n)
@@ -63,7 +66,7 @@ extension Autoencoder {
                               W + q0 * h, ldc: h, alpha: -step, beta: 1)
                     for r in 0 ..< n { addScaledDifference(B + q0, UnsafePointer(Z) + r * v + q0, nil, scale: -step, count: q1 - q0) }
                 }
-                let p0 = h * core / cores, p1 = h * (core + 1) / cores
+                let (p0, p1) = (h * part / weightParts, h * (part + 1) / weightParts)
                 if !tied, p1 > p0 {
                     BLAS.gemm(m: p1 - p0, n: v, k: n, UnsafePointer(HB) + p0, lda: h, transposeA: true, UnsafePointer(Z), ldb: v, transposeB: false,
                               D + p0 * v, ldc: v, alpha: -step, beta: 1)

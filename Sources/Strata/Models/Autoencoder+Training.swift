@@ -210,7 +210,7 @@ extension Autoencoder {
         guard batch.columns == visibleCount else {
             throw StrataError.shapeMismatch(context: "autoencoder with \(visibleCount) inputs given a batch", expected: [batch.rows, visibleCount], found: batch.shape)
         }
-        if hyper.momentum == 0, hyper.weightDecay == 0, batch.rows >= 16 * hyper.cores,
+        if hyper.momentum == 0, hyper.weightDecay == 0, batch.rows >= 16,
            configuration.sparsityWeight == 0, configuration.contractiveWeight == 0 {
             return splitPlainStep(batch, random: &random, step: hyper.learningRate, cores: hyper.cores)
         }

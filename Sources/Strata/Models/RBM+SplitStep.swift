@@ -12,8 +12,10 @@ extension RBM {
     mutating func splitContrastiveDivergence(_ batch: Tensor, steps: Int, random: inout RandomSource, step: Float, cores: Int) -> Double {
         let (n, v, h) = (batch.rows, visibleCount, hiddenCount)
         ensureShape(&vNeg, 2 * n, v); ensureShape(&hNeg, 2 * n, h)
-        var streams = (0 ..< cores).map { _ in random.split() }
-        var errors = [Double](repeating: 0, count: cores)
+        // Parts fixed by the shapes (FixedParts), so any number of cores gives the same bits.
+        let (rowParts, weightParts) = (FixedParts.count(n, minimum: 32), FixedParts.count(v, minimum: 64))
+        var streams = (0 ..< rowParts).map { _ in random.split() }
+        var errors = [Double](repeating: 0, count: rowParts)
         let inverse = 1 / variance
         let factor = step / (Float(n) * variance)
         let binary = configuration.visibleUnits == .binary
@@ -30,9 +32,9 @@ extension RBM {
         errors.withUnsafeMutableBufferPointer { errs in
             let (X, W, B, C, SH, SV) = (x.baseAddress!, w.baseAddress!, b.baseAddress!, c.baseAddress!, hs.baseAddress!, vs.baseAddress!)
             // Phase 1: the Gibbs chain, rows of the batch split over the cores.
-            CoreTeam.run(cores) { core in
-                let r0 = n * core / cores, r1 = n * (core + 1) / cores
-                let m = r1 - r0
+            FixedParts.run(rowParts, cores: cores) { part in
+                let rows = FixedParts.range(part, of: rowParts, extent: n)
+                let (r0, m) = (rows.lowerBound, rows.count)
                 guard m > 0 else { return }
                 let input = SV + r0 * v, up = SH + r0 * h, down = SV + (n + r0) * v, upNeg = SH + (n + r0) * h
                 input.update(from: X + r0 * v, count: m * v)
@@ -44,7 +46,7 @@ extension RBM {
                 // Hidden samples go in the negative buffer, which the last up-pass overwrites.
                 upNeg.update(from: up, count: m * h)
                 for s in 0 ..< steps {
-                    rngs[core].sampleBernoulli(UnsafeMutableBufferPointer(start: upNeg, count: m * h))
+                    rngs[part].sampleBernoulli(UnsafeMutableBufferPointer(start: upNeg, count: m * h))
                     BLAS.gemm(m: m, n: v, k: h, UnsafePointer(upNeg), transposeA: false, UnsafePointer(W), transposeB: true, down)
                     for r in 0 ..< m {
                         let row = down + r * v
@@ -52,19 +54,19 @@ extension RBM {
                         if binary { mapEight(row, row, count: v, fastSigmoid, fastSigmoid) }
                     }
                     if s == 0 {
-                        errs[core] = Double(squaredDistance(UnsafePointer(input), UnsafePointer(down), count: m * v))
+                        errs[part] = Double(squaredDistance(UnsafePointer(input), UnsafePointer(down), count: m * v))
                     }
                     if !meanVisible {
                         let buffer = UnsafeMutableBufferPointer(start: down, count: m * v)
-                        if binary { rngs[core].sampleBernoulli(buffer) } else { rngs[core].addNormal(buffer, standardDeviation: sigmaValue) }
+                        if binary { rngs[part].sampleBernoulli(buffer) } else { rngs[part].addNormal(buffer, standardDeviation: sigmaValue) }
                     }
                     hidden(down, upNeg)
                 }
                 negateEight(upNeg, count: m * h)
             }
             // Phase 2: the update, rows of W (and entries of b, c) split over the cores.
-            CoreTeam.run(cores) { core in
-                let q0 = v * core / cores, q1 = v * (core + 1) / cores
+            FixedParts.run(weightParts, cores: cores) { part in
+                let (q0, q1) = (v * part / weightParts, v * (part + 1) / weightParts)
                 if q1 > q0 {
                     BLAS.gemm(m: q1 - q0, n: h, k: 2 * n, UnsafePointer(SV) + q0, lda: v, transposeA: true, UnsafePointer(SH), ldb: h, transposeB: false,
                               W + q0 * h, ldc: h, alpha: factor, beta: 1)
@@ -72,7 +74,7 @@ extension RBM {
                         addScaledDifference(B + q0, UnsafePointer(SV) + r * v + q0, UnsafePointer(SV) + (n + r) * v + q0, scale: factor, count: q1 - q0)
                     }
                 }
-                let c0 = h * core / cores, c1 = h * (core + 1) / cores
+                let (c0, c1) = (h * part / weightParts, h * (part + 1) / weightParts)
                 if c1 > c0 {
                     for r in 0 ..< 2 * n { addScaledDifference(C + c0, UnsafePointer(SH) + r * h + c0, nil, scale: factor, count: c1 - c0) }
                 }

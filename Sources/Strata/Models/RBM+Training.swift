@@ -11,7 +11,7 @@ extension RBM {
         let objective: Double
         switch configuration.objective {
         case .contrastiveDivergence(let k):
-            if hyper.momentum == 0 && hyper.weightDecay == 0 && batch.rows >= 16 * hyper.cores {
+            if hyper.momentum == 0 && hyper.weightDecay == 0 && batch.rows >= 16 {
                 return splitContrastiveDivergence(batch, steps: k, random: &random, step: hyper.learningRate, cores: hyper.cores)
             }
             if hyper.momentum == 0 && hyper.weightDecay == 0 {

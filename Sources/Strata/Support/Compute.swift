@@ -31,10 +31,11 @@ public struct Compute: Equatable, Sendable {
     /// The cores of the compute most recently applied (all cores before any).
     public static var activeCores: Int { active.load(ordering: .relaxed) }
 
-    /// Makes this the process's compute: BLAS threads and the cores that
-    /// ``parallelChunks(_:minimumChunk:cores:_:)`` and the SVM spread over.
+    /// Makes this the process's compute: the cores that products
+    /// (``FixedParts``), ``parallelChunks(_:minimumChunk:cores:_:)`` and the
+    /// SVM spread over. OpenBLAS itself stays on one thread.
     public func apply() {
-        BLAS.threadCount = cores
+        BLAS.threadCount = 1 // Strata's own parts spread the products (see FixedParts)
         Self.active.store(cores, ordering: .relaxed)
     }
 }

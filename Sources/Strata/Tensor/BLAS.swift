@@ -10,6 +10,12 @@ public enum BLAS {
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
     }
 
+    /// Puts OpenBLAS on one thread, once per process: Strata spreads its
+    /// products over the cores itself, in parts fixed by their shapes
+    /// (``FixedParts``), so that results do not depend on the thread count.
+    public static func useOneThreadEach() { _ = oneThread }
+    private static let oneThread: Void = { threadCount = 1 }()
+
     /// Runs `body` with OpenBLAS on one thread (each core of a split training
     /// step calls its own single-threaded GEMMs), then restores the count.
     /// Leaves the count untouched when it already is 1.

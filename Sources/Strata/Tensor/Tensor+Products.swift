@@ -10,6 +10,11 @@ extension Tensor {
     ///   - beta: 0 overwrites `self`; 1 accumulates into it.
     /// - Precondition: `self` is `(m, n)` (any shape whose first extent is `m`
     ///   and remaining extents multiply to `n`).
+    ///
+    /// The product is cut into bands of rows or columns of `self` by its shape
+    /// alone (``FixedParts``), each band one single-threaded sgemm, the bands
+    /// shared among the applied ``Compute``'s cores: the result is the same,
+    /// bit for bit, with any number of threads.
     public mutating func formProduct(_ a: Tensor, _ b: Tensor,
                                      transposeA: Bool = false, transposeB: Bool = false,
                                      alpha: Float = 1, beta: Float = 0) {
@@ -17,13 +22,27 @@ extension Tensor {
         let (kb, n) = transposeB ? (b.columns, b.rows) : (b.rows, b.columns)
         precondition(k == kb, "inner dimensions differ: op(a) is \(m)x\(k), op(b) is \(kb)x\(n)")
         precondition(rows == m && columns == n, "product is \(m)x\(n) but the output is \(shape)")
+        BLAS.useOneThreadEach()
+        // Small products in one piece; larger ones in bands along the longer side of the output.
+        let alongRows = m >= n
+        let parts = m * n * max(k, 1) < 1 << 20 ? 1 : FixedParts.count(alongRows ? m : n, minimum: 64)
+        let (lda, ldb) = (transposeA ? m : k, transposeB ? k : n)
         a.scalars.withUnsafeBufferPointer { pa in
             b.scalars.withUnsafeBufferPointer { pb in
                 scalars.withUnsafeMutableBufferPointer { pc in
-                    BLAS.gemm(m: m, n: n, k: k,
-                              pa.baseAddress!, transposeA: transposeA,
-                              pb.baseAddress!, transposeB: transposeB,
-                              pc.baseAddress!, alpha: alpha, beta: beta)
+                    let (A, B, C) = (pa.baseAddress!, pb.baseAddress!, pc.baseAddress!)
+                    FixedParts.run(parts) { part in
+                        if alongRows {
+                            let r = FixedParts.range(part, of: parts, extent: m)
+                            BLAS.gemm(m: r.count, n: n, k: k, A + (transposeA ? r.lowerBound : r.lowerBound * k), lda: max(lda, 1), transposeA: transposeA,
+                                      B, ldb: max(ldb, 1), transposeB: transposeB, C + r.lowerBound * n, ldc: max(n, 1), alpha: alpha, beta: beta)
+                        } else {
+                            let c = FixedParts.range(part, of: parts, extent: n)
+                            BLAS.gemm(m: m, n: c.count, k: k, A, lda: max(lda, 1), transposeA: transposeA,
+                                      B + (transposeB ? c.lowerBound * k : c.lowerBound), ldb: max(ldb, 1), transposeB: transposeB,
+                                      C + c.lowerBound, ldc: max(n, 1), alpha: alpha, beta: beta)
+                        }
+                    }
                 }
             }
         }
@@ -43,6 +62,7 @@ extension Tensor {
         let (outCount, inCount) = transposeSelf ? (columns, rows) : (rows, columns)
         precondition(x.count == inCount, "matrix \(shape)\(transposeSelf ? "^T" : "") cannot multiply a vector of \(x.count)")
         var y = Tensor(zeros: [outCount])
+        BLAS.useOneThreadEach()
         scalars.withUnsafeBufferPointer { pa in
             x.scalars.withUnsafeBufferPointer { px in
                 y.scalars.withUnsafeMutableBufferPointer { py in

@@ -51,6 +51,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable, MinibatchSGDS
     public var monitorExamples = 10_000
     public var seed: UInt64 = 1
     /// Cores a training step may split itself over (see ``StepHyperparameters/cores``).
+    /// Not saved: the cores change how fast a run goes, never what it computes
+    /// (``FixedParts``), so a run may resume on another number of them.
     public var cores = 1
     /// See ``DivergenceGuard``.
     public var divergenceFactor = 1000.0
@@ -58,7 +60,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable, MinibatchSGDS
     public init() {}
 
     /// Reads a saved configuration; keys added in later versions (such as
-    /// `cores`) take their defaults when an older checkpoint lacks them.
+    /// `divergenceFactor`) take their defaults when an older checkpoint lacks them.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         func value<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T { try c.decodeIfPresent(T.self, forKey: key) ?? fallback }
@@ -75,8 +77,12 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable, MinibatchSGDS
         checkpointEvery = try value(.checkpointEvery, 1)
         monitorExamples = try value(.monitorExamples, 10_000)
         seed = try value(.seed, 1)
-        cores = try value(.cores, 1)
         divergenceFactor = try value(.divergenceFactor, 1000)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case batchSize, learningRate, schedule, initialMomentum, finalMomentum, momentumStartEpoch, momentumSaturateEpoch
+        case weightDecay, maxEpochs, earlyStopping, checkpointEvery, monitorExamples, seed, divergenceFactor
     }
 
     public func validate() throws {
