@@ -2,9 +2,10 @@ import Dispatch
 
 extension Autoencoder {
     /// A plain-SGD step spread over `cores` with single-threaded GEMMs and no
-    /// reduction: phase 1 splits the batch's rows (corrupt, encode, decode,
-    /// loss, backpropagate to the hidden layer), phase 2 splits the weight
-    /// matrices' rows (each core adds its band of `-step * gradient`).
+    /// reduction: phase 1 cuts the batch's rows into parts (corrupt, encode,
+    /// decode, loss, backpropagate to the hidden layer), phase 2 cuts the
+    /// weight matrices' rows (each part adds its band of `-step * gradient`).
+    /// The parts depend on the shapes only (``FixedParts``), not on `cores`.
     /// Used without sparsity and contractive penalties, which couple rows.
     /// `output` holds the output deltas above the corrupted input and `hidden`
     /// the hidden values above their deltas, `(2n, ·)` each, so a tied model's

@@ -2,9 +2,11 @@
 /// matrix's rows, spread over the cores with single-threaded GEMMs.
 extension RBM {
     /// Plain-SGD CD-k spread over `cores` with single-threaded GEMMs and no
-    /// reduction: phase 1 splits the batch's rows (each core runs the Gibbs
-    /// chain for its rows), phase 2 splits the weight matrix's rows (each core
-    /// adds its band of `step/(n S) (v^T h+ - v'^T h-)` straight into W).
+    /// reduction: phase 1 cuts the batch's rows into parts (each runs the
+    /// Gibbs chain for its rows with its own random stream), phase 2 cuts the
+    /// weight matrix's rows (each part adds its band of
+    /// `step/(n S) (v^T h+ - v'^T h-)` straight into W). The parts depend on
+    /// the shapes only (``FixedParts``), so the result does not depend on `cores`.
     /// The data and the chain's end are stacked in one `(2n, V)` buffer and
     /// `h+`, `-h-` in one `(2n, H)` buffer, so the update is a single GEMM of
     /// depth 2n: one pass over W instead of two. With one core this is also
