@@ -2,10 +2,13 @@ import Dispatch
 
 extension Autoencoder {
     /// A plain-SGD step spread over `cores` with single-threaded GEMMs and no
-    /// reduction: phase 1 cuts the batch's rows into parts (corrupt, encode,
-    /// decode, loss, backpropagate to the hidden layer), phase 2 cuts the
-    /// weight matrices' rows (each part adds its band of `-step * gradient`).
-    /// The parts depend on the shapes only (``FixedParts``), not on `cores`.
+    /// reduction. Phase 1 (corrupt, encode, decode, loss, backpropagate to the
+    /// hidden layer) cuts each product into bands of output columns (so a
+    /// weight matrix is packed once per product however many parts there are)
+    /// and the corruption into bands of rows, each with its own random stream;
+    /// phase 2 cuts the weight matrices' rows (each part adds its band of
+    /// `-step * gradient`). The parts depend on the shapes only
+    /// (``FixedParts``), not on `cores`.
     /// Used without sparsity and contractive penalties, which couple rows.
     /// `output` holds the output deltas above the corrupted input and `hidden`
     /// the hidden values above their deltas, `(2n, ·)` each, so a tied model's
@@ -14,8 +17,8 @@ extension Autoencoder {
     mutating func splitPlainStep(_ batch: Tensor, random: inout RandomSource, step: Float, cores: Int) -> Double {
         let (n, v, h) = (batch.rows, visibleCount, hiddenCount)
         ensureShape(&output, 2 * n, v); ensureShape(&hidden, 2 * n, h); ensureShape(&elementLoss, n, v)
-        // Parts fixed by the shapes (FixedParts), so any number of cores gives the same bits.
         let (rowParts, weightParts) = (FixedParts.count(n, minimum: 32), FixedParts.count(v, minimum: 64))
+        let (hiddenParts, visibleParts) = (FixedParts.count(h, minimum: 64), FixedParts.count(v, minimum: 64))
         var streams = (0 ..< rowParts).map { _ in random.split() }
         let inverseN = 1 / Float(n)
         let configuration = self.configuration
@@ -37,25 +40,57 @@ extension Autoencoder {
             let (X, W, D, B, C) = (x.baseAddress!, w.baseAddress!, d.baseAddress!, b.baseAddress!, c.baseAddress!)
             let (HB, Z, L) = (hb.baseAddress!, zb.baseAddress!, lb.baseAddress!)
             let (XT, DH) = (Z + n * v, HB + n * h)
-            // Phase 1: rows of the batch.
+            // Phase 1. The corrupted input, in bands of rows.
             FixedParts.run(rowParts, cores: cores) { part in
                 let rows = FixedParts.range(part, of: rowParts, extent: n)
-                let (r0, m) = (rows.lowerBound, rows.count)
-                guard m > 0 else { return }
-                let (xs, xts, hs, zs, ls, ds) = (X + r0 * v, XT + r0 * v, HB + r0 * h, Z + r0 * v, L + r0 * v, DH + r0 * h)
-                xts.update(from: xs, count: m * v)
-                Self.corruptInPlace(UnsafeMutableBufferPointer(start: xts, count: m * v), configuration.corruption, random: &rngs[part])
-                BLAS.gemm(m: m, n: h, k: v, UnsafePointer(xts), transposeA: false, UnsafePointer(W), transposeB: false, hs)
-                for r in 0 ..< m { addEight(hs + r * h, UnsafePointer(C), count: h) }
-                configuration.encoder.apply(UnsafeMutableBufferPointer(start: hs, count: m * h))
-                BLAS.gemm(m: m, n: v, k: h, UnsafePointer(hs), transposeA: false, UnsafePointer(tied ? W : D), transposeB: tied, zs)
-                for r in 0 ..< m { addEight(zs + r * v, UnsafePointer(B), count: v) }
-                Self.lossAndDelta(configuration, UnsafeMutableBufferPointer(start: zs, count: m * v),
-                                  target: UnsafeBufferPointer(start: xs, count: m * v),
-                                  loss: UnsafeMutableBufferPointer(start: ls, count: m * v), inverseN: inverseN)
-                BLAS.gemm(m: m, n: h, k: v, UnsafePointer(zs), transposeA: false, UnsafePointer(tied ? W : D), transposeB: !tied, ds)
-                configuration.encoder.multiplyByDerivative(UnsafeMutableBufferPointer(start: ds, count: m * h),
-                                                           output: UnsafeBufferPointer(start: hs, count: m * h))
+                let (first, count) = (rows.lowerBound * v, rows.count * v)
+                (XT + first).update(from: X + first, count: count)
+                Self.corruptInPlace(UnsafeMutableBufferPointer(start: XT + first, count: count), configuration.corruption, random: &rngs[part])
+            }
+            // The code H = f(X~ W + c), in bands of hidden columns.
+            FixedParts.run(hiddenParts, cores: cores) { part in
+                let j = FixedParts.range(part, of: hiddenParts, extent: h)
+                BLAS.gemm(m: n, n: j.count, k: v, UnsafePointer(XT), lda: v, transposeA: false, UnsafePointer(W) + j.lowerBound, ldb: h, transposeB: false,
+                          HB + j.lowerBound, ldc: h)
+                for r in 0 ..< n {
+                    let row = HB + r * h + j.lowerBound
+                    addEight(row, UnsafePointer(C) + j.lowerBound, count: j.count)
+                    configuration.encoder.apply(UnsafeMutableBufferPointer(start: row, count: j.count))
+                }
+            }
+            // The reconstruction H W^T + b (tied) or H D + b, then the loss and its delta, in bands of visible columns.
+            FixedParts.run(visibleParts, cores: cores) { part in
+                let j = FixedParts.range(part, of: visibleParts, extent: v)
+                if tied {
+                    BLAS.gemm(m: n, n: j.count, k: h, UnsafePointer(HB), lda: h, transposeA: false, UnsafePointer(W) + j.lowerBound * h, ldb: h,
+                              transposeB: true, Z + j.lowerBound, ldc: v)
+                } else {
+                    BLAS.gemm(m: n, n: j.count, k: h, UnsafePointer(HB), lda: h, transposeA: false, UnsafePointer(D) + j.lowerBound, ldb: v,
+                              transposeB: false, Z + j.lowerBound, ldc: v)
+                }
+                for r in 0 ..< n {
+                    let (offset, count) = (r * v + j.lowerBound, j.count)
+                    addEight(Z + offset, UnsafePointer(B) + j.lowerBound, count: count)
+                    Self.lossAndDelta(configuration, UnsafeMutableBufferPointer(start: Z + offset, count: count),
+                                      target: UnsafeBufferPointer(start: X + offset, count: count),
+                                      loss: UnsafeMutableBufferPointer(start: L + offset, count: count), inverseN: inverseN)
+                }
+            }
+            // The hidden deltas dH = (Z W or Z D^T) * f'(H), in bands of hidden columns.
+            FixedParts.run(hiddenParts, cores: cores) { part in
+                let j = FixedParts.range(part, of: hiddenParts, extent: h)
+                if tied {
+                    BLAS.gemm(m: n, n: j.count, k: v, UnsafePointer(Z), lda: v, transposeA: false, UnsafePointer(W) + j.lowerBound, ldb: h,
+                              transposeB: false, DH + j.lowerBound, ldc: h)
+                } else {
+                    BLAS.gemm(m: n, n: j.count, k: v, UnsafePointer(Z), lda: v, transposeA: false, UnsafePointer(D) + j.lowerBound * v, ldb: v,
+                              transposeB: true, DH + j.lowerBound, ldc: h)
+                }
+                for r in 0 ..< n {
+                    let (offset, count) = (r * h + j.lowerBound, j.count)
+                    configuration.encoder.multiplyByDerivative(UnsafeMutableBufferPointer(start: DH + offset, count: count),
+                                                               output: UnsafeBufferPointer(start: HB + offset, count: count))
+                }
             }
             // Phase 2: rows of the weight matrices, entries of the biases.
             FixedParts.run(weightParts, cores: cores) { part in

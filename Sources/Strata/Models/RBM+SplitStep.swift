@@ -2,11 +2,13 @@
 /// matrix's rows, spread over the cores with single-threaded GEMMs.
 extension RBM {
     /// Plain-SGD CD-k spread over `cores` with single-threaded GEMMs and no
-    /// reduction: phase 1 cuts the batch's rows into parts (each runs the
-    /// Gibbs chain for its rows with its own random stream), phase 2 cuts the
-    /// weight matrix's rows (each part adds its band of
-    /// `step/(n S) (v^T h+ - v'^T h-)` straight into W). The parts depend on
-    /// the shapes only (``FixedParts``), so the result does not depend on `cores`.
+    /// reduction. Phase 1 runs the Gibbs chain for the whole batch, each of
+    /// its products cut into bands of output columns (so W is packed once per
+    /// product however many parts there are) and each sampling pass into
+    /// bands of rows, each with its own random stream; phase 2 cuts the weight
+    /// matrix's rows (each part adds its band of `step/(n S) (v^T h+ - v'^T h-)`
+    /// straight into W). The parts depend on the shapes only (``FixedParts``),
+    /// so the result does not depend on `cores`.
     /// The data and the chain's end are stacked in one `(2n, V)` buffer and
     /// `h+`, `-h-` in one `(2n, H)` buffer, so the update is a single GEMM of
     /// depth 2n: one pass over W instead of two. With one core this is also
@@ -14,8 +16,8 @@ extension RBM {
     mutating func splitContrastiveDivergence(_ batch: Tensor, steps: Int, random: inout RandomSource, step: Float, cores: Int) -> Double {
         let (n, v, h) = (batch.rows, visibleCount, hiddenCount)
         ensureShape(&vNeg, 2 * n, v); ensureShape(&hNeg, 2 * n, h)
-        // Parts fixed by the shapes (FixedParts), so any number of cores gives the same bits.
         let (rowParts, weightParts) = (FixedParts.count(n, minimum: 32), FixedParts.count(v, minimum: 64))
+        let (hiddenParts, visibleParts) = (FixedParts.count(h, minimum: 64), FixedParts.count(v, minimum: 64))
         var streams = (0 ..< rowParts).map { _ in random.split() }
         var errors = [Double](repeating: 0, count: rowParts)
         let inverse = 1 / variance
@@ -33,38 +35,52 @@ extension RBM {
         streams.withUnsafeMutableBufferPointer { rngs in
         errors.withUnsafeMutableBufferPointer { errs in
             let (X, W, B, C, SH, SV) = (x.baseAddress!, w.baseAddress!, b.baseAddress!, c.baseAddress!, hs.baseAddress!, vs.baseAddress!)
-            // Phase 1: the Gibbs chain, rows of the batch split over the cores.
-            FixedParts.run(rowParts, cores: cores) { part in
-                let rows = FixedParts.range(part, of: rowParts, extent: n)
-                let (r0, m) = (rows.lowerBound, rows.count)
-                guard m > 0 else { return }
-                let input = SV + r0 * v, up = SH + r0 * h, down = SV + (n + r0) * v, upNeg = SH + (n + r0) * h
-                input.update(from: X + r0 * v, count: m * v)
-                func hidden(_ source: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>) {
-                    BLAS.gemm(m: m, n: h, k: v, source, transposeA: false, UnsafePointer(W), transposeB: false, out)
-                    for r in 0 ..< m { Self.sigmoidRow(out + r * h, bias: UnsafePointer(C), scale: inverse, count: h) }
-                }
-                hidden(input, up)
-                // Hidden samples go in the negative buffer, which the last up-pass overwrites.
-                upNeg.update(from: up, count: m * h)
-                for s in 0 ..< steps {
-                    rngs[part].sampleBernoulli(UnsafeMutableBufferPointer(start: upNeg, count: m * h))
-                    BLAS.gemm(m: m, n: v, k: h, UnsafePointer(upNeg), transposeA: false, UnsafePointer(W), transposeB: true, down)
-                    for r in 0 ..< m {
-                        let row = down + r * v
-                        addEight(row, UnsafePointer(B), count: v)
-                        if binary { mapEight(row, row, count: v, fastSigmoid, fastSigmoid) }
+            let (input, up, down, upNeg) = (SV, SH, SV + n * v, SH + n * h)
+            input.update(from: X, count: n * v)
+            // sigmoid((source W + c) / S) into `out`, in bands of hidden columns; `negate` for the chain's last up-pass.
+            func hidden(_ source: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, negate: Bool = false) {
+                FixedParts.run(hiddenParts, cores: cores) { part in
+                    let j = FixedParts.range(part, of: hiddenParts, extent: h)
+                    BLAS.gemm(m: n, n: j.count, k: v, source, lda: v, transposeA: false, UnsafePointer(W) + j.lowerBound, ldb: h, transposeB: false,
+                              out + j.lowerBound, ldc: h)
+                    for r in 0 ..< n {
+                        let row = out + r * h + j.lowerBound
+                        Self.sigmoidRow(row, bias: UnsafePointer(C) + j.lowerBound, scale: inverse, count: j.count)
+                        if negate { negateEight(row, count: j.count) }
                     }
+                }
+            }
+            // Phase 1: the Gibbs chain.
+            hidden(input, up)
+            // Hidden samples go in the negative buffer, which the last up-pass overwrites.
+            upNeg.update(from: up, count: n * h)
+            for s in 0 ..< steps {
+                FixedParts.run(rowParts, cores: cores) { part in
+                    let rows = FixedParts.range(part, of: rowParts, extent: n)
+                    rngs[part].sampleBernoulli(UnsafeMutableBufferPointer(start: upNeg + rows.lowerBound * h, count: rows.count * h))
+                }
+                FixedParts.run(visibleParts, cores: cores) { part in
+                    let j = FixedParts.range(part, of: visibleParts, extent: v)
+                    BLAS.gemm(m: n, n: j.count, k: h, UnsafePointer(upNeg), lda: h, transposeA: false, UnsafePointer(W) + j.lowerBound * h, ldb: h,
+                              transposeB: true, down + j.lowerBound, ldc: v)
+                    for r in 0 ..< n {
+                        let row = down + r * v + j.lowerBound
+                        addEight(row, UnsafePointer(B) + j.lowerBound, count: j.count)
+                        if binary { mapEight(row, row, count: j.count, fastSigmoid, fastSigmoid) }
+                    }
+                }
+                FixedParts.run(rowParts, cores: cores) { part in
+                    let rows = FixedParts.range(part, of: rowParts, extent: n)
+                    let (first, count) = (rows.lowerBound * v, rows.count * v)
                     if s == 0 {
-                        errs[part] = Double(squaredDistance(UnsafePointer(input), UnsafePointer(down), count: m * v))
+                        errs[part] = Double(squaredDistance(UnsafePointer(input) + first, UnsafePointer(down) + first, count: count))
                     }
                     if !meanVisible {
-                        let buffer = UnsafeMutableBufferPointer(start: down, count: m * v)
+                        let buffer = UnsafeMutableBufferPointer(start: down + first, count: count)
                         if binary { rngs[part].sampleBernoulli(buffer) } else { rngs[part].addNormal(buffer, standardDeviation: sigmaValue) }
                     }
-                    hidden(down, upNeg)
                 }
-                negateEight(upNeg, count: m * h)
+                hidden(down, upNeg, negate: s == steps - 1)
             }
             // Phase 2: the update, rows of W (and entries of b, c) split over the cores.
             FixedParts.run(weightParts, cores: cores) { part in
