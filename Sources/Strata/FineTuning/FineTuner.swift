@@ -149,11 +149,8 @@ public struct FineTuner: Sendable {
         while state.epoch < configuration.maxEpochs && !state.stopped {
             let epoch = state.epoch + 1
             let epochStart = Date()
-            let resumedPosition = state.epochPosition ?? 0
-            let epochRandom = state.epochRandom ?? random.state
-            var orderRandom = RandomSource(state: epochRandom)
-            let order = orderRandom.permutation(x.rows)
-            if state.epochPosition == nil { random = orderRandom }
+            let (order, resumedPosition, epochRandom) = EpochLoop.start(rows: x.rows, position: state.epochPosition,
+                                                                        savedRandom: state.epochRandom, random: &random)
             (state.epochPosition, state.epochRandom) = (nil, nil)
             let settings = SoftmaxNetwork.StepSettings(
                 learningRate: state.learningRate, momentum: configuration.momentum(atEpoch: epoch), weightDecay: configuration.weightDecay,

@@ -69,6 +69,20 @@ public enum EpochLoop {
         return Array(picker.permutation(rows).prefix(count)).sorted()
     }
 
+    /// Where an epoch begins: its shuffled order of `rows` and the position
+    /// in it. A fresh epoch draws the order from `random`; an epoch a stopped
+    /// run left part-way (`position` and `savedRandom`, the random state at
+    /// its start) redraws the same order and goes on from `position`, with
+    /// `random` already at the state after the last batch done.
+    public static func start(rows: Int, position: Int?, savedRandom: [UInt64]?,
+                             random: inout RandomSource) -> (order: [Int], position: Int, randomAtStart: [UInt64]) {
+        let randomAtStart = savedRandom ?? random.state
+        var orderRandom = RandomSource(state: randomAtStart)
+        let order = orderRandom.permutation(rows)
+        if position == nil { random = orderRandom }
+        return (order, position ?? 0, randomAtStart)
+    }
+
     /// Calls `body` with each minibatch of `x` in `order` from position
     /// `start` on: the rows' indices and their values gathered into `batch`
     /// (reallocated only when the size changes).

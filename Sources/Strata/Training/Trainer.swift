@@ -122,11 +122,8 @@ public struct Trainer: Sendable {
             let epoch = state.epoch + 1
             let epochStart = Date()
             // A run stopped inside this epoch goes on with the same order, after the examples it did.
-            let resumedPosition = state.epochPosition ?? 0
-            let epochRandom = state.epochRandom ?? random.state
-            var orderRandom = RandomSource(state: epochRandom)
-            let order = orderRandom.permutation(data.rows)
-            if state.epochPosition == nil { random = orderRandom }
+            let (order, resumedPosition, epochRandom) = EpochLoop.start(rows: data.rows, position: state.epochPosition,
+                                                                        savedRandom: state.epochRandom, random: &random)
             (state.epochPosition, state.epochRandom) = (nil, nil)
             let hyper = StepHyperparameters(learningRate: state.learningRate, momentum: configuration.momentum(atEpoch: epoch),
                                             weightDecay: configuration.weightDecay, cores: configuration.cores)
