@@ -151,6 +151,29 @@ final class Counter: @unchecked Sendable {
         #expect(try checkpoint(Autoencoder(dae), cores: 1, data: data) == checkpoint(Autoencoder(dae), cores: 2, data: data))
     }
 
+    @Test func aRunStartedOnOneCoreResumesOnTwo() throws {
+        var random = RandomSource(seed: 22)
+        let data = Tensor(shape: [300, 256], scalars: (0 ..< 300 * 256).map { _ in random.nextUnitFloat() < 0.3 ? 1 : 0 })
+        var rbm = RBM.Configuration(visibleCount: 256, hiddenCount: 128, visibleUnits: .binary, objective: .contrastiveDivergence(steps: 1))
+        rbm.seed = 4
+        let whole = try checkpoint(RBM(rbm), cores: 1, data: data)
+        let folder = TemporaryFolder()
+        func trainer(epochs: Int, cores: Int) -> Trainer {
+            var configuration = TrainingConfiguration()
+            (configuration.maxEpochs, configuration.batchSize, configuration.cores, configuration.learningRate) = (epochs, 100, cores, 0.05)
+            var trainer = Trainer(configuration: configuration, folder: folder.path)
+            trainer.showProgress = false
+            return trainer
+        }
+        var first = try RBM(rbm)
+        Compute(cores: 1).apply()
+        try trainer(epochs: 1, cores: 1).train(&first, data: data)
+        Compute(cores: 2).apply()
+        var resumed = try RBM(rbm)
+        try trainer(epochs: 2, cores: 2).train(&resumed, data: data, resume: true)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: folder.file("model.safetensors"))) == whole)
+    }
+
     @Test func fineTuningIsBitIdenticalOnOneAndTwoCores() throws {
         let (x, labels) = blobs(classes: 4, perClass: 100, dimensions: 200, spread: 0.8, seed: 8)
         func run(cores: Int) throws -> Data {
