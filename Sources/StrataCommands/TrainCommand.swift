@@ -63,7 +63,7 @@ struct TrainCommand: ParsableCommand {
 struct TutorialCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tutorial",
-        abstract: "Run a tutorial from Tutorials/ end to end (default: grbm_smd, pylearn2's quick start).",
+        abstract: "Run a tutorial end to end, from any folder, writing its outputs there (default: grbm_smd, pylearn2's quick start).",
         discussion: """
             Tutorials: grbm_smd (GRBM by score matching on 8x8 whitened patches), stacked_autoencoders \
             (greedy pretraining, softmax fine-tuning, and the same network without pretraining), \
@@ -73,21 +73,15 @@ struct TutorialCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "The tutorial's folder name.")
+    @Argument(help: "The tutorial's folder name.", completion: .custom { _ in TutorialCatalog.names(in: TutorialCatalog.searchPath()) })
     var name = "grbm_smd"
-    @Option(help: "Where the Tutorials folder is (default: ./Tutorials, or beside the strata binary's checkout).")
+    @Option(help: "Where the Tutorials folder is (default: ./Tutorials, $STRATA_TUTORIALS, PREFIX/share/strata/Tutorials of an installed strata, or the checkout it was built in).")
     var tutorials: String?
     @Flag(help: "Print the plan without running it.")
     var dryRun = false
     @OptionGroup var options: ExperimentOptions
 
     func run() throws {
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        let candidates = [tutorials, "Tutorials", executable.deletingLastPathComponent().appendingPathComponent("../../../Tutorials").standardized.path].compactMap { $0 }
-        guard let root = candidates.first(where: { FileManager.default.fileExists(atPath: $0 + "/" + name + "/experiment.yaml") }) else {
-            let known = candidates.compactMap { try? FileManager.default.contentsOfDirectory(atPath: $0) }.first?.sorted().joined(separator: ", ") ?? "none found"
-            throw ValidationError("no tutorial '\(name)' (looked for \(name)/experiment.yaml in \(candidates.joined(separator: ", "))); tutorials: \(known)")
-        }
-        try options.run(path: root + "/" + name + "/experiment.yaml", dryRun: dryRun)
+        try options.run(path: try TutorialCatalog.experiment(name, given: tutorials), dryRun: dryRun)
     }
 }

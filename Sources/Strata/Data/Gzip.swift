@@ -80,9 +80,9 @@ public enum Gzip {
 
 extension Gzip {
     /// The most bytes a decompression may produce: a tensor of
-    /// ``Limits/maxTensorElements`` 8-byte values plus a header.
+    /// ``Limits/maxTensorElements`` 4-byte values (the 8 GiB the README states) plus a header.
     public static var maxOutputBytes: Int {
-        (Limits.bytes(Limits.maxTensorElements, of: 8) ?? Int.max / 2) + (1 << 20)
+        (Limits.bytes(Limits.maxTensorElements, of: 4) ?? Int.max / 2) + (1 << 20)
     }
 
     /// `data` compressed as a gzip file (one member, default compression level).
