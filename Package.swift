@@ -87,6 +87,7 @@ let package = Package(
         .testTarget(
             name: "StrataTests",
             dependencies: ["Strata", "StrataCommands"],
+            exclude: ["FuzzRegressions"], // inputs the tests read from the checkout, not resources
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
     ] + fuzzTargets

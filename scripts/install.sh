@@ -48,10 +48,11 @@ mkdir -p "$prefix/share/bash-completion/completions" "$prefix/share/zsh/site-fun
 
 if (( manual )); then
     echo "generating the manual ..." >&2
-    pages="$(mktemp -d)"
-    swift package plugin --allow-writing-to-directory "$pages" generate-manual --output-directory "$pages" >&2
-    install -D -m 644 "$(find "$pages" -name 'strata.1' | head -1)" "$prefix/share/man/man1/strata.1"
-    rm -rf "$pages"
+    # argument-parser's generator writes under .build/plugins/GenerateManual/outputs.
+    swift package plugin --allow-writing-to-package-directory generate-manual >&2
+    page="$(find .build/plugins/GenerateManual/outputs -name 'strata.1' | head -1)"
+    [[ -n "$page" ]] || { echo "install.sh: the manual generator wrote no strata.1" >&2; exit 1; }
+    install -D -m 644 "$page" "$prefix/share/man/man1/strata.1"
 fi
 
 echo "installed $installed (tutorials, completions$( (( manual )) && echo ", manual")) under $prefix"
