@@ -33,6 +33,7 @@ public enum TrainingBenchmark {
         }
     }
 
+    /// One model's throughput and quality at one thread count.
     public struct Result: Sendable {
         public var model: Model
         public var threads: Int

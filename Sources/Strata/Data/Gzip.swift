@@ -13,8 +13,11 @@ public enum Gzip {
     /// - Throws: ``StrataError/corrupt(path:offset:reason:)`` for a damaged
     ///   stream, ``StrataError/truncated(path:expected:found:what:)`` for one
     ///   that ends early.
-    /// - Parameter limit: the most bytes the output may have (by default
-    ///   what the largest tensor allowed by ``Limits`` needs).
+    /// - Parameters:
+    ///   - data: the file's bytes.
+    ///   - path: the file, named in errors.
+    ///   - limit: the most bytes the output may have (by default what the
+    ///     largest tensor allowed by ``Limits`` needs).
     public static func decompress(_ data: Data, path: String, limit: Int = maxOutputBytes) throws -> Data {
         guard isGzip(data) else {
             throw StrataError.badMagic(path: path, expected: "gzip signature 1f 8b", found: hexPrefix(data))

@@ -4,8 +4,12 @@ extension NPY {
     /// Writes a float32 `.npy` file of `rows x columns` whose rows arrive in
     /// batches, so that arrays larger than memory can be written. The file
     /// appears at `path` only when every row has been written (atomically).
-    /// - Parameter produce: called once with an `append` function; it must
-    ///   append exactly `rows` rows in total.
+    /// - Parameters:
+    ///   - rows: the rows the file will hold.
+    ///   - columns: values per row.
+    ///   - path: the file to write.
+    ///   - produce: called once with an `append` function; it must append
+    ///     exactly `rows` rows in total.
     public static func writeStreaming(rows: Int, columns: Int, to path: String,
                                       _ produce: (_ append: (Tensor) throws -> Void) throws -> Void) throws {
         try AtomicFile.write(to: path) { handle in

@@ -28,6 +28,7 @@ public struct Experiment: Sendable {
         case svm(LinearSVM.Settings, cGrid: [Float]?, stdEps: Float, features: FeatureSettings)
     }
 
+    /// Where an experiment writes, and which pictures it draws.
     public struct Outputs: Sendable {
         public var folder: String
         /// Filter tiles of the first layer (`weights.png`), also unwhitened when ZCA was used.

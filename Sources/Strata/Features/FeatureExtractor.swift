@@ -5,6 +5,7 @@ import Foundation
 /// Lee and Ng 2011), and each hidden unit is summed, averaged or maxed over
 /// each region.
 public struct Pooling: Codable, Equatable, Sendable {
+    /// How a region's values are pooled: summed, averaged or their maximum.
     public enum Operation: String, Codable, Sendable, CaseIterable { case sum, mean, max }
     public var gridRows = 2
     public var gridColumns = 2

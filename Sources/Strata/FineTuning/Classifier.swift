@@ -8,6 +8,7 @@ import Foundation
 /// tensors under `softmax.*` or `svm.*`, the feature stack under `extractor.*`,
 /// the preprocessing under `preprocessing.*`.
 public struct Classifier: Sendable {
+    /// What classifies the features: a softmax network or a linear SVM.
     public enum Head: Sendable {
         case softmax(SoftmaxNetwork)
         case svm(LinearSVM)

@@ -72,6 +72,7 @@ public struct FineTuner: Sendable {
     public var monitorPath: String { folder + "/monitor.jsonl" }
     public var checkpointPath: String { folder + "/finetune.safetensors" }
 
+    /// The outcome of a fine-tuning run: epochs, the best epoch and its validation error, time and monitor log.
     public struct Report: Sendable {
         public var epochs: Int
         public var bestEpoch: Int

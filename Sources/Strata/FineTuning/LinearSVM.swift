@@ -15,6 +15,7 @@ import Foundation
 /// is regularized with the rest. The decision value of class k is `w_k . x + b_k`;
 /// the prediction is the class with the largest.
 public struct LinearSVM: Sendable {
+    /// The SVM's loss: squared hinge (L2-SVM, LIBLINEAR's default) or hinge (L1-SVM).
     public enum Loss: String, Codable, Sendable, CaseIterable {
         /// `max(0, 1 - y f)^2` (L2-SVM).
         case squaredHinge = "squared_hinge"
@@ -22,6 +23,7 @@ public struct LinearSVM: Sendable {
         case hinge
     }
 
+    /// The SVM's C, loss, solver tolerance, iteration limit and seed.
     public struct Settings: Codable, Equatable, Sendable {
         public var c: Float = 1
         public var loss: Loss = .squaredHinge

@@ -33,6 +33,7 @@ public struct Autoencoder: UnsupervisedLearner {
         case crossEntropy
     }
 
+    /// An autoencoder's sizes, units, loss, corruption, penalties and seed, saved with its weights.
     public struct Configuration: Codable, Equatable, Sendable {
         public var visibleCount: Int
         public var hiddenCount: Int

@@ -2,6 +2,7 @@
 /// hyperparameters) and how it is trained. `visibleCount` is filled in when
 /// the layer's input is known.
 public struct LayerSettings: Sendable {
+    /// The learner of a layer, with its own configuration.
     public enum Learner: Sendable {
         case rbm(RBM.Configuration)
         case autoencoder(Autoencoder.Configuration)

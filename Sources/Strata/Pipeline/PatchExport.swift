@@ -3,6 +3,7 @@ import Foundation
 /// Writing patches and preprocessed matrices to `.npy` files: the stages
 /// behind `strata patches` (pylearn2's quick-start `make_dataset` step) and `strata preprocess`.
 public enum PatchExport {
+    /// What `strata patches` extracts and how it preprocesses it.
     public struct Settings: Sendable {
         public var images = ImageSettings()
         public var window = InputContract.Window(height: 8, width: 8)

@@ -11,6 +11,7 @@ public enum SVMFineTuning {
         case files(train: String, test: String)
     }
 
+    /// Everything one SVM run needs: the features, the images, the hold-out, the SVM settings, the grid of C and the run folder.
     public struct Settings: Sendable {
         public var features: Features
         public var images: ImageSettings
@@ -28,6 +29,7 @@ public enum SVMFineTuning {
         public init(features: Features, images: ImageSettings) { (self.features, self.images) = (features, images) }
     }
 
+    /// The trained SVM, its test evaluation, and the seconds spent on features and on the SVM.
     public struct Result: Sendable {
         public var svm: LinearSVM
         public var evaluation: EvaluatedClassifier

@@ -9,6 +9,7 @@ public enum SoftmaxFineTuning {
         case random(hidden: [Int], activation: Activation)
     }
 
+    /// Everything one fine-tuning run needs: the network, the images, the hold-out, the training settings and the run folder.
     public struct Settings: Sendable {
         public var network: Network
         /// The labeled images (for a stack: the ones it records, see ``ImageSettings/init(contract:dataset:split:limit:what:)``).
@@ -27,6 +28,7 @@ public enum SoftmaxFineTuning {
         public init(network: Network, images: ImageSettings) { (self.network, self.images) = (network, images) }
     }
 
+    /// The trained network, its report, its test evaluation and its monitor file.
     public struct Result: Sendable {
         public var network: SoftmaxNetwork
         public var report: FineTuner.Report

@@ -9,7 +9,7 @@ import Synchronization
 /// its workers through the kernel, which costs tens of microseconds a fork
 /// and leaves a core idle meanwhile; a team's workers wait for the next task
 /// by watching a counter, so a fork-join costs well under a microsecond.
-/// Workers that see no task for a while (``idleSpin``) park on a condition
+/// Workers that see no task for a while (0.2 ms) park on a condition
 /// variable, so an idle team uses no CPU.
 public final class CoreTeam: @unchecked Sendable {
     /// The number of tasks a round runs: the caller plus `size - 1` workers.

@@ -5,6 +5,7 @@
 // by the optimizer's choice. `forEachEight` runs a loop eight values at a
 // time with a scalar tail.
 
+/// Eight Float32 lanes: one AVX register, the width of the vectorized kernels.
 public typealias Float8 = SIMD8<Float>
 
 @inlinable @inline(__always)

@@ -35,7 +35,7 @@ extension Tensor {
     public mutating func formRelu() { apply { Swift.max($0, 0) } }
     /// `e^x` of every scalar, in place.
     public mutating func formExp() { withUnsafeMutableBufferPointer { $0.mapInPlace(fastExp, fastExp) } }
-    /// The natural logarithm of every scalar, in place (see ``fastLog(_:)`` for
+    /// The natural logarithm of every scalar, in place (see `fastLog` for
     /// zero and negative input).
     public mutating func formLog() { withUnsafeMutableBufferPointer { $0.mapInPlace(fastLog, fastLog) } }
     /// Clamps every scalar to `range`, in place.

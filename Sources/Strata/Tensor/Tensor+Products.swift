@@ -7,6 +7,9 @@ extension Tensor {
     /// - Parameters:
     ///   - a: `(m, k)`, or `(k, m)` when `transposeA`.
     ///   - b: `(k, n)`, or `(n, k)` when `transposeB`.
+    ///   - transposeA: use `a` transposed.
+    ///   - transposeB: use `b` transposed.
+    ///   - alpha: the product's scale.
     ///   - beta: 0 overwrites `self`; 1 accumulates into it.
     /// - Precondition: `self` is `(m, n)` (any shape whose first extent is `m`
     ///   and remaining extents multiply to `n`).

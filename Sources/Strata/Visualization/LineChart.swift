@@ -6,6 +6,7 @@ import Foundation
 /// axis labels; optionally a logarithmic y axis. What `strata plot-monitor`
 /// draws (pylearn2's `plot_monitor.py` drew with matplotlib on screen).
 public struct LineChart: Sendable {
+    /// One curve: its label, its points and its color.
     public struct Series: Sendable {
         public var label: String
         public var points: [(x: Double, y: Double)]
