@@ -73,7 +73,7 @@ struct TutorialCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "The tutorial's folder name.", completion: .custom { _ in TutorialCatalog.names(in: TutorialCatalog.searchPath()) })
+    @Argument(help: "The tutorial's folder name.", completion: .custom { _, _, _ in TutorialCatalog.names(in: TutorialCatalog.searchPath()) })
     var name = "grbm_smd"
     @Option(help: "Where the Tutorials folder is (default: ./Tutorials, $STRATA_TUTORIALS, PREFIX/share/strata/Tutorials of an installed strata, or the checkout it was built in).")
     var tutorials: String?
