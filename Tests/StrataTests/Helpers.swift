@@ -46,20 +46,28 @@ func strataError(_ body: () throws -> Void, sourceLocation: SourceLocation = #_s
 enum Python {
     /// Runs `python3 ARGUMENTS`, returning its exit status and its output.
     static func run(_ arguments: [String]) -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        guard (try? process.run()) != nil else { return (-1, "python3 not found") }
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+        runProcess("/usr/bin/env", ["python3"] + arguments)
     }
 
     /// Whether `python3` runs and imports every one of `modules`.
     static func has(_ modules: String...) -> Bool {
         run(["-c", "import " + modules.joined(separator: ", ")]).status == 0
     }
+}
+
+/// Runs `executable ARGUMENTS` in `folder` (the current one when nil) to the
+/// end: its exit status and its standard output and error together
+/// (status -1 when it cannot be started).
+func runProcess(_ executable: String, _ arguments: [String], in folder: String? = nil) -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let folder { process.currentDirectoryURL = URL(fileURLWithPath: folder) }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    guard (try? process.run()) != nil else { return (-1, "\(executable) could not be started") }
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, output)
 }

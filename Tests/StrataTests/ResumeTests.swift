@@ -69,16 +69,18 @@ final class Counter: @unchecked Sendable {
 /// Divergence beyond NaN: an objective far above its lowest value counts, a noisy one does not.
 @Suite struct DivergenceGuardTests {
     @Test func anExplodingObjectiveIsDivergenceAndNoiseIsNot() {
-        var guardian = DivergenceGuard(factor: 1000)
-        #expect(!guardian.diverged(4e16)) // nothing recorded yet: nothing to compare with
-        guardian.record(4.5)
-        guardian.record(3.0)
-        #expect(!guardian.diverged(9.0) && !guardian.diverged(2990))
-        #expect(guardian.diverged(3010) && guardian.diverged(4e16) && guardian.diverged(.nan) && guardian.diverged(.infinity))
-        #expect(guardian.reason(4e16).contains("divergence_factor"))
-        var negative = DivergenceGuard(factor: 10)
-        negative.record(-2)
-        #expect(!negative.diverged(15) && negative.diverged(19))
+        let guardian = DivergenceGuard(factor: 1000)
+        var lowest: Double?
+        #expect(!guardian.diverged(4e16, lowest: lowest)) // nothing recorded yet: nothing to compare with
+        guardian.record(4.5, lowest: &lowest)
+        guardian.record(3.0, lowest: &lowest)
+        #expect(!guardian.diverged(9.0, lowest: lowest) && !guardian.diverged(2990, lowest: lowest))
+        #expect(guardian.diverged(3010, lowest: lowest) && guardian.diverged(4e16, lowest: lowest) && guardian.diverged(.nan, lowest: lowest) && guardian.diverged(.infinity, lowest: lowest))
+        #expect(guardian.reason(4e16, lowest: lowest).contains("divergence_factor"))
+        let negative = DivergenceGuard(factor: 10)
+        var negativeLowest: Double?
+        negative.record(-2, lowest: &negativeLowest)
+        #expect(!negative.diverged(15, lowest: negativeLowest) && negative.diverged(19, lowest: negativeLowest))
     }
 
     @Test func aFolderThatCannotBeMadeIsAClearError() throws {

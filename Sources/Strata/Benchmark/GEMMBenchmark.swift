@@ -62,24 +62,23 @@ public enum GEMMBenchmark {
         b.withUnsafeBufferPointer { rawB.update(from: $0.baseAddress!, count: b.count) }
         rawC.initialize(repeating: 0, count: c.count)
 
-        let strata = {
-            BLAS.threadCount = 1
-            c.formProduct(a, b, transposeA: shape.transposeA, transposeB: shape.transposeB)
-        }
+        let strata = { c.formProduct(a, b, transposeA: shape.transposeA, transposeB: shape.transposeB) }
         let direct = {
-            BLAS.threadCount = threads
             cblas_sgemm(CblasRowMajor, shape.transposeA ? CblasTrans : CblasNoTrans, shape.transposeB ? CblasTrans : CblasNoTrans,
                         Int32(shape.m), Int32(shape.n), Int32(shape.k), 1,
                         rawA, Int32(shape.transposeA ? shape.m : shape.k),
                         rawB, Int32(shape.transposeB ? shape.k : shape.n), 0, rawC, Int32(shape.n))
         }
         // Calls per round, so that one round lasts about `seconds`.
+        BLAS.threadCount = threads
         direct()
         let probeStart = DispatchTime.now().uptimeNanoseconds
         direct()
         let once = max(Double(DispatchTime.now().uptimeNanoseconds - probeStart) * 1e-9, 1e-6)
         let calls = max(1, Int(seconds / once))
-        func round(_ body: () -> Void) -> Double {
+        // OpenBLAS's threads: one under Strata's parts, `threads` for the direct call.
+        func round(blasThreads: Int, _ body: () -> Void) -> Double {
+            BLAS.threadCount = blasThreads
             let start = DispatchTime.now().uptimeNanoseconds
             for _ in 0 ..< calls { body() }
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
@@ -87,8 +86,8 @@ public enum GEMMBenchmark {
         }
         var ours: [Double] = [], theirs: [Double] = []
         for _ in 0 ..< repetitions {
-            ours.append(round(strata))
-            theirs.append(round(direct))
+            ours.append(round(blasThreads: 1, strata))
+            theirs.append(round(blasThreads: threads, direct))
         }
         func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
         return Result(shape: shape, threads: threads,

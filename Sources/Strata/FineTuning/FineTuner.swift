@@ -95,7 +95,7 @@ public struct FineTuner: Sendable {
         }
         guard x.rows > 0, validationX.rows > 0 else { throw StrataError.invalidArgument(name: "fine-tuning data", reason: "training and validation sets must not be empty") }
         try AtomicFile.makeFolder(folder)
-        let dataIdentity = x.fingerprint + "," + validationX.fingerprint + ",labels:" + Tensor(shape: [labels.count], scalars: labels.map(Float.init)).fingerprint
+        let dataIdentity = [x.fingerprint, validationX.fingerprint, Tensor.fingerprint(labels: labels)].joined(separator: ",")
         var state = FineTuningState(learningRate: configuration.learningRate, random: RandomSource(seed: configuration.seed).state, data: dataIdentity)
         var best = network
         var log = MonitorLog()
@@ -137,15 +137,13 @@ public struct FineTuner: Sendable {
         // The epoch is chosen by the validation error: the shared early-stopping
         // rule with no required decrease, and the weights of its best epoch kept.
         let stopping = EarlyStopping(channel: "valid_y_misclass", proportionalDecrease: 0, patience: configuration.patience)
+        let divergence = DivergenceGuard(factor: configuration.divergenceFactor)
         if log.rows.isEmpty {
             _ = stopping.record(record(epoch: 0, objective: nil, learningRate: configuration.learningRate, seconds: 0),
                                 best: &state.bestError, epochsWithoutImprovement: &state.epochsWithoutImprovement)
-            var divergence = DivergenceGuard(factor: configuration.divergenceFactor)
-            divergence.record(log.rows.last?["train_y_nll"])
-            state.lowestObjective = divergence.lowest
+            divergence.record(log.rows.last?["train_y_nll"], lowest: &state.lowestObjective)
             try log.write(to: monitorPath)
         }
-        var divergence = DivergenceGuard(factor: configuration.divergenceFactor, lowest: state.lowestObjective)
         var batch = Tensor(zeros: [0, 0]), batchLabels: [Int] = []
         while state.epoch < configuration.maxEpochs && !state.stopped {
             let epoch = state.epoch + 1
@@ -163,9 +161,9 @@ public struct FineTuner: Sendable {
                     batchLabels.removeAll(keepingCapacity: true)
                     for row in rows { batchLabels.append(labels[row]) }
                     let loss = network.trainStep(batch, labels: batchLabels[...], settings: settings, random: &random)
-                    guard !divergence.diverged(loss) else {
+                    guard !divergence.diverged(loss, lowest: state.lowestObjective) else {
                         throw StrataError.diverged(epoch: epoch, batch: batches + 1, lastCheckpoint: state.epoch > 0 ? checkpointPath : nil,
-                                                   reason: divergence.reason(loss))
+                                                   reason: divergence.reason(loss, lowest: state.lowestObjective))
                     }
                     lossSum += loss
                     batches += 1
@@ -191,8 +189,7 @@ public struct FineTuner: Sendable {
             state.learningRate = configuration.schedule.rate(after: epoch, current: state.learningRate, base: configuration.learningRate,
                                                              objective: objective, previousObjective: state.previousObjective)
             state.previousObjective = objective
-            divergence.record(objective)
-            state.lowestObjective = divergence.lowest
+            divergence.record(objective, lowest: &state.lowestObjective)
             state.epoch = epoch
             state.random = random.state
             try FineTuningCheckpoint(network: network, best: best, configuration: configuration, state: state).write(to: checkpointPath)

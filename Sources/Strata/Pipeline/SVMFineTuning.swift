@@ -67,8 +67,7 @@ public enum SVMFineTuning {
             log("  pass \(pass), \(unsolved) of the first core's classes still being solved")
         }
         if let grid = s.cGrid {
-            try AtomicFile.makeFolder(s.folder)
-            let identity = f.train.fingerprint + ",labels:" + Tensor(shape: [f.trainLabels.count], scalars: f.trainLabels.map(Float.init)).fingerprint
+            let identity = f.train.fingerprint + "," + Tensor.fingerprint(labels: f.trainLabels)
             var fixed = settings
             fixed.c = 0 // the candidate varies; the rest must match
             var search = try CSearchLog.start(in: s.folder, data: identity,

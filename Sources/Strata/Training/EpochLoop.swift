@@ -151,26 +151,25 @@ extension EarlyStopping {
 /// The check runs on every minibatch, so a run stops within one batch.
 public struct DivergenceGuard: Codable, Equatable, Sendable {
     public var factor: Double
-    /// The lowest epoch objective so far (nil before the first).
-    public private(set) var lowest: Double?
 
-    public init(factor: Double, lowest: Double? = nil) { (self.factor, self.lowest) = (factor, lowest) }
+    public init(factor: Double) { self.factor = factor }
 
-    /// Records an epoch's objective.
-    public mutating func record(_ objective: Double?) {
+    /// Records an epoch's objective in `lowest`, the lowest so far (nil
+    /// before the first; the run's state holds it, as it holds early stopping's best).
+    public func record(_ objective: Double?, lowest: inout Double?) {
         guard let objective, objective.isFinite else { return }
         lowest = min(lowest ?? objective, objective)
     }
 
-    /// Whether `objective` is NaN, infinite or has exploded.
-    public func diverged(_ objective: Double) -> Bool {
+    /// Whether `objective` is NaN, infinite or has exploded past `lowest`.
+    public func diverged(_ objective: Double, lowest: Double?) -> Bool {
         guard objective.isFinite else { return true }
         guard let lowest else { return false }
         return objective - lowest > factor * max(abs(lowest), 1e-12)
     }
 
     /// Why `objective` counts as diverged, for the error message.
-    public func reason(_ objective: Double) -> String {
+    public func reason(_ objective: Double, lowest: Double?) -> String {
         guard objective.isFinite else { return "the objective became \(objective)" }
         return "the objective reached \(String(format: "%.4g", objective)), more than \(String(format: "%g", factor))x its lowest value \(String(format: "%.4g", lowest ?? 0)) (divergence_factor)"
     }

@@ -107,12 +107,11 @@ public struct Trainer: Sendable {
             return row
         }
 
-        var divergence = DivergenceGuard(factor: configuration.divergenceFactor, lowest: state.lowestObjective)
+        let divergence = DivergenceGuard(factor: configuration.divergenceFactor)
         if log.rows.isEmpty {
             let row = monitor(epoch: 0, epochSeconds: 0)
             log.append(row)
-            divergence.record(row["train_objective"])
-            state.lowestObjective = divergence.lowest
+            divergence.record(row["train_objective"], lowest: &state.lowestObjective)
             state.previousObjective = row["train_objective"]
             updateEarlyStopping(&state, row: row)
             try writeLog(log)
@@ -133,9 +132,9 @@ public struct Trainer: Sendable {
             do {
                 try EpochLoop.forEachMinibatch(of: data, order: order, from: resumedPosition, batchSize: configuration.batchSize, batch: &batch) { rows, batch in
                     let objective = try learner.trainStep(batch, hyper: hyper, random: &random)
-                    guard !divergence.diverged(objective) else {
+                    guard !divergence.diverged(objective, lowest: state.lowestObjective) else {
                         throw StrataError.diverged(epoch: epoch, batch: batches + 1, lastCheckpoint: hasCheckpoint ? checkpointPath : nil,
-                                                   reason: divergence.reason(objective))
+                                                   reason: divergence.reason(objective, lowest: state.lowestObjective))
                     }
                     objectiveSum += objective
                     batches += 1
@@ -164,12 +163,11 @@ public struct Trainer: Sendable {
             state.seconds = secondsBefore + Date().timeIntervalSince(start)
             let row = monitor(epoch: epoch, epochSeconds: epochSeconds)
             bar?.finish(String(format: "objective %.5g", row["train_objective"] ?? .nan))
-            if let objective = row["train_objective"], divergence.diverged(objective) {
+            if let objective = row["train_objective"], divergence.diverged(objective, lowest: state.lowestObjective) {
                 throw StrataError.diverged(epoch: epoch, batch: batches, lastCheckpoint: hasCheckpoint ? checkpointPath : nil,
-                                           reason: divergence.reason(objective))
+                                           reason: divergence.reason(objective, lowest: state.lowestObjective))
             }
-            divergence.record(row["train_objective"])
-            state.lowestObjective = divergence.lowest
+            divergence.record(row["train_objective"], lowest: &state.lowestObjective)
             log.append(row)
             adjustLearningRate(&state, objective: row["train_objective"])
             updateEarlyStopping(&state, row: row)
