@@ -41,6 +41,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         // `swift package generate-documentation` (scripts/docs.sh): the DocC catalog Sources/Strata/Strata.docc.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        // Protocol Buffers runtime: ONNX export writes ModelProto messages (code generated once from Proto/, committed).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // OpenBLAS's CBLAS interface (and the LAPACK routines it ships).
@@ -69,7 +71,8 @@ let package = Package(
         ),
         .target(
             name: "Strata",
-            dependencies: ["CBLAS", "CPNG", "CZlib", "CCairo", .product(name: "Yams", package: "Yams")],
+            dependencies: ["CBLAS", "CPNG", "CZlib", "CCairo", .product(name: "Yams", package: "Yams"),
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: [.swiftLanguageMode(.v5)] + hostCPUSettings
         ),
         // The commands: flags parsed into the library's typed settings, then one library call each.
@@ -88,7 +91,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StrataTests",
-            dependencies: ["Strata", "StrataCommands"],
+            dependencies: ["Strata", "StrataCommands", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             exclude: ["FuzzRegressions"], // inputs the tests read from the checkout, not resources
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),

@@ -12,9 +12,9 @@ public struct StrataCommand: ParsableCommand {
             Datasets are found by name (mnist, fashion-mnist, cifar10) in $STRATA_DATA_PATH, \
             then ./data, then /usr/share/datasets. Start with `strata data list`, then `strata tutorial`.
             """,
-        version: "0.2.0",
+        version: StrataVersion.current,
         subcommands: [TutorialCommand.self, TrainCommand.self, DataCommand.self, PatchesCommand.self, PreprocessCommand.self, PretrainCommand.self,
-                      FeaturesCommand.self, FinetuneCommand.self, EvaluateCommand.self, PredictCommand.self, ShowWeightsCommand.self,
+                      FeaturesCommand.self, FinetuneCommand.self, EvaluateCommand.self, PredictCommand.self, ExportCommand.self, ShowWeightsCommand.self,
                       PlotMonitorCommand.self, BenchCommand.self]
     )
 

@@ -1,0 +1,107 @@
+import Foundation
+
+extension InferencePlan {
+    /// Runs the plan on raw examples `(n, inputCount)`, giving the scores
+    /// `(n, classes)`: the reference an exported model is held to, written
+    /// with Strata's own operations and no knowledge of the classifier's types.
+    public func apply(_ raw: Tensor) throws -> Tensor {
+        guard raw.rank == 2, raw.columns == inputCount else {
+            throw StrataError.shapeMismatch(context: "raw examples for the exported plan", expected: [raw.rows, inputCount], found: raw.shape)
+        }
+        var x = raw
+        var images = raw.rows
+        for step in steps {
+            switch step {
+            case .scale(let factor):
+                x.scale(by: factor)
+            case .binarize:
+                let (low, high) = x.minMax() ?? (0, 1)
+                let threshold = (low + high) / 2
+                x.apply { $0 > threshold ? 1 : 0 }
+            case .contrastNormalize(let gcn):
+                try gcn.transform(&x)
+            case .removeRowMean:
+                try RemoveExampleMean().transform(&x)
+            case .subtract(let v):
+                x.addToEachRow(v, alpha: -1)
+            case .multiplyColumns(let v):
+                x.multiplyEachRow(by: v)
+            case .project(let p):
+                x = x.matmul(p)
+            case .dense(let layer):
+                x = layer.forward(x)
+            case .softThreshold(let dictionary, let alpha):
+                x = Encoding.splitSoftThreshold(x.matmul(dictionary), alpha: alpha)
+            case .patches(let indices, let positions, let size):
+                let source = x
+                images = source.rows
+                x = Tensor(zeros: [images * positions, size])
+                for i in 0 ..< images {
+                    for (k, index) in indices.enumerated() { x.scalars[i * indices.count + k] = source.scalars[i * source.columns + index] }
+                }
+            case .pool(let regionOf, let regions, let operation):
+                x = Self.pool(x, images: images, regionOf: regionOf, regions: regions, operation: operation)
+            case .softmax:
+                softmaxRows(&x)
+            }
+        }
+        return x
+    }
+
+    /// `(images * positions, h)` pooled into `(images, regions * h)`.
+    static func pool(_ h: Tensor, images: Int, regionOf: [Int], regions: Int, operation: Pooling.Operation) -> Tensor {
+        let (positions, hidden) = (regionOf.count, h.columns)
+        var counts = [Float](repeating: 0, count: regions)
+        for r in regionOf { counts[r] += 1 }
+        var out = Tensor(shape: [images, regions * hidden], repeating: operation == .max ? -.infinity : 0)
+        for i in 0 ..< images {
+            for p in 0 ..< positions {
+                for j in 0 ..< hidden {
+                    let target = i * regions * hidden + regionOf[p] * hidden + j
+                    let value = h.scalars[(i * positions + p) * hidden + j]
+                    out.scalars[target] = operation == .max ? max(out.scalars[target], value) : out.scalars[target] + value
+                }
+            }
+            if operation == .mean {
+                for r in 0 ..< regions { for j in 0 ..< hidden { out.scalars[i * regions * hidden + r * hidden + j] *= 1 / counts[r] } }
+            }
+        }
+        return out
+    }
+
+    /// The width of each step's output for `inputCount` values in, one per step.
+    public var widths: [Int] {
+        var width = inputCount
+        return steps.map { step in
+            switch step {
+            case .scale, .binarize, .contrastNormalize, .removeRowMean, .subtract, .multiplyColumns, .softmax: break
+            case .project(let p): width = p.columns
+            case .dense(let layer): width = layer.outputCount
+            case .softThreshold(let d, _): width = 2 * d.columns
+            case .patches(_, _, let size): width = size
+            case .pool(_, let regions, _): width *= regions
+            }
+            return width
+        }
+    }
+
+    /// Operations by name, in order, for messages and the export's summary.
+    public var summary: String {
+        steps.map { step -> String in
+            switch step {
+            case .scale(let f): "scale \(f)"
+            case .binarize: "binarize"
+            case .contrastNormalize: "gcn"
+            case .removeRowMean: "remove row mean"
+            case .subtract: "center"
+            case .multiplyColumns: "scale columns"
+            case .project(let p): "project \(p.rows)->\(p.columns)"
+            case .dense(let layer): "dense \(layer.inputCount)->\(layer.outputCount) \(layer.activation.rawValue)"
+            case .softThreshold(let d, let alpha): "soft threshold \(d.rows)->\(2 * d.columns) (alpha \(alpha))"
+            case .patches(_, let positions, let size): "patches \(positions)x\(size)"
+            case .pool(_, let regions, let operation): "\(operation.rawValue) pool over \(regions) regions"
+            case .softmax: "softmax"
+            }
+        }.joined(separator: " -> ")
+    }
+}

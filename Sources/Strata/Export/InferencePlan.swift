@@ -1,0 +1,155 @@
+import Foundation
+
+/// A classifier's whole inference path, raw pixels to class scores, as a
+/// chain of simple operations on a batch: what the exporters translate into
+/// ONNX operators (``ONNXExport``) and PyTorch modules (``TorchExport``).
+///
+/// The plan starts from the examples exactly as Strata's loaders give them
+/// (before the ``InputContract``'s pixel scale and binarization) and ends with
+/// the classifier's scores: probabilities for a softmax network, decision
+/// values for an SVM. ``apply(_:)`` runs it in Swift, one plain loop per step,
+/// so a test can check the plan against ``Classifier/scores(_:progress:)``
+/// without any runtime outside Strata.
+public struct InferencePlan: Sendable {
+    /// One operation on a batch `(n, width)`; every step but ``patches`` and
+    /// ``pool`` keeps the rows.
+    public enum Step: Sendable {
+        /// `x * factor`: the contract's pixel scale.
+        case scale(Float)
+        /// 1 where a value is above the midpoint of the batch's smallest and
+        /// largest value, 0 elsewhere (``InputContract/treat(_:)``).
+        case binarize
+        /// Global contrast normalization of each row.
+        case contrastNormalize(GlobalContrastNormalization)
+        /// Each row minus its own mean.
+        case removeRowMean
+        /// `x - v`, `v` of `(width)`.
+        case subtract(Tensor)
+        /// `x * v` column by column, `v` of `(width)`.
+        case multiplyColumns(Tensor)
+        /// `x P`, `P` of `(width, out)`.
+        case project(Tensor)
+        /// `f(x W + b)`: a stack's layer, a hidden layer or a linear head.
+        case dense(DenseLayer)
+        /// Coates and Ng's encoder: `z = x D`, then `[max(0, z - alpha), max(0, -z - alpha)]`.
+        case softThreshold(dictionary: Tensor, alpha: Float)
+        /// `(n, pixels) -> (n * positions, size)`: row `i * positions + p` is
+        /// the window at position `p` of image `i`; `indices` (`positions * size`)
+        /// gives the pixel each value is read from.
+        case patches(indices: [Int], positions: Int, size: Int)
+        /// `(n * positions, h) -> (n, regions * h)`, region-major: each
+        /// position's region (`regionOf`) summed, averaged or maxed.
+        case pool(regionOf: [Int], regions: Int, operation: Pooling.Operation)
+        /// Each row replaced by its softmax.
+        case softmax
+    }
+
+    /// Values per raw example.
+    public var inputCount: Int
+    public var steps: [Step]
+    public var classNames: [String]
+    /// True when the scores are probabilities (softmax), false for decision values (SVM).
+    public var scoresAreProbabilities: Bool
+
+    /// The plan of `classifier`; its pixel treatment comes from the
+    /// ``InputContract`` stored with it.
+    public init(classifier: Classifier) throws {
+        let contract = try InputContract(metadata: classifier.extra)
+        var steps: [Step] = []
+        if contract.pixelScale != 1 { steps.append(.scale(contract.pixelScale)) }
+        if contract.binarize { steps.append(.binarize) }
+        switch classifier.head {
+        case .softmax(let network):
+            steps += try Self.steps(of: classifier.preprocessing)
+            steps += network.hidden.map { .dense($0) }
+            steps += [.dense(network.output), .softmax]
+        case .svm(let svm):
+            if let extractor = classifier.extractor { steps += try Self.steps(of: extractor) }
+            steps += try Self.steps(of: classifier.preprocessing)
+            steps.append(.dense(DenseLayer(weights: svm.weights, bias: svm.bias, activation: .linear)))
+        }
+        self.init(inputCount: classifier.inputCount, steps: steps, classNames: classifier.classNames,
+                  scoresAreProbabilities: classifier.kind == "softmax")
+    }
+
+    public init(inputCount: Int, steps: [Step], classNames: [String], scoresAreProbabilities: Bool) {
+        (self.inputCount, self.steps, self.classNames, self.scoresAreProbabilities) = (inputCount, steps, classNames, scoresAreProbabilities)
+    }
+
+    /// The steps of a fitted preprocessing pipeline.
+    static func steps(of pipeline: PreprocessingPipeline) throws -> [Step] {
+        try pipeline.steps.flatMap { step -> [Step] in
+            switch step {
+            case let gcn as GlobalContrastNormalization:
+                return [.contrastNormalize(gcn)]
+            case is RemoveExampleMean:
+                return [.removeRowMean]
+            case let zca as ZCA:
+                guard let mean = zca.mean, let whitening = zca.whitening else { throw unfitted("zca") }
+                return [.subtract(mean), .project(whitening)]
+            case let standardization as Standardization:
+                guard let mean = standardization.mean, var inverse = standardization.std else { throw unfitted("standardize") }
+                let eps = standardization.stdEps
+                inverse.apply { 1 / (eps + $0) } // as Standardization.transform computes it
+                return [.subtract(mean), .multiplyColumns(inverse)]
+            case let pca as PCA:
+                guard let mean = pca.mean, let projection = pca.projection else { throw unfitted("pca") }
+                return [.subtract(mean), .project(projection)]
+            default:
+                throw StrataError.invalidArgument(name: "export", reason: "the preprocessing step \(type(of: step).kind) has no exported form")
+            }
+        }
+    }
+
+    private static func unfitted(_ kind: String) -> StrataError {
+        StrataError.invalidArgument(name: "export", reason: "the \(kind) step was never fitted")
+    }
+
+    /// The steps of a feature extractor: patches, the stack's preprocessing
+    /// and layers, its encoding, pooling.
+    static func steps(of extractor: FeatureExtractor) throws -> [Step] {
+        var steps: [Step] = []
+        let depth = extractor.depth ?? extractor.stack.layers.count
+        var positions = 1
+        if let convolution = extractor.convolution {
+            let (indices, count, size) = try patchIndices(convolution)
+            positions = count
+            steps.append(.patches(indices: indices, positions: count, size: size))
+        }
+        steps += try Self.steps(of: extractor.stack.preprocessing)
+        let layers = extractor.stack.denseLayers
+        switch extractor.encoding {
+        case .hiddenMeans:
+            steps += layers.prefix(depth).map { .dense($0) }
+        case .softThreshold(let alpha):
+            steps += layers.prefix(depth - 1).map { .dense($0) }
+            steps.append(.softThreshold(dictionary: Encoding.dictionary(of: extractor.stack.layers[depth - 1]), alpha: alpha))
+        }
+        if let convolution = extractor.convolution {
+            let (mapRows, mapColumns) = convolution.patchShape.positions(in: convolution.image)
+            let grid = convolution.pooling
+            let regionOf = (0 ..< positions).map { p in
+                (p / mapColumns) * grid.gridRows / mapRows * grid.gridColumns + (p % mapColumns) * grid.gridColumns / mapColumns
+            }
+            steps.append(.pool(regionOf: regionOf, regions: grid.regions, operation: grid.operation))
+        }
+        return steps
+    }
+
+    /// The pixel behind every value of every window, found by extracting the
+    /// patches of an image whose pixels hold their own index: the layout is
+    /// the patch extractor's own, whatever it is.
+    static func patchIndices(_ convolution: Convolution) throws -> (indices: [Int], positions: Int, size: Int) {
+        let geometry = convolution.image
+        guard geometry.size <= 1 << 24 else {
+            throw StrataError.invalidArgument(name: "export", reason: "images of \(geometry.size) values are too large to index exactly")
+        }
+        let numbered = Tensor(shape: [1, geometry.size], scalars: (0 ..< geometry.size).map(Float.init))
+        var indices: [Int] = [], positions = 0, size = 0
+        try PatchExtractor.forEachBatch(of: numbered, geometry: geometry, shape: convolution.patchShape, imagesPerBatch: 1) { patches, _ in
+            (positions, size) = (patches.rows, patches.columns)
+            indices = patches.scalars.map { Int($0) }
+        }
+        return (indices, positions, size)
+    }
+}
