@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs what Strata needs on Debian, skipping what is already there:
 # OpenBLAS (CBLAS + LAPACK), libpng, zlib, pkg-config, the real Fashion-MNIST
-# (Debian package dataset-fashion-mnist), and, best effort, Python's
-# safetensors + NumPy for the checkpoint interoperability test.
+# (Debian package dataset-fashion-mnist), and, best effort, Python packages
+# for the tests that check Strata against other runtimes: safetensors + NumPy
+# (checkpoint interoperability), onnx + onnxruntime (ONNX export), and the CPU
+# build of PyTorch when its wheel is at hand (PyTorch export). Each of those
+# tests is reported as skipped, with the reason, when its package is missing.
 set -euo pipefail
 
 packages=(libopenblas-dev libpng-dev zlib1g-dev libcairo2-dev fonts-dejavu-core pkg-config dataset-fashion-mnist curl)
@@ -22,4 +25,22 @@ fi
 if command -v python3 >/dev/null 2>&1 && ! python3 -c "import safetensors.numpy, numpy" >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check safetensors numpy >/dev/null 2>&1 \
     || echo "note: could not install Python safetensors; the interop test will use byte-level fixtures only"
+fi
+
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import onnx, onnxruntime" >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check onnx onnxruntime >/dev/null 2>&1 \
+    || echo "note: could not install onnx and onnxruntime; the ONNX export runtime test will be skipped"
+fi
+
+# PyPI's default torch wheel is a multi-gigabyte CUDA build: install PyTorch only
+# from a CPU wheel at hand ($STRATA_TORCH_WHEEL, or the one this machine image
+# keeps in /opt/wheels).
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import torch" >/dev/null 2>&1; then
+  wheel="${STRATA_TORCH_WHEEL:-$(ls /opt/wheels/torch-*+cpu-*.whl 2>/dev/null | head -1)}"
+  if [ -n "$wheel" ] && [ -f "$wheel" ]; then
+    python3 -m pip install --quiet --disable-pip-version-check "$wheel" >/dev/null 2>&1 \
+      || echo "note: could not install $wheel; the PyTorch export runtime test will be skipped"
+  else
+    echo "note: no PyTorch CPU wheel at hand (set STRATA_TORCH_WHEEL); the PyTorch export runtime test will be skipped"
+  fi
 fi

@@ -10,7 +10,7 @@ import Testing
 enum ExportFixtures {
     static let geometry = ImageGeometry(height: 12, width: 12)
 
-    /// `count` raw images, pixel values 0...255 (as the IDX loader gives them).
+    /// `count` raw images, whole values in 0...255 (the fixtures' contract scales them by 1/255).
     static func images(_ count: Int, seed: UInt64 = 7) -> Tensor {
         var random = RandomSource(seed: seed)
         var x = Tensor.uniform(shape: [count, geometry.size], low: 0, high: 255, using: &random)

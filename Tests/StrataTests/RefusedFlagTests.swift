@@ -11,6 +11,7 @@ func refusal(_ arguments: [String]) -> String? {
         switch command {
         case let c as SoftmaxFinetune: _ = try c.settings()
         case let c as SVMFinetune: _ = try c.settings()
+        case let c as ExportCommand: _ = try c.settings()
         default: break
         }
         return nil
@@ -37,6 +38,9 @@ func refusal(_ arguments: [String]) -> String? {
         (["pretrain", "--on", "s.safetensors", "--pixel-scale", "255"], "--pixel-scale does not apply with --on"),
         (["pretrain", "--on", "s.safetensors", "--binarize"], "--binarize does not apply with --on"),
         (["pretrain", "--random", "100"], "--random does not apply without --window"),
+        (["export", "c.safetensors", "--format", "tflite"], "invalid --format: 'tflite' is not an export format (onnx or torch)"),
+        (["export", "c.safetensors", "--reference=-1"], "must be 0 (none) or a number of test images, not -1"),
+        (["export", "c.safetensors", "--reference", "many"], "invalid --reference: expected a whole number"),
         (["pretrain", "--objective", "cd", "--sigma-lr-scale", "0.01"], "sigma is learned only by score matching"),
         (["pretrain", "--learner", "rbm", "--init-sigma", "0.5"], "a binary RBM has none"),
         (["pretrain", "--learner", "autoencoder", "--objective", "cd"], "is an RBM setting"),

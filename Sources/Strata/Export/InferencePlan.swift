@@ -11,8 +11,8 @@ import Foundation
 /// so a test can check the plan against ``Classifier/scores(_:progress:)``
 /// without any runtime outside Strata.
 public struct InferencePlan: Sendable {
-    /// One operation on a batch `(n, width)`; every step but ``patches`` and
-    /// ``pool`` keeps the rows.
+    /// One operation on a batch `(n, width)`; every step but `patches` and
+    /// `pool` keeps the rows.
     public enum Step: Sendable {
         /// `x * factor`: the contract's pixel scale.
         case scale(Float)
@@ -46,7 +46,9 @@ public struct InferencePlan: Sendable {
 
     /// Values per raw example.
     public var inputCount: Int
+    /// The operations, first to last.
     public var steps: [Step]
+    /// The name of each class, in the order of the scores' columns.
     public var classNames: [String]
     /// True when the scores are probabilities (softmax), false for decision values (SVM).
     public var scoresAreProbabilities: Bool
@@ -72,6 +74,7 @@ public struct InferencePlan: Sendable {
                   scoresAreProbabilities: classifier.kind == "softmax")
     }
 
+    /// A plan of explicit steps (for tests and other front-ends).
     public init(inputCount: Int, steps: [Step], classNames: [String], scoresAreProbabilities: Bool) {
         (self.inputCount, self.steps, self.classNames, self.scoresAreProbabilities) = (inputCount, steps, classNames, scoresAreProbabilities)
     }

@@ -30,6 +30,7 @@ public enum Exporting {
     public struct Settings: Sendable {
         /// A `classifier.safetensors` written by `strata finetune`.
         public var classifier: String
+        /// The runtime to write for.
         public var format: Format
         /// The main file; nil: `model.onnx` or `model.safetensors` beside the classifier.
         public var output: String?
@@ -38,6 +39,7 @@ public enum Exporting {
         /// can be checked against Strata (`scripts/check_export.py`); 0: none.
         public var reference: Int
 
+        /// Settings for `classifier`; the defaults write `model.onnx` beside it, with no reference images.
         public init(classifier: String, format: Format = .onnx, output: String? = nil, reference: Int = 0) {
             (self.classifier, self.format, self.output, self.reference) = (classifier, format, output, reference)
         }
@@ -53,10 +55,13 @@ public enum Exporting {
 
     /// The files written: the main one, and the Python module for `torch`.
     public struct Written: Sendable {
+        /// The `.onnx` file or the `.safetensors` state dict.
         public var model: String
+        /// The generated Python module (torch only).
         public var module: String?
         /// The reference images and Strata's scores of them, when asked for.
         public var reference: (pixels: String, scores: String)?
+        /// What was exported.
         public var plan: InferencePlan
     }
 
