@@ -2,8 +2,8 @@ import Foundation
 @testable import Strata
 import Testing
 
-/// The built `strata` next to the test bundle (`swift build --build-tests`
-/// builds both), for the tests that must signal a real process.
+/// The built `strata` next to the test bundle (scripts/test.sh builds both:
+/// `swift build --product strata`), for the tests that must signal a real process.
 enum BuiltTool {
     static let path: String? = {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -47,7 +47,7 @@ enum BuiltTool {
 /// `--resume` ends with the same bytes as a run never interrupted; kill -9 at
 /// any moment leaves a loadable last checkpoint and no temporary file after
 /// the next start.
-@Suite(.serialized, .enabled(if: BuiltTool.path != nil, "needs the built strata (swift build --build-tests builds it)"))
+@Suite(.serialized, .enabled(if: BuiltTool.path != nil, "needs the built strata (swift build --product strata builds it)"))
 struct InterruptionTests {
     static let pretrain = ["pretrain", "--input", "data.npy", "--learner", "rbm", "--hidden", "32", "--epochs", "4",
                            "--batch-size", "5", "--threads", "1", "--run", "run"]
