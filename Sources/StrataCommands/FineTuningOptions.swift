@@ -11,6 +11,8 @@ struct FineTuningOptions: ParsableArguments {
     var learningRateDecay: String?
     @Option(help: "Instead of --learning-rate-decay: constant, linear:FINAL_FRACTION:EPOCH, exponential:FACTOR[:MIN] or monitor.")
     var lrSchedule: String?
+    @Option(help: "momentum (default: SGD with the momentum settings), nesterov, adam (Kingma and Ba's 0.9, 0.999, 1e-8) or adam:BETA1:BETA2:EPSILON. Adam ignores the momentum settings; its rate is --learning-rate (0.001 is the paper's).")
+    var optimizer: String?
     @Option(help: "Momentum at epoch 1 (default 0.5).")
     var momentum: String?
     @Option(help: "Momentum reached at --momentum-saturate (default 0.9).")
@@ -38,7 +40,7 @@ struct FineTuningOptions: ParsableArguments {
         ["batch_size": batchSize, "learning_rate": learningRate, "learning_rate_decay": learningRateDecay, "lr_schedule": lrSchedule, "momentum": momentum,
          "final_momentum": finalMomentum, "momentum_saturate": momentumSaturate, "weight_decay": weightDecay, "input_dropout": inputDropout,
          "hidden_dropout": hiddenDropout, "max_column_norm": maxColumnNorm, "epochs": epochs, "patience": patience, "seed": seed,
-         "divergence_factor": divergenceFactor]
+         "divergence_factor": divergenceFactor, "optimizer": optimizer]
     }
 }
 

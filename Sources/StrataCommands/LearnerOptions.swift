@@ -51,6 +51,8 @@ struct TrainingOptions: ParsableArguments {
     var learningRate: String?
     @Option(help: "constant (default), linear:FINAL_FRACTION:EPOCH, exponential:FACTOR[:MIN], or monitor (pylearn2's MonitorBasedLRAdjuster).")
     var lrSchedule: String?
+    @Option(help: "momentum (default: SGD with the momentum settings), nesterov, adam (Kingma and Ba's 0.9, 0.999, 1e-8) or adam:BETA1:BETA2:EPSILON. Adam ignores the momentum settings; its rate is --learning-rate (0.001 is the paper's).")
+    var optimizer: String?
     @Option(help: "Momentum (default 0); with --final-momentum, the ramp's start.")
     var momentum: String?
     @Option(help: "Momentum reached at --momentum-saturate (linear ramp from --momentum-start).")
@@ -80,7 +82,7 @@ struct TrainingOptions: ParsableArguments {
         ["batch_size": batchSize, "learning_rate": learningRate, "lr_schedule": lrSchedule, "momentum": momentum, "final_momentum": finalMomentum,
          "momentum_start": momentumStart, "momentum_saturate": momentumSaturate, "weight_decay": weightDecay, "epochs": epochs,
          "early_stopping": earlyStopping, "prop_decrease": propDecrease, "patience": patience, "checkpoint_every": checkpointEvery,
-         "monitor_examples": monitorExamples, "divergence_factor": divergenceFactor]
+         "monitor_examples": monitorExamples, "divergence_factor": divergenceFactor, "optimizer": optimizer]
     }
 }
 

@@ -9,9 +9,10 @@ import Testing
     var x: Tensor { Self.data.0 }
     var labels: [Int] { Self.data.1 }
 
-    func tuner(_ folder: TemporaryFolder, epochs: Int, learningRate: Float = 0.3, resume: Bool = false) -> FineTuner {
+    func tuner(_ folder: TemporaryFolder, epochs: Int, learningRate: Float = 0.3, resume: Bool = false, optimizer: Optimizer = .momentum) -> FineTuner {
         var configuration = FineTuningConfiguration()
         (configuration.maxEpochs, configuration.batchSize, configuration.learningRate, configuration.hiddenDropout) = (epochs, 16, learningRate, 0.2)
+        configuration.optimizer = optimizer
         configuration.patience = 50
         var tuner = FineTuner(configuration: configuration, folder: folder.path)
         (tuner.showProgress, tuner.resume) = (false, resume)
@@ -25,11 +26,14 @@ import Testing
         return (network, report)
     }
 
-    @Test func twoEpochsThenTwoMoreEqualFourAtOnce() throws {
-        let (whole, wholeReport) = try train(tuner(TemporaryFolder(), epochs: 4))
+    /// With each optimizer: Adam's moments and step count are in `finetune.safetensors`.
+    @Test(arguments: [Optimizer.momentum, .nesterov, .adamDefaults])
+    func twoEpochsThenTwoMoreEqualFourAtOnce(_ optimizer: Optimizer) throws {
+        let rate: Float = optimizer == .adamDefaults ? 0.01 : 0.3
+        let (whole, wholeReport) = try train(tuner(TemporaryFolder(), epochs: 4, learningRate: rate, optimizer: optimizer))
         let folder = TemporaryFolder()
-        _ = try train(tuner(folder, epochs: 2))
-        let (resumed, report) = try train(tuner(folder, epochs: 4, resume: true))
+        _ = try train(tuner(folder, epochs: 2, learningRate: rate, optimizer: optimizer))
+        let (resumed, report) = try train(tuner(folder, epochs: 4, learningRate: rate, resume: true, optimizer: optimizer))
         #expect(resumed.output.weights == whole.output.weights && resumed.hidden[0].weights == whole.hidden[0].weights)
         #expect(report.bestEpoch == wholeReport.bestEpoch && report.epochs == 4)
         #expect(try MonitorLog.read(folder.file("monitor.jsonl")).rows.count == 5)

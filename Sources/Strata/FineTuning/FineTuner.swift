@@ -28,8 +28,39 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
     public var seed: UInt64 = 1
     /// See ``DivergenceGuard``.
     public var divergenceFactor = 1000.0
+    /// SGD with momentum (the default), Nesterov or Adam.
+    public var optimizer: Optimizer = .momentum
 
     public init() {}
+
+    /// Reads a saved configuration; `optimizer`, added later, is SGD with
+    /// momentum when an older record lacks it.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func value<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T { try c.decodeIfPresent(T.self, forKey: key) ?? fallback }
+        batchSize = try value(.batchSize, 100)
+        learningRate = try value(.learningRate, 0.1)
+        learningRateDecay = try value(.learningRateDecay, 1)
+        lrSchedule = try c.decodeIfPresent(LearningRateSchedule.self, forKey: .lrSchedule)
+        initialMomentum = try value(.initialMomentum, 0.5)
+        finalMomentum = try value(.finalMomentum, 0.9)
+        momentumSaturateEpoch = try value(.momentumSaturateEpoch, 10)
+        weightDecay = try value(.weightDecay, 0)
+        inputDropout = try value(.inputDropout, 0)
+        hiddenDropout = try value(.hiddenDropout, 0)
+        maxColumnNorm = try c.decodeIfPresent(Float.self, forKey: .maxColumnNorm)
+        maxEpochs = try value(.maxEpochs, 50)
+        patience = try value(.patience, 10)
+        monitorExamples = try value(.monitorExamples, 10_000)
+        seed = try value(.seed, 1)
+        divergenceFactor = try value(.divergenceFactor, 1000)
+        optimizer = try value(.optimizer, .momentum)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case batchSize, learningRate, learningRateDecay, lrSchedule, initialMomentum, finalMomentum, momentumSaturateEpoch
+        case weightDecay, inputDropout, hiddenDropout, maxColumnNorm, maxEpochs, patience, monitorExamples, seed, divergenceFactor, optimizer
+    }
 
     public func validate() throws {
         guard batchSize >= 1 else { throw StrataError.invalidArgument(name: "batch size", reason: "\(batchSize) must be at least 1") }
@@ -153,7 +184,8 @@ public struct FineTuner: Sendable {
             (state.epochPosition, state.epochRandom) = (nil, nil)
             let settings = SoftmaxNetwork.StepSettings(
                 learningRate: state.learningRate, momentum: configuration.momentum(atEpoch: epoch), weightDecay: configuration.weightDecay,
-                inputDropout: configuration.inputDropout, hiddenDropout: configuration.hiddenDropout, maxColumnNorm: configuration.maxColumnNorm)
+                inputDropout: configuration.inputDropout, hiddenDropout: configuration.hiddenDropout, maxColumnNorm: configuration.maxColumnNorm,
+                optimizer: configuration.optimizer)
             let bar = showProgress ? ProgressBar(total: x.rows, label: "fine-tune \(epoch)") : nil
             var lossSum = 0.0, batches = 0, done = resumedPosition
             do {

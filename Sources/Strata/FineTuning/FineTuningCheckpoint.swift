@@ -23,7 +23,8 @@ public struct FineTuningState: Codable, Equatable, Sendable {
 
 /// The file a fine-tuning run keeps in its folder (`finetune.safetensors`):
 /// the network's current weights (`layer<i>.weights`, `layer<i>.bias`), their
-/// momentum (`velocity.layer<i>.*`), the best epoch's weights (`best.layer<i>.*`),
+/// momentum (`velocity.layer<i>.*`), Adam's state (`adam.layer<i>.*`,
+/// `adam_steps`, when Adam is used), the best epoch's weights (`best.layer<i>.*`),
 /// and in the metadata the configuration, the activations and the state.
 struct FineTuningCheckpoint {
     var network: SoftmaxNetwork
@@ -42,6 +43,7 @@ struct FineTuningCheckpoint {
             file.tensors["velocity.layer\(i).weights"] = network.velocities[i].weights
             file.tensors["velocity.layer\(i).bias"] = network.velocities[i].bias
         }
+        for (name, tensor) in network.optimizerState.tensors { file.tensors[name] = tensor }
         for (i, layer) in (best.hidden + [best.output]).enumerated() {
             file.tensors["best.layer\(i).weights"] = layer.weights
             file.tensors["best.layer\(i).bias"] = layer.bias
@@ -87,6 +89,11 @@ struct FineTuningCheckpoint {
         let current = try layers(""), velocities = try layers("velocity."), kept = try layers("best.")
         (restored.hidden, restored.output) = (Array(current.dropLast()), current.last!)
         restored.velocities = velocities.map { ($0.weights, $0.bias) }
+        var shapes: [String: [Int]] = [:]
+        for (i, layer) in expected.enumerated() { (shapes["layer\(i).weights"], shapes["layer\(i).bias"]) = (layer.weights.shape, layer.bias.shape) }
+        do { restored.optimizerState = try OptimizerState(checkpoint: file.tensors, shapes: shapes) } catch StrataError.badKey(_, let key, let reason) {
+            throw StrataError.badKey(path: path, key: key, reason: reason)
+        }
         (best.hidden, best.output) = (Array(kept.dropLast()), kept.last!)
         return FineTuningCheckpoint(network: restored, best: best, configuration: configuration, state: state)
     }

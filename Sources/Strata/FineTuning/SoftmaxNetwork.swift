@@ -12,6 +12,8 @@ public struct SoftmaxNetwork: Sendable {
     public internal(set) var output: DenseLayer
 
     var velocities: [(weights: Tensor, bias: Tensor)]
+    /// Adam's second moments (`layer<i>.weights`, `layer<i>.bias`) and update count.
+    var optimizerState = OptimizerState()
     // Scratch per layer: outputs before dropout, dropout masks, the input each layer saw.
     var activations: [Tensor] = []
     var masks: [Tensor] = []
@@ -106,11 +108,13 @@ public struct SoftmaxNetwork: Sendable {
         public var hiddenDropout: Float = 0
         /// Weight columns (one unit's incoming weights) longer than this are rescaled to it; nil: no limit.
         public var maxColumnNorm: Float?
+        /// How the gradient becomes an update.
+        public var optimizer: Optimizer = .momentum
 
         public init(learningRate: Float, momentum: Float = 0, weightDecay: Float = 0, inputDropout: Float = 0,
-                    hiddenDropout: Float = 0, maxColumnNorm: Float? = nil) {
+                    hiddenDropout: Float = 0, maxColumnNorm: Float? = nil, optimizer: Optimizer = .momentum) {
             (self.learningRate, self.momentum, self.weightDecay) = (learningRate, momentum, weightDecay)
-            (self.inputDropout, self.hiddenDropout, self.maxColumnNorm) = (inputDropout, hiddenDropout, maxColumnNorm)
+            (self.inputDropout, self.hiddenDropout, self.maxColumnNorm, self.optimizer) = (inputDropout, hiddenDropout, maxColumnNorm, optimizer)
         }
     }
 
@@ -180,20 +184,25 @@ public struct SoftmaxNetwork: Sendable {
     @discardableResult
     public mutating func trainStep(_ x: Tensor, labels: ArraySlice<Int>, settings: StepSettings, random: inout RandomSource) -> Double {
         let (loss, grads) = gradients(x, labels: labels, inputDropout: settings.inputDropout, hiddenDropout: settings.hiddenDropout, random: &random)
+        let hyper = StepHyperparameters(learningRate: settings.learningRate, momentum: settings.momentum, weightDecay: settings.weightDecay,
+                                        optimizer: settings.optimizer)
+        if settings.optimizer.needsSecondMoments { optimizerState.steps += 1 }
         for l in 0 ... hidden.count {
-            if l < hidden.count { update(&hidden[l], gradient: grads[l], velocity: &velocities[l], settings) }
-            else { update(&output, gradient: grads[l], velocity: &velocities[l], settings) }
+            if l < hidden.count {
+                Self.update(&hidden[l], index: l, gradient: grads[l], velocity: &velocities[l], state: &optimizerState, hyper, maxColumnNorm: settings.maxColumnNorm)
+            } else {
+                Self.update(&output, index: l, gradient: grads[l], velocity: &velocities[l], state: &optimizerState, hyper, maxColumnNorm: settings.maxColumnNorm)
+            }
         }
         return loss
     }
 
-    private func update(_ layer: inout DenseLayer, gradient: (weights: Tensor, bias: Tensor),
-                        velocity: inout (weights: Tensor, bias: Tensor), _ settings: StepSettings) {
-        sgdUpdate(&layer.weights, gradient: gradient.weights, velocity: &velocity.weights,
-                  learningRate: settings.learningRate, momentum: settings.momentum, decay: settings.weightDecay)
-        sgdUpdate(&layer.bias, gradient: gradient.bias, velocity: &velocity.bias,
-                  learningRate: settings.learningRate, momentum: settings.momentum)
-        if let limit = settings.maxColumnNorm { limitColumnNorms(&layer.weights, to: limit) }
+    /// One layer's update in place (a static function, so the layer, its velocity and the state are three disjoint borrows).
+    private static func update(_ layer: inout DenseLayer, index l: Int, gradient: (weights: Tensor, bias: Tensor), velocity: inout (weights: Tensor, bias: Tensor),
+                               state: inout OptimizerState, _ hyper: StepHyperparameters, maxColumnNorm: Float?) {
+        hyper.update(&layer.weights, gradient: gradient.weights, velocity: &velocity.weights, name: "layer\(l).weights", state: &state, decay: hyper.weightDecay)
+        hyper.update(&layer.bias, gradient: gradient.bias, velocity: &velocity.bias, name: "layer\(l).bias", state: &state)
+        if let limit = maxColumnNorm { limitColumnNorms(&layer.weights, to: limit) }
     }
 
     /// Fills `mask` with 0 (dropped, probability `rate`) or `1 / (1 - rate)`.

@@ -42,6 +42,7 @@ extension Autoencoder {
     public var trainingState: [String: Tensor] {
         var s = ["velocity_weights": velocityW, "velocity_hidden_bias": velocityC, "velocity_visible_bias": velocityB]
         if !configuration.tied { s["velocity_decoder_weights"] = velocityD }
+        s.merge(optimizerState.tensors) { a, _ in a }
         return s
     }
 
@@ -63,6 +64,9 @@ extension Autoencoder {
             velocityC = try requireTensor(trainingState, "velocity_hidden_bias", shape: [h])
             velocityB = try requireTensor(trainingState, "velocity_visible_bias", shape: [v])
             if !configuration.tied { velocityD = try requireTensor(trainingState, "velocity_decoder_weights", shape: [h, v]) }
+            var shapes = ["weights": [v, h], "hidden_bias": [h], "visible_bias": [v]]
+            if !configuration.tied { shapes["decoder_weights"] = [h, v] }
+            optimizerState = try OptimizerState(checkpoint: trainingState, shapes: shapes)
         }
     }
 }

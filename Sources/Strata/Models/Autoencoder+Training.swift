@@ -210,25 +210,26 @@ extension Autoencoder {
         guard batch.columns == visibleCount else {
             throw StrataError.shapeMismatch(context: "autoencoder with \(visibleCount) inputs given a batch", expected: [batch.rows, visibleCount], found: batch.shape)
         }
-        if hyper.momentum == 0, hyper.weightDecay == 0, batch.rows >= 16,
+        if hyper.isPlainSGD, batch.rows >= 16,
            configuration.sparsityWeight == 0, configuration.contractiveWeight == 0 {
             return splitPlainStep(batch, random: &random, step: hyper.learningRate, cores: hyper.cores)
         }
         var input = corrupted
         corrupt(batch, into: &input, random: &random)
-        if hyper.momentum == 0 && hyper.weightDecay == 0 {
+        if hyper.isPlainSGD {
             let cost = costAndGradient(clean: batch, corrupted: input, directStep: hyper.learningRate)
             corrupted = input
             return cost
         }
         let cost = costAndGradient(clean: batch, corrupted: input)
         corrupted = input
-        sgdUpdate(&weights, gradient: gradW, velocity: &velocityW, learningRate: hyper.learningRate, momentum: hyper.momentum, decay: hyper.weightDecay)
+        if hyper.optimizer.needsSecondMoments { optimizerState.steps += 1 }
+        hyper.update(&weights, gradient: gradW, velocity: &velocityW, name: "weights", state: &optimizerState, decay: hyper.weightDecay)
         if !configuration.tied {
-            sgdUpdate(&decoderWeights, gradient: gradD, velocity: &velocityD, learningRate: hyper.learningRate, momentum: hyper.momentum, decay: hyper.weightDecay)
+            hyper.update(&decoderWeights, gradient: gradD, velocity: &velocityD, name: "decoder_weights", state: &optimizerState, decay: hyper.weightDecay)
         }
-        sgdUpdate(&hiddenBias, gradient: gradC, velocity: &velocityC, learningRate: hyper.learningRate, momentum: hyper.momentum)
-        sgdUpdate(&visibleBias, gradient: gradB, velocity: &velocityB, learningRate: hyper.learningRate, momentum: hyper.momentum)
+        hyper.update(&hiddenBias, gradient: gradC, velocity: &velocityC, name: "hidden_bias", state: &optimizerState)
+        hyper.update(&visibleBias, gradient: gradB, velocity: &velocityB, name: "visible_bias", state: &optimizerState)
         return cost
     }
 }

@@ -88,6 +88,8 @@ public struct Autoencoder: UnsupervisedLearner {
     public internal(set) var visibleBias: Tensor
 
     var velocityW: Tensor, velocityD: Tensor, velocityC: Tensor, velocityB: Tensor
+    /// Adam's second moments and update count (``OptimizerState``).
+    var optimizerState = OptimizerState()
     var gradW: Tensor, gradD: Tensor, gradC: Tensor, gradB: Tensor
     var elementLoss = Tensor(zeros: [0, 0])
     var corrupted = Tensor(zeros: [0, 0]), hidden = Tensor(zeros: [0, 0]), output = Tensor(zeros: [0, 0]), deltaHidden = Tensor(zeros: [0, 0])

@@ -74,6 +74,7 @@ extension RBM {
         var state = ["velocity_weights": velocityW, "velocity_visible_bias": velocityB, "velocity_hidden_bias": velocityC,
                      "velocity_sigma": Tensor(shape: [1], scalars: [velocitySigma])]
         if let chain { state["persistent_chain"] = chain }
+        state.merge(optimizerState.tensors) { a, _ in a }
         return state
     }
 
@@ -96,6 +97,7 @@ extension RBM {
             velocityC = try requireTensor(trainingState, "velocity_hidden_bias", shape: [h])
             velocitySigma = try requireTensor(trainingState, "velocity_sigma", shape: [1]).scalars[0]
             chain = trainingState["persistent_chain"]
+            optimizerState = try OptimizerState(checkpoint: trainingState, shapes: ["weights": [v, h], "visible_bias": [v], "hidden_bias": [h]])
         }
     }
 }

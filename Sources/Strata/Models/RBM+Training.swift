@@ -11,10 +11,10 @@ extension RBM {
         let objective: Double
         switch configuration.objective {
         case .contrastiveDivergence(let k):
-            if hyper.momentum == 0 && hyper.weightDecay == 0 && batch.rows >= 16 {
+            if hyper.isPlainSGD && batch.rows >= 16 {
                 return splitContrastiveDivergence(batch, steps: k, random: &random, step: hyper.learningRate, cores: hyper.cores)
             }
-            if hyper.momentum == 0 && hyper.weightDecay == 0 {
+            if hyper.isPlainSGD {
                 return contrastiveDivergence(batch, steps: k, random: &random, directStep: hyper.learningRate)
             }
             objective = contrastiveDivergence(batch, steps: k, random: &random)
@@ -23,9 +23,11 @@ extension RBM {
         case .scoreMatching(let noiseLevel):
             objective = scoreMatchingGradient(batch, noise: noiseLevel, random: &random)
         }
-        sgdUpdate(&weights, gradient: gradW, velocity: &velocityW, learningRate: hyper.learningRate, momentum: hyper.momentum, decay: hyper.weightDecay)
-        sgdUpdate(&visibleBias, gradient: gradB, velocity: &velocityB, learningRate: hyper.learningRate, momentum: hyper.momentum)
-        sgdUpdate(&hiddenBias, gradient: gradC, velocity: &velocityC, learningRate: hyper.learningRate, momentum: hyper.momentum)
+        if hyper.optimizer.needsSecondMoments { optimizerState.steps += 1 }
+        hyper.update(&weights, gradient: gradW, velocity: &velocityW, name: "weights", state: &optimizerState, decay: hyper.weightDecay)
+        hyper.update(&visibleBias, gradient: gradB, velocity: &velocityB, name: "visible_bias", state: &optimizerState)
+        hyper.update(&hiddenBias, gradient: gradC, velocity: &velocityC, name: "hidden_bias", state: &optimizerState)
+        // sigma keeps plain momentum SGD at its own scaled rate, whatever the optimizer of the weights.
         if case .scoreMatching = configuration.objective, configuration.learnSigma {
             velocitySigma = hyper.momentum * velocitySigma - hyper.learningRate * configuration.sigmaLearningRateScale * gradSigma
             sigma = min(max(sigma + velocitySigma, configuration.sigmaMinimum), configuration.sigmaMaximum)

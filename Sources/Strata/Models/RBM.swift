@@ -107,6 +107,8 @@ public struct RBM: UnsupervisedLearner {
     // Optimizer and sampler state.
     var velocityW: Tensor, velocityB: Tensor, velocityC: Tensor
     var velocitySigma: Float = 0
+    /// Adam's second moments and update count (``OptimizerState``).
+    var optimizerState = OptimizerState()
     var chain: Tensor?
 
     // Scratch buffers, reused across batches of the same size.

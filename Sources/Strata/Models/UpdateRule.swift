@@ -9,9 +9,11 @@ public struct StepHyperparameters: Sendable {
     /// the weight matrix's rows (update) over the cores, with single-threaded
     /// GEMMs: at training shapes this beats OpenBLAS's own two threads.
     public var cores: Int
+    /// How the gradient becomes an update (SGD with momentum, Nesterov, Adam).
+    public var optimizer: Optimizer
 
-    public init(learningRate: Float, momentum: Float = 0, weightDecay: Float = 0, cores: Int = 1) {
-        (self.learningRate, self.momentum, self.weightDecay, self.cores) = (learningRate, momentum, weightDecay, cores)
+    public init(learningRate: Float, momentum: Float = 0, weightDecay: Float = 0, cores: Int = 1, optimizer: Optimizer = .momentum) {
+        (self.learningRate, self.momentum, self.weightDecay, self.cores, self.optimizer) = (learningRate, momentum, weightDecay, cores, optimizer)
     }
 }
 

@@ -12,14 +12,16 @@ public protocol MinibatchSGDSettings {
     /// An objective that rises more than this many times its lowest value
     /// (see ``DivergenceGuard``) stops the run as diverged.
     var divergenceFactor: Double { get set }
+    /// How each gradient becomes an update (``Optimizer``).
+    var optimizer: Optimizer { get set }
 }
 
 /// The keys ``MinibatchSGDSettings/readMinibatchSGD(from:)`` reads.
-public let minibatchSGDKeys = ["batch_size", "learning_rate", "momentum", "final_momentum", "momentum_saturate", "weight_decay", "epochs", "divergence_factor"]
+public let minibatchSGDKeys = ["batch_size", "learning_rate", "momentum", "final_momentum", "momentum_saturate", "weight_decay", "epochs", "divergence_factor", "optimizer"]
 
 extension MinibatchSGDSettings {
     /// Reads `batch_size`, `learning_rate`, `momentum` (the ramp's start),
-    /// `final_momentum`, `momentum_saturate`, `weight_decay`, `epochs` and `divergence_factor`.
+    /// `final_momentum`, `momentum_saturate`, `weight_decay`, `epochs`, `divergence_factor` and `optimizer`.
     public mutating func readMinibatchSGD(from s: SettingSource) throws {
         if let v = try s.positive("batch_size", s.int) { batchSize = v }
         if let v = try s.positive("learning_rate", s.float) { learningRate = v }
@@ -31,6 +33,11 @@ extension MinibatchSGDSettings {
         if let v = try s.float("divergence_factor") {
             guard v > 1 else { throw s.failure("divergence_factor", "must be greater than 1, found \(v)") }
             divergenceFactor = Double(v)
+        }
+        if let v = try s.value("optimizer", Optimizer.init(parsing:)) { optimizer = v }
+        if case .adam = optimizer {
+            try s.refuse(["momentum", "final_momentum", "momentum_saturate", "momentum_start"],
+                         "Adam keeps its own momentum (beta1 of adam:BETA1:BETA2:EPSILON); the momentum settings do not apply")
         }
     }
 }

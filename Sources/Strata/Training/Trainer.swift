@@ -125,7 +125,7 @@ public struct Trainer: Sendable {
                                                                         savedRandom: state.epochRandom, random: &random)
             (state.epochPosition, state.epochRandom) = (nil, nil)
             let hyper = StepHyperparameters(learningRate: state.learningRate, momentum: configuration.momentum(atEpoch: epoch),
-                                            weightDecay: configuration.weightDecay, cores: configuration.cores)
+                                            weightDecay: configuration.weightDecay, cores: configuration.cores, optimizer: configuration.optimizer)
             let bar = showProgress ? ProgressBar(total: data.rows, label: "epoch \(epoch)") : nil
             var objectiveSum = 0.0, batches = 0
             var done = resumedPosition

@@ -56,6 +56,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable, MinibatchSGDS
     public var cores = 1
     /// See ``DivergenceGuard``.
     public var divergenceFactor = 1000.0
+    /// SGD with momentum (the default), Nesterov or Adam.
+    public var optimizer: Optimizer = .momentum
 
     public init() {}
 
@@ -78,11 +80,12 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable, MinibatchSGDS
         monitorExamples = try value(.monitorExamples, 10_000)
         seed = try value(.seed, 1)
         divergenceFactor = try value(.divergenceFactor, 1000)
+        optimizer = try value(.optimizer, .momentum)
     }
 
     enum CodingKeys: String, CodingKey {
         case batchSize, learningRate, schedule, initialMomentum, finalMomentum, momentumStartEpoch, momentumSaturateEpoch
-        case weightDecay, maxEpochs, earlyStopping, checkpointEvery, monitorExamples, seed, divergenceFactor
+        case weightDecay, maxEpochs, earlyStopping, checkpointEvery, monitorExamples, seed, divergenceFactor, optimizer
     }
 
     public func validate() throws {
