@@ -11,7 +11,7 @@ struct FineTuningOptions: ParsableArguments {
     var learningRateDecay: String?
     @Option(help: "Instead of --learning-rate-decay: constant, linear:FINAL_FRACTION:EPOCH, exponential:FACTOR[:MIN] or monitor.")
     var lrSchedule: String?
-    @Option(help: "momentum (default: SGD with the momentum settings), nesterov, adam (Kingma and Ba's 0.9, 0.999, 1e-8) or adam:BETA1:BETA2:EPSILON. Adam ignores the momentum settings; its rate is --learning-rate (0.001 is the paper's).")
+    @Option(help: "momentum (default: SGD with the momentum settings), nesterov, adam (Kingma and Ba's 0.9, 0.999, 1e-8) or adam:BETA1:BETA2:EPSILON. Adam ignores the momentum settings; its --learning-rate defaults to the paper's 0.001.")
     var optimizer: String?
     @Option(help: "Momentum at epoch 1 (default 0.5).")
     var momentum: String?

@@ -51,7 +51,7 @@ struct TrainingOptions: ParsableArguments {
     var learningRate: String?
     @Option(help: "constant (default), linear:FINAL_FRACTION:EPOCH, exponential:FACTOR[:MIN], or monitor (pylearn2's MonitorBasedLRAdjuster).")
     var lrSchedule: String?
-    @Option(help: "momentum (default: SGD with the momentum settings), nesterov, adam (Kingma and Ba's 0.9, 0.999, 1e-8) or adam:BETA1:BETA2:EPSILON. Adam ignores the momentum settings; its rate is --learning-rate (0.001 is the paper's).")
+    @Option(help: "momentum (default: SGD with the momentum settings), nesterov, adam (Kingma and Ba's 0.9, 0.999, 1e-8) or adam:BETA1:BETA2:EPSILON. Adam ignores the momentum settings; its --learning-rate defaults to the paper's 0.001.")
     var optimizer: String?
     @Option(help: "Momentum (default 0); with --final-momentum, the ramp's start.")
     var momentum: String?

@@ -99,7 +99,9 @@ import Testing
     @Test func readFromSettingsWithOneVocabulary() throws {
         var training = TrainingConfiguration()
         try training.readMinibatchSGD(from: FlagSettings(["optimizer": "adam:0.8:0.99:1e-7"]))
-        #expect(training.optimizer == .adam(beta1: 0.8, beta2: 0.99, epsilon: 1e-7))
+        #expect(training.optimizer == .adam(beta1: 0.8, beta2: 0.99, epsilon: 1e-7) && training.learningRate == 0.001, "Adam's own default rate")
+        try training.readMinibatchSGD(from: FlagSettings(["optimizer": "adam", "learning_rate": "0.003"]))
+        #expect(training.learningRate == 0.003)
         var fine = FineTuningConfiguration()
         try fine.readMinibatchSGD(from: FlagSettings(["optimizer": "nesterov"]))
         #expect(fine.optimizer == .nesterov)

@@ -36,6 +36,8 @@ extension MinibatchSGDSettings {
         }
         if let v = try s.value("optimizer", Optimizer.init(parsing:)) { optimizer = v }
         if case .adam = optimizer {
+            // Adam's own default rate (Kingma and Ba 2015), unless one is given.
+            if !s.has("learning_rate") { learningRate = Optimizer.adamLearningRate }
             try s.refuse(["momentum", "final_momentum", "momentum_saturate", "momentum_start"],
                          "Adam keeps its own momentum (beta1 of adam:BETA1:BETA2:EPSILON); the momentum settings do not apply")
         }
