@@ -148,6 +148,6 @@ struct NetworkOptions: ParsableArguments {
     var stack: String?
     @Option(help: "Without --stack: hidden layer sizes of a randomly initialized network, for example 1000,1000.")
     var hidden: String?
-    @Option(help: "Without --stack: the hidden activation, sigmoid (default), tanh or relu.")
+    @Option(help: "Without --stack: the hidden activation, sigmoid (default), tanh, relu or leaky_relu (rectifiers get He initialization).")
     var activation: String?
 }

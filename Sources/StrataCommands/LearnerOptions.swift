@@ -21,9 +21,9 @@ struct LearnerOptions: ParsableArguments {
     var meanVisible: String?
     @Option(help: "Autoencoder: tie decoder weights to the encoder's transpose, true or false (default true).")
     var tied: String?
-    @Option(help: "Autoencoder encoder activation: sigmoid, tanh, relu, linear (default sigmoid).")
+    @Option(help: "Autoencoder encoder activation: sigmoid, tanh, relu, leaky_relu, linear (default sigmoid).")
     var encoder: String?
-    @Option(help: "Autoencoder decoder activation: sigmoid, tanh, relu, linear (default sigmoid).")
+    @Option(help: "Autoencoder decoder activation: sigmoid, tanh, relu, leaky_relu, linear (default sigmoid).")
     var decoder: String?
     @Option(help: "Autoencoder loss: cross-entropy or squared-error (default cross-entropy).")
     var loss: String?

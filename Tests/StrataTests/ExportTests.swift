@@ -69,6 +69,10 @@ enum ExportFixtures {
     static func classifier(_ name: String) throws -> Classifier {
         switch name {
         case "softmax": try softmax()
+        case "softmax-leaky-relu":
+            Classifier(head: .softmax(try SoftmaxNetwork.randomlyInitialized(inputCount: geometry.size, hiddenSizes: [20, 10], activation: .leakyRelu,
+                                                                            classes: 4, seed: 3)),
+                       classNames: ["a", "b", "c", "d"], extra: contract())
         case "svm": try svm()
         case "svm-max-means-binarized": try svm(encoding: .hiddenMeans, pooling: Pooling(operation: .max), binarize: true)
         case "svm-mean-3x3": try svm(pooling: Pooling(gridRows: 3, gridColumns: 3, operation: .mean))
@@ -140,7 +144,7 @@ enum ExportFixtures {
 @Suite struct ExportRuntimeTests {
     static let checker = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("scripts/check_export.py").path
-    static let variants = ["softmax", "svm", "svm-max-means-binarized", "svm-mean-3x3"]
+    static let variants = ["softmax", "softmax-leaky-relu", "svm", "svm-max-means-binarized", "svm-mean-3x3"]
 
     /// Exports `classifier`, runs the runtime on 1,000 raw images, and checks
     /// every label and the scores (probabilities within 1e-5; decision values

@@ -25,6 +25,7 @@ func expectClose(_ numeric: Double, _ analytic: Float, _ what: String, sourceLoc
         Case(tied: false, encoder: .sigmoid, decoder: .sigmoid, loss: .crossEntropy),
         Case(tied: true, encoder: .tanh, decoder: .linear, loss: .squaredError),
         Case(tied: false, encoder: .relu, decoder: .linear, loss: .squaredError),
+        Case(tied: false, encoder: .leakyRelu, decoder: .leakyRelu, loss: .squaredError),
         Case(tied: false, encoder: .linear, decoder: .tanh, loss: .squaredError),
         Case(tied: true, encoder: .sigmoid, decoder: .sigmoid, loss: .squaredError),
         Case(tied: true, encoder: .sigmoid, decoder: .relu, loss: .squaredError),

@@ -71,6 +71,24 @@ import Testing
         #expect(network.evaluate(x, labels: labels).crossEntropy < 0.5 * lossBefore)
     }
 
+    /// Rectifier layers start with He et al.'s variance 2 / fan_in (uniform in
+    /// ±sqrt(6 / fan_in)); sigmoid layers keep Glorot's scaled range.
+    @Test func rectifiersGetHeInitialization() throws {
+        for activation in [Activation.relu, .leakyRelu] {
+            let network = try SoftmaxNetwork.randomlyInitialized(inputCount: 400, hiddenSizes: [300, 200], activation: activation, classes: 10, seed: 5)
+            for (layer, fanIn) in zip(network.hidden, [400, 300]) {
+                let variance = layer.weights.squaredNorm() / Double(layer.weights.count)
+                #expect(abs(variance / (2 / Double(fanIn)) - 1) < 0.05, "\(activation) layer of fan-in \(fanIn): variance \(variance)")
+                #expect(layer.weights.minMax()!.max <= (6 / Float(fanIn)).squareRoot())
+            }
+        }
+        let sigmoid = try SoftmaxNetwork.randomlyInitialized(inputCount: 400, hiddenSizes: [300], classes: 10, seed: 5)
+        #expect(abs(sigmoid.hidden[0].weights.minMax()!.max - 4 * (6 / Float(700)).squareRoot()) < 0.01)
+        var z = Tensor(shape: [4], scalars: [-2, -0.5, 0, 3])
+        z.withUnsafeMutableBufferPointer { Activation.leakyRelu.apply($0) }
+        #expect(z.scalars == [-0.02, -0.005, 0, 3])
+    }
+
     /// Adam's state travels with a learner's checkpoint: a restored autoencoder
     /// continues bit for bit like the one that kept running.
     @Test func adamStateSurvivesALearnerCheckpoint() throws {

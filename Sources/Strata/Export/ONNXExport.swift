@@ -85,7 +85,7 @@ private struct GraphBuilder {
     /// A node; returns its first output.
     @discardableResult
     mutating func node(_ op: String, _ inputs: [String], _ outputs: [String]? = nil, intLists: [String: [Int64]] = [:],
-                       ints: [String: Int64] = [:]) -> String {
+                       ints: [String: Int64] = [:], floats: [String: Float] = [:]) -> String {
         var n = Onnx_NodeProto()
         n.opType = op
         n.name = fresh(op)
@@ -94,6 +94,11 @@ private struct GraphBuilder {
         for (name, value) in ints.sorted(by: { $0.key < $1.key }) {
             var a = Onnx_AttributeProto()
             (a.name, a.type, a.i) = (name, .int, value)
+            n.attribute.append(a)
+        }
+        for (name, value) in floats.sorted(by: { $0.key < $1.key }) {
+            var a = Onnx_AttributeProto()
+            (a.name, a.type, a.f) = (name, .float, value)
             n.attribute.append(a)
         }
         for (name, values) in intLists.sorted(by: { $0.key < $1.key }) {
@@ -156,6 +161,7 @@ private struct GraphBuilder {
             case .sigmoid: return node("Sigmoid", [z])
             case .tanh: return node("Tanh", [z])
             case .relu: return node("Relu", [z])
+            case .leakyRelu: return node("LeakyRelu", [z], floats: ["alpha": Activation.leakySlope])
             case .linear: return z
             }
         case .softThreshold(let dictionary, let alpha):

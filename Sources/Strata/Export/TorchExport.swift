@@ -42,6 +42,7 @@ public enum TorchExport {
                 case .sigmoid: add("nn.Sigmoid()")
                 case .tanh: add("nn.Tanh()")
                 case .relu: add("nn.ReLU()")
+                case .leakyRelu: add("nn.LeakyReLU(\(python(Activation.leakySlope)))")
                 case .linear: break
                 }
             case .softThreshold(let dictionary, let alpha):

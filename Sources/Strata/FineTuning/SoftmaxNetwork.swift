@@ -41,7 +41,10 @@ public struct SoftmaxNetwork: Sendable {
 
     /// A network of freshly initialized hidden layers (`sizes` after the input),
     /// the baseline "without pretraining": weights uniform in
-    /// `±sqrt(6 / (fan_in + fan_out))` (Glorot), times 4 for sigmoid units.
+    /// `±sqrt(6 / (fan_in + fan_out))` (Glorot and Bengio 2010), times 4 for
+    /// sigmoid units; for rectifiers (`relu`, `leaky_relu`) He et al.'s (2015)
+    /// `±sqrt(6 / fan_in)`, variance `2 / fan_in`, which keeps the activations'
+    /// scale through depth.
     public static func randomlyInitialized(inputCount: Int, hiddenSizes: [Int], activation: Activation = .sigmoid,
                                            classes: Int, seed: UInt64 = 1) throws -> SoftmaxNetwork {
         var random = RandomSource(seed: seed ^ 0x5eed)
@@ -49,7 +52,8 @@ public struct SoftmaxNetwork: Sendable {
         var width = inputCount
         for size in hiddenSizes {
             guard size > 0 else { throw StrataError.invalidArgument(name: "hidden sizes", reason: "\(hiddenSizes): each must be positive") }
-            let r = (activation == .sigmoid ? 4 : 1) * (6 / Float(width + size)).squareRoot()
+            let r = activation.isRectifier ? (6 / Float(width)).squareRoot()
+                : (activation == .sigmoid ? 4 : 1) * (6 / Float(width + size)).squareRoot()
             layers.append(DenseLayer(weights: .uniform(shape: [width, size], low: -r, high: r, using: &random),
                                      bias: Tensor(zeros: [size]), activation: activation))
             width = size

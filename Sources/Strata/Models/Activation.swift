@@ -1,6 +1,14 @@
-/// Element-wise activation functions of autoencoder layers.
+/// Element-wise activation functions of autoencoder and network layers.
+/// `leaky_relu` is `max(z, 0.01 z)` (Maas, Hannun and Ng 2013).
 public enum Activation: String, Codable, CaseIterable, Sendable {
     case sigmoid, tanh, relu, linear
+    case leakyRelu = "leaky_relu"
+
+    /// The slope of `leaky_relu` below zero.
+    public static let leakySlope: Float = 0.01
+
+    /// Whether He initialization suits the activation (rectifiers), rather than Glorot's.
+    public var isRectifier: Bool { self == .relu || self == .leakyRelu }
 
     /// Applies the activation to `z` in place.
     func apply(_ z: UnsafeMutableBufferPointer<Float>) {
@@ -8,6 +16,7 @@ public enum Activation: String, Codable, CaseIterable, Sendable {
         case .sigmoid: z.mapInPlace(fastSigmoid, fastSigmoid)
         case .tanh: z.mapInPlace(fastTanh, fastTanh)
         case .relu: for i in z.indices { z[i] = Swift.max(z[i], 0) }
+        case .leakyRelu: for i in z.indices { z[i] = Swift.max(z[i], Self.leakySlope * z[i]) }
         case .linear: break
         }
     }
@@ -18,6 +27,7 @@ public enum Activation: String, Codable, CaseIterable, Sendable {
         case .sigmoid: for i in grad.indices { grad[i] *= a[i] * (1 - a[i]) }
         case .tanh: for i in grad.indices { grad[i] *= 1 - a[i] * a[i] }
         case .relu: for i in grad.indices { grad[i] = a[i] > 0 ? grad[i] : 0 }
+        case .leakyRelu: for i in grad.indices { grad[i] = a[i] > 0 ? grad[i] : Self.leakySlope * grad[i] }
         case .linear: break
         }
     }
@@ -29,6 +39,7 @@ public enum Activation: String, Codable, CaseIterable, Sendable {
         case .sigmoid: let d = a * (1 - a); return (d, d * (1 - 2 * a))
         case .tanh: let d = 1 - a * a; return (d, -2 * a * d)
         case .relu: return (a > 0 ? 1 : 0, 0)
+        case .leakyRelu: return (a > 0 ? 1 : Self.leakySlope, 0)
         case .linear: return (1, 0)
         }
     }

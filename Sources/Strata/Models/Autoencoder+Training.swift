@@ -23,6 +23,7 @@ extension Autoencoder {
                         case .sigmoid: r = fastSigmoid(r)
                         case .tanh: r = fastTanh(r)
                         case .relu: r = max(r, 0)
+                        case .leakyRelu: r = max(r, Activation.leakySlope * r)
                         case .linear: break
                         }
                         let d = r - xs[i]

@@ -178,7 +178,7 @@ extension RBM.Objective {
 }
 
 extension Activation {
-    /// `sigmoid`, `tanh`, `relu` or `linear`.
+    /// `sigmoid`, `tanh`, `relu`, `leaky_relu` or `linear`.
     public init(parsing text: String) throws {
         self = Activation(rawValue: try parseChoice(text, Activation.allCases.map(\.rawValue)))!
     }
