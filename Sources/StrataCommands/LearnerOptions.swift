@@ -128,7 +128,7 @@ struct FeatureOptions: ParsableArguments {
     var stride: String?
     @Option(help: "Pooling grid over the hidden maps, RxC (default 2x2: quadrants, as Coates et al.).")
     var pool: String?
-    @Option(help: "Pooling: sum (default), mean or max.")
+    @Option(help: "Pooling: sum (default), mean, max or l2 (the square root of the sum of squares).")
     var poolOp: String?
     @Option(help: "How the chosen layer encodes: means (its hidden means, the default) or soft-threshold:ALPHA (Coates and Ng's max(0, ±x·d - ALPHA) on its unit-norm filters, both polarities: twice the features).")
     var encoding: String?

@@ -76,6 +76,7 @@ enum ExportFixtures {
         case "svm": try svm()
         case "svm-max-means-binarized": try svm(encoding: .hiddenMeans, pooling: Pooling(operation: .max), binarize: true)
         case "svm-mean-3x3": try svm(pooling: Pooling(gridRows: 3, gridColumns: 3, operation: .mean))
+        case "svm-l2": try svm(encoding: .hiddenMeans, pooling: Pooling(operation: .l2))
         default: throw StrataError.invalidArgument(name: "fixture", reason: name)
         }
     }
@@ -144,7 +145,7 @@ enum ExportFixtures {
 @Suite struct ExportRuntimeTests {
     static let checker = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("scripts/check_export.py").path
-    static let variants = ["softmax", "softmax-leaky-relu", "svm", "svm-max-means-binarized", "svm-mean-3x3"]
+    static let variants = ["softmax", "softmax-leaky-relu", "svm", "svm-max-means-binarized", "svm-mean-3x3", "svm-l2"]
 
     /// Exports `classifier`, runs the runtime on 1,000 raw images, and checks
     /// every label and the scores (probabilities within 1e-5; decision values

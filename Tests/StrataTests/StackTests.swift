@@ -82,7 +82,7 @@ import Testing
 }
 
 @Suite struct ConvolutionalFeatureTests {
-    @Test(arguments: [Pooling.Operation.sum, .mean, .max])
+    @Test(arguments: [Pooling.Operation.sum, .mean, .max, .l2])
     func matchesANaiveComputation(_ operation: Pooling.Operation) throws {
         let geometry = ImageGeometry(height: 7, width: 6)
         var random = RandomSource(seed: 9)
@@ -107,11 +107,13 @@ import Testing
                     counts[region] += 1
                     for j in 0 ..< 4 {
                         let k = region * 4 + j
-                        expected[k] = operation == .max ? max(expected[k], h.scalars[j]) : expected[k] + h.scalars[j]
+                        let v = h.scalars[j]
+                        expected[k] = operation == .max ? max(expected[k], v) : expected[k] + (operation == .l2 ? v * v : v)
                     }
                 }
             }
             if operation == .mean { for k in 0 ..< 16 { expected[k] /= counts[k / 4] } }
+            if operation == .l2 { for k in 0 ..< 16 { expected[k] = expected[k].squareRoot() } }
             for k in 0 ..< 16 { #expect(abs(features[n, k] - expected[k]) < 1e-4, "image \(n) feature \(k)") }
         }
     }

@@ -59,8 +59,15 @@ extension InferencePlan {
                 for j in 0 ..< hidden {
                     let target = i * regions * hidden + regionOf[p] * hidden + j
                     let value = h.scalars[(i * positions + p) * hidden + j]
-                    out.scalars[target] = operation == .max ? max(out.scalars[target], value) : out.scalars[target] + value
+                    switch operation {
+                    case .max: out.scalars[target] = max(out.scalars[target], value)
+                    case .l2: out.scalars[target] += value * value
+                    case .sum, .mean: out.scalars[target] += value
+                    }
                 }
+            }
+            if operation == .l2 {
+                for k in 0 ..< regions * hidden { out.scalars[i * regions * hidden + k] = out.scalars[i * regions * hidden + k].squareRoot() }
             }
             if operation == .mean {
                 for r in 0 ..< regions { for j in 0 ..< hidden { out.scalars[i * regions * hidden + r * hidden + j] *= 1 / counts[r] } }

@@ -12,8 +12,8 @@ import SwiftProtobuf
 /// `ReduceSumSquare`, `Sqrt`, `Where`, `Div`; ZCA and PCA `Sub` + `MatMul`;
 /// a layer `Gemm` + its activation; the soft threshold `MatMul`, `Relu`,
 /// `Concat`; convolutional windows one `Gather` of the pixels by index;
-/// sum and mean pooling a `MatMul` with the region matrix, max pooling one
-/// `Gather` + `ReduceMax` per region.
+/// sum and mean pooling a `MatMul` with the region matrix (L2 pooling the
+/// same on squares, then `Sqrt`), max pooling one `Gather` + `ReduceMax` per region.
 public enum ONNXExport {
     /// The serialized model.
     public static func model(_ plan: InferencePlan, producerVersion: String) throws -> Data {
@@ -202,6 +202,10 @@ private struct GraphBuilder {
         // (n * positions, h) -> (n, positions, h), the batch inferred.
         let maps = node("Reshape", [x, integers("shape", [-1, positions, width], shape: [3])])
         switch operation {
+        case .l2:
+            // sqrt of the region sums of squares: the sum pooling of the squared maps.
+            let squares = node("Mul", [x, x])
+            return node("Sqrt", [pool(squares, width: width, regionOf: regionOf, regions: regions, operation: .sum)])
         case .sum, .mean:
             var counts = [Float](repeating: 0, count: regions)
             for r in regionOf { counts[r] += 1 }

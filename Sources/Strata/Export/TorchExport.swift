@@ -202,7 +202,7 @@ public enum TorchExport {
             """),
         ("Pool", """
             class Pool(nn.Module):
-                \"\"\"(n * positions, h) -> (n, regions * h), region-major: sum, mean or max per region.\"\"\"
+                \"\"\"(n * positions, h) -> (n, regions * h), region-major: sum, mean, max or L2 per region.\"\"\"
                 def __init__(self, positions, regions, operation):
                     super().__init__()
                     self.positions, self.regions, self.operation = positions, regions, operation
@@ -215,6 +215,8 @@ public enum TorchExport {
                         members = maps[:, self.region_of == r]
                         if self.operation == "max":
                             cells.append(members.amax(dim=1))
+                        elif self.operation == "l2":
+                            cells.append((members * members).sum(dim=1).sqrt())
                         elif self.operation == "mean":
                             cells.append(members.sum(dim=1) * (1.0 / members.shape[1]))
                         else:

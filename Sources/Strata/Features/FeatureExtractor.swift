@@ -2,11 +2,12 @@ import Foundation
 
 /// How hidden maps are pooled over space: the positions are split into a
 /// `gridRows x gridColumns` grid of regions (2x2: the quadrants of Coates,
-/// Lee and Ng 2011), and each hidden unit is summed, averaged or maxed over
-/// each region.
+/// Lee and Ng 2011), and each hidden unit is summed, averaged, maxed or
+/// L2-pooled (the square root of its sum of squares: Lp pooling with p = 2,
+/// as in Hyvärinen's subspace models and Sermanet et al. 2012) over each region.
 public struct Pooling: Codable, Equatable, Sendable {
-    /// How a region's values are pooled: summed, averaged or their maximum.
-    public enum Operation: String, Codable, Sendable, CaseIterable { case sum, mean, max }
+    /// How a region's values are pooled: summed, averaged, their maximum, or `sqrt(sum of squares)`.
+    public enum Operation: String, Codable, Sendable, CaseIterable { case sum, mean, max, l2 }
     public var gridRows = 2
     public var gridColumns = 2
     public var operation: Operation = .sum
@@ -161,9 +162,14 @@ public struct FeatureExtractor: Sendable {
                                 let cell = target + regionOf[p] * hidden
                                 if pooling.operation == .max {
                                     for j in 0 ..< hidden { cell[j] = Swift.max(cell[j], source[j]) }
+                                } else if pooling.operation == .l2 {
+                                    for j in 0 ..< hidden { cell[j] += source[j] * source[j] }
                                 } else {
                                     for j in 0 ..< hidden { cell[j] += source[j] }
                                 }
+                            }
+                            if pooling.operation == .l2 {
+                                for k in 0 ..< width { target[k] = target[k].squareRoot() }
                             }
                             if pooling.operation == .mean {
                                 for r in 0 ..< regions {

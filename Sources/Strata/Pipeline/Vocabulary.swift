@@ -192,7 +192,7 @@ extension LinearSVM.Loss {
 }
 
 extension Pooling.Operation {
-    /// `sum`, `mean` or `max`.
+    /// `sum`, `mean`, `max` or `l2`.
     public init(parsing text: String) throws {
         self = Pooling.Operation(rawValue: try parseChoice(text, Pooling.Operation.allCases.map(\.rawValue)))!
     }
