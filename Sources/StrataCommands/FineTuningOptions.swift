@@ -13,6 +13,12 @@ struct FineTuningOptions: ParsableArguments {
     var lrSchedule: String?
     @Option(help: "momentum (default: SGD with the momentum settings), nesterov, adam (Kingma and Ba's 0.9, 0.999, 1e-8) or adam:BETA1:BETA2:EPSILON. Adam ignores the momentum settings; its --learning-rate defaults to the paper's 0.001.")
     var optimizer: String?
+    @Option(help: "Batch normalization on every hidden layer, before its nonlinearity: true or false (default false). Folded into the layers in the saved classifier.")
+    var batchNorm: String?
+    @Option(help: "Batch normalization: added to each batch variance (default 1e-5).")
+    var batchNormEpsilon: String?
+    @Option(help: "Batch normalization: weight of the past in the running mean and variance (default 0.9).")
+    var batchNormMomentum: String?
     @Option(help: "Momentum at epoch 1 (default 0.5).")
     var momentum: String?
     @Option(help: "Momentum reached at --momentum-saturate (default 0.9).")
@@ -40,7 +46,8 @@ struct FineTuningOptions: ParsableArguments {
         ["batch_size": batchSize, "learning_rate": learningRate, "learning_rate_decay": learningRateDecay, "lr_schedule": lrSchedule, "momentum": momentum,
          "final_momentum": finalMomentum, "momentum_saturate": momentumSaturate, "weight_decay": weightDecay, "input_dropout": inputDropout,
          "hidden_dropout": hiddenDropout, "max_column_norm": maxColumnNorm, "epochs": epochs, "patience": patience, "seed": seed,
-         "divergence_factor": divergenceFactor, "optimizer": optimizer]
+         "divergence_factor": divergenceFactor, "optimizer": optimizer,
+         "batch_norm": batchNorm, "batch_norm_epsilon": batchNormEpsilon, "batch_norm_momentum": batchNormMomentum]
     }
 }
 

@@ -73,7 +73,8 @@ public struct Classifier: Sendable {
         var file = SafeTensors(tensors: [:], metadata: extra)
         switch head {
         case .softmax(let network):
-            let layers = network.hidden + [network.output]
+            // Batch normalization is saved folded into its layer: the file holds plain layers.
+            let layers = network.inferenceLayers + [network.output]
             for (i, layer) in layers.enumerated() {
                 file.tensors["softmax.layer\(i).weights"] = layer.weights
                 file.tensors["softmax.layer\(i).bias"] = layer.bias

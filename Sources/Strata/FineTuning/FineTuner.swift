@@ -30,6 +30,12 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
     public var divergenceFactor = 1000.0
     /// SGD with momentum (the default), Nesterov or Adam.
     public var optimizer: Optimizer = .momentum
+    /// Batch normalization on every hidden layer, before its nonlinearity (``BatchNormalization``).
+    public var batchNorm = false
+    /// Added to each batch variance.
+    public var batchNormEpsilon: Float = 1e-5
+    /// The weight of the past in the running statistics.
+    public var batchNormMomentum: Float = 0.9
 
     public init() {}
 
@@ -55,11 +61,15 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
         seed = try value(.seed, 1)
         divergenceFactor = try value(.divergenceFactor, 1000)
         optimizer = try value(.optimizer, .momentum)
+        batchNorm = try value(.batchNorm, false)
+        batchNormEpsilon = try value(.batchNormEpsilon, 1e-5)
+        batchNormMomentum = try value(.batchNormMomentum, 0.9)
     }
 
     enum CodingKeys: String, CodingKey {
         case batchSize, learningRate, learningRateDecay, lrSchedule, initialMomentum, finalMomentum, momentumSaturateEpoch
         case weightDecay, inputDropout, hiddenDropout, maxColumnNorm, maxEpochs, patience, monitorExamples, seed, divergenceFactor, optimizer
+        case batchNorm, batchNormEpsilon, batchNormMomentum
     }
 
     public func validate() throws {
@@ -71,6 +81,9 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
         guard weightDecay >= 0 else { throw StrataError.invalidArgument(name: "weight decay", reason: "must not be negative") }
         guard maxEpochs >= 1, patience >= 1 else { throw StrataError.invalidArgument(name: "epochs", reason: "epochs and patience must be at least 1") }
         if let m = maxColumnNorm, !(m > 0) { throw StrataError.invalidArgument(name: "max column norm", reason: "\(m) must be positive") }
+        guard batchNormEpsilon > 0, batchNormEpsilon.isFinite, (0 ..< 1).contains(batchNormMomentum) else {
+            throw StrataError.invalidArgument(name: "batch norm", reason: "epsilon must be positive and momentum in [0, 1)")
+        }
     }
 
     /// The momentum during `epoch` (1-based): the shared ``MomentumRamp`` from epoch 1.
@@ -128,6 +141,7 @@ public struct FineTuner: Sendable {
         try AtomicFile.makeFolder(folder)
         let dataIdentity = [x.fingerprint, validationX.fingerprint, Tensor.fingerprint(labels: labels)].joined(separator: ",")
         var state = FineTuningState(learningRate: configuration.learningRate, random: RandomSource(seed: configuration.seed).state, data: dataIdentity)
+        if configuration.batchNorm { network.enableBatchNormalization(epsilon: configuration.batchNormEpsilon, momentum: configuration.batchNormMomentum) }
         var best = network
         var log = MonitorLog()
         if resume {

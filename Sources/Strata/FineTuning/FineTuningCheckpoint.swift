@@ -24,7 +24,9 @@ public struct FineTuningState: Codable, Equatable, Sendable {
 /// The file a fine-tuning run keeps in its folder (`finetune.safetensors`):
 /// the network's current weights (`layer<i>.weights`, `layer<i>.bias`), their
 /// momentum (`velocity.layer<i>.*`), Adam's state (`adam.layer<i>.*`,
-/// `adam_steps`, when Adam is used), the best epoch's weights (`best.layer<i>.*`),
+/// `adam_steps`, when Adam is used), batch normalization (`bn<i>.gamma`, `.beta`,
+/// `.running_mean`, `.running_variance`, their momentum `velocity.bn<i>.*`),
+/// the best epoch's weights (`best.layer<i>.*`, `best.bn<i>.*`),
 /// and in the metadata the configuration, the activations and the state.
 struct FineTuningCheckpoint {
     var network: SoftmaxNetwork
@@ -44,6 +46,16 @@ struct FineTuningCheckpoint {
             file.tensors["velocity.layer\(i).bias"] = network.velocities[i].bias
         }
         for (name, tensor) in network.optimizerState.tensors { file.tensors[name] = tensor }
+        for (l, normalization) in network.normalizations.enumerated() {
+            guard let normalization else { continue }
+            for (name, tensor) in Self.tensors(of: normalization) { file.tensors["bn\(l).\(name)"] = tensor }
+            file.tensors["velocity.bn\(l).gamma"] = network.normalizationVelocities[l].gamma
+            file.tensors["velocity.bn\(l).beta"] = network.normalizationVelocities[l].beta
+        }
+        for (l, normalization) in best.normalizations.enumerated() {
+            guard let normalization else { continue }
+            for (name, tensor) in Self.tensors(of: normalization) { file.tensors["best.bn\(l).\(name)"] = tensor }
+        }
         for (i, layer) in (best.hidden + [best.output]).enumerated() {
             file.tensors["best.layer\(i).weights"] = layer.weights
             file.tensors["best.layer\(i).bias"] = layer.bias
@@ -91,11 +103,36 @@ struct FineTuningCheckpoint {
         restored.velocities = velocities.map { ($0.weights, $0.bias) }
         var shapes: [String: [Int]] = [:]
         for (i, layer) in expected.enumerated() { (shapes["layer\(i).weights"], shapes["layer\(i).bias"]) = (layer.weights.shape, layer.bias.shape) }
+        for (l, normalization) in network.normalizations.enumerated() {
+            guard var normalization else { continue }
+            func read(_ name: String) throws -> Tensor {
+                let t = try file.tensor(name, in: path)
+                guard t.count == normalization.units else {
+                    throw StrataError.shapeMismatch(context: "\(path): \(name)", expected: [normalization.units], found: t.shape)
+                }
+                return t.reshaped([normalization.units])
+            }
+            func restore(_ prefix: String) throws -> BatchNormalization {
+                (normalization.gamma, normalization.beta) = (try read(prefix + "gamma"), try read(prefix + "beta"))
+                (normalization.runningMean, normalization.runningVariance) = (try read(prefix + "running_mean"), try read(prefix + "running_variance"))
+                return normalization
+            }
+            restored.normalizations[l] = try restore("bn\(l).")
+            best.normalizations[l] = try restore("best.bn\(l).")
+            restored.normalizationVelocities[l] = (try read("velocity.bn\(l).gamma"), try read("velocity.bn\(l).beta"))
+            (shapes["bn\(l).gamma"], shapes["bn\(l).beta"]) = ([normalization.units], [normalization.units])
+        }
         do { restored.optimizerState = try OptimizerState(checkpoint: file.tensors, shapes: shapes) } catch StrataError.badKey(_, let key, let reason) {
             throw StrataError.badKey(path: path, key: key, reason: reason)
         }
         (best.hidden, best.output) = (Array(kept.dropLast()), kept.last!)
         return FineTuningCheckpoint(network: restored, best: best, configuration: configuration, state: state)
+    }
+
+    /// A normalization's saved tensors by name.
+    static func tensors(of normalization: BatchNormalization) -> [String: Tensor] {
+        ["gamma": normalization.gamma, "beta": normalization.beta,
+         "running_mean": normalization.runningMean, "running_variance": normalization.runningVariance]
     }
 
     /// The settings of `asked` that differ from the saved run's, as `name: saved -> asked`

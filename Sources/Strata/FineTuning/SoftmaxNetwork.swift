@@ -12,6 +12,13 @@ public struct SoftmaxNetwork: Sendable {
     public internal(set) var output: DenseLayer
 
     var velocities: [(weights: Tensor, bias: Tensor)]
+    /// Batch normalization of each hidden layer (nil: none), before its nonlinearity.
+    public internal(set) var normalizations: [BatchNormalization?]
+    /// Momentum buffers of each normalization's gamma and beta.
+    var normalizationVelocities: [(gamma: Tensor, beta: Tensor)]
+    var normalizationCaches: [BatchNormalization.Cache] = []
+    /// The gradients of each normalization's gamma and beta from the last ``gradients(_:labels:inputDropout:hiddenDropout:random:)``.
+    var normalizationGradients: [(gamma: Tensor, beta: Tensor)?] = []
     /// Adam's second moments (`layer<i>.weights`, `layer<i>.bias`) and update count.
     var optimizerState = OptimizerState()
     // Scratch per layer: outputs before dropout, dropout masks, the input each layer saw.
@@ -37,6 +44,25 @@ public struct SoftmaxNetwork: Sendable {
         self.hidden = hidden
         self.output = DenseLayer(weights: w, bias: Tensor(zeros: [classes]), activation: .linear)
         velocities = (hidden + [output]).map { (Tensor(zeros: $0.weights.shape), Tensor(zeros: $0.bias.shape)) }
+        normalizations = hidden.map { _ in nil }
+        normalizationVelocities = hidden.map { _ in (Tensor(zeros: [0]), Tensor(zeros: [0])) }
+    }
+
+    /// Puts batch normalization on every hidden layer (Ioffe and Szegedy 2015):
+    /// `epsilon` is added to the variance, `momentum` weighs the running
+    /// statistics' past. The layers' biases stay (the normalization cancels
+    /// them in training; they are folded with it at inference).
+    public mutating func enableBatchNormalization(epsilon: Float = 1e-5, momentum: Float = 0.9) {
+        for (l, layer) in hidden.enumerated() where normalizations[l] == nil {
+            normalizations[l] = BatchNormalization(units: layer.outputCount, epsilon: epsilon, momentum: momentum)
+            normalizationVelocities[l] = (Tensor(zeros: [layer.outputCount]), Tensor(zeros: [layer.outputCount]))
+        }
+    }
+
+    /// The hidden layers as used for prediction: each normalization folded
+    /// into its layer (``BatchNormalization/folded(into:)``); what a saved classifier holds.
+    public var inferenceLayers: [DenseLayer] {
+        zip(hidden, normalizations).map { layer, normalization in normalization?.folded(into: layer) ?? layer }
     }
 
     /// A network of freshly initialized hidden layers (`sizes` after the input),
@@ -70,11 +96,12 @@ public struct SoftmaxNetwork: Sendable {
     /// `progress` is told the rows done after each batch.
     public func probabilities(_ x: Tensor, batchSize: Int = 2048, progress: ((Int) -> Void)? = nil) -> Tensor {
         var out = Tensor(zeros: [x.rows, classCount])
+        let layers = inferenceLayers
         var start = 0
         while start < x.rows {
             let end = min(start + batchSize, x.rows)
             var a = x.rows(start ..< end)
-            for layer in hidden { a = layer.forward(a) }
+            for layer in layers { a = layer.forward(a) }
             var z = output.forward(a)
             softmaxRows(&z)
             out.withUnsafeMutableBufferPointer { dst in
@@ -139,9 +166,21 @@ public struct SoftmaxNetwork: Sendable {
             dropoutMask(&inputMask, rate: inputDropout, random: &random)
             a.multiply(by: inputMask)
         }
+        if normalizationCaches.count != hidden.count { normalizationCaches = hidden.map { _ in BatchNormalization.Cache() } }
+        normalizationGradients = hidden.map { _ in nil }
         for (l, layer) in hidden.enumerated() {
             layerInputs.append(a)
-            layer.forward(a, into: &activations[l])
+            if var normalization = normalizations[l] {
+                // Affine, normalized with the batch's statistics, then the nonlinearity.
+                ensureShape(&activations[l], n, layer.outputCount)
+                activations[l].formProduct(a, layer.weights)
+                activations[l].addToEachRow(layer.bias)
+                normalization.forwardTraining(&activations[l], cache: &normalizationCaches[l])
+                normalizations[l] = normalization
+                activations[l].withUnsafeMutableBufferPointer { layer.activation.apply($0) }
+            } else {
+                layer.forward(a, into: &activations[l])
+            }
             a = activations[l]
             if hiddenDropout > 0 {
                 ensureShape(&masks[l], n, layer.outputCount)
@@ -179,6 +218,11 @@ public struct SoftmaxNetwork: Sendable {
             below.withUnsafeMutableBufferPointer { g in
                 activations[l - 1].withUnsafeBufferPointer { layers[l - 1].activation.multiplyByDerivative(g, output: $0) }
             }
+            if let normalization = normalizations[l - 1] {
+                let (dz, dGamma, dBeta) = normalization.backward(below, cache: normalizationCaches[l - 1])
+                normalizationGradients[l - 1] = (dGamma, dBeta)
+                below = dz
+            }
             delta = below
         }
         return (loss / Double(n), grads.reversed())
@@ -191,6 +235,11 @@ public struct SoftmaxNetwork: Sendable {
         let hyper = StepHyperparameters(learningRate: settings.learningRate, momentum: settings.momentum, weightDecay: settings.weightDecay,
                                         optimizer: settings.optimizer)
         if settings.optimizer.needsSecondMoments { optimizerState.steps += 1 }
+        for l in hidden.indices {
+            guard let gradient = normalizationGradients[l], normalizations[l] != nil else { continue }
+            hyper.update(&normalizations[l]!.gamma, gradient: gradient.gamma, velocity: &normalizationVelocities[l].gamma, name: "bn\(l).gamma", state: &optimizerState)
+            hyper.update(&normalizations[l]!.beta, gradient: gradient.beta, velocity: &normalizationVelocities[l].beta, name: "bn\(l).beta", state: &optimizerState)
+        }
         for l in 0 ... hidden.count {
             if l < hidden.count {
                 Self.update(&hidden[l], index: l, gradient: grads[l], velocity: &velocities[l], state: &optimizerState, hyper, maxColumnNorm: settings.maxColumnNorm)

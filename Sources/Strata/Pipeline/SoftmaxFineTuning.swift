@@ -81,7 +81,8 @@ public enum SoftmaxFineTuning {
 
 extension FineTuningConfiguration {
     /// Every key of fine-tuning.
-    public static let keys = minibatchSGDKeys + ["learning_rate_decay", "lr_schedule", "input_dropout", "hidden_dropout", "max_column_norm", "patience", "seed"]
+    public static let keys = minibatchSGDKeys + ["learning_rate_decay", "lr_schedule", "input_dropout", "hidden_dropout", "max_column_norm", "patience", "seed",
+                                                   "batch_norm", "batch_norm_epsilon", "batch_norm_momentum"]
 
     /// Fine-tuning settings from `s` (defaults for what is not given), validated.
     public static func read(from s: SettingSource) throws -> FineTuningConfiguration {
@@ -97,6 +98,10 @@ extension FineTuningConfiguration {
         if let v = try s.float("max_column_norm") { c.maxColumnNorm = v }
         if let v = try s.positive("patience", s.int) { c.patience = v }
         if let v = try s.seed("seed") { c.seed = v }
+        if let v = try s.bool("batch_norm") { c.batchNorm = v }
+        if let v = try s.float("batch_norm_epsilon") { c.batchNormEpsilon = v }
+        if let v = try s.float("batch_norm_momentum") { c.batchNormMomentum = v }
+        if !c.batchNorm { try s.refuse(["batch_norm_epsilon", "batch_norm_momentum"], "applies only with batch_norm: true") }
         try s.checked(at: "") { try c.validate() }
         return c
     }
