@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Regenerates the Swift message code committed in Sources/Strata/Export/Generated
-# from the .proto files in Proto/ (ONNX's onnx.proto, copied from the `onnx`
-# package on PyPI, Apache-2.0). Run only when a .proto changes: the build
-# itself never needs protoc or the plugin.
+# Regenerates the Swift message code committed in Sources/Strata/Generated
+# from Proto/: ONNX's onnx.proto (copied from the `onnx` package on PyPI,
+# Apache-2.0) and TensorBoard's event and summary messages (Proto/tensorboard.desc,
+# the descriptor set scripts/tensorboard-descriptors.py takes from PyPI's
+# `tensorboard`, whose wheel ships compiled descriptors rather than .proto
+# files). Run only when these change: the build never needs protoc or the plugin.
 #   needs: protoc (Debian's protobuf-compiler) and protoc-gen-swift built from
 #   the swift-protobuf version in Package.swift, e.g.
 #     git clone https://github.com/apple/swift-protobuf && cd swift-protobuf
@@ -13,6 +15,9 @@ cd "$(dirname "$0")/.."
 plugin="${PROTOC_GEN_SWIFT:-$(command -v protoc-gen-swift || true)}"
 [ -x "$plugin" ] || { echo "set PROTOC_GEN_SWIFT to a built protoc-gen-swift" >&2; exit 1; }
 command -v protoc >/dev/null || { echo "protoc is missing: apt-get install protobuf-compiler" >&2; exit 1; }
-protoc --plugin="$plugin" --proto_path=Proto --swift_out=Sources/Strata/Export/Generated \
-  --swift_opt=Visibility=Internal Proto/onnx.proto
-echo "wrote Sources/Strata/Export/Generated/onnx.pb.swift"
+out=Sources/Strata/Generated
+protoc --plugin="$plugin" --proto_path=Proto --swift_out="$out" --swift_opt=Visibility=Internal Proto/onnx.proto
+protoc --plugin="$plugin" --descriptor_set_in=Proto/tensorboard.desc --swift_out="$out" \
+  --swift_opt=Visibility=Internal --swift_opt=FileNaming=DropPath \
+  tensorboard/compat/proto/{event,summary,histogram,tensor,tensor_shape,types,resource_handle}.proto
+echo "wrote $out: onnx.pb.swift and TensorBoard's event.pb.swift, summary.pb.swift and their imports"

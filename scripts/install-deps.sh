@@ -3,7 +3,8 @@
 # OpenBLAS (CBLAS + LAPACK), libpng, zlib, pkg-config, the real Fashion-MNIST
 # (Debian package dataset-fashion-mnist), and, best effort, Python packages
 # for the tests that check Strata against other runtimes: safetensors + NumPy
-# (checkpoint interoperability), onnx + onnxruntime (ONNX export), and the CPU
+# (checkpoint interoperability), onnx + onnxruntime (ONNX export), tensorboard
+# (its reader reads Strata's event files), and the CPU
 # build of PyTorch when its wheel is at hand (PyTorch export). Each of those
 # tests is reported as skipped, with the reason, when its package is missing.
 set -euo pipefail
@@ -27,9 +28,9 @@ if command -v python3 >/dev/null 2>&1 && ! python3 -c "import safetensors.numpy,
     || echo "note: could not install Python safetensors; the interop test will use byte-level fixtures only"
 fi
 
-if command -v python3 >/dev/null 2>&1 && ! python3 -c "import onnx, onnxruntime" >/dev/null 2>&1; then
-  python3 -m pip install --quiet --disable-pip-version-check onnx onnxruntime >/dev/null 2>&1 \
-    || echo "note: could not install onnx and onnxruntime; the ONNX export runtime test will be skipped"
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import onnx, onnxruntime, tensorboard" >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check onnx onnxruntime tensorboard >/dev/null 2>&1 \
+    || echo "note: could not install onnx, onnxruntime and tensorboard; the ONNX export and TensorBoard reader tests will be skipped"
 fi
 
 # PyPI's default torch wheel is a multi-gigabyte CUDA build: install PyTorch only

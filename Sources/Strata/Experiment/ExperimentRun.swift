@@ -113,6 +113,11 @@ public struct ExperimentRun {
                 try Pictures.weights(of: stack, to: folder + "/weights_unwhitened.png", settings: unwhitened)
                 files.append(("weights (unwhitened)", folder + "/weights_unwhitened.png"))
             }
+            // The filters beside layer 1's scalars in TensorBoard, at its last epoch.
+            let layerFolder = folder + "/layer1"
+            let epochs = (try? MonitorLog.read(layerFolder + "/monitor.jsonl").rows.last?["epoch"]).flatMap { $0 } ?? 0
+            try TensorBoardEvents(folder: layerFolder, suffix: ".weights")
+                .appendImage(png: try Data(contentsOf: URL(fileURLWithPath: folder + "/weights.png")), tag: "weights", step: Int(epochs))
         }
         var accuracies: [String: Double] = [:]
         switch e.finetune {

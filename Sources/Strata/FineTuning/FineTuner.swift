@@ -183,11 +183,14 @@ public struct FineTuner: Sendable {
         // rule with no required decrease, and the weights of its best epoch kept.
         let stopping = EarlyStopping(channel: "valid_y_misclass", proportionalDecrease: 0, patience: configuration.patience)
         let divergence = DivergenceGuard(factor: configuration.divergenceFactor)
+        // TensorBoard's view of the same channels: a new events file for this process's part of the run.
+        var events = try TensorBoardEvents(folder: folder, rowsAlreadyLogged: log.rows.count)
         if log.rows.isEmpty {
             _ = stopping.record(record(epoch: 0, objective: nil, learningRate: configuration.learningRate, seconds: 0),
                                 best: &state.bestError, epochsWithoutImprovement: &state.epochsWithoutImprovement)
             divergence.record(log.rows.last?["train_y_nll"], lowest: &state.lowestObjective)
             try log.write(to: monitorPath)
+            try events.append(log)
         }
         var batch = Tensor(zeros: [0, 0]), batchLabels: [Int] = []
         while state.epoch < configuration.maxEpochs && !state.stopped {
@@ -240,6 +243,7 @@ public struct FineTuner: Sendable {
             state.random = random.state
             try FineTuningCheckpoint(network: network, best: best, configuration: configuration, state: state).write(to: checkpointPath)
             try log.write(to: monitorPath)
+            try events.append(log)
         }
         network = best
         return Report(epochs: state.epoch, bestEpoch: state.bestEpoch, bestValidationError: state.bestError ?? 1,

@@ -108,13 +108,15 @@ public struct Trainer: Sendable {
         }
 
         let divergence = DivergenceGuard(factor: configuration.divergenceFactor)
+        // TensorBoard's view of the same channels: a new events file for this process's part of the run.
+        var events = try TensorBoardEvents(folder: folder, rowsAlreadyLogged: log.rows.count)
         if log.rows.isEmpty {
             let row = monitor(epoch: 0, epochSeconds: 0)
             log.append(row)
             divergence.record(row["train_objective"], lowest: &state.lowestObjective)
             state.previousObjective = row["train_objective"]
             updateEarlyStopping(&state, row: row)
-            try writeLog(log)
+            try writeLog(log, &events)
         }
         var batch = Tensor(zeros: [min(configuration.batchSize, data.rows), data.columns])
         while state.epoch < configuration.maxEpochs && !state.stopped {
@@ -177,7 +179,7 @@ public struct Trainer: Sendable {
                                       trainerState: state, extra: extraMetadata).write(to: checkpointPath)
                 hasCheckpoint = true
             }
-            try writeLog(log)
+            try writeLog(log, &events)
             onEpoch?(epoch, row)
         }
         if !hasCheckpoint {
@@ -186,8 +188,10 @@ public struct Trainer: Sendable {
         return Report(epochs: state.epoch, stoppedEarly: state.stopped, log: log, seconds: state.seconds)
     }
 
-    private func writeLog(_ log: MonitorLog) throws {
+    /// `monitor.jsonl`, and the new rows into the TensorBoard events file.
+    private func writeLog(_ log: MonitorLog, _ events: inout TensorBoardEvents) throws {
         try log.write(to: monitorPath)
+        try events.append(log)
     }
 
     private func adjustLearningRate(_ state: inout TrainerState, objective: Double?) {
