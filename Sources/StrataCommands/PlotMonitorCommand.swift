@@ -23,6 +23,8 @@ struct PlotMonitorCommand: ParsableCommand {
     var runs: [String]
     @Option(help: "Channels: names, glob patterns, letter codes or code ranges, comma-separated (default: every *objective channel).")
     var channels = "*objective"
+    @Flag(help: "Learning curves: training and validation error (train_y_misclass, valid_y_misclass) instead of --channels.")
+    var learningCurves = false
     @Flag(help: "List the channels with their letter codes and stop.")
     var list = false
     @Option(help: "The x axis: epochs, examples or seconds.")
@@ -43,7 +45,8 @@ struct PlotMonitorCommand: ParsableCommand {
             for (i, channel) in all.enumerated() { print("\(ChannelSelection.code(i).padding(toLength: 4, withPad: " ", startingAt: 0)) \(channel)") }
             return
         }
-        var (chart, picked, missing) = try Pictures.monitorChart(logs, selection: channels, x: x, title: title ?? logs.map(\.name).joined(separator: " vs "))
+        let selection = learningCurves ? LearningCurves.channels : channels
+        var (chart, picked, missing) = try Pictures.monitorChart(logs, selection: selection, x: x, title: title ?? logs.map(\.name).joined(separator: " vs "))
         if !missing.isEmpty { print("note: no run has \(missing.joined(separator: ", ")) (see --list)") }
         chart.logarithmicY = log
         if let yrange {
@@ -51,7 +54,7 @@ struct PlotMonitorCommand: ParsableCommand {
             guard parts.count == 2, parts[0] < parts[1] else { throw ValidationError("--yrange takes LOW:HIGH, for example 0:0.2 (got '\(yrange)')") }
             chart.yRange = parts[0] ... parts[1]
         }
-        guard !chart.series.isEmpty else { throw ValidationError("none of the runs has the channels \(channels) against \(x.rawValue) (see --list)") }
+        guard !chart.series.isEmpty else { throw ValidationError("none of the runs has the channels \(selection) against \(x.rawValue) (see --list)") }
         try chart.write(to: output)
         print("wrote \(output): \(chart.series.count) curve\(chart.series.count == 1 ? "" : "s") (\(picked.joined(separator: ", ")))")
     }

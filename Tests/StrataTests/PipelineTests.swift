@@ -73,6 +73,7 @@ func bytes(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWith
                         "--hidden-dropout", "0.1", "--patience", "5", "--validation", "12", "--threads", "1", "--run", folder.file("ft")])
         #expect(try bytes(folder.file("yaml/layer1/model.safetensors")) == bytes(folder.file("l1/model.safetensors")))
         #expect(try bytes(folder.file("yaml/finetune/classifier.safetensors")) == bytes(folder.file("ft/classifier.safetensors")))
+        #expect(try PNGImage.read(folder.file("ft/learning_curves.png")).width > 0, "fine-tuning draws its learning curves")
         let evaluated = try JSONSerialization.jsonObject(with: bytes(folder.file("ft/evaluation.json"))) as! [String: Any]
         #expect(evaluated["accuracy"] as? Double == outcome.accuracies["finetune"])
         // And `strata evaluate` on the saved classifier measures the same.

@@ -91,4 +91,15 @@ import Testing
         #expect(status == 0, "\(output)")
         #expect(output.contains("[0, 1, 2, 3] 3 True"), "\(output)")
     }
+
+    /// The regime read off the two errors: a large gap is high variance; close, high errors are high bias.
+    @Test func learningCurvesNameTheRegime() {
+        #expect(LearningCurves.regime(train: 0.01, valid: 0.09) == .highVariance(train: 0.01, valid: 0.09))
+        #expect(LearningCurves.regime(train: 0.20, valid: 0.22) == .highBias(train: 0.20, valid: 0.22))
+        #expect(LearningCurves.regime(train: 0.08, valid: 0.11) == nil, "a moderate gap with a moderate error is neither")
+        #expect(LearningCurves.regime(train: 0.001, valid: 0.015) == nil, "both small")
+        var log = MonitorLog()
+        log.append(["epoch": 3, "train_y_misclass": 0.02, "valid_y_misclass": 0.12])
+        #expect(LearningCurves.regime(log, epoch: 3)?.description.hasPrefix("overfitting (high variance)") == true)
+    }
 }

@@ -75,6 +75,11 @@ public enum SoftmaxFineTuning {
                                                           preprocessing: preprocessing, classNames: classNames, metadata: contract.metadata)
         log(String(format: "%d epochs in %.1f s; best validation error %.2f%% at epoch %d", report.epochs, report.seconds, 100 * report.bestValidationError, report.bestEpoch))
         log(String(format: "test accuracy %.2f%% (%d of %d)", 100 * result.confusion.accuracy, result.confusion.correct, result.confusion.total))
+        if let regime = LearningCurves.regime(report.log, epoch: report.bestEpoch) { log("at epoch \(report.bestEpoch): \(regime)") }
+        let (chart, _, _) = try Pictures.monitorChart([("fine-tuning", report.log)], selection: LearningCurves.channels,
+                                                      title: "learning curves: \(network.sizes)")
+        try chart.write(to: s.folder + "/learning_curves.png")
+        log("learning curves (training and validation error): \(s.folder)/learning_curves.png")
         return Result(network: network, report: report, evaluation: result, monitorPath: tuner.monitorPath)
     }
 }
