@@ -19,6 +19,12 @@ struct FineTuningOptions: ParsableArguments {
     var batchNormEpsilon: String?
     @Option(help: "Batch normalization: weight of the past in the running mean and variance (default 0.9).")
     var batchNormMomentum: String?
+    @Option(help: "Distillation: a saved classifier (softmax or SVM, classifier.safetensors) whose outputs at --temperature the network also learns from (Hinton et al. 2015).")
+    var teacher: String?
+    @Option(help: "Distillation: the temperature that softens the teacher's and the student's outputs (default 4).")
+    var temperature: String?
+    @Option(help: "Distillation: the weight of the teacher's term, the labels getting 1 minus it (default 0.9).")
+    var softWeight: String?
     @Option(help: "Momentum at epoch 1 (default 0.5).")
     var momentum: String?
     @Option(help: "Momentum reached at --momentum-saturate (default 0.9).")
@@ -47,7 +53,8 @@ struct FineTuningOptions: ParsableArguments {
          "final_momentum": finalMomentum, "momentum_saturate": momentumSaturate, "weight_decay": weightDecay, "input_dropout": inputDropout,
          "hidden_dropout": hiddenDropout, "max_column_norm": maxColumnNorm, "epochs": epochs, "patience": patience, "seed": seed,
          "divergence_factor": divergenceFactor, "optimizer": optimizer,
-         "batch_norm": batchNorm, "batch_norm_epsilon": batchNormEpsilon, "batch_norm_momentum": batchNormMomentum]
+         "batch_norm": batchNorm, "batch_norm_epsilon": batchNormEpsilon, "batch_norm_momentum": batchNormMomentum,
+         "teacher": teacher, "temperature": temperature, "soft_weight": softWeight]
     }
 }
 

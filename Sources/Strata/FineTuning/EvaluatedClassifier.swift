@@ -49,7 +49,9 @@ extension FineTuner {
             throw StrataError.invalidArgument(name: test.name, reason: "the test split has no labels; fine-tuning is evaluated on labeled test data")
         }
         let split = x.rows - validation
-        let report = try train(&network, x: x.rows(0 ..< split), labels: Array(labels[..<split]),
+        var tuner = self
+        if let targets = softTargets, targets.rows == x.rows { tuner.softTargets = targets.rows(0 ..< split) } // the training rows' targets
+        let report = try tuner.train(&network, x: x.rows(0 ..< split), labels: Array(labels[..<split]),
                                validationX: x.rows(split ..< x.rows), validationLabels: Array(labels[split...]))
         let classifier = Classifier(head: .softmax(network), preprocessing: preprocessing, classNames: classNames, extra: metadata)
         let result = try EvaluatedClassifier.save(classifier, testImages: test.examples, testLabels: testLabels, folder: folder,

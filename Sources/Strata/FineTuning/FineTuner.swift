@@ -30,6 +30,12 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
     public var divergenceFactor = 1000.0
     /// SGD with momentum (the default), Nesterov or Adam.
     public var optimizer: Optimizer = .momentum
+    /// A saved classifier whose softened outputs the network also learns from (``Distillation``); nil: labels only.
+    public var teacher: String?
+    /// The distillation temperature `T`.
+    public var temperature: Float = 4
+    /// The weight of the teacher's term; the labels' is `1 - softWeight`.
+    public var softWeight: Float = 0.9
     /// Batch normalization on every hidden layer, before its nonlinearity (``BatchNormalization``).
     public var batchNorm = false
     /// Added to each batch variance.
@@ -64,12 +70,15 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
         batchNorm = try value(.batchNorm, false)
         batchNormEpsilon = try value(.batchNormEpsilon, 1e-5)
         batchNormMomentum = try value(.batchNormMomentum, 0.9)
+        teacher = try c.decodeIfPresent(String.self, forKey: .teacher)
+        temperature = try value(.temperature, 4)
+        softWeight = try value(.softWeight, 0.9)
     }
 
     enum CodingKeys: String, CodingKey {
         case batchSize, learningRate, learningRateDecay, lrSchedule, initialMomentum, finalMomentum, momentumSaturateEpoch
         case weightDecay, inputDropout, hiddenDropout, maxColumnNorm, maxEpochs, patience, monitorExamples, seed, divergenceFactor, optimizer
-        case batchNorm, batchNormEpsilon, batchNormMomentum
+        case batchNorm, batchNormEpsilon, batchNormMomentum, teacher, temperature, softWeight
     }
 
     public func validate() throws {
@@ -83,6 +92,9 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
         if let m = maxColumnNorm, !(m > 0) { throw StrataError.invalidArgument(name: "max column norm", reason: "\(m) must be positive") }
         guard batchNormEpsilon > 0, batchNormEpsilon.isFinite, (0 ..< 1).contains(batchNormMomentum) else {
             throw StrataError.invalidArgument(name: "batch norm", reason: "epsilon must be positive and momentum in [0, 1)")
+        }
+        guard temperature > 0, temperature.isFinite, (0 ... 1).contains(softWeight) else {
+            throw StrataError.invalidArgument(name: "distillation", reason: "the temperature must be positive and the soft weight in [0, 1]")
         }
     }
 
@@ -114,6 +126,10 @@ public struct FineTuner: Sendable {
     }
 
     public var monitorPath: String { folder + "/monitor.jsonl" }
+    /// With a teacher: its probabilities at the configured temperature for each
+    /// training example, `(examples, classes)`, row for row with the data
+    /// ``train(_:x:labels:validationX:validationLabels:)`` is given (``Distillation/softTargets(teacherScores:areProbabilities:temperature:)``).
+    public var softTargets: Tensor?
     public var checkpointPath: String { folder + "/finetune.safetensors" }
 
     /// The outcome of a fine-tuning run: epochs, the best epoch and its validation error, time and monitor log.
@@ -139,7 +155,12 @@ public struct FineTuner: Sendable {
         }
         guard x.rows > 0, validationX.rows > 0 else { throw StrataError.invalidArgument(name: "fine-tuning data", reason: "training and validation sets must not be empty") }
         try AtomicFile.makeFolder(folder)
-        let dataIdentity = [x.fingerprint, validationX.fingerprint, Tensor.fingerprint(labels: labels)].joined(separator: ",")
+        if let softTargets, softTargets.shape != [x.rows, network.classCount] {
+            throw StrataError.shapeMismatch(context: "the teacher's soft targets for \(x.rows) examples of \(network.classCount) classes",
+                                            expected: [x.rows, network.classCount], found: softTargets.shape)
+        }
+        let dataIdentity = ([x.fingerprint, validationX.fingerprint, Tensor.fingerprint(labels: labels)] + (softTargets.map { [$0.fingerprint] } ?? []))
+            .joined(separator: ",")
         var state = FineTuningState(learningRate: configuration.learningRate, random: RandomSource(seed: configuration.seed).state, data: dataIdentity)
         if configuration.batchNorm { network.enableBatchNormalization(epsilon: configuration.batchNormEpsilon, momentum: configuration.batchNormMomentum) }
         var best = network
@@ -192,7 +213,7 @@ public struct FineTuner: Sendable {
             try log.write(to: monitorPath)
             try events.append(log)
         }
-        var batch = Tensor(zeros: [0, 0]), batchLabels: [Int] = []
+        var batch = Tensor(zeros: [0, 0]), batchLabels: [Int] = [], batchTargets = Tensor(zeros: [0, 0])
         while state.epoch < configuration.maxEpochs && !state.stopped {
             let epoch = state.epoch + 1
             let epochStart = Date()
@@ -209,7 +230,12 @@ public struct FineTuner: Sendable {
                 try EpochLoop.forEachMinibatch(of: x, order: order, from: resumedPosition, batchSize: configuration.batchSize, batch: &batch) { rows, batch in
                     batchLabels.removeAll(keepingCapacity: true)
                     for row in rows { batchLabels.append(labels[row]) }
-                    let loss = network.trainStep(batch, labels: batchLabels[...], settings: settings, random: &random)
+                    var distillation: Distillation?
+                    if let softTargets {
+                        softTargets.gatherRows(rows, into: &batchTargets)
+                        distillation = Distillation(softTargets: batchTargets, temperature: configuration.temperature, softWeight: configuration.softWeight)
+                    }
+                    let loss = network.trainStep(batch, labels: batchLabels[...], settings: settings, distillation: distillation, random: &random)
                     guard !divergence.diverged(loss, lowest: state.lowestObjective) else {
                         throw StrataError.diverged(epoch: epoch, batch: batches + 1, lastCheckpoint: state.epoch > 0 ? checkpointPath : nil,
                                                    reason: divergence.reason(loss, lowest: state.lowestObjective))

@@ -151,7 +151,9 @@ public struct SoftmaxNetwork: Sendable {
 
     /// The gradients of the mean cross-entropy, bottom layer first, output last.
     /// With dropout, the masks are drawn from `random`.
+    /// With `distillation` (soft targets for these rows), the loss mixes in the teacher's term (``Distillation``).
     public mutating func gradients(_ x: Tensor, labels: ArraySlice<Int>, inputDropout: Float = 0, hiddenDropout: Float = 0,
+                                   distillation: Distillation? = nil,
                                    random: inout RandomSource) -> (loss: Double, gradients: [(weights: Tensor, bias: Tensor)]) {
         let n = x.rows
         // Forward, keeping each layer's output and mask.
@@ -190,20 +192,8 @@ public struct SoftmaxNetwork: Sendable {
         }
         layerInputs.append(a)
         output.forward(a, into: &logits)
-        var delta = logits
-        softmaxRows(&delta)
-        // Loss, and delta = (p - onehot) / n.
-        var loss = 0.0
-        let classes = classCount
-        delta.withUnsafeMutableBufferPointer { d in
-            for i in 0 ..< n {
-                let y = labels[labels.startIndex + i]
-                loss -= Double(fastLog(max(d[i * classes + y], 1e-30)))
-                d[i * classes + y] -= 1
-            }
-            let inverse = 1 / Float(n)
-            for k in d.indices { d[k] *= inverse }
-        }
+        // Loss, and delta = (p - onehot) / n (with the teacher's term when distilling).
+        var (loss, delta) = Self.outputLoss(logits: logits, labels: labels, distillation: distillation)
         // Backward.
         var grads: [(weights: Tensor, bias: Tensor)] = []
         let layers = hidden + [output]
@@ -225,13 +215,15 @@ public struct SoftmaxNetwork: Sendable {
             }
             delta = below
         }
-        return (loss / Double(n), grads.reversed())
+        return (loss, grads.reversed())
     }
 
     /// One SGD step on a minibatch; returns its mean cross-entropy.
     @discardableResult
-    public mutating func trainStep(_ x: Tensor, labels: ArraySlice<Int>, settings: StepSettings, random: inout RandomSource) -> Double {
-        let (loss, grads) = gradients(x, labels: labels, inputDropout: settings.inputDropout, hiddenDropout: settings.hiddenDropout, random: &random)
+    public mutating func trainStep(_ x: Tensor, labels: ArraySlice<Int>, settings: StepSettings, distillation: Distillation? = nil,
+                                   random: inout RandomSource) -> Double {
+        let (loss, grads) = gradients(x, labels: labels, inputDropout: settings.inputDropout, hiddenDropout: settings.hiddenDropout,
+                                      distillation: distillation, random: &random)
         let hyper = StepHyperparameters(learningRate: settings.learningRate, momentum: settings.momentum, weightDecay: settings.weightDecay,
                                         optimizer: settings.optimizer)
         if settings.optimizer.needsSecondMoments { optimizerState.steps += 1 }

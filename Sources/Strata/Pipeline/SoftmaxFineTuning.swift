@@ -71,6 +71,9 @@ public enum SoftmaxFineTuning {
         var tuner = FineTuner(configuration: s.training, folder: s.folder)
         tuner.showProgress = showProgress
         tuner.resume = s.resume
+        if let teacher = s.training.teacher {
+            tuner.softTargets = try softTargets(teacher: teacher, settings: s, student: train, classes: classNames, log: log)
+        }
         let (report, result) = try tuner.trainAndEvaluate(&network, x: x, labels: train.labels!, validation: s.validation, test: test,
                                                           preprocessing: preprocessing, classNames: classNames, metadata: contract.metadata)
         log(String(format: "%d epochs in %.1f s; best validation error %.2f%% at epoch %d", report.epochs, report.seconds, 100 * report.bestValidationError, report.bestEpoch))
@@ -87,7 +90,8 @@ public enum SoftmaxFineTuning {
 extension FineTuningConfiguration {
     /// Every key of fine-tuning.
     public static let keys = minibatchSGDKeys + ["learning_rate_decay", "lr_schedule", "input_dropout", "hidden_dropout", "max_column_norm", "patience", "seed",
-                                                   "batch_norm", "batch_norm_epsilon", "batch_norm_momentum"]
+                                                   "batch_norm", "batch_norm_epsilon", "batch_norm_momentum",
+                                                   "teacher", "temperature", "soft_weight"]
 
     /// Fine-tuning settings from `s` (defaults for what is not given), validated.
     public static func read(from s: SettingSource) throws -> FineTuningConfiguration {
@@ -107,6 +111,10 @@ extension FineTuningConfiguration {
         if let v = try s.float("batch_norm_epsilon") { c.batchNormEpsilon = v }
         if let v = try s.float("batch_norm_momentum") { c.batchNormMomentum = v }
         if !c.batchNorm { try s.refuse(["batch_norm_epsilon", "batch_norm_momentum"], "applies only with batch_norm: true") }
+        c.teacher = try s.value("teacher") { $0 }
+        if let v = try s.float("temperature") { c.temperature = v }
+        if let v = try s.float("soft_weight") { c.softWeight = v }
+        if c.teacher == nil { try s.refuse(["temperature", "soft_weight"], "applies only with a teacher (distillation)") }
         try s.checked(at: "") { try c.validate() }
         return c
     }
