@@ -25,6 +25,12 @@ struct FineTuningOptions: ParsableArguments {
     var temperature: String?
     @Option(help: "Distillation: the weight of the teacher's term, the labels getting 1 minus it (default 0.9).")
     var softWeight: String?
+    @Option(help: "Augmentation: mirror each training image left-right with probability 1/2, true or false (default false; only for data where a mirrored image keeps its label).")
+    var augmentFlip: String?
+    @Option(help: "Augmentation: translate each training image by up to this many pixels each way, drawn per minibatch (default 0).")
+    var augmentShift: String?
+    @Option(help: "Augmentation: fill what a translation uncovers with zero (default) or edge (the border repeated).")
+    var augmentPadding: String?
     @Option(help: "Momentum at epoch 1 (default 0.5).")
     var momentum: String?
     @Option(help: "Momentum reached at --momentum-saturate (default 0.9).")
@@ -54,7 +60,8 @@ struct FineTuningOptions: ParsableArguments {
          "hidden_dropout": hiddenDropout, "max_column_norm": maxColumnNorm, "epochs": epochs, "patience": patience, "seed": seed,
          "divergence_factor": divergenceFactor, "optimizer": optimizer,
          "batch_norm": batchNorm, "batch_norm_epsilon": batchNormEpsilon, "batch_norm_momentum": batchNormMomentum,
-         "teacher": teacher, "temperature": temperature, "soft_weight": softWeight]
+         "teacher": teacher, "temperature": temperature, "soft_weight": softWeight,
+         "augment_flip": augmentFlip, "augment_shift": augmentShift, "augment_padding": augmentPadding]
     }
 }
 

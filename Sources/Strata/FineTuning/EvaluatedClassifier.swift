@@ -51,6 +51,9 @@ extension FineTuner {
         let split = x.rows - validation
         var tuner = self
         if let targets = softTargets, targets.rows == x.rows { tuner.softTargets = targets.rows(0 ..< split) } // the training rows' targets
+        if let source = augmentationSource, source.images.rows == x.rows {
+            tuner.augmentationSource = (source.images.rows(0 ..< split), source.geometry, source.preprocessing)
+        }
         let report = try tuner.train(&network, x: x.rows(0 ..< split), labels: Array(labels[..<split]),
                                validationX: x.rows(split ..< x.rows), validationLabels: Array(labels[split...]))
         let classifier = Classifier(head: .softmax(network), preprocessing: preprocessing, classNames: classNames, extra: metadata)

@@ -36,6 +36,8 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
     public var temperature: Float = 4
     /// The weight of the teacher's term; the labels' is `1 - softWeight`.
     public var softWeight: Float = 0.9
+    /// Flips and translations drawn for every minibatch (``Augmentation``); none by default.
+    public var augmentation = Augmentation()
     /// Batch normalization on every hidden layer, before its nonlinearity (``BatchNormalization``).
     public var batchNorm = false
     /// Added to each batch variance.
@@ -73,12 +75,13 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
         teacher = try c.decodeIfPresent(String.self, forKey: .teacher)
         temperature = try value(.temperature, 4)
         softWeight = try value(.softWeight, 0.9)
+        augmentation = try value(.augmentation, Augmentation())
     }
 
     enum CodingKeys: String, CodingKey {
         case batchSize, learningRate, learningRateDecay, lrSchedule, initialMomentum, finalMomentum, momentumSaturateEpoch
         case weightDecay, inputDropout, hiddenDropout, maxColumnNorm, maxEpochs, patience, monitorExamples, seed, divergenceFactor, optimizer
-        case batchNorm, batchNormEpsilon, batchNormMomentum, teacher, temperature, softWeight
+        case batchNorm, batchNormEpsilon, batchNormMomentum, teacher, temperature, softWeight, augmentation
     }
 
     public func validate() throws {
@@ -130,6 +133,10 @@ public struct FineTuner: Sendable {
     /// training example, `(examples, classes)`, row for row with the data
     /// ``train(_:x:labels:validationX:validationLabels:)`` is given (``Distillation/softTargets(teacherScores:areProbabilities:temperature:)``).
     public var softTargets: Tensor?
+    /// For ``FineTuningConfiguration/augmentation``: the training images before
+    /// preprocessing, row for row with the training data, their geometry, and
+    /// the preprocessing each augmented batch then gets.
+    public var augmentationSource: (images: Tensor, geometry: ImageGeometry, preprocessing: PreprocessingPipeline)?
     public var checkpointPath: String { folder + "/finetune.safetensors" }
 
     /// The outcome of a fine-tuning run: epochs, the best epoch and its validation error, time and monitor log.
@@ -158,6 +165,11 @@ public struct FineTuner: Sendable {
         if let softTargets, softTargets.shape != [x.rows, network.classCount] {
             throw StrataError.shapeMismatch(context: "the teacher's soft targets for \(x.rows) examples of \(network.classCount) classes",
                                             expected: [x.rows, network.classCount], found: softTargets.shape)
+        }
+        if configuration.augmentation.isActive {
+            guard let source = augmentationSource, source.images.rows == x.rows, source.images.columns == source.geometry.size else {
+                throw StrataError.invalidArgument(name: "augmentation", reason: "needs the training images with their geometry (flips and translations act on images, not on a matrix)")
+            }
         }
         let dataIdentity = ([x.fingerprint, validationX.fingerprint, Tensor.fingerprint(labels: labels)] + (softTargets.map { [$0.fingerprint] } ?? []))
             .joined(separator: ",")
@@ -213,7 +225,7 @@ public struct FineTuner: Sendable {
             try log.write(to: monitorPath)
             try events.append(log)
         }
-        var batch = Tensor(zeros: [0, 0]), batchLabels: [Int] = [], batchTargets = Tensor(zeros: [0, 0])
+        var batch = Tensor(zeros: [0, 0]), batchLabels: [Int] = [], batchTargets = Tensor(zeros: [0, 0]), augmented = Tensor(zeros: [0, 0])
         while state.epoch < configuration.maxEpochs && !state.stopped {
             let epoch = state.epoch + 1
             let epochStart = Date()
@@ -235,7 +247,15 @@ public struct FineTuner: Sendable {
                         softTargets.gatherRows(rows, into: &batchTargets)
                         distillation = Distillation(softTargets: batchTargets, temperature: configuration.temperature, softWeight: configuration.softWeight)
                     }
-                    let loss = network.trainStep(batch, labels: batchLabels[...], settings: settings, distillation: distillation, random: &random)
+                    var input = batch
+                    if configuration.augmentation.isActive, let source = augmentationSource {
+                        // The same rows as images: flipped and shifted, then preprocessed as the clean data was.
+                        source.images.gatherRows(rows, into: &augmented)
+                        configuration.augmentation.apply(&augmented, geometry: source.geometry, random: &random)
+                        try source.preprocessing.transform(&augmented)
+                        input = augmented
+                    }
+                    let loss = network.trainStep(input, labels: batchLabels[...], settings: settings, distillation: distillation, random: &random)
                     guard !divergence.diverged(loss, lowest: state.lowestObjective) else {
                         throw StrataError.diverged(epoch: epoch, batch: batches + 1, lastCheckpoint: state.epoch > 0 ? checkpointPath : nil,
                                                    reason: divergence.reason(loss, lowest: state.lowestObjective))

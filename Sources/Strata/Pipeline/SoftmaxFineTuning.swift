@@ -71,6 +71,12 @@ public enum SoftmaxFineTuning {
         var tuner = FineTuner(configuration: s.training, folder: s.folder)
         tuner.showProgress = showProgress
         tuner.resume = s.resume
+        if s.training.augmentation.isActive {
+            guard let geometry = train.geometry else {
+                throw StrataError.invalidArgument(name: "augmentation", reason: "\(train.name) has no image geometry; flips and translations need images")
+            }
+            tuner.augmentationSource = (train.examples, geometry, preprocessing)
+        }
         if let teacher = s.training.teacher {
             tuner.softTargets = try softTargets(teacher: teacher, settings: s, student: train, classes: classNames, log: log)
         }
@@ -79,8 +85,11 @@ public enum SoftmaxFineTuning {
         log(String(format: "%d epochs in %.1f s; best validation error %.2f%% at epoch %d", report.epochs, report.seconds, 100 * report.bestValidationError, report.bestEpoch))
         log(String(format: "test accuracy %.2f%% (%d of %d)", 100 * result.confusion.accuracy, result.confusion.correct, result.confusion.total))
         if let regime = LearningCurves.regime(report.log, epoch: report.bestEpoch) { log("at epoch \(report.bestEpoch): \(regime)") }
-        let (chart, _, _) = try Pictures.monitorChart([("fine-tuning", report.log)], selection: LearningCurves.channels,
+        // From epoch 1: the untrained network's error at epoch 0 would flatten the curves.
+        let trained = MonitorLog(rows: report.log.rows.filter { ($0["epoch"] ?? 0) >= 1 })
+        var (chart, _, _) = try Pictures.monitorChart([("fine-tuning", trained)], selection: LearningCurves.channels,
                                                       title: "learning curves: \(network.sizes)")
+        chart.yLabel = "error"
         try chart.write(to: s.folder + "/learning_curves.png")
         log("learning curves (training and validation error): \(s.folder)/learning_curves.png")
         return Result(network: network, report: report, evaluation: result, monitorPath: tuner.monitorPath)
@@ -91,7 +100,7 @@ extension FineTuningConfiguration {
     /// Every key of fine-tuning.
     public static let keys = minibatchSGDKeys + ["learning_rate_decay", "lr_schedule", "input_dropout", "hidden_dropout", "max_column_norm", "patience", "seed",
                                                    "batch_norm", "batch_norm_epsilon", "batch_norm_momentum",
-                                                   "teacher", "temperature", "soft_weight"]
+                                                   "teacher", "temperature", "soft_weight", "augment_flip", "augment_shift", "augment_padding"]
 
     /// Fine-tuning settings from `s` (defaults for what is not given), validated.
     public static func read(from s: SettingSource) throws -> FineTuningConfiguration {
@@ -115,6 +124,13 @@ extension FineTuningConfiguration {
         if let v = try s.float("temperature") { c.temperature = v }
         if let v = try s.float("soft_weight") { c.softWeight = v }
         if c.teacher == nil { try s.refuse(["temperature", "soft_weight"], "applies only with a teacher (distillation)") }
+        if let v = try s.bool("augment_flip") { c.augmentation.flip = v }
+        if let v = try s.int("augment_shift") {
+            guard (0 ... 64).contains(v) else { throw s.failure("augment_shift", "must be a number of pixels in 0...64, not \(v)") }
+            c.augmentation.shift = v
+        }
+        if let v = try s.value("augment_padding", Augmentation.padding(parsing:)) { c.augmentation.padding = v }
+        if c.augmentation.shift == 0 { try s.refuse(["augment_padding"], "applies only with augment_shift") }
         try s.checked(at: "") { try c.validate() }
         return c
     }
