@@ -42,6 +42,11 @@ struct SoftmaxFinetune: ParsableCommand {
                 --run runs/sdae/finetune
             The same network without pretraining, for comparison:
               strata finetune softmax --hidden 1000,1000 --run runs/sdae/no-pretraining
+            The modern recipe instead of pretraining (ReLU with He initialization, batch norm, Adam):
+              strata finetune softmax --hidden 1000,1000 --activation relu --batch-norm true --optimizer adam --run runs/relu-bn
+            A small student learning from a trained classifier (distillation):
+              strata finetune softmax --hidden 100 --teacher runs/sdae/finetune/classifier.safetensors --run runs/student
+            Every run writes classifier.safetensors, monitor.jsonl, TensorBoard events, learning_curves.png and evaluation.*.
             """
     )
 
