@@ -114,9 +114,8 @@ public struct ExperimentRun {
                 files.append(("weights (unwhitened)", folder + "/weights_unwhitened.png"))
             }
             // The filters beside layer 1's scalars in TensorBoard, at its last epoch.
-            let layerFolder = folder + "/layer1"
-            let epochs = (try? MonitorLog.read(layerFolder + "/monitor.jsonl").rows.last?["epoch"]).flatMap { $0 } ?? 0
-            try TensorBoardEvents(folder: layerFolder, suffix: ".weights")
+            let epochs = monitorRuns.first?.log.rows.last?["epoch"] ?? 0
+            try TensorBoardEvents(folder: folder + "/layer1", suffix: ".weights")
                 .appendImage(png: try Data(contentsOf: URL(fileURLWithPath: folder + "/weights.png")), tag: "weights", step: Int(epochs))
         }
         var accuracies: [String: Double] = [:]

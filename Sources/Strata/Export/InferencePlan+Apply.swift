@@ -51,8 +51,7 @@ extension InferencePlan {
     /// `(images * positions, h)` pooled into `(images, regions * h)`.
     static func pool(_ h: Tensor, images: Int, regionOf: [Int], regions: Int, operation: Pooling.Operation) -> Tensor {
         let (positions, hidden) = (regionOf.count, h.columns)
-        var counts = [Float](repeating: 0, count: regions)
-        for r in regionOf { counts[r] += 1 }
+        let counts = Pooling.positionCounts(regionOf: regionOf, regions: regions)
         var out = Tensor(shape: [images, regions * hidden], repeating: operation == .max ? -.infinity : 0)
         for i in 0 ..< images {
             for p in 0 ..< positions {

@@ -113,11 +113,9 @@ public struct InferencePlan: Sendable {
     static func steps(of extractor: FeatureExtractor) throws -> [Step] {
         var steps: [Step] = []
         let depth = extractor.depth ?? extractor.stack.layers.count
-        var positions = 1
         if let convolution = extractor.convolution {
-            let (indices, count, size) = try patchIndices(convolution)
-            positions = count
-            steps.append(.patches(indices: indices, positions: count, size: size))
+            let (indices, positions, size) = try patchIndices(convolution)
+            steps.append(.patches(indices: indices, positions: positions, size: size))
         }
         steps += try Self.steps(of: extractor.stack.preprocessing)
         let layers = extractor.stack.denseLayers
@@ -129,12 +127,8 @@ public struct InferencePlan: Sendable {
             steps.append(.softThreshold(dictionary: Encoding.dictionary(of: extractor.stack.layers[depth - 1]), alpha: alpha))
         }
         if let convolution = extractor.convolution {
-            let (mapRows, mapColumns) = convolution.patchShape.positions(in: convolution.image)
             let grid = convolution.pooling
-            let regionOf = (0 ..< positions).map { p in
-                (p / mapColumns) * grid.gridRows / mapRows * grid.gridColumns + (p % mapColumns) * grid.gridColumns / mapColumns
-            }
-            steps.append(.pool(regionOf: regionOf, regions: grid.regions, operation: grid.operation))
+            steps.append(.pool(regionOf: convolution.regionOfPositions, regions: grid.regions, operation: grid.operation))
         }
         return steps
     }

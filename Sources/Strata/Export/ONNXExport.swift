@@ -207,8 +207,7 @@ private struct GraphBuilder {
             let squares = node("Mul", [x, x])
             return node("Sqrt", [pool(squares, width: width, regionOf: regionOf, regions: regions, operation: .sum)])
         case .sum, .mean:
-            var counts = [Float](repeating: 0, count: regions)
-            for r in regionOf { counts[r] += 1 }
+            let counts = Pooling.positionCounts(regionOf: regionOf, regions: regions)
             var matrix = [Float](repeating: 0, count: positions * regions)
             for (p, r) in regionOf.enumerated() { matrix[p * regions + r] = operation == .mean ? 1 / counts[r] : 1 }
             let byUnit = node("Transpose", [maps], intLists: ["perm": [0, 2, 1]])                       // (n, h, positions)

@@ -17,6 +17,13 @@ public struct Pooling: Codable, Equatable, Sendable {
     }
 
     public var regions: Int { gridRows * gridColumns }
+
+    /// The number of positions in each region, for averaging (`regionOf` gives each position's region).
+    static func positionCounts(regionOf: [Int], regions: Int) -> [Float] {
+        var counts = [Float](repeating: 0, count: regions)
+        for r in regionOf { counts[r] += 1 }
+        return counts
+    }
 }
 
 /// Applying a patch-trained stack at every window position of an image.
@@ -36,6 +43,14 @@ public struct Convolution: Codable, Equatable, Sendable {
     }
 
     public var patchShape: PatchShape { PatchShape(window: (windowHeight, windowWidth), stride: (strideY, strideX)) }
+
+    /// The pooling region of each window position (positions row-major, regions row-major over the grid).
+    public var regionOfPositions: [Int] {
+        let (mapRows, mapColumns) = patchShape.positions(in: image)
+        return (0 ..< mapRows * mapColumns).map { p in
+            (p / mapColumns) * pooling.gridRows / mapRows * pooling.gridColumns + (p % mapColumns) * pooling.gridColumns / mapColumns
+        }
+    }
 
     public func validate() throws {
         try patchShape.validate(for: image)
@@ -137,12 +152,8 @@ public struct FeatureExtractor: Sendable {
         let perImage = mapRows * mapColumns
         let hidden = hiddenCount, regions = convolution.pooling.regions, width = outputCount
         let pooling = convolution.pooling
-        // Region of each position, row-major over the grid.
-        let regionOf: [Int] = (0 ..< perImage).map { p in
-            (p / mapColumns) * pooling.gridRows / mapRows * pooling.gridColumns + (p % mapColumns) * pooling.gridColumns / mapColumns
-        }
-        var counts = [Float](repeating: 0, count: regions)
-        for r in regionOf { counts[r] += 1 }
+        let regionOf = convolution.regionOfPositions
+        let counts = Pooling.positionCounts(regionOf: regionOf, regions: regions)
         var out = Tensor(zeros: [examples.rows, width])
         var done = 0
         try PatchExtractor.forEachBatch(of: examples, geometry: geometry, shape: shape, imagesPerBatch: imagesPerBatch) { patches, positions in
