@@ -62,14 +62,13 @@ struct SoftmaxFinetune: ParsableCommand {
         let training = try FineTuningConfiguration.read(from: FlagSettings(self.training.settings))
         let network: SoftmaxFineTuning.Network, pretrained: LayerStack?
         if let stack = layers.stack {
-            try refuse(["--hidden": layers.hidden, "--activation": layers.activation, "--pixel-scale": pixels.pixelScale, "--binarize": pixels.binarize ? "" : nil],
+            try refuse(["--hidden": layers.hidden, "--activation": layers.activation, "--maxout-pieces": layers.maxoutPieces, "--pixel-scale": pixels.pixelScale, "--binarize": pixels.binarize ? "" : nil],
                        "with --stack: the network's layers and the pixel treatment are the stack's")
             pretrained = try LayerStack.read(stack)
             network = .pretrained(pretrained!, name: stack)
         } else {
             pretrained = nil
-            let flags = FlagSettings(["hidden": layers.hidden, "activation": layers.activation])
-            network = .random(hidden: try flags.value("hidden", parseSizes) ?? [], activation: try flags.value("activation", Activation.init(parsing:)) ?? .sigmoid)
+            network = try .random(reading: FlagSettings(["hidden": layers.hidden, "activation": layers.activation, "maxout_pieces": layers.maxoutPieces]))
         }
         var s = SoftmaxFineTuning.Settings(network: network, images: try data.imageSettings(stack: pretrained, name: layers.stack, pixels: pixels))
         s.training = training
@@ -153,6 +152,8 @@ struct NetworkOptions: ParsableArguments {
     var stack: String?
     @Option(help: "Without --stack: hidden layer sizes of a randomly initialized network, for example 1000,1000.")
     var hidden: String?
-    @Option(help: "Without --stack: the hidden activation, sigmoid (default), tanh, relu or leaky_relu (rectifiers get He initialization).")
+    @Option(help: "Without --stack: the hidden activation, sigmoid (default), tanh, relu, leaky_relu (rectifiers get He initialization) or maxout.")
     var activation: String?
+    @Option(help: "Without --stack, with --activation maxout: linear pieces per unit, each unit their maximum (default 2; Goodfellow et al. 2013).")
+    var maxoutPieces: String?
 }

@@ -65,6 +65,22 @@ enum ExportFixtures {
         return Classifier(head: .svm(svm), extractor: extractor, preprocessing: standardization, classNames: ["x", "y", "z"], extra: extra)
     }
 
+    /// A maxout network (3 and 2 pieces) with batch normalization whose
+    /// population statistics are far from the identity, folded when saved.
+    static func maxoutWithBatchNorm() throws -> Classifier {
+        var network = try SoftmaxNetwork.randomlyInitialized(inputCount: geometry.size, hiddenSizes: [12], activation: .maxout, pieces: 3, classes: 4, seed: 5)
+        network.enableBatchNormalization()
+        var random = RandomSource(seed: 9)
+        let units = network.hidden[0].weights.columns
+        network.normalizations[0]!.gamma = .uniform(shape: [units], low: 0.5, high: 1.5, using: &random)
+        network.normalizations[0]!.beta = .uniform(shape: [units], low: -0.5, high: 0.5, using: &random)
+        network.normalizations[0]!.runningMean = .uniform(shape: [units], low: -0.2, high: 0.2, using: &random)
+        network.normalizations[0]!.runningVariance = .uniform(shape: [units], low: 0.5, high: 2, using: &random)
+        let folder = TemporaryFolder(), file = folder.file("maxout.safetensors")
+        try Classifier(head: .softmax(network), classNames: ["a", "b", "c", "d"], extra: contract()).write(to: file)
+        return try Classifier.read(file)
+    }
+
     /// The classifiers the tests export, by name: every kind of step.
     static func classifier(_ name: String) throws -> Classifier {
         switch name {
@@ -73,6 +89,7 @@ enum ExportFixtures {
             Classifier(head: .softmax(try SoftmaxNetwork.randomlyInitialized(inputCount: geometry.size, hiddenSizes: [20, 10], activation: .leakyRelu,
                                                                             classes: 4, seed: 3)),
                        classNames: ["a", "b", "c", "d"], extra: contract())
+        case "softmax-maxout-bn": try maxoutWithBatchNorm()
         case "svm": try svm()
         case "svm-max-means-binarized": try svm(encoding: .hiddenMeans, pooling: Pooling(operation: .max), binarize: true)
         case "svm-mean-3x3": try svm(pooling: Pooling(gridRows: 3, gridColumns: 3, operation: .mean))
@@ -145,7 +162,7 @@ enum ExportFixtures {
 @Suite struct ExportRuntimeTests {
     static let checker = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("scripts/check_export.py").path
-    static let variants = ["softmax", "softmax-leaky-relu", "svm", "svm-max-means-binarized", "svm-mean-3x3", "svm-l2"]
+    static let variants = ["softmax", "softmax-leaky-relu", "softmax-maxout-bn", "svm", "svm-max-means-binarized", "svm-mean-3x3", "svm-l2"]
 
     /// Exports `classifier`, runs the runtime on 1,000 raw images, and checks
     /// every label and the scores (probabilities within 1e-5; decision values

@@ -156,8 +156,12 @@ private struct GraphBuilder {
         case .project(let p):
             return node("MatMul", [x, constant("projection", p)])
         case .dense(let layer):
-            let z = node("Gemm", [x, constant("weights", layer.weights), constant("bias", layer.bias.scalars, shape: [layer.outputCount])])
+            let z = node("Gemm", [x, constant("weights", layer.weights), constant("bias", layer.bias.scalars, shape: [layer.bias.count])])
             switch layer.activation {
+            case .maxout:
+                // (n, units · k) -> (n, units, k), each unit's largest piece.
+                let pieces = node("Reshape", [z, integers("shape", [-1, layer.outputCount, layer.pieces], shape: [3])])
+                return node("ReduceMax", [pieces], intLists: ["axes": [2]], ints: ["keepdims": 0])
             case .sigmoid: return node("Sigmoid", [z])
             case .tanh: return node("Tanh", [z])
             case .relu: return node("Relu", [z])

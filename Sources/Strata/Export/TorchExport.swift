@@ -37,8 +37,9 @@ public enum TorchExport {
             case .project(let p):
                 add("Project(\(p.rows), \(p.columns))", kind: "Project", buffers: ["matrix": p])
             case .dense(let layer):
-                add("nn.Linear(\(layer.inputCount), \(layer.outputCount))", buffers: ["weight": layer.weights.transposed(), "bias": layer.bias])
+                add("nn.Linear(\(layer.inputCount), \(layer.weights.columns))", buffers: ["weight": layer.weights.transposed(), "bias": layer.bias])
                 switch layer.activation {
+                case .maxout: add("Maxout(\(layer.pieces))", kind: "Maxout")
                 case .sigmoid: add("nn.Sigmoid()")
                 case .tanh: add("nn.Tanh()")
                 case .relu: add("nn.ReLU()")
@@ -143,6 +144,17 @@ public enum TorchExport {
                     divisor = torch.sqrt(spread + self.sqrt_bias) / self.scale
                     divisor = torch.where(divisor < self.min_divisor, torch.ones_like(divisor), divisor)
                     return (centered if self.subtract_mean else x) / divisor
+            """),
+        ("Maxout", """
+            class Maxout(nn.Module):
+                \"\"\"Each unit the largest of its `pieces` adjacent linear pieces (Goodfellow et al. 2013).\"\"\"
+
+                def __init__(self, pieces):
+                    super().__init__()
+                    self.pieces = pieces
+
+                def forward(self, x):
+                    return x.view(x.shape[0], -1, self.pieces).amax(dim=2)
             """),
         ("RemoveRowMean", """
             class RemoveRowMean(nn.Module):

@@ -121,6 +121,6 @@ public struct BatchNormalization: Sendable, Equatable {
         var b = layer.bias
         b.multiply(by: scale)
         b.add(shift)
-        return DenseLayer(weights: w, bias: b, activation: layer.activation)
+        return DenseLayer(weights: w, bias: b, activation: layer.activation, pieces: layer.pieces)
     }
 }

@@ -80,6 +80,7 @@ public struct Classifier: Sendable {
                 file.tensors["softmax.layer\(i).bias"] = layer.bias
             }
             file.metadata["softmax.activations"] = encodeJSON(layers.map(\.activation))
+            if layers.contains(where: { $0.pieces > 1 }) { file.metadata["softmax.pieces"] = encodeJSON(layers.map(\.pieces)) }
         case .svm(let svm):
             file.tensors["svm.weights"] = svm.weights
             file.tensors["svm.bias"] = svm.bias
@@ -128,13 +129,23 @@ public struct Classifier: Sendable {
             switch file.metadata["classifier"] {
             case "softmax":
                 let activations = try decodeJSON([Activation].self, file.metadata["softmax.activations"] ?? "", what: "softmax.activations")
+                // Files from before maxout have no pieces: one per unit.
+                let pieces = try file.metadata["softmax.pieces"].map { try decodeJSON([Int].self, $0, what: "softmax.pieces") }
+                    ?? activations.map { _ in 1 }
+                guard pieces.count == activations.count else {
+                    throw StrataError.badKey(path: path, key: "softmax.pieces", reason: "\(pieces.count) entries for \(activations.count) layers")
+                }
                 var layers: [DenseLayer] = []
                 for (i, activation) in activations.enumerated() {
                     let w = try file.tensor("softmax.layer\(i).weights", in: path), b = try file.tensor("softmax.layer\(i).bias", in: path)
-                    guard w.rank == 2, b.count == w.columns, layers.last.map({ $0.outputCount == w.rows }) ?? true else {
+                    let k = pieces[i]
+                    guard k >= 1, k == 1 || activation == .maxout else {
+                        throw StrataError.badKey(path: path, key: "softmax.pieces", reason: "layer \(i) has \(k) pieces and \(activation.rawValue) units")
+                    }
+                    guard w.rank == 2, b.count == w.columns, w.columns % k == 0, layers.last.map({ $0.outputCount == w.rows }) ?? true else {
                         throw StrataError.shapeMismatch(context: "\(path): softmax layer \(i)", expected: [layers.last?.outputCount ?? w.rows, b.count], found: w.shape)
                     }
-                    layers.append(DenseLayer(weights: w, bias: b, activation: activation))
+                    layers.append(DenseLayer(weights: w, bias: b, activation: activation, pieces: k))
                 }
                 guard let top = layers.popLast() else { throw StrataError.badKey(path: path, key: "softmax.activations", reason: "no layers") }
                 var network = try SoftmaxNetwork(hidden: layers, inputCount: layers.first?.inputCount ?? top.inputCount, classes: top.outputCount)
@@ -153,7 +164,7 @@ public struct Classifier: Sendable {
             guard classNames.count == (head.classCount) else {
                 throw StrataError.badKey(path: path, key: "class_names", reason: "\(classNames.count) names for \(head.classCount) classes")
             }
-            let known: Set = ["format", "classifier", "class_names", "softmax.activations", "svm.settings", "preprocessing", "extractor_depth", "extractor_convolution", "extractor_encoding"]
+            let known: Set = ["format", "classifier", "class_names", "softmax.activations", "softmax.pieces", "svm.settings", "preprocessing", "extractor_depth", "extractor_convolution", "extractor_encoding"]
             return Classifier(head: head, extractor: extractor, preprocessing: try PreprocessingPipeline(checkpoint: file, path: path),
                               classNames: classNames, extra: file.metadata.filter { !known.contains($0.key) && !$0.key.hasPrefix("extractor.") })
         } catch StrataError.badKey(_, let key, let reason) {

@@ -94,7 +94,7 @@ struct FineTuningCheckpoint {
                     throw StrataError.shapeMismatch(context: "\(path): layer \(i + 1) of the saved network (this run's network is \(network.sizes))",
                                                     expected: layer.weights.shape, found: w.shape)
                 }
-                return DenseLayer(weights: w, bias: b, activation: layer.activation)
+                return DenseLayer(weights: w, bias: b, activation: layer.activation, pieces: layer.pieces)
             }
         }
         var restored = network, best = network

@@ -24,6 +24,9 @@ public struct SoftmaxNetwork: Sendable {
     // Scratch per layer: outputs before dropout, dropout masks, the input each layer saw.
     var activations: [Tensor] = []
     var masks: [Tensor] = []
+    // Maxout layers' pieces before the maximum, and each unit's winning piece.
+    var pieceOutputs: [Tensor] = []
+    var winners: [[Int32]] = []
     var inputMask = Tensor(zeros: [0, 0])
     var droppedInput = Tensor(zeros: [0, 0])
     var logits = Tensor(zeros: [0, 0])
@@ -54,8 +57,10 @@ public struct SoftmaxNetwork: Sendable {
     /// them in training; they are folded with it at inference).
     public mutating func enableBatchNormalization(epsilon: Float = 1e-5, momentum: Float = 0.9) {
         for (l, layer) in hidden.enumerated() where normalizations[l] == nil {
-            normalizations[l] = BatchNormalization(units: layer.outputCount, epsilon: epsilon, momentum: momentum)
-            normalizationVelocities[l] = (Tensor(zeros: [layer.outputCount]), Tensor(zeros: [layer.outputCount]))
+            // Maxout layers normalize each piece, before the maximum.
+            let units = layer.weights.columns
+            normalizations[l] = BatchNormalization(units: units, epsilon: epsilon, momentum: momentum)
+            normalizationVelocities[l] = (Tensor(zeros: [units]), Tensor(zeros: [units]))
         }
     }
 
@@ -70,9 +75,14 @@ public struct SoftmaxNetwork: Sendable {
     /// `±sqrt(6 / (fan_in + fan_out))` (Glorot and Bengio 2010), times 4 for
     /// sigmoid units; for rectifiers (`relu`, `leaky_relu`) He et al.'s (2015)
     /// `±sqrt(6 / fan_in)`, variance `2 / fan_in`, which keeps the activations'
-    /// scale through depth.
-    public static func randomlyInitialized(inputCount: Int, hiddenSizes: [Int], activation: Activation = .sigmoid,
+    /// scale through depth. Maxout layers get `pieces` linear pieces per unit,
+    /// each initialized as a linear unit (Glorot's range with fan-out the units).
+    public static func randomlyInitialized(inputCount: Int, hiddenSizes: [Int], activation: Activation = .sigmoid, pieces: Int = 1,
                                            classes: Int, seed: UInt64 = 1) throws -> SoftmaxNetwork {
+        guard activation == .maxout ? pieces >= 2 : pieces == 1 else {
+            throw StrataError.invalidArgument(name: "pieces", reason: activation == .maxout ? "\(pieces): a maxout unit needs at least 2 pieces"
+                                                : "\(pieces) pieces are for maxout units; \(activation.rawValue) units have one")
+        }
         var random = RandomSource(seed: seed ^ 0x5eed)
         var layers: [DenseLayer] = []
         var width = inputCount
@@ -80,8 +90,8 @@ public struct SoftmaxNetwork: Sendable {
             guard size > 0 else { throw StrataError.invalidArgument(name: "hidden sizes", reason: "\(hiddenSizes): each must be positive") }
             let r = activation.isRectifier ? (6 / Float(width)).squareRoot()
                 : (activation == .sigmoid ? 4 : 1) * (6 / Float(width + size)).squareRoot()
-            layers.append(DenseLayer(weights: .uniform(shape: [width, size], low: -r, high: r, using: &random),
-                                     bias: Tensor(zeros: [size]), activation: activation))
+            layers.append(DenseLayer(weights: .uniform(shape: [width, size * pieces], low: -r, high: r, using: &random),
+                                     bias: Tensor(zeros: [size * pieces]), activation: activation, pieces: pieces))
             width = size
         }
         return try SoftmaxNetwork(hidden: layers, inputCount: inputCount, classes: classes, seed: seed)
@@ -170,9 +180,20 @@ public struct SoftmaxNetwork: Sendable {
         }
         if normalizationCaches.count != hidden.count { normalizationCaches = hidden.map { _ in BatchNormalization.Cache() } }
         normalizationGradients = hidden.map { _ in nil }
+        if pieceOutputs.count != hidden.count { (pieceOutputs, winners) = (hidden.map { _ in Tensor(zeros: [0, 0]) }, hidden.map { _ in [] }) }
         for (l, layer) in hidden.enumerated() {
             layerInputs.append(a)
-            if var normalization = normalizations[l] {
+            if layer.pieces > 1 {
+                // Maxout: the pieces (normalized, with batch norm), then each unit's largest.
+                ensureShape(&pieceOutputs[l], n, layer.weights.columns)
+                pieceOutputs[l].formProduct(a, layer.weights)
+                pieceOutputs[l].addToEachRow(layer.bias)
+                if var normalization = normalizations[l] {
+                    normalization.forwardTraining(&pieceOutputs[l], cache: &normalizationCaches[l])
+                    normalizations[l] = normalization
+                }
+                Maxout.forward(pieceOutputs[l], k: layer.pieces, into: &activations[l], winners: &winners[l])
+            } else if var normalization = normalizations[l] {
                 // Affine, normalized with the batch's statistics, then the nonlinearity.
                 ensureShape(&activations[l], n, layer.outputCount)
                 activations[l].formProduct(a, layer.weights)
@@ -205,8 +226,14 @@ public struct SoftmaxNetwork: Sendable {
             guard l > 0 else { break }
             var below = delta.matmul(layers[l].weights, transposeOther: true)
             if hiddenDropout > 0 { below.multiply(by: masks[l - 1]) }
-            below.withUnsafeMutableBufferPointer { g in
-                activations[l - 1].withUnsafeBufferPointer { layers[l - 1].activation.multiplyByDerivative(g, output: $0) }
+            if layers[l - 1].pieces > 1 {
+                var pieceGradient = Tensor(zeros: [0, 0])
+                Maxout.backward(below, winners: winners[l - 1], pieces: layers[l - 1].pieces, into: &pieceGradient)
+                below = pieceGradient
+            } else {
+                below.withUnsafeMutableBufferPointer { g in
+                    activations[l - 1].withUnsafeBufferPointer { layers[l - 1].activation.multiplyByDerivative(g, output: $0) }
+                }
             }
             if let normalization = normalizations[l - 1] {
                 let (dz, dGamma, dBeta) = normalization.backward(below, cache: normalizationCaches[l - 1])

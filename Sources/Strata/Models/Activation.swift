@@ -1,8 +1,15 @@
-/// Element-wise activation functions of autoencoder and network layers.
+/// Activation functions of autoencoder and network layers.
 /// `leaky_relu` is `max(z, 0.01 z)` (Maas, Hannun and Ng 2013).
+/// `maxout` (Goodfellow et al. 2013) is the one that is not element-wise: each
+/// unit is the largest of its layer's ``DenseLayer/pieces`` linear pieces, so
+/// element-wise it is the identity and the layer takes the maximum.
 public enum Activation: String, Codable, CaseIterable, Sendable {
     case sigmoid, tanh, relu, linear
     case leakyRelu = "leaky_relu"
+    case maxout
+
+    /// The activations an autoencoder's encoder or decoder may use (maxout is a fine-tuning layer only).
+    public static let elementwise: [Activation] = [.sigmoid, .tanh, .relu, .linear, .leakyRelu]
 
     /// The slope of `leaky_relu` below zero.
     public static let leakySlope: Float = 0.01
@@ -17,7 +24,7 @@ public enum Activation: String, Codable, CaseIterable, Sendable {
         case .tanh: z.mapInPlace(fastTanh, fastTanh)
         case .relu: for i in z.indices { z[i] = Swift.max(z[i], 0) }
         case .leakyRelu: for i in z.indices { z[i] = Swift.max(z[i], Self.leakySlope * z[i]) }
-        case .linear: break
+        case .linear, .maxout: break
         }
     }
 
@@ -28,7 +35,7 @@ public enum Activation: String, Codable, CaseIterable, Sendable {
         case .tanh: for i in grad.indices { grad[i] *= 1 - a[i] * a[i] }
         case .relu: for i in grad.indices { grad[i] = a[i] > 0 ? grad[i] : 0 }
         case .leakyRelu: for i in grad.indices { grad[i] = a[i] > 0 ? grad[i] : Self.leakySlope * grad[i] }
-        case .linear: break
+        case .linear, .maxout: break
         }
     }
 
@@ -40,7 +47,7 @@ public enum Activation: String, Codable, CaseIterable, Sendable {
         case .tanh: let d = 1 - a * a; return (d, -2 * a * d)
         case .relu: return (a > 0 ? 1 : 0, 0)
         case .leakyRelu: return (a > 0 ? 1 : Self.leakySlope, 0)
-        case .linear: return (1, 0)
+        case .linear, .maxout: return (1, 0)
         }
     }
 }

@@ -24,7 +24,7 @@ extension Autoencoder {
                         case .tanh: r = fastTanh(r)
                         case .relu: r = max(r, 0)
                         case .leakyRelu: r = max(r, Activation.leakySlope * r)
-                        case .linear: break
+                        case .linear, .maxout: break
                         }
                         let d = r - xs[i]
                         total += d * d

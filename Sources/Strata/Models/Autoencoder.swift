@@ -59,6 +59,9 @@ public struct Autoencoder: UnsupervisedLearner {
         public func validate() throws {
             try validateLayerSize(visible: visibleCount, hidden: hiddenCount, what: "autoencoder")
             guard irange > 0 else { throw StrataError.invalidArgument(name: "irange", reason: "\(irange) must be positive") }
+            guard Activation.elementwise.contains(encoder), Activation.elementwise.contains(decoder) else {
+                throw StrataError.invalidArgument(name: "encoder", reason: "maxout is a fine-tuning layer; an autoencoder's encoder and decoder are element-wise")
+            }
             if loss == .crossEntropy && decoder != .sigmoid {
                 throw StrataError.invalidArgument(name: "loss", reason: "cross-entropy needs a sigmoid decoder (outputs in (0, 1)); use squared error with a \(decoder.rawValue) decoder")
             }

@@ -66,8 +66,8 @@ public struct LayerSettings: Sendable {
             c.seed = seed
             if let v = try s.float("irange") { c.irange = v }
             if let v = try s.bool("tied") { c.tied = v }
-            if let v = try s.value("encoder", Activation.init(parsing:)) { c.encoder = v }
-            if let v = try s.value("decoder", Activation.init(parsing:)) { c.decoder = v }
+            if let v = try s.value("encoder", Activation.init(parsingElementwise:)) { c.encoder = v }
+            if let v = try s.value("decoder", Activation.init(parsingElementwise:)) { c.decoder = v }
             if let v = try s.value("loss", Autoencoder.Loss.init(parsing:)) { c.loss = v }
             if let v = try s.value("corruption", Autoencoder.Corruption.init(parsing:)) { c.corruption = v }
             if let v = try s.float("sparsity_weight") { c.sparsityWeight = v }

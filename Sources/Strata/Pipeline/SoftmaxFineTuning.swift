@@ -3,10 +3,30 @@ import Foundation
 /// Supervised fine-tuning with a softmax head: the stage behind
 /// `strata finetune softmax` and an experiment's `finetune: {softmax: ...}`.
 public enum SoftmaxFineTuning {
-    /// The network's hidden layers: a pretrained stack's, or random ones (no pretraining).
+    /// The network's hidden layers: a pretrained stack's, or random ones (no
+    /// pretraining; `pieces` linear pieces per unit for maxout).
     public enum Network: Sendable {
         case pretrained(LayerStack, name: String)
-        case random(hidden: [Int], activation: Activation)
+        case random(hidden: [Int], activation: Activation, pieces: Int = 1)
+
+        /// The keys of a random network: `hidden`, `activation` and `maxout_pieces`.
+        public static let randomKeys = ["hidden", "activation", "maxout_pieces"]
+
+        /// A random network from `hidden` (sizes, for example `1000,1000`; none:
+        /// logistic regression), `activation` (default sigmoid) and, for maxout,
+        /// `maxout_pieces` (default 2).
+        public static func random(reading s: SettingSource) throws -> Network {
+            let activation = try s.value("activation") { try Activation(parsing: $0) } ?? .sigmoid
+            guard activation == .maxout || !s.has("maxout_pieces") else {
+                throw s.failure("maxout_pieces", "pieces are for maxout units (activation maxout), not \(activation.rawValue)")
+            }
+            var pieces = 1
+            if activation == .maxout {
+                pieces = try s.int("maxout_pieces") ?? 2
+                guard pieces >= 2 else { throw s.failure("maxout_pieces", "a maxout unit needs at least 2 pieces, found \(pieces)") }
+            }
+            return .random(hidden: try s.value("hidden", parseSizes) ?? [], activation: activation, pieces: pieces)
+        }
     }
 
     /// Everything one fine-tuning run needs: the network, the images, the hold-out, the training settings and the run folder.
@@ -63,8 +83,9 @@ public enum SoftmaxFineTuning {
         case .pretrained(let stack, let name):
             try stack.requireInput(x, what: "\(train.name) for the stack \(name)")
             network = try SoftmaxNetwork(hidden: stack.denseLayers, inputCount: x.columns, classes: classNames.count, seed: s.training.seed)
-        case .random(let hidden, let activation):
-            network = try SoftmaxNetwork.randomlyInitialized(inputCount: x.columns, hiddenSizes: hidden, activation: activation, classes: classNames.count, seed: s.training.seed)
+        case .random(let hidden, let activation, let pieces):
+            network = try SoftmaxNetwork.randomlyInitialized(inputCount: x.columns, hiddenSizes: hidden, activation: activation, pieces: pieces,
+                                                             classes: classNames.count, seed: s.training.seed)
         }
         let pretrainedName: String? = { if case .pretrained(_, let name) = s.network { return name }; return nil }()
         log("fine-tuning \(network.sizes) (\(pretrainedName.map { "pretrained: \($0)" } ?? "no pretraining")) on \(x.rows - s.validation) examples, validating on \(s.validation)")

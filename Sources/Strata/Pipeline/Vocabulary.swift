@@ -178,9 +178,14 @@ extension RBM.Objective {
 }
 
 extension Activation {
-    /// `sigmoid`, `tanh`, `relu`, `leaky_relu` or `linear`.
-    public init(parsing text: String) throws {
-        self = Activation(rawValue: try parseChoice(text, Activation.allCases.map(\.rawValue)))!
+    /// `sigmoid`, `tanh`, `relu`, `leaky_relu`, `linear` or `maxout`, limited to `choices`.
+    public init(parsing text: String, among choices: [Activation] = Activation.allCases) throws {
+        self = Activation(rawValue: try parseChoice(text, choices.map(\.rawValue)))!
+    }
+
+    /// An autoencoder's encoder or decoder: the element-wise activations only.
+    public init(parsingElementwise text: String) throws {
+        try self.init(parsing: text, among: Activation.elementwise)
     }
 }
 
