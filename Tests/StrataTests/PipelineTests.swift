@@ -109,6 +109,12 @@ extension FrontEndAgreementTests {
             #expect(FileManager.default.fileExists(atPath: folder.file("run/\(file)")), "\(name): no \(file)")
         }
         #expect(outcome.stack.layers.count >= 1)
+        if name == "deep_networks" {
+            // The study ran every variant at every depth and wrote its table, data and (when a network reached the target) chart.
+            let csv = try String(contentsOfFile: folder.file("run/depth_study.csv"), encoding: .utf8).split(separator: "\n")
+            #expect(csv.count == 1 + 5 * outcome.stack.layers.count, "\(csv)")
+            #expect(FileManager.default.fileExists(atPath: folder.file("run/depth_study.md")))
+        }
         #expect(!outcome.lines.contains { $0.contains("no run has") }, "\(name): the chart lost channels: \(outcome.lines)")
         // The walkthrough's commands that read this tutorial's outputs work on them (no stale paths).
         let readers = Walkthroughs.files.flatMap(Walkthroughs.commands).filter { $0.contains("runs/\(name)/") && !$0.contains("--run ") }

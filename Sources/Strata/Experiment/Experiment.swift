@@ -26,6 +26,8 @@ public struct Experiment: Sendable {
     public enum Finetune: Sendable {
         case softmax(FineTuningConfiguration, compareWithoutPretraining: Bool)
         case svm(LinearSVM.Settings, cGrid: [Float]?, stdEps: Float, features: FeatureSettings)
+        /// Networks of every depth up to the stack's, for each variant (``DepthStudy``); the stack pretrains the `pretrained` variant.
+        case depthStudy(DepthStudy.Settings)
     }
 
     /// Where an experiment writes, and which pictures it draws.
@@ -122,8 +124,11 @@ public struct Experiment: Sendable {
     }
 
     static func parseFinetune(_ field: YAMLField) throws -> Finetune {
-        let outer = try field.mapping(allowed: ["softmax", "svm"])
-        guard outer.fields.count == 1, let (kind, value) = outer.fields.first else { throw field.fail("give exactly one of softmax or svm") }
+        let outer = try field.mapping(allowed: ["softmax", "svm", "depth_study"])
+        guard outer.fields.count == 1, let (kind, value) = outer.fields.first else { throw field.fail("give exactly one of softmax, svm or depth_study") }
+        if kind == "depth_study" {
+            return .depthStudy(try DepthStudy.Settings.read(from: YAMLSettings(value, allowed: DepthStudy.Settings.keys)))
+        }
         if kind == "softmax" {
             let s = try YAMLSettings(value, allowed: FineTuningConfiguration.keys + ["compare_without_pretraining"])
             return .softmax(try FineTuningConfiguration.read(from: s), compareWithoutPretraining: try s.bool("compare_without_pretraining") ?? false)

@@ -40,6 +40,10 @@ public struct ExperimentRun {
         if let maxEpochs {
             for i in e.layers.indices { e.layers[i].training.maxEpochs = min(e.layers[i].training.maxEpochs, maxEpochs) }
             if case .softmax(var c, let compare)? = e.finetune { c.maxEpochs = min(c.maxEpochs, maxEpochs); e.finetune = .softmax(c, compareWithoutPretraining: compare) }
+            if case .depthStudy(var s)? = e.finetune {
+                s.training.maxEpochs = min(s.training.maxEpochs, maxEpochs)
+                e.finetune = .depthStudy(s)
+            }
             changes.append("--max-epochs \(maxEpochs): at most \(maxEpochs) epochs per stage")
         }
         return (e, changes)
@@ -57,6 +61,9 @@ public struct ExperimentRun {
             steps.append("fine-tune: softmax, lr \(c.learningRate), up to \(c.maxEpochs) epochs, \(e.validation) held out\(compare ? ", and the same network without pretraining" : "")")
         case .svm(let s, let grid, _, let f)?:
             steps.append("fine-tune: linear SVM (\(s.loss.rawValue), C \(grid.map { "from \($0)" } ?? "\(s.c)"), \(e.validation) held out) on features (\(f.encoding)), stride \(f.stride), \(f.pooling.operation.rawValue)-pooling over \(f.pooling.gridRows)x\(f.pooling.gridColumns)")
+        case .depthStudy(let s)?:
+            steps.append("depth study: \(s.variants.map(\.description).joined(separator: ", ")) at depths 1-\(e.layers.count), \(s.training.maxEpochs) epochs each, "
+                + String(format: "updates to %.0f%% validation accuracy measured every %d, %d held out", 100 * s.targetAccuracy, s.evaluateEvery, e.validation))
         case nil: break
         }
         steps.append("outputs: \(folder)")
@@ -85,12 +92,14 @@ public struct ExperimentRun {
         say("\(data.examples.rows) training examples of \(data.examples.columns) values: \(data.summary)")
         var monitorRuns: [(name: String, log: MonitorLog)] = []
         var stack = data.base
+        var layerSeconds: [Double] = []
         for (i, layer) in e.layers.enumerated() {
             let layerFolder = folder + "/layer\(i + 1)"
             let resumeLayer = resume && FileManager.default.fileExists(atPath: layerFolder + "/model.safetensors")
             let result = try Pretraining.trainLayer(layer, on: data, folder: layerFolder, resume: resumeLayer, compute: compute, showProgress: showProgress, log: { _ in })
             stack = result.stack
             monitorRuns.append(("layer \(i + 1)", result.report.log))
+            layerSeconds.append(result.report.seconds)
             say(String(format: "layer %d (%d-%d): %d epochs, %.1f s, train_objective %.5g", i + 1, result.learner.visibleCount, result.learner.hiddenCount,
                        result.report.epochs, result.report.seconds, result.report.log.rows.last?["train_objective"] ?? .nan))
             if i + 1 < e.layers.count {
@@ -141,6 +150,12 @@ public struct ExperimentRun {
             let result = try SVMFineTuning.run(s, compute: compute, log: say)
             accuracies["svm"] = result.evaluation.confusion.accuracy
             files += [("svm classifier", result.evaluation.classifierPath), ("svm evaluation", result.evaluation.evaluationPath)]
+        case .depthStudy(let settings)?:
+            let rows = try DepthStudy.run(settings, stack: stack, stackPath: stackPath, images: e.images, validation: e.validation,
+                                          pretrainingSeconds: layerSeconds, folder: folder + "/depth", compute: compute, showProgress: showProgress, log: say)
+            for row in rows where row.depth == stack.layers.count { accuracies["\(row.variant)-\(row.depth)"] = row.testAccuracy }
+            files += try DepthStudy.write(rows, targetAccuracy: settings.targetAccuracy, title: "\(e.name): updates to the target by depth", to: folder)
+            say(DepthStudy.table(rows, targetAccuracy: settings.targetAccuracy))
         case nil: break
         }
         if e.outputs.monitor {

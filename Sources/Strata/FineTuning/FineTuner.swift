@@ -138,6 +138,17 @@ public struct FineTuner: Sendable {
     /// the preprocessing each augmented batch then gets.
     public var augmentationSource: (images: Tensor, geometry: ImageGeometry, preprocessing: PreprocessingPipeline)?
     public var checkpointPath: String { folder + "/finetune.safetensors" }
+    /// Time to accuracy (as DAWNBench measures it): every `every` updates the
+    /// validation error is measured, untimed, until it first falls to `error`;
+    /// the report gives the updates and training seconds it took. Fresh runs only.
+    public var target: (error: Double, every: Int)?
+
+    /// When the run first reached its ``target``: minibatch updates and training
+    /// seconds (the steps only, without the measurements).
+    public struct TargetReached: Sendable, Equatable {
+        public var updates: Int
+        public var seconds: Double
+    }
 
     /// The outcome of a fine-tuning run: epochs, the best epoch and its validation error, time and monitor log.
     public struct Report: Sendable {
@@ -146,6 +157,8 @@ public struct FineTuner: Sendable {
         public var bestValidationError: Double
         public var seconds: Double
         public var log: MonitorLog
+        /// With a ``FineTuner/target``: when it was reached (nil: not within the run).
+        public var targetReached: TargetReached?
     }
 
     /// Trains `network` on `x` (`(n, inputs)`) with `labels`, choosing the
@@ -159,6 +172,11 @@ public struct FineTuner: Sendable {
         try checkLabels(validationLabels, rows: validationX.rows, classes: network.classCount, what: "validation labels")
         for (data, what) in [(x, "training data"), (validationX, "validation data")] where data.columns != network.inputCount {
             throw StrataError.shapeMismatch(context: "\(what) for a \(network.sizes) network", expected: [data.rows, network.inputCount], found: data.shape)
+        }
+        if let target {
+            guard target.every >= 1, (0 ... 1).contains(target.error), !resume else {
+                throw StrataError.invalidArgument(name: "target", reason: "the validation error to reach lies in [0, 1], is measured every 1 or more updates, and only in a fresh run")
+            }
         }
         guard x.rows > 0, validationX.rows > 0 else { throw StrataError.invalidArgument(name: "fine-tuning data", reason: "training and validation sets must not be empty") }
         try AtomicFile.makeFolder(folder)
@@ -225,6 +243,7 @@ public struct FineTuner: Sendable {
             try log.write(to: monitorPath)
             try events.append(log)
         }
+        var updates = 0, stepSeconds = 0.0, targetReached: TargetReached?
         var batch = Tensor(zeros: [0, 0]), batchLabels: [Int] = [], batchTargets = Tensor(zeros: [0, 0]), augmented = Tensor(zeros: [0, 0])
         while state.epoch < configuration.maxEpochs && !state.stopped {
             let epoch = state.epoch + 1
@@ -240,6 +259,7 @@ public struct FineTuner: Sendable {
             var lossSum = 0.0, batches = 0, done = resumedPosition
             do {
                 try EpochLoop.forEachMinibatch(of: x, order: order, from: resumedPosition, batchSize: configuration.batchSize, batch: &batch) { rows, batch in
+                    let stepStart = Date()
                     batchLabels.removeAll(keepingCapacity: true)
                     for row in rows { batchLabels.append(labels[row]) }
                     var distillation: Distillation?
@@ -259,6 +279,12 @@ public struct FineTuner: Sendable {
                     guard !divergence.diverged(loss, lowest: state.lowestObjective) else {
                         throw StrataError.diverged(epoch: epoch, batch: batches + 1, lastCheckpoint: state.epoch > 0 ? checkpointPath : nil,
                                                    reason: divergence.reason(loss, lowest: state.lowestObjective))
+                    }
+                    stepSeconds += Date().timeIntervalSince(stepStart)
+                    updates += 1
+                    if let target, targetReached == nil, updates % target.every == 0,
+                       network.evaluate(validationX, labels: validationLabels).errorRate <= target.error {
+                        targetReached = TargetReached(updates: updates, seconds: stepSeconds)
                     }
                     lossSum += loss
                     batches += 1
@@ -293,7 +319,7 @@ public struct FineTuner: Sendable {
         }
         network = best
         return Report(epochs: state.epoch, bestEpoch: state.bestEpoch, bestValidationError: state.bestError ?? 1,
-                      seconds: secondsBefore + Date().timeIntervalSince(start), log: log)
+                      seconds: secondsBefore + Date().timeIntervalSince(start), log: log, targetReached: targetReached)
     }
 }
 

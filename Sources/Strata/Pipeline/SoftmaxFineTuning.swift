@@ -44,6 +44,8 @@ public enum SoftmaxFineTuning {
         public var preprocessing = PreprocessingPipeline()
         /// Continue the run saved in `folder` (`finetune.safetensors`) exactly.
         public var resume = false
+        /// Measure the updates and training time until the validation error first falls to a target (``FineTuner/target``).
+        public var target: (error: Double, every: Int)?
 
         public init(network: Network, images: ImageSettings) { (self.network, self.images) = (network, images) }
     }
@@ -92,6 +94,7 @@ public enum SoftmaxFineTuning {
         var tuner = FineTuner(configuration: s.training, folder: s.folder)
         tuner.showProgress = showProgress
         tuner.resume = s.resume
+        tuner.target = s.target
         if s.training.augmentation.isActive {
             guard let geometry = train.geometry else {
                 throw StrataError.invalidArgument(name: "augmentation", reason: "\(train.name) has no image geometry; flips and translations need images")

@@ -19,6 +19,8 @@ public struct LineChart: Sendable {
     public var logarithmicY = false
     /// Fixed y range; nil: fitted to the data.
     public var yRange: ClosedRange<Double>?
+    /// A dot at every point (for series of few points, such as one per network depth).
+    public var markers = false
     public var width = 960
     public var height = 600
     public var series: [Series] = []
@@ -35,8 +37,10 @@ public struct LineChart: Sendable {
 
     /// The chart as PNG bytes.
     public func pngData() throws -> Data {
-        let usable = series.map { s in Series(label: s.label, points: s.points.filter { $0.x.isFinite && $0.y.isFinite && (!logarithmicY || $0.y > 0) }) }
-            .filter { !$0.points.isEmpty }
+        // A NaN y is kept as a break in its line (a value that does not exist there); other unplottable points are dropped.
+        func plottable(_ p: (x: Double, y: Double)) -> Bool { p.x.isFinite && p.y.isFinite && (!logarithmicY || p.y > 0) }
+        let usable = series.map { s in Series(label: s.label, points: s.points.filter { plottable($0) || ($0.x.isFinite && $0.y.isNaN) }) }
+            .filter { $0.points.contains(where: plottable) }
         guard !usable.isEmpty else {
             throw StrataError.invalidArgument(name: "chart", reason: logarithmicY ? "no positive finite values to plot on a log scale" : "no finite values to plot")
         }
@@ -53,7 +57,7 @@ public struct LineChart: Sendable {
     private func draw(_ series: [Series], on cr: OpaquePointer) {
         let legendWidth = min(320.0, 40 + 7.5 * Double(series.map(\.label.count).max() ?? 0))
         let (left, right, top, bottom) = (86.0, Double(width) - legendWidth - 20, title.isEmpty ? 24.0 : 52.0, Double(height) - 62)
-        let xs = series.flatMap { $0.points.map(\.x) }, ys = series.flatMap { $0.points.map(\.y) }
+        let xs = series.flatMap { $0.points.filter { !$0.y.isNaN }.map(\.x) }, ys = series.flatMap { $0.points.map(\.y) }.filter { !$0.isNaN }
         let (xTicks, xLow, xHigh) = Self.ticks(xs.min()!, xs.max()!, logarithmic: false)
         let (yTicks, yLow, yHigh) = yRange.map { Self.ticks($0.lowerBound, $0.upperBound, logarithmic: logarithmicY) }
             ?? Self.ticks(ys.min()!, ys.max()!, logarithmic: logarithmicY)
@@ -91,11 +95,15 @@ public struct LineChart: Sendable {
         for (i, s) in series.enumerated() {
             let (r, g, b) = Self.palette[i % Self.palette.count]
             cairo_set_source_rgb(cr, r, g, b)
-            for (k, p) in s.points.enumerated() {
-                if k == 0 { cairo_move_to(cr, px(p.x), py(p.y)) } else { cairo_line_to(cr, px(p.x), py(p.y)) }
+            var penDown = false
+            for p in s.points {
+                guard !p.y.isNaN else { penDown = false; continue }
+                if penDown { cairo_line_to(cr, px(p.x), py(p.y)) } else { cairo_move_to(cr, px(p.x), py(p.y)) }
+                penDown = true
             }
-            if s.points.count == 1 { cairo_arc(cr, px(s.points[0].x), py(s.points[0].y), 3, 0, 2 * .pi); cairo_fill(cr) }
             cairo_stroke(cr)
+            let dots = markers ? s.points.filter { !$0.y.isNaN } : (s.points.count == 1 ? s.points : [])
+            for p in dots { cairo_arc(cr, px(p.x), py(p.y), markers ? 4 : 3, 0, 2 * .pi); cairo_fill(cr) }
         }
         cairo_restore(cr)
         // Labels and title.
