@@ -90,7 +90,8 @@ public enum SoftmaxFineTuning {
                                                              classes: classNames.count, seed: s.training.seed)
         }
         let pretrainedName: String? = { if case .pretrained(_, let name) = s.network { return name }; return nil }()
-        log("fine-tuning \(network.sizes) (\(pretrainedName.map { "pretrained: \($0)" } ?? "no pretraining")) on \(x.rows - s.validation) examples, validating on \(s.validation)")
+        let units = network.hidden.first.map { $0.pieces > 1 ? ", maxout units of \($0.pieces) pieces" : ", \($0.activation.rawValue) units" } ?? ""
+        log("fine-tuning \(network.sizes) (\(pretrainedName.map { "pretrained: \($0)" } ?? "no pretraining")\(units)) on \(x.rows - s.validation) examples, validating on \(s.validation)")
         var tuner = FineTuner(configuration: s.training, folder: s.folder)
         tuner.showProgress = showProgress
         tuner.resume = s.resume
