@@ -3,7 +3,7 @@ import Strata
 
 /// A layer's learner, by the same names as a YAML layer.
 struct LearnerOptions: ParsableArguments {
-    @Option(help: "grbm, rbm or autoencoder (default: grbm).")
+    @Option(help: "grbm, rbm, autoencoder, kmeans or spherical_kmeans (default: grbm). K-means makes one Lloyd step per epoch; --hidden is its number of centroids.")
     var learner: String?
     @Option(help: "Hidden units (default 400).")
     var hidden: String?
@@ -130,7 +130,7 @@ struct FeatureOptions: ParsableArguments {
     var pool: String?
     @Option(help: "Pooling: sum (default), mean, max or l2 (the square root of the sum of squares).")
     var poolOp: String?
-    @Option(help: "How the chosen layer encodes: means (its hidden means, the default) or soft-threshold:ALPHA (Coates and Ng's max(0, ±x·d - ALPHA) on its unit-norm filters, both polarities: twice the features).")
+    @Option(help: "How the chosen layer encodes: means (its hidden means, the default) soft-threshold:ALPHA (Coates and Ng's max(0, ±x·d - ALPHA) on its unit-norm filters, both polarities: twice the features), triangle (the filters as centroids: max(0, mean distance - distance)) or hard (1 for the nearest filter).")
     var encoding: String?
     @Option(help: "Images per extraction batch, bounding memory (default 16).")
     var imagesPerBatch: String?

@@ -49,12 +49,14 @@ enum ExportFixtures {
     }
 
     /// The single-layer pipeline: 4x4 windows at stride 2, `encoding`, `pooling`, standardized features, an SVM.
-    static func svm(encoding: Encoding = .softThreshold(alpha: 0.25), pooling: Pooling = Pooling(), binarize: Bool = false) throws -> Classifier {
+    /// With `kmeans`, the layer is a K-means layer (whose own features are the triangle encoding).
+    static func svm(encoding: Encoding = .softThreshold(alpha: 0.25), pooling: Pooling = Pooling(), binarize: Bool = false, kmeans: Bool = false) throws -> Classifier {
         let extra = contract(window: 4, binarize: binarize)
         let patches = try preprocessing(width: 16, seed: 5)
         var r = RBM.Configuration(visibleCount: 16, hiddenCount: 10, visibleUnits: .gaussian, objective: .contrastiveDivergence(steps: 1))
         (r.irange, r.initSigma, r.seed) = (0.3, 0.4, 6)
-        let stack = try LayerStack(layers: [try RBM(r)], preprocessing: patches, extra: extra)
+        let layer: any UnsupervisedLearner = kmeans ? try KMeans(.init(visibleCount: 16, hiddenCount: 10, seed: 6)) : try RBM(r)
+        let stack = try LayerStack(layers: [layer], preprocessing: patches, extra: extra)
         let extractor = try FeatureExtractor(stack: stack, images: geometry, stride: (2, 2), pooling: pooling, encoding: encoding)
         var treated = try Dataset(name: "fixture", examples: images(120, seed: 9), labels: (0 ..< 120).map { $0 % 3 })
         try InputContract(metadata: extra).treat(&treated)
@@ -94,6 +96,8 @@ enum ExportFixtures {
         case "svm-max-means-binarized": try svm(encoding: .hiddenMeans, pooling: Pooling(operation: .max), binarize: true)
         case "svm-mean-3x3": try svm(pooling: Pooling(gridRows: 3, gridColumns: 3, operation: .mean))
         case "svm-l2": try svm(encoding: .hiddenMeans, pooling: Pooling(operation: .l2))
+        case "svm-kmeans-triangle": try svm(encoding: .hiddenMeans, kmeans: true)
+        case "svm-hard-mean": try svm(encoding: .hardAssignment, pooling: Pooling(operation: .mean))
         default: throw StrataError.invalidArgument(name: "fixture", reason: name)
         }
     }
@@ -162,7 +166,7 @@ enum ExportFixtures {
 @Suite struct ExportRuntimeTests {
     static let checker = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("scripts/check_export.py").path
-    static let variants = ["softmax", "softmax-leaky-relu", "softmax-maxout-bn", "svm", "svm-max-means-binarized", "svm-mean-3x3", "svm-l2"]
+    static let variants = ["softmax", "softmax-leaky-relu", "softmax-maxout-bn", "svm", "svm-max-means-binarized", "svm-mean-3x3", "svm-l2", "svm-kmeans-triangle", "svm-hard-mean"]
 
     /// Exports `classifier`, runs the runtime on 1,000 raw images, and checks
     /// every label and the scores (probabilities within 1e-5; decision values

@@ -32,6 +32,8 @@ extension InferencePlan {
                 x = layer.forward(x)
             case .softThreshold(let dictionary, let alpha):
                 x = Encoding.splitSoftThreshold(x.matmul(dictionary), alpha: alpha)
+            case .centroids(let c, let hard):
+                x = hard ? Encoding.hardAssignment(x, centroids: c) : Encoding.triangle(x, centroids: c)
             case .patches(let indices, let positions, let size):
                 let source = x
                 images = source.rows
@@ -84,6 +86,7 @@ extension InferencePlan {
             case .project(let p): width = p.columns
             case .dense(let layer): width = layer.outputCount
             case .softThreshold(let d, _): width = 2 * d.columns
+            case .centroids(let c, _): width = c.columns
             case .patches(_, _, let size): width = size
             case .pool(_, let regions, _): width *= regions
             }
@@ -104,6 +107,7 @@ extension InferencePlan {
             case .project(let p): "project \(p.rows)->\(p.columns)"
             case .dense(let layer): "dense \(layer.inputCount)->\(layer.outputCount) \(layer.activation.rawValue)"
             case .softThreshold(let d, let alpha): "soft threshold \(d.rows)->\(2 * d.columns) (alpha \(alpha))"
+            case .centroids(let c, let hard): "\(hard ? "hard assignment" : "triangle") \(c.rows)->\(c.columns)"
             case .patches(_, let positions, let size): "patches \(positions)x\(size)"
             case .pool(_, let regions, let operation): "\(operation.rawValue) pool over \(regions) regions"
             case .softmax: "softmax"

@@ -33,6 +33,9 @@ public struct InferencePlan: Sendable {
         case dense(DenseLayer)
         /// Coates and Ng's encoder: `z = x D`, then `[max(0, z - alpha), max(0, -z - alpha)]`.
         case softThreshold(dictionary: Tensor, alpha: Float)
+        /// The columns of `centroids` `(width, k)` as centroids: the triangle
+        /// encoding `max(0, mean(z) - z_k)` of the distances `z`, or (`hard`) one-hot nearest.
+        case centroids(Tensor, hard: Bool)
         /// `(n, pixels) -> (n * positions, size)`: row `i * positions + p` is
         /// the window at position `p` of image `i`; `indices` (`positions * size`)
         /// gives the pixel each value is read from.
@@ -118,13 +121,18 @@ public struct InferencePlan: Sendable {
             steps.append(.patches(indices: indices, positions: positions, size: size))
         }
         steps += try Self.steps(of: extractor.stack.preprocessing)
-        let layers = extractor.stack.denseLayers
+        // Each layer's own transform: an affine layer, or K-means' triangle encoding.
+        let layers: [Step] = extractor.stack.layers.map { layer in layer is KMeans ? .centroids(layer.filters, hard: false) : .dense(layer.denseLayer) }
+        let chosen = extractor.stack.layers[depth - 1]
         switch extractor.encoding {
         case .hiddenMeans:
-            steps += layers.prefix(depth).map { .dense($0) }
+            steps += layers.prefix(depth)
         case .softThreshold(let alpha):
-            steps += layers.prefix(depth - 1).map { .dense($0) }
-            steps.append(.softThreshold(dictionary: Encoding.dictionary(of: extractor.stack.layers[depth - 1]), alpha: alpha))
+            steps += layers.prefix(depth - 1)
+            steps.append(.softThreshold(dictionary: Encoding.dictionary(of: chosen), alpha: alpha))
+        case .triangle, .hardAssignment:
+            steps += layers.prefix(depth - 1)
+            steps.append(.centroids(chosen.filters, hard: extractor.encoding == .hardAssignment))
         }
         if let convolution = extractor.convolution {
             let grid = convolution.pooling

@@ -168,6 +168,18 @@ private struct GraphBuilder {
             case .leakyRelu: return node("LeakyRelu", [z], floats: ["alpha": Activation.leakySlope])
             case .linear: return z
             }
+        case .centroids(let c, let hard):
+            // |x - c|² = |x|² - 2 x·c + |c|², clamped at zero; |x|² as (x*x) times a column of ones.
+            let lengths = KMeans.squaredLengths(c)
+            let norms = node("MatMul", [node("Mul", [x, x]), constant("ones", [Float](repeating: 1, count: c.rows), shape: [c.rows, 1])])
+            let cross = node("MatMul", [x, constant("centroids", c.scalars.map { -2 * $0 }, shape: c.shape)])
+            let squared = node("Relu", [node("Add", [node("Add", [cross, norms]), constant("lengths", lengths, shape: [c.columns])])])
+            if hard {
+                let nearest = node("ReduceMin", [squared], intLists: ["axes": [1]], ints: ["keepdims": 1])
+                return node("Cast", [node("Equal", [squared, nearest])], ints: ["to": Int64(Onnx_TensorProto.DataType.float.rawValue)])
+            }
+            let z = node("Sqrt", [squared])
+            return node("Relu", [node("Sub", [node("ReduceMean", [z], intLists: ["axes": [1]], ints: ["keepdims": 1]), z])])
         case .softThreshold(let dictionary, let alpha):
             let z = node("MatMul", [x, constant("dictionary", dictionary)])
             let a = scalar(alpha)

@@ -46,6 +46,8 @@ public enum TorchExport {
                 case .leakyRelu: add("nn.LeakyReLU(\(python(Activation.leakySlope)))")
                 case .linear: break
                 }
+            case .centroids(let c, let hard):
+                add("Centroids(\(c.rows), \(c.columns), \(python(hard)))", kind: "Centroids", buffers: ["centroids": c])
             case .softThreshold(let dictionary, let alpha):
                 add("SoftThreshold(\(dictionary.rows), \(dictionary.columns), \(python(alpha)))", kind: "SoftThreshold", buffers: ["dictionary": dictionary])
             case .patches(let indices, let positions, let size):
@@ -144,6 +146,23 @@ public enum TorchExport {
                     divisor = torch.sqrt(spread + self.sqrt_bias) / self.scale
                     divisor = torch.where(divisor < self.min_divisor, torch.ones_like(divisor), divisor)
                     return (centered if self.subtract_mean else x) / divisor
+            """),
+        ("Centroids", """
+            class Centroids(nn.Module):
+                \"\"\"Distances to K-means centroids: the triangle encoding max(0, mean(z) - z), or one-hot nearest.\"\"\"
+
+                def __init__(self, rows, columns, hard):
+                    super().__init__()
+                    self.register_buffer("centroids", torch.zeros(rows, columns))
+                    self.hard = hard
+
+                def forward(self, x):
+                    squared = (x * x).sum(dim=1, keepdim=True) - 2 * (x @ self.centroids) + (self.centroids * self.centroids).sum(dim=0)
+                    squared = squared.clamp(min=0)
+                    if self.hard:
+                        return nn.functional.one_hot(squared.argmin(dim=1), self.centroids.shape[1]).to(x.dtype)
+                    z = squared.sqrt()
+                    return (z.mean(dim=1, keepdim=True) - z).clamp(min=0)
             """),
         ("Maxout", """
             class Maxout(nn.Module):

@@ -8,14 +8,20 @@ import Foundation
 ///   `z = x D`, and the features `max(0, z - alpha)` and `max(0, -z - alpha)`
 ///   (both polarities, so twice the hidden units). Coates and Ng found this
 ///   encoding beats the trained model's own nonlinearity for linear classifiers.
+/// - `triangle`: the layer's filters used as centroids, `z_k = |x - c_k|`,
+///   the features `max(0, mean(z) - z_k)` (Coates, Lee and Ng 2011's "K-means
+///   triangle"): a centroid nearer than average gives a positive feature.
+/// - `hardAssignment`: 1 for the nearest centroid, 0 for the others.
 public enum Encoding: Codable, Equatable, Sendable, CustomStringConvertible {
     case hiddenMeans
     case softThreshold(alpha: Float)
+    case triangle
+    case hardAssignment
 
     /// Features per hidden unit.
     public var multiplicity: Int {
         switch self {
-        case .hiddenMeans: return 1
+        case .hiddenMeans, .triangle, .hardAssignment: return 1
         case .softThreshold: return 2
         }
     }
@@ -24,22 +30,28 @@ public enum Encoding: Codable, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .hiddenMeans: return "hidden means"
         case .softThreshold(let alpha): return "soft threshold \(alpha) on unit-norm filters, both polarities"
+        case .triangle: return "triangle (distance to each filter as a centroid, below the mean)"
+        case .hardAssignment: return "hard assignment to the nearest filter as a centroid"
         }
     }
 
-    /// `means` or `soft_threshold:ALPHA` (also written `soft-threshold:ALPHA`).
+    /// `means`, `soft_threshold:ALPHA` (also written `soft-threshold:ALPHA`), `triangle` or `hard`.
     public init(parsing text: String) throws {
         let (word, p) = splitComposite(text)
         switch (word, p.count) {
         case ("means", 0), ("hidden_means", 0):
             self = .hiddenMeans
+        case ("triangle", 0):
+            self = .triangle
+        case ("hard", 0), ("hard_assignment", 0):
+            self = .hardAssignment
         case ("soft_threshold", 1):
             guard let alpha = Float(p[0]), alpha >= 0, alpha.isFinite else {
                 throw SettingError("soft_threshold:ALPHA takes a non-negative number (got '\(text)')")
             }
             self = .softThreshold(alpha: alpha)
         default:
-            throw SettingError("'\(text)' is not means or soft_threshold:ALPHA (for example soft_threshold:0.25)")
+            throw SettingError("'\(text)' is not means, soft_threshold:ALPHA (for example soft_threshold:0.25), triangle or hard")
         }
     }
 
@@ -54,6 +66,58 @@ public enum Encoding: Codable, Equatable, Sendable, CustomStringConvertible {
             for r in 0 ..< rows { for c in 0 ..< columns { p[r * columns + c] *= inverse[c] } }
         }
         return d
+    }
+
+    /// Squared distances `|x_i - c_k|²` `(n, k)` from `x` `(n, d)` to the columns of `centroids` `(d, k)`:
+    /// `|x|² - 2 x·c + |c|²` by one GEMM, clamped at zero against rounding.
+    static func squaredDistances(_ x: Tensor, centroids: Tensor) -> Tensor {
+        var d = x.matmul(centroids)
+        let lengths = KMeans.squaredLengths(centroids)
+        let (n, k, width) = (x.rows, centroids.columns, x.columns)
+        x.withUnsafeBufferPointer { xp in
+            d.withUnsafeMutableBufferPointer { dp in
+                let (xb, db) = (xp.baseAddress!, dp.baseAddress!)
+                parallelChunks(n, minimumChunk: 64) { rows in
+                    for r in rows {
+                        var length: Float = 0
+                        for t in 0 ..< width { length += xb[r * width + t] * xb[r * width + t] }
+                        for j in 0 ..< k { db[r * k + j] = Swift.max(0, length - 2 * db[r * k + j] + lengths[j]) }
+                    }
+                }
+            }
+        }
+        return d
+    }
+
+    /// The triangle encoding `max(0, mean_k(z) - z_k)`, `z_k = |x - c_k|`: `(n, k)`.
+    static func triangle(_ x: Tensor, centroids: Tensor) -> Tensor {
+        var z = squaredDistances(x, centroids: centroids)
+        let (n, k) = (z.rows, z.columns)
+        z.withUnsafeMutableBufferPointer { p in
+            for r in 0 ..< n {
+                let row = UnsafeMutableBufferPointer(rebasing: p[r * k ..< (r + 1) * k])
+                var mean: Float = 0
+                for j in row.indices { row[j] = row[j].squareRoot(); mean += row[j] }
+                mean /= Float(k)
+                for j in row.indices { row[j] = Swift.max(0, mean - row[j]) }
+            }
+        }
+        return z
+    }
+
+    /// One-hot rows: 1 at the nearest centroid (the first, on ties), `(n, k)`.
+    static func hardAssignment(_ x: Tensor, centroids: Tensor) -> Tensor {
+        var z = squaredDistances(x, centroids: centroids)
+        let (n, k) = (z.rows, z.columns)
+        z.withUnsafeMutableBufferPointer { p in
+            for r in 0 ..< n {
+                let row = UnsafeMutableBufferPointer(rebasing: p[r * k ..< (r + 1) * k])
+                var best = 0
+                for j in row.indices where row[j] < row[best] { best = j }
+                for j in row.indices { row[j] = j == best ? 1 : 0 }
+            }
+        }
+        return z
     }
 
     /// `[max(0, z - alpha), max(0, -z - alpha)]` row by row: `(n, 2 h)` from `z` `(n, h)`.

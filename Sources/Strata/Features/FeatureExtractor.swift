@@ -107,6 +107,12 @@ public struct FeatureExtractor: Sendable {
             let layer = depth ?? stack.layers.count
             let below = layer > 1 ? try stack.transform(x, depth: layer - 1, batchSize: x.rows) : x
             return Encoding.splitSoftThreshold(below.matmul(dictionary!), alpha: alpha)
+        case .triangle, .hardAssignment:
+            // The chosen layer's filters as centroids, on the input of that layer.
+            let layer = depth ?? stack.layers.count
+            let below = layer > 1 ? try stack.transform(x, depth: layer - 1, batchSize: x.rows) : x
+            let centroids = stack.layers[layer - 1].filters
+            return encoding == .triangle ? Encoding.triangle(below, centroids: centroids) : Encoding.hardAssignment(below, centroids: centroids)
         }
     }
 

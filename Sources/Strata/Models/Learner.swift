@@ -38,6 +38,14 @@ public protocol UnsupervisedLearner: Sendable {
     /// ``transform(_:)`` as an affine layer with an activation, so a stack of
     /// learners becomes the initial hidden layers of a network for fine-tuning.
     var denseLayer: DenseLayer { get }
+
+    /// Called after each epoch's last minibatch: a learner whose update is per
+    /// epoch (K-means' Lloyd step) makes it here. The others do nothing.
+    mutating func finishEpoch()
+}
+
+extension UnsupervisedLearner {
+    public mutating func finishEpoch() {}
 }
 
 extension UnsupervisedLearner {

@@ -6,6 +6,7 @@ public struct LayerSettings: Sendable {
     public enum Learner: Sendable {
         case rbm(RBM.Configuration)
         case autoencoder(Autoencoder.Configuration)
+        case kmeans(KMeans.Configuration)
     }
 
     public var learner: Learner
@@ -13,11 +14,12 @@ public struct LayerSettings: Sendable {
 
     public init(learner: Learner, training: TrainingConfiguration) { (self.learner, self.training) = (learner, training) }
 
-    /// The learner's kind as written in settings: `grbm`, `rbm` or `autoencoder`.
+    /// The learner's kind as written in settings: `grbm`, `rbm`, `autoencoder`, `kmeans` or `spherical_kmeans`.
     public var kindName: String {
         switch learner {
         case .rbm(let c): c.visibleUnits == .gaussian ? "grbm" : "rbm"
         case .autoencoder: "autoencoder"
+        case .kmeans(let c): c.spherical ? "spherical_kmeans" : "kmeans"
         }
     }
 
@@ -25,6 +27,7 @@ public struct LayerSettings: Sendable {
         switch learner {
         case .rbm(let c): c.hiddenCount
         case .autoencoder(let c): c.hiddenCount
+        case .kmeans(let c): c.hiddenCount
         }
     }
 
@@ -33,6 +36,7 @@ public struct LayerSettings: Sendable {
         switch learner {
         case .rbm(var c): c.visibleCount = visible; return try RBM(c)
         case .autoencoder(var c): c.visibleCount = visible; return try Autoencoder(c)
+        case .kmeans(var c): c.visibleCount = visible; return try KMeans(c)
         }
     }
 
@@ -43,6 +47,7 @@ public struct LayerSettings: Sendable {
         switch learner {
         case .rbm(let c): what = "\(c.visibleUnits == .gaussian ? "GRBM" : "RBM") \(c.hiddenCount) hidden, \(c.objective.text)"
         case .autoencoder(let c): what = "autoencoder \(c.hiddenCount) hidden (\(c.encoder.rawValue)/\(c.decoder.rawValue), \(c.loss.text), corruption \(c.corruption.text))"
+        case .kmeans(let c): what = "\(c.spherical ? "spherical K-means" : "K-means") \(c.hiddenCount) centroids, one Lloyd step per epoch"
         }
         return "\(what), batch \(t.batchSize), lr \(t.learningRate), up to \(t.maxEpochs) epochs"
     }
@@ -56,11 +61,16 @@ public struct LayerSettings: Sendable {
     /// `training`'s (the same source for a command's flags; a nested
     /// `training:` mapping in YAML). `seed` is the default of the layer's seed.
     public static func read(learner s: SettingSource, training t: SettingSource, seed defaultSeed: UInt64 = 1) throws -> LayerSettings {
-        let kind = try s.value("learner") { try parseChoice($0, ["grbm", "rbm", "autoencoder"]) } ?? "grbm"
+        let kind = try s.value("learner") { try parseChoice($0, ["grbm", "rbm", "autoencoder", "kmeans", "spherical_kmeans"]) } ?? "grbm"
         let hidden = try s.positive("hidden", s.int) ?? 400
         let seed = try s.seed("seed") ?? defaultSeed
         let learner: Learner
-        if kind == "autoencoder" {
+        if kind.hasSuffix("kmeans") {
+            try s.refuse(rbmKeys + autoencoderKeys + ["irange"], "is not a K-means setting; K-means takes hidden (the centroids) and seed")
+            let c = KMeans.Configuration(visibleCount: 1, hiddenCount: hidden, spherical: kind == "spherical_kmeans", seed: seed)
+            try s.checked(at: "learner") { try c.validate() }
+            learner = .kmeans(c)
+        } else if kind == "autoencoder" {
             try s.refuse(rbmKeys, "is an RBM setting; an autoencoder takes \(autoencoderKeys.joined(separator: ", "))")
             var c = Autoencoder.Configuration(visibleCount: 1, hiddenCount: hidden)
             c.seed = seed

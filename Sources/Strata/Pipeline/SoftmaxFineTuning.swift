@@ -68,6 +68,9 @@ public enum SoftmaxFineTuning {
         var preprocessing = s.preprocessing
         if case .pretrained(let stack, let name) = s.network {
             stackContract = try InputContract(metadata: stack.extra, path: name)
+            if stack.layers.contains(where: { $0 is KMeans }) {
+                throw StrataError.invalidArgument(name: "stack", reason: "\(name) holds K-means layers, whose triangle features are no affine layer to fine-tune; classify its features with the SVM stage (`strata finetune svm`)")
+            }
             if let window = stackContract?.patchWindow {
                 throw StrataError.invalidArgument(name: "stack", reason: "\(name) was trained on \(window) patches; use the SVM stage (`strata finetune svm`) with its convolutional features")
             }

@@ -23,7 +23,7 @@ public struct LearnerCheckpoint: Sendable {
     }
 
     /// The learner kinds a checkpoint can hold.
-    public static let registry: [String: any UnsupervisedLearner.Type] = [RBM.kind: RBM.self, Autoencoder.kind: Autoencoder.self]
+    public static let registry: [String: any UnsupervisedLearner.Type] = [RBM.kind: RBM.self, Autoencoder.kind: Autoencoder.self, KMeans.kind: KMeans.self]
 
     public func safeTensors() throws -> SafeTensors {
         var file = SafeTensors(tensors: learner.parameters, metadata: extra)

@@ -156,6 +156,7 @@ public struct Trainer: Sendable {
                                       trainerState: stoppedState, extra: extraMetadata).write(to: checkpointPath)
                 throw StrataError.interrupted(signal: StopRequest.signal ?? SIGINT, checkpoint: checkpointPath, epoch: epoch, position: done)
             }
+            learner.finishEpoch()
             guard learner.parameters.values.allSatisfy(\.isFinite) else {
                 throw StrataError.diverged(epoch: epoch, batch: batches, lastCheckpoint: hasCheckpoint ? checkpointPath : nil,
                                            reason: "a parameter became NaN or infinite")
