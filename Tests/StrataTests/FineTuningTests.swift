@@ -118,6 +118,25 @@ func blobs(classes: Int, perClass: Int, dimensions: Int, spread: Float = 0.3, se
         #expect(accuracy > 0.9)
     }
 
+    /// A best C at the grid's edge extends the grid that way while it improves, and says so.
+    @Test func theSearchForCGoesPastTheGridsEdge() throws {
+        // One feature, the class boundary far from its mean: a small C cannot afford the bias it needs.
+        let x = Tensor(shape: [300, 1], scalars: (0 ..< 300).map { Float(($0 * 37) % 300) / 300 })
+        let labels = x.scalars.map { $0 > 0.85 ? 1 : 0 }
+        var notes: [String] = [], tried: [Float] = [], accuracies: [Double] = []
+        let up = try LinearSVM.chooseC(x, labels: labels, classes: 2, validation: 60, grid: [1e-3, 1e-2], settings: .init(tolerance: 1e-4),
+                                       note: { notes.append($0) }, report: { tried.append($0.c); accuracies.append($0.validationAccuracy) })
+        // 0.01 beats 0.001, so 0.1 is tried (better), then 1 (no better): the search stops at 0.1.
+        #expect(up == 0.1 && tried == [1e-3, 1e-2, 1e-1, 1], "\(tried) \(accuracies)")
+        #expect(notes.count == 2 && notes.allSatisfy { $0.contains("upper edge") }, "\(notes)")
+        // Separable classes: every large C is perfect, so one step down finds nothing better and the first best stays.
+        let (y, classes) = blobs(classes: 3, perClass: 60, dimensions: 5, spread: 0.2, seed: 8)
+        notes = []
+        let down = try LinearSVM.chooseC(y, labels: classes, classes: 3, validation: 45, grid: [100, 1000], settings: .init(tolerance: 1e-4),
+                                         note: { notes.append($0) })
+        #expect(down == 100 && notes.count == 1 && notes[0].contains("lower edge"), "\(down) \(notes)")
+    }
+
     @Test func refusesAClassWithoutExamplesAndMismatchedFeatures() throws {
         let x = Tensor(rows: 3, columns: 2, scalars: [0, 1, 1, 0, 1, 1])
         #expect(strataError { _ = try LinearSVM.train(x, labels: [0, 0, 2], classes: 3, settings: .init()) }?.description.contains("class 1 has no training example") == true)

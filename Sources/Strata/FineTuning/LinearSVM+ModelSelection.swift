@@ -15,8 +15,14 @@ extension LinearSVM {
     /// `starting` is told each candidate before its solve, `report` sees each as it finishes.
     /// Candidates in `finished` (C to validation accuracy, from an earlier run
     /// on the same data) are not solved again.
+    ///
+    /// When the best C is the grid's largest (or smallest) value, the best may
+    /// lie beyond it: the grid is extended in that direction by its own last
+    /// ratio (10 for a one-value grid), at most `extensions` times, while each
+    /// new C is strictly better; `note` says so.
     public static func chooseC(_ x: Tensor, labels: [Int], classes: Int, validation: Int, grid: [Float], settings: Settings,
-                               stdEps: Float = 0.01, cores: Int = Compute.activeCores, finished: [Float: Double] = [:], starting: (Float) -> Void = { _ in },
+                               stdEps: Float = 0.01, cores: Int = Compute.activeCores, finished: [Float: Double] = [:], extensions: Int = 3,
+                               note: (String) -> Void = { _ in }, starting: (Float) -> Void = { _ in },
                                progress: ((_ pass: Int, _ unsolved: Int) -> Void)? = nil, report: (Candidate) -> Void = { _ in }) throws -> Float {
         guard !grid.isEmpty, grid.allSatisfy({ $0 > 0 }) else {
             throw StrataError.invalidArgument(name: "C grid", reason: "\(grid) must hold positive values")
@@ -31,11 +37,8 @@ extension LinearSVM {
         try standardize.transform(&valid)
         var best = (c: grid[0], accuracy: -1.0)
         var candidateSettings = settings
-        for c in grid {
-            if let accuracy = finished[c] {
-                if accuracy > best.accuracy { best = (c, accuracy) }
-                continue
-            }
+        func evaluate(_ c: Float) throws -> Double {
+            if let accuracy = finished[c] { return accuracy }
             candidateSettings.c = c
             starting(c)
             let start = Date()
@@ -43,7 +46,26 @@ extension LinearSVM {
             let accuracy = Double(zip(try svm.predict(valid), labels[split...]).filter { $0 == $1 }.count) / Double(valid.rows)
             report(Candidate(c: c, validationAccuracy: accuracy, seconds: Date().timeIntervalSince(start),
                              iterations: (svm.iterations.min() ?? 0) ... (svm.iterations.max() ?? 0)))
+            return accuracy
+        }
+        for c in grid {
+            let accuracy = try evaluate(c)
             if accuracy > best.accuracy { best = (c, accuracy) }
+        }
+        // Beyond the edge the best reached, one step at a time while it keeps improving.
+        var tried = Array(Set(grid)).sorted()
+        for _ in 0 ..< extensions {
+            let up = best.c == tried.last!, down = best.c == tried.first!
+            guard up != down || tried.count == 1 else { break }
+            let ratio = tried.count >= 2 ? (up ? Double(tried[tried.count - 1]) / Double(tried[tried.count - 2]) : Double(tried[1]) / Double(tried[0])) : 10
+            // Three significant digits: 0.1 after 0.001 and 0.01, not 0.09999999.
+            let next = Float(String(format: "%.3g", up ? Double(best.c) * ratio : Double(best.c) / ratio)) ?? .nan
+            guard next.isFinite, next > 0 else { break }
+            note(String(format: "the best C, %g, is at the %@ edge of the grid: trying C %g", best.c, up ? "upper" : "lower", next))
+            let accuracy = try evaluate(next)
+            tried = up ? tried + [next] : [next] + tried
+            guard accuracy > best.accuracy else { break }
+            best = (next, accuracy)
         }
         return best.c
     }

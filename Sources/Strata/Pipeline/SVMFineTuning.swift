@@ -76,7 +76,7 @@ public enum SVMFineTuning {
                 log(String(format: "C %-8g validation accuracy %.2f%%  (solved by the earlier run)", done.c, 100 * done.validationAccuracy))
             }
             settings.c = try LinearSVM.chooseC(f.train, labels: f.trainLabels, classes: f.classNames.count, validation: s.validation, grid: grid,
-                                               settings: settings, stdEps: s.stdEps, cores: compute.cores, finished: search.finished,
+                                               settings: settings, stdEps: s.stdEps, cores: compute.cores, finished: search.finished, note: log,
                                                starting: { lastNote = Date(); log("C \($0): training on \(f.train.rows - s.validation) examples ...") },
                                                progress: passes) { candidate in
                 log(String(format: "C %-8g validation accuracy %.2f%%  (%.1f s, %d-%d passes)", candidate.c, 100 * candidate.validationAccuracy,
