@@ -94,12 +94,15 @@ public enum Encoding: Codable, Equatable, Sendable, CustomStringConvertible {
         var z = squaredDistances(x, centroids: centroids)
         let (n, k) = (z.rows, z.columns)
         z.withUnsafeMutableBufferPointer { p in
-            for r in 0 ..< n {
-                let row = UnsafeMutableBufferPointer(rebasing: p[r * k ..< (r + 1) * k])
-                var mean: Float = 0
-                for j in row.indices { row[j] = row[j].squareRoot(); mean += row[j] }
-                mean /= Float(k)
-                for j in row.indices { row[j] = Swift.max(0, mean - row[j]) }
+            let base = p.baseAddress!
+            parallelChunks(n, minimumChunk: 64) { rows in
+                for r in rows {
+                    let row = base + r * k
+                    var mean: Float = 0
+                    for j in 0 ..< k { row[j] = row[j].squareRoot(); mean += row[j] }
+                    mean /= Float(k)
+                    for j in 0 ..< k { row[j] = Swift.max(0, mean - row[j]) }
+                }
             }
         }
         return z
