@@ -67,7 +67,8 @@ struct TutorialCommand: ParsableCommand {
         discussion: """
             Tutorials: grbm_smd (GRBM by score matching on 8x8 whitened patches), stacked_autoencoders \
             (greedy pretraining, softmax fine-tuning, and the same network without pretraining), \
-            single_layer_svm (patch features extracted convolutionally, pooled, linear SVM), deep_networks \
+            single_layer_svm (patch features extracted convolutionally, pooled, linear SVM), kmeans_triangle \
+            (the same with 1600 K-means centroids and the triangle encoding), deep_networks \
             (networks of 1 to 7 hidden layers: sigmoid, ReLU, batch norm and pretraining, updates to 85% accuracy). Each folder \
             holds experiment.yaml and a README walkthrough. Ends by printing the checkpoint, the weights \
             and monitor PNGs and the report.
