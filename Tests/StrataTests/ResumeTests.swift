@@ -115,7 +115,8 @@ final class Counter: @unchecked Sendable {
         _ = try SVMFineTuning.run(settings(resume: false), compute: Compute(cores: 1), log: { _ in })
         let path = folder.file("svm/c_search.json")
         var search = try JSONDecoder().decode(CSearchLog.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
-        #expect(search.results.map(\.c) == [0.01, 0.1, 1])
+        // The grid, then (its best C being its smallest) the extension below it.
+        #expect(Array(search.results.map(\.c).prefix(3)) == [0.01, 0.1, 1] && search.results.count > 3 && search.results[3].c == 0.001, "\(search.results)")
         // Pretend the earlier run found C = 0.01 perfect: a resumed search must believe it rather than solve again.
         search.results[0].validationAccuracy = 2
         try AtomicFile.write(Data(encodeJSON(search).utf8), to: path)
@@ -123,6 +124,7 @@ final class Counter: @unchecked Sendable {
         let resumed = try SVMFineTuning.run(settings(resume: true), compute: Compute(cores: 1), log: { lines.append($0) })
         #expect(resumed.svm.settings.c == 0.01)
         #expect(lines.filter { $0.contains("solved by the earlier run") }.count == 3, "\(lines)")
+        #expect(!lines.contains { $0.contains(": training on") }, "every candidate, the extension's too, was solved by the earlier run: \(lines)")
         try write(Tensor(shape: [150, 5], scalars: x.rows(0 ..< 150).scalars.map { $0 + 1 }), Array(labels[..<150]), "train.npy")
         let error = strataError { _ = try SVMFineTuning.run(settings(resume: true), compute: Compute(cores: 1), log: { _ in }) }
         #expect(error?.description.contains("other features") == true, "\(String(describing: error))")

@@ -186,6 +186,6 @@ import Testing
         #expect(try back.extractor!.extract(x) == f)
         #expect(try Encoding(parsing: "soft-threshold:0.25") == .softThreshold(alpha: 0.25))
         #expect(try Encoding(parsing: "soft_threshold:0.25") == .softThreshold(alpha: 0.25))
-        #expect(throws: SettingError("'soft-threshold' is not means or soft_threshold:ALPHA (for example soft_threshold:0.25)")) { try Encoding(parsing: "soft-threshold") }
+        #expect(throws: SettingError("'soft-threshold' is not means, soft_threshold:ALPHA (for example soft_threshold:0.25), triangle or hard")) { try Encoding(parsing: "soft-threshold") }
     }
 }
