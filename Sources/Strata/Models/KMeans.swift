@@ -46,7 +46,9 @@ public struct KMeans: UnsupervisedLearner {
     /// `(visible, k)`.
     public internal(set) var centroids: Tensor
     // The epoch in progress: per-centroid sums `(k, visible)`, counts `(k)`,
-    // the reservoir of examples `(k, visible)` and how many were seen (`[seen]`).
+    // the reservoir of examples `(k, visible)` and how many were seen (`[seen]`;
+    // a Float, exact up to 2^24 examples an epoch; past that, later examples
+    // enter the reservoir a little less often than uniform sampling would).
     var sums: Tensor, counts: Tensor, reservoir: Tensor, seen: Tensor
     // Scratch: the batch's products with the centroids, and each centroid's squared length.
     var products = Tensor(zeros: [0, 0])

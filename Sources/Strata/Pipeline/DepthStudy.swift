@@ -59,11 +59,11 @@ public enum DepthStudy {
         /// A study's settings from `s`; fine-tuning keys not given keep the study's defaults, and patience defaults to the epochs.
         public static func read(from s: SettingSource) throws -> Settings {
             var settings = Settings()
-            if let list = try s.text("variants") {
-                settings.variants = try s.value("variants") { _ in
-                    try list.split(separator: ",").map { try Variant(parsing: $0.trimmingCharacters(in: .whitespaces)) }
-                } ?? []
-                guard !settings.variants.isEmpty else { throw s.failure("variants", "name at least one variant") }
+            if let variants = try s.value("variants", { text in
+                try text.split(separator: ",").map { try Variant(parsing: $0.trimmingCharacters(in: .whitespaces)) }
+            }) {
+                guard !variants.isEmpty else { throw s.failure("variants", "name at least one variant") }
+                settings.variants = variants
             }
             if let v = try s.float("target_accuracy") {
                 guard v > 0, v < 1 else { throw s.failure("target_accuracy", "a validation accuracy lies in (0, 1), found \(v)") }
