@@ -61,7 +61,7 @@ import Testing
     /// Spherical K-means keeps unit-length centroids and lowers its reconstruction error.
     @Test func sphericalCentroidsStayUnitLength() throws {
         let (learner, objectives) = try train(.init(visibleCount: 6, hiddenCount: 5, spherical: true, seed: 2), epochs: 6)
-        for length in KMeans.squaredLengths(learner.centroids) { #expect(abs(length - 1) < 1e-4) }
+        for length in learner.centroids.columnSquaredNorms() { #expect(abs(length - 1) < 1e-4) }
         #expect(objectives.last! < objectives.first!, "\(objectives)")
     }
 

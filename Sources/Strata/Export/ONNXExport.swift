@@ -170,7 +170,7 @@ private struct GraphBuilder {
             }
         case .centroids(let c, let hard):
             // |x - c|² = |x|² - 2 x·c + |c|², clamped at zero; |x|² as (x*x) times a column of ones.
-            let lengths = KMeans.squaredLengths(c)
+            let lengths = c.columnSquaredNorms()
             let norms = node("MatMul", [node("Mul", [x, x]), constant("ones", [Float](repeating: 1, count: c.rows), shape: [c.rows, 1])])
             let cross = node("MatMul", [x, constant("centroids", c.scalars.map { -2 * $0 }, shape: c.shape)])
             let squared = node("Relu", [node("Add", [node("Add", [cross, norms]), constant("lengths", lengths, shape: [c.columns])])])

@@ -58,13 +58,7 @@ public enum Encoding: Codable, Equatable, Sendable, CustomStringConvertible {
     /// The filters of `layer` as a dictionary: `(inputs, hidden)` with unit-length columns.
     static func dictionary(of layer: any UnsupervisedLearner) -> Tensor {
         var d = layer.filters
-        let (rows, columns) = (d.rows, d.columns)
-        d.withUnsafeMutableBufferPointer { p in
-            var norms = [Float](repeating: 0, count: columns)
-            for r in 0 ..< rows { for c in 0 ..< columns { norms[c] += p[r * columns + c] * p[r * columns + c] } }
-            let inverse = norms.map { $0 > 0 ? 1 / $0.squareRoot() : 0 }
-            for r in 0 ..< rows { for c in 0 ..< columns { p[r * columns + c] *= inverse[c] } }
-        }
+        d.normalizeColumns()
         return d
     }
 
@@ -72,7 +66,7 @@ public enum Encoding: Codable, Equatable, Sendable, CustomStringConvertible {
     /// `|x|² - 2 x·c + |c|²` by one GEMM, clamped at zero against rounding.
     static func squaredDistances(_ x: Tensor, centroids: Tensor) -> Tensor {
         var d = x.matmul(centroids)
-        let lengths = KMeans.squaredLengths(centroids)
+        let lengths = centroids.columnSquaredNorms()
         let (n, k, width) = (x.rows, centroids.columns, x.columns)
         x.withUnsafeBufferPointer { xp in
             d.withUnsafeMutableBufferPointer { dp in

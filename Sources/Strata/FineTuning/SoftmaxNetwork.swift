@@ -185,21 +185,11 @@ public struct SoftmaxNetwork: Sendable {
             layerInputs.append(a)
             if layer.pieces > 1 {
                 // Maxout: the pieces (normalized, with batch norm), then each unit's largest.
-                ensureShape(&pieceOutputs[l], n, layer.weights.columns)
-                pieceOutputs[l].formProduct(a, layer.weights)
-                pieceOutputs[l].addToEachRow(layer.bias)
-                if var normalization = normalizations[l] {
-                    normalization.forwardTraining(&pieceOutputs[l], cache: &normalizationCaches[l])
-                    normalizations[l] = normalization
-                }
+                Self.preactivations(a, layer, into: &pieceOutputs[l], normalization: &normalizations[l], cache: &normalizationCaches[l])
                 Maxout.forward(pieceOutputs[l], k: layer.pieces, into: &activations[l], winners: &winners[l])
-            } else if var normalization = normalizations[l] {
+            } else if normalizations[l] != nil {
                 // Affine, normalized with the batch's statistics, then the nonlinearity.
-                ensureShape(&activations[l], n, layer.outputCount)
-                activations[l].formProduct(a, layer.weights)
-                activations[l].addToEachRow(layer.bias)
-                normalization.forwardTraining(&activations[l], cache: &normalizationCaches[l])
-                normalizations[l] = normalization
+                Self.preactivations(a, layer, into: &activations[l], normalization: &normalizations[l], cache: &normalizationCaches[l])
                 activations[l].withUnsafeMutableBufferPointer { layer.activation.apply($0) }
             } else {
                 layer.forward(a, into: &activations[l])
@@ -269,6 +259,15 @@ public struct SoftmaxNetwork: Sendable {
         return loss
     }
 
+    /// `x W + b` into `z` (all of a maxout layer's pieces), normalized with the batch's statistics when the layer has batch norm.
+    private static func preactivations(_ x: Tensor, _ layer: DenseLayer, into z: inout Tensor, normalization: inout BatchNormalization?,
+                                       cache: inout BatchNormalization.Cache) {
+        ensureShape(&z, x.rows, layer.weights.columns)
+        z.formProduct(x, layer.weights)
+        z.addToEachRow(layer.bias)
+        normalization?.forwardTraining(&z, cache: &cache)
+    }
+
     /// One layer's update in place (a static function, so the layer, its velocity and the state are three disjoint borrows).
     private static func update(_ layer: inout DenseLayer, index l: Int, gradient: (weights: Tensor, bias: Tensor), velocity: inout (weights: Tensor, bias: Tensor),
                                state: inout OptimizerState, _ hyper: StepHyperparameters, maxColumnNorm: Float?) {
@@ -311,11 +310,5 @@ func argmax(_ row: UnsafeBufferPointer<Float>) -> Int {
 
 /// Rescales each column of `w` whose Euclidean norm exceeds `limit` down to it.
 func limitColumnNorms(_ w: inout Tensor, to limit: Float) {
-    let (r, c) = (w.rows, w.columns)
-    var norms = [Float](repeating: 0, count: c)
-    w.withUnsafeMutableBufferPointer { p in
-        for i in 0 ..< r { for j in 0 ..< c { norms[j] += p[i * c + j] * p[i * c + j] } }
-        for j in 0 ..< c { norms[j] = norms[j] > limit * limit ? limit / norms[j].squareRoot() : 1 }
-        for i in 0 ..< r { for j in 0 ..< c { p[i * c + j] *= norms[j] } }
-    }
+    w.scaleColumns(by: w.columnSquaredNorms().map { $0 > limit * limit ? limit / $0.squareRoot() : 1 })
 }

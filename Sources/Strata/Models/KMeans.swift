@@ -62,7 +62,7 @@ public struct KMeans: UnsupervisedLearner {
         centroids = Tensor(zeros: [v, k])
         centroids.withUnsafeMutableBufferPointer { random.fillNormal($0, standardDeviation: 0.1) }
         (sums, counts, reservoir, seen) = (Tensor(zeros: [k, v]), Tensor(zeros: [k]), Tensor(zeros: [k, v]), Tensor(zeros: [1]))
-        if configuration.spherical { Self.normalizeColumns(&centroids) }
+        if configuration.spherical { centroids.normalizeColumns() }
     }
 
     public var visibleCount: Int { configuration.visibleCount }
@@ -78,7 +78,7 @@ public struct KMeans: UnsupervisedLearner {
     /// is the nearest centroid (it is `(|x|² - |x - c|²) / 2`): what a network
     /// fine-tuned over a K-means stack starts from.
     public var denseLayer: DenseLayer {
-        let lengths = Self.squaredLengths(centroids)
+        let lengths = centroids.columnSquaredNorms()
         return DenseLayer(weights: centroids, bias: Tensor(shape: [hiddenCount], scalars: lengths.map { -$0 / 2 }), activation: .linear)
     }
 
@@ -91,7 +91,7 @@ public struct KMeans: UnsupervisedLearner {
         guard batch.columns == v else { throw StrataError.shapeMismatch(context: "a K-means batch", expected: [n, v], found: batch.shape) }
         ensureShape(&products, n, k)
         products.formProduct(batch, centroids)
-        let halfLengths = Self.squaredLengths(centroids).map { $0 / 2 }
+        let halfLengths = centroids.columnSquaredNorms().map { $0 / 2 }
         let spherical = configuration.spherical
         var total = 0.0
         batch.withUnsafeBufferPointer { x in
@@ -144,7 +144,7 @@ public struct KMeans: UnsupervisedLearner {
                 }
             }
         }
-        if configuration.spherical { Self.normalizeColumns(&centroids) }
+        if configuration.spherical { centroids.normalizeColumns() }
         (sums, counts, seen) = (Tensor(zeros: [k, v]), Tensor(zeros: [k]), Tensor(zeros: [1]))
     }
 
@@ -162,7 +162,7 @@ public struct KMeans: UnsupervisedLearner {
         }
         var channels: [String: Double] = ["objective": objective / Double(max(x.rows, 1)),
                                           "centroids_used": Double(copy.counts.scalars.filter { $0 > 0 }.count) / Double(hiddenCount)]
-        statistics("centroid_norms", Tensor(shape: [hiddenCount], scalars: Self.squaredLengths(centroids).map { $0.squareRoot() }), into: &channels)
+        statistics("centroid_norms", Tensor(shape: [hiddenCount], scalars: centroids.columnSquaredNorms().map { $0.squareRoot() }), into: &channels)
         return channels
     }
 
@@ -180,26 +180,6 @@ public struct KMeans: UnsupervisedLearner {
         if !trainingState.isEmpty {
             (sums, counts) = (try requireTensor(trainingState, "sums", shape: [k, v]), try requireTensor(trainingState, "counts", shape: [k]))
             (reservoir, seen) = (try requireTensor(trainingState, "reservoir", shape: [k, v]), try requireTensor(trainingState, "seen", shape: [1]))
-        }
-    }
-
-    // MARK: Helpers
-
-    /// Each column's squared Euclidean length.
-    static func squaredLengths(_ m: Tensor) -> [Float] {
-        var lengths = [Float](repeating: 0, count: m.columns)
-        m.withUnsafeBufferPointer { p in
-            for r in 0 ..< m.rows { for c in 0 ..< m.columns { lengths[c] += p[r * m.columns + c] * p[r * m.columns + c] } }
-        }
-        return lengths
-    }
-
-    /// Scales each nonzero column to unit length.
-    static func normalizeColumns(_ m: inout Tensor) {
-        let inverse = squaredLengths(m).map { $0 > 0 ? 1 / $0.squareRoot() : 0 }
-        let columns = m.columns
-        m.withUnsafeMutableBufferPointer { p in
-            for i in p.indices { p[i] *= inverse[i % columns] }
         }
     }
 }

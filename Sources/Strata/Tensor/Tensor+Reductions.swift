@@ -72,6 +72,26 @@ extension Tensor {
         }
     }
 
+    /// Each column's squared Euclidean length, `(columns)`: a layer's filters' or centroids' lengths.
+    public func columnSquaredNorms() -> [Float] {
+        let (r, c) = (rows, columns)
+        var norms = [Float](repeating: 0, count: c)
+        withUnsafeBufferPointer { p in
+            for i in 0 ..< r { for j in 0 ..< c { norms[j] += p[i * c + j] * p[i * c + j] } }
+        }
+        return norms
+    }
+
+    /// Scales each column by `factors[column]` (a matrix's columns are its units).
+    public mutating func scaleColumns(by factors: [Float]) {
+        multiplyEachRow(by: Tensor(shape: [factors.count], scalars: factors))
+    }
+
+    /// Scales each nonzero column to unit length.
+    public mutating func normalizeColumns() {
+        scaleColumns(by: columnSquaredNorms().map { $0 > 0 ? 1 / $0.squareRoot() : 0 })
+    }
+
     /// The smallest and largest scalar, or nil when empty.
     public func minMax() -> (min: Float, max: Float)? {
         guard let first = scalars.first else { return nil }
