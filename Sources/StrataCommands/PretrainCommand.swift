@@ -8,7 +8,8 @@ struct PretrainCommand: ParsableCommand {
         abstract: "Train one layer (GRBM, binary RBM or autoencoder) without labels; write its checkpoint, monitor file and stack.",
         discussion: """
             Input is a dataset's images (--dataset, --pixel-scale, --binarize), random patches of them \
-            (--window with --random N), an .npy matrix (--input), or the features of a stack's top layer \
+            (--window with --random N), an .npy matrix (--input; with --block-rows N it stays on disk and is \
+            read N rows at a time, for data larger than memory), or the features of a stack's top layer \
             (--on: the next layer of a greedy stack, on the data the stack records). The run folder gets \
             model.safetensors (the checkpoint, with the fitted preprocessing), monitor.jsonl (channels per \
             epoch) and stack.safetensors (the layers so far). --resume continues a run exactly. Flags have \
@@ -56,13 +57,18 @@ struct PretrainCommand: ParsableCommand {
             try refuse(["--dataset": images.dataset, "--limit": images.limit.map(String.init), "--pixel-scale": pixels.pixelScale,
                         "--binarize": pixels.binarize ? "" : nil, "--window": source.window, "--random": source.random.map(String.init), "--on": source.on],
                        "with --input, which trains on the matrix as it is")
-            input = .matrix(path: path)
+            if source.blockRows != nil {
+                try refuse(["--preprocess": preprocessing.given ? "" : nil], "with --block-rows: a matrix read from disk trains as it is (preprocess it when writing it)")
+            }
+            input = source.blockRows.map { .matrixOnDisk(path: path, blockRows: $0) } ?? .matrix(path: path)
         } else if let stack = source.on {
             try refuse(["--pixel-scale": pixels.pixelScale, "--binarize": pixels.binarize ? "" : nil, "--window": source.window, "--random": source.random.map(String.init),
                         "--preprocess": preprocessing.given ? "" : nil],
                        "with --on: the layer trains on the stack's features, with the pixel treatment and preprocessing the stack records")
+            try refuse(["--block-rows": source.blockRows.map(String.init)], "with --on (it reads an --input matrix from disk)")
             input = .stack(path: stack, dataset: images.dataset, limit: images.limit)
         } else {
+            try refuse(["--block-rows": source.blockRows.map(String.init)], "without --input (it reads an --input matrix from disk)")
             if source.window == nil { try refuse(["--random": source.random.map(String.init)], "without --window (random patches need a window size)") }
             let imageSettings = try ImageSettings.read(from: FlagSettings(images.settings.merging(pixels.settings) { a, _ in a }))
             let patches = try source.window.map { text -> Pretraining.PatchSettings in
@@ -106,4 +112,6 @@ struct PretrainInputOptions: ParsableArguments {
     var window: String?
     @Option(help: "Number of random patches (with --window; default 150000).")
     var random: Int?
+    @Option(help: ArgumentHelp("Leave the --input matrix on disk and read it N rows at a time (data larger than memory; blocks are shuffled, then the rows within each block).", valueName: "N"))
+    var blockRows: Int?
 }

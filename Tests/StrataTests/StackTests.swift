@@ -51,11 +51,11 @@ import Testing
         let images = ImageSettings(dataset: try writeTinyImageFolder(folder), pixelScale: 255)
         let data = try Pretraining.prepare(.images(images, patches: .init(window: .init(height: 3, width: 3), count: 20)),
                                            preprocessing: PreprocessingPipeline([GlobalContrastNormalization()]), patchSeed: 1)
-        #expect(data.examples.shape == [20, 9])
+        #expect(try data.examples.inMemory().shape == [20, 9])
         #expect(data.contract.patchWindow == .init(height: 3, width: 3) && data.contract.pixelScale == 255)
         #expect(data.contract.image == ImageGeometry(height: 12, width: 12) && data.contract.exampleGeometry == ImageGeometry(height: 3, width: 3))
         // The pipeline was fitted and applied: each GCN'd patch has mean 0.
-        #expect(abs(data.examples.rows(0 ..< 1).scalars.reduce(0, +)) < 1e-4)
+        #expect(abs(try data.examples.inMemory().rows(0 ..< 1).scalars.reduce(0, +)) < 1e-4)
         let stack = try data.base.appending(try Autoencoder(.init(visibleCount: 9, hiddenCount: 4)))
         let extractor = try FeatureExtractor(stack: stack, images: data.contract.image, stride: (1, 1), pooling: Pooling(gridRows: 2, gridColumns: 1))
         #expect(extractor.convolution?.windowHeight == 3 && extractor.outputCount == 8)

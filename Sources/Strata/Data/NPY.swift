@@ -16,7 +16,7 @@ public enum NPY {
         public var descr: String
     }
 
-    private static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59] // \x93NUMPY
+    static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59] // \x93NUMPY
 
     /// Reads an `.npy` file as a Float32 tensor of the file's shape.
     public static func read(_ path: String) throws -> Array {
@@ -37,52 +37,78 @@ public enum NPY {
 
     /// Parses the bytes of an `.npy` file.
     public static func parse(_ data: Data, path: String) throws -> Array {
-        guard data.count >= 10 else { throw StrataError.truncated(path: path, expected: 10, found: data.count, what: "the NPY preamble") }
-        let bytes = [UInt8](data.prefix(12))
-        guard Swift.Array(bytes.prefix(6)) == magic else {
-            throw StrataError.badMagic(path: path, expected: "93 4e 55 4d 50 59 (\\x93NUMPY)", found: hexPrefix(data, count: 6))
+        let header = try Header(data, path: path)
+        guard data.count >= header.fileBytes else {
+            throw StrataError.truncated(path: path, expected: header.fileBytes, found: data.count, what: "\(header.shape) elements of '\(header.descr)'")
         }
-        let major = bytes[6]
-        let headerLength: Int
-        let headerStart: Int
-        switch major {
-        case 1:
-            headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
-            headerStart = 10
-        case 2, 3:
-            guard data.count >= 12 else { throw StrataError.truncated(path: path, expected: 12, found: data.count, what: "the NPY preamble") }
-            headerLength = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
-            headerStart = 12
-        default:
-            throw StrataError.corrupt(path: path, offset: 6, reason: "unknown NPY format version \(major).\(bytes[7])")
+        let tensor = Tensor(shape: header.shape) { out in
+            data.withUnsafeBytes { raw in header.scalar.convert(raw.baseAddress! + header.dataStart, into: out) }
         }
-        guard data.count >= headerStart + headerLength else {
-            throw StrataError.truncated(path: path, expected: headerStart + headerLength, found: data.count, what: "the NPY header")
+        return Array(tensor: tensor, descr: header.descr)
+    }
+
+    /// What an `.npy` file's preamble and header say: the element type, the
+    /// shape, where the data starts and how long the whole file must be
+    /// (checked arithmetic: an absurd shape is refused, not allocated).
+    struct Header {
+        var descr: String
+        var shape: [Int]
+        var scalar: ScalarType
+        var dataStart: Int
+        var fileBytes: Int
+
+        /// Parses the header from the file's first bytes (`data` may hold the
+        /// whole file or only its beginning; `Header.prefixLimit` bytes always suffice).
+        init(_ data: Data, path: String) throws {
+            guard data.count >= 10 else { throw StrataError.truncated(path: path, expected: 10, found: data.count, what: "the NPY preamble") }
+            let bytes = [UInt8](data.prefix(12))
+            guard Swift.Array(bytes.prefix(6)) == NPY.magic else {
+                throw StrataError.badMagic(path: path, expected: "93 4e 55 4d 50 59 (\\x93NUMPY)", found: hexPrefix(data, count: 6))
+            }
+            let major = bytes[6]
+            let headerLength: Int
+            let headerStart: Int
+            switch major {
+            case 1:
+                headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
+                headerStart = 10
+            case 2, 3:
+                guard data.count >= 12 else { throw StrataError.truncated(path: path, expected: 12, found: data.count, what: "the NPY preamble") }
+                headerLength = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
+                headerStart = 12
+            default:
+                throw StrataError.corrupt(path: path, offset: 6, reason: "unknown NPY format version \(major).\(bytes[7])")
+            }
+            guard headerLength <= Header.prefixLimit - headerStart else {
+                throw StrataError.badKey(path: path, key: "header length", reason: "\(headerLength) bytes; an NPY header describing one array is at most a few hundred")
+            }
+            guard data.count >= headerStart + headerLength else {
+                throw StrataError.truncated(path: path, expected: headerStart + headerLength, found: data.count, what: "the NPY header")
+            }
+            let start = data.startIndex + headerStart
+            guard let header = String(data: data.subdata(in: start ..< start + headerLength), encoding: major == 3 ? .utf8 : .isoLatin1) else {
+                throw StrataError.corrupt(path: path, offset: headerStart, reason: "the header is not text")
+            }
+            descr = try NPY.stringValue(of: "descr", in: header, path: path)
+            let fortran = try NPY.literalValue(of: "fortran_order", in: header, path: path)
+            guard fortran == "False" else {
+                throw StrataError.badKey(path: path, key: "fortran_order", reason: "Fortran-order arrays are not supported; save with numpy.ascontiguousarray")
+            }
+            shape = try NPY.shapeValue(in: header, path: path)
+            guard let type = ScalarType(descr: descr) else {
+                throw StrataError.badKey(path: path, key: "descr", reason: "unsupported dtype '\(descr)' (supported: f4, f8, u1, i1, i2, i4, i8)")
+            }
+            scalar = type
+            let count = try Limits.checkedElementCount(shape, path: path, key: "shape")
+            dataStart = headerStart + headerLength
+            guard let bytes = Limits.bytes(count, of: type.size), case let (needed, false) = dataStart.addingReportingOverflow(bytes) else {
+                throw StrataError.badKey(path: path, key: "shape", reason: "\(shape) of '\(descr)' has no valid byte count")
+            }
+            fileBytes = needed
         }
-        guard let header = String(data: data.subdata(in: headerStart ..< headerStart + headerLength), encoding: major == 3 ? .utf8 : .isoLatin1) else {
-            throw StrataError.corrupt(path: path, offset: headerStart, reason: "the header is not text")
-        }
-        let descr = try stringValue(of: "descr", in: header, path: path)
-        let fortran = try literalValue(of: "fortran_order", in: header, path: path)
-        guard fortran == "False" else {
-            throw StrataError.badKey(path: path, key: "fortran_order", reason: "Fortran-order arrays are not supported; save with numpy.ascontiguousarray")
-        }
-        let shape = try shapeValue(in: header, path: path)
-        guard let type = ScalarType(descr: descr) else {
-            throw StrataError.badKey(path: path, key: "descr", reason: "unsupported dtype '\(descr)' (supported: f4, f8, u1, i1, i2, i4, i8)")
-        }
-        let count = try Limits.checkedElementCount(shape, path: path, key: "shape")
-        let dataStart = headerStart + headerLength
-        guard let bytes = Limits.bytes(count, of: type.size), case let (needed, false) = dataStart.addingReportingOverflow(bytes) else {
-            throw StrataError.badKey(path: path, key: "shape", reason: "\(shape) of '\(descr)' has no valid byte count")
-        }
-        guard data.count >= needed else {
-            throw StrataError.truncated(path: path, expected: needed, found: data.count, what: "\(shape) elements of '\(descr)'")
-        }
-        let tensor = Tensor(shape: shape) { out in
-            data.withUnsafeBytes { raw in type.convert(raw.baseAddress! + dataStart, into: out) }
-        }
-        return Array(tensor: tensor, descr: descr)
+
+        /// The most bytes of a file's beginning the header may occupy (1 MiB).
+        static let prefixLimit = 1 << 20
     }
 
     /// Encodes a Float32 tensor as an `.npy` (`<f4`) file's bytes.
@@ -165,7 +191,7 @@ public enum NPY {
 
     // MARK: Scalar types
 
-    private struct ScalarType {
+    struct ScalarType {
         enum Kind { case float, signed, unsigned }
         let kind: Kind
         let size: Int

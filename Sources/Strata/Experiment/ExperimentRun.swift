@@ -105,11 +105,11 @@ public struct ExperimentRun {
             if i + 1 < e.layers.count {
                 var contract = data.contract
                 contract.through = "layers 1-\(i + 1) (\(stack.sizes))"
-                data = Pretraining.PreparedData(examples: result.learner.transform(data.examples, batchSize: 4096), contract: contract, base: stack,
+                data = Pretraining.PreparedData(examples: .memory(result.learner.transform(try data.examples.inMemory(), batchSize: 4096)), contract: contract, base: stack,
                                                 summary: "layer \(i + 1)'s features")
             }
         }
-        data.examples = Tensor(zeros: [0, 0])
+        data.examples = .memory(Tensor(zeros: [0, 0]))
         let stackPath = folder + "/stack.safetensors"
         try stack.write(to: stackPath)
         var files: [(name: String, path: String)] = [("stack", stackPath), ("layer 1 checkpoint", folder + "/layer1/model.safetensors")]

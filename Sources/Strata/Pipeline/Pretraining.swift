@@ -9,6 +9,11 @@ public enum Pretraining {
         case images(ImageSettings, patches: PatchSettings?)
         /// An `.npy` matrix, one example per row.
         case matrix(path: String)
+        /// An `.npy` matrix left on disk and read `blockRows` rows at a time
+        /// (``TrainingExamples/file(_:blockRows:)``): data larger than memory.
+        /// It trains as it is (no preprocessing; `strata patches` writes its
+        /// patches already preprocessed).
+        case matrixOnDisk(path: String, blockRows: Int)
         /// The top layer's features of a saved stack, on the images the stack
         /// records (`dataset`, when given, must be the same).
         case stack(path: String, dataset: String?, limit: Int?)
@@ -42,7 +47,7 @@ public enum Pretraining {
     /// Examples ready for a layer: preprocessed, with the fitted pipeline, the
     /// contract they honour and the stack they extend.
     public struct PreparedData: Sendable {
-        public var examples: Tensor
+        public var examples: TrainingExamples
         /// What the new layer's input is (saved in its checkpoint); the stack keeps its own.
         public var contract: InputContract
         /// The stack the new layer goes on: empty (holding the fitted
@@ -63,7 +68,7 @@ public enum Pretraining {
             let prepared = try PretrainingData(images: data, window: window, patchCount: patches?.count ?? 0, seed: patchSeed, pipeline: preprocessing)
             contract.patchWindow = patches?.window
             let what = patches.map { "\(prepared.examples.rows) random \($0.window) patches of \(data.name)" } ?? "\(data.count) images of \(data.name)"
-            return PreparedData(examples: prepared.examples, contract: contract, base: try LayerStack(preprocessing: prepared.pipeline, extra: contract.metadata),
+            return PreparedData(examples: .memory(prepared.examples), contract: contract, base: try LayerStack(preprocessing: prepared.pipeline, extra: contract.metadata),
                                 summary: "\(what), preprocessing \(prepared.pipeline.summary)")
         case .matrix(let path):
             var x = try NPY.read(path).tensor
@@ -74,8 +79,19 @@ public enum Pretraining {
             try pipeline.fitTransform(&x)
             var contract = InputContract()
             contract.matrix = path
-            return PreparedData(examples: x, contract: contract, base: try LayerStack(preprocessing: pipeline, extra: contract.metadata),
+            return PreparedData(examples: .memory(x), contract: contract, base: try LayerStack(preprocessing: pipeline, extra: contract.metadata),
                                 summary: "\(x.rows) x \(x.columns) matrix \(path), preprocessing \(pipeline.summary)")
+        case .matrixOnDisk(let path, let blockRows):
+            guard preprocessing.steps.isEmpty else {
+                throw StrataError.invalidArgument(name: "preprocessing", reason: "\(path) is read from disk as it is; preprocess it when it is written (`strata patches --preprocess ...` or `strata preprocess`)")
+            }
+            let file = try NPYRowFile(path: path)
+            try TrainingExamples.validate(blockRows: blockRows, columns: file.columns)
+            var contract = InputContract()
+            contract.matrix = path
+            let examples = TrainingExamples.file(file, blockRows: blockRows)
+            return PreparedData(examples: examples, contract: contract, base: try LayerStack(preprocessing: PreprocessingPipeline(), extra: contract.metadata),
+                                summary: examples.summary)
         case .stack(let path, let dataset, let limit):
             guard preprocessing.steps.isEmpty else {
                 throw StrataError.invalidArgument(name: "preprocessing", reason: "a layer on \(path) trains on its features; the stack's own preprocessing applies to the images")
@@ -90,7 +106,7 @@ public enum Pretraining {
             let features = try stack.features(ofRaw: data.examples)
             contract.dataset = contract.dataset ?? images.dataset
             contract.through = [contract.through, "\(path) (\(stack.sizes))"].compactMap { $0 }.joined(separator: ", ")
-            return PreparedData(examples: features, contract: contract, base: stack,
+            return PreparedData(examples: .memory(features), contract: contract, base: stack,
                                 summary: "the \(features.columns) features of \(path)'s top layer on \(data.count) images of \(data.name)")
         }
     }
@@ -117,8 +133,7 @@ public enum Pretraining {
         if validationFraction > 0 {
             let held = max(1, Int(Float(x.rows) * validationFraction))
             guard held < x.rows else { throw StrataError.invalidArgument(name: "validation fraction", reason: "leaves no training examples of \(x.rows)") }
-            validation = x.rows(x.rows - held ..< x.rows)
-            x = x.rows(0 ..< x.rows - held)
+            (x, validation) = try x.holdingOut(last: held)
         }
         var training = layer.training
         training.cores = compute.cores
@@ -129,7 +144,7 @@ public enum Pretraining {
         try AtomicFile.makeFolder(folder)
         log("training \(layer.kindName) \(x.columns)-\(layer.hiddenCount) on \(x.rows) examples\(validation.map { ", validating on \($0.rows)" } ?? ""); run folder \(folder)")
         var learner = try layer.makeLearner(visible: x.columns)
-        let report = try trainer.train(&learner, data: x, validation: validation, resume: resume)
+        let report = try trainer.train(&learner, examples: x, validation: validation, resume: resume)
         let stack = try data.base.appending(learner)
         let stackPath = folder + "/stack.safetensors"
         try stack.write(to: stackPath)

@@ -85,9 +85,21 @@ public enum EpochLoop {
     /// `random` already at the state after the last batch done.
     public static func start(rows: Int, position: Int?, savedRandom: [UInt64]?,
                              random: inout RandomSource) -> (order: [Int], position: Int, randomAtStart: [UInt64]) {
+        start(position: position, savedRandom: savedRandom, random: &random) { $0.permutation(rows) }
+    }
+
+    /// ``start(rows:position:savedRandom:random:)`` for `examples`, whose
+    /// order may be by blocks (``TrainingExamples/epochOrder(using:)``).
+    public static func start(examples: TrainingExamples, position: Int?, savedRandom: [UInt64]?,
+                             random: inout RandomSource) -> (order: [Int], position: Int, randomAtStart: [UInt64]) {
+        start(position: position, savedRandom: savedRandom, random: &random) { examples.epochOrder(using: &$0) }
+    }
+
+    private static func start(position: Int?, savedRandom: [UInt64]?, random: inout RandomSource,
+                              drawOrder: (inout RandomSource) -> [Int]) -> (order: [Int], position: Int, randomAtStart: [UInt64]) {
         let randomAtStart = savedRandom ?? random.state
         var orderRandom = RandomSource(state: randomAtStart)
-        let order = orderRandom.permutation(rows)
+        let order = drawOrder(&orderRandom)
         if position == nil { random = orderRandom }
         return (order, position ?? 0, randomAtStart)
     }
@@ -101,6 +113,18 @@ public enum EpochLoop {
         while offset < order.count {
             let rows = order[offset ..< min(offset + batchSize, order.count)]
             x.gatherRows(rows, into: &batch)
+            try body(rows, batch)
+            offset += rows.count
+        }
+    }
+
+    /// The same for examples that may live on disk, gathered by `gatherer`.
+    public static func forEachMinibatch(of gatherer: MinibatchGatherer, order: [Int], from start: Int = 0, batchSize: Int, batch: inout Tensor,
+                                        _ body: (ArraySlice<Int>, Tensor) throws -> Void) throws {
+        var offset = start
+        while offset < order.count {
+            let rows = order[offset ..< min(offset + batchSize, order.count)]
+            try gatherer.gather(rows, into: &batch)
             try body(rows, batch)
             offset += rows.count
         }

@@ -46,13 +46,19 @@ public struct Trainer: Sendable {
     /// stopped (a learning rate changed since then takes effect).
     @discardableResult
     public func train<L: UnsupervisedLearner>(_ learner: inout L, data: Tensor, validation: Tensor? = nil, resume: Bool = false) throws -> Report {
+        try train(&learner, examples: .memory(data), validation: validation, resume: resume)
+    }
+
+    /// Trains `learner` on `examples`, in memory or read from disk block by
+    /// block (``TrainingExamples``); otherwise as ``train(_:data:validation:resume:)``.
+    @discardableResult
+    public func train<L: UnsupervisedLearner>(_ learner: inout L, examples data: TrainingExamples, validation: Tensor? = nil, resume: Bool = false) throws -> Report {
         try configuration.validate()
         guard data.rows > 0 else { throw StrataError.invalidArgument(name: "training data", reason: "there are no examples") }
         guard data.columns == learner.visibleCount else {
-            throw StrataError.shapeMismatch(context: "training data for a learner with \(learner.visibleCount) inputs", expected: [data.rows, learner.visibleCount], found: data.shape)
+            throw StrataError.shapeMismatch(context: "training data for a learner with \(learner.visibleCount) inputs", expected: [data.rows, learner.visibleCount], found: [data.rows, data.columns])
         }
-        guard data.isFinite else { throw StrataError.invalidArgument(name: "training data", reason: "contains NaN or infinity") }
-        let identity = data.fingerprint + (validation.map { "," + $0.fingerprint } ?? "")
+        let identity = try data.validatedFingerprint(what: "training data") + (validation.map { "," + $0.fingerprint } ?? "")
         var state = TrainerState(learningRate: configuration.learningRate, random: RandomSource(seed: configuration.seed).state)
         state.data = identity
         var log = MonitorLog()
@@ -88,7 +94,8 @@ public struct Trainer: Sendable {
         var random = RandomSource(state: state.random)
         // A fixed subset of the training data for the monitor.
         let monitorRows = EpochLoop.monitorRows(count: configuration.monitorExamples, of: data.rows, seed: configuration.seed)
-        let monitorData = monitorRows.count == data.rows ? data : data.gatherRows(monitorRows)
+        let monitorData = try data.gatherRows(monitorRows)
+        let gatherer = try data.minibatches()
         let start = Date()
         let secondsBefore = state.seconds
 
@@ -123,7 +130,7 @@ public struct Trainer: Sendable {
             let epoch = state.epoch + 1
             let epochStart = Date()
             // A run stopped inside this epoch goes on with the same order, after the examples it did.
-            let (order, resumedPosition, epochRandom) = EpochLoop.start(rows: data.rows, position: state.epochPosition,
+            let (order, resumedPosition, epochRandom) = EpochLoop.start(examples: data, position: state.epochPosition,
                                                                         savedRandom: state.epochRandom, random: &random)
             (state.epochPosition, state.epochRandom) = (nil, nil)
             let hyper = StepHyperparameters(learningRate: state.learningRate, momentum: configuration.momentum(atEpoch: epoch),
@@ -132,7 +139,7 @@ public struct Trainer: Sendable {
             var objectiveSum = 0.0, batches = 0
             var done = resumedPosition
             do {
-                try EpochLoop.forEachMinibatch(of: data, order: order, from: resumedPosition, batchSize: configuration.batchSize, batch: &batch) { rows, batch in
+                try EpochLoop.forEachMinibatch(of: gatherer, order: order, from: resumedPosition, batchSize: configuration.batchSize, batch: &batch) { rows, batch in
                     let objective = try learner.trainStep(batch, hyper: hyper, random: &random)
                     guard !divergence.diverged(objective, lowest: state.lowestObjective) else {
                         throw StrataError.diverged(epoch: epoch, batch: batches + 1, lastCheckpoint: hasCheckpoint ? checkpointPath : nil,

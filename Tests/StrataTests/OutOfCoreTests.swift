@@ -1,0 +1,130 @@
+import Foundation
+@testable import Strata
+import Testing
+
+/// Training on a matrix left on disk (``TrainingExamples/file(_:blockRows:)``)
+/// against the same matrix in memory.
+@Suite struct OutOfCoreTests {
+    /// Noisy copies of 3 random prototypes in [0, 1]: data with structure to learn.
+    func matrix(_ rows: Int, _ columns: Int, seed: UInt64 = 5) -> Tensor {
+        var random = RandomSource(seed: seed)
+        let prototypes = Tensor.uniform(shape: [3, columns], using: &random)
+        var x = Tensor(zeros: [rows, columns])
+        for i in 0 ..< rows {
+            let p = Int(random.next() % 3)
+            for j in 0 ..< columns { x[i, j] = min(max(prototypes[p, j] + 0.1 * (random.nextUnitFloat() - 0.5), 0), 1) }
+        }
+        return x
+    }
+
+    func trainer(_ folder: TemporaryFolder, epochs: Int, stopAfter batches: Int? = nil) -> Trainer {
+        var config = TrainingConfiguration()
+        (config.maxEpochs, config.batchSize, config.learningRate, config.seed) = (epochs, 10, 0.1, 4)
+        config.monitorExamples = 50
+        var t = Trainer(configuration: config, folder: folder.path)
+        t.showProgress = false
+        if let batches {
+            final class Count: @unchecked Sendable { var n = 0 }
+            let count = Count()
+            t.shouldStop = { count.n += 1; return count.n == batches }
+        }
+        return t
+    }
+
+    func autoencoder() throws -> Autoencoder {
+        var config = Autoencoder.Configuration(visibleCount: 12, hiddenCount: 6)
+        config.corruption = .masking(probability: 0.2)
+        return try Autoencoder(config)
+    }
+
+    @Test func rowsReadFromDiskAreTheFilesRows() throws {
+        let folder = TemporaryFolder()
+        let x = matrix(37, 5)
+        try NPY.write(x, to: folder.path + "/x.npy")
+        let file = try NPYRowFile(path: folder.path + "/x.npy")
+        #expect(file.rows == 37 && file.columns == 5 && file.descr == "<f4")
+        #expect(try file.read(rows: 3 ..< 11) == x.rows(3 ..< 11))
+        // Other types are converted as NPY.read converts them: here float64, written by hand.
+        var f8 = NPY.preamble(descr: "<f8", shape: [4, 3])
+        for v in 0 ..< 12 { withUnsafeBytes(of: (Double(v) * 0.5).bitPattern.littleEndian) { f8.append(contentsOf: $0) } }
+        try f8.write(to: URL(fileURLWithPath: folder.path + "/d.npy"))
+        #expect(try NPYRowFile(path: folder.path + "/d.npy").read(rows: 1 ..< 3).scalars == [1.5, 2, 2.5, 3, 3.5, 4])
+        // The memory and disk identities agree (a resumed run may switch between them).
+        #expect(try TrainingExamples.file(file, blockRows: 8).validatedFingerprint(what: "x") == x.fingerprint)
+    }
+
+    @Test func badFilesAreRefusedByName() throws {
+        let folder = TemporaryFolder()
+        let bytes = NPY.encode(matrix(6, 4))
+        let cut = folder.path + "/cut.npy", long = folder.path + "/long.npy", flat = folder.path + "/flat.npy", nan = folder.path + "/nan.npy"
+        try bytes.prefix(bytes.count - 4).write(to: URL(fileURLWithPath: cut))
+        try (bytes + Data([1, 2, 3])).write(to: URL(fileURLWithPath: long))
+        try NPY.write(Tensor(shape: [5], scalars: [1, 2, 3, 4, 5]), to: flat)
+        var withNaN = matrix(6, 4)
+        withNaN[4, 2] = .nan
+        try NPY.write(withNaN, to: nan)
+        guard case .truncated(let path, _, _, _)? = strataError({ _ = try NPYRowFile(path: cut) }) else { Issue.record("cut file accepted"); return }
+        #expect(path == cut)
+        guard case .corrupt(_, _, let reason)? = strataError({ _ = try NPYRowFile(path: long) }) else { Issue.record("long file accepted"); return }
+        #expect(reason.contains("3 bytes after"))
+        guard case .shapeMismatch? = strataError({ _ = try NPYRowFile(path: flat) }) else { Issue.record("1-D file accepted"); return }
+        let error = strataError { _ = try TrainingExamples.file(try NPYRowFile(path: nan), blockRows: 4).validatedFingerprint(what: "training data") }
+        #expect(error?.description.contains("row 4") == true, "\(String(describing: error))")
+        guard case .invalidArgument? = strataError({ _ = try TrainingExamples.file(try NPYRowFile(path: nan), blockRows: 0).minibatches() })
+        else { Issue.record("a block of no rows accepted"); return }
+    }
+
+    @Test func anEpochVisitsEveryRowOnceBlockByBlock() throws {
+        let folder = TemporaryFolder()
+        let x = matrix(103, 3)
+        try NPY.write(x, to: folder.path + "/x.npy")
+        let examples = TrainingExamples.file(try NPYRowFile(path: folder.path + "/x.npy"), blockRows: 20)
+        var random = RandomSource(seed: 8)
+        let order = examples.epochOrder(using: &random)
+        #expect(order.sorted() == Array(0 ..< 103))
+        // Blocks follow one another: the order changes block 5 times (6 blocks), and within a block the rows are shuffled.
+        let blockChanges = zip(order, order.dropFirst()).filter { $0.0 / 20 != $0.1 / 20 }.count
+        #expect(blockChanges == 5)
+        let firstFull = order.firstIndex { $0 < 100 }!
+        #expect(Array(order[firstFull ..< firstFull + 20]) != order[firstFull ..< firstFull + 20].sorted())
+        // Gathered minibatches are the memory rows, and each block is read once.
+        let gatherer = try examples.minibatches()
+        var batch = Tensor(zeros: [0, 0])
+        try EpochLoop.forEachMinibatch(of: gatherer, order: order, batchSize: 7, batch: &batch) { rows, batch in
+            #expect(batch == x.gatherRows(Array(rows)))
+        }
+        #expect(gatherer.blocksRead == 6)
+        // One block holding every row gives the in-memory order itself.
+        var a = RandomSource(seed: 8), b = RandomSource(seed: 8)
+        #expect(TrainingExamples.file(try NPYRowFile(path: folder.path + "/x.npy"), blockRows: 500).epochOrder(using: &a) == b.permutation(103))
+    }
+
+    @Test func oneBlockTrainsExactlyAsInMemoryAndSmallBlocksTrainToo() throws {
+        let folder = TemporaryFolder()
+        let x = matrix(200, 12)
+        try NPY.write(x, to: folder.path + "/x.npy")
+        let file = try NPYRowFile(path: folder.path + "/x.npy")
+        var inMemory = try autoencoder(), onDisk = try autoencoder(), inBlocks = try autoencoder()
+        try trainer(TemporaryFolder(), epochs: 3).train(&inMemory, data: x)
+        try trainer(TemporaryFolder(), epochs: 3).train(&onDisk, examples: .file(file, blockRows: 1000))
+        #expect(onDisk.parameters == inMemory.parameters)
+        let report = try trainer(TemporaryFolder(), epochs: 3).train(&inBlocks, examples: .file(file, blockRows: 30))
+        let objective = report.log.values("train_objective").compactMap { $0 }
+        #expect(objective.last! < objective.first!, "\(objective)")
+        #expect(inBlocks.parameters != inMemory.parameters)
+    }
+
+    @Test func aRunOnDiskStoppedMidEpochResumesExactly() throws {
+        let folder = TemporaryFolder(), runFolder = TemporaryFolder()
+        try NPY.write(matrix(120, 12), to: folder.path + "/x.npy")
+        let examples = TrainingExamples.file(try NPYRowFile(path: folder.path + "/x.npy"), blockRows: 25)
+        var whole = try autoencoder(), stopped = try autoencoder()
+        try trainer(TemporaryFolder(), epochs: 2).train(&whole, examples: examples)
+        guard case .interrupted(_, _, let epoch, let position)? = strataError({ try trainer(runFolder, epochs: 2, stopAfter: 17).train(&stopped, examples: examples) })
+        else { Issue.record("the run did not stop"); return }
+        #expect(epoch == 2 && position == 50)
+        var resumed = try autoencoder()
+        try trainer(runFolder, epochs: 2).train(&resumed, examples: examples, resume: true)
+        #expect(resumed.parameters == whole.parameters)
+    }
+}
