@@ -98,21 +98,22 @@ public struct FeatureExtractor: Sendable {
         if case .softThreshold = encoding { dictionary = Encoding.dictionary(of: stack.layers[(depth ?? stack.layers.count) - 1]) }
     }
 
-    /// Features of preprocessed `x` at the chosen layer, by ``encoding``.
-    func encode(_ x: Tensor) throws -> Tensor {
+    /// Features of preprocessed `x` at the chosen layer, by ``encoding``, the element-wise work on `cores`.
+    func encode(_ x: Tensor, cores: Int = Compute.activeCores) throws -> Tensor {
         switch encoding {
         case .hiddenMeans:
             return try stack.transform(x, depth: depth, batchSize: x.rows)
         case .softThreshold(let alpha):
             let layer = depth ?? stack.layers.count
             let below = layer > 1 ? try stack.transform(x, depth: layer - 1, batchSize: x.rows) : x
-            return Encoding.splitSoftThreshold(below.matmul(dictionary!), alpha: alpha)
+            return Encoding.splitSoftThreshold(below.matmul(dictionary!), alpha: alpha, cores: cores)
         case .triangle, .hardAssignment:
             // The chosen layer's filters as centroids, on the input of that layer.
             let layer = depth ?? stack.layers.count
             let below = layer > 1 ? try stack.transform(x, depth: layer - 1, batchSize: x.rows) : x
             let centroids = stack.layers[layer - 1].filters
-            return encoding == .triangle ? Encoding.triangle(below, centroids: centroids) : Encoding.hardAssignment(below, centroids: centroids)
+            return encoding == .triangle ? Encoding.triangle(below, centroids: centroids, cores: cores)
+                                         : Encoding.hardAssignment(below, centroids: centroids, cores: cores)
         }
     }
 
@@ -162,45 +163,69 @@ public struct FeatureExtractor: Sendable {
         let counts = Pooling.positionCounts(regionOf: regionOf, regions: regions)
         var out = Tensor(zeros: [examples.rows, width])
         var done = 0
-        try PatchExtractor.forEachBatch(of: examples, geometry: geometry, shape: shape, imagesPerBatch: imagesPerBatch) { patches, positions in
-            var x = patches
-            try stack.preprocessing.transform(&x)
-            let h = try encode(x)
-            let first = positions[0].image, images = patches.rows / perImage
-            h.withUnsafeBufferPointer { hp in
-                out.withUnsafeMutableBufferPointer { op in
-                    let hb = hp.baseAddress!, ob = op.baseAddress!
-                    parallelChunks(images, minimumChunk: 4, cores: cores) { chunk in
-                        for local in chunk {
-                            let target = ob + (first + local) * width
-                            if pooling.operation == .max { target.update(repeating: -.infinity, count: width) }
-                            for p in 0 ..< perImage {
-                                let source = hb + (local * perImage + p) * hidden
-                                let cell = target + regionOf[p] * hidden
-                                if pooling.operation == .max {
-                                    for j in 0 ..< hidden { cell[j] = Swift.max(cell[j], source[j]) }
-                                } else if pooling.operation == .l2 {
-                                    for j in 0 ..< hidden { cell[j] += source[j] * source[j] }
-                                } else {
-                                    for j in 0 ..< hidden { cell[j] += source[j] }
-                                }
-                            }
-                            if pooling.operation == .l2 {
-                                for k in 0 ..< width { target[k] = target[k].squareRoot() }
-                            }
-                            if pooling.operation == .mean {
-                                for r in 0 ..< regions {
-                                    let inverse = 1 / counts[r]
-                                    for j in 0 ..< hidden { target[r * hidden + j] *= inverse }
-                                }
+        let failure = FirstFailure()
+        try out.withUnsafeMutableBufferPointer { op in
+            let ob = op.baseAddress!
+            try PatchExtractor.forEachBatch(of: examples, geometry: geometry, shape: shape, imagesPerBatch: imagesPerBatch) { patches, positions in
+                let first = positions[0].image, images = patches.rows / perImage
+                // Each image on one core from start to end, with single-threaded GEMMs: its
+                // positions preprocessed, encoded and pooled while its maps are in that core's cache.
+                BLAS.singleThreaded {
+                    parallelChunks(images, minimumChunk: 1, cores: cores) { chunk in
+                        for local in chunk where !failure.happened {
+                            do {
+                                var x = patches.rows(local * perImage ..< (local + 1) * perImage)
+                                try stack.preprocessing.transform(&x)
+                                let h = try encode(x, cores: 1)
+                                h.withUnsafeBufferPointer { Self.pool($0.baseAddress!, positions: perImage, hidden: hidden, regionOf: regionOf, counts: counts,
+                                                                      operation: pooling.operation, into: ob + (first + local) * width) }
+                            } catch {
+                                failure.record(error)
                             }
                         }
                     }
                 }
+                try failure.rethrow()
+                done += images
+                progress?(done)
             }
-            done += images
-            progress?(done)
         }
         return out
     }
+
+    /// Pools one image's maps `(positions, hidden)` over its regions into
+    /// `target` `(regions · hidden)`, region-major.
+    private static func pool(_ maps: UnsafePointer<Float>, positions: Int, hidden: Int, regionOf: [Int], counts: [Float],
+                             operation: Pooling.Operation, into target: UnsafeMutablePointer<Float>) {
+        let width = counts.count * hidden
+        target.update(repeating: operation == .max ? -.infinity : 0, count: width)
+        for p in 0 ..< positions {
+            let source = maps + p * hidden
+            let cell = target + regionOf[p] * hidden
+            switch operation {
+            case .max: for j in 0 ..< hidden { cell[j] = Swift.max(cell[j], source[j]) }
+            case .l2: for j in 0 ..< hidden { cell[j] += source[j] * source[j] }
+            case .sum, .mean: for j in 0 ..< hidden { cell[j] += source[j] }
+            }
+        }
+        if operation == .l2 {
+            for k in 0 ..< width { target[k] = target[k].squareRoot() }
+        }
+        if operation == .mean {
+            for r in 0 ..< counts.count {
+                let inverse = 1 / counts[r]
+                for j in 0 ..< hidden { target[r * hidden + j] *= inverse }
+            }
+        }
+    }
+}
+
+/// The first error thrown by any of several concurrent workers, kept for the caller to rethrow.
+final class FirstFailure: @unchecked Sendable {
+    private let lock = NSLock()
+    private var error: Error?
+
+    var happened: Bool { lock.withLock { error != nil } }
+    func record(_ error: Error) { lock.withLock { if self.error == nil { self.error = error } } }
+    func rethrow() throws { if let error = lock.withLock({ error }) { throw error } }
 }
