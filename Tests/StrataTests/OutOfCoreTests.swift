@@ -127,4 +127,23 @@ import Testing
         try trainer(runFolder, epochs: 2).train(&resumed, examples: examples, resume: true)
         #expect(resumed.parameters == whole.parameters)
     }
+
+    /// `strata features` writes its features a part at a time: the file holds
+    /// what one extraction of every image in memory gives, and the labels.
+    @Test func featuresWrittenInPartsAreTheWholeExtraction() throws {
+        let folder = TemporaryFolder()
+        let images = ImageSettings(dataset: try writeTinyImageFolder(folder), pixelScale: 255)
+        let data = try Pretraining.prepare(.images(images, patches: .init(window: .init(height: 3, width: 3), count: 40)),
+                                           preprocessing: PreprocessingPipeline([GlobalContrastNormalization()]), patchSeed: 1)
+        let stack = try data.base.appending(try Autoencoder(.init(visibleCount: 9, hiddenCount: 5)))
+        var settings = FeatureSettings()
+        (settings.pooling, settings.encoding, settings.imagesPerBatch) = (Pooling(gridRows: 3, gridColumns: 3), .triangle, 3)
+        let output = folder.path + "/features.npy"
+        let shape = try FeatureExtraction.run(stack: stack, name: "tiny", images: images, features: settings, output: output,
+                                              compute: Compute(cores: 2), imagesPerWrite: 7, log: { _ in })
+        #expect(shape.rows == 60 && shape.columns == 45)
+        let whole = try settings.extractor(for: stack, images: data.contract.image).extract(try images.load().examples, imagesPerBatch: 60, cores: 1)
+        #expect(try NPY.read(output).tensor == whole)
+        #expect(try NPY.readIntegers(FeatureExtraction.labelsPath(for: output)) == (try images.load().labels))
+    }
 }

@@ -93,6 +93,18 @@ import Testing
             }
             value *= 3.1
         }
+        // The eight-wide square root (Newton steps on a bit-level guess): 0 exactly, a few ulp elsewhere.
+        #expect(fastSquareRoot(SIMD8<Float>(repeating: 0)) == SIMD8<Float>(repeating: 0))
+        value = 1e-30
+        while value < 1e30 {
+            let lanes = SIMD8<Float>((0 ..< 8).map { value * (1 + Float($0) * 0.13) })
+            let got = fastSquareRoot(lanes)
+            for lane in 0 ..< 8 {
+                let want = Double(lanes[lane]).squareRoot()
+                #expect(abs(Double(got[lane]) / want - 1) < 5e-7, "sqrt(\(lanes[lane]))")
+            }
+            value *= 2.3
+        }
         #expect(fastLog(SIMD8<Float>(repeating: -1))[0].isNaN)
         #expect(fastLog(-1).isNaN)
         #expect(fastExp(-200) > 0 && fastExp(200).isFinite)

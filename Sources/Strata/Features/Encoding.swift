@@ -63,19 +63,26 @@ public enum Encoding: Codable, Equatable, Sendable, CustomStringConvertible {
     }
 
     /// Squared distances `|x_i - c_k|²` `(n, k)` from `x` `(n, d)` to the columns of `centroids` `(d, k)`:
-    /// `|x|² - 2 x·c + |c|²` by one GEMM, clamped at zero against rounding.
+    /// each row starts as `|c|²`, one GEMM adds `-2 x·c`, then `|x|²` is added
+    /// and what rounding left below zero is clamped.
     static func squaredDistances(_ x: Tensor, centroids: Tensor, cores: Int = Compute.activeCores) -> Tensor {
-        var d = x.matmul(centroids)
-        let lengths = centroids.columnSquaredNorms()
         let (n, k, width) = (x.rows, centroids.columns, x.columns)
+        let lengths = centroids.columnSquaredNorms()
+        var d = Tensor(shape: [n, k]) { out in
+            lengths.withUnsafeBufferPointer { l in for r in 0 ..< n { (out.baseAddress! + r * k).update(from: l.baseAddress!, count: k) } }
+        }
         x.withUnsafeBufferPointer { xp in
-            d.withUnsafeMutableBufferPointer { dp in
-                let (xb, db) = (xp.baseAddress!, dp.baseAddress!)
-                parallelChunks(n, minimumChunk: 64, cores: cores) { rows in
-                    for r in rows {
-                        var length: Float = 0
-                        for t in 0 ..< width { length += xb[r * width + t] * xb[r * width + t] }
-                        for j in 0 ..< k { db[r * k + j] = Swift.max(0, length - 2 * db[r * k + j] + lengths[j]) }
+            centroids.withUnsafeBufferPointer { cp in
+                d.withUnsafeMutableBufferPointer { dp in
+                    let (xb, db) = (xp.baseAddress!, dp.baseAddress!)
+                    BLAS.gemm(m: n, n: k, k: width, xb, transposeA: false, cp.baseAddress!, transposeB: false, db, alpha: -2, beta: 1)
+                    parallelChunks(n, minimumChunk: 64, cores: cores) { rows in
+                        for r in rows {
+                            var length: Float = 0
+                            for t in 0 ..< width { length += xb[r * width + t] * xb[r * width + t] }
+                            let row = db + r * k
+                            for j in 0 ..< k { row[j] = Swift.max(0, row[j] + length) }
+                        }
                     }
                 }
             }
@@ -92,17 +99,13 @@ public enum Encoding: Codable, Equatable, Sendable, CustomStringConvertible {
             parallelChunks(n, minimumChunk: 64, cores: cores) { rows in
                 for r in rows {
                     let row = base + r * k
-                    // Square roots and their sum eight lanes at a time (a serial sum would not vectorize).
+                    // Loops that vectorize: the square roots, then their sum eight lanes at a time.
+                    mapEight(row, row, count: k, fastSquareRoot) { $0.squareRoot() }
                     var lanes = SIMD8<Float>(), j = 0
-                    while j + 8 <= k {
-                        let root = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self).squareRoot()
-                        UnsafeMutableRawPointer(row + j).storeBytes(of: root, as: SIMD8<Float>.self)
-                        lanes += root
-                        j += 8
-                    }
-                    var mean = lanes.sum()
-                    while j < k { row[j] = row[j].squareRoot(); mean += row[j]; j += 1 }
-                    mean /= Float(k)
+                    while j + 8 <= k { lanes += UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self); j += 8 }
+                    var sum = lanes.sum()
+                    while j < k { sum += row[j]; j += 1 }
+                    let mean = sum / Float(k)
                     for j in 0 ..< k { row[j] = Swift.max(0, mean - row[j]) }
                 }
             }

@@ -54,6 +54,21 @@ public func fastSoftplus(_ x: Float8) -> Float8 {
 @inlinable @inline(__always)
 func abs(_ x: Float8) -> Float8 { x.replacing(with: -x, where: x .< 0) }
 
+/// `√x` for finite `x ≥ 0`, to a few ulp: the bit-level first guess of
+/// `1/√x` (Lomont's constant), three Newton steps `y (1.5 - x y² / 2)`, then
+/// `x · y` (exactly 0 at 0). Swift's `squareRoot()` on Linux calls the C
+/// library's `sqrtf` (which may set `errno`) one lane at a time, which keeps
+/// a loop of square roots from vectorizing; this is four multiply-adds a step.
+@inlinable @inline(__always)
+public func fastSquareRoot(_ x: Float8) -> Float8 {
+    let half = 0.5 * x
+    var y = unsafeBitCast(0x5f37_59df &- (unsafeBitCast(x, to: SIMD8<UInt32>.self) &>> 1), to: Float8.self)
+    y = y * (1.5 - half * y * y)
+    y = y * (1.5 - half * y * y)
+    y = y * (1.5 - half * y * y)
+    return x * y
+}
+
 /// `out[i] = f(in[i])` eight at a time (`wide`), with `narrow` for the tail.
 /// `input` and `output` may be the same buffer.
 @inlinable @inline(__always)
