@@ -146,4 +146,28 @@ import Testing
         #expect(try NPY.read(output).tensor == whole)
         #expect(try NPY.readIntegers(FeatureExtraction.labelsPath(for: output)) == (try images.load().labels))
     }
+
+    /// Fine-tuning reads its training examples from disk the same way: one
+    /// block is the in-memory run exactly, small blocks still learn.
+    @Test func fineTuningOnDiskMatchesMemoryWithOneBlock() throws {
+        let (x, labels) = blobs(classes: 3, perClass: 100, dimensions: 6, spread: 0.6, seed: 5)
+        let folder = TemporaryFolder()
+        try NPY.write(x.rows(0 ..< 240), to: folder.path + "/x.npy")
+        let file = try NPYRowFile(path: folder.path + "/x.npy")
+        func run(_ examples: TrainingExamples) throws -> (SoftmaxNetwork, FineTuner.Report) {
+            var network = try SoftmaxNetwork.randomlyInitialized(inputCount: 6, hiddenSizes: [10], classes: 3, seed: 2)
+            var configuration = FineTuningConfiguration()
+            (configuration.maxEpochs, configuration.batchSize, configuration.learningRate) = (6, 20, 0.5)
+            var tuner = FineTuner(configuration: configuration, folder: TemporaryFolder().path)
+            tuner.showProgress = false
+            let report = try tuner.train(&network, examples: examples, labels: Array(labels[..<240]),
+                                         validationX: x.rows(240 ..< 300), validationLabels: Array(labels[240...]))
+            return (network, report)
+        }
+        let (inMemory, _) = try run(.memory(x.rows(0 ..< 240)))
+        let (oneBlock, _) = try run(.file(file, blockRows: 1000))
+        #expect(oneBlock.output.weights == inMemory.output.weights && oneBlock.hidden[0].weights == inMemory.hidden[0].weights)
+        let (_, blocks) = try run(.file(file, blockRows: 50))
+        #expect(blocks.bestValidationError < 0.2, "\(blocks.bestValidationError)")
+    }
 }

@@ -167,11 +167,19 @@ public struct FineTuner: Sendable {
     @discardableResult
     public func train(_ network: inout SoftmaxNetwork, x: Tensor, labels: [Int],
                       validationX: Tensor, validationLabels: [Int]) throws -> Report {
+        try train(&network, examples: .memory(x), labels: labels, validationX: validationX, validationLabels: validationLabels)
+    }
+
+    /// ``train(_:x:labels:validationX:validationLabels:)`` on training examples
+    /// in memory or read from disk block by block (``TrainingExamples``).
+    @discardableResult
+    public func train(_ network: inout SoftmaxNetwork, examples x: TrainingExamples, labels: [Int],
+                      validationX: Tensor, validationLabels: [Int]) throws -> Report {
         try configuration.validate()
         try checkLabels(labels, rows: x.rows, classes: network.classCount, what: "training labels")
         try checkLabels(validationLabels, rows: validationX.rows, classes: network.classCount, what: "validation labels")
-        for (data, what) in [(x, "training data"), (validationX, "validation data")] where data.columns != network.inputCount {
-            throw StrataError.shapeMismatch(context: "\(what) for a \(network.sizes) network", expected: [data.rows, network.inputCount], found: data.shape)
+        for (shape, what) in [([x.rows, x.columns], "training data"), (validationX.shape, "validation data")] where shape[1] != network.inputCount {
+            throw StrataError.shapeMismatch(context: "\(what) for a \(network.sizes) network", expected: [shape[0], network.inputCount], found: shape)
         }
         if let target {
             guard target.every >= 1, (0 ... 1).contains(target.error), !resume else {
@@ -189,7 +197,7 @@ public struct FineTuner: Sendable {
                 throw StrataError.invalidArgument(name: "augmentation", reason: "needs the training images with their geometry (flips and translations act on images, not on a matrix)")
             }
         }
-        let dataIdentity = ([x.fingerprint, validationX.fingerprint, Tensor.fingerprint(labels: labels)] + (softTargets.map { [$0.fingerprint] } ?? []))
+        let dataIdentity = ([try x.validatedFingerprint(what: "training data"), validationX.fingerprint, Tensor.fingerprint(labels: labels)] + (softTargets.map { [$0.fingerprint] } ?? []))
             .joined(separator: ",")
         var state = FineTuningState(learningRate: configuration.learningRate, random: RandomSource(seed: configuration.seed).state, data: dataIdentity)
         if configuration.batchNorm { network.enableBatchNormalization(epsilon: configuration.batchNormEpsilon, momentum: configuration.batchNormMomentum) }
@@ -213,7 +221,7 @@ public struct FineTuner: Sendable {
         }
         var random = RandomSource(state: state.random)
         let monitorRows = EpochLoop.monitorRows(count: configuration.monitorExamples, of: x.rows, seed: configuration.seed)
-        let monitorX = x.gatherRows(monitorRows), monitorLabels = monitorRows.map { labels[$0] }
+        let monitorX = try x.gatherRows(monitorRows), monitorLabels = monitorRows.map { labels[$0] }
         let start = Date()
         let secondsBefore = log.rows.last?["total_seconds"] ?? 0
 
@@ -244,11 +252,12 @@ public struct FineTuner: Sendable {
             try events.append(log)
         }
         var updates = 0, stepSeconds = 0.0, targetReached: TargetReached?
+        let gatherer = try x.minibatches()
         var batch = Tensor(zeros: [0, 0]), batchLabels: [Int] = [], batchTargets = Tensor(zeros: [0, 0]), augmented = Tensor(zeros: [0, 0])
         while state.epoch < configuration.maxEpochs && !state.stopped {
             let epoch = state.epoch + 1
             let epochStart = Date()
-            let (order, resumedPosition, epochRandom) = EpochLoop.start(rows: x.rows, position: state.epochPosition,
+            let (order, resumedPosition, epochRandom) = EpochLoop.start(examples: x, position: state.epochPosition,
                                                                         savedRandom: state.epochRandom, random: &random)
             (state.epochPosition, state.epochRandom) = (nil, nil)
             let settings = SoftmaxNetwork.StepSettings(
@@ -258,7 +267,7 @@ public struct FineTuner: Sendable {
             let bar = showProgress ? ProgressBar(total: x.rows, label: "fine-tune \(epoch)") : nil
             var lossSum = 0.0, batches = 0, done = resumedPosition
             do {
-                try EpochLoop.forEachMinibatch(of: x, order: order, from: resumedPosition, batchSize: configuration.batchSize, batch: &batch) { rows, batch in
+                try EpochLoop.forEachMinibatch(of: gatherer, order: order, from: resumedPosition, batchSize: configuration.batchSize, batch: &batch) { rows, batch in
                     let stepStart = Date()
                     batchLabels.removeAll(keepingCapacity: true)
                     for row in rows { batchLabels.append(labels[row]) }
