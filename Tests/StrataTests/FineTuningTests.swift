@@ -118,6 +118,20 @@ func blobs(classes: Int, perClass: Int, dimensions: Int, spread: Float = 0.3, se
         #expect(accuracy > 0.9)
     }
 
+    /// Started from the dual variables of another C, the solver reaches the
+    /// same optimum (the primal objective to the tolerance) in fewer passes.
+    @Test func aWarmStartFromAnotherCReachesTheSameOptimumSooner() throws {
+        let (x, labels) = blobs(classes: 3, perClass: 80, dimensions: 6, spread: 0.9, seed: 4)
+        let small = try LinearSVM.train(x, labels: labels, classes: 3, settings: .init(c: 0.3, tolerance: 1e-3))
+        #expect(small.dualVariables.count == 3 && small.dualVariables.allSatisfy { $0.count == 240 && $0.contains { $0 > 0 } })
+        let settings = LinearSVM.Settings(c: 1, tolerance: 1e-3)
+        let cold = try LinearSVM.train(x, labels: labels, classes: 3, settings: settings)
+        let warm = try LinearSVM.train(x, labels: labels, classes: 3, settings: settings, warmStart: small.dualVariables)
+        for k in 0 ..< 3 { #expect(abs(warm.objectives[k] - cold.objectives[k]) < 1e-3 * cold.objectives[k], "class \(k)") }
+        #expect(warm.iterations.reduce(0, +) < cold.iterations.reduce(0, +), "\(warm.iterations) vs \(cold.iterations)")
+        #expect(strataError { _ = try LinearSVM.train(x, labels: labels, classes: 3, settings: settings, warmStart: [[1, 2]]) } != nil)
+    }
+
     /// A best C at the grid's edge extends the grid that way while it improves, and says so.
     @Test func theSearchForCGoesPastTheGridsEdge() throws {
         // One feature, the class boundary far from its mean: a small C cannot afford the bias it needs.

@@ -73,12 +73,12 @@ extension LinearSVM {
     public static func trainAndEvaluate(train: inout Tensor, labels: [Int], test: inout Tensor, testLabels: [Int],
                                         settings: Settings, stdEps: Float = 0.01, extractor: FeatureExtractor?,
                                         classNames: [String], metadata: [String: String], folder: String,
-                                        numbers: [String: Double] = [:], cores: Int = Compute.activeCores,
+                                        numbers: [String: Double] = [:], warmStart: [[Float]]? = nil, cores: Int = Compute.activeCores,
                                         progress: ((_ pass: Int, _ unsolved: Int) -> Void)? = nil) throws -> (svm: LinearSVM, seconds: Double, result: EvaluatedClassifier) {
         var standardize = PreprocessingPipeline([Standardization(stdEps: stdEps)])
         try standardize.fitTransform(&train)
         let start = Date()
-        let svm = try LinearSVM.train(train, labels: labels, classes: classNames.count, settings: settings, cores: cores, progress: progress)
+        let svm = try LinearSVM.train(train, labels: labels, classes: classNames.count, settings: settings, warmStart: warmStart, cores: cores, progress: progress)
         let seconds = Date().timeIntervalSince(start)
         try standardize.transform(&test)
         var all = numbers

@@ -20,10 +20,15 @@ extension LinearSVM {
     /// lie beyond it: the grid is extended in that direction by its own last
     /// ratio (10 for a one-value grid), at most `extensions` times, while each
     /// new C is strictly better; `note` says so.
+    ///
+    /// Each candidate's solver starts from the dual variables of the candidate
+    /// solved nearest to it (by the ratio of the Cs), as LIBLINEAR's search for
+    /// C does; `chosen` receives the chosen C's dual variables on the training rows.
     public static func chooseC(_ x: Tensor, labels: [Int], classes: Int, validation: Int, grid: [Float], settings: Settings,
                                stdEps: Float = 0.01, cores: Int = Compute.activeCores, finished: [Float: Double] = [:], extensions: Int = 3,
                                note: (String) -> Void = { _ in }, starting: (Float) -> Void = { _ in },
-                               progress: ((_ pass: Int, _ unsolved: Int) -> Void)? = nil, report: (Candidate) -> Void = { _ in }) throws -> Float {
+                               progress: ((_ pass: Int, _ unsolved: Int) -> Void)? = nil, chosen: (([[Float]]) -> Void)? = nil,
+                               report: (Candidate) -> Void = { _ in }) throws -> Float {
         guard !grid.isEmpty, grid.allSatisfy({ $0 > 0 }) else {
             throw StrataError.invalidArgument(name: "C grid", reason: "\(grid) must hold positive values")
         }
@@ -37,12 +42,16 @@ extension LinearSVM {
         try standardize.transform(&valid)
         var best = (c: grid[0], accuracy: -1.0)
         var candidateSettings = settings
+        var duals: [Float: [[Float]]] = [:]
         func evaluate(_ c: Float) throws -> Double {
             if let accuracy = finished[c] { return accuracy }
             candidateSettings.c = c
             starting(c)
             let start = Date()
-            let svm = try train(fit, labels: Array(labels[..<split]), classes: classes, settings: candidateSettings, cores: cores, progress: progress)
+            let nearest = duals.keys.min { abs(log(Double($0) / Double(c))) < abs(log(Double($1) / Double(c))) }
+            let svm = try train(fit, labels: Array(labels[..<split]), classes: classes, settings: candidateSettings,
+                                warmStart: nearest.flatMap { duals[$0] }, cores: cores, progress: progress)
+            duals[c] = svm.dualVariables
             let accuracy = Double(zip(try svm.predict(valid), labels[split...]).filter { $0 == $1 }.count) / Double(valid.rows)
             report(Candidate(c: c, validationAccuracy: accuracy, seconds: Date().timeIntervalSince(start),
                              iterations: (svm.iterations.min() ?? 0) ... (svm.iterations.max() ?? 0)))
@@ -67,6 +76,7 @@ extension LinearSVM {
             guard accuracy > best.accuracy else { break }
             best = (next, accuracy)
         }
+        if let chosen, let dual = duals[best.c] { chosen(dual) }
         return best.c
     }
 }

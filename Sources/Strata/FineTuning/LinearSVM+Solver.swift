@@ -2,8 +2,8 @@ import Foundation
 
 extension LinearSVM {
     /// Per-class results of the solver: `w` with the bias appended, the primal
-    /// objective at the solution and the passes used.
-    typealias BinarySolution = (w: [Float], objective: Double, iterations: Int)
+    /// objective at the solution, the passes used and the dual variables.
+    typealias BinarySolution = (w: [Float], objective: Double, iterations: Int, alpha: [Float])
 
     /// Dual coordinate descent with shrinking (Hsieh et al. 2008) for the
     /// one-vs-rest problems of `classes`, all advanced in the same pass over
@@ -17,7 +17,10 @@ extension LinearSVM {
     /// examples it has shrunk away; so a class's solution depends only on the
     /// seed, not on which classes share its pass (or how many cores there are).
     /// `onPass` is told, after each pass, its number and how many of `classes` are still being solved.
-    static func solveTogether(_ x: Tensor, labels: [Int], classes: [Int], squaredNorms: [Float], settings: Settings,
+    /// `start` (per class, one non-negative value per example) warm-starts the
+    /// dual variables, `w` then being `sum_i alpha_i y_i x_i`: the solution of
+    /// a nearby problem (another C) is most of the way there.
+    static func solveTogether(_ x: Tensor, labels: [Int], classes: [Int], squaredNorms: [Float], settings: Settings, start: [[Float]]? = nil,
                               onPass: ((_ pass: Int, _ unsolved: Int) -> Void)? = nil) -> [BinarySolution] {
         let (n, d, g) = (x.rows, x.columns, classes.count)
         let width = d + 1
@@ -38,6 +41,17 @@ extension LinearSVM {
         weights.withUnsafeMutableBufferPointer { wp in
         alpha.withUnsafeMutableBufferPointer { ap in
         active.withUnsafeMutableBufferPointer { flags in
+            if let start {
+                for c in 0 ..< g {
+                    let w = wp.baseAddress! + c * width
+                    for i in 0 ..< n where start[c][i] > 0 {
+                        let scaled = labels[i] == classes[c] ? start[c][i] : -start[c][i]
+                        ap[c * n + i] = start[c][i]
+                        addScaled(w, xp.baseAddress! + i * d, scale: scaled, count: d)
+                        w[d] += scaled
+                    }
+                }
+            }
             while done.contains(false) {
                 for s in stride(from: n - 1, to: 0, by: -1) { order.swapAt(s, Int(random.next() % UInt64(s + 1))) }
                 for c in 0 ..< g where !done[c] { (pgMax[c], pgMin[c]) = (-.infinity, .infinity) }
@@ -91,7 +105,7 @@ extension LinearSVM {
         return (0 ..< g).map { c in
             let w = Array(weights[c * width ..< (c + 1) * width])
             let signs = labels.map { $0 == classes[c] ? Float(1) : -1 }
-            return (w, primalObjective(x, signs: signs, w: w, settings: settings), iterations[c])
+            return (w, primalObjective(x, signs: signs, w: w, settings: settings), iterations[c], Array(alpha[c * n ..< (c + 1) * n]))
         }
     }
 }

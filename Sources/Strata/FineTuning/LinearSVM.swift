@@ -51,6 +51,10 @@ public struct LinearSVM: Sendable {
     /// Per class: the primal objective at the solution and the iterations used.
     public internal(set) var objectives: [Double]
     public internal(set) var iterations: [Int]
+    /// Per class, the dual variables at the solution, one per training
+    /// example (not saved with the model): a warm start for the same examples
+    /// under another C (``train(_:labels:classes:settings:warmStart:cores:progress:)``).
+    public internal(set) var dualVariables: [[Float]] = []
 
     public var featureCount: Int { weights.rows }
     public var classCount: Int { weights.columns }
@@ -63,10 +67,20 @@ public struct LinearSVM: Sendable {
     /// Trains one binary problem per class on `x` (`(n, features)`) with
     /// labels in `0..<classes`, the classes spread over `cores`. `progress`
     /// sees, after each pass of the first core's group, the pass and that group's unsolved classes.
-    public static func train(_ x: Tensor, labels: [Int], classes: Int, settings: Settings, cores: Int = Compute.activeCores,
+    /// `warmStart`, the ``dualVariables`` of an SVM on the same examples
+    /// (under another C, say), starts the solver there (Chu et al. 2015,
+    /// "Warm Start for Parameter Selection of Linear Classifiers"); the
+    /// solution is the same optimum to the solver's tolerance, in fewer passes.
+    public static func train(_ x: Tensor, labels: [Int], classes: Int, settings: Settings, warmStart: [[Float]]? = nil,
+                             cores: Int = Compute.activeCores,
                              progress: ((_ pass: Int, _ unsolved: Int) -> Void)? = nil) throws -> LinearSVM {
         try settings.validate()
         try checkLabels(labels, rows: x.rows, classes: classes, what: "SVM training labels")
+        if let warmStart {
+            guard warmStart.count == classes, warmStart.allSatisfy({ $0.count == x.rows && $0.allSatisfy { $0 >= 0 && $0.isFinite } }) else {
+                throw StrataError.invalidArgument(name: "SVM warm start", reason: "needs \(classes) classes of \(x.rows) finite non-negative dual variables")
+            }
+        }
         guard classes >= 2 else { throw StrataError.invalidArgument(name: "classes", reason: "an SVM needs at least 2") }
         for k in 0 ..< classes where !labels.contains(k) {
             throw StrataError.invalidArgument(name: "SVM training labels", reason: "class \(k) has no training example")
@@ -84,12 +98,16 @@ public struct LinearSVM: Sendable {
         let groups = min(classes, max(1, cores))
         var columns = [[Float]](repeating: [], count: classes)
         var results = [(objective: Double, iterations: Int)](repeating: (0, 0), count: classes)
+        var duals = [[Float]](repeating: [], count: classes)
         let lock = NSLock()
         CoreTeam.run(groups) { group in
             let members = Array(classes * group / groups ..< classes * (group + 1) / groups)
-            let solutions = solveTogether(x, labels: labels, classes: members, squaredNorms: squaredNorms, settings: settings, onPass: group == 0 ? progress : nil)
+            let solutions = solveTogether(x, labels: labels, classes: members, squaredNorms: squaredNorms, settings: settings,
+                                          start: warmStart.map { start in members.map { start[$0] } }, onPass: group == 0 ? progress : nil)
             lock.lock()
-            for (k, solution) in zip(members, solutions) { columns[k] = solution.w; results[k] = (solution.objective, solution.iterations) }
+            for (k, solution) in zip(members, solutions) {
+                (columns[k], results[k], duals[k]) = (solution.w, (solution.objective, solution.iterations), solution.alpha)
+            }
             lock.unlock()
         }
         var weights = Tensor(zeros: [d, classes]), bias = Tensor(zeros: [classes])
@@ -102,6 +120,7 @@ public struct LinearSVM: Sendable {
         var svm = LinearSVM(weights: weights, bias: bias, settings: settings)
         svm.objectives = results.map(\.objective)
         svm.iterations = results.map(\.iterations)
+        svm.dualVariables = duals
         return svm
     }
 

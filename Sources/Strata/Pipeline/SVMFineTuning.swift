@@ -66,6 +66,7 @@ public enum SVMFineTuning {
             lastNote = Date()
             log("  pass \(pass), \(unsolved) of the first core's classes still being solved")
         }
+        var warmStart: [[Float]]?
         if let grid = s.cGrid {
             let identity = f.train.fingerprint + "," + Tensor.fingerprint(labels: f.trainLabels)
             var fixed = settings
@@ -78,7 +79,10 @@ public enum SVMFineTuning {
             settings.c = try LinearSVM.chooseC(f.train, labels: f.trainLabels, classes: f.classNames.count, validation: s.validation, grid: grid,
                                                settings: settings, stdEps: s.stdEps, cores: compute.cores, finished: search.finished, note: log,
                                                starting: { lastNote = Date(); log("C \($0): training on \(f.train.rows - s.validation) examples ...") },
-                                               progress: passes) { candidate in
+                                               progress: passes, chosen: { dual in
+                // The held-out rows join the training rows for the final solve: they start at zero.
+                warmStart = dual.map { $0 + [Float](repeating: 0, count: s.validation) }
+            }) { candidate in
                 log(String(format: "C %-8g validation accuracy %.2f%%  (%.1f s, %d-%d passes)", candidate.c, 100 * candidate.validationAccuracy,
                            candidate.seconds, candidate.iterations.lowerBound, candidate.iterations.upperBound))
                 search.results.append(CSearchLog.Result(c: candidate.c, validationAccuracy: candidate.validationAccuracy))
@@ -90,7 +94,8 @@ public enum SVMFineTuning {
         lastNote = Date()
         let (svm, svmSeconds, result) = try LinearSVM.trainAndEvaluate(
             train: &f.train, labels: f.trainLabels, test: &f.test, testLabels: f.testLabels, settings: settings, stdEps: s.stdEps, extractor: f.extractor,
-            classNames: f.classNames, metadata: f.contract.metadata, folder: s.folder, numbers: ["feature_seconds": featureSeconds], cores: compute.cores,
+            classNames: f.classNames, metadata: f.contract.metadata, folder: s.folder, numbers: ["feature_seconds": featureSeconds],
+            warmStart: warmStart, cores: compute.cores,
             progress: passes)
         log(String(format: "SVM (C %g, %@) on %d x %d features: %.1f s; objectives %@", settings.c, settings.loss.rawValue, f.train.rows, f.train.columns,
                    svmSeconds, svm.objectives.map { String(format: "%.4g", $0) }.joined(separator: " ")))
