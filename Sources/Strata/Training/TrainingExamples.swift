@@ -13,9 +13,6 @@ public enum TrainingExamples: Sendable {
     case memory(Tensor)
     case file(NPYRowFile, blockRows: Int)
 
-    /// The default block: 65,536 rows (12.8 MB of 49-value patches, 205 MB of 784-value images).
-    public static let defaultBlockRows = 65_536
-
     public var rows: Int {
         switch self {
         case .memory(let x): return x.rows
