@@ -68,6 +68,11 @@ import Testing
         guard case .corrupt(_, _, let reason)? = strataError({ _ = try NPYRowFile(path: long) }) else { Issue.record("long file accepted"); return }
         #expect(reason.contains("3 bytes after"))
         guard case .shapeMismatch? = strataError({ _ = try NPYRowFile(path: flat) }) else { Issue.record("1-D file accepted"); return }
+        // A header announcing an absurd shape is refused before anything is allocated, naming the file.
+        let absurd = folder.path + "/absurd.npy"
+        try (NPY.preamble(descr: "<f4", shape: [1 << 40, 1 << 40]) + Data(count: 64)).write(to: URL(fileURLWithPath: absurd))
+        let tooBig = strataError { _ = try NPYRowFile(path: absurd) }
+        #expect(tooBig?.description.contains(absurd) == true, "\(String(describing: tooBig))")
         let error = strataError { _ = try TrainingExamples.file(try NPYRowFile(path: nan), blockRows: 4).validatedFingerprint(what: "training data") }
         #expect(error?.description.contains("row 4") == true, "\(String(describing: error))")
         guard case .invalidArgument? = strataError({ _ = try TrainingExamples.file(try NPYRowFile(path: nan), blockRows: 0).minibatches() })
