@@ -90,6 +90,7 @@ struct PretrainCommand: ParsableCommand {
     func validate() throws {
         try settingsFailure { _ = try settings() }
         if let f = validationFraction, !(f >= 0 && f < 1) { throw ValidationError("--validation-fraction must lie in [0, 1), not \(f)") }
+        if let rows = source.blockRows, rows < 1 { throw ValidationError("--block-rows must be at least 1, not \(rows)") }
     }
 
     func run() throws {
