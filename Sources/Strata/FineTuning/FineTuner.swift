@@ -197,7 +197,7 @@ public struct FineTuner: Sendable {
                 throw StrataError.invalidArgument(name: "augmentation", reason: "needs the training images with their geometry (flips and translations act on images, not on a matrix)")
             }
         }
-        let dataIdentity = ([try x.validatedFingerprint(what: "training data"), validationX.fingerprint, Tensor.fingerprint(labels: labels)] + (softTargets.map { [$0.fingerprint] } ?? []))
+        let dataIdentity = ([try x.validatedFingerprint(what: "training data", showProgress: showProgress), validationX.fingerprint, Tensor.fingerprint(labels: labels)] + (softTargets.map { [$0.fingerprint] } ?? []))
             .joined(separator: ",")
         var state = FineTuningState(learningRate: configuration.learningRate, random: RandomSource(seed: configuration.seed).state, data: dataIdentity)
         if configuration.batchNorm { network.enableBatchNormalization(epsilon: configuration.batchNormEpsilon, momentum: configuration.batchNormMomentum) }

@@ -58,7 +58,7 @@ public struct Trainer: Sendable {
         guard data.columns == learner.visibleCount else {
             throw StrataError.shapeMismatch(context: "training data for a learner with \(learner.visibleCount) inputs", expected: [data.rows, learner.visibleCount], found: [data.rows, data.columns])
         }
-        let identity = try data.validatedFingerprint(what: "training data") + (validation.map { "," + $0.fingerprint } ?? "")
+        let identity = try data.validatedFingerprint(what: "training data", showProgress: showProgress) + (validation.map { "," + $0.fingerprint } ?? "")
         var state = TrainerState(learningRate: configuration.learningRate, random: RandomSource(seed: configuration.seed).state)
         state.data = identity
         var log = MonitorLog()

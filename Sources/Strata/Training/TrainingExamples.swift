@@ -38,8 +38,8 @@ public enum TrainingExamples: Sendable {
     /// Checks the values are finite and returns their fingerprint (the
     /// resumed-run identity, ``Tensor/fingerprint``, the same for a matrix
     /// on disk as in memory): one pass over a file, block by block, naming
-    /// the first row that is not finite.
-    public func validatedFingerprint(what: String) throws -> String {
+    /// the first row that is not finite; with `showProgress`, a file's pass draws a progress bar.
+    public func validatedFingerprint(what: String, showProgress: Bool = false) throws -> String {
         switch self {
         case .memory(let x):
             guard x.isFinite else { throw StrataError.invalidArgument(name: what, reason: "contains NaN or infinity") }
@@ -49,6 +49,7 @@ public enum TrainingExamples: Sendable {
             let reader = try f.open()
             var block = [Float](repeating: 0, count: min(blockRows, f.rows) * f.columns)
             var hasher = FingerprintHasher()
+            let bar = showProgress ? ProgressBar(total: f.rows, label: "checking \(f.path)") : nil
             for start in stride(from: 0, to: f.rows, by: blockRows) {
                 let range = start ..< min(start + blockRows, f.rows)
                 try block.withUnsafeMutableBufferPointer { buffer in
@@ -59,7 +60,9 @@ public enum TrainingExamples: Sendable {
                     }
                     hasher.add(values)
                 }
+                bar?.update(range.upperBound)
             }
+            bar?.finish("every value finite")
             return hasher.fingerprint(shape: [f.rows, f.columns])
         }
     }
