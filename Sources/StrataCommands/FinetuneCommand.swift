@@ -46,6 +46,9 @@ struct SoftmaxFinetune: ParsableCommand {
               strata finetune softmax --hidden 1000,1000 --activation relu --batch-norm true --optimizer adam --run runs/relu-bn
             A small student learning from a trained classifier (distillation):
               strata finetune softmax --hidden 100 --teacher runs/sdae/finetune/classifier.safetensors --run runs/student
+            A network on features written by `strata features` (labels in FILE.labels.npy), the training \
+            features read from disk 65,536 rows at a time:
+              strata finetune softmax --train-features train.npy --test-features test.npy --block-rows 65536 --hidden 1000 --run runs/mlp
             Every run writes classifier.safetensors, monitor.jsonl, TensorBoard events, learning_curves.png and evaluation.*.
             """
     )
@@ -57,6 +60,26 @@ struct SoftmaxFinetune: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
     @Flag(help: "Continue the run in --run exactly where it stopped (finetune.safetensors; the same stack, settings and data).")
     var resume = false
+    @Option(help: "Instead of images: training features (.npy; labels in FILE.labels.npy), for a network without --stack.")
+    var trainFeatures: String?
+    @Option(help: "With --train-features: test features (.npy; labels in FILE.labels.npy).")
+    var testFeatures: String?
+    @Option(help: ArgumentHelp("With --train-features: leave them on disk and read N rows at a time (features larger than memory).", valueName: "N"))
+    var blockRows: Int?
+
+    /// The feature files the flags name, refusing the image flags beside them.
+    func featureFiles() throws -> SoftmaxFineTuning.FeatureFiles? {
+        guard let trainFeatures else {
+            try refuse(["--test-features": testFeatures, "--block-rows": blockRows.map(String.init)], "without --train-features")
+            return nil
+        }
+        guard let testFeatures else { throw ValidationError("--train-features needs --test-features") }
+        try refuse(["--stack": layers.stack, "--dataset": data.images.dataset, "--limit": data.images.limit.map(String.init),
+                    "--pixel-scale": pixels.pixelScale, "--binarize": pixels.binarize ? "" : nil],
+                   "with --train-features: the network reads the features as they are")
+        if let rows = blockRows, rows < 1 { throw ValidationError("--block-rows must be at least 1, not \(rows)") }
+        return .init(train: trainFeatures, test: testFeatures, blockRows: blockRows)
+    }
 
     func settings() throws -> SoftmaxFineTuning.Settings {
         let training = try FineTuningConfiguration.read(from: FlagSettings(self.training.settings))
@@ -79,12 +102,18 @@ struct SoftmaxFinetune: ParsableCommand {
     }
 
     func validate() throws {
-        if layers.stack == nil { try settingsFailure { _ = try settings() } }
+        _ = try featureFiles()
+        if layers.stack == nil && trainFeatures == nil { try settingsFailure { _ = try settings() } }
     }
 
     func run() throws {
         let start = Date()
-        let result = try SoftmaxFineTuning.run(try settings(), compute: try compute.applied())
+        let result: SoftmaxFineTuning.Result
+        if let files = try featureFiles() {
+            result = try SoftmaxFineTuning.run(try settings(), features: files, compute: try compute.applied())
+        } else {
+            result = try SoftmaxFineTuning.run(try settings(), compute: try compute.applied())
+        }
         print(String(format: "total %.1f s", Date().timeIntervalSince(start)))
         print("classifier: \(result.evaluation.classifierPath)\nmonitor:    \(result.monitorPath)\nevaluation: \(result.evaluation.evaluationPath)")
     }

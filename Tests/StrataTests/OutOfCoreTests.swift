@@ -175,4 +175,37 @@ import Testing
         let (_, blocks) = try run(.file(file, blockRows: 50))
         #expect(blocks.bestValidationError < 0.2, "\(blocks.bestValidationError)")
     }
+
+    /// `strata finetune softmax --train-features`: a network on feature files,
+    /// the training rows in memory or on disk; one block gives the same classifier.
+    @Test func theSoftmaxStageTrainsOnFeatureFilesFromDisk() throws {
+        let (x, labels) = blobs(classes: 3, perClass: 100, dimensions: 6, spread: 0.6, seed: 9)
+        let folder = TemporaryFolder()
+        let (train, test) = (folder.path + "/train.npy", folder.path + "/test.npy")
+        try NPY.write(x.rows(0 ..< 240), to: train)
+        try NPY.write(integers: Array(labels[..<240]), to: FeatureExtraction.labelsPath(for: train))
+        try NPY.write(x.rows(240 ..< 300), to: test)
+        try NPY.write(integers: Array(labels[240...]), to: FeatureExtraction.labelsPath(for: test))
+        func run(_ blockRows: Int?, _ name: String) throws -> SoftmaxFineTuning.Result {
+            var s = SoftmaxFineTuning.Settings(network: .random(hidden: [8], activation: .relu), images: ImageSettings())
+            (s.validation, s.folder) = (40, folder.path + "/" + name)
+            (s.training.maxEpochs, s.training.batchSize, s.training.learningRate) = (8, 20, 0.3)
+            return try SoftmaxFineTuning.run(s, features: .init(train: train, test: test, blockRows: blockRows), compute: Compute(cores: 1),
+                                             showProgress: false, log: { _ in })
+        }
+        let inMemory = try run(nil, "memory"), oneBlock = try run(1000, "one"), blocks = try run(30, "blocks")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: oneBlock.evaluation.classifierPath)) == Data(contentsOf: URL(fileURLWithPath: inMemory.evaluation.classifierPath)))
+        #expect(inMemory.evaluation.confusion.accuracy > 0.8 && blocks.evaluation.confusion.accuracy > 0.8,
+                "\(inMemory.evaluation.confusion.accuracy) \(blocks.evaluation.confusion.accuracy)")
+        // The saved classifier takes the features themselves.
+        let classifier = try Classifier.read(oneBlock.evaluation.classifierPath)
+        #expect(try classifier.predict(x.rows(240 ..< 300)).count == 60)
+        // A pretrained stack takes images, not features.
+        var pretrained = SoftmaxFineTuning.Settings(network: .pretrained(try LayerStack(layers: [try Autoencoder(.init(visibleCount: 6, hiddenCount: 3))]), name: "s"),
+                                                    images: ImageSettings())
+        pretrained.folder = folder.path + "/refused"
+        guard case .invalidArgument(let name, _)? = strataError({ _ = try SoftmaxFineTuning.run(pretrained, features: .init(train: train, test: test), compute: Compute(cores: 1), log: { _ in }) })
+        else { Issue.record("a pretrained stack on feature files was accepted"); return }
+        #expect(name == "network")
+    }
 }
