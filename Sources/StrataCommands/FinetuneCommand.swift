@@ -60,20 +60,16 @@ struct SoftmaxFinetune: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
     @Flag(help: "Continue the run in --run exactly where it stopped (finetune.safetensors; the same stack, settings and data).")
     var resume = false
-    @Option(help: "Instead of images: training features (.npy; labels in FILE.labels.npy), for a network without --stack.")
-    var trainFeatures: String?
-    @Option(help: "With --train-features: test features (.npy; labels in FILE.labels.npy).")
-    var testFeatures: String?
+    @OptionGroup(title: "Feature files") var featureFileOptions: FeatureFileOptions
     @Option(help: ArgumentHelp("With --train-features: leave them on disk and read N rows at a time (features larger than memory).", valueName: "N"))
     var blockRows: Int?
 
     /// The feature files the flags name, refusing the image flags beside them.
     func featureFiles() throws -> SoftmaxFineTuning.FeatureFiles? {
-        guard let trainFeatures else {
-            try refuse(["--test-features": testFeatures, "--block-rows": blockRows.map(String.init)], "without --train-features")
+        guard let (trainFeatures, testFeatures) = try featureFileOptions.files() else {
+            try refuse(["--block-rows": blockRows.map(String.init)], "without --train-features")
             return nil
         }
-        guard let testFeatures else { throw ValidationError("--train-features needs --test-features") }
         try refuse(["--stack": layers.stack, "--dataset": data.images.dataset, "--limit": data.images.limit.map(String.init),
                     "--pixel-scale": pixels.pixelScale, "--binarize": pixels.binarize ? "" : nil],
                    "with --train-features: the network reads the features as they are")
@@ -103,7 +99,7 @@ struct SoftmaxFinetune: ParsableCommand {
 
     func validate() throws {
         _ = try featureFiles()
-        if layers.stack == nil && trainFeatures == nil { try settingsFailure { _ = try settings() } }
+        if layers.stack == nil && featureFileOptions.trainFeatures == nil { try settingsFailure { _ = try settings() } }
     }
 
     func run() throws {
@@ -136,10 +132,7 @@ struct SVMFinetune: ParsableCommand {
     @Option(help: "The stack whose features are classified.")
     var stack: String?
     @OptionGroup(title: "Features") var features: FeatureOptions
-    @Option(help: "Instead of --stack: training features (.npy; labels in FILE.labels.npy).")
-    var trainFeatures: String?
-    @Option(help: "With --train-features: test features (.npy; labels in FILE.labels.npy).")
-    var testFeatures: String?
+    @OptionGroup(title: "Feature files") var featureFiles: FeatureFileOptions
     @OptionGroup(title: "SVM") var svm: SVMOptions
     @OptionGroup var compute: ComputeOptions
     @Flag(help: "Skip the candidates of C that the run in --run already solved (c_search.json; the same features and settings).")
@@ -148,14 +141,12 @@ struct SVMFinetune: ParsableCommand {
     func settings() throws -> SVMFineTuning.Settings {
         let (svm, grid, stdEps) = try SVMFineTuning.readSVM(from: FlagSettings(self.svm.settings))
         let source: SVMFineTuning.Features, pretrained: LayerStack?
-        if let trainFeatures {
-            guard let testFeatures else { throw ValidationError("--train-features needs --test-features") }
+        if let (trainFeatures, testFeatures) = try featureFiles.files() {
             try refuse(["--stack": stack, "--dataset": data.images.dataset, "--limit": data.images.limit.map(String.init), "--layer": features.given ? "" : nil],
                        "with --train-features: the features are read as they are")
             (source, pretrained) = (.files(train: trainFeatures, test: testFeatures), nil)
         } else {
             guard let stack else { throw ValidationError("give --stack (features computed here) or --train-features/--test-features") }
-            try refuse(["--test-features": testFeatures], "without --train-features")
             pretrained = try LayerStack.read(stack)
             source = .stack(pretrained!, name: stack, try FeatureSettings.read(from: FlagSettings(features.settings)))
         }
@@ -185,4 +176,23 @@ struct NetworkOptions: ParsableArguments {
     var activation: String?
     @Option(help: "Without --stack, with --activation maxout: linear pieces per unit, each unit their maximum (default 2; Goodfellow et al. 2013).")
     var maxoutPieces: String?
+}
+
+/// Features written by `strata features` instead of images: a training and a
+/// test `.npy`, each with its labels in FILE.labels.npy (both heads read them).
+struct FeatureFileOptions: ParsableArguments {
+    @Option(help: "Instead of images (or --stack): training features (.npy; labels in FILE.labels.npy).")
+    var trainFeatures: String?
+    @Option(help: "With --train-features: test features (.npy; labels in FILE.labels.npy).")
+    var testFeatures: String?
+
+    /// Both files, nil when neither is given; one without the other is refused.
+    func files() throws -> (train: String, test: String)? {
+        guard let trainFeatures else {
+            try refuse(["--test-features": testFeatures], "without --train-features")
+            return nil
+        }
+        guard let testFeatures else { throw ValidationError("--train-features needs --test-features") }
+        return (trainFeatures, testFeatures)
+    }
 }

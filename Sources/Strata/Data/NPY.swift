@@ -191,7 +191,7 @@ public enum NPY {
 
     // MARK: Scalar types
 
-    struct ScalarType {
+    struct ScalarType: Equatable {
         enum Kind { case float, signed, unsigned }
         let kind: Kind
         let size: Int

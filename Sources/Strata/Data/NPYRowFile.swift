@@ -11,13 +11,16 @@ import Foundation
 public struct NPYRowFile: Sendable, Equatable {
     public let path: String
     /// The rows in use: all of the file's, or the first of them (``prefix(_:)``).
-    public let rows: Int
+    public private(set) var rows: Int
     /// Values per row.
     public let columns: Int
     /// The file's element type, for example `<f4`.
     public let descr: String
     let dataStart: Int
-    let elementBytes: Int
+    /// The rows the file holds (``rows`` may be fewer) and its exact size in bytes.
+    let fileRows: Int, fileBytes: Int
+    let scalar: NPY.ScalarType
+    var elementBytes: Int { scalar.size }
 
     /// Opens `path` and checks its header: 2-D, C order, a supported type, at least one row and column, the file's size exactly right.
     public init(path: String) throws {
@@ -38,11 +41,12 @@ public struct NPYRowFile: Sendable, Equatable {
         }
         self.path = path
         (rows, columns, descr) = (header.shape[0], header.shape[1], header.descr)
-        (dataStart, elementBytes) = (header.dataStart, header.scalar.size)
+        (dataStart, fileRows, fileBytes, scalar) = (header.dataStart, header.shape[0], header.fileBytes, header.scalar)
     }
 
     private init(_ file: NPYRowFile, rows: Int) {
-        (path, self.rows, columns, descr, dataStart, elementBytes) = (file.path, rows, file.columns, file.descr, file.dataStart, file.elementBytes)
+        self = file
+        self.rows = rows
     }
 
     /// The same file with only its first `count` rows in use (the rest held out, say for validation).
@@ -67,23 +71,19 @@ public struct NPYRowFile: Sendable, Equatable {
         let file: NPYRowFile
         private let handle: RowReader
         private var scratch: [UInt8] = []
-        private let header: NPY.Header
 
         init(file: NPYRowFile) throws {
             self.file = file
             handle = try RowReader(path: file.path)
-            var prefix = [UInt8](repeating: 0, count: file.dataStart)
-            _ = try handle.read(into: &prefix, at: 0)
-            header = try NPY.Header(Data(prefix), path: file.path)
-            guard header.shape.count == 2, header.shape[1] == file.columns, header.dataStart == file.dataStart, handle.fileSize == header.fileBytes else {
-                throw StrataError.corrupt(path: file.path, offset: 0, reason: "the file changed since it was opened")
+            guard handle.fileSize == file.fileBytes else {
+                throw StrataError.corrupt(path: file.path, offset: nil, reason: "the file changed since it was opened (\(handle.fileSize) bytes, not \(file.fileBytes))")
             }
         }
 
         /// Writes rows `range` (consecutive, in the file's order) into `out`, `range.count · columns` values.
         public func read(rows range: Range<Int>, into out: UnsafeMutablePointer<Float>) throws {
             guard !range.isEmpty else { return }
-            precondition(range.lowerBound >= 0 && range.upperBound <= header.shape[0], "rows \(range) of \(header.shape[0])")
+            precondition(range.lowerBound >= 0 && range.upperBound <= file.fileRows, "rows \(range) of \(file.fileRows)")
             let count = range.count * file.columns
             let offset = file.dataStart + range.lowerBound * file.columns * file.elementBytes
             if file.descr == "<f4" || file.descr == "=f4" {
@@ -93,7 +93,7 @@ public struct NPYRowFile: Sendable, Equatable {
                 if scratch.count < count * file.elementBytes { scratch = [UInt8](repeating: 0, count: count * file.elementBytes) }
                 try scratch.withUnsafeMutableBytes { raw in
                     try handle.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0 ..< count * file.elementBytes]), at: offset)
-                    header.scalar.convert(UnsafeRawPointer(raw.baseAddress!), into: UnsafeMutableBufferPointer(start: out, count: count))
+                    file.scalar.convert(UnsafeRawPointer(raw.baseAddress!), into: UnsafeMutableBufferPointer(start: out, count: count))
                 }
             }
         }

@@ -63,11 +63,11 @@ public enum Encoding: Codable, Equatable, Sendable, CustomStringConvertible {
     }
 
     /// Squared distances `|x_i - c_k|²` `(n, k)` from `x` `(n, d)` to the columns of `centroids` `(d, k)`:
-    /// each row starts as `|c|²`, one GEMM adds `-2 x·c`, then `|x|²` is added
-    /// and what rounding left below zero is clamped.
-    static func squaredDistances(_ x: Tensor, centroids: Tensor, cores: Int = Compute.activeCores) -> Tensor {
+    /// each row starts as `|c|²` (`lengths`, computed when not given), one GEMM
+    /// adds `-2 x·c`, then `|x|²` is added and what rounding left below zero is clamped.
+    static func squaredDistances(_ x: Tensor, centroids: Tensor, lengths given: [Float]? = nil, cores: Int = Compute.activeCores) -> Tensor {
         let (n, k, width) = (x.rows, centroids.columns, x.columns)
-        let lengths = centroids.columnSquaredNorms()
+        let lengths = given ?? centroids.columnSquaredNorms()
         var d = Tensor(shape: [n, k]) { out in
             lengths.withUnsafeBufferPointer { l in for r in 0 ..< n { (out.baseAddress! + r * k).update(from: l.baseAddress!, count: k) } }
         }
@@ -91,8 +91,8 @@ public enum Encoding: Codable, Equatable, Sendable, CustomStringConvertible {
     }
 
     /// The triangle encoding `max(0, mean_k(z) - z_k)`, `z_k = |x - c_k|`: `(n, k)`.
-    static func triangle(_ x: Tensor, centroids: Tensor, cores: Int = Compute.activeCores) -> Tensor {
-        var z = squaredDistances(x, centroids: centroids, cores: cores)
+    static func triangle(_ x: Tensor, centroids: Tensor, lengths: [Float]? = nil, cores: Int = Compute.activeCores) -> Tensor {
+        var z = squaredDistances(x, centroids: centroids, lengths: lengths, cores: cores)
         let (n, k) = (z.rows, z.columns)
         z.withUnsafeMutableBufferPointer { p in
             let base = p.baseAddress!
@@ -114,8 +114,8 @@ public enum Encoding: Codable, Equatable, Sendable, CustomStringConvertible {
     }
 
     /// One-hot rows: 1 at the nearest centroid (the first, on ties), `(n, k)`.
-    static func hardAssignment(_ x: Tensor, centroids: Tensor, cores: Int = Compute.activeCores) -> Tensor {
-        var z = squaredDistances(x, centroids: centroids, cores: cores)
+    static func hardAssignment(_ x: Tensor, centroids: Tensor, lengths: [Float]? = nil, cores: Int = Compute.activeCores) -> Tensor {
+        var z = squaredDistances(x, centroids: centroids, lengths: lengths, cores: cores)
         let (n, k) = (z.rows, z.columns)
         z.withUnsafeMutableBufferPointer { p in
             for r in 0 ..< n {

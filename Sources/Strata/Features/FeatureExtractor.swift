@@ -78,8 +78,11 @@ public struct FeatureExtractor: Sendable {
     public var convolution: Convolution?
     /// How the chosen layer encodes its input.
     public private(set) var encoding: Encoding = .hiddenMeans
-    /// The chosen layer's unit-norm filters, for the soft-threshold encoding.
+    /// The chosen layer's filters as the encoding uses them, prepared once:
+    /// unit-norm for the soft threshold, as centroids with their squared
+    /// lengths for the triangle and hard assignment.
     private var dictionary: Tensor?
+    private var centroidLengths: [Float]?
 
     public init(stack: LayerStack, depth: Int? = nil, convolution: Convolution? = nil, encoding: Encoding = .hiddenMeans) throws {
         guard !stack.layers.isEmpty else { throw StrataError.invalidArgument(name: "stack", reason: "has no layers") }
@@ -95,7 +98,12 @@ public struct FeatureExtractor: Sendable {
             }
         }
         (self.stack, self.depth, self.convolution, self.encoding) = (stack, depth, convolution, encoding)
-        if case .softThreshold = encoding { dictionary = Encoding.dictionary(of: stack.layers[(depth ?? stack.layers.count) - 1]) }
+        let chosen = stack.layers[(depth ?? stack.layers.count) - 1]
+        switch encoding {
+        case .softThreshold: dictionary = Encoding.dictionary(of: chosen)
+        case .triangle, .hardAssignment: (dictionary, centroidLengths) = (chosen.filters, chosen.filters.columnSquaredNorms())
+        case .hiddenMeans: break
+        }
     }
 
     /// Features of preprocessed `x` at the chosen layer, by ``encoding``, the element-wise work on `cores`.
@@ -111,9 +119,8 @@ public struct FeatureExtractor: Sendable {
             // The chosen layer's filters as centroids, on the input of that layer.
             let layer = depth ?? stack.layers.count
             let below = layer > 1 ? try stack.transform(x, depth: layer - 1, batchSize: x.rows) : x
-            let centroids = stack.layers[layer - 1].filters
-            return encoding == .triangle ? Encoding.triangle(below, centroids: centroids, cores: cores)
-                                         : Encoding.hardAssignment(below, centroids: centroids, cores: cores)
+            return encoding == .triangle ? Encoding.triangle(below, centroids: dictionary!, lengths: centroidLengths, cores: cores)
+                                         : Encoding.hardAssignment(below, centroids: dictionary!, lengths: centroidLengths, cores: cores)
         }
     }
 

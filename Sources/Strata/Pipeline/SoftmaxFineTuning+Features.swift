@@ -60,8 +60,7 @@ extension SoftmaxFineTuning {
         let evaluation = try EvaluatedClassifier.save(classifier, testImages: test, testLabels: testLabels, folder: s.folder,
                                                       numbers: ["best_validation_error": report.bestValidationError, "best_epoch": Double(report.bestEpoch),
                                                                 "fine_tuning_seconds": report.seconds])
-        log(String(format: "%d epochs in %.1f s; best validation error %.2f%% at epoch %d", report.epochs, report.seconds, 100 * report.bestValidationError, report.bestEpoch))
-        log(String(format: "test accuracy %.2f%% (%d of %d)", 100 * evaluation.confusion.accuracy, evaluation.confusion.correct, evaluation.confusion.total))
+        logOutcome(report, evaluation, log: log)
         return Result(network: network, report: report, evaluation: evaluation, monitorPath: tuner.monitorPath)
     }
 }

@@ -110,8 +110,7 @@ public enum SoftmaxFineTuning {
         }
         let (report, result) = try tuner.trainAndEvaluate(&network, x: x, labels: train.labels!, validation: s.validation, test: test,
                                                           preprocessing: preprocessing, classNames: classNames, metadata: contract.metadata)
-        log(String(format: "%d epochs in %.1f s; best validation error %.2f%% at epoch %d", report.epochs, report.seconds, 100 * report.bestValidationError, report.bestEpoch))
-        log(String(format: "test accuracy %.2f%% (%d of %d)", 100 * result.confusion.accuracy, result.confusion.correct, result.confusion.total))
+        logOutcome(report, result, log: log)
         if let regime = LearningCurves.regime(report.log, epoch: report.bestEpoch) { log("at epoch \(report.bestEpoch): \(regime)") }
         // From epoch 1: the untrained network's error at epoch 0 would flatten the curves.
         let trained = MonitorLog(rows: report.log.rows.filter { ($0["epoch"] ?? 0) >= 1 })
@@ -121,6 +120,12 @@ public enum SoftmaxFineTuning {
         try chart.write(to: s.folder + "/learning_curves.png")
         log("learning curves (training and validation error): \(s.folder)/learning_curves.png")
         return Result(network: network, report: report, evaluation: result, monitorPath: tuner.monitorPath)
+    }
+
+    /// The run's epochs, best validation error and test accuracy, in two lines.
+    static func logOutcome(_ report: FineTuner.Report, _ evaluation: EvaluatedClassifier, log: StageLog) {
+        log(String(format: "%d epochs in %.1f s; best validation error %.2f%% at epoch %d", report.epochs, report.seconds, 100 * report.bestValidationError, report.bestEpoch))
+        log(String(format: "test accuracy %.2f%% (%d of %d)", 100 * evaluation.confusion.accuracy, evaluation.confusion.correct, evaluation.confusion.total))
     }
 }
 

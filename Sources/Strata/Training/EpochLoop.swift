@@ -78,47 +78,24 @@ public enum EpochLoop {
         return Array(picker.permutation(rows).prefix(count)).sorted()
     }
 
-    /// Where an epoch begins: its shuffled order of `rows` and the position
-    /// in it. A fresh epoch draws the order from `random`; an epoch a stopped
-    /// run left part-way (`position` and `savedRandom`, the random state at
-    /// its start) redraws the same order and goes on from `position`, with
-    /// `random` already at the state after the last batch done.
-    public static func start(rows: Int, position: Int?, savedRandom: [UInt64]?,
-                             random: inout RandomSource) -> (order: [Int], position: Int, randomAtStart: [UInt64]) {
-        start(position: position, savedRandom: savedRandom, random: &random) { $0.permutation(rows) }
-    }
-
-    /// ``start(rows:position:savedRandom:random:)`` for `examples`, whose
-    /// order may be by blocks (``TrainingExamples/epochOrder(using:)``).
+    /// Where an epoch begins: its shuffled order of `examples`
+    /// (``TrainingExamples/epochOrder(using:)``: by blocks on disk) and the
+    /// position in it. A fresh epoch draws the order from `random`; an epoch a
+    /// stopped run left part-way (`position` and `savedRandom`, the random
+    /// state at its start) redraws the same order and goes on from `position`,
+    /// with `random` already at the state after the last batch done.
     public static func start(examples: TrainingExamples, position: Int?, savedRandom: [UInt64]?,
                              random: inout RandomSource) -> (order: [Int], position: Int, randomAtStart: [UInt64]) {
-        start(position: position, savedRandom: savedRandom, random: &random) { examples.epochOrder(using: &$0) }
-    }
-
-    private static func start(position: Int?, savedRandom: [UInt64]?, random: inout RandomSource,
-                              drawOrder: (inout RandomSource) -> [Int]) -> (order: [Int], position: Int, randomAtStart: [UInt64]) {
         let randomAtStart = savedRandom ?? random.state
         var orderRandom = RandomSource(state: randomAtStart)
-        let order = drawOrder(&orderRandom)
+        let order = examples.epochOrder(using: &orderRandom)
         if position == nil { random = orderRandom }
         return (order, position ?? 0, randomAtStart)
     }
 
-    /// Calls `body` with each minibatch of `x` in `order` from position
-    /// `start` on: the rows' indices and their values gathered into `batch`
-    /// (reallocated only when the size changes).
-    public static func forEachMinibatch(of x: Tensor, order: [Int], from start: Int = 0, batchSize: Int, batch: inout Tensor,
-                                        _ body: (ArraySlice<Int>, Tensor) throws -> Void) rethrows {
-        var offset = start
-        while offset < order.count {
-            let rows = order[offset ..< min(offset + batchSize, order.count)]
-            x.gatherRows(rows, into: &batch)
-            try body(rows, batch)
-            offset += rows.count
-        }
-    }
-
-    /// The same for examples that may live on disk, gathered by `gatherer`.
+    /// Calls `body` with each minibatch in `order` from position `start` on:
+    /// the rows' indices and their values, gathered by `gatherer` (from memory
+    /// or disk) into `batch` (reallocated only when the size changes).
     public static func forEachMinibatch(of gatherer: MinibatchGatherer, order: [Int], from start: Int = 0, batchSize: Int, batch: inout Tensor,
                                         _ body: (ArraySlice<Int>, Tensor) throws -> Void) throws {
         var offset = start
