@@ -69,9 +69,15 @@ let package = Package(
             pkgConfig: "cairo",
             providers: [.apt(["libcairo2-dev"])]
         ),
+        // Open MPI (its C shim: the handles mpi.h names by macro), for training across processes and machines.
+        .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi",
+            providers: [.apt(["libopenmpi-dev"])]
+        ),
         .target(
             name: "Strata",
-            dependencies: ["CBLAS", "CPNG", "CZlib", "CCairo", .product(name: "Yams", package: "Yams"),
+            dependencies: ["CBLAS", "CPNG", "CZlib", "CCairo", "CMPI", .product(name: "Yams", package: "Yams"),
                            .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: [.swiftLanguageMode(.v5)] + hostCPUSettings
         ),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Strata needs on Debian, skipping what is already there:
 # OpenBLAS (CBLAS + LAPACK), libpng, zlib, pkg-config, the real Fashion-MNIST
-# (Debian package dataset-fashion-mnist), and, best effort, Python packages
+# (Debian package dataset-fashion-mnist), Open MPI (libopenmpi-dev, and
+# openmpi-bin for mpirun: training across processes), and, best effort, Python packages
 # for the tests that check Strata against other runtimes: safetensors + NumPy
 # (checkpoint interoperability), onnx + onnxruntime (ONNX export), tensorboard
 # (its reader reads Strata's event files), and the CPU
@@ -9,7 +10,7 @@
 # tests is reported as skipped, with the reason, when its package is missing.
 set -euo pipefail
 
-packages=(libopenblas-dev libpng-dev zlib1g-dev libcairo2-dev fonts-dejavu-core pkg-config dataset-fashion-mnist curl)
+packages=(libopenblas-dev libpng-dev zlib1g-dev libcairo2-dev fonts-dejavu-core pkg-config dataset-fashion-mnist curl libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -51,14 +51,16 @@ struct FineTuningOptions: ParsableArguments {
     var patience: String?
     @Option(help: "Seed of initialization, shuffling and dropout (default 1).")
     var seed: String?
-    @Option(help: "Stop as diverged when the objective rises above its lowest value by more than this many times that value (default 1000); NaN always stops.")
+    @Option(help: "Stop as diverged when the objective rises above its lowest value by more than this many times the larger of its lowest and first epoch values (default 1000); NaN always stops.")
     var divergenceFactor: String?
+    @Flag(help: "Draw random numbers per example, as training across MPI ranks does: one process with batch N·b then trains as N ranks with batch b.")
+    var randomPerExample = false
 
     var settings: [String: String?] {
         ["batch_size": batchSize, "learning_rate": learningRate, "learning_rate_decay": learningRateDecay, "lr_schedule": lrSchedule, "momentum": momentum,
          "final_momentum": finalMomentum, "momentum_saturate": momentumSaturate, "weight_decay": weightDecay, "input_dropout": inputDropout,
          "hidden_dropout": hiddenDropout, "max_column_norm": maxColumnNorm, "epochs": epochs, "patience": patience, "seed": seed,
-         "divergence_factor": divergenceFactor, "optimizer": optimizer,
+         "divergence_factor": divergenceFactor, "optimizer": optimizer, "random_per_example": randomPerExample ? "true" : nil,
          "batch_norm": batchNorm, "batch_norm_epsilon": batchNormEpsilon, "batch_norm_momentum": batchNormMomentum,
          "teacher": teacher, "temperature": temperature, "soft_weight": softWeight,
          "augment_flip": augmentFlip, "augment_shift": augmentShift, "augment_padding": augmentPadding]

@@ -75,14 +75,17 @@ struct TrainingOptions: ParsableArguments {
     var checkpointEvery: String?
     @Option(help: "Training examples (a fixed seeded subset) the monitor evaluates each epoch (default \(TrainingConfiguration().monitorExamples)).")
     var monitorExamples: String?
-    @Option(help: "Stop as diverged when the objective rises above its lowest value by more than this many times that value (default 1000); NaN always stops.")
+    @Option(help: "Stop as diverged when the objective rises above its lowest value by more than this many times the larger of its lowest and first epoch values (default 1000); NaN always stops.")
     var divergenceFactor: String?
+    @Flag(help: "Draw random numbers per example, as training across MPI ranks does: one process with batch N·b then trains as N ranks with batch b.")
+    var randomPerExample = false
 
     var settings: [String: String?] {
         ["batch_size": batchSize, "learning_rate": learningRate, "lr_schedule": lrSchedule, "momentum": momentum, "final_momentum": finalMomentum,
          "momentum_start": momentumStart, "momentum_saturate": momentumSaturate, "weight_decay": weightDecay, "epochs": epochs,
          "early_stopping": earlyStopping, "prop_decrease": propDecrease, "patience": patience, "checkpoint_every": checkpointEvery,
-         "monitor_examples": monitorExamples, "divergence_factor": divergenceFactor, "optimizer": optimizer]
+         "monitor_examples": monitorExamples, "divergence_factor": divergenceFactor, "optimizer": optimizer,
+         "random_per_example": randomPerExample ? "true" : nil]
     }
 }
 

@@ -27,14 +27,26 @@ public struct StrataCommand: ParsableCommand {
         setvbuf(stdout, nil, _IOLBF, 0)
         // Ctrl-C or SIGTERM: training finishes its batch, writes a checkpoint and says how to resume.
         StopRequest.installSignalHandlers()
+        // Started by mpirun: join the job; ranks other than 0 train silently.
+        let world = MPIWorld.startIfLaunched()
+        let errors = world?.silenceOutputUnlessRankZero() ?? stderr
         do {
             var command = try parseAsRoot()
             try command.run()
+            MPIWorld.finish()
         } catch StrataError.interrupted(let signal, let checkpoint, let epoch, let position) {
+            // Every rank stops after the same batch (the stop is agreed in the step's allreduce).
             let error = StrataError.interrupted(signal: signal, checkpoint: checkpoint, epoch: epoch, position: position)
-            fputs("\(error.description)\n", stderr)
+            if world?.rank ?? 0 == 0 { fputs("\(error.description)\n", stderr) }
+            MPIWorld.finish()
             Foundation.exit(128 + signal) // the shell's convention for a run ended by a signal
         } catch {
+            if let world, world.size > 1 {
+                // The other ranks may be waiting for this one in a collective: end them all.
+                fputs("strata rank \(world.rank) of \(world.size): \(error)\n", errors)
+                world.abort(code: 1)
+            }
+            MPIWorld.finish()
             exit(withError: error)
         }
     }

@@ -60,6 +60,23 @@ import Testing
         let (resumed, _) = try train(tuner(folder, epochs: 3, resume: true))
         #expect(resumed.output.weights == whole.output.weights)
     }
+
+    /// Stopped after an epoch's last batch (before its end was recorded): the
+    /// resumed epoch's mean loss is the whole epoch's, as in a run never stopped.
+    @Test func aStopAfterTheLastBatchOfAnEpochResumesWithTheWholeEpochsLoss() throws {
+        let wholeFolder = TemporaryFolder()
+        _ = try train(tuner(wholeFolder, epochs: 2))
+        let folder = TemporaryFolder()
+        var stopping = tuner(folder, epochs: 2)
+        let batches = Counter()
+        stopping.shouldStop = { batches.increment() == 13 } // the last batch of epoch 1 (13 batches an epoch)
+        let error = strataError { _ = try train(stopping) }
+        guard case .interrupted(_, _, 1, 200)? = error else { Issue.record("not interrupted at 200: \(String(describing: error))"); return }
+        _ = try train(tuner(folder, epochs: 2, resume: true))
+        let expected = try MonitorLog.read(wholeFolder.file("monitor.jsonl")).rows.map { $0["train_y_nll"] }
+        let resumed = try MonitorLog.read(folder.file("monitor.jsonl")).rows.map { $0["train_y_nll"] }
+        #expect(resumed == expected && expected.count == 3, "\(resumed) against \(expected)")
+    }
 }
 
 /// A thread-safe counter for a `@Sendable` stop rule.
@@ -74,17 +91,29 @@ final class Counter: @unchecked Sendable {
 @Suite struct DivergenceGuardTests {
     @Test func anExplodingObjectiveIsDivergenceAndNoiseIsNot() {
         let guardian = DivergenceGuard(factor: 1000)
-        var lowest: Double?
-        #expect(!guardian.diverged(4e16, lowest: lowest)) // nothing recorded yet: nothing to compare with
-        guardian.record(4.5, lowest: &lowest)
-        guardian.record(3.0, lowest: &lowest)
-        #expect(!guardian.diverged(9.0, lowest: lowest) && !guardian.diverged(2990, lowest: lowest))
-        #expect(guardian.diverged(3010, lowest: lowest) && guardian.diverged(4e16, lowest: lowest) && guardian.diverged(.nan, lowest: lowest) && guardian.diverged(.infinity, lowest: lowest))
-        #expect(guardian.reason(4e16, lowest: lowest).contains("divergence_factor"))
+        var lowest: Double?, first: Double?
+        #expect(!guardian.diverged(4e16, lowest: lowest, first: first)) // nothing recorded yet: nothing to compare with
+        (lowest, first) = guardian.recorded(3.0, lowest: lowest, first: first)
+        (lowest, first) = guardian.recorded(4.5, lowest: lowest, first: first)
+        #expect(lowest == 3 && first == 3)
+        #expect(!guardian.diverged(9.0, lowest: lowest, first: first) && !guardian.diverged(2990, lowest: lowest, first: first))
+        #expect(guardian.diverged(3010, lowest: lowest, first: first) && guardian.diverged(4e16, lowest: lowest, first: first))
+        #expect(guardian.diverged(.nan, lowest: lowest, first: first) && guardian.diverged(.infinity, lowest: lowest, first: first))
+        #expect(guardian.reason(4e16, lowest: lowest, first: first).contains("divergence_factor"))
         let negative = DivergenceGuard(factor: 10)
-        var negativeLowest: Double?
-        negative.record(-2, lowest: &negativeLowest)
-        #expect(!negative.diverged(15, lowest: negativeLowest) && negative.diverged(19, lowest: negativeLowest))
+        var negativeLowest: Double?, negativeFirst: Double?
+        (negativeLowest, negativeFirst) = negative.recorded(-2, lowest: negativeLowest, first: negativeFirst)
+        #expect(!negative.diverged(15, lowest: negativeLowest, first: negativeFirst) && negative.diverged(19, lowest: negativeLowest, first: negativeFirst))
+    }
+
+    /// A classifier's loss that falls to 0 on easy data: one hard minibatch
+    /// afterwards is measured against the first epoch's scale, not against 0.
+    @Test func anObjectiveNearZeroStillTakesOrdinaryBatches() {
+        let guardian = DivergenceGuard(factor: 1000)
+        var lowest: Double?, first: Double?
+        for objective in [0.69, 0.02, 0.0] { (lowest, first) = guardian.recorded(objective, lowest: lowest, first: first) }
+        #expect(!guardian.diverged(0.5, lowest: lowest, first: first) && !guardian.diverged(600, lowest: lowest, first: first))
+        #expect(guardian.diverged(700, lowest: lowest, first: first))
     }
 
     @Test func aFolderThatCannotBeMadeIsAClearError() throws {

@@ -30,6 +30,8 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
     public var divergenceFactor = 1000.0
     /// SGD with momentum (the default), Nesterov or Adam.
     public var optimizer: Optimizer = .momentum
+    /// See ``MinibatchSGDSettings/randomPerExample``.
+    public var randomPerExample = false
     /// A saved classifier whose softened outputs the network also learns from (``Distillation``); nil: labels only.
     public var teacher: String?
     /// The distillation temperature `T`.
@@ -69,6 +71,7 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
         seed = try value(.seed, 1)
         divergenceFactor = try value(.divergenceFactor, 1000)
         optimizer = try value(.optimizer, .momentum)
+        randomPerExample = try value(.randomPerExample, false)
         batchNorm = try value(.batchNorm, false)
         batchNormEpsilon = try value(.batchNormEpsilon, 1e-5)
         batchNormMomentum = try value(.batchNormMomentum, 0.9)
@@ -80,7 +83,7 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
 
     enum CodingKeys: String, CodingKey {
         case batchSize, learningRate, learningRateDecay, lrSchedule, initialMomentum, finalMomentum, momentumSaturateEpoch
-        case weightDecay, inputDropout, hiddenDropout, maxColumnNorm, maxEpochs, patience, monitorExamples, seed, divergenceFactor, optimizer
+        case weightDecay, inputDropout, hiddenDropout, maxColumnNorm, maxEpochs, patience, monitorExamples, seed, divergenceFactor, optimizer, randomPerExample
         case batchNorm, batchNormEpsilon, batchNormMomentum, teacher, temperature, softWeight, augmentation
     }
 
@@ -247,7 +250,7 @@ public struct FineTuner: Sendable {
         if log.rows.isEmpty {
             _ = stopping.record(record(epoch: 0, objective: nil, learningRate: configuration.learningRate, seconds: 0),
                                 best: &state.bestError, epochsWithoutImprovement: &state.epochsWithoutImprovement)
-            divergence.record(log.rows.last?["train_y_nll"], lowest: &state.lowestObjective)
+            (state.lowestObjective, state.firstObjective) = divergence.recorded(log.rows.last?["train_y_nll"], lowest: state.lowestObjective, first: state.firstObjective)
             try log.write(to: monitorPath)
             try events.append(log)
         }
@@ -259,13 +262,14 @@ public struct FineTuner: Sendable {
             let epochStart = Date()
             let (order, resumedPosition, epochRandom) = EpochLoop.start(examples: x, position: state.epochPosition,
                                                                         savedRandom: state.epochRandom, random: &random)
-            (state.epochPosition, state.epochRandom) = (nil, nil)
+            // A resumed epoch's mean loss goes on from the batches done before the stop.
+            var lossSum = state.epochLossSum ?? 0, batches = state.epochBatches ?? 0, done = resumedPosition
+            (state.epochPosition, state.epochRandom, state.epochLossSum, state.epochBatches) = (nil, nil, nil, nil)
             let settings = SoftmaxNetwork.StepSettings(
                 learningRate: state.learningRate, momentum: configuration.momentum(atEpoch: epoch), weightDecay: configuration.weightDecay,
                 inputDropout: configuration.inputDropout, hiddenDropout: configuration.hiddenDropout, maxColumnNorm: configuration.maxColumnNorm,
                 optimizer: configuration.optimizer)
             let bar = showProgress ? ProgressBar(total: x.rows, label: "fine-tune \(epoch)") : nil
-            var lossSum = 0.0, batches = 0, done = resumedPosition
             do {
                 try EpochLoop.forEachMinibatch(of: gatherer, order: order, from: resumedPosition, batchSize: configuration.batchSize, batch: &batch) { rows, batch in
                     let stepStart = Date()
@@ -285,9 +289,9 @@ public struct FineTuner: Sendable {
                         input = augmented
                     }
                     let loss = network.trainStep(input, labels: batchLabels[...], settings: settings, distillation: distillation, random: &random)
-                    guard !divergence.diverged(loss, lowest: state.lowestObjective) else {
+                    guard !divergence.diverged(loss, lowest: state.lowestObjective, first: state.firstObjective) else {
                         throw StrataError.diverged(epoch: epoch, batch: batches + 1, lastCheckpoint: state.epoch > 0 ? checkpointPath : nil,
-                                                   reason: divergence.reason(loss, lowest: state.lowestObjective))
+                                                   reason: divergence.reason(loss, lowest: state.lowestObjective, first: state.firstObjective))
                     }
                     stepSeconds += Date().timeIntervalSince(stepStart)
                     updates += 1
@@ -305,10 +309,10 @@ public struct FineTuner: Sendable {
                 bar?.finish("stopped after \(done) examples")
                 var stoppedState = state
                 (stoppedState.epochPosition, stoppedState.epochRandom, stoppedState.random) = (done, epochRandom, random.state)
+                (stoppedState.epochLossSum, stoppedState.epochBatches) = (lossSum, batches)
                 try FineTuningCheckpoint(network: network, best: best, configuration: configuration, state: stoppedState).write(to: checkpointPath)
                 throw StrataError.interrupted(signal: StopRequest.signal ?? SIGINT, checkpoint: checkpointPath, epoch: epoch, position: done)
             }
-            // A resumed epoch's mean loss covers the batches after the resume.
             let objective = lossSum / Double(max(batches, 1))
             let error = record(epoch: epoch, objective: objective, learningRate: state.learningRate,
                                seconds: Date().timeIntervalSince(epochStart))
@@ -319,7 +323,7 @@ public struct FineTuner: Sendable {
             state.learningRate = configuration.schedule.rate(after: epoch, current: state.learningRate, base: configuration.learningRate,
                                                              objective: objective, previousObjective: state.previousObjective)
             state.previousObjective = objective
-            divergence.record(objective, lowest: &state.lowestObjective)
+            (state.lowestObjective, state.firstObjective) = divergence.recorded(objective, lowest: state.lowestObjective, first: state.firstObjective)
             state.epoch = epoch
             state.random = random.state
             try FineTuningCheckpoint(network: network, best: best, configuration: configuration, state: state).write(to: checkpointPath)

@@ -13,10 +13,16 @@ public struct FineTuningState: Codable, Equatable, Sendable {
     public var epochsWithoutImprovement = 0
     public var previousObjective: Double?
     public var lowestObjective: Double?
+    /// The first epoch's mean loss (the scale ``DivergenceGuard`` measures an explosion against).
+    public var firstObjective: Double?
     public var stopped = false
     /// A run stopped inside epoch `epoch + 1`: its examples done and the random state at its start.
     public var epochPosition: Int?
     public var epochRandom: [UInt64]?
+    /// ...and the sum of its minibatch losses and their count so far, so that
+    /// the resumed epoch's mean loss covers the whole epoch, as without the stop.
+    public var epochLossSum: Double?
+    public var epochBatches: Int?
     /// What the examples were (``Tensor/fingerprint``), so a resume on other data is refused.
     public var data: String
 }

@@ -14,12 +14,13 @@ extension Autoencoder {
     /// the hidden values above their deltas, `(2n, ·)` each, so a tied model's
     /// weight update `Z^T H + X~^T dH` is one GEMM of depth 2n (one pass over W).
     /// With one core this is also the allocation-free plain-SGD path.
-    mutating func splitPlainStep(_ batch: Tensor, random: inout RandomSource, step: Float, cores: Int) -> Double {
+    /// With `examples`, each example's corruption comes from its own stream instead of its band's.
+    mutating func splitPlainStep(_ batch: Tensor, random: inout RandomSource, examples: ExampleStreams? = nil, step: Float, cores: Int) -> Double {
         let (n, v, h) = (batch.rows, visibleCount, hiddenCount)
         ensureShape(&output, 2 * n, v); ensureShape(&hidden, 2 * n, h); ensureShape(&elementLoss, n, v)
         let (rowParts, weightParts) = (FixedParts.count(n, minimum: 32), FixedParts.count(v, minimum: 64))
         let (hiddenParts, visibleParts) = (FixedParts.count(h, minimum: 64), FixedParts.count(v, minimum: 64))
-        var streams = (0 ..< rowParts).map { _ in random.split() }
+        var streams = examples == nil ? (0 ..< rowParts).map { _ in random.split() } : []
         let inverseN = 1 / Float(n)
         let configuration = self.configuration
         let tied = configuration.tied
@@ -45,7 +46,11 @@ extension Autoencoder {
                 let rows = FixedParts.range(part, of: rowParts, extent: n)
                 let (first, count) = (rows.lowerBound * v, rows.count * v)
                 (XT + first).update(from: X + first, count: count)
-                Self.corruptInPlace(UnsafeMutableBufferPointer(start: XT + first, count: count), configuration.corruption, random: &rngs[part])
+                if let examples {
+                    examples.forEachRow(XT, columns: v, rows: rows, site: 0) { Self.corruptInPlace($0, configuration.corruption, random: &$1) }
+                } else {
+                    Self.corruptInPlace(UnsafeMutableBufferPointer(start: XT + first, count: count), configuration.corruption, random: &rngs[part])
+                }
             }
             // The code H = f(X~ W + c), in bands of hidden columns.
             FixedParts.run(hiddenParts, cores: cores) { part in

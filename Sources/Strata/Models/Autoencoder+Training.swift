@@ -211,12 +211,13 @@ extension Autoencoder {
         guard batch.columns == visibleCount else {
             throw StrataError.shapeMismatch(context: "autoencoder with \(visibleCount) inputs given a batch", expected: [batch.rows, visibleCount], found: batch.shape)
         }
+        let examples = hyper.firstExample.map { ExampleStreams(firstExample: $0, random: &random) }
         if hyper.isPlainSGD, batch.rows >= 16,
            configuration.sparsityWeight == 0, configuration.contractiveWeight == 0 {
-            return splitPlainStep(batch, random: &random, step: hyper.learningRate, cores: hyper.cores)
+            return splitPlainStep(batch, random: &random, examples: examples, step: hyper.learningRate, cores: hyper.cores)
         }
         var input = corrupted
-        corrupt(batch, into: &input, random: &random)
+        corrupt(batch, into: &input, random: &random, examples: examples)
         if hyper.isPlainSGD {
             let cost = costAndGradient(clean: batch, corrupted: input, directStep: hyper.learningRate)
             corrupted = input

@@ -150,10 +150,26 @@ public struct Autoencoder: UnsupervisedLearner {
     }
 
     /// Writes a corrupted copy of `x` into `out`.
-    func corrupt(_ x: Tensor, into out: inout Tensor, random: inout RandomSource) {
+    public mutating func forEachTrainedBuffer(velocities: Bool, _ body: (UnsafeMutableBufferPointer<Float>) -> Void) throws {
+        weights.withUnsafeMutableBufferPointer { body($0) }
+        if !configuration.tied { decoderWeights.withUnsafeMutableBufferPointer { body($0) } }
+        hiddenBias.withUnsafeMutableBufferPointer { body($0) }
+        visibleBias.withUnsafeMutableBufferPointer { body($0) }
+        guard velocities else { return }
+        velocityW.withUnsafeMutableBufferPointer { body($0) }
+        if !configuration.tied { velocityD.withUnsafeMutableBufferPointer { body($0) } }
+        velocityC.withUnsafeMutableBufferPointer { body($0) }
+        velocityB.withUnsafeMutableBufferPointer { body($0) }
+    }
+
+    func corrupt(_ x: Tensor, into out: inout Tensor, random: inout RandomSource, examples: ExampleStreams? = nil) {
         out.scalars = x.scalars
         out.reshape(x.shape)
         let corruption = configuration.corruption
+        if let examples {
+            examples.forEachRow(of: &out, site: 0) { Self.corruptInPlace($0, corruption, random: &$1) }
+            return
+        }
         out.withUnsafeMutableBufferPointer { Self.corruptInPlace($0, corruption, random: &random) }
     }
 

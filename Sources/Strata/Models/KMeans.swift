@@ -126,6 +126,10 @@ public struct KMeans: UnsupervisedLearner {
 
     /// Lloyd's (or the spherical, damped) centroid update from the epoch's
     /// sums; empty clusters take reservoir examples; the sums start over.
+    public mutating func forEachTrainedBuffer(velocities: Bool, _ body: (UnsafeMutableBufferPointer<Float>) -> Void) throws {
+        throw StrataError.invalidArgument(name: "learner", reason: "K-means makes its update once per epoch from sums over all the data, so it is not trained across MPI ranks yet")
+    }
+
     public mutating func finishEpoch() {
         let (v, k) = (visibleCount, hiddenCount)
         let available = min(Int(seen.scalars[0]), k)

@@ -42,6 +42,14 @@ public protocol UnsupervisedLearner: Sendable {
     /// Called after each epoch's last minibatch: a learner whose update is per
     /// epoch (K-means' Lloyd step) makes it here. The others do nothing.
     mutating func finishEpoch()
+
+    /// Hands `body` each buffer a training step changes and every rank must
+    /// hold alike (the parameters and, with `velocities`, their momentum), one
+    /// at a time, in place and in a fixed order: ``DataParallel`` combines the
+    /// ranks' changes through it. Throws when the learner cannot be trained
+    /// across ranks (its update is not a per-example average: K-means' epoch
+    /// step, PCD's persistent chains).
+    mutating func forEachTrainedBuffer(velocities: Bool, _ body: (UnsafeMutableBufferPointer<Float>) -> Void) throws
 }
 
 extension UnsupervisedLearner {

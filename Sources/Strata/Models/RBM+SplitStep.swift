@@ -13,12 +13,14 @@ extension RBM {
     /// `h+`, `-h-` in one `(2n, H)` buffer, so the update is a single GEMM of
     /// depth 2n: one pass over W instead of two. With one core this is also
     /// the allocation-free plain-SGD path.
-    mutating func splitContrastiveDivergence(_ batch: Tensor, steps: Int, random: inout RandomSource, step: Float, cores: Int) -> Double {
+    /// With `examples`, each example's samples come from its own stream instead of its band's.
+    mutating func splitContrastiveDivergence(_ batch: Tensor, steps: Int, random: inout RandomSource, examples: ExampleStreams? = nil,
+                                             step: Float, cores: Int) -> Double {
         let (n, v, h) = (batch.rows, visibleCount, hiddenCount)
         ensureShape(&vNeg, 2 * n, v); ensureShape(&hNeg, 2 * n, h)
         let (rowParts, weightParts) = (FixedParts.count(n, minimum: 32), FixedParts.count(v, minimum: 64))
         let (hiddenParts, visibleParts) = (FixedParts.count(h, minimum: 64), FixedParts.count(v, minimum: 64))
-        var streams = (0 ..< rowParts).map { _ in random.split() }
+        var streams = examples == nil ? (0 ..< rowParts).map { _ in random.split() } : []
         var errors = [Double](repeating: 0, count: rowParts)
         let inverse = 1 / variance
         let factor = step / (Float(n) * variance)
@@ -57,7 +59,11 @@ extension RBM {
             for s in 0 ..< steps {
                 FixedParts.run(rowParts, cores: cores) { part in
                     let rows = FixedParts.range(part, of: rowParts, extent: n)
-                    rngs[part].sampleBernoulli(UnsafeMutableBufferPointer(start: upNeg + rows.lowerBound * h, count: rows.count * h))
+                    if let examples {
+                        examples.forEachRow(upNeg, columns: h, rows: rows, site: UInt64(2 * s)) { $1.sampleBernoulli($0) }
+                    } else {
+                        rngs[part].sampleBernoulli(UnsafeMutableBufferPointer(start: upNeg + rows.lowerBound * h, count: rows.count * h))
+                    }
                 }
                 FixedParts.run(visibleParts, cores: cores) { part in
                     let j = FixedParts.range(part, of: visibleParts, extent: v)
@@ -75,7 +81,11 @@ extension RBM {
                     if s == 0 {
                         errs[part] = Double(squaredDistance(UnsafePointer(input) + first, UnsafePointer(down) + first, count: count))
                     }
-                    if !meanVisible {
+                    if !meanVisible, let examples {
+                        examples.forEachRow(down, columns: v, rows: rows, site: UInt64(2 * s + 1)) { row, random in
+                            if binary { random.sampleBernoulli(row) } else { random.addNormal(row, standardDeviation: sigmaValue) }
+                        }
+                    } else if !meanVisible {
                         let buffer = UnsafeMutableBufferPointer(start: down + first, count: count)
                         if binary { rngs[part].sampleBernoulli(buffer) } else { rngs[part].addNormal(buffer, standardDeviation: sigmaValue) }
                     }

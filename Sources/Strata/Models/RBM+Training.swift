@@ -9,19 +9,20 @@ extension RBM {
             throw StrataError.shapeMismatch(context: "RBM with \(visibleCount) visible units given a batch", expected: [batch.rows, visibleCount], found: batch.shape)
         }
         let objective: Double
+        let examples = hyper.firstExample.map { ExampleStreams(firstExample: $0, random: &random) }
         switch configuration.objective {
         case .contrastiveDivergence(let k):
             if hyper.isPlainSGD && batch.rows >= 16 {
-                return splitContrastiveDivergence(batch, steps: k, random: &random, step: hyper.learningRate, cores: hyper.cores)
+                return splitContrastiveDivergence(batch, steps: k, random: &random, examples: examples, step: hyper.learningRate, cores: hyper.cores)
             }
             if hyper.isPlainSGD {
-                return contrastiveDivergence(batch, steps: k, random: &random, directStep: hyper.learningRate)
+                return contrastiveDivergence(batch, steps: k, random: &random, examples: examples, directStep: hyper.learningRate)
             }
-            objective = contrastiveDivergence(batch, steps: k, random: &random)
+            objective = contrastiveDivergence(batch, steps: k, random: &random, examples: examples)
         case .persistentCD(let k):
             objective = persistentCD(batch, steps: k, random: &random)
         case .scoreMatching(let noiseLevel):
-            objective = scoreMatchingGradient(batch, noise: noiseLevel, random: &random)
+            objective = scoreMatchingGradient(batch, noise: noiseLevel, random: &random, examples: examples)
         }
         if hyper.optimizer.needsSecondMoments { optimizerState.steps += 1 }
         hyper.update(&weights, gradient: gradW, velocity: &velocityW, name: "weights", state: &optimizerState, decay: hyper.weightDecay)
@@ -39,15 +40,30 @@ extension RBM {
     /// Returns the reconstruction error of the first step (squared error
     /// summed over units, averaged over examples).
     /// With `directStep` (plain SGD), the update is added straight into the parameters.
-    mutating func contrastiveDivergence(_ batch: Tensor, steps: Int, random: inout RandomSource, directStep: Float? = nil) -> Double {
+    /// With `examples`, each example's samples come from its own stream.
+    mutating func contrastiveDivergence(_ batch: Tensor, steps: Int, random: inout RandomSource, examples: ExampleStreams? = nil,
+                                        directStep: Float? = nil) -> Double {
         hiddenMeans(batch, into: &hPos)
         var h = hPos
         var error = 0.0
         for step in 0 ..< steps {
-            h.withUnsafeMutableBufferPointer { random.sampleBernoulli($0) }
+            if let examples {
+                examples.forEachRow(of: &h, site: UInt64(2 * step)) { $1.sampleBernoulli($0) }
+            } else {
+                h.withUnsafeMutableBufferPointer { random.sampleBernoulli($0) }
+            }
             visibleMeans(h, into: &vNeg)
             if step == 0 { error = squaredError(batch, vNeg) }
-            if !configuration.meanVisible { sampleVisible(&vNeg, random: &random) }
+            if !configuration.meanVisible {
+                if let examples {
+                    let (binary, sigmaValue) = (configuration.visibleUnits == .binary, sigma)
+                    examples.forEachRow(of: &vNeg, site: UInt64(2 * step + 1)) { row, random in
+                        if binary { random.sampleBernoulli(row) } else { random.addNormal(row, standardDeviation: sigmaValue) }
+                    }
+                } else {
+                    sampleVisible(&vNeg, random: &random)
+                }
+            }
             hiddenMeans(vNeg, into: &hNeg)
             if step + 1 < steps { h = hNeg }
         }
@@ -107,9 +123,13 @@ extension RBM {
     /// Denoising score matching (pylearn2's `SMD`): for x~ = x + N(0, s^2),
     /// `J = mean over all elements of (score(x~) - (x - x~) / s^2)^2`.
     /// Writes dJ/d(W, b, c) into the gradient buffers, updates sigma, returns J.
-    mutating func scoreMatchingGradient(_ x: Tensor, noise level: Float, random: inout RandomSource) -> Double {
+    mutating func scoreMatchingGradient(_ x: Tensor, noise level: Float, random: inout RandomSource, examples: ExampleStreams? = nil) -> Double {
         ensureShape(&noise, x.rows, visibleCount)
-        noise.withUnsafeMutableBufferPointer { random.fillNormal($0, standardDeviation: level) }
+        if let examples {
+            examples.forEachRow(of: &noise, site: 0) { $1.fillNormal($0, standardDeviation: level) }
+        } else {
+            noise.withUnsafeMutableBufferPointer { random.fillNormal($0, standardDeviation: level) }
+        }
         return scoreMatchingGradient(x, corruption: noise, level: level)
     }
 

@@ -181,6 +181,21 @@ public struct RBM: UnsupervisedLearner {
     }
 
     /// Replaces visible means by samples: Bernoulli, or Gaussian noise of sigma added.
+    public mutating func forEachTrainedBuffer(velocities: Bool, _ body: (UnsafeMutableBufferPointer<Float>) -> Void) throws {
+        if case .persistentCD = configuration.objective {
+            throw StrataError.invalidArgument(name: "objective", reason: "PCD keeps persistent chains per process, so it is not trained across MPI ranks; use CD-k or SMD")
+        }
+        weights.withUnsafeMutableBufferPointer { body($0) }
+        visibleBias.withUnsafeMutableBufferPointer { body($0) }
+        hiddenBias.withUnsafeMutableBufferPointer { body($0) }
+        withUnsafeMutablePointer(to: &sigma) { body(UnsafeMutableBufferPointer(start: $0, count: 1)) }
+        guard velocities else { return }
+        velocityW.withUnsafeMutableBufferPointer { body($0) }
+        velocityB.withUnsafeMutableBufferPointer { body($0) }
+        velocityC.withUnsafeMutableBufferPointer { body($0) }
+        withUnsafeMutablePointer(to: &velocitySigma) { body(UnsafeMutableBufferPointer(start: $0, count: 1)) }
+    }
+
     func sampleVisible(_ v: inout Tensor, random: inout RandomSource) {
         switch configuration.visibleUnits {
         case .binary: v.withUnsafeMutableBufferPointer { random.sampleBernoulli($0) }

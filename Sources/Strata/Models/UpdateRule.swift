@@ -11,6 +11,11 @@ public struct StepHyperparameters: Sendable {
     public var cores: Int
     /// How the gradient becomes an update (SGD with momentum, Nesterov, Adam).
     public var optimizer: Optimizer
+    /// When set, random numbers are drawn per example (``ExampleStreams``):
+    /// row i of the batch is example `firstExample + i` of the step's global
+    /// batch (data-parallel training sets it to the rank's first row). Nil:
+    /// drawn per part of the batch, as a single process always has.
+    public var firstExample: Int?
 
     public init(learningRate: Float, momentum: Float = 0, weightDecay: Float = 0, cores: Int = 1, optimizer: Optimizer = .momentum) {
         (self.learningRate, self.momentum, self.weightDecay, self.cores, self.optimizer) = (learningRate, momentum, weightDecay, cores, optimizer)

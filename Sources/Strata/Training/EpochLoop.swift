@@ -14,10 +14,14 @@ public protocol MinibatchSGDSettings {
     var divergenceFactor: Double { get set }
     /// How each gradient becomes an update (``Optimizer``).
     var optimizer: Optimizer { get set }
+    /// Random numbers drawn per example (``ExampleStreams``) rather than per
+    /// part of the batch: what training across N MPI ranks always does, so a
+    /// single process with batch N·b reproduces such a run.
+    var randomPerExample: Bool { get set }
 }
 
 /// The keys ``MinibatchSGDSettings/readMinibatchSGD(from:)`` reads.
-public let minibatchSGDKeys = ["batch_size", "learning_rate", "momentum", "final_momentum", "momentum_saturate", "weight_decay", "epochs", "divergence_factor", "optimizer"]
+public let minibatchSGDKeys = ["batch_size", "learning_rate", "momentum", "final_momentum", "momentum_saturate", "weight_decay", "epochs", "divergence_factor", "optimizer", "random_per_example"]
 
 extension MinibatchSGDSettings {
     /// Reads `batch_size`, `learning_rate`, `momentum` (the ramp's start),
@@ -35,6 +39,7 @@ extension MinibatchSGDSettings {
             divergenceFactor = Double(v)
         }
         if let v = try s.value("optimizer", Optimizer.init(parsing:)) { optimizer = v }
+        if let v = try s.bool("random_per_example") { randomPerExample = v }
         if case .adam = optimizer {
             // Adam's own default rate (Kingma and Ba 2015), unless one is given.
             if !s.has("learning_rate") { learningRate = Optimizer.adamLearningRate }
@@ -106,6 +111,25 @@ public enum EpochLoop {
             offset += rows.count
         }
     }
+
+    /// ``forEachMinibatch(of:order:from:batchSize:batch:_:)`` across ranks:
+    /// global minibatches of `batchSize` rows in `order`, of which this rank
+    /// gathers `share(count)` (its band; possibly empty). `body` gets the
+    /// rank's rows and values, the global batch's row count, and the position
+    /// of the rank's first row in the global batch.
+    public static func forEachShare(of gatherer: MinibatchGatherer, order: [Int], from start: Int = 0, batchSize: Int,
+                                    share: (Int) -> Range<Int>, batch: inout Tensor,
+                                    _ body: (ArraySlice<Int>, Tensor, _ globalRows: Int, _ firstExample: Int) throws -> Void) throws {
+        var offset = start
+        while offset < order.count {
+            let count = min(batchSize, order.count - offset)
+            let mine = share(count)
+            let rows = order[(offset + mine.lowerBound) ..< (offset + mine.upperBound)]
+            if !rows.isEmpty { try gatherer.gather(rows, into: &batch) }
+            try body(rows, batch, count, mine.lowerBound)
+            offset += count
+        }
+    }
 }
 
 extension LearningRateSchedule {
@@ -156,32 +180,37 @@ extension EarlyStopping {
 /// Divergence beyond NaN: a run whose objective explodes (4.5 to 4e16, say)
 /// without ever becoming NaN is stopped as diverged, before its checkpoint is
 /// overwritten. An objective counts as exploded when it lies more than
-/// `factor` times the magnitude of the lowest epoch objective above that
-/// lowest value (for a positive objective: above `(1 + factor)` times it).
+/// `factor` times a scale above the lowest epoch objective; the scale is the
+/// larger magnitude of the lowest and the first epoch objective, so that an
+/// objective that falls to nearly 0 (a classifier's loss on easy data) does
+/// not make an ordinary hard minibatch look like an explosion.
 /// The check runs on every minibatch, so a run stops within one batch.
 public struct DivergenceGuard: Codable, Equatable, Sendable {
     public var factor: Double
 
     public init(factor: Double) { self.factor = factor }
 
-    /// Records an epoch's objective in `lowest`, the lowest so far (nil
-    /// before the first; the run's state holds it, as it holds early stopping's best).
-    public func record(_ objective: Double?, lowest: inout Double?) {
-        guard let objective, objective.isFinite else { return }
-        lowest = min(lowest ?? objective, objective)
+    /// The lowest epoch objective and the first one after recording
+    /// `objective` (both nil before the first; the run's state holds them,
+    /// as it holds early stopping's best).
+    public func recorded(_ objective: Double?, lowest: Double?, first: Double?) -> (lowest: Double?, first: Double?) {
+        guard let objective, objective.isFinite else { return (lowest, first) }
+        return (min(lowest ?? objective, objective), first ?? objective)
     }
 
     /// Whether `objective` is NaN, infinite or has exploded past `lowest`.
-    public func diverged(_ objective: Double, lowest: Double?) -> Bool {
+    public func diverged(_ objective: Double, lowest: Double?, first: Double?) -> Bool {
         guard objective.isFinite else { return true }
         guard let lowest else { return false }
-        return objective - lowest > factor * max(abs(lowest), 1e-12)
+        return objective - lowest > factor * max(abs(lowest), abs(first ?? 0), 1e-12)
     }
 
     /// Why `objective` counts as diverged, for the error message.
-    public func reason(_ objective: Double, lowest: Double?) -> String {
+    public func reason(_ objective: Double, lowest: Double?, first: Double?) -> String {
         guard objective.isFinite else { return "the objective became \(objective)" }
-        return "the objective reached \(String(format: "%.4g", objective)), more than \(String(format: "%g", factor))x its lowest value \(String(format: "%.4g", lowest ?? 0)) (divergence_factor)"
+        let scale = max(abs(lowest ?? 0), abs(first ?? 0))
+        return "the objective reached \(String(format: "%.4g", objective)), more than \(String(format: "%g", factor))x the scale "
+            + "\(String(format: "%.4g", scale)) above its lowest value \(String(format: "%.4g", lowest ?? 0)) (divergence_factor)"
     }
 }
 

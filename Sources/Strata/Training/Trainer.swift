@@ -23,6 +23,9 @@ public struct Trainer: Sendable {
     /// that point (``StrataError/interrupted(signal:checkpoint:epoch:position:)``).
     /// By default, whether SIGINT or SIGTERM arrived (``StopRequest``).
     public var shouldStop: @Sendable () -> Bool = { StopRequest.isRequested }
+    /// The ranks this run trains across (``DataParallel``): by default the
+    /// job `mpirun` started this process in; nil or one rank: one process.
+    public var world: MPIWorld? = MPIWorld.current
 
     public init(configuration: TrainingConfiguration, folder: String) {
         self.configuration = configuration
@@ -120,12 +123,15 @@ public struct Trainer: Sendable {
         if log.rows.isEmpty {
             let row = monitor(epoch: 0, epochSeconds: 0)
             log.append(row)
-            divergence.record(row["train_objective"], lowest: &state.lowestObjective)
+            (state.lowestObjective, state.firstObjective) = divergence.recorded(row["train_objective"], lowest: state.lowestObjective, first: state.firstObjective)
             state.previousObjective = row["train_objective"]
             updateEarlyStopping(&state, row: row)
             try writeLog(log, &events)
         }
         var batch = Tensor(zeros: [min(configuration.batchSize, data.rows), data.columns])
+        var parallel = try dataParallel()
+        let (rank, ranks) = (parallel?.world.rank ?? 0, parallel?.world.size ?? 1)
+        let globalBatch = configuration.batchSize * ranks
         while state.epoch < configuration.maxEpochs && !state.stopped {
             let epoch = state.epoch + 1
             let epochStart = Date()
@@ -139,21 +145,31 @@ public struct Trainer: Sendable {
             var objectiveSum = 0.0, batches = 0
             var done = resumedPosition
             do {
-                try EpochLoop.forEachMinibatch(of: gatherer, order: order, from: resumedPosition, batchSize: configuration.batchSize, batch: &batch) { rows, batch in
-                    let objective = try learner.trainStep(batch, hyper: hyper, random: &random)
-                    guard !divergence.diverged(objective, lowest: state.lowestObjective) else {
+                try EpochLoop.forEachShare(of: gatherer, order: order, from: resumedPosition, batchSize: globalBatch,
+                                           share: { DataParallel.share(of: $0, rank: rank, size: ranks) }, batch: &batch) { rows, batch, globalRows, firstExample in
+                    var objective = 0.0, stop = false
+                    if parallel != nil {
+                        (objective, stop) = try parallelStep(&learner, batch, rows: rows.count, globalRows: globalRows, firstExample: firstExample,
+                                                             hyper: hyper, random: &random, parallel: &parallel!)
+                    } else {
+                        var step = hyper
+                        if configuration.randomPerExample { step.firstExample = firstExample }
+                        objective = try learner.trainStep(batch, hyper: step, random: &random)
+                        stop = shouldStop()
+                    }
+                    guard !divergence.diverged(objective, lowest: state.lowestObjective, first: state.firstObjective) else {
                         throw StrataError.diverged(epoch: epoch, batch: batches + 1, lastCheckpoint: hasCheckpoint ? checkpointPath : nil,
-                                                   reason: divergence.reason(objective, lowest: state.lowestObjective))
+                                                   reason: divergence.reason(objective, lowest: state.lowestObjective, first: state.firstObjective))
                     }
                     objectiveSum += objective
                     batches += 1
-                    done += rows.count
-                    state.examplesSeen += rows.count
+                    done += globalRows
+                    state.examplesSeen += globalRows
                     if let bar {
                         bar.status = String(format: "objective %.4g", objectiveSum / Double(batches))
                         bar.update(done)
                     }
-                    if shouldStop() { throw StopAfterBatch() }
+                    if stop { throw StopAfterBatch() }
                 }
             } catch is StopAfterBatch {
                 bar?.finish("stopped after \(done) examples")
@@ -173,11 +189,11 @@ public struct Trainer: Sendable {
             state.seconds = secondsBefore + Date().timeIntervalSince(start)
             let row = monitor(epoch: epoch, epochSeconds: epochSeconds)
             bar?.finish(String(format: "objective %.5g", row["train_objective"] ?? .nan))
-            if let objective = row["train_objective"], divergence.diverged(objective, lowest: state.lowestObjective) {
+            if let objective = row["train_objective"], divergence.diverged(objective, lowest: state.lowestObjective, first: state.firstObjective) {
                 throw StrataError.diverged(epoch: epoch, batch: batches, lastCheckpoint: hasCheckpoint ? checkpointPath : nil,
-                                           reason: divergence.reason(objective, lowest: state.lowestObjective))
+                                           reason: divergence.reason(objective, lowest: state.lowestObjective, first: state.firstObjective))
             }
-            divergence.record(row["train_objective"], lowest: &state.lowestObjective)
+            (state.lowestObjective, state.firstObjective) = divergence.recorded(row["train_objective"], lowest: state.lowestObjective, first: state.firstObjective)
             log.append(row)
             adjustLearningRate(&state, objective: row["train_objective"])
             updateEarlyStopping(&state, row: row)

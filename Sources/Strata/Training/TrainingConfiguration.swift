@@ -58,6 +58,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable, MinibatchSGDS
     public var divergenceFactor = 1000.0
     /// SGD with momentum (the default), Nesterov or Adam.
     public var optimizer: Optimizer = .momentum
+    /// See ``MinibatchSGDSettings/randomPerExample``.
+    public var randomPerExample = false
 
     public init() {}
 
@@ -81,11 +83,12 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable, MinibatchSGDS
         seed = try value(.seed, 1)
         divergenceFactor = try value(.divergenceFactor, 1000)
         optimizer = try value(.optimizer, .momentum)
+        randomPerExample = try value(.randomPerExample, false)
     }
 
     enum CodingKeys: String, CodingKey {
         case batchSize, learningRate, schedule, initialMomentum, finalMomentum, momentumStartEpoch, momentumSaturateEpoch
-        case weightDecay, maxEpochs, earlyStopping, checkpointEvery, monitorExamples, seed, divergenceFactor, optimizer
+        case weightDecay, maxEpochs, earlyStopping, checkpointEvery, monitorExamples, seed, divergenceFactor, optimizer, randomPerExample
     }
 
     public func validate() throws {
@@ -132,6 +135,8 @@ public struct TrainerState: Codable, Equatable, Sendable {
     public var stopped = false
     /// The lowest epoch objective so far (for ``DivergenceGuard``).
     public var lowestObjective: Double?
+    /// The first epoch objective (the scale ``DivergenceGuard`` measures an explosion against).
+    public var firstObjective: Double?
     /// A run stopped inside an epoch: the examples of epoch `epoch + 1` done,
     /// and the random state at that epoch's start (its shuffling order);
     /// `random` is then the state after the last batch done.
@@ -142,7 +147,7 @@ public struct TrainerState: Codable, Equatable, Sendable {
     public var data: String?
 
     enum CodingKeys: String, CodingKey {
-        case epoch, learningRate, examplesSeen, random, best, epochsWithoutImprovement, previousObjective, stopped, lowestObjective
+        case epoch, learningRate, examplesSeen, random, best, epochsWithoutImprovement, previousObjective, stopped, lowestObjective, firstObjective
         case epochPosition, epochRandom, data
     }
 }

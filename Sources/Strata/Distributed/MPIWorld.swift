@@ -1,0 +1,124 @@
+import CMPI
+import Foundation
+
+/// The processes of one run started by `mpirun` (Open MPI): each is a rank
+/// of `size`, and together they train one model (``DataParallel``).
+///
+/// MPI is touched only when the process was started by `mpirun` (Open MPI
+/// sets `OMPI_COMM_WORLD_SIZE`, PMIx `PMIX_RANK`): a plain `strata` run never
+/// initializes it and behaves exactly as it would without MPI. Calls are made
+/// from one thread only (`MPI_THREAD_FUNNELED`); the cores' workers never call MPI.
+///
+/// Errors are MPI's default (`MPI_ERRORS_ARE_FATAL`): a failed or killed
+/// rank ends the whole job through `mpirun`, which names the rank, rather
+/// than leaving the others waiting in a collective.
+public final class MPIWorld: @unchecked Sendable {
+    /// This process's rank, `0 ..< size`.
+    public let rank: Int
+    /// How many processes the job has.
+    public let size: Int
+
+    /// The world once ``startIfLaunched()`` has found `mpirun`; nil in a plain process.
+    public private(set) nonisolated(unsafe) static var current: MPIWorld?
+
+    /// Whether `mpirun` (or another PMIx launcher) started this process.
+    public static var wasLaunchedByMPIRun: Bool {
+        let environment = ProcessInfo.processInfo.environment
+        return environment["OMPI_COMM_WORLD_SIZE"] != nil || environment["PMIX_RANK"] != nil
+    }
+
+    private init(rank: Int, size: Int) { (self.rank, self.size) = (rank, size) }
+
+    /// Initializes MPI when the process was started by `mpirun` and returns
+    /// the world (the same one on later calls); nil, touching nothing, otherwise.
+    @discardableResult
+    public static func startIfLaunched() -> MPIWorld? {
+        if let current { return current }
+        guard wasLaunchedByMPIRun else { return nil }
+        var provided: Int32 = 0
+        MPI_Init_thread(nil, nil, strata_mpi_thread_funneled(), &provided)
+        var rank: Int32 = 0, size: Int32 = 0
+        MPI_Comm_rank(strata_mpi_comm_world(), &rank)
+        MPI_Comm_size(strata_mpi_comm_world(), &size)
+        let world = MPIWorld(rank: Int(rank), size: Int(size))
+        current = world
+        return world
+    }
+
+    /// Ends MPI after a successful run (every rank must call it, or `mpirun` reports the job failed).
+    public static func finish() {
+        guard current != nil else { return }
+        MPI_Finalize()
+        current = nil
+    }
+
+    /// Ends every rank of the job at once with `code`: the way out of an
+    /// error on one rank, which the others would otherwise wait for forever.
+    public func abort(code: Int32) -> Never {
+        MPI_Abort(strata_mpi_comm_world(), code)
+        Foundation.exit(code) // not reached: MPI_Abort ends the process
+    }
+
+    /// Sums `buffer` over the ranks, in place on every rank (`MPI_Allreduce`).
+    public func sum(_ buffer: UnsafeMutableBufferPointer<Float>) {
+        precondition(buffer.count <= Int(Int32.max), "an allreduce of more than 2^31 values")
+        guard size > 1, buffer.count > 0 else { return }
+        MPI_Allreduce(strata_mpi_in_place(), buffer.baseAddress, Int32(buffer.count), strata_mpi_float(), strata_mpi_sum(), strata_mpi_comm_world())
+    }
+
+    /// Sums `values` over the ranks, in place on every rank.
+    public func sum(_ values: inout [Double]) {
+        guard size > 1, !values.isEmpty else { return }
+        values.withUnsafeMutableBufferPointer { buffer in
+            _ = MPI_Allreduce(strata_mpi_in_place(), buffer.baseAddress, Int32(buffer.count), strata_mpi_double(), strata_mpi_sum(), strata_mpi_comm_world())
+        }
+    }
+
+    /// Starts summing `buffer` over the ranks in the background
+    /// (`MPI_Iallreduce`): the caller computes on and then ``wait(_:)``s.
+    public func startSum(_ buffer: UnsafeMutableBufferPointer<Float>) -> MPI_Request? {
+        var request: MPI_Request? = strata_mpi_request_null()
+        guard size > 1, buffer.count > 0 else { return request }
+        MPI_Iallreduce(strata_mpi_in_place(), buffer.baseAddress, Int32(buffer.count), strata_mpi_float(), strata_mpi_sum(),
+                       strata_mpi_comm_world(), &request)
+        return request
+    }
+
+    /// Waits for a sum started by ``startSum(_:)``.
+    public func wait(_ request: inout MPI_Request?) {
+        MPI_Wait(&request, strata_mpi_status_ignore())
+    }
+
+    /// Rank `root`'s bytes on every rank (`MPI_Bcast`; `bytes` is resized on the others).
+    public func broadcast(_ bytes: inout [UInt8], from root: Int = 0) {
+        guard size > 1 else { return }
+        var count = [Double(bytes.count)]
+        if rank != root { count[0] = 0 }
+        sum(&count) // every rank learns the root's length
+        if rank != root { bytes = [UInt8](repeating: 0, count: Int(count[0])) }
+        bytes.withUnsafeMutableBufferPointer { buffer in
+            _ = MPI_Bcast(buffer.baseAddress, Int32(buffer.count), strata_mpi_byte(), Int32(root), strata_mpi_comm_world())
+        }
+    }
+
+    /// Waits until every rank is here.
+    public func barrier() {
+        guard size > 1 else { return }
+        MPI_Barrier(strata_mpi_comm_world())
+    }
+}
+
+extension MPIWorld {
+    /// On ranks other than 0, sends standard output and error to /dev/null
+    /// (rank 0 speaks for the job: every rank holds the same model, so their
+    /// logs would repeat it) and returns a stream to the original standard
+    /// error, for a rank's own fatal error. On rank 0: standard error.
+    public func silenceOutputUnlessRankZero() -> UnsafeMutablePointer<FILE> {
+        guard rank != 0 else { return stderr }
+        fflush(stdout); fflush(stderr)
+        let saved = dup(STDERR_FILENO)
+        let null = open("/dev/null", O_WRONLY)
+        if null >= 0 { dup2(null, STDOUT_FILENO); dup2(null, STDERR_FILENO); close(null) }
+        return (saved >= 0 ? fdopen(saved, "w") : nil) ?? stderr
+    }
+}

@@ -1,0 +1,37 @@
+import Foundation
+
+/// The trainer across MPI ranks (``DataParallel``): each global minibatch of
+/// `batch_size · ranks` rows is shared out, each rank steps on its share with
+/// per-example random numbers, and the ranks' changes are combined.
+extension Trainer {
+    /// The data parallelism of this run: nil in one process (or a job of one
+    /// rank, which trains exactly as one process). Refuses what cannot be
+    /// combined exactly: Adam, whose step is not linear in the gradient.
+    func dataParallel() throws -> DataParallel? {
+        guard let world, world.size > 1 else { return nil }
+        guard !configuration.optimizer.needsSecondMoments else {
+            throw StrataError.invalidArgument(name: "optimizer", reason: "Adam's step is not linear in the gradient, so \(world.size) ranks cannot combine their steps into the step of the whole batch; use momentum or nesterov across ranks")
+        }
+        let velocities = configuration.optimizer != .momentum || configuration.initialMomentum != 0 || configuration.finalMomentum != 0
+            || configuration.weightDecay != 0
+        return DataParallel(world: world, velocities: velocities)
+    }
+
+    /// One step on this rank's `rows` of a global batch of `globalRows`
+    /// (the rank's batch starts at `firstExample` in it), combined with the
+    /// other ranks' steps: the global batch's objective, and whether any rank must stop.
+    func parallelStep<L: UnsupervisedLearner>(_ learner: inout L, _ batch: Tensor, rows: Int, globalRows: Int, firstExample: Int,
+                                              hyper: StepHyperparameters, random: inout RandomSource,
+                                              parallel: inout DataParallel) throws -> (objective: Double, stop: Bool) {
+        try parallel.snapshot(&learner)
+        var objective = 0.0
+        if rows > 0 {
+            var step = hyper
+            step.firstExample = firstExample
+            objective = try learner.trainStep(batch, hyper: step, random: &random)
+        } else {
+            _ = ExampleStreams(firstExample: 0, random: &random) // the step's key, drawn as the other ranks draw it
+        }
+        return try parallel.combine(&learner, localRows: rows, globalRows: globalRows, objective: objective, stop: shouldStop())
+    }
+}
