@@ -73,7 +73,10 @@ extension BenchCommand {
                 gbrbm192x400: Gaussian-Bernoulli RBM, CD-1, lr 0.001, on 60000 N(0, 1) vectors of 192 values.
                 Batch 100, one epoch in order, float32; FLOPs per example: 5 GEMMs x 2 V H \
                 (3.92 MFLOP for 784x500, 0.77 MFLOP for 192x400). Quality is measured on the test set, untimed. \
-                Lines starting `peer=` match the peer benchmarks' key=value form.
+                Lines starting `peer=` match the peer benchmarks' key=value form. \
+                Under mpirun (`mpirun -np 2 strata bench train --threads 1`) the ranks train data-parallel: \
+                each steps on 100 examples of every global batch of 100 x ranks, the steps combined by an allreduce; \
+                the line adds ranks= and comm_seconds= (time spent combining, on rank 0).
                 """
         )
 
@@ -105,7 +108,7 @@ extension BenchCommand {
             for t in threadCounts {
                 for kind in kinds {
                     let (train, test) = kind == .grbm ? (gaussianTrain, gaussianTest) : fashion!
-                    let result = try TrainingBenchmark.run(kind, train: train, test: test, threads: t, seed: seed)
+                    let result = try TrainingBenchmark.run(kind, train: train, test: test, threads: t, seed: seed, world: MPIWorld.current)
                     print(result.line)
                 }
             }

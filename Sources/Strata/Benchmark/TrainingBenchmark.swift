@@ -37,6 +37,11 @@ public enum TrainingBenchmark {
     public struct Result: Sendable {
         public var model: Model
         public var threads: Int
+        /// MPI ranks (``DataParallel``): each steps on 100 examples of a global batch of `100 · ranks`.
+        public var ranks = 1
+        /// Of `seconds`, the time spent combining the ranks' steps (copying the
+        /// parameters, the allreduce, applying the sum), on rank 0.
+        public var communicationSeconds = 0.0
         public var examples: Int
         public var seconds: Double
         public var examplesPerSecond: Double { Double(examples) / seconds }
@@ -47,8 +52,10 @@ public enum TrainingBenchmark {
 
         /// One line in the peer benchmarks' key=value form.
         public var line: String {
-            var fields = ["peer=strata", "model=\(model.rawValue)", "impl=\(model.variant)", "dtype=float32", "batch=100",
-                          "threads=\(threads)", "epochs=1", "n=\(examples)",
+            var fields = ["peer=strata", "model=\(model.rawValue)", "impl=\(model.variant)\(ranks > 1 ? "-sync\(ranks)" : "")", "dtype=float32",
+                          "batch=100", "threads=\(threads)", "epochs=1", "n=\(examples)"]
+            if ranks > 1 { fields += ["ranks=\(ranks)", String(format: "comm_seconds=%.3f", communicationSeconds)] }
+            fields += [
                           String(format: "seconds=%.3f", seconds), String(format: "samples_per_s=%.1f", examplesPerSecond),
                           String(format: "gflops=%.1f", gflops)]
             for key in quality.keys.sorted() { fields.append(String(format: "\(key)=%.2f", quality[key]!)) }
@@ -74,8 +81,11 @@ public enum TrainingBenchmark {
         }
     }
 
-    /// Runs one epoch of `kind` on `train` on `threads` cores.
-    public static func run(_ kind: Model, train: Tensor, test: Tensor, threads: Int, seed: UInt64 = 1) throws -> Result {
+    /// Runs one epoch of `kind` on `train` on `threads` cores; across the
+    /// ranks of `world` when it has several (each takes 100 rows of every
+    /// global batch, and the steps are combined by ``DataParallel``).
+    public static func run(_ kind: Model, train: Tensor, test: Tensor, threads: Int, seed: UInt64 = 1, world: MPIWorld? = nil) throws -> Result {
+        if let world, world.size > 1 { return try runAcrossRanks(kind, train: train, test: test, threads: threads, seed: seed, world: world) }
         Compute(cores: threads).apply()
         var learner = try makeLearner(kind, seed: seed)
         let learningRate: Float = kind == .rbm ? 0.01 : kind == .dae ? 0.1 : 0.001
@@ -97,6 +107,12 @@ public enum TrainingBenchmark {
             offset += count
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        return try measure(kind, learner: learner, test: test, threads: threads, examples: train.rows, seconds: seconds, seed: seed)
+    }
+
+    /// The result of a timed epoch: the quality figures, computed untimed on `test`.
+    static func measure(_ kind: Model, learner: any UnsupervisedLearner, test: Tensor, threads: Int, examples: Int, seconds: Double,
+                        seed: UInt64) throws -> Result {
         var quality: [String: Double] = [:]
         var monitorRandom = RandomSource(seed: seed &+ 1)
         let channels = learner.monitor(test, random: &monitorRandom)
@@ -109,7 +125,7 @@ public enum TrainingBenchmark {
         case .dae:
             quality["test_loss"] = channels["reconstruction_error"]
         }
-        return Result(model: kind, threads: threads, examples: train.rows, seconds: seconds, quality: quality)
+        return Result(model: kind, threads: threads, examples: examples, seconds: seconds, quality: quality)
     }
 
     /// `sum over units (x - E[v | P(h | x)])^2`, mean over examples: the peers' recon_mse.

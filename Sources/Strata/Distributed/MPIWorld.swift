@@ -74,6 +74,14 @@ public final class MPIWorld: @unchecked Sendable {
         }
     }
 
+    /// The largest of each entry over the ranks, in place on every rank.
+    public func maximum(_ values: inout [Double]) {
+        guard size > 1, !values.isEmpty else { return }
+        values.withUnsafeMutableBufferPointer { buffer in
+            _ = MPI_Allreduce(strata_mpi_in_place(), buffer.baseAddress, Int32(buffer.count), strata_mpi_double(), strata_mpi_max(), strata_mpi_comm_world())
+        }
+    }
+
     /// Starts summing `buffer` over the ranks in the background
     /// (`MPI_Iallreduce`): the caller computes on and then ``wait(_:)``s.
     public func startSum(_ buffer: UnsafeMutableBufferPointer<Float>) -> MPI_Request? {

@@ -162,8 +162,9 @@ public struct SoftmaxNetwork: Sendable {
     /// The gradients of the mean cross-entropy, bottom layer first, output last.
     /// With dropout, the masks are drawn from `random`.
     /// With `distillation` (soft targets for these rows), the loss mixes in the teacher's term (``Distillation``).
+    /// With `examples`, each example's dropout masks come from its own stream.
     public mutating func gradients(_ x: Tensor, labels: ArraySlice<Int>, inputDropout: Float = 0, hiddenDropout: Float = 0,
-                                   distillation: Distillation? = nil,
+                                   distillation: Distillation? = nil, examples: ExampleStreams? = nil,
                                    random: inout RandomSource) -> (loss: Double, gradients: [(weights: Tensor, bias: Tensor)]) {
         let n = x.rows
         // Forward, keeping each layer's output and mask.
@@ -175,7 +176,7 @@ public struct SoftmaxNetwork: Sendable {
         var a = x
         if inputDropout > 0 {
             ensureShape(&inputMask, n, x.columns)
-            dropoutMask(&inputMask, rate: inputDropout, random: &random)
+            dropoutMask(&inputMask, rate: inputDropout, site: 0, examples: examples, random: &random)
             a.multiply(by: inputMask)
         }
         if normalizationCaches.count != hidden.count { normalizationCaches = hidden.map { _ in BatchNormalization.Cache() } }
@@ -197,7 +198,7 @@ public struct SoftmaxNetwork: Sendable {
             a = activations[l]
             if hiddenDropout > 0 {
                 ensureShape(&masks[l], n, layer.outputCount)
-                dropoutMask(&masks[l], rate: hiddenDropout, random: &random)
+                dropoutMask(&masks[l], rate: hiddenDropout, site: UInt64(l + 1), examples: examples, random: &random)
                 a.multiply(by: masks[l])
             }
         }
@@ -241,6 +242,12 @@ public struct SoftmaxNetwork: Sendable {
                                    random: inout RandomSource) -> Double {
         let (loss, grads) = gradients(x, labels: labels, inputDropout: settings.inputDropout, hiddenDropout: settings.hiddenDropout,
                                       distillation: distillation, random: &random)
+        apply(grads, settings: settings)
+        return loss
+    }
+
+    /// The update of `grads` (bottom layer first, with ``normalizationGradients``) by the step's optimizer.
+    mutating func apply(_ grads: [(weights: Tensor, bias: Tensor)], settings: StepSettings) {
         let hyper = StepHyperparameters(learningRate: settings.learningRate, momentum: settings.momentum, weightDecay: settings.weightDecay,
                                         optimizer: settings.optimizer)
         if settings.optimizer.needsSecondMoments { optimizerState.steps += 1 }
@@ -256,7 +263,6 @@ public struct SoftmaxNetwork: Sendable {
                 Self.update(&output, index: l, gradient: grads[l], velocity: &velocities[l], state: &optimizerState, hyper, maxColumnNorm: settings.maxColumnNorm)
             }
         }
-        return loss
     }
 
     /// `x W + b` into `z` (all of a maxout layer's pieces), normalized with the batch's statistics when the layer has batch norm.
@@ -277,8 +283,15 @@ public struct SoftmaxNetwork: Sendable {
     }
 
     /// Fills `mask` with 0 (dropped, probability `rate`) or `1 / (1 - rate)`.
-    private func dropoutMask(_ mask: inout Tensor, rate: Float, random: inout RandomSource) {
+    private func dropoutMask(_ mask: inout Tensor, rate: Float, site: UInt64, examples: ExampleStreams?, random: inout RandomSource) {
         let keep = 1 - rate, scale = 1 / (1 - rate)
+        if let examples {
+            examples.forEachRow(of: &mask, site: site) { row, random in
+                random.fillBernoulli(row, probability: keep)
+                for i in row.indices { row[i] *= scale }
+            }
+            return
+        }
         mask.withUnsafeMutableBufferPointer { m in
             random.fillBernoulli(m, probability: keep)
             for i in m.indices { m[i] *= scale }

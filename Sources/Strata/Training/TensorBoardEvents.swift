@@ -11,7 +11,9 @@ import SwiftProtobuf
 /// A training loop opens one file per process (a resumed run adds a file, as
 /// TensorFlow's writers do) and appends each monitor row's channels as scalars
 /// at step = epoch; ``appendImage(png:tag:step:)`` adds a picture such as the
-/// filter tiles.
+/// filter tiles. In a job of several MPI ranks only rank 0 writes one (the
+/// others hold the same model; their events go to /dev/null), so TensorBoard
+/// shows each curve once.
 public struct TensorBoardEvents {
     /// The file being written.
     public let path: String
@@ -23,6 +25,10 @@ public struct TensorBoardEvents {
     /// event; `rowsAlreadyLogged` rows of the monitor log (a resumed run's) are not repeated.
     public init(folder: String, rowsAlreadyLogged: Int = 0, suffix: String = "") throws {
         try AtomicFile.makeFolder(folder)
+        if let world = MPIWorld.current, world.rank != 0, let null = FileHandle(forWritingAtPath: "/dev/null") {
+            (path, handle, rowsWritten) = ("/dev/null", null, rowsAlreadyLogged)
+            return
+        }
         let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "localhost"
         var name = "events.out.tfevents.\(Int(Date().timeIntervalSince1970)).\(host)\(suffix)"
         var attempt = 1

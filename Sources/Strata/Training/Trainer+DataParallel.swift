@@ -23,7 +23,6 @@ extension Trainer {
     func parallelStep<L: UnsupervisedLearner>(_ learner: inout L, _ batch: Tensor, rows: Int, globalRows: Int, firstExample: Int,
                                               hyper: StepHyperparameters, random: inout RandomSource,
                                               parallel: inout DataParallel) throws -> (objective: Double, stop: Bool) {
-        try parallel.snapshot(&learner)
         var objective = 0.0
         if rows > 0 {
             var step = hyper

@@ -180,6 +180,9 @@ public struct Trainer: Sendable {
                 throw StrataError.interrupted(signal: StopRequest.signal ?? SIGINT, checkpoint: checkpointPath, epoch: epoch, position: done)
             }
             learner.finishEpoch()
+            if let parallel, try !parallel.ranksAgree(&learner) {
+                throw StrataError.invalidArgument(name: "data-parallel training", reason: "the \(ranks) ranks no longer hold the same weights after epoch \(epoch); run them on the same data, settings and Strata build")
+            }
             guard learner.parameters.values.allSatisfy(\.isFinite) else {
                 throw StrataError.diverged(epoch: epoch, batch: batches, lastCheckpoint: hasCheckpoint ? checkpointPath : nil,
                                            reason: "a parameter became NaN or infinite")

@@ -1,0 +1,40 @@
+import Foundation
+
+/// Fine-tuning's step in one process or across MPI ranks (``GradientAverage``).
+extension FineTuner {
+    /// The gradient averaging of this run: nil in one process (or a job of
+    /// one rank, which trains exactly as one process). Refuses augmentation
+    /// across ranks: its draws depend on each rank's rows, and every rank must
+    /// draw alike to keep the same shuffling.
+    func gradientAverage() throws -> GradientAverage? {
+        guard let world, world.size > 1 else { return nil }
+        guard !configuration.augmentation.isActive else {
+            throw StrataError.invalidArgument(name: "augmentation", reason: "is not supported across MPI ranks yet; train without --augment-flip/--augment-shift under mpirun")
+        }
+        return GradientAverage(world: world)
+    }
+
+    /// One step on this rank's rows (`labels`; `x` is stale when there are
+    /// none) of a global batch of `globalRows`, starting at `firstExample` in
+    /// it: the global batch's mean loss, and whether any rank must stop.
+    /// In one process without per-example random numbers: the plain step.
+    func step(_ network: inout SoftmaxNetwork, _ x: Tensor, labels: ArraySlice<Int>, globalRows: Int, firstExample: Int,
+              settings: SoftmaxNetwork.StepSettings, distillation: Distillation?, averaging: inout GradientAverage?,
+              random: inout RandomSource) throws -> (loss: Double, stop: Bool) {
+        guard averaging != nil || configuration.randomPerExample else {
+            let loss = network.trainStep(x, labels: labels, settings: settings, distillation: distillation, random: &random)
+            return (loss, shouldStop())
+        }
+        let examples = ExampleStreams(firstExample: firstExample, random: &random)
+        var (loss, gradients) = labels.isEmpty
+            ? (0, network.zeroGradients())
+            : network.gradients(x, labels: labels, inputDropout: settings.inputDropout, hiddenDropout: settings.hiddenDropout,
+                                distillation: distillation, examples: examples, random: &random)
+        var stop = shouldStop()
+        if averaging != nil {
+            (loss, stop) = averaging!.combine(&gradients, network: &network, localRows: labels.count, globalRows: globalRows, loss: loss, stop: stop)
+        }
+        network.apply(gradients, settings: settings)
+        return (loss, stop)
+    }
+}
