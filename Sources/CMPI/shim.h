@@ -18,5 +18,8 @@ static inline int strata_mpi_thread_funneled(void) { return MPI_THREAD_FUNNELED;
 static inline int strata_mpi_any_source(void) { return MPI_ANY_SOURCE; }
 static inline int strata_mpi_any_tag(void) { return MPI_ANY_TAG; }
 static inline int strata_mpi_success(void) { return MPI_SUCCESS; }
+static inline MPI_Info strata_mpi_info_null(void) { return MPI_INFO_NULL; }
+static inline int strata_mpi_lock_exclusive(void) { return MPI_LOCK_EXCLUSIVE; }
+static inline int strata_mpi_lock_shared(void) { return MPI_LOCK_SHARED; }
 
 #endif

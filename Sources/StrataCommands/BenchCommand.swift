@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Strata's speed (build with -c release).",
-        subcommands: [GEMM.self, Train.self]
+        subcommands: [GEMM.self, Train.self, Scale.self]
     )
 
     struct GEMM: ParsableCommand {
@@ -111,6 +111,40 @@ extension BenchCommand {
                     let result = try TrainingBenchmark.run(kind, train: train, test: test, threads: t, seed: seed, world: MPIWorld.current)
                     print(result.line)
                 }
+            }
+        }
+    }
+}
+
+extension BenchCommand {
+    struct Scale: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "scale",
+            abstract: "A data-parallel step's computation and communication, and how it would scale to 4-64 machines.",
+            discussion: """
+                For the RBM 784-500 (plain SGD: 1.57 MB of parameters combined per step) and a stacked autoencoder's \
+                1000-1000 layer (momentum: parameters and velocities, 8 MB): one step of 100 examples timed on this \
+                machine, and under mpirun (`mpirun -np 2 strata bench scale --threads 1`) the ranks' combining timed \
+                too. Then a model of M machines, each computing its own step of 100 and combining by ring allreduce \
+                over 10 and 25 Gbit/s links (25 µs per message): efficiency = compute / (compute + allreduce), and in \
+                parentheses the bound with the allreduce hidden behind the computation.
+                """
+        )
+
+        @Option(help: "Cores per rank for the step.")
+        var threads = 2
+        @Option(help: "Link latency for the model, microseconds.")
+        var latency = 25.0
+
+        func run() throws {
+            guard threads >= 1 else { throw ValidationError("--threads takes a positive integer, not \(threads)") }
+            guard latency >= 0, latency.isFinite else { throw ValidationError("--latency takes a non-negative number of microseconds") }
+            for layer in ScalingBenchmark.Layer.allCases {
+                let m = try ScalingBenchmark.measure(layer, threads: threads, world: MPIWorld.current)
+                print(m.line)
+                let model = ScalingModel(computeSeconds: m.computeSeconds, bytes: Double(m.bytes), latencySeconds: latency * 1e-6)
+                print("\(layer.rawValue), \(threads) thread(s) per machine, 100 examples per machine and step:")
+                print(model.table())
             }
         }
     }

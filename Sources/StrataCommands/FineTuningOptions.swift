@@ -55,12 +55,14 @@ struct FineTuningOptions: ParsableArguments {
     var divergenceFactor: String?
     @Flag(help: "Draw random numbers per example, as training across MPI ranks does: one process with batch N·b then trains as N ranks with batch b.")
     var randomPerExample = false
+    @Option(help: "Under mpirun: sync (every step combined by allreduce; the default) or async[:FETCH:PUSH] (Downpour SGD: replicas fetch the parameter server's weights every FETCH steps and push their accrued gradients every PUSH steps, AdaGrad on the server; default 1:1).")
+    var distributed: String?
 
     var settings: [String: String?] {
         ["batch_size": batchSize, "learning_rate": learningRate, "learning_rate_decay": learningRateDecay, "lr_schedule": lrSchedule, "momentum": momentum,
          "final_momentum": finalMomentum, "momentum_saturate": momentumSaturate, "weight_decay": weightDecay, "input_dropout": inputDropout,
          "hidden_dropout": hiddenDropout, "max_column_norm": maxColumnNorm, "epochs": epochs, "patience": patience, "seed": seed,
-         "divergence_factor": divergenceFactor, "optimizer": optimizer, "random_per_example": randomPerExample ? "true" : nil,
+         "divergence_factor": divergenceFactor, "optimizer": optimizer, "random_per_example": randomPerExample ? "true" : nil, "distributed": distributed,
          "batch_norm": batchNorm, "batch_norm_epsilon": batchNormEpsilon, "batch_norm_momentum": batchNormMomentum,
          "teacher": teacher, "temperature": temperature, "soft_weight": softWeight,
          "augment_flip": augmentFlip, "augment_shift": augmentShift, "augment_padding": augmentPadding]

@@ -79,13 +79,15 @@ struct TrainingOptions: ParsableArguments {
     var divergenceFactor: String?
     @Flag(help: "Draw random numbers per example, as training across MPI ranks does: one process with batch N·b then trains as N ranks with batch b.")
     var randomPerExample = false
+    @Option(help: "Under mpirun: sync (every step combined by allreduce; the default) or async[:FETCH:PUSH] (Downpour SGD: replicas fetch the parameter server's weights every FETCH steps and push their accrued gradients every PUSH steps, AdaGrad on the server; default 1:1).")
+    var distributed: String?
 
     var settings: [String: String?] {
         ["batch_size": batchSize, "learning_rate": learningRate, "lr_schedule": lrSchedule, "momentum": momentum, "final_momentum": finalMomentum,
          "momentum_start": momentumStart, "momentum_saturate": momentumSaturate, "weight_decay": weightDecay, "epochs": epochs,
          "early_stopping": earlyStopping, "prop_decrease": propDecrease, "patience": patience, "checkpoint_every": checkpointEvery,
          "monitor_examples": monitorExamples, "divergence_factor": divergenceFactor, "optimizer": optimizer,
-         "random_per_example": randomPerExample ? "true" : nil]
+         "random_per_example": randomPerExample ? "true" : nil, "distributed": distributed]
     }
 }
 

@@ -52,6 +52,19 @@ struct DistributedTests {
     static let softmax = ["finetune", "softmax", "--dataset", "images", "--hidden", "16", "--hidden-dropout", "0.3", "--validation", "40",
                           "--epochs", "1", "--threads", "1", "--run", "run"]
 
+    /// The processes `mpirun` (process `pid`) started: the ranks.
+    static func children(of pid: Int32) -> [Int32] {
+        let list = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+        return list.split(separator: " ").compactMap { Int32($0) }
+    }
+
+    /// `arguments` with `flag`'s value replaced by `value`.
+    static func setting(_ arguments: [String], _ flag: String, _ value: String) -> [String] {
+        var changed = arguments
+        if let i = changed.firstIndex(of: flag) { changed[i + 1] = value }
+        return changed
+    }
+
     /// `data.npy` (binary, 60 x 64: three steps of 20) and `images/` (100 labeled 8x8 PNGs, 40 held out: three steps of 20).
     static func prepare(_ folder: TemporaryFolder) throws {
         var random = RandomSource(seed: 5)
@@ -113,6 +126,54 @@ struct DistributedTests {
         #expect(status != 0 && output.contains("Adam") && output.contains("rank"), "\(output)")
     }
 
+    /// Downpour SGD (`--distributed async:2:2`): the replicas train
+    /// without waiting for each other, and the objective still falls; the
+    /// fine-tuned network learns the two classes.
+    @Test func downpourLowersTheObjectiveAndLearns() throws {
+        let folder = TemporaryFolder()
+        try Self.prepare(folder)
+        let (status, output) = try MPIRun.run(ranks: 2, Self.setting(Self.dae, "--epochs", "4") + ["--batch-size", "5", "--distributed", "async:2:2"],
+                                              in: folder.path)
+        #expect(status == 0, "\(output)")
+        let objectives = try MonitorLog.read(folder.file("run/monitor.jsonl")).rows.compactMap { $0["train_objective"] }
+        #expect(objectives.count == 5 && objectives.last! < objectives.first!, "\(objectives)")
+        try FileManager.default.removeItem(atPath: folder.file("run"))
+        let tuned = try MPIRun.run(ranks: 2, Self.setting(Self.softmax, "--epochs", "5") + ["--batch-size", "5", "--distributed", "async"], in: folder.path)
+        #expect(tuned.status == 0 && tuned.output.contains("test accuracy"), "\(tuned.output)")
+        let errors = try MonitorLog.read(folder.file("run/monitor.jsonl")).rows.compactMap { $0["valid_y_misclass"] }
+        #expect((errors.min() ?? 1) < 0.2, "\(errors)")
+    }
+
+    /// SIGTERM to one rank (as a scheduler or `mpirun` sends it): every
+    /// rank stops after the same batch, the checkpoint is written, and
+    /// `--resume` under `mpirun` ends with the bytes of a run never stopped.
+    @Test func aStopReachesEveryRankAndResumeIsExact() throws {
+        let arguments = ["pretrain", "--input", "data.npy", "--learner", "rbm", "--hidden", "32", "--epochs", "3", "--batch-size", "5",
+                         "--threads", "1", "--run", "run"]
+        func prepare(_ folder: TemporaryFolder) throws {
+            var random = RandomSource(seed: 9)
+            try NPY.write(Tensor(shape: [3000, 64], scalars: (0 ..< 192_000).map { _ in Float(random.next() % 2) }), to: folder.file("data.npy"))
+        }
+        let whole = TemporaryFolder()
+        try prepare(whole)
+        #expect(try MPIRun.run(ranks: 2, arguments, in: whole.path).status == 0)
+        let folder = TemporaryFolder()
+        try prepare(folder)
+        let job = try MPIRun.start(ranks: 2, arguments, in: folder.path)
+        BuiltTool.waitFor(folder.file("run/model.safetensors")) // the first epoch is done
+        // The signal reaches one rank only: the other stops with it, after the same batch.
+        let ranks = Self.children(of: job.processIdentifier)
+        #expect(ranks.count == 2, "the ranks of the job: \(ranks)")
+        if let one = ranks.first { kill(one, SIGTERM) }
+        job.waitUntilExit()
+        let output = (try? String(contentsOfFile: folder.file("mpirun.txt"), encoding: .utf8)) ?? ""
+        #expect(job.terminationStatus != 0 && output.contains("stopped by SIG") && output.contains("--resume"), "\(output)")
+        let resumed = try MPIRun.run(ranks: 2, arguments + ["--resume"], in: folder.path)
+        #expect(resumed.status == 0, "\(resumed.output)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: folder.file("run/model.safetensors")))
+                == Data(contentsOf: URL(fileURLWithPath: whole.file("run/model.safetensors"))), "the resumed run differs from the uninterrupted one")
+    }
+
     /// kill -9 of one rank: `mpirun` ends the job non-zero, naming what
     /// happened, within seconds (no rank hangs in a collective), and the last
     /// checkpoint loads.
@@ -123,8 +184,7 @@ struct DistributedTests {
         let job = try MPIRun.start(ranks: 2, ["pretrain", "--input", "data.npy", "--learner", "rbm", "--hidden", "64", "--epochs", "1000",
                                               "--batch-size", "5", "--threads", "1", "--run", "run"], in: folder.path)
         BuiltTool.waitFor(folder.file("run/model.safetensors")) // an epoch is done
-        let children = try String(contentsOfFile: "/proc/\(job.processIdentifier)/task/\(job.processIdentifier)/children", encoding: .utf8)
-            .split(separator: " ").compactMap { Int32($0) }
+        let children = Self.children(of: job.processIdentifier)
         #expect(children.count == 2, "the ranks of the job: \(children)")
         if let victim = children.last { kill(victim, SIGKILL) }
         let deadline = Date().addingTimeInterval(30)
@@ -136,5 +196,22 @@ struct DistributedTests {
         #expect(ended && job.terminationStatus != 0, "the job went on without a rank: \(output)")
         #expect(output.contains("signal 9") || output.contains("Killed"), "\(output)")
         _ = try SafeTensors.read(folder.file("run/model.safetensors"))
+    }
+}
+
+/// The scaling model's arithmetic: a ring allreduce moves 2(M-1)/M of the
+/// bytes in 2(M-1) latencies; one machine has nothing to combine.
+@Suite struct ScalingModelTests {
+    @Test func ringAllreduceTimeAndEfficiency() {
+        let model = ScalingModel(computeSeconds: 0.01, bytes: 1_250_000, latencySeconds: 25e-6)
+        #expect(model.allreduceSeconds(machines: 1, gigabitsPerSecond: 10) == 0 && model.efficiency(machines: 1, gigabitsPerSecond: 10) == 1)
+        // 4 machines on 10 Gbit/s: 1.5 x 1.25 MB = 15 Mbit in 1.5 ms, plus 6 x 25 µs.
+        #expect(abs(model.allreduceSeconds(machines: 4, gigabitsPerSecond: 10) - 0.00165) < 1e-9)
+        #expect(abs(model.efficiency(machines: 4, gigabitsPerSecond: 10) - 0.01 / 0.01165) < 1e-9)
+        #expect(model.overlappedEfficiency(machines: 4, gigabitsPerSecond: 10) == 1)
+        // More machines or slower links never help.
+        #expect(model.efficiency(machines: 64, gigabitsPerSecond: 10) < model.efficiency(machines: 8, gigabitsPerSecond: 10))
+        #expect(model.efficiency(machines: 64, gigabitsPerSecond: 10) < model.efficiency(machines: 64, gigabitsPerSecond: 25))
+        #expect(model.table(machines: [4], links: [10]).contains("| 4 | 1.65 ms, 86% (100%) |"))
     }
 }

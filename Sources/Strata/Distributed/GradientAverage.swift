@@ -12,38 +12,26 @@ import Foundation
 /// batch norm N ranks with batch b are not one process with batch N·b.
 public struct GradientAverage {
     public let world: MPIWorld
-    private var buffer: [Float] = []
+    /// The loss and the stop flag, summed over the ranks.
+    private var scalars: [Double] = [0, 0]
 
     public init(world: MPIWorld) { self.world = world }
 
     /// Replaces `gradients` and the network's batch-normalization gradients
     /// by their average over the ranks, each rank's weighted by `localRows /
-    /// globalRows`; the same for `loss`; and whether any rank asked to stop.
+    /// globalRows` (scaled, then summed in place by one allreduce per
+    /// buffer: no packing pass); the same for `loss`; and whether any rank asked to stop.
     mutating func combine(_ gradients: inout [(weights: Tensor, bias: Tensor)], network: inout SoftmaxNetwork, localRows: Int, globalRows: Int,
                           loss: Double, stop: Bool) -> (loss: Double, stop: Bool) {
         let weight = Float(localRows) / Float(max(globalRows, 1))
-        var total = 2
-        visit(&gradients, &network) { total += $0.count }
-        if buffer.count != total { buffer = [Float](repeating: 0, count: total) }
-        var packed = buffer
-        buffer = [] // `packed` owns the storage alone: filled in place
-        packed.withUnsafeMutableBufferPointer { all in
-            var offset = 0
-            visit(&gradients, &network) { values in
-                for i in values.indices { all[offset + i] = weight * values[i] }
-                offset += values.count
-            }
-            all[offset] = weight * Float(loss)
-            all[offset + 1] = stop ? 1 : 0
-            world.sum(all)
-            offset = 0
-            visit(&gradients, &network) { values in
-                for i in values.indices { values[i] = all[offset + i] }
-                offset += values.count
-            }
+        let world = self.world
+        visit(&gradients, &network) { values in
+            for i in values.indices { values[i] *= weight }
+            world.sum(values)
         }
-        buffer = packed
-        return (Double(packed[total - 2]), packed[total - 1] > 0)
+        (scalars[0], scalars[1]) = (loss * Double(weight), stop ? 1 : 0)
+        world.sum(&scalars)
+        return (scalars[0], scalars[1] > 0)
     }
 
     /// Each gradient buffer in a fixed order: the layers' weights and biases, then batch normalization's gamma and beta.
@@ -61,6 +49,17 @@ public struct GradientAverage {
 }
 
 extension SoftmaxNetwork {
+    /// Each layer's weights and bias, bottom first, in place: the parameters
+    /// Downpour's server holds (batch normalization is refused there).
+    mutating func forEachParameterBuffer(_ body: (UnsafeMutableBufferPointer<Float>) -> Void) {
+        for l in hidden.indices {
+            hidden[l].weights.withUnsafeMutableBufferPointer { body($0) }
+            hidden[l].bias.withUnsafeMutableBufferPointer { body($0) }
+        }
+        output.weights.withUnsafeMutableBufferPointer { body($0) }
+        output.bias.withUnsafeMutableBufferPointer { body($0) }
+    }
+
     /// Zero gradients of this network's shapes (bottom layer first), with
     /// zero batch-normalization gradients where it normalizes: what a rank
     /// whose share of a short last batch is empty adds to the average.

@@ -11,7 +11,19 @@ extension FineTuner {
         guard !configuration.augmentation.isActive else {
             throw StrataError.invalidArgument(name: "augmentation", reason: "is not supported across MPI ranks yet; train without --augment-flip/--augment-shift under mpirun")
         }
-        return GradientAverage(world: world)
+        return configuration.distributed == .synchronous ? GradientAverage(world: world) : nil
+    }
+
+    /// The parameter server of an asynchronous run (``Downpour``), made from
+    /// rank 0's network. Collective. Refuses batch normalization, whose
+    /// running statistics each replica would keep apart (so the replicas
+    /// would judge their epochs on different networks).
+    func downpourServer(_ network: inout SoftmaxNetwork) throws -> Downpour? {
+        guard let world, world.size > 1, case .downpour(let fetchEvery, let pushEvery) = configuration.distributed else { return nil }
+        guard !configuration.batchNorm else {
+            throw StrataError.invalidArgument(name: "batch_norm", reason: "is not trained asynchronously (distributed: async) yet: each replica would keep its own running statistics; use distributed: sync")
+        }
+        return try Downpour(world: world, fetchEvery: fetchEvery, pushEvery: pushEvery) { network.forEachParameterBuffer($0) }
     }
 
     /// One step on this rank's rows (`labels`; `x` is stale when there are
@@ -20,7 +32,19 @@ extension FineTuner {
     /// In one process without per-example random numbers: the plain step.
     func step(_ network: inout SoftmaxNetwork, _ x: Tensor, labels: ArraySlice<Int>, globalRows: Int, firstExample: Int,
               settings: SoftmaxNetwork.StepSettings, distillation: Distillation?, averaging: inout GradientAverage?,
-              random: inout RandomSource) throws -> (loss: Double, stop: Bool) {
+              downpour: inout Downpour?, random: inout RandomSource) throws -> (loss: Double, stop: Bool) {
+        if downpour != nil {
+            let examples = ExampleStreams(firstExample: firstExample, random: &random)
+            var loss = 0.0
+            if !labels.isEmpty {
+                let (value, gradients) = network.gradients(x, labels: labels, inputDropout: settings.inputDropout, hiddenDropout: settings.hiddenDropout,
+                                                           distillation: distillation, examples: examples, random: &random)
+                network.apply(gradients, settings: settings)
+                loss = value
+            }
+            let stop = try downpour!.afterStep(learningRate: settings.learningRate, stop: shouldStop()) { network.forEachParameterBuffer($0) }
+            return (loss, stop)
+        }
         guard averaging != nil || configuration.randomPerExample else {
             let loss = network.trainStep(x, labels: labels, settings: settings, distillation: distillation, random: &random)
             return (loss, shouldStop())

@@ -150,6 +150,9 @@ public struct FineTuner: Sendable {
         var updates = 0, stepSeconds = 0.0, targetReached: TargetReached?
         let gatherer = try x.minibatches()
         var averaging = try gradientAverage()
+        var downpour = try downpourServer(&network)
+        defer { downpour?.free() }
+        var stopAfterEpoch = false
         let (rank, ranks) = (averaging?.world.rank ?? 0, averaging?.world.size ?? 1)
         var batch = Tensor(zeros: [0, 0]), batchLabels: [Int] = [], batchTargets = Tensor(zeros: [0, 0]), augmented = Tensor(zeros: [0, 0])
         while state.epoch < configuration.maxEpochs && !state.stopped {
@@ -185,7 +188,8 @@ public struct FineTuner: Sendable {
                         input = augmented
                     }
                     let (loss, stop) = try step(&network, input, labels: batchLabels[...], globalRows: globalRows, firstExample: firstExample,
-                                                settings: settings, distillation: distillation, averaging: &averaging, random: &random)
+                                                settings: settings, distillation: distillation, averaging: &averaging, downpour: &downpour,
+                                                random: &random)
                     guard !divergence.diverged(loss, lowest: state.lowestObjective, first: state.firstObjective) else {
                         throw StrataError.diverged(epoch: epoch, batch: batches + 1, lastCheckpoint: state.epoch > 0 ? checkpointPath : nil,
                                                    reason: divergence.reason(loss, lowest: state.lowestObjective, first: state.firstObjective))
@@ -204,11 +208,16 @@ public struct FineTuner: Sendable {
                 }
             } catch is StopAfterBatch {
                 bar?.finish("stopped after \(done) examples")
+                // Downpour: every replica stops at its next push; they meet and save the server's parameters.
+                _ = try downpour?.synchronize(learningRate: state.learningRate, stop: true) { network.forEachParameterBuffer($0) }
                 var stoppedState = state
                 (stoppedState.epochPosition, stoppedState.epochRandom, stoppedState.random) = (done, epochRandom, random.state)
                 (stoppedState.epochLossSum, stoppedState.epochBatches) = (lossSum, batches)
                 try FineTuningCheckpoint(network: network, best: best, configuration: configuration, state: stoppedState).write(to: checkpointPath)
                 throw StrataError.interrupted(signal: StopRequest.signal ?? SIGINT, checkpoint: checkpointPath, epoch: epoch, position: done)
+            }
+            if downpour != nil { // the replicas push, meet and fetch: the epoch ends on the server's parameters
+                stopAfterEpoch = try downpour!.synchronize(learningRate: state.learningRate, stop: false) { network.forEachParameterBuffer($0) }
             }
             let objective = lossSum / Double(max(batches, 1))
             let error = record(epoch: epoch, objective: objective, learningRate: state.learningRate,
@@ -226,6 +235,9 @@ public struct FineTuner: Sendable {
             try FineTuningCheckpoint(network: network, best: best, configuration: configuration, state: state).write(to: checkpointPath)
             try log.write(to: monitorPath)
             try events.append(log)
+            if stopAfterEpoch && !state.stopped && epoch < configuration.maxEpochs {
+                throw StrataError.interrupted(signal: StopRequest.signal ?? SIGINT, checkpoint: checkpointPath, epoch: epoch + 1, position: 0)
+            }
         }
         network = best
         return Report(epochs: state.epoch, bestEpoch: state.bestEpoch, bestValidationError: state.bestError ?? 1,

@@ -32,6 +32,8 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
     public var optimizer: Optimizer = .momentum
     /// See ``MinibatchSGDSettings/randomPerExample``.
     public var randomPerExample = false
+    /// See ``MinibatchSGDSettings/distributed``.
+    public var distributed = DistributedMode.synchronous
     /// A saved classifier whose softened outputs the network also learns from (``Distillation``); nil: labels only.
     public var teacher: String?
     /// The distillation temperature `T`.
@@ -72,6 +74,7 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
         divergenceFactor = try value(.divergenceFactor, 1000)
         optimizer = try value(.optimizer, .momentum)
         randomPerExample = try value(.randomPerExample, false)
+        distributed = try value(.distributed, .synchronous)
         batchNorm = try value(.batchNorm, false)
         batchNormEpsilon = try value(.batchNormEpsilon, 1e-5)
         batchNormMomentum = try value(.batchNormMomentum, 0.9)
@@ -83,7 +86,7 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
 
     enum CodingKeys: String, CodingKey {
         case batchSize, learningRate, learningRateDecay, lrSchedule, initialMomentum, finalMomentum, momentumSaturateEpoch
-        case weightDecay, inputDropout, hiddenDropout, maxColumnNorm, maxEpochs, patience, monitorExamples, seed, divergenceFactor, optimizer, randomPerExample
+        case weightDecay, inputDropout, hiddenDropout, maxColumnNorm, maxEpochs, patience, monitorExamples, seed, divergenceFactor, optimizer, randomPerExample, distributed
         case batchNorm, batchNormEpsilon, batchNormMomentum, teacher, temperature, softWeight, augmentation
     }
 

@@ -18,10 +18,12 @@ public protocol MinibatchSGDSettings {
     /// part of the batch: what training across N MPI ranks always does, so a
     /// single process with batch N·b reproduces such a run.
     var randomPerExample: Bool { get set }
+    /// How the ranks of an `mpirun` job combine their work (``DistributedMode``).
+    var distributed: DistributedMode { get set }
 }
 
 /// The keys ``MinibatchSGDSettings/readMinibatchSGD(from:)`` reads.
-public let minibatchSGDKeys = ["batch_size", "learning_rate", "momentum", "final_momentum", "momentum_saturate", "weight_decay", "epochs", "divergence_factor", "optimizer", "random_per_example"]
+public let minibatchSGDKeys = ["batch_size", "learning_rate", "momentum", "final_momentum", "momentum_saturate", "weight_decay", "epochs", "divergence_factor", "optimizer", "random_per_example", "distributed"]
 
 extension MinibatchSGDSettings {
     /// Reads `batch_size`, `learning_rate`, `momentum` (the ramp's start),
@@ -40,6 +42,7 @@ extension MinibatchSGDSettings {
         }
         if let v = try s.value("optimizer", Optimizer.init(parsing:)) { optimizer = v }
         if let v = try s.bool("random_per_example") { randomPerExample = v }
+        if let v = try s.value("distributed", DistributedMode.init(parsing:)) { distributed = v }
         if case .adam = optimizer {
             // Adam's own default rate (Kingma and Ba 2015), unless one is given.
             if !s.has("learning_rate") { learningRate = Optimizer.adamLearningRate }

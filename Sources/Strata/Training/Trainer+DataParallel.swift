@@ -8,7 +8,7 @@ extension Trainer {
     /// rank, which trains exactly as one process). Refuses what cannot be
     /// combined exactly: Adam, whose step is not linear in the gradient.
     func dataParallel() throws -> DataParallel? {
-        guard let world, world.size > 1 else { return nil }
+        guard let world, world.size > 1, configuration.distributed == .synchronous else { return nil }
         guard !configuration.optimizer.needsSecondMoments else {
             throw StrataError.invalidArgument(name: "optimizer", reason: "Adam's step is not linear in the gradient, so \(world.size) ranks cannot combine their steps into the step of the whole batch; use momentum or nesterov across ranks")
         }
@@ -32,5 +32,27 @@ extension Trainer {
             _ = ExampleStreams(firstExample: 0, random: &random) // the step's key, drawn as the other ranks draw it
         }
         return try parallel.combine(&learner, localRows: rows, globalRows: globalRows, objective: objective, stop: shouldStop())
+    }
+
+    /// The parameter server of an asynchronous run (``Downpour``, `distributed: async`), made from rank 0's parameters. Collective.
+    func downpourServer<L: UnsupervisedLearner>(_ learner: inout L) throws -> Downpour? {
+        guard let world, world.size > 1, case .downpour(let fetchEvery, let pushEvery) = configuration.distributed else { return nil }
+        return try Downpour(world: world, fetchEvery: fetchEvery, pushEvery: pushEvery) { try learner.forEachTrainedBuffer(velocities: false, $0) }
+    }
+
+    /// One replica's step of Downpour SGD on this rank's `rows` (its own
+    /// objective), then the pushes and fetches due; and whether to stop.
+    func downpourStep<L: UnsupervisedLearner>(_ learner: inout L, _ batch: Tensor, rows: Int, firstExample: Int, hyper: StepHyperparameters,
+                                              random: inout RandomSource, downpour: inout Downpour) throws -> (objective: Double, stop: Bool) {
+        var objective = 0.0
+        if rows > 0 {
+            var step = hyper
+            step.firstExample = firstExample
+            objective = try learner.trainStep(batch, hyper: step, random: &random)
+        } else {
+            _ = ExampleStreams(firstExample: 0, random: &random) // the step's key, drawn as the other ranks draw it
+        }
+        let stop = try downpour.afterStep(learningRate: hyper.learningRate, stop: shouldStop()) { try learner.forEachTrainedBuffer(velocities: false, $0) }
+        return (objective, stop)
     }
 }

@@ -130,6 +130,9 @@ public struct Trainer: Sendable {
         }
         var batch = Tensor(zeros: [min(configuration.batchSize, data.rows), data.columns])
         var parallel = try dataParallel()
+        var downpour = try downpourServer(&learner)
+        defer { downpour?.free() }
+        var stopAfterEpoch = false
         let (rank, ranks) = (parallel?.world.rank ?? 0, parallel?.world.size ?? 1)
         let globalBatch = configuration.batchSize * ranks
         while state.epoch < configuration.maxEpochs && !state.stopped {
@@ -151,6 +154,9 @@ public struct Trainer: Sendable {
                     if parallel != nil {
                         (objective, stop) = try parallelStep(&learner, batch, rows: rows.count, globalRows: globalRows, firstExample: firstExample,
                                                              hyper: hyper, random: &random, parallel: &parallel!)
+                    } else if downpour != nil {
+                        (objective, stop) = try downpourStep(&learner, batch, rows: rows.count, firstExample: firstExample, hyper: hyper,
+                                                             random: &random, downpour: &downpour!)
                     } else {
                         var step = hyper
                         if configuration.randomPerExample { step.firstExample = firstExample }
@@ -173,11 +179,16 @@ public struct Trainer: Sendable {
                 }
             } catch is StopAfterBatch {
                 bar?.finish("stopped after \(done) examples")
+                // Downpour: every replica stops at its next push; they meet and save the server's parameters.
+                _ = try downpour?.synchronize(learningRate: hyper.learningRate, stop: true) { try learner.forEachTrainedBuffer(velocities: false, $0) }
                 var stoppedState = state
                 (stoppedState.epochPosition, stoppedState.epochRandom, stoppedState.random) = (done, epochRandom, random.state)
                 try LearnerCheckpoint(learner: learner, preprocessing: preprocessing, training: configuration,
                                       trainerState: stoppedState, extra: extraMetadata).write(to: checkpointPath)
                 throw StrataError.interrupted(signal: StopRequest.signal ?? SIGINT, checkpoint: checkpointPath, epoch: epoch, position: done)
+            }
+            if downpour != nil { // the replicas push, meet and fetch: the epoch ends on the server's parameters
+                stopAfterEpoch = try downpour!.synchronize(learningRate: hyper.learningRate, stop: false) { try learner.forEachTrainedBuffer(velocities: false, $0) }
             }
             learner.finishEpoch()
             if let parallel, try !parallel.ranksAgree(&learner) {
@@ -201,13 +212,16 @@ public struct Trainer: Sendable {
             adjustLearningRate(&state, objective: row["train_objective"])
             updateEarlyStopping(&state, row: row)
             state.random = random.state
-            if epoch % configuration.checkpointEvery == 0 || epoch == configuration.maxEpochs || state.stopped {
+            if epoch % configuration.checkpointEvery == 0 || epoch == configuration.maxEpochs || state.stopped || stopAfterEpoch {
                 try LearnerCheckpoint(learner: learner, preprocessing: preprocessing, training: configuration,
                                       trainerState: state, extra: extraMetadata).write(to: checkpointPath)
                 hasCheckpoint = true
             }
             try writeLog(log, &events)
             onEpoch?(epoch, row)
+            if stopAfterEpoch && !state.stopped && epoch < configuration.maxEpochs {
+                throw StrataError.interrupted(signal: StopRequest.signal ?? SIGINT, checkpoint: checkpointPath, epoch: epoch + 1, position: 0)
+            }
         }
         if !hasCheckpoint {
             try LearnerCheckpoint(learner: learner, preprocessing: preprocessing, training: configuration, trainerState: state, extra: extraMetadata).write(to: checkpointPath)

@@ -60,6 +60,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable, MinibatchSGDS
     public var optimizer: Optimizer = .momentum
     /// See ``MinibatchSGDSettings/randomPerExample``.
     public var randomPerExample = false
+    /// See ``MinibatchSGDSettings/distributed``.
+    public var distributed = DistributedMode.synchronous
 
     public init() {}
 
@@ -84,11 +86,12 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable, MinibatchSGDS
         divergenceFactor = try value(.divergenceFactor, 1000)
         optimizer = try value(.optimizer, .momentum)
         randomPerExample = try value(.randomPerExample, false)
+        distributed = try value(.distributed, .synchronous)
     }
 
     enum CodingKeys: String, CodingKey {
         case batchSize, learningRate, schedule, initialMomentum, finalMomentum, momentumStartEpoch, momentumSaturateEpoch
-        case weightDecay, maxEpochs, earlyStopping, checkpointEvery, monitorExamples, seed, divergenceFactor, optimizer, randomPerExample
+        case weightDecay, maxEpochs, earlyStopping, checkpointEvery, monitorExamples, seed, divergenceFactor, optimizer, randomPerExample, distributed
     }
 
     public func validate() throws {
