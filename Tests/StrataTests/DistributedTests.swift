@@ -215,3 +215,24 @@ struct DistributedTests {
         #expect(model.table(machines: [4], links: [10]).contains("| 4 | 1.65 ms, 86% (100%) |"))
     }
 }
+
+/// `distributed: sync | async[:FETCH:PUSH]`: one text form for YAML and flags, refusals by name.
+@Suite struct DistributedModeTests {
+    @Test func textFormsRoundTripAndNonsenseIsRefused() throws {
+        #expect(try DistributedMode(parsing: "sync") == .synchronous && DistributedMode.synchronous.text == "sync")
+        #expect(try DistributedMode(parsing: "async") == .downpour(fetchEvery: 1, pushEvery: 1))
+        #expect(try DistributedMode(parsing: "async:5:3") == .downpour(fetchEvery: 5, pushEvery: 3))
+        #expect(try DistributedMode(parsing: DistributedMode.downpour(fetchEvery: 5, pushEvery: 3).text) == .downpour(fetchEvery: 5, pushEvery: 3))
+        for bad in ["async:0:1", "async:2", "async:x:1", "sync:1:1", "allreduce"] {
+            #expect(throws: SettingError.self, "\(bad)") { _ = try DistributedMode(parsing: bad) }
+        }
+    }
+
+    /// The asynchronous variant of the distributed tutorial asks for Downpour in every stage.
+    @Test func theAsynchronousTutorialFileAsksForDownpourEverywhere() throws {
+        let experiment = try Experiment.read(repositoryRoot + "/Tutorials/distributed/async.yaml")
+        #expect(experiment.layers.count == 2 && experiment.layers.allSatisfy { $0.training.distributed == .downpour(fetchEvery: 5, pushEvery: 5) })
+        guard case .softmax(let configuration, _)? = experiment.finetune else { Issue.record("no softmax fine-tuning"); return }
+        #expect(configuration.distributed == .downpour(fetchEvery: 5, pushEvery: 5))
+    }
+}
