@@ -41,9 +41,9 @@ public struct StrataCommand: ParsableCommand {
             MPIWorld.finish()
             Foundation.exit(128 + signal) // the shell's convention for a run ended by a signal
         } catch {
-            if let world, world.size > 1 {
+            if let world, world.size > 1, exitCode(for: error) != .success {
                 // The other ranks may be waiting for this one in a collective: end them all.
-                fputs("strata rank \(world.rank) of \(world.size): \(error)\n", errors)
+                fputs("strata rank \(world.rank) of \(world.size): \(fullMessage(for: error))\n", errors)
                 world.abort(code: 1)
             }
             MPIWorld.finish()

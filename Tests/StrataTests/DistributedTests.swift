@@ -236,3 +236,28 @@ struct DistributedTests {
         #expect(configuration.distributed == .downpour(fetchEvery: 5, pushEvery: 5))
     }
 }
+
+/// Downpour's server step, eight lanes at a time, against its formula entry by entry.
+@Suite struct DownpourServerStepTests {
+    @Test func theAdaGradStepIsTheFormula() {
+        var random = RandomSource(seed: 21)
+        let count = 203 // 25 lanes of eight and a tail of three
+        let base = (0 ..< count).map { _ in random.nextUnitFloat() - 0.5 }
+        let current = base.map { $0 + 0.01 * (random.nextUnitFloat() - 0.5) }
+        let theta = (0 ..< count).map { _ in random.nextUnitFloat() }
+        let accumulators = (0 ..< count).map { _ in 3 * random.nextUnitFloat() }
+        var (newTheta, newAccumulators) = (theta, accumulators)
+        newTheta.withUnsafeMutableBufferPointer { t in
+            newAccumulators.withUnsafeMutableBufferPointer { a in
+                Downpour.adagrad(parameters: t.baseAddress!, accumulators: a.baseAddress!, base: base, current: current, count: count, learningRate: 0.1)
+            }
+        }
+        for i in 0 ..< count {
+            let g = Double(base[i] - current[i]) / 0.1
+            let sum = Double(accumulators[i]) + g * g
+            let expected = Double(theta[i]) - 0.1 * g / (1 + sum).squareRoot()
+            #expect(abs(Double(newAccumulators[i]) - sum) <= 1e-5 * max(1, sum), "G[\(i)]")
+            #expect(abs(Double(newTheta[i]) - expected) <= 1e-6, "theta[\(i)]: \(newTheta[i]) against \(expected)")
+        }
+    }
+}

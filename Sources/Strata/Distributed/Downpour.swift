@@ -87,19 +87,14 @@ public struct Downpour {
         self.current = [] // `current` owns the storage alone: filled in place
         defer { self.current = current }
         try gather(visit, into: &current)
-        let inverseRate = 1 / learningRate
         var flag: Float = 0
         remote.withUnsafeMutableBufferPointer { remote in
             base.withUnsafeBufferPointer { base in
                 server.locked(exclusive: true) {
                     server.get(remote, at: 0)
                     server.flush()
-                    for i in 0 ..< count {
-                        let g = (base[i] - current[i]) * inverseRate
-                        let accumulated = remote[count + i] + g * g
-                        remote[count + i] = accumulated
-                        remote[i] -= learningRate * g / (1 + accumulated).squareRoot()
-                    }
+                    Self.adagrad(parameters: remote.baseAddress!, accumulators: remote.baseAddress! + count, base: base.baseAddress!,
+                                 current: current, count: count, learningRate: learningRate)
                     if stop { remote[2 * count] = 1 }
                     flag = remote[2 * count]
                     server.put(UnsafeBufferPointer(remote), at: 0)
@@ -126,6 +121,29 @@ public struct Downpour {
         }
         base.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: fetched, count: count) }
         return fetched[2 * count] > 0
+    }
+
+    /// The server's AdaGrad step, eight parameters at a time: with the
+    /// accrued gradient `g = (base - current) / α`, `G += g²` and
+    /// `θ -= α g / √(1 + G)`.
+    static func adagrad(parameters theta: UnsafeMutablePointer<Float>, accumulators: UnsafeMutablePointer<Float>, base: UnsafePointer<Float>,
+                        current: UnsafePointer<Float>, count: Int, learningRate: Float) {
+        let inverseRate = 1 / learningRate
+        var i = 0
+        while i + 8 <= count {
+            let g = (UnsafeRawPointer(base + i).loadUnaligned(as: Float8.self) - UnsafeRawPointer(current + i).loadUnaligned(as: Float8.self)) * inverseRate
+            let sum = UnsafeRawPointer(accumulators + i).loadUnaligned(as: Float8.self) + g * g
+            UnsafeMutableRawPointer(accumulators + i).storeBytes(of: sum, as: Float8.self)
+            let step = learningRate * g * fastReciprocalSquareRoot(1 + sum)
+            UnsafeMutableRawPointer(theta + i).storeBytes(of: UnsafeRawPointer(theta + i).loadUnaligned(as: Float8.self) - step, as: Float8.self)
+            i += 8
+        }
+        while i < count {
+            let g = (base[i] - current[i]) * inverseRate
+            accumulators[i] += g * g
+            theta[i] -= learningRate * g / (1 + accumulators[i]).squareRoot()
+            i += 1
+        }
     }
 
     private func gather(_ visit: ParameterVisitor, into values: inout [Float]) throws {

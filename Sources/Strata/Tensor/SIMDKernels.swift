@@ -69,6 +69,18 @@ public func fastSquareRoot(_ x: Float8) -> Float8 {
     return x * y
 }
 
+/// `1/√x` for finite `x > 0`, to a few ulp: ``fastSquareRoot(_:)``'s
+/// Newton steps without the final product (Downpour's AdaGrad rates).
+@inlinable @inline(__always)
+public func fastReciprocalSquareRoot(_ x: Float8) -> Float8 {
+    let half = 0.5 * x
+    var y = unsafeBitCast(0x5f37_59df &- (unsafeBitCast(x, to: SIMD8<UInt32>.self) &>> 1), to: Float8.self)
+    y = y * (1.5 - half * y * y)
+    y = y * (1.5 - half * y * y)
+    y = y * (1.5 - half * y * y)
+    return y
+}
+
 /// `out[i] = f(in[i])` eight at a time (`wide`), with `narrow` for the tail.
 /// `input` and `output` may be the same buffer.
 @inlinable @inline(__always)
