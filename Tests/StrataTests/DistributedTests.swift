@@ -21,7 +21,7 @@ enum MPIRun {
         (environment["OMPI_ALLOW_RUN_AS_ROOT"], environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"]) = ("1", "1")
         environment["SWIFT_BACKTRACE"] = "enable=no"
         process.environment = environment
-        FileManager.default.createFile(atPath: folder + "/mpirun.txt", contents: nil)
+        _ = FileManager.default.createFile(atPath: folder + "/mpirun.txt", contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: folder + "/mpirun.txt"))
         (process.standardOutput, process.standardError) = (log, log)
         try process.run()
@@ -172,6 +172,25 @@ struct DistributedTests {
         #expect(resumed.status == 0, "\(resumed.output)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: folder.file("run/model.safetensors")))
                 == Data(contentsOf: URL(fileURLWithPath: whole.file("run/model.safetensors"))), "the resumed run differs from the uninterrupted one")
+    }
+
+    /// The one-vs-rest SVM across ranks: each rank solves its band of the
+    /// classes, and the classifier (and the search for C) is one process's, byte for byte.
+    @Test func theSVMsClassesSpreadOverRanksGiveOneProcesssClassifier() throws {
+        let folder = TemporaryFolder()
+        let (x, labels) = blobs(classes: 4, perClass: 50, dimensions: 6, spread: 0.9, seed: 17)
+        try NPY.write(x.rows(0 ..< 160), to: folder.file("train.npy"))
+        try NPY.write(integers: Array(labels[..<160]), to: FeatureExtraction.labelsPath(for: folder.file("train.npy")))
+        try NPY.write(x.rows(160 ..< 200), to: folder.file("test.npy"))
+        try NPY.write(integers: Array(labels[160...]), to: FeatureExtraction.labelsPath(for: folder.file("test.npy")))
+        let arguments = ["finetune", "svm", "--train-features", "train.npy", "--test-features", "test.npy", "--validation", "40",
+                         "--c-grid", "0.01,0.1,1", "--threads", "1", "--run", "run"]
+        let (status, output) = try MPIRun.run(ranks: 2, arguments, in: folder.path)
+        #expect(status == 0, "\(output)")
+        let ranks = try Data(contentsOf: URL(fileURLWithPath: folder.file("run/classifier.safetensors")))
+        try FileManager.default.removeItem(atPath: folder.file("run"))
+        #expect(try BuiltTool.run(arguments, in: folder.path) == 0, "\((try? String(contentsOfFile: folder.file("log.txt"), encoding: .utf8)) ?? "")")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: folder.file("run/classifier.safetensors"))) == ranks)
     }
 
     /// kill -9 of one rank: `mpirun` ends the job non-zero, naming what

@@ -20,7 +20,7 @@ enum BuiltTool {
         var environment = ProcessInfo.processInfo.environment
         environment["SWIFT_BACKTRACE"] = "enable=no"
         process.environment = environment
-        FileManager.default.createFile(atPath: folder + "/log.txt", contents: nil)
+        _ = FileManager.default.createFile(atPath: folder + "/log.txt", contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: folder + "/log.txt"))
         process.standardOutput = log
         process.standardError = log

@@ -65,14 +65,17 @@ public struct LinearSVM: Sendable {
     }
 
     /// Trains one binary problem per class on `x` (`(n, features)`) with
-    /// labels in `0..<classes`, the classes spread over `cores`. `progress`
+    /// labels in `0..<classes`, the classes spread over `cores` (and, in a
+    /// job of several MPI ranks, first over the ranks: each solves its band
+    /// of classes on the same examples, and one allreduce gives every rank
+    /// every class's solution, the same as one process's). `progress`
     /// sees, after each pass of the first core's group, the pass and that group's unsolved classes.
     /// `warmStart`, the ``dualVariables`` of an SVM on the same examples
     /// (under another C, say), starts the solver there (Chu et al. 2015,
     /// "Warm Start for Parameter Selection of Linear Classifiers"); the
     /// solution is the same optimum to the solver's tolerance, in fewer passes.
     public static func train(_ x: Tensor, labels: [Int], classes: Int, settings: Settings, warmStart: [[Float]]? = nil,
-                             cores: Int = Compute.activeCores,
+                             cores: Int = Compute.activeCores, world: MPIWorld? = MPIWorld.current,
                              progress: ((_ pass: Int, _ unsolved: Int) -> Void)? = nil) throws -> LinearSVM {
         try settings.validate()
         try checkLabels(labels, rows: x.rows, classes: classes, what: "SVM training labels")
@@ -94,14 +97,17 @@ public struct LinearSVM: Sendable {
                 return vectorDot(row, row) + 1
             }
         }
-        // The classes in one contiguous group per core; each group shares its passes over the data.
-        let groups = min(classes, max(1, cores))
+        // This rank's classes (all of them in one process), in one contiguous
+        // group per core; each group shares its passes over the data.
+        let ranks = (world?.size ?? 1) > 1 ? world : nil
+        let mine = ranks.map { DataParallel.share(of: classes, rank: $0.rank, size: $0.size) } ?? 0 ..< classes
+        let groups = min(mine.count, max(1, cores))
         var columns = [[Float]](repeating: [], count: classes)
         var results = [(objective: Double, iterations: Int)](repeating: (0, 0), count: classes)
         var duals = [[Float]](repeating: [], count: classes)
         let lock = NSLock()
-        CoreTeam.run(groups) { group in
-            let members = Array(classes * group / groups ..< classes * (group + 1) / groups)
+        if groups > 0 { CoreTeam.run(groups) { group in
+            let members = Array(mine.lowerBound + mine.count * group / groups ..< mine.lowerBound + mine.count * (group + 1) / groups)
             let solutions = solveTogether(x, labels: labels, classes: members, squaredNorms: squaredNorms, settings: settings,
                                           start: warmStart.map { start in members.map { start[$0] } }, onPass: group == 0 ? progress : nil)
             lock.lock()
@@ -109,14 +115,15 @@ public struct LinearSVM: Sendable {
                 (columns[k], results[k], duals[k]) = (solution.w, (solution.objective, solution.iterations), solution.alpha)
             }
             lock.unlock()
-        }
+        } }
         var weights = Tensor(zeros: [d, classes]), bias = Tensor(zeros: [classes])
         weights.withUnsafeMutableBufferPointer { wp in
-            for k in 0 ..< classes {
+            for k in mine {
                 for j in 0 ..< d { wp[j * classes + k] = columns[k][j] }
                 bias.scalars[k] = columns[k][d]
             }
         }
+        if let ranks { combine(over: ranks, weights: &weights, bias: &bias, results: &results, duals: &duals, examples: x.rows, mine: mine) }
         var svm = LinearSVM(weights: weights, bias: bias, settings: settings)
         svm.objectives = results.map(\.objective)
         svm.iterations = results.map(\.iterations)
