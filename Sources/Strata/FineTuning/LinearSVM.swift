@@ -53,7 +53,7 @@ public struct LinearSVM: Sendable {
     public internal(set) var iterations: [Int]
     /// Per class, the dual variables at the solution, one per training
     /// example (not saved with the model): a warm start for the same examples
-    /// under another C (``train(_:labels:classes:settings:warmStart:cores:progress:)``).
+    /// under another C (``train(_:labels:classes:settings:warmStart:cores:world:progress:)``).
     public internal(set) var dualVariables: [[Float]] = []
 
     public var featureCount: Int { weights.rows }
