@@ -8,16 +8,10 @@
 static inline MPI_Comm strata_mpi_comm_world(void) { return MPI_COMM_WORLD; }
 static inline MPI_Datatype strata_mpi_float(void) { return MPI_FLOAT; }
 static inline MPI_Datatype strata_mpi_double(void) { return MPI_DOUBLE; }
-static inline MPI_Datatype strata_mpi_byte(void) { return MPI_BYTE; }
 static inline MPI_Op strata_mpi_sum(void) { return MPI_SUM; }
 static inline MPI_Op strata_mpi_max(void) { return MPI_MAX; }
 static inline void *strata_mpi_in_place(void) { return MPI_IN_PLACE; }
-static inline MPI_Status *strata_mpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
-static inline MPI_Request strata_mpi_request_null(void) { return MPI_REQUEST_NULL; }
 static inline int strata_mpi_thread_funneled(void) { return MPI_THREAD_FUNNELED; }
-static inline int strata_mpi_any_source(void) { return MPI_ANY_SOURCE; }
-static inline int strata_mpi_any_tag(void) { return MPI_ANY_TAG; }
-static inline int strata_mpi_success(void) { return MPI_SUCCESS; }
 static inline MPI_Info strata_mpi_info_null(void) { return MPI_INFO_NULL; }
 static inline int strata_mpi_lock_exclusive(void) { return MPI_LOCK_EXCLUSIVE; }
 static inline int strata_mpi_lock_shared(void) { return MPI_LOCK_SHARED; }

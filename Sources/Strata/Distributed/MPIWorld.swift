@@ -82,33 +82,6 @@ public final class MPIWorld: @unchecked Sendable {
         }
     }
 
-    /// Starts summing `buffer` over the ranks in the background
-    /// (`MPI_Iallreduce`): the caller computes on and then ``wait(_:)``s.
-    public func startSum(_ buffer: UnsafeMutableBufferPointer<Float>) -> MPI_Request? {
-        var request: MPI_Request? = strata_mpi_request_null()
-        guard size > 1, buffer.count > 0 else { return request }
-        MPI_Iallreduce(strata_mpi_in_place(), buffer.baseAddress, Int32(buffer.count), strata_mpi_float(), strata_mpi_sum(),
-                       strata_mpi_comm_world(), &request)
-        return request
-    }
-
-    /// Waits for a sum started by ``startSum(_:)``.
-    public func wait(_ request: inout MPI_Request?) {
-        MPI_Wait(&request, strata_mpi_status_ignore())
-    }
-
-    /// Rank `root`'s bytes on every rank (`MPI_Bcast`; `bytes` is resized on the others).
-    public func broadcast(_ bytes: inout [UInt8], from root: Int = 0) {
-        guard size > 1 else { return }
-        var count = [Double(bytes.count)]
-        if rank != root { count[0] = 0 }
-        sum(&count) // every rank learns the root's length
-        if rank != root { bytes = [UInt8](repeating: 0, count: Int(count[0])) }
-        bytes.withUnsafeMutableBufferPointer { buffer in
-            _ = MPI_Bcast(buffer.baseAddress, Int32(buffer.count), strata_mpi_byte(), Int32(root), strata_mpi_comm_world())
-        }
-    }
-
     /// Waits until every rank is here.
     public func barrier() {
         guard size > 1 else { return }
