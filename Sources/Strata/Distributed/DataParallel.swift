@@ -33,11 +33,8 @@ public struct DataParallel {
 
     public init(world: MPIWorld, velocities: Bool) { (self.world, self.velocities) = (world, velocities) }
 
-    /// This rank's rows of a global minibatch of `count` rows: a contiguous
-    /// band, as even as the count allows.
-    public func share(of count: Int) -> Range<Int> { Self.share(of: count, rank: world.rank, size: world.size) }
-
-    /// Rank `rank`'s band of `count` rows among `size` ranks.
+    /// Rank `rank`'s rows of a global minibatch of `count` rows among `size`
+    /// ranks: a contiguous band, as even as the count allows.
     public static func share(of count: Int, rank: Int, size: Int) -> Range<Int> {
         (count * rank / size) ..< (count * (rank + 1) / size)
     }

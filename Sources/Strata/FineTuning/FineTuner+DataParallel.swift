@@ -33,23 +33,15 @@ extension FineTuner {
     func step(_ network: inout SoftmaxNetwork, _ x: Tensor, labels: ArraySlice<Int>, globalRows: Int, firstExample: Int,
               settings: SoftmaxNetwork.StepSettings, distillation: Distillation?, averaging: inout GradientAverage?,
               downpour: inout Downpour?, random: inout RandomSource) throws -> (loss: Double, stop: Bool) {
-        if downpour != nil {
-            let examples = ExampleStreams(firstExample: firstExample, random: &random)
-            var loss = 0.0
-            if !labels.isEmpty {
-                let (value, gradients) = network.gradients(x, labels: labels, inputDropout: settings.inputDropout, hiddenDropout: settings.hiddenDropout,
-                                                           distillation: distillation, examples: examples, random: &random)
-                network.apply(gradients, settings: settings)
-                loss = value
-            }
-            let stop = try downpour!.afterStep(learningRate: settings.learningRate, stop: shouldStop()) { network.forEachParameterBuffer($0) }
-            return (loss, stop)
-        }
-        guard averaging != nil || configuration.randomPerExample else {
+        guard averaging != nil || downpour != nil || configuration.randomPerExample else {
             let loss = network.trainStep(x, labels: labels, settings: settings, distillation: distillation, random: &random)
             return (loss, shouldStop())
         }
         let examples = ExampleStreams(firstExample: firstExample, random: &random)
+        // A rank with no rows adds zero gradients to the average; a Downpour replica with none makes no step.
+        guard !labels.isEmpty || averaging != nil else {
+            return (0, try downpour?.afterStep(learningRate: settings.learningRate, stop: shouldStop()) { network.forEachParameterBuffer($0) } ?? shouldStop())
+        }
         var (loss, gradients) = labels.isEmpty
             ? (0, network.zeroGradients())
             : network.gradients(x, labels: labels, inputDropout: settings.inputDropout, hiddenDropout: settings.hiddenDropout,
@@ -59,6 +51,9 @@ extension FineTuner {
             (loss, stop) = averaging!.combine(&gradients, network: &network, localRows: labels.count, globalRows: globalRows, loss: loss, stop: stop)
         }
         network.apply(gradients, settings: settings)
+        if downpour != nil {
+            stop = try downpour!.afterStep(learningRate: settings.learningRate, stop: stop) { network.forEachParameterBuffer($0) }
+        }
         return (loss, stop)
     }
 }

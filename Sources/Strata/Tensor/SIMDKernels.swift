@@ -60,17 +60,11 @@ func abs(_ x: Float8) -> Float8 { x.replacing(with: -x, where: x .< 0) }
 /// library's `sqrtf` (which may set `errno`) one lane at a time, which keeps
 /// a loop of square roots from vectorizing; this is four multiply-adds a step.
 @inlinable @inline(__always)
-public func fastSquareRoot(_ x: Float8) -> Float8 {
-    let half = 0.5 * x
-    var y = unsafeBitCast(0x5f37_59df &- (unsafeBitCast(x, to: SIMD8<UInt32>.self) &>> 1), to: Float8.self)
-    y = y * (1.5 - half * y * y)
-    y = y * (1.5 - half * y * y)
-    y = y * (1.5 - half * y * y)
-    return x * y
-}
+public func fastSquareRoot(_ x: Float8) -> Float8 { x * fastReciprocalSquareRoot(x) }
 
-/// `1/√x` for finite `x > 0`, to a few ulp: ``fastSquareRoot(_:)``'s
-/// Newton steps without the final product (Downpour's AdaGrad rates).
+/// `1/√x` for finite `x > 0`, to a few ulp: the bit-level first guess
+/// (Lomont's constant) and three Newton steps `y (1.5 - x y² / 2)`
+/// (Downpour's AdaGrad rates, and ``fastSquareRoot(_:)`` times `x`).
 @inlinable @inline(__always)
 public func fastReciprocalSquareRoot(_ x: Float8) -> Float8 {
     let half = 0.5 * x

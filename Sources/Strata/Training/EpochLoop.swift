@@ -106,12 +106,8 @@ public enum EpochLoop {
     /// or disk) into `batch` (reallocated only when the size changes).
     public static func forEachMinibatch(of gatherer: MinibatchGatherer, order: [Int], from start: Int = 0, batchSize: Int, batch: inout Tensor,
                                         _ body: (ArraySlice<Int>, Tensor) throws -> Void) throws {
-        var offset = start
-        while offset < order.count {
-            let rows = order[offset ..< min(offset + batchSize, order.count)]
-            try gatherer.gather(rows, into: &batch)
+        try forEachShare(of: gatherer, order: order, from: start, batchSize: batchSize, share: { 0 ..< $0 }, batch: &batch) { rows, batch, _, _ in
             try body(rows, batch)
-            offset += rows.count
         }
     }
 

@@ -23,14 +23,7 @@ extension Trainer {
     func parallelStep<L: UnsupervisedLearner>(_ learner: inout L, _ batch: Tensor, rows: Int, globalRows: Int, firstExample: Int,
                                               hyper: StepHyperparameters, random: inout RandomSource,
                                               parallel: inout DataParallel) throws -> (objective: Double, stop: Bool) {
-        var objective = 0.0
-        if rows > 0 {
-            var step = hyper
-            step.firstExample = firstExample
-            objective = try learner.trainStep(batch, hyper: step, random: &random)
-        } else {
-            _ = ExampleStreams(firstExample: 0, random: &random) // the step's key, drawn as the other ranks draw it
-        }
+        let objective = try localStep(&learner, batch, rows: rows, firstExample: firstExample, hyper: hyper, random: &random)
         return try parallel.combine(&learner, localRows: rows, globalRows: globalRows, objective: objective, stop: shouldStop())
     }
 
@@ -44,15 +37,22 @@ extension Trainer {
     /// objective), then the pushes and fetches due; and whether to stop.
     func downpourStep<L: UnsupervisedLearner>(_ learner: inout L, _ batch: Tensor, rows: Int, firstExample: Int, hyper: StepHyperparameters,
                                               random: inout RandomSource, downpour: inout Downpour) throws -> (objective: Double, stop: Bool) {
-        var objective = 0.0
-        if rows > 0 {
-            var step = hyper
-            step.firstExample = firstExample
-            objective = try learner.trainStep(batch, hyper: step, random: &random)
-        } else {
-            _ = ExampleStreams(firstExample: 0, random: &random) // the step's key, drawn as the other ranks draw it
-        }
+        let objective = try localStep(&learner, batch, rows: rows, firstExample: firstExample, hyper: hyper, random: &random)
         let stop = try downpour.afterStep(learningRate: hyper.learningRate, stop: shouldStop()) { try learner.forEachTrainedBuffer(velocities: false, $0) }
         return (objective, stop)
+    }
+
+    /// This rank's step on its `rows` with per-example random numbers (its
+    /// own objective; 0 with no rows, when it still draws the step's key, as
+    /// the other ranks draw it, so that every rank's generator stays alike).
+    private func localStep<L: UnsupervisedLearner>(_ learner: inout L, _ batch: Tensor, rows: Int, firstExample: Int, hyper: StepHyperparameters,
+                                                   random: inout RandomSource) throws -> Double {
+        guard rows > 0 else {
+            _ = ExampleStreams(firstExample: 0, random: &random)
+            return 0
+        }
+        var step = hyper
+        step.firstExample = firstExample
+        return try learner.trainStep(batch, hyper: step, random: &random)
     }
 }
