@@ -8,6 +8,7 @@
 static inline MPI_Comm strata_mpi_comm_world(void) { return MPI_COMM_WORLD; }
 static inline MPI_Datatype strata_mpi_float(void) { return MPI_FLOAT; }
 static inline MPI_Datatype strata_mpi_double(void) { return MPI_DOUBLE; }
+static inline MPI_Datatype strata_mpi_int64(void) { return MPI_INT64_T; }
 static inline MPI_Op strata_mpi_sum(void) { return MPI_SUM; }
 static inline MPI_Op strata_mpi_max(void) { return MPI_MAX; }
 static inline void *strata_mpi_in_place(void) { return MPI_IN_PLACE; }

@@ -11,7 +11,7 @@ struct FineTuningOptions: ParsableArguments {
     var learningRateDecay: String?
     @Option(help: "Instead of --learning-rate-decay: constant, linear:FINAL_FRACTION:EPOCH, exponential:FACTOR[:MIN] or monitor.")
     var lrSchedule: String?
-    @Option(help: "momentum (default: SGD with the momentum settings), nesterov, adam (Kingma and Ba's 0.9, 0.999, 1e-8) or adam:BETA1:BETA2:EPSILON. Adam ignores the momentum settings; its --learning-rate defaults to the paper's 0.001.")
+    @Option(help: "momentum (default: SGD with the momentum settings), nesterov, adam (Kingma and Ba's 0.9, 0.999, 1e-8), adam:BETA1:BETA2:EPSILON, or lbfgs / lbfgs:MEMORY (full-batch L-BFGS with a line search, 10 pairs by default: each epoch is one iteration, --batch-size the chunk of its gradient; under mpirun the ranks take chunks as they finish, as Sandblaster). Adam ignores the momentum settings; its --learning-rate defaults to the paper's 0.001. L-BFGS takes no learning rate, momentum, dropout, batch norm or augmentation.")
     var optimizer: String?
     @Option(help: "Batch normalization on every hidden layer, before its nonlinearity: true or false (default false). Folded into the layers in the saved classifier.")
     var batchNorm: String?

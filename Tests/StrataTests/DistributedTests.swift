@@ -107,6 +107,25 @@ struct DistributedTests {
         #expect(try Self.relativeDifference(folder.file("ranks/" + file), folder.file("run/" + file)) > 1e-4)
     }
 
+    /// Sandblaster L-BFGS: the ranks take the chunks of each full-batch
+    /// gradient as they finish (the log says how many each took), and
+    /// after three iterations the network is one process's to rounding.
+    @Test func sandblasterLBFGSAcrossRanksIsOneProcesssLBFGS() throws {
+        let folder = TemporaryFolder()
+        try Self.prepare(folder)
+        let arguments = Self.setting(Self.setting(Self.softmax, "--hidden-dropout", "0"), "--epochs", "3") + ["--optimizer", "lbfgs", "--batch-size", "5"]
+        let (status, output) = try MPIRun.run(ranks: 2, arguments, in: folder.path)
+        #expect(status == 0, "\(output)")
+        // "L-BFGS 1: ..., chunks by rank 7/5": every chunk of the pass taken once, however the ranks shared them.
+        let totals = output.components(separatedBy: "\n").filter { $0.contains("chunks by rank ") }
+            .map { $0.components(separatedBy: "chunks by rank ").last!.split(separator: "/").compactMap { Int($0) } }
+        #expect(totals.count == 3 && totals.allSatisfy { $0.count == 2 && $0.reduce(0, +) == totals[0].reduce(0, +) && $0.reduce(0, +) > 2 }, "\(output)")
+        try FileManager.default.moveItem(atPath: folder.file("run"), toPath: folder.file("ranks"))
+        #expect(try BuiltTool.run(arguments, in: folder.path) == 0)
+        let difference = try Self.relativeDifference(folder.file("ranks/finetune.safetensors"), folder.file("run/finetune.safetensors"))
+        #expect(difference < 1e-5, "2 ranks against 1 process: \(difference)")
+    }
+
     @Test func oneRankUnderMPIRunIsAPlainProcessBitForBit() throws {
         let folder = TemporaryFolder()
         try Self.prepare(folder)

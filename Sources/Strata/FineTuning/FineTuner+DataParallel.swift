@@ -7,7 +7,8 @@ extension FineTuner {
     /// across ranks: its draws depend on each rank's rows, and every rank must
     /// draw alike to keep the same shuffling.
     func gradientAverage() throws -> GradientAverage? {
-        guard let world, world.size > 1 else { return nil }
+        // L-BFGS sums its full-batch gradient across the ranks itself (FullBatchObjective).
+        guard let world, world.size > 1, !configuration.optimizer.isLBFGS else { return nil }
         guard !configuration.augmentation.isActive else {
             throw StrataError.invalidArgument(name: "augmentation", reason: "is not supported across MPI ranks yet; train without --augment-flip/--augment-shift under mpirun")
         }

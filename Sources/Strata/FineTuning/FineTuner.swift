@@ -99,6 +99,7 @@ public struct FineTuner: Sendable {
         if configuration.batchNorm { network.enableBatchNormalization(epsilon: configuration.batchNormEpsilon, momentum: configuration.batchNormMomentum) }
         var best = network
         var log = MonitorLog()
+        var savedLBFGS: LBFGS?
         if resume {
             let saved = try FineTuningCheckpoint.read(checkpointPath, like: network)
             let changed = saved.differences(from: configuration)
@@ -110,7 +111,7 @@ public struct FineTuner: Sendable {
                 throw StrataError.badKey(path: checkpointPath, key: "__metadata__.state.data",
                                          reason: "the run was trained on other data (\(saved.state.data)), not \(dataIdentity); resume with the same images, limit and validation")
             }
-            (network, best, state) = (saved.network, saved.best, saved.state)
+            (network, best, state, savedLBFGS) = (saved.network, saved.best, saved.state, saved.lbfgs)
             if FileManager.default.fileExists(atPath: monitorPath) {
                 log = MonitorLog(rows: try MonitorLog.read(monitorPath).rows.filter { ($0["epoch"] ?? 0) <= Double(state.epoch) })
             }
@@ -121,14 +122,14 @@ public struct FineTuner: Sendable {
         let start = Date()
         let secondsBefore = log.rows.last?["total_seconds"] ?? 0
 
-        func record(epoch: Int, objective: Double?, learningRate: Float, seconds: Double) -> Double {
+        func record(epoch: Int, objective: Double?, learningRate: Float, seconds: Double, extra: [String: Double] = [:]) -> Double {
             let train = network.evaluate(monitorX, labels: monitorLabels)
             let valid = network.evaluate(validationX, labels: validationLabels)
-            var row: [String: Double] = ["epoch": Double(epoch), "examples_seen": Double(epoch * x.rows),
+            var row: [String: Double] = extra.merging(["epoch": Double(epoch), "examples_seen": Double(epoch * x.rows),
                                          "learning_rate": Double(learningRate), "training_seconds_this_epoch": seconds,
                                          "total_seconds": secondsBefore + Date().timeIntervalSince(start),
                                          "train_y_nll": train.crossEntropy, "train_y_misclass": train.errorRate,
-                                         "valid_y_nll": valid.crossEntropy, "valid_y_misclass": valid.errorRate]
+                                         "valid_y_nll": valid.crossEntropy, "valid_y_misclass": valid.errorRate]) { mine, _ in mine }
             if let objective { row["train_objective"] = objective }
             log.append(row)
             return valid.errorRate
@@ -151,88 +152,106 @@ public struct FineTuner: Sendable {
         let gatherer = try x.minibatches()
         var averaging = try gradientAverage()
         var downpour = try downpourServer(&network)
-        defer { downpour?.free() }
+        var lbfgs = try lbfgsRun(&network, examples: x, labels: labels, saved: savedLBFGS)
+        defer { downpour?.free(); lbfgs?.objective.queue.free() }
         var stopAfterEpoch = false
         let (rank, ranks) = (averaging?.world.rank ?? 0, averaging?.world.size ?? 1)
         var batch = Tensor(zeros: [0, 0]), batchLabels: [Int] = [], batchTargets = Tensor(zeros: [0, 0]), augmented = Tensor(zeros: [0, 0])
         while state.epoch < configuration.maxEpochs && !state.stopped {
             let epoch = state.epoch + 1
             let epochStart = Date()
-            let (order, resumedPosition, epochRandom) = EpochLoop.start(examples: x, position: state.epochPosition,
-                                                                        savedRandom: state.epochRandom, random: &random)
-            // A resumed epoch's mean loss goes on from the batches done before the stop.
-            var lossSum = state.epochLossSum ?? 0, batches = state.epochBatches ?? 0, done = resumedPosition
-            (state.epochPosition, state.epochRandom, state.epochLossSum, state.epochBatches) = (nil, nil, nil, nil)
-            let settings = SoftmaxNetwork.StepSettings(
-                learningRate: state.learningRate, momentum: configuration.momentum(atEpoch: epoch), weightDecay: configuration.weightDecay,
-                inputDropout: configuration.inputDropout, hiddenDropout: configuration.hiddenDropout, maxColumnNorm: configuration.maxColumnNorm,
-                optimizer: configuration.optimizer)
-            let bar = showProgress ? ProgressBar(total: x.rows, label: "fine-tune \(epoch)") : nil
-            do {
-                try EpochLoop.forEachShare(of: gatherer, order: order, from: resumedPosition, batchSize: configuration.batchSize * ranks,
-                                           share: { DataParallel.share(of: $0, rank: rank, size: ranks) }, batch: &batch) { rows, batch, globalRows, firstExample in
-                    let stepStart = Date()
-                    batchLabels.removeAll(keepingCapacity: true)
-                    for row in rows { batchLabels.append(labels[row]) }
-                    var distillation: Distillation?
-                    if let softTargets {
-                        if !rows.isEmpty { softTargets.gatherRows(rows, into: &batchTargets) }
-                        distillation = Distillation(softTargets: batchTargets, temperature: configuration.temperature, softWeight: configuration.softWeight)
+            let objective: Double
+            var extra: [String: Double] = [:], summary = ""
+            let bar = showProgress && lbfgs == nil ? ProgressBar(total: x.rows, label: "fine-tune \(epoch)") : nil
+            if lbfgs != nil {
+                let done = try lbfgsEpoch(&network, run: &lbfgs!, epoch: epoch)
+                objective = done.iteration.objective
+                stopAfterEpoch = done.stopRequested
+                // examples_seen counts every evaluation's pass, the first included.
+                extra = ["examples_seen": Double(lbfgs!.solver.evaluations * x.rows), "lbfgs_evaluations": Double(lbfgs!.solver.evaluations),
+                         "lbfgs_step_length": done.iteration.stepLength]
+                summary = ", \(done.iteration.evaluations) evaluations" + (done.chunksByRank.count > 1 ? ", chunks by rank \(done.chunksByRank.map(String.init).joined(separator: "/"))" : "")
+                if done.iteration.stalled { state.stopped = true }
+            } else {
+                let (order, resumedPosition, epochRandom) = EpochLoop.start(examples: x, position: state.epochPosition,
+                                                                            savedRandom: state.epochRandom, random: &random)
+                // A resumed epoch's mean loss goes on from the batches done before the stop.
+                var lossSum = state.epochLossSum ?? 0, batches = state.epochBatches ?? 0, done = resumedPosition
+                (state.epochPosition, state.epochRandom, state.epochLossSum, state.epochBatches) = (nil, nil, nil, nil)
+                let settings = SoftmaxNetwork.StepSettings(
+                    learningRate: state.learningRate, momentum: configuration.momentum(atEpoch: epoch), weightDecay: configuration.weightDecay,
+                    inputDropout: configuration.inputDropout, hiddenDropout: configuration.hiddenDropout, maxColumnNorm: configuration.maxColumnNorm,
+                    optimizer: configuration.optimizer)
+                do {
+                    try EpochLoop.forEachShare(of: gatherer, order: order, from: resumedPosition, batchSize: configuration.batchSize * ranks,
+                                               share: { DataParallel.share(of: $0, rank: rank, size: ranks) }, batch: &batch) { rows, batch, globalRows, firstExample in
+                        let stepStart = Date()
+                        batchLabels.removeAll(keepingCapacity: true)
+                        for row in rows { batchLabels.append(labels[row]) }
+                        var distillation: Distillation?
+                        if let softTargets {
+                            if !rows.isEmpty { softTargets.gatherRows(rows, into: &batchTargets) }
+                            distillation = Distillation(softTargets: batchTargets, temperature: configuration.temperature, softWeight: configuration.softWeight)
+                        }
+                        var input = batch
+                        if configuration.augmentation.isActive, let source = augmentationSource {
+                            // The same rows as images: flipped and shifted, then preprocessed as the clean data was.
+                            source.images.gatherRows(rows, into: &augmented)
+                            configuration.augmentation.apply(&augmented, geometry: source.geometry, random: &random)
+                            try source.preprocessing.transform(&augmented)
+                            input = augmented
+                        }
+                        let (loss, stop) = try step(&network, input, labels: batchLabels[...], globalRows: globalRows, firstExample: firstExample,
+                                                    settings: settings, distillation: distillation, averaging: &averaging, downpour: &downpour,
+                                                    random: &random)
+                        guard !divergence.diverged(loss, lowest: state.lowestObjective, first: state.firstObjective) else {
+                            throw StrataError.diverged(epoch: epoch, batch: batches + 1, lastCheckpoint: state.epoch > 0 ? checkpointPath : nil,
+                                                       reason: divergence.reason(loss, lowest: state.lowestObjective, first: state.firstObjective))
+                        }
+                        stepSeconds += Date().timeIntervalSince(stepStart)
+                        updates += 1
+                        if let target, targetReached == nil, updates % target.every == 0,
+                           network.evaluate(validationX, labels: validationLabels).errorRate <= target.error {
+                            targetReached = TargetReached(updates: updates, seconds: stepSeconds)
+                        }
+                        lossSum += loss
+                        batches += 1
+                        done += globalRows
+                        if let bar { bar.status = String(format: "nll %.4f", lossSum / Double(batches)); bar.update(done) }
+                        if stop { throw StopAfterBatch() }
                     }
-                    var input = batch
-                    if configuration.augmentation.isActive, let source = augmentationSource {
-                        // The same rows as images: flipped and shifted, then preprocessed as the clean data was.
-                        source.images.gatherRows(rows, into: &augmented)
-                        configuration.augmentation.apply(&augmented, geometry: source.geometry, random: &random)
-                        try source.preprocessing.transform(&augmented)
-                        input = augmented
-                    }
-                    let (loss, stop) = try step(&network, input, labels: batchLabels[...], globalRows: globalRows, firstExample: firstExample,
-                                                settings: settings, distillation: distillation, averaging: &averaging, downpour: &downpour,
-                                                random: &random)
-                    guard !divergence.diverged(loss, lowest: state.lowestObjective, first: state.firstObjective) else {
-                        throw StrataError.diverged(epoch: epoch, batch: batches + 1, lastCheckpoint: state.epoch > 0 ? checkpointPath : nil,
-                                                   reason: divergence.reason(loss, lowest: state.lowestObjective, first: state.firstObjective))
-                    }
-                    stepSeconds += Date().timeIntervalSince(stepStart)
-                    updates += 1
-                    if let target, targetReached == nil, updates % target.every == 0,
-                       network.evaluate(validationX, labels: validationLabels).errorRate <= target.error {
-                        targetReached = TargetReached(updates: updates, seconds: stepSeconds)
-                    }
-                    lossSum += loss
-                    batches += 1
-                    done += globalRows
-                    if let bar { bar.status = String(format: "nll %.4f", lossSum / Double(batches)); bar.update(done) }
-                    if stop { throw StopAfterBatch() }
+                } catch is StopAfterBatch {
+                    bar?.finish("stopped after \(done) examples")
+                    // Downpour: every replica stops at its next push; they meet and save the server's parameters.
+                    _ = try downpour?.synchronize(learningRate: state.learningRate, stop: true) { network.forEachParameterBuffer($0) }
+                    var stoppedState = state
+                    (stoppedState.epochPosition, stoppedState.epochRandom, stoppedState.random) = (done, epochRandom, random.state)
+                    (stoppedState.epochLossSum, stoppedState.epochBatches) = (lossSum, batches)
+                    try FineTuningCheckpoint(network: network, best: best, configuration: configuration, state: stoppedState).write(to: checkpointPath)
+                    throw StrataError.interrupted(signal: StopRequest.signal ?? SIGINT, checkpoint: checkpointPath, epoch: epoch, position: done)
                 }
-            } catch is StopAfterBatch {
-                bar?.finish("stopped after \(done) examples")
-                // Downpour: every replica stops at its next push; they meet and save the server's parameters.
-                _ = try downpour?.synchronize(learningRate: state.learningRate, stop: true) { network.forEachParameterBuffer($0) }
-                var stoppedState = state
-                (stoppedState.epochPosition, stoppedState.epochRandom, stoppedState.random) = (done, epochRandom, random.state)
-                (stoppedState.epochLossSum, stoppedState.epochBatches) = (lossSum, batches)
-                try FineTuningCheckpoint(network: network, best: best, configuration: configuration, state: stoppedState).write(to: checkpointPath)
-                throw StrataError.interrupted(signal: StopRequest.signal ?? SIGINT, checkpoint: checkpointPath, epoch: epoch, position: done)
+                if downpour != nil { // the replicas push, meet and fetch: the epoch ends on the server's parameters
+                    stopAfterEpoch = try downpour!.synchronize(learningRate: state.learningRate, stop: false) { network.forEachParameterBuffer($0) }
+                }
+                objective = lossSum / Double(max(batches, 1))
             }
-            if downpour != nil { // the replicas push, meet and fetch: the epoch ends on the server's parameters
-                stopAfterEpoch = try downpour!.synchronize(learningRate: state.learningRate, stop: false) { network.forEachParameterBuffer($0) }
-            }
-            let objective = lossSum / Double(max(batches, 1))
             let error = record(epoch: epoch, objective: objective, learningRate: state.learningRate,
-                               seconds: Date().timeIntervalSince(epochStart))
-            bar?.finish(String(format: "nll %.4f, valid error %.2f%%", objective, 100 * error))
+                               seconds: Date().timeIntervalSince(epochStart), extra: extra)
+            if lbfgs != nil {
+                if showProgress { print(String(format: "L-BFGS %d: objective %.6f, valid error %.2f%%", epoch, objective, 100 * error) + summary) }
+            } else {
+                bar?.finish(String(format: "nll %.4f, valid error %.2f%%", objective, 100 * error))
+            }
             let outcome = stopping.record(error, best: &state.bestError, epochsWithoutImprovement: &state.epochsWithoutImprovement)
             if outcome.improved { (state.bestEpoch, best) = (epoch, network) }
-            state.stopped = outcome.stop
+            state.stopped = state.stopped || outcome.stop
             state.learningRate = configuration.schedule.rate(after: epoch, current: state.learningRate, base: configuration.learningRate,
                                                              objective: objective, previousObjective: state.previousObjective)
             state.previousObjective = objective
             (state.lowestObjective, state.firstObjective) = divergence.recorded(objective, lowest: state.lowestObjective, first: state.firstObjective)
             state.epoch = epoch
             state.random = random.state
-            try FineTuningCheckpoint(network: network, best: best, configuration: configuration, state: state).write(to: checkpointPath)
+            try FineTuningCheckpoint(network: network, best: best, configuration: configuration, state: state, lbfgs: lbfgs?.solver).write(to: checkpointPath)
             try log.write(to: monitorPath)
             try events.append(log)
             if stopAfterEpoch && !state.stopped && epoch < configuration.maxEpochs {

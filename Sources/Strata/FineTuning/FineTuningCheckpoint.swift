@@ -32,13 +32,16 @@ public struct FineTuningState: Codable, Equatable, Sendable {
 /// momentum (`velocity.layer<i>.*`), Adam's state (`adam.layer<i>.*`,
 /// `adam_steps`, when Adam is used), batch normalization (`bn<i>.gamma`, `.beta`,
 /// `.running_mean`, `.running_variance`, their momentum `velocity.bn<i>.*`),
-/// the best epoch's weights (`best.layer<i>.*`, `best.bn<i>.*`),
+/// the best epoch's weights (`best.layer<i>.*`, `best.bn<i>.*`), L-BFGS's
+/// memory when it is the optimizer (`lbfgs.gradient`, `lbfgs.s<i>`, `lbfgs.y<i>`),
 /// and in the metadata the configuration, the activations and the state.
 struct FineTuningCheckpoint {
     var network: SoftmaxNetwork
     var best: SoftmaxNetwork
     var configuration: FineTuningConfiguration
     var state: FineTuningState
+    /// The L-BFGS solver of a run with `optimizer: lbfgs` (nil before its first evaluation, or with another optimizer).
+    var lbfgs: LBFGS? = nil
 
     static let format = "strata-finetune-1"
 
@@ -70,6 +73,7 @@ struct FineTuningCheckpoint {
         file.metadata["activations"] = encodeJSON(layers.map(\.activation))
         file.metadata["configuration"] = encodeJSON(configuration)
         file.metadata["state"] = encodeJSON(state)
+        lbfgs?.store(in: &file)
         try file.write(to: path)
     }
 
@@ -132,7 +136,8 @@ struct FineTuningCheckpoint {
             throw StrataError.badKey(path: path, key: key, reason: reason)
         }
         (best.hidden, best.output) = (Array(kept.dropLast()), kept.last!)
-        return FineTuningCheckpoint(network: restored, best: best, configuration: configuration, state: state)
+        let lbfgs = try LBFGS(stored: file, path: path, parameters: (restored.hidden + [restored.output]).reduce(0) { $0 + $1.weights.count + $1.bias.count })
+        return FineTuningCheckpoint(network: restored, best: best, configuration: configuration, state: state, lbfgs: lbfgs)
     }
 
     /// A normalization's saved tensors by name.

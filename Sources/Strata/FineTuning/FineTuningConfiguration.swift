@@ -105,6 +105,16 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
         guard temperature > 0, temperature.isFinite, (0 ... 1).contains(softWeight) else {
             throw StrataError.invalidArgument(name: "distillation", reason: "the temperature must be positive and the soft weight in [0, 1]")
         }
+        if optimizer.isLBFGS {
+            // The line search compares values of one objective: nothing random, nothing that depends on how the data is chunked.
+            let unsupported = [(inputDropout > 0 || hiddenDropout > 0, "dropout"), (batchNorm, "batch norm (its statistics depend on the chunk)"),
+                               (augmentation.isActive, "augmentation"), (maxColumnNorm != nil, "max column norm (a projection the line search does not know)"),
+                               (distributed != .synchronous, "distributed: async (across ranks L-BFGS shares out chunks of its full-batch gradient; that is its own scheme)")]
+                .filter(\.0).map(\.1)
+            guard unsupported.isEmpty else {
+                throw StrataError.invalidArgument(name: "optimizer", reason: "lbfgs minimizes one deterministic full-batch objective, which \(unsupported.joined(separator: ", ")) would change from one evaluation to the next; train without it or with momentum, nesterov or adam")
+            }
+        }
     }
 
     /// The momentum during `epoch` (1-based): the shared ``MomentumRamp`` from epoch 1.

@@ -49,6 +49,10 @@ extension MinibatchSGDSettings {
             try s.refuse(["momentum", "final_momentum", "momentum_saturate", "momentum_start"],
                          "Adam keeps its own momentum (beta1 of adam:BETA1:BETA2:EPSILON); the momentum settings do not apply")
         }
+        if optimizer.isLBFGS {
+            try s.refuse(["learning_rate", "lr_schedule", "learning_rate_decay", "momentum", "final_momentum", "momentum_saturate", "momentum_start"],
+                         "L-BFGS chooses each step's length by its line search; the learning-rate and momentum settings do not apply")
+        }
     }
 }
 

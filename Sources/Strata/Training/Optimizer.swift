@@ -10,17 +10,26 @@ import Foundation
 /// - `adam`: Kingma and Ba (2015): `m = b1 m + (1 - b1) g'`,
 ///   `s = b2 s + (1 - b2) g'^2`, `theta -= lr (m / (1 - b1^t)) / (sqrt(s / (1 - b2^t)) + eps)`
 ///   with `t` the number of updates so far; the momentum settings do not apply.
+/// - `lbfgs`: full-batch L-BFGS with a line search (``LBFGS``), fine-tuning
+///   only: each epoch is one iteration on the gradient of the whole training
+///   set, assembled from chunks of `batch_size` examples (across MPI ranks,
+///   handed out as they finish: Sandblaster, ``FullBatchObjective``). The
+///   learning-rate and momentum settings do not apply; `memory` pairs approximate the Hessian.
 public enum Optimizer: Codable, Equatable, Sendable, CustomStringConvertible {
     case momentum
     case nesterov
     case adam(beta1: Float, beta2: Float, epsilon: Float)
+    case lbfgs(memory: Int)
 
     /// Adam with the paper's defaults (0.9, 0.999, 1e-8).
     public static let adamDefaults = Optimizer.adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8)
     /// The learning rate Adam takes when settings choose it and give none (the paper's 0.001).
     public static let adamLearningRate: Float = 0.001
 
-    /// `momentum` (also `sgd`), `nesterov`, `adam` or `adam:BETA1:BETA2:EPSILON`.
+    /// L-BFGS with the customary ten pairs (Nocedal and Wright suggest 3 to 20).
+    public static let lbfgsDefaults = Optimizer.lbfgs(memory: 10)
+
+    /// `momentum` (also `sgd`), `nesterov`, `adam`, `adam:BETA1:BETA2:EPSILON`, `lbfgs` or `lbfgs:MEMORY`.
     public init(parsing text: String) throws {
         let (word, p) = splitComposite(text)
         switch (word, p.count) {
@@ -33,8 +42,14 @@ public enum Optimizer: Codable, Equatable, Sendable, CustomStringConvertible {
                 throw SettingError("adam:BETA1:BETA2:EPSILON takes betas in [0, 1) and a positive epsilon (got '\(text)')")
             }
             self = .adam(beta1: b1, beta2: b2, epsilon: eps)
+        case ("lbfgs", 0): self = .lbfgsDefaults
+        case ("lbfgs", 1):
+            guard let m = Int(p[0]), (1 ... 100).contains(m) else {
+                throw SettingError("lbfgs:MEMORY keeps 1 to 100 pairs (got '\(text)')")
+            }
+            self = .lbfgs(memory: m)
         default:
-            throw SettingError("'\(text)' is not an optimizer: momentum (SGD with the momentum settings), nesterov, adam or adam:BETA1:BETA2:EPSILON")
+            throw SettingError("'\(text)' is not an optimizer: momentum (SGD with the momentum settings), nesterov, adam, adam:BETA1:BETA2:EPSILON, lbfgs or lbfgs:MEMORY (fine-tuning)")
         }
     }
 
@@ -43,8 +58,12 @@ public enum Optimizer: Codable, Equatable, Sendable, CustomStringConvertible {
         case .momentum: "momentum"
         case .nesterov: "nesterov"
         case .adam(let b1, let b2, let eps): "adam:\(b1):\(b2):\(eps)"
+        case .lbfgs(let m): "lbfgs:\(m)"
         }
     }
+
+    /// Whether this is the full-batch L-BFGS, which takes no minibatch steps.
+    public var isLBFGS: Bool { if case .lbfgs = self { true } else { false } }
 
     /// Whether the update needs a second buffer per parameter (Adam's squared-gradient average).
     var needsSecondMoments: Bool { if case .adam = self { true } else { false } }
@@ -90,7 +109,7 @@ extension StepHyperparameters {
     /// already counts this update). `decay` is the L2 coefficient (0 for biases).
     func update(_ parameter: inout Tensor, gradient: Tensor, velocity: inout Tensor, name: String, state: inout OptimizerState, decay: Float = 0) {
         switch optimizer {
-        case .momentum:
+        case .momentum, .lbfgs: // L-BFGS takes no minibatch steps (validation keeps it out of the step paths)
             sgdUpdate(&parameter, gradient: gradient, velocity: &velocity, learningRate: learningRate, momentum: momentum, decay: decay)
         case .nesterov:
             let (lr, mu) = (learningRate, momentum)

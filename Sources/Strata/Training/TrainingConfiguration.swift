@@ -103,6 +103,9 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable, MinibatchSGDS
             throw StrataError.invalidArgument(name: "momentum", reason: "must lie in [0, 1)")
         }
         guard cores >= 1 else { throw StrataError.invalidArgument(name: "cores", reason: "\(cores) must be at least 1") }
+        guard !optimizer.isLBFGS else {
+            throw StrataError.invalidArgument(name: "optimizer", reason: "lbfgs is for fine-tuning: contrastive divergence's and the denoising autoencoder's sampled steps are not gradients of one deterministic objective that a line search could test; pretrain with momentum, nesterov or adam")
+        }
         guard weightDecay >= 0 else { throw StrataError.invalidArgument(name: "weight decay", reason: "must not be negative") }
         if let stop = earlyStopping, stop.patience < 1 || stop.proportionalDecrease < 0 {
             throw StrataError.invalidArgument(name: "early stopping", reason: "patience must be at least 1 and the decrease not negative")
