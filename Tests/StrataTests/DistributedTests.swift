@@ -212,6 +212,24 @@ struct DistributedTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: folder.file("run/classifier.safetensors"))) == ranks)
     }
 
+    /// Convolutional features split by image shards: each rank extracts a
+    /// band of the images and one allgather completes them, so the SVM on a
+    /// patch-trained stack is one process's classifier, byte for byte.
+    @Test func featuresExtractedByImageShardsGiveOneProcesssClassifier() throws {
+        let folder = TemporaryFolder()
+        try Self.prepare(folder)
+        #expect(try BuiltTool.run(["pretrain", "--dataset", "images", "--window", "4", "--random", "200", "--learner", "rbm", "--hidden", "6",
+                                   "--epochs", "1", "--threads", "1", "--run", "patches"], in: folder.path) == 0)
+        let arguments = ["finetune", "svm", "--stack", "patches/stack.safetensors", "--dataset", "images", "--stride", "2", "--validation", "20",
+                         "--c-grid", "0.1,1", "--threads", "1", "--run", "run"]
+        let (status, output) = try MPIRun.run(ranks: 2, arguments, in: folder.path)
+        #expect(status == 0 && output.contains("on each of 2 ranks"), "\(output)")
+        let ranks = try Data(contentsOf: URL(fileURLWithPath: folder.file("run/classifier.safetensors")))
+        try FileManager.default.removeItem(atPath: folder.file("run"))
+        #expect(try BuiltTool.run(arguments, in: folder.path) == 0, "\((try? String(contentsOfFile: folder.file("log.txt"), encoding: .utf8)) ?? "")")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: folder.file("run/classifier.safetensors"))) == ranks)
+    }
+
     /// kill -9 of one rank: `mpirun` ends the job non-zero, naming what
     /// happened, within seconds (no rank hangs in a collective), and the last
     /// checkpoint loads.

@@ -82,6 +82,16 @@ public final class MPIWorld: @unchecked Sendable {
         }
     }
 
+    /// Completes `buffer` on every rank from the ranks' bands: rank `r` has
+    /// written the values `bands[r]`, and every rank ends with all of them
+    /// (`MPI_Allgatherv` in place). The buffer holds fewer than 2^31 values.
+    public func gatherBands(_ buffer: UnsafeMutableBufferPointer<Float>, bands: [Range<Int>]) {
+        precondition(buffer.count <= Int(Int32.max) && bands.count == size, "bands of fewer than 2^31 values, one per rank")
+        guard size > 1 else { return }
+        var counts = bands.map { Int32($0.count) }, displacements = bands.map { Int32($0.lowerBound) }
+        MPI_Allgatherv(strata_mpi_in_place(), 0, strata_mpi_float(), buffer.baseAddress, &counts, &displacements, strata_mpi_float(), strata_mpi_comm_world())
+    }
+
     /// Waits until every rank is here.
     public func barrier() {
         guard size > 1 else { return }

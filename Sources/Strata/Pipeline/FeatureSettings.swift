@@ -35,11 +35,35 @@ public struct FeatureSettings: Equatable, Sendable {
     }
 
     /// The features of `images` with a progress bar labelled `label`.
-    public func extract(_ extractor: FeatureExtractor, of images: Dataset, label: String, compute: Compute) throws -> Tensor {
-        let bar = ProgressBar(total: images.count, label: label)
+    ///
+    /// Across the ranks of `world` (by default the job `mpirun` started),
+    /// each rank extracts one contiguous band of the images (a shard) and one
+    /// allgather gives every rank all the features, as one process would
+    /// compute them (each image's features depend on that image alone).
+    public func extract(_ extractor: FeatureExtractor, of images: Dataset, label: String, compute: Compute,
+                        world: MPIWorld? = MPIWorld.current) throws -> Tensor {
         let start = Date()
-        let features = try extractor.extract(images.examples, imagesPerBatch: imagesPerBatch, cores: compute.cores) { bar.update($0) }
-        bar.finish(String(format: "%d x %d features in %.1f s", features.rows, features.columns, Date().timeIntervalSince(start)))
+        guard let world, world.size > 1 else {
+            let bar = ProgressBar(total: images.count, label: label)
+            let features = try extractor.extract(images.examples, imagesPerBatch: imagesPerBatch, cores: compute.cores) { bar.update($0) }
+            bar.finish(String(format: "%d x %d features in %.1f s", features.rows, features.columns, Date().timeIntervalSince(start)))
+            return features
+        }
+        let width = extractor.outputCount
+        guard case let (total, false) = images.count.multipliedReportingOverflow(by: width), total <= Int(Int32.max) else {
+            throw StrataError.invalidArgument(name: "features", reason: "\(images.count) x \(width) features are more than MPI's 2^31 values in one gather; extract them with `strata features` instead")
+        }
+        let bands = (0 ..< world.size).map { DataParallel.share(of: images.count, rank: $0, size: world.size) }
+        let mine = bands[world.rank]
+        let bar = ProgressBar(total: mine.count, label: label + " (\(world.size) ranks)")
+        let band = mine.isEmpty ? Tensor(zeros: [0, width])
+            : try extractor.extract(images.examples.rows(mine), imagesPerBatch: imagesPerBatch, cores: compute.cores) { bar.update($0) }
+        var features = Tensor(zeros: [images.count, width])
+        features.withUnsafeMutableBufferPointer { all in
+            band.withUnsafeBufferPointer { if let source = $0.baseAddress { all.baseAddress!.advanced(by: mine.lowerBound * width).update(from: source, count: $0.count) } }
+            world.gatherBands(all, bands: bands.map { $0.lowerBound * width ..< $0.upperBound * width })
+        }
+        bar.finish(String(format: "%d x %d features in %.1f s, %d images on each of %d ranks", images.count, width, Date().timeIntervalSince(start), mine.count, world.size))
         return features
     }
 }
