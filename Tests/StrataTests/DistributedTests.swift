@@ -163,6 +163,25 @@ struct DistributedTests {
         #expect((errors.min() ?? 1) < 0.2, "\(errors)")
     }
 
+    /// Downpour's AdaGrad accumulators are saved with the model and put back
+    /// on the server by `--resume`: they only grow (`G += g²`), so after a
+    /// resumed epoch every one is at least its saved value, which a server
+    /// started afresh (from 0) would not give.
+    @Test func downpoursAccumulatorsSurviveAResume() throws {
+        let folder = TemporaryFolder()
+        try Self.prepare(folder)
+        let arguments = Self.dae + ["--batch-size", "5", "--distributed", "async:2:2"]
+        let first = try MPIRun.run(ranks: 2, arguments, in: folder.path)
+        #expect(first.status == 0, "\(first.output)")
+        let saved = try SafeTensors.read(folder.file("run/model.safetensors")).tensor("downpour.adagrad")
+        #expect(saved.scalars.contains { $0 > 0 } && saved.scalars.allSatisfy { $0 >= 0 })
+        let resumed = try MPIRun.run(ranks: 2, Self.setting(arguments, "--epochs", "2") + ["--resume"], in: folder.path)
+        #expect(resumed.status == 0, "\(resumed.output)")
+        let after = try SafeTensors.read(folder.file("run/model.safetensors")).tensor("downpour.adagrad")
+        #expect(after.shape == saved.shape && zip(after.scalars, saved.scalars).allSatisfy { $0 >= $1 } && after != saved)
+        #expect(try LearnerCheckpoint.read(folder.file("run/model.safetensors")).downpourAccumulators == after, "the checkpoint still loads, accumulators and all")
+    }
+
     /// SIGTERM to one rank (as a scheduler or `mpirun` sends it): every
     /// rank stops after the same batch, the checkpoint is written, and
     /// `--resume` under `mpirun` ends with the bytes of a run never stopped.

@@ -26,8 +26,10 @@ public typealias ParameterVisitor = ((UnsafeMutableBufferPointer<Float>) -> Void
 /// flag on the server: the replica that got it sets it with its next push,
 /// the others see it at theirs, and all stop together.
 ///
-/// The window also holds the AdaGrad accumulators, which a checkpoint does
-/// not keep: a resumed asynchronous run starts them afresh.
+/// The window also holds the AdaGrad accumulators; the replicas read them
+/// at each epoch's meeting (``accumulators``), the checkpoint keeps them
+/// (`downpour.adagrad`), and a resumed run puts them back on the server, so
+/// each parameter's rate goes on falling from where it was.
 public struct Downpour {
     public let world: MPIWorld
     public let fetchEvery: Int
@@ -41,20 +43,31 @@ public struct Downpour {
     /// This rank's parameters at a push.
     private var current: [Float]
     private var steps = 0
+    /// The server's AdaGrad accumulators as of the last ``synchronize(learningRate:stop:visit:)``
+    /// (or as restored), one per parameter in the visitor's order.
+    public private(set) var accumulators: Tensor
 
     /// Creates the server from rank 0's parameters and gives them to every
-    /// rank. Collective.
-    public init(world: MPIWorld, fetchEvery: Int, pushEvery: Int, visit: ParameterVisitor) throws {
+    /// rank; with `accumulators` (a resumed run's, one per parameter), the
+    /// server's AdaGrad goes on from them. Collective.
+    public init(world: MPIWorld, fetchEvery: Int, pushEvery: Int, accumulators saved: Tensor? = nil, visit: ParameterVisitor) throws {
         (self.world, self.fetchEvery, self.pushEvery) = (world, max(fetchEvery, 1), max(pushEvery, 1))
         var total = 0
         try visit { total += $0.count }
         count = total
+        if let saved, saved.count != total {
+            throw StrataError.shapeMismatch(context: "Downpour's saved AdaGrad accumulators (one per parameter)", expected: [total], found: saved.shape)
+        }
+        accumulators = saved ?? Tensor(zeros: [total])
         server = MPIWindow(world: world, count: 2 * total + 1)
         (base, current, remote) = ([Float](repeating: 0, count: total), [Float](repeating: 0, count: total), [Float](repeating: 0, count: 2 * total + 1))
         if world.rank == 0 {
             try gather(visit, into: &base)
-            let (server, base) = (self.server, self.base)
-            server.locked(exclusive: true) { base.withUnsafeBufferPointer { server.put($0, at: 0) } }
+            let (server, base, accumulators) = (self.server, self.base, self.accumulators)
+            server.locked(exclusive: true) {
+                base.withUnsafeBufferPointer { server.put($0, at: 0) }
+                accumulators.withUnsafeBufferPointer { server.put($0, at: total) }
+            }
         }
         world.barrier()
         _ = try fetch(visit)
@@ -70,12 +83,18 @@ public struct Downpour {
         return stopping
     }
 
-    /// Pushes what this rank accrued, waits for every rank, and fetches: all
-    /// ranks then hold the server's parameters. Collective. Returns whether a stop was asked for.
+    /// Pushes what this rank accrued, waits for every rank, and fetches the
+    /// parameters and the ``accumulators``; a second barrier keeps any rank
+    /// from pushing again before all have fetched, so all ranks hold the
+    /// same server state. Collective. Returns whether a stop was asked for.
     public mutating func synchronize(learningRate: Float, stop: Bool, visit: ParameterVisitor) throws -> Bool {
         let pushed = try push(learningRate: learningRate, stop: stop, visit)
         world.barrier()
-        return try fetch(visit) || pushed || stop
+        let (server, count) = (self.server, self.count)
+        accumulators.withUnsafeMutableBufferPointer { out in server.locked(exclusive: false) { server.get(out, at: count) } }
+        let stopping = try fetch(visit) || pushed || stop
+        world.barrier()
+        return stopping
     }
 
     /// Frees the server. Collective.

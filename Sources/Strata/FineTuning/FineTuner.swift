@@ -99,7 +99,7 @@ public struct FineTuner: Sendable {
         if configuration.batchNorm { network.enableBatchNormalization(epsilon: configuration.batchNormEpsilon, momentum: configuration.batchNormMomentum) }
         var best = network
         var log = MonitorLog()
-        var savedLBFGS: LBFGS?
+        var savedLBFGS: LBFGS?, savedAccumulators: Tensor?
         if resume {
             let saved = try FineTuningCheckpoint.read(checkpointPath, like: network)
             let changed = saved.differences(from: configuration)
@@ -111,7 +111,7 @@ public struct FineTuner: Sendable {
                 throw StrataError.badKey(path: checkpointPath, key: "__metadata__.state.data",
                                          reason: "the run was trained on other data (\(saved.state.data)), not \(dataIdentity); resume with the same images, limit and validation")
             }
-            (network, best, state, savedLBFGS) = (saved.network, saved.best, saved.state, saved.lbfgs)
+            (network, best, state, savedLBFGS, savedAccumulators) = (saved.network, saved.best, saved.state, saved.lbfgs, saved.downpourAccumulators)
             if FileManager.default.fileExists(atPath: monitorPath) {
                 log = MonitorLog(rows: try MonitorLog.read(monitorPath).rows.filter { ($0["epoch"] ?? 0) <= Double(state.epoch) })
             }
@@ -151,7 +151,7 @@ public struct FineTuner: Sendable {
         var updates = 0, stepSeconds = 0.0, targetReached: TargetReached?
         let gatherer = try x.minibatches()
         var averaging = try gradientAverage()
-        var downpour = try downpourServer(&network)
+        var downpour = try downpourServer(&network, accumulators: savedAccumulators)
         var lbfgs = try lbfgsRun(&network, examples: x, labels: labels, saved: savedLBFGS)
         defer { downpour?.free(); lbfgs?.objective.queue.free() }
         var stopAfterEpoch = false
@@ -227,7 +227,8 @@ public struct FineTuner: Sendable {
                     var stoppedState = state
                     (stoppedState.epochPosition, stoppedState.epochRandom, stoppedState.random) = (done, epochRandom, random.state)
                     (stoppedState.epochLossSum, stoppedState.epochBatches) = (lossSum, batches)
-                    try FineTuningCheckpoint(network: network, best: best, configuration: configuration, state: stoppedState).write(to: checkpointPath)
+                    try FineTuningCheckpoint(network: network, best: best, configuration: configuration, state: stoppedState,
+                                             downpourAccumulators: downpour?.accumulators).write(to: checkpointPath)
                     throw StrataError.interrupted(signal: StopRequest.signal ?? SIGINT, checkpoint: checkpointPath, epoch: epoch, position: done)
                 }
                 if downpour != nil { // the replicas push, meet and fetch: the epoch ends on the server's parameters
@@ -251,7 +252,8 @@ public struct FineTuner: Sendable {
             (state.lowestObjective, state.firstObjective) = divergence.recorded(objective, lowest: state.lowestObjective, first: state.firstObjective)
             state.epoch = epoch
             state.random = random.state
-            try FineTuningCheckpoint(network: network, best: best, configuration: configuration, state: state, lbfgs: lbfgs?.solver).write(to: checkpointPath)
+            try FineTuningCheckpoint(network: network, best: best, configuration: configuration, state: state, lbfgs: lbfgs?.solver,
+                                     downpourAccumulators: downpour?.accumulators).write(to: checkpointPath)
             try log.write(to: monitorPath)
             try events.append(log)
             if stopAfterEpoch && !state.stopped && epoch < configuration.maxEpochs {

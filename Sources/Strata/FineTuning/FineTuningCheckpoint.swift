@@ -34,6 +34,7 @@ public struct FineTuningState: Codable, Equatable, Sendable {
 /// `.running_mean`, `.running_variance`, their momentum `velocity.bn<i>.*`),
 /// the best epoch's weights (`best.layer<i>.*`, `best.bn<i>.*`), L-BFGS's
 /// memory when it is the optimizer (`lbfgs.gradient`, `lbfgs.s<i>`, `lbfgs.y<i>`),
+/// Downpour's AdaGrad accumulators in an asynchronous run (`downpour.adagrad`),
 /// and in the metadata the configuration, the activations and the state.
 struct FineTuningCheckpoint {
     var network: SoftmaxNetwork
@@ -42,6 +43,8 @@ struct FineTuningCheckpoint {
     var state: FineTuningState
     /// The L-BFGS solver of a run with `optimizer: lbfgs` (nil before its first evaluation, or with another optimizer).
     var lbfgs: LBFGS? = nil
+    /// Downpour's AdaGrad accumulators of an asynchronous run (`downpour.adagrad`).
+    var downpourAccumulators: Tensor? = nil
 
     static let format = "strata-finetune-1"
 
@@ -74,6 +77,7 @@ struct FineTuningCheckpoint {
         file.metadata["configuration"] = encodeJSON(configuration)
         file.metadata["state"] = encodeJSON(state)
         lbfgs?.store(in: &file)
+        if let downpourAccumulators { file.tensors["downpour.adagrad"] = downpourAccumulators }
         try file.write(to: path)
     }
 
@@ -137,7 +141,8 @@ struct FineTuningCheckpoint {
         }
         (best.hidden, best.output) = (Array(kept.dropLast()), kept.last!)
         let lbfgs = try LBFGS(stored: file, path: path, parameters: (restored.hidden + [restored.output]).reduce(0) { $0 + $1.weights.count + $1.bias.count })
-        return FineTuningCheckpoint(network: restored, best: best, configuration: configuration, state: state, lbfgs: lbfgs)
+        return FineTuningCheckpoint(network: restored, best: best, configuration: configuration, state: state, lbfgs: lbfgs,
+                                    downpourAccumulators: file.tensors["downpour.adagrad"])
     }
 
     /// A normalization's saved tensors by name.

@@ -12,10 +12,14 @@ public struct LearnerCheckpoint: Sendable {
     public var trainerState: TrainerState?
     /// Free-form extra metadata (for example the patch shape).
     public var extra: [String: String]
+    /// Downpour's AdaGrad accumulators of an asynchronous run (`downpour.adagrad`), so a resume keeps each parameter's rate.
+    public var downpourAccumulators: Tensor?
 
     public init(learner: any UnsupervisedLearner, preprocessing: PreprocessingPipeline = PreprocessingPipeline(),
-                training: TrainingConfiguration? = nil, trainerState: TrainerState? = nil, extra: [String: String] = [:]) {
+                training: TrainingConfiguration? = nil, trainerState: TrainerState? = nil, extra: [String: String] = [:],
+                downpourAccumulators: Tensor? = nil) {
         self.learner = learner
+        self.downpourAccumulators = downpourAccumulators
         self.preprocessing = preprocessing
         self.training = training
         self.trainerState = trainerState
@@ -29,6 +33,7 @@ public struct LearnerCheckpoint: Sendable {
         var file = SafeTensors(tensors: learner.parameters, metadata: extra)
         for (name, tensor) in learner.trainingState { file.tensors["training." + name] = tensor }
         try preprocessing.save(into: &file)
+        if let downpourAccumulators { file.tensors["downpour.adagrad"] = downpourAccumulators }
         file.metadata["format"] = "strata-checkpoint-1"
         file.metadata["learner"] = type(of: learner).kind
         file.metadata["learner_configuration"] = learner.configurationJSON
@@ -60,7 +65,7 @@ public struct LearnerCheckpoint: Sendable {
             throw StrataError.badKey(path: path, key: "__metadata__.learner_configuration", reason: "missing")
         }
         var parameters: [String: Tensor] = [:], state: [String: Tensor] = [:]
-        for (name, tensor) in file.tensors where !name.hasPrefix("preprocessing.") {
+        for (name, tensor) in file.tensors where !name.hasPrefix("preprocessing.") && name != "downpour.adagrad" {
             if name.hasPrefix("training.") { state[String(name.dropFirst(9))] = tensor } else { parameters[name] = tensor }
         }
         do {
@@ -68,8 +73,10 @@ public struct LearnerCheckpoint: Sendable {
             let training = try file.metadata["training_configuration"].map { try decodeJSON(TrainingConfiguration.self, $0, what: "training_configuration") }
             let trainerState = try file.metadata["trainer_state"].map { try decodeJSON(TrainerState.self, $0, what: "trainer_state") }
             let known: Set = ["format", "learner", "learner_configuration", "training_configuration", "trainer_state", "preprocessing"]
-            return LearnerCheckpoint(learner: learner, preprocessing: try PreprocessingPipeline(checkpoint: file, path: path),
-                                     training: training, trainerState: trainerState, extra: file.metadata.filter { !known.contains($0.key) })
+            var checkpoint = LearnerCheckpoint(learner: learner, preprocessing: try PreprocessingPipeline(checkpoint: file, path: path),
+                                               training: training, trainerState: trainerState, extra: file.metadata.filter { !known.contains($0.key) })
+            checkpoint.downpourAccumulators = file.tensors["downpour.adagrad"]
+            return checkpoint
         } catch StrataError.badKey(_, let key, let reason) {
             throw StrataError.badKey(path: path, key: key, reason: reason)
         } catch StrataError.shapeMismatch(let context, let expected, let found) {

@@ -27,10 +27,13 @@ extension Trainer {
         return try parallel.combine(&learner, localRows: rows, globalRows: globalRows, objective: objective, stop: shouldStop())
     }
 
-    /// The parameter server of an asynchronous run (``Downpour``, `distributed: async`), made from rank 0's parameters. Collective.
-    func downpourServer<L: UnsupervisedLearner>(_ learner: inout L) throws -> Downpour? {
+    /// The parameter server of an asynchronous run (``Downpour``, `distributed: async`), made from rank 0's parameters
+    /// and a resumed run's AdaGrad `accumulators`. Collective.
+    func downpourServer<L: UnsupervisedLearner>(_ learner: inout L, accumulators: Tensor?) throws -> Downpour? {
         guard let world, world.size > 1, case .downpour(let fetchEvery, let pushEvery) = configuration.distributed else { return nil }
-        return try Downpour(world: world, fetchEvery: fetchEvery, pushEvery: pushEvery) { try learner.forEachTrainedBuffer(velocities: false, $0) }
+        return try Downpour(world: world, fetchEvery: fetchEvery, pushEvery: pushEvery, accumulators: accumulators) {
+            try learner.forEachTrainedBuffer(velocities: false, $0)
+        }
     }
 
     /// One replica's step of Downpour SGD on this rank's `rows` (its own

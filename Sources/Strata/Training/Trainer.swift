@@ -66,6 +66,7 @@ public struct Trainer: Sendable {
         state.data = identity
         var log = MonitorLog()
         var hasCheckpoint = false
+        var savedAccumulators: Tensor?
         if resume {
             let saved = try LearnerCheckpoint.read(checkpointPath)
             guard let restored = saved.learner as? L, let savedState = saved.trainerState else {
@@ -82,6 +83,7 @@ public struct Trainer: Sendable {
             }
             learner = restored
             state = savedState
+            savedAccumulators = saved.downpourAccumulators
             state.data = identity
             // A learning rate changed since the checkpoint (typically lowered after
             // a divergence) takes effect; an unchanged one resumes exactly.
@@ -130,7 +132,7 @@ public struct Trainer: Sendable {
         }
         var batch = Tensor(zeros: [min(configuration.batchSize, data.rows), data.columns])
         var parallel = try dataParallel()
-        var downpour = try downpourServer(&learner)
+        var downpour = try downpourServer(&learner, accumulators: savedAccumulators)
         defer { downpour?.free() }
         var stopAfterEpoch = false
         let (rank, ranks) = (parallel?.world.rank ?? 0, parallel?.world.size ?? 1)
@@ -184,7 +186,7 @@ public struct Trainer: Sendable {
                 var stoppedState = state
                 (stoppedState.epochPosition, stoppedState.epochRandom, stoppedState.random) = (done, epochRandom, random.state)
                 try LearnerCheckpoint(learner: learner, preprocessing: preprocessing, training: configuration,
-                                      trainerState: stoppedState, extra: extraMetadata).write(to: checkpointPath)
+                                      trainerState: stoppedState, extra: extraMetadata, downpourAccumulators: downpour?.accumulators).write(to: checkpointPath)
                 throw StrataError.interrupted(signal: StopRequest.signal ?? SIGINT, checkpoint: checkpointPath, epoch: epoch, position: done)
             }
             if downpour != nil { // the replicas push, meet and fetch: the epoch ends on the server's parameters
@@ -214,7 +216,7 @@ public struct Trainer: Sendable {
             state.random = random.state
             if epoch % configuration.checkpointEvery == 0 || epoch == configuration.maxEpochs || state.stopped || stopAfterEpoch {
                 try LearnerCheckpoint(learner: learner, preprocessing: preprocessing, training: configuration,
-                                      trainerState: state, extra: extraMetadata).write(to: checkpointPath)
+                                      trainerState: state, extra: extraMetadata, downpourAccumulators: downpour?.accumulators).write(to: checkpointPath)
                 hasCheckpoint = true
             }
             try writeLog(log, &events)
