@@ -4,7 +4,9 @@
 # Apache-2.0) and TensorBoard's event and summary messages (Proto/tensorboard.desc,
 # the descriptor set scripts/tensorboard-descriptors.py takes from PyPI's
 # `tensorboard`, whose wheel ships compiled descriptors rather than .proto
-# files). Run only when these change: the build never needs protoc or the plugin.
+# files), then splits protoc's one file per .proto into one file per message
+# (scripts/split-generated.py). Run only when these change: the build never
+# needs protoc or the plugin.
 #   needs: protoc (Debian's protobuf-compiler) and protoc-gen-swift built from
 #   the swift-protobuf version in Package.swift, e.g.
 #     git clone https://github.com/apple/swift-protobuf && cd swift-protobuf
@@ -16,8 +18,11 @@ plugin="${PROTOC_GEN_SWIFT:-$(command -v protoc-gen-swift || true)}"
 [ -x "$plugin" ] || { echo "set PROTOC_GEN_SWIFT to a built protoc-gen-swift" >&2; exit 1; }
 command -v protoc >/dev/null || { echo "protoc is missing: apt-get install protobuf-compiler" >&2; exit 1; }
 out=Sources/Strata/Generated
+rm -f "$out"/*.pb.swift
 protoc --plugin="$plugin" --proto_path=Proto --swift_out="$out" --swift_opt=Visibility=Internal Proto/onnx.proto
 protoc --plugin="$plugin" --descriptor_set_in=Proto/tensorboard.desc --swift_out="$out" \
   --swift_opt=Visibility=Internal --swift_opt=FileNaming=DropPath \
   tensorboard/compat/proto/{event,summary,histogram,tensor,tensor_shape,types,resource_handle}.proto
-echo "wrote $out: onnx.pb.swift and TensorBoard's event.pb.swift, summary.pb.swift and their imports"
+# One message per file (its declaration, then its Protocol Buffers conformance), each under ~350 lines.
+python3 scripts/split-generated.py "$out"/*.pb.swift
+echo "wrote $out: ONNX's and TensorBoard's messages (event, summary and their imports), one message per file"
