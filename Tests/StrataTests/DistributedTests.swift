@@ -90,7 +90,8 @@ struct DistributedTests {
         return worst
     }
 
-    @Test(arguments: [(rbm, "model.safetensors"), (dae, "model.safetensors"), (softmax, "finetune.safetensors")])
+    @Test(arguments: [(rbm, "model.safetensors"), (rbm + ["--objective", "pcd:1"], "model.safetensors"), (dae, "model.safetensors"),
+                      (softmax, "finetune.safetensors")])
     func twoRanksTrainAsOneProcessWithTwiceTheBatch(arguments: [String], file: String) throws {
         let folder = TemporaryFolder()
         try Self.prepare(folder)
@@ -124,6 +125,32 @@ struct DistributedTests {
         #expect(try BuiltTool.run(arguments, in: folder.path) == 0)
         let difference = try Self.relativeDifference(folder.file("ranks/finetune.safetensors"), folder.file("run/finetune.safetensors"))
         #expect(difference < 1e-5, "2 ranks against 1 process: \(difference)")
+    }
+
+    /// PCD across ranks: each rank keeps the chains of its band, and the
+    /// checkpoint holds every rank's, in rank order (one process's 20
+    /// chains), so 2 ranks resume it exactly and one process with the
+    /// global batch resumes it as well, to the same network.
+    @Test func pcdChainsAreCheckpointedWholeAndResumeOnAnyNumberOfRanks() throws {
+        let folder = TemporaryFolder()
+        try Self.prepare(folder)
+        let arguments = Self.rbm + ["--objective", "pcd:1", "--batch-size", "10"]
+        #expect(try MPIRun.run(ranks: 2, arguments, in: folder.path).status == 0)
+        let saved = try SafeTensors.read(folder.file("run/model.safetensors"))
+        #expect(saved.tensors["training.persistent_chain"]?.shape == [20, 64], "the chains of both ranks")
+        try FileManager.default.copyItem(atPath: folder.file("run"), toPath: folder.file("one"))
+        let resumed = try MPIRun.run(ranks: 2, Self.setting(arguments, "--epochs", "2") + ["--resume"], in: folder.path)
+        #expect(resumed.status == 0, "\(resumed.output)")
+        try FileManager.default.moveItem(atPath: folder.file("run"), toPath: folder.file("ranks"))
+        #expect(try MPIRun.run(ranks: 2, Self.setting(arguments, "--epochs", "2"), in: folder.path).status == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: folder.file("run/model.safetensors")))
+                == Data(contentsOf: URL(fileURLWithPath: folder.file("ranks/model.safetensors"))), "2 ranks resumed = 2 ranks never stopped")
+        try FileManager.default.removeItem(atPath: folder.file("run"))
+        try FileManager.default.moveItem(atPath: folder.file("one"), toPath: folder.file("run"))
+        #expect(try BuiltTool.run(Self.setting(Self.setting(arguments, "--epochs", "2"), "--batch-size", "20") + ["--random-per-example", "--resume"],
+                                  in: folder.path) == 0, "\((try? String(contentsOfFile: folder.file("log.txt"), encoding: .utf8)) ?? "")")
+        let difference = try Self.relativeDifference(folder.file("ranks/model.safetensors"), folder.file("run/model.safetensors"))
+        #expect(difference < 1e-5, "one process resuming the 2 ranks' checkpoint: \(difference)")
     }
 
     @Test func oneRankUnderMPIRunIsAPlainProcessBitForBit() throws {

@@ -47,13 +47,29 @@ public protocol UnsupervisedLearner: Sendable {
     /// hold alike (the parameters and, with `velocities`, their momentum), one
     /// at a time, in place and in a fixed order: ``DataParallel`` combines the
     /// ranks' changes through it. Throws when the learner cannot be trained
-    /// across ranks (its update is not a per-example average: K-means' epoch
-    /// step, PCD's persistent chains).
+    /// across ranks (its update is not a per-example average: K-means' epoch step).
     mutating func forEachTrainedBuffer(velocities: Bool, _ body: (UnsafeMutableBufferPointer<Float>) -> Void) throws
+
+    /// Replaces the state each rank keeps for its own examples (PCD's
+    /// persistent chains, one per row of the rank's band of the batch) by the
+    /// whole job's, the ranks' parts in rank order: what one process with the
+    /// global batch holds, for a checkpoint that any number of ranks can resume. Collective.
+    mutating func gatherRankState(in world: MPIWorld)
+
+    /// Keeps this rank's band of a whole job's per-example state (a resumed checkpoint's). The others: nothing.
+    mutating func keepRankBand(in world: MPIWorld)
+
+    /// Whether a training step writes the momentum buffers: always, except a
+    /// plain-SGD step (no momentum, no decay) that adds the gradient straight
+    /// into the parameters. Ranks combine the buffers a step writes.
+    func writesVelocities(plainSGD: Bool) -> Bool
 }
 
 extension UnsupervisedLearner {
     public mutating func finishEpoch() {}
+    public mutating func gatherRankState(in world: MPIWorld) {}
+    public mutating func keepRankBand(in world: MPIWorld) {}
+    public func writesVelocities(plainSGD: Bool) -> Bool { !plainSGD }
 }
 
 extension UnsupervisedLearner {

@@ -101,3 +101,40 @@ extension RBM {
         }
     }
 }
+
+extension RBM {
+    /// PCD's chains of every rank, in rank order (``UnsupervisedLearner/gatherRankState(in:)``).
+    /// Every rank takes part, one without chains too.
+    public mutating func gatherRankState(in world: MPIWorld) {
+        guard world.size > 1 else { return }
+        var counts = [Double](repeating: 0, count: world.size)
+        counts[world.rank] = Double(chain?.rows ?? 0)
+        world.sum(&counts)
+        let rows = counts.map { Int($0) }, total = rows.reduce(0, +)
+        guard total > 0 else { return }
+        let starts = rows.indices.map { rows[..<$0].reduce(0, +) }
+        var all = Tensor(zeros: [total, visibleCount])
+        let width = visibleCount
+        all.withUnsafeMutableBufferPointer { out in
+            chain?.withUnsafeBufferPointer { mine in
+                if let source = mine.baseAddress { out.baseAddress!.advanced(by: starts[world.rank] * width).update(from: source, count: mine.count) }
+            }
+            world.gatherBands(out, bands: rows.indices.map { starts[$0] * width ..< (starts[$0] + rows[$0]) * width })
+        }
+        chain = all
+    }
+
+    /// This rank's band of a whole job's chains (``UnsupervisedLearner/keepRankBand(in:)``).
+    public mutating func keepRankBand(in world: MPIWorld) {
+        guard world.size > 1, let whole = chain else { return }
+        chain = whole.rows(DataParallel.share(of: whole.rows, rank: world.rank, size: world.size))
+    }
+}
+
+extension RBM {
+    /// Only CD-k has a plain-SGD step that leaves the velocities alone; PCD-k and SMD always go through the optimizer's update.
+    public func writesVelocities(plainSGD: Bool) -> Bool {
+        if case .contrastiveDivergence = configuration.objective { return !plainSGD }
+        return true
+    }
+}

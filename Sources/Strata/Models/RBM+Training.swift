@@ -20,7 +20,7 @@ extension RBM {
             }
             objective = contrastiveDivergence(batch, steps: k, random: &random, examples: examples)
         case .persistentCD(let k):
-            objective = persistentCD(batch, steps: k, random: &random)
+            objective = persistentCD(batch, steps: k, random: &random, examples: examples)
         case .scoreMatching(let noiseLevel):
             objective = scoreMatchingGradient(batch, noise: noiseLevel, random: &random, examples: examples)
         }
@@ -90,24 +90,43 @@ extension RBM {
     /// (Tieleman 2008). The chains are made once, as many as the first batch
     /// has rows, and kept for the whole run: a smaller batch (an epoch's last)
     /// neither restarts nor shortens them. The negative phase averages over
-    /// the chains, the positive phase over the batch.
-    mutating func persistentCD(_ batch: Tensor, steps: Int, random: inout RandomSource) -> Double {
+    /// the chains, the positive phase over the batch. With `examples`, chain
+    /// `i` draws from example `i`'s stream, so N ranks with b chains each
+    /// draw what one process with N·b chains draws (``gatherRankState(in:)``).
+    mutating func persistentCD(_ batch: Tensor, steps: Int, random: inout RandomSource, examples: ExampleStreams? = nil) -> Double {
         hiddenMeans(batch, into: &hPos)
         if chain?.columns != visibleCount || chain?.rank != 2 {
             var start = Tensor(shape: batch.shape, repeating: 0.5)
             if configuration.visibleUnits == .binary {
-                start.withUnsafeMutableBufferPointer { random.sampleBernoulli($0) }
+                if let examples {
+                    examples.forEachRow(of: &start, site: 1000) { $1.sampleBernoulli($0) }
+                } else {
+                    start.withUnsafeMutableBufferPointer { random.sampleBernoulli($0) }
+                }
             } else {
                 start = batch
             }
             chain = start
         }
         var v = chain!
-        for _ in 0 ..< steps {
+        for step in 0 ..< steps {
             hiddenMeans(v, into: &hNeg)
-            hNeg.withUnsafeMutableBufferPointer { random.sampleBernoulli($0) }
+            if let examples {
+                examples.forEachRow(of: &hNeg, site: UInt64(2 * step)) { $1.sampleBernoulli($0) }
+            } else {
+                hNeg.withUnsafeMutableBufferPointer { random.sampleBernoulli($0) }
+            }
             visibleMeans(hNeg, into: &v)
-            if !configuration.meanVisible { sampleVisible(&v, random: &random) }
+            if !configuration.meanVisible {
+                if let examples {
+                    let (binary, sigmaValue) = (configuration.visibleUnits == .binary, sigma)
+                    examples.forEachRow(of: &v, site: UInt64(2 * step + 1)) { row, random in
+                        if binary { random.sampleBernoulli(row) } else { random.addNormal(row, standardDeviation: sigmaValue) }
+                    }
+                } else {
+                    sampleVisible(&v, random: &random)
+                }
+            }
         }
         chain = v
         vNeg = v

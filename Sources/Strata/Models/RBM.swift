@@ -182,9 +182,6 @@ public struct RBM: UnsupervisedLearner {
 
     /// Replaces visible means by samples: Bernoulli, or Gaussian noise of sigma added.
     public mutating func forEachTrainedBuffer(velocities: Bool, _ body: (UnsafeMutableBufferPointer<Float>) -> Void) throws {
-        if case .persistentCD = configuration.objective {
-            throw StrataError.invalidArgument(name: "objective", reason: "PCD keeps persistent chains per process, so it is not trained across MPI ranks; use CD-k or SMD")
-        }
         weights.withUnsafeMutableBufferPointer { body($0) }
         visibleBias.withUnsafeMutableBufferPointer { body($0) }
         hiddenBias.withUnsafeMutableBufferPointer { body($0) }

@@ -7,14 +7,15 @@ extension Trainer {
     /// The data parallelism of this run: nil in one process (or a job of one
     /// rank, which trains exactly as one process). Refuses what cannot be
     /// combined exactly: Adam, whose step is not linear in the gradient.
-    func dataParallel() throws -> DataParallel? {
+    func dataParallel<L: UnsupervisedLearner>(for learner: L) throws -> DataParallel? {
         guard let world, world.size > 1, configuration.distributed == .synchronous else { return nil }
         guard !configuration.optimizer.needsSecondMoments else {
             throw StrataError.invalidArgument(name: "optimizer", reason: "Adam's step is not linear in the gradient, so \(world.size) ranks cannot combine their steps into the step of the whole batch; use momentum or nesterov across ranks")
         }
-        let velocities = configuration.optimizer != .momentum || configuration.initialMomentum != 0 || configuration.finalMomentum != 0
-            || configuration.weightDecay != 0
-        return DataParallel(world: world, velocities: velocities)
+        let plainSGD = configuration.optimizer == .momentum && configuration.initialMomentum == 0 && configuration.finalMomentum == 0
+            && configuration.weightDecay == 0
+        // Velocities written by a step are combined too, so every rank saves the same ones.
+        return DataParallel(world: world, velocities: learner.writesVelocities(plainSGD: plainSGD))
     }
 
     /// One step on this rank's `rows` of a global batch of `globalRows`
@@ -25,6 +26,16 @@ extension Trainer {
                                               parallel: inout DataParallel) throws -> (objective: Double, stop: Bool) {
         let objective = try localStep(&learner, batch, rows: rows, firstExample: firstExample, hyper: hyper, random: &random)
         return try parallel.combine(&learner, localRows: rows, globalRows: globalRows, objective: objective, stop: shouldStop())
+    }
+
+    /// The learner as a checkpoint holds it: across ranks, with every rank's
+    /// per-example state (PCD's chains) gathered in rank order, so the file is
+    /// the same on every rank and resumes with any number of them. Collective.
+    func wholeJob<L: UnsupervisedLearner>(_ learner: L) -> L {
+        guard let world, world.size > 1 else { return learner }
+        var whole = learner
+        whole.gatherRankState(in: world)
+        return whole
     }
 
     /// The parameter server of an asynchronous run (``Downpour``, `distributed: async`), made from rank 0's parameters

@@ -82,6 +82,7 @@ public struct Trainer: Sendable {
                                          reason: "the run was trained on other data (\(saved)), not \(identity); resume with the same input, limit, patches and preprocessing")
             }
             learner = restored
+            if let world { learner.keepRankBand(in: world) } // PCD's chains: this rank's band of the saved whole
             state = savedState
             savedAccumulators = saved.downpourAccumulators
             state.data = identity
@@ -131,7 +132,7 @@ public struct Trainer: Sendable {
             try writeLog(log, &events)
         }
         var batch = Tensor(zeros: [min(configuration.batchSize, data.rows), data.columns])
-        var parallel = try dataParallel()
+        var parallel = try dataParallel(for: learner)
         var downpour = try downpourServer(&learner, accumulators: savedAccumulators)
         defer { downpour?.free() }
         var stopAfterEpoch = false
@@ -185,7 +186,7 @@ public struct Trainer: Sendable {
                 _ = try downpour?.synchronize(learningRate: hyper.learningRate, stop: true) { try learner.forEachTrainedBuffer(velocities: false, $0) }
                 var stoppedState = state
                 (stoppedState.epochPosition, stoppedState.epochRandom, stoppedState.random) = (done, epochRandom, random.state)
-                try LearnerCheckpoint(learner: learner, preprocessing: preprocessing, training: configuration,
+                try LearnerCheckpoint(learner: wholeJob(learner), preprocessing: preprocessing, training: configuration,
                                       trainerState: stoppedState, extra: extraMetadata, downpourAccumulators: downpour?.accumulators).write(to: checkpointPath)
                 throw StrataError.interrupted(signal: StopRequest.signal ?? SIGINT, checkpoint: checkpointPath, epoch: epoch, position: done)
             }
@@ -215,7 +216,7 @@ public struct Trainer: Sendable {
             updateEarlyStopping(&state, row: row)
             state.random = random.state
             if epoch % configuration.checkpointEvery == 0 || epoch == configuration.maxEpochs || state.stopped || stopAfterEpoch {
-                try LearnerCheckpoint(learner: learner, preprocessing: preprocessing, training: configuration,
+                try LearnerCheckpoint(learner: wholeJob(learner), preprocessing: preprocessing, training: configuration,
                                       trainerState: state, extra: extraMetadata, downpourAccumulators: downpour?.accumulators).write(to: checkpointPath)
                 hasCheckpoint = true
             }
@@ -226,7 +227,7 @@ public struct Trainer: Sendable {
             }
         }
         if !hasCheckpoint {
-            try LearnerCheckpoint(learner: learner, preprocessing: preprocessing, training: configuration, trainerState: state, extra: extraMetadata).write(to: checkpointPath)
+            try LearnerCheckpoint(learner: wholeJob(learner), preprocessing: preprocessing, training: configuration, trainerState: state, extra: extraMetadata).write(to: checkpointPath)
         }
         return Report(epochs: state.epoch, stoppedEarly: state.stopped, log: log, seconds: state.seconds)
     }
