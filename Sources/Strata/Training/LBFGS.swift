@@ -15,7 +15,7 @@ import Foundation
 /// fails and doubling `t` when only the second does (the bisection search of
 /// Lewis and Overton 2013). A pair is kept only when `s·y > 0`, so `H` stays
 /// positive definite. The objective is evaluated by the caller (a full pass
-/// over the data, or ``FullBatchObjective``'s chunks across MPI ranks), so
+/// over the data, or `FullBatchObjective`'s chunks across MPI ranks), so
 /// the solver itself is plain arithmetic on flat Float32 vectors with dot
 /// products in Double. Everything it holds is saved in a fine-tuning
 /// checkpoint, so a resumed run takes the same steps.

@@ -13,7 +13,7 @@ import Foundation
 /// - `lbfgs`: full-batch L-BFGS with a line search (``LBFGS``), fine-tuning
 ///   only: each epoch is one iteration on the gradient of the whole training
 ///   set, assembled from chunks of `batch_size` examples (across MPI ranks,
-///   handed out as they finish: Sandblaster, ``FullBatchObjective``). The
+///   handed out as they finish: Sandblaster, `FullBatchObjective`). The
 ///   learning-rate and momentum settings do not apply; `memory` pairs approximate the Hessian.
 public enum Optimizer: Codable, Equatable, Sendable, CustomStringConvertible {
     case momentum
