@@ -81,6 +81,9 @@ public struct FineTuner: Sendable {
             guard target.every >= 1, (0 ... 1).contains(target.error), !resume else {
                 throw StrataError.invalidArgument(name: "target", reason: "the validation error to reach lies in [0, 1], is measured every 1 or more updates, and only in a fresh run")
             }
+            guard !configuration.optimizer.isLBFGS else {
+                throw StrataError.invalidArgument(name: "target", reason: "is measured in minibatch updates, which lbfgs does not make; its monitor gives the validation error after every iteration")
+            }
         }
         guard x.rows > 0, validationX.rows > 0 else { throw StrataError.invalidArgument(name: "fine-tuning data", reason: "training and validation sets must not be empty") }
         try AtomicFile.makeFolder(folder)
@@ -171,7 +174,10 @@ public struct FineTuner: Sendable {
                 extra = ["examples_seen": Double(lbfgs!.solver.evaluations * x.rows), "lbfgs_evaluations": Double(lbfgs!.solver.evaluations),
                          "lbfgs_step_length": done.iteration.stepLength]
                 summary = ", \(done.iteration.evaluations) evaluations" + (done.chunksByRank.count > 1 ? ", chunks by rank \(done.chunksByRank.map(String.init).joined(separator: "/"))" : "")
-                if done.iteration.stalled { state.stopped = true }
+                if done.iteration.stalled { // a minimum to float precision: more iterations would not move
+                    state.stopped = true
+                    summary += "; no step along the search direction lowered the objective, so the run stops here"
+                }
             } else {
                 let (order, resumedPosition, epochRandom) = EpochLoop.start(examples: x, position: state.epochPosition,
                                                                             savedRandom: state.epochRandom, random: &random)
