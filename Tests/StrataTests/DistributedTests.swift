@@ -90,8 +90,10 @@ struct DistributedTests {
         return worst
     }
 
+    static let kmeans = ["pretrain", "--input", "data.npy", "--learner", "kmeans", "--hidden", "40", "--epochs", "3", "--threads", "1", "--run", "run"]
+
     @Test(arguments: [(rbm, "model.safetensors"), (rbm + ["--objective", "pcd:1"], "model.safetensors"), (dae, "model.safetensors"),
-                      (softmax, "finetune.safetensors")])
+                      (kmeans, "model.safetensors"), (softmax, "finetune.safetensors")])
     func twoRanksTrainAsOneProcessWithTwiceTheBatch(arguments: [String], file: String) throws {
         let folder = TemporaryFolder()
         try Self.prepare(folder)
@@ -212,9 +214,12 @@ struct DistributedTests {
     /// SIGTERM to one rank (as a scheduler or `mpirun` sends it): every
     /// rank stops after the same batch, the checkpoint is written, and
     /// `--resume` under `mpirun` ends with the bytes of a run never stopped.
-    @Test func aStopReachesEveryRankAndResumeIsExact() throws {
-        let arguments = ["pretrain", "--input", "data.npy", "--learner", "rbm", "--hidden", "32", "--epochs", "3", "--batch-size", "5",
-                         "--threads", "1", "--run", "run"]
+    /// K-means stopped inside an epoch saves the ranks' partial sums added
+    /// together; rank 0 carries them on after the resume, so the epoch's sum
+    /// is added in another order: the same centroids to rounding.
+    @Test(arguments: [(["--learner", "rbm", "--hidden", "32"], true), (["--learner", "kmeans", "--hidden", "48"], false)])
+    func aStopReachesEveryRankAndResumeIsExact(learner: [String], bitForBit: Bool) throws {
+        let arguments = ["pretrain", "--input", "data.npy"] + learner + ["--epochs", "3", "--batch-size", "5", "--threads", "1", "--run", "run"]
         func prepare(_ folder: TemporaryFolder) throws {
             var random = RandomSource(seed: 9)
             try NPY.write(Tensor(shape: [3000, 64], scalars: (0 ..< 192_000).map { _ in Float(random.next() % 2) }), to: folder.file("data.npy"))
@@ -235,8 +240,13 @@ struct DistributedTests {
         #expect(job.terminationStatus != 0 && output.contains("stopped by SIG") && output.contains("--resume"), "\(output)")
         let resumed = try MPIRun.run(ranks: 2, arguments + ["--resume"], in: folder.path)
         #expect(resumed.status == 0, "\(resumed.output)")
-        #expect(try Data(contentsOf: URL(fileURLWithPath: folder.file("run/model.safetensors")))
-                == Data(contentsOf: URL(fileURLWithPath: whole.file("run/model.safetensors"))), "the resumed run differs from the uninterrupted one")
+        if bitForBit {
+            #expect(try Data(contentsOf: URL(fileURLWithPath: folder.file("run/model.safetensors")))
+                    == Data(contentsOf: URL(fileURLWithPath: whole.file("run/model.safetensors"))), "the resumed run differs from the uninterrupted one")
+        } else {
+            let difference = try Self.relativeDifference(folder.file("run/model.safetensors"), whole.file("run/model.safetensors"))
+            #expect(difference < 1e-5, "the resumed run against the uninterrupted one: \(difference)")
+        }
     }
 
     /// The one-vs-rest SVM across ranks: each rank solves its band of the

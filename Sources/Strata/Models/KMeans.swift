@@ -50,6 +50,9 @@ public struct KMeans: UnsupervisedLearner {
     // a Float, exact up to 2^24 examples an epoch; past that, later examples
     // enter the reservoir a little less often than uniform sampling would).
     var sums: Tensor, counts: Tensor, reservoir: Tensor, seen: Tensor
+    // Each reservoir slot's example, numbered within the epoch (-1: none yet):
+    // across ranks the slot keeps the example of the largest number, as one process would.
+    var owners: Tensor
     // Scratch: the batch's products with the centroids, and each centroid's squared length.
     var products = Tensor(zeros: [0, 0])
 
@@ -62,6 +65,7 @@ public struct KMeans: UnsupervisedLearner {
         centroids = Tensor(zeros: [v, k])
         centroids.withUnsafeMutableBufferPointer { random.fillNormal($0, standardDeviation: 0.1) }
         (sums, counts, reservoir, seen) = (Tensor(zeros: [k, v]), Tensor(zeros: [k]), Tensor(zeros: [k, v]), Tensor(zeros: [1]))
+        owners = Tensor(shape: [k], repeating: -1)
         if configuration.spherical { centroids.normalizeColumns() }
     }
 
@@ -85,9 +89,13 @@ public struct KMeans: UnsupervisedLearner {
     // MARK: Training
 
     /// Assigns the batch, adds it to the epoch's sums and reservoir, and
-    /// returns the batch's mean objective under the epoch's centroids.
+    /// returns the batch's mean objective under the epoch's centroids. With
+    /// per-example random numbers (``StepHyperparameters/firstExample``), the
+    /// reservoir slot of the epoch's example m is drawn from m's own stream,
+    /// so ranks sampling their shares fill the reservoir one process would.
     public mutating func trainStep(_ batch: Tensor, hyper: StepHyperparameters, random: inout RandomSource) throws -> Double {
         let (n, v, k) = (batch.rows, visibleCount, hiddenCount)
+        let examples = hyper.firstExample.map { ExampleStreams(firstExample: $0, random: &random) }
         guard batch.columns == v else { throw StrataError.shapeMismatch(context: "a K-means batch", expected: [n, v], found: batch.shape) }
         ensureShape(&products, n, k)
         products.formProduct(batch, centroids)
@@ -99,6 +107,7 @@ public struct KMeans: UnsupervisedLearner {
         sums.withUnsafeMutableBufferPointer { sum in
         counts.withUnsafeMutableBufferPointer { count in
         reservoir.withUnsafeMutableBufferPointer { kept in
+        owners.withUnsafeMutableBufferPointer { owner in
             for i in 0 ..< n {
                 let row = x.baseAddress! + i * v, scores = p.baseAddress! + i * k
                 var best = 0, bestScore = -Float.infinity
@@ -115,21 +124,30 @@ public struct KMeans: UnsupervisedLearner {
                 for t in 0 ..< v { target[t] += code * row[t] }
                 count[best] += 1
                 // Reservoir sampling: each example of the epoch ends in slot r with equal probability.
-                let index = Int(seen.scalars[0])
+                var index = Int(seen.scalars[0]), slot: Int
                 seen.scalars[0] += 1
-                let slot = index < k ? index : Int.random(in: 0 ... index, using: &random)
-                if slot < k { (kept.baseAddress! + slot * v).update(from: row, count: v) }
+                if let examples {
+                    index = hyper.epochPosition + examples.firstExample + i
+                    var stream = examples.stream(row: i, site: 7)
+                    slot = index < k ? index : Int(stream.next() % UInt64(index + 1))
+                } else {
+                    slot = index < k ? index : Int.random(in: 0 ... index, using: &random)
+                }
+                if slot < k, Float(index) >= owner[slot] {
+                    (kept.baseAddress! + slot * v).update(from: row, count: v)
+                    owner[slot] = Float(index)
+                }
             }
-        } } } } }
+        } } } } } }
         return total / Double(max(n, 1))
     }
 
+    /// Nothing to combine after a step: the centroids move only at the
+    /// epoch's end, from sums that ``combineEpoch(in:)`` adds over the ranks.
+    public mutating func forEachTrainedBuffer(velocities: Bool, _ body: (UnsafeMutableBufferPointer<Float>) -> Void) throws {}
+
     /// Lloyd's (or the spherical, damped) centroid update from the epoch's
     /// sums; empty clusters take reservoir examples; the sums start over.
-    public mutating func forEachTrainedBuffer(velocities: Bool, _ body: (UnsafeMutableBufferPointer<Float>) -> Void) throws {
-        throw StrataError.invalidArgument(name: "learner", reason: "K-means makes its update once per epoch from sums over all the data, so it is not trained across MPI ranks yet")
-    }
-
     public mutating func finishEpoch() {
         let (v, k) = (visibleCount, hiddenCount)
         let available = min(Int(seen.scalars[0]), k)
@@ -149,7 +167,9 @@ public struct KMeans: UnsupervisedLearner {
             }
         }
         if configuration.spherical { centroids.normalizeColumns() }
-        (sums, counts, seen) = (Tensor(zeros: [k, v]), Tensor(zeros: [k]), Tensor(zeros: [1]))
+        // The next epoch samples afresh (its first k examples fill the slots before any is used).
+        (sums, counts, seen, reservoir) = (Tensor(zeros: [k, v]), Tensor(zeros: [k]), Tensor(zeros: [1]), Tensor(zeros: [k, v]))
+        owners = Tensor(shape: [k], repeating: -1)
     }
 
     /// `objective` (the mean squared distance to the nearest centroid, or the
@@ -173,7 +193,7 @@ public struct KMeans: UnsupervisedLearner {
     // MARK: Checkpoints
 
     public var parameters: [String: Tensor] { ["centroids": centroids] }
-    public var trainingState: [String: Tensor] { ["sums": sums, "counts": counts, "reservoir": reservoir, "seen": seen] }
+    public var trainingState: [String: Tensor] { ["sums": sums, "counts": counts, "reservoir": reservoir, "seen": seen, "reservoir_owner": owners] }
     public var configurationJSON: String { encodeJSON(configuration) }
 
     public init(configurationJSON: String, parameters: [String: Tensor], trainingState: [String: Tensor]) throws {
@@ -184,6 +204,8 @@ public struct KMeans: UnsupervisedLearner {
         if !trainingState.isEmpty {
             (sums, counts) = (try requireTensor(trainingState, "sums", shape: [k, v]), try requireTensor(trainingState, "counts", shape: [k]))
             (reservoir, seen) = (try requireTensor(trainingState, "reservoir", shape: [k, v]), try requireTensor(trainingState, "seen", shape: [1]))
+            // Checkpoints before the ranks' merge existed lack the owners: a slot then keeps its example until a later one takes it.
+            if trainingState["reservoir_owner"] != nil { owners = try requireTensor(trainingState, "reservoir_owner", shape: [k]) }
         }
     }
 }

@@ -59,6 +59,11 @@ public protocol UnsupervisedLearner: Sendable {
     /// Keeps this rank's band of a whole job's per-example state (a resumed checkpoint's). The others: nothing.
     mutating func keepRankBand(in world: MPIWorld)
 
+    /// Before ``finishEpoch()`` across ranks: combines what each rank gathered
+    /// over its share of the epoch (K-means' sums, counts and reservoir), so
+    /// every rank makes the one process's epoch update. Collective. The others: nothing.
+    mutating func combineEpoch(in world: MPIWorld)
+
     /// Whether a training step writes the momentum buffers: always, except a
     /// plain-SGD step (no momentum, no decay) that adds the gradient straight
     /// into the parameters. Ranks combine the buffers a step writes.
@@ -69,6 +74,7 @@ extension UnsupervisedLearner {
     public mutating func finishEpoch() {}
     public mutating func gatherRankState(in world: MPIWorld) {}
     public mutating func keepRankBand(in world: MPIWorld) {}
+    public mutating func combineEpoch(in world: MPIWorld) {}
     public func writesVelocities(plainSGD: Bool) -> Bool { !plainSGD }
 }
 

@@ -16,9 +16,20 @@ public struct StepHyperparameters: Sendable {
     /// batch (data-parallel training sets it to the rank's first row). Nil:
     /// drawn per part of the batch, as a single process always has.
     public var firstExample: Int?
+    /// With ``firstExample``: the examples of the epoch before this step's
+    /// global batch, so that `epochPosition + firstExample + i` numbers an
+    /// example within its epoch (K-means' reservoir draws by it).
+    public var epochPosition = 0
 
     public init(learningRate: Float, momentum: Float = 0, weightDecay: Float = 0, cores: Int = 1, optimizer: Optimizer = .momentum) {
         (self.learningRate, self.momentum, self.weightDecay, self.cores, self.optimizer) = (learningRate, momentum, weightDecay, cores, optimizer)
+    }
+
+    /// These settings for a step after `epochPosition` examples of the epoch.
+    func at(epochPosition: Int) -> StepHyperparameters {
+        var step = self
+        step.epochPosition = epochPosition
+        return step
     }
 }
 

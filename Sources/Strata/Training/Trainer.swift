@@ -156,12 +156,12 @@ public struct Trainer: Sendable {
                     var objective = 0.0, stop = false
                     if parallel != nil {
                         (objective, stop) = try parallelStep(&learner, batch, rows: rows.count, globalRows: globalRows, firstExample: firstExample,
-                                                             hyper: hyper, random: &random, parallel: &parallel!)
+                                                             hyper: hyper.at(epochPosition: done), random: &random, parallel: &parallel!)
                     } else if downpour != nil {
-                        (objective, stop) = try downpourStep(&learner, batch, rows: rows.count, firstExample: firstExample, hyper: hyper,
-                                                             random: &random, downpour: &downpour!)
+                        (objective, stop) = try downpourStep(&learner, batch, rows: rows.count, firstExample: firstExample,
+                                                             hyper: hyper.at(epochPosition: done), random: &random, downpour: &downpour!)
                     } else {
-                        var step = hyper
+                        var step = hyper.at(epochPosition: done)
                         if configuration.randomPerExample { step.firstExample = firstExample }
                         objective = try learner.trainStep(batch, hyper: step, random: &random)
                         stop = shouldStop()
@@ -193,6 +193,7 @@ public struct Trainer: Sendable {
             if downpour != nil { // the replicas push, meet and fetch: the epoch ends on the server's parameters
                 stopAfterEpoch = try downpour!.synchronize(learningRate: hyper.learningRate, stop: false) { try learner.forEachTrainedBuffer(velocities: false, $0) }
             }
+            if let parallel { learner.combineEpoch(in: parallel.world) } // K-means: the ranks' sums, counts and reservoirs
             learner.finishEpoch()
             if let parallel, try !parallel.ranksAgree(&learner) {
                 throw StrataError.invalidArgument(name: "data-parallel training", reason: "the \(ranks) ranks no longer hold the same weights after epoch \(epoch); run them on the same data, settings and Strata build")
