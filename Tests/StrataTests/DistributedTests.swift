@@ -93,7 +93,8 @@ struct DistributedTests {
     static let kmeans = ["pretrain", "--input", "data.npy", "--learner", "kmeans", "--hidden", "40", "--epochs", "3", "--threads", "1", "--run", "run"]
 
     @Test(arguments: [(rbm, "model.safetensors"), (rbm + ["--objective", "pcd:1"], "model.safetensors"), (dae, "model.safetensors"),
-                      (kmeans, "model.safetensors"), (softmax, "finetune.safetensors")])
+                      (kmeans, "model.safetensors"), (softmax, "finetune.safetensors"),
+                      (softmax + ["--augment-flip", "true", "--augment-shift", "1"], "finetune.safetensors")])
     func twoRanksTrainAsOneProcessWithTwiceTheBatch(arguments: [String], file: String) throws {
         let folder = TemporaryFolder()
         try Self.prepare(folder)

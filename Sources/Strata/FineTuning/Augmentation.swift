@@ -32,7 +32,9 @@ public struct Augmentation: Codable, Equatable, Sendable {
 
     /// Augments every row of `images` (`(n, geometry.size)`, laid out as
     /// `geometry` says) in place, drawing from `random`.
-    public func apply(_ images: inout Tensor, geometry: ImageGeometry, random: inout RandomSource) {
+    /// With `examples`, image i's flip and shift come from its own stream
+    /// (``ExampleStreams``), as data-parallel ranks need; else from `random`.
+    public func apply(_ images: inout Tensor, geometry: ImageGeometry, random: inout RandomSource, examples: ExampleStreams? = nil) {
         guard isActive else { return }
         let (h, w, c) = (geometry.height, geometry.width, geometry.channels)
         var source = [Float](repeating: 0, count: geometry.size)
@@ -41,11 +43,17 @@ public struct Augmentation: Codable, Equatable, Sendable {
         func index(_ y: Int, _ x: Int, _ k: Int) -> Int { planar ? (k * h + y) * w + x : (y * w + x) * c + k }
         let rows = images.rows
         images.withUnsafeMutableBufferPointer { p in
-            for row in 0 ..< rows {
+            let (flip, shift) = (self.flip, self.shift)
+            func draw(_ random: inout RandomSource) -> (mirror: Bool, dy: Int, dx: Int) {
                 let mirror = flip && random.nextUnitFloat() < 0.5
                 let choices = UInt64(2 * shift + 1)
                 let dy = shift > 0 ? Int(random.next() % choices) - shift : 0
                 let dx = shift > 0 ? Int(random.next() % choices) - shift : 0
+                return (mirror, dy, dx)
+            }
+            for row in 0 ..< rows {
+                var own = examples?.stream(row: row, site: 50)
+                let (mirror, dy, dx) = own != nil ? draw(&own!) : draw(&random)
                 guard mirror || dy != 0 || dx != 0 else { continue }
                 let base = row * geometry.size
                 for i in 0 ..< geometry.size { source[i] = p[base + i] }

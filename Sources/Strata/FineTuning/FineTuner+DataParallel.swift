@@ -3,15 +3,10 @@ import Foundation
 /// Fine-tuning's step in one process or across MPI ranks (``GradientAverage``).
 extension FineTuner {
     /// The gradient averaging of this run: nil in one process (or a job of
-    /// one rank, which trains exactly as one process). Refuses augmentation
-    /// across ranks: its draws depend on each rank's rows, and every rank must
-    /// draw alike to keep the same shuffling.
+    /// one rank, which trains exactly as one process).
     func gradientAverage() throws -> GradientAverage? {
         // L-BFGS sums its full-batch gradient across the ranks itself (FullBatchObjective).
         guard let world, world.size > 1, !configuration.optimizer.isLBFGS else { return nil }
-        guard !configuration.augmentation.isActive else {
-            throw StrataError.invalidArgument(name: "augmentation", reason: "is not supported across MPI ranks yet; train without --augment-flip/--augment-shift under mpirun")
-        }
         return configuration.distributed == .synchronous ? GradientAverage(world: world) : nil
     }
 
@@ -27,18 +22,23 @@ extension FineTuner {
         return try Downpour(world: world, fetchEvery: fetchEvery, pushEvery: pushEvery, accumulators: accumulators) { network.forEachParameterBuffer($0) }
     }
 
+    /// Whether this run draws its random numbers per example (``ExampleStreams``): across ranks, or when asked.
+    func drawsPerExample(averaging: GradientAverage?, downpour: Downpour?) -> Bool {
+        averaging != nil || downpour != nil || configuration.randomPerExample
+    }
+
     /// One step on this rank's rows (`labels`; `x` is stale when there are
-    /// none) of a global batch of `globalRows`, starting at `firstExample` in
-    /// it: the global batch's mean loss, and whether any rank must stop.
-    /// In one process without per-example random numbers: the plain step.
-    func step(_ network: inout SoftmaxNetwork, _ x: Tensor, labels: ArraySlice<Int>, globalRows: Int, firstExample: Int,
+    /// none) of a global batch of `globalRows`: the global batch's mean loss,
+    /// and whether any rank must stop. `examples` (the step's per-example
+    /// streams, drawn before the batch's augmentation) is nil exactly when
+    /// ``drawsPerExample(averaging:downpour:)`` is false: then the plain step.
+    func step(_ network: inout SoftmaxNetwork, _ x: Tensor, labels: ArraySlice<Int>, globalRows: Int, examples: ExampleStreams?,
               settings: SoftmaxNetwork.StepSettings, distillation: Distillation?, averaging: inout GradientAverage?,
               downpour: inout Downpour?, random: inout RandomSource) throws -> (loss: Double, stop: Bool) {
-        guard averaging != nil || downpour != nil || configuration.randomPerExample else {
+        guard let examples else {
             let loss = network.trainStep(x, labels: labels, settings: settings, distillation: distillation, random: &random)
             return (loss, shouldStop())
         }
-        let examples = ExampleStreams(firstExample: firstExample, random: &random)
         // A rank with no rows adds zero gradients to the average; a Downpour replica with none makes no step.
         guard !labels.isEmpty || averaging != nil else {
             return (0, try downpour?.afterStep(learningRate: settings.learningRate, stop: shouldStop()) { network.forEachParameterBuffer($0) } ?? shouldStop())

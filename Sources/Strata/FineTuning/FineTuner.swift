@@ -199,15 +199,18 @@ public struct FineTuner: Sendable {
                             if !rows.isEmpty { softTargets.gatherRows(rows, into: &batchTargets) }
                             distillation = Distillation(softTargets: batchTargets, temperature: configuration.temperature, softWeight: configuration.softWeight)
                         }
+                        // Per-example streams (across ranks): drawn before the augmentation, which flips and shifts by them too.
+                        let examples = drawsPerExample(averaging: averaging, downpour: downpour)
+                            ? ExampleStreams(firstExample: firstExample, random: &random) : nil
                         var input = batch
-                        if configuration.augmentation.isActive, let source = augmentationSource {
+                        if configuration.augmentation.isActive, let source = augmentationSource, !rows.isEmpty {
                             // The same rows as images: flipped and shifted, then preprocessed as the clean data was.
                             source.images.gatherRows(rows, into: &augmented)
-                            configuration.augmentation.apply(&augmented, geometry: source.geometry, random: &random)
+                            configuration.augmentation.apply(&augmented, geometry: source.geometry, random: &random, examples: examples)
                             try source.preprocessing.transform(&augmented)
                             input = augmented
                         }
-                        let (loss, stop) = try step(&network, input, labels: batchLabels[...], globalRows: globalRows, firstExample: firstExample,
+                        let (loss, stop) = try step(&network, input, labels: batchLabels[...], globalRows: globalRows, examples: examples,
                                                     settings: settings, distillation: distillation, averaging: &averaging, downpour: &downpour,
                                                     random: &random)
                         guard !divergence.diverged(loss, lowest: state.lowestObjective, first: state.firstObjective) else {
