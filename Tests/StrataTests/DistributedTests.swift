@@ -280,11 +280,16 @@ struct DistributedTests {
         let arguments = ["finetune", "svm", "--stack", "patches/stack.safetensors", "--dataset", "images", "--stride", "2", "--validation", "20",
                          "--c-grid", "0.1,1", "--threads", "1", "--run", "run"]
         let (status, output) = try MPIRun.run(ranks: 2, arguments, in: folder.path)
-        #expect(status == 0 && output.contains("on each of 2 ranks"), "\(output)")
+        #expect(status == 0 && output.contains("each rank a shard of"), "\(output)")
         let ranks = try Data(contentsOf: URL(fileURLWithPath: folder.file("run/classifier.safetensors")))
         try FileManager.default.removeItem(atPath: folder.file("run"))
         #expect(try BuiltTool.run(arguments, in: folder.path) == 0, "\((try? String(contentsOfFile: folder.file("log.txt"), encoding: .utf8)) ?? "")")
         #expect(try Data(contentsOf: URL(fileURLWithPath: folder.file("run/classifier.safetensors"))) == ranks)
+        // `strata features` writes the same file from 2 ranks as from one process.
+        let features = ["features", "patches/stack.safetensors", "--dataset", "images", "--stride", "2", "--images-per-batch", "4", "--threads", "1"]
+        #expect(try MPIRun.run(ranks: 2, features + ["-o", "ranks.npy"], in: folder.path).status == 0)
+        #expect(try BuiltTool.run(features + ["-o", "one.npy"], in: folder.path) == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: folder.file("ranks.npy"))) == Data(contentsOf: URL(fileURLWithPath: folder.file("one.npy"))))
     }
 
     /// kill -9 of one rank: `mpirun` ends the job non-zero, naming what

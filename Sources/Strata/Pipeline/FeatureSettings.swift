@@ -34,36 +34,16 @@ public struct FeatureSettings: Equatable, Sendable {
         try FeatureExtractor(stack: stack, images: geometry, depth: layer, stride: (stride.height, stride.width), pooling: pooling, encoding: encoding)
     }
 
-    /// The features of `images` with a progress bar labelled `label`.
-    ///
-    /// Across the ranks of `world` (by default the job `mpirun` started),
-    /// each rank extracts one contiguous band of the images (a shard) and one
-    /// allgather gives every rank all the features, as one process would
-    /// compute them (each image's features depend on that image alone).
+    /// The features of `images` with a progress bar labelled `label`; across
+    /// the ranks of `world`, split by image shards (``FeatureExtractor/extract(_:imagesPerBatch:cores:world:progress:)``).
     public func extract(_ extractor: FeatureExtractor, of images: Dataset, label: String, compute: Compute,
                         world: MPIWorld? = MPIWorld.current) throws -> Tensor {
         let start = Date()
-        guard let world, world.size > 1 else {
-            let bar = ProgressBar(total: images.count, label: label)
-            let features = try extractor.extract(images.examples, imagesPerBatch: imagesPerBatch, cores: compute.cores) { bar.update($0) }
-            bar.finish(String(format: "%d x %d features in %.1f s", features.rows, features.columns, Date().timeIntervalSince(start)))
-            return features
-        }
-        let width = extractor.outputCount
-        guard case let (total, false) = images.count.multipliedReportingOverflow(by: width), total <= Int(Int32.max) else {
-            throw StrataError.invalidArgument(name: "features", reason: "\(images.count) x \(width) features are more than MPI's 2^31 values in one gather; extract them with `strata features` instead")
-        }
-        let bands = (0 ..< world.size).map { DataParallel.share(of: images.count, rank: $0, size: world.size) }
-        let mine = bands[world.rank]
-        let bar = ProgressBar(total: mine.count, label: label + " (\(world.size) ranks)")
-        let band = mine.isEmpty ? Tensor(zeros: [0, width])
-            : try extractor.extract(images.examples.rows(mine), imagesPerBatch: imagesPerBatch, cores: compute.cores) { bar.update($0) }
-        var features = Tensor(zeros: [images.count, width])
-        features.withUnsafeMutableBufferPointer { all in
-            band.withUnsafeBufferPointer { if let source = $0.baseAddress { all.baseAddress!.advanced(by: mine.lowerBound * width).update(from: source, count: $0.count) } }
-            world.gatherBands(all, bands: bands.map { $0.lowerBound * width ..< $0.upperBound * width })
-        }
-        bar.finish(String(format: "%d x %d features in %.1f s, %d images on each of %d ranks", images.count, width, Date().timeIntervalSince(start), mine.count, world.size))
+        let ranks = world?.size ?? 1
+        let bar = ProgressBar(total: images.count, label: label + (ranks > 1 ? " (\(ranks) ranks)" : ""))
+        let features = try extractor.extract(images.examples, imagesPerBatch: imagesPerBatch, cores: compute.cores, world: world) { bar.update($0) }
+        bar.finish(String(format: "%d x %d features in %.1f s", features.rows, features.columns, Date().timeIntervalSince(start))
+            + (ranks > 1 ? ", each rank a shard of \(images.count / ranks) images" : ""))
         return features
     }
 }
@@ -85,10 +65,13 @@ public enum FeatureExtraction {
     /// and, when labeled, the labels beside it (``labelsPath(for:)``). Returns the features' shape.
     /// The features are computed and written `imagesPerWrite` images at a
     /// time, so memory holds the images and one part of the features, never
-    /// all of them (60,000 images of 14,400 features are 3.5 GB).
+    /// all of them (60,000 images of 14,400 features are 3.5 GB). Across the
+    /// ranks of `world`, each part is split by image shards and every rank
+    /// writes the same file.
     @discardableResult
     public static func run(stack: LayerStack, name: String, images: ImageSettings, features: FeatureSettings, output: String,
-                           compute: Compute, imagesPerWrite: Int = 2048, log: StageLog = { print($0) }) throws -> (rows: Int, columns: Int) {
+                           compute: Compute, imagesPerWrite: Int = 2048, world: MPIWorld? = MPIWorld.current,
+                           log: StageLog = { print($0) }) throws -> (rows: Int, columns: Int) {
         compute.apply()
         guard imagesPerWrite >= 1 else { throw StrataError.invalidArgument(name: "images per write", reason: "\(imagesPerWrite) must be at least 1") }
         let data = try images.load()
@@ -99,7 +82,7 @@ public enum FeatureExtraction {
         try NPY.writeStreaming(rows: data.count, columns: extractor.outputCount, to: output) { append in
             for first in stride(from: 0, to: data.count, by: imagesPerWrite) {
                 let part = data.examples.rows(first ..< min(first + imagesPerWrite, data.count))
-                try append(try extractor.extract(part, imagesPerBatch: features.imagesPerBatch, cores: compute.cores) { bar.update(first + $0) })
+                try append(try extractor.extract(part, imagesPerBatch: features.imagesPerBatch, cores: compute.cores, world: world) { bar.update(first + $0) })
             }
         }
         bar.finish(String(format: "%d x %d features in %.1f s", data.count, extractor.outputCount, Date().timeIntervalSince(start)))
