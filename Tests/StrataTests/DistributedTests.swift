@@ -177,7 +177,7 @@ struct DistributedTests {
 
     /// Downpour SGD (`--distributed async:2:2`): the replicas train
     /// without waiting for each other, and the objective still falls; the
-    /// fine-tuned network learns the two classes.
+    /// fine-tuned network learns the two classes, with batch norm too.
     @Test func downpourLowersTheObjectiveAndLearns() throws {
         let folder = TemporaryFolder()
         try Self.prepare(folder)
@@ -191,6 +191,13 @@ struct DistributedTests {
         #expect(tuned.status == 0 && tuned.output.contains("test accuracy"), "\(tuned.output)")
         let errors = try MonitorLog.read(folder.file("run/monitor.jsonl")).rows.compactMap { $0["valid_y_misclass"] }
         #expect((errors.min() ?? 1) < 0.2, "\(errors)")
+        // With batch norm: gamma and beta live on the server, the running statistics are averaged at each meeting.
+        try FileManager.default.removeItem(atPath: folder.file("run"))
+        let normalized = try MPIRun.run(ranks: 2, Self.setting(Self.softmax, "--epochs", "5") + ["--batch-size", "5", "--distributed", "async", "--batch-norm", "true"],
+                                        in: folder.path)
+        #expect(normalized.status == 0 && normalized.output.contains("test accuracy"), "\(normalized.output)")
+        let normalizedErrors = try MonitorLog.read(folder.file("run/monitor.jsonl")).rows.compactMap { $0["valid_y_misclass"] }
+        #expect((normalizedErrors.min() ?? 1) < 0.2, "\(normalizedErrors)")
     }
 
     /// Downpour's AdaGrad accumulators are saved with the model and put back

@@ -49,8 +49,9 @@ public struct GradientAverage {
 }
 
 extension SoftmaxNetwork {
-    /// Each layer's weights and bias, bottom first, in place: the parameters
-    /// Downpour's server holds (batch normalization is refused there).
+    /// Each layer's weights and bias, bottom first, then batch
+    /// normalization's gamma and beta where a layer has it, in place: the
+    /// parameters Downpour's server holds.
     mutating func forEachParameterBuffer(_ body: (UnsafeMutableBufferPointer<Float>) -> Void) {
         for l in hidden.indices {
             hidden[l].weights.withUnsafeMutableBufferPointer { body($0) }
@@ -58,6 +59,25 @@ extension SoftmaxNetwork {
         }
         output.weights.withUnsafeMutableBufferPointer { body($0) }
         output.bias.withUnsafeMutableBufferPointer { body($0) }
+        for l in normalizations.indices where normalizations[l] != nil {
+            normalizations[l]!.gamma.withUnsafeMutableBufferPointer { body($0) }
+            normalizations[l]!.beta.withUnsafeMutableBufferPointer { body($0) }
+        }
+    }
+
+    /// Replaces each batch normalization's running mean and variance by
+    /// their average over the ranks: Downpour's replicas keep their own while
+    /// they train and agree at each epoch's meeting. Collective.
+    mutating func averageRunningStatistics(over world: MPIWorld) {
+        let share = 1 / Float(world.size)
+        for l in normalizations.indices where normalizations[l] != nil {
+            for path in [\BatchNormalization.runningMean, \BatchNormalization.runningVariance] {
+                normalizations[l]![keyPath: path].withUnsafeMutableBufferPointer { values in
+                    world.sum(values)
+                    for i in values.indices { values[i] *= share }
+                }
+            }
+        }
     }
 
     /// Zero gradients of this network's shapes (bottom layer first), with

@@ -11,14 +11,10 @@ extension FineTuner {
     }
 
     /// The parameter server of an asynchronous run (``Downpour``), made from
-    /// rank 0's network and a resumed run's AdaGrad `accumulators`. Collective. Refuses batch normalization, whose
-    /// running statistics each replica would keep apart (so the replicas
-    /// would judge their epochs on different networks).
+    /// rank 0's network (batch normalization's gamma and beta included) and a
+    /// resumed run's AdaGrad `accumulators`. Collective.
     func downpourServer(_ network: inout SoftmaxNetwork, accumulators: Tensor?) throws -> Downpour? {
         guard let world, world.size > 1, case .downpour(let fetchEvery, let pushEvery) = configuration.distributed else { return nil }
-        guard !configuration.batchNorm else {
-            throw StrataError.invalidArgument(name: "batch_norm", reason: "is not trained asynchronously (distributed: async) yet: each replica would keep its own running statistics; use distributed: sync")
-        }
         return try Downpour(world: world, fetchEvery: fetchEvery, pushEvery: pushEvery, accumulators: accumulators) { network.forEachParameterBuffer($0) }
     }
 

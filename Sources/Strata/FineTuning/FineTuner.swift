@@ -233,6 +233,7 @@ public struct FineTuner: Sendable {
                     bar?.finish("stopped after \(done) examples")
                     // Downpour: every replica stops at its next push; they meet and save the server's parameters.
                     _ = try downpour?.synchronize(learningRate: state.learningRate, stop: true) { network.forEachParameterBuffer($0) }
+                    if let world = downpour?.world { network.averageRunningStatistics(over: world) }
                     var stoppedState = state
                     (stoppedState.epochPosition, stoppedState.epochRandom, stoppedState.random) = (done, epochRandom, random.state)
                     (stoppedState.epochLossSum, stoppedState.epochBatches) = (lossSum, batches)
@@ -242,6 +243,7 @@ public struct FineTuner: Sendable {
                 }
                 if downpour != nil { // the replicas push, meet and fetch: the epoch ends on the server's parameters
                     stopAfterEpoch = try downpour!.synchronize(learningRate: state.learningRate, stop: false) { network.forEachParameterBuffer($0) }
+                    network.averageRunningStatistics(over: downpour!.world) // batch norm's running statistics, kept apart while training
                 }
                 objective = lossSum / Double(max(batches, 1))
             }
