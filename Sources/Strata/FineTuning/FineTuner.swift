@@ -156,7 +156,10 @@ public struct FineTuner: Sendable {
         var averaging = try gradientAverage()
         var downpour = try downpourServer(&network, accumulators: savedAccumulators)
         var lbfgs = try lbfgsRun(&network, examples: x, labels: labels, saved: savedLBFGS)
-        defer { downpour?.free(); lbfgs?.objective.queue.free() }
+        // Freeing the windows is collective: only where every rank ends alike (success, an agreed stop). After an
+        // error on one rank the others may be inside a collective, and the job ends through MPI_Abort instead.
+        var endingTogether = false
+        defer { if endingTogether { downpour?.free(); lbfgs?.objective.queue.free() } }
         var stopAfterEpoch = false
         let (rank, ranks) = (averaging?.world.rank ?? 0, averaging?.world.size ?? 1)
         var batch = Tensor(zeros: [0, 0]), batchLabels: [Int] = [], batchTargets = Tensor(zeros: [0, 0]), augmented = Tensor(zeros: [0, 0])
@@ -239,6 +242,7 @@ public struct FineTuner: Sendable {
                     (stoppedState.epochLossSum, stoppedState.epochBatches) = (lossSum, batches)
                     try FineTuningCheckpoint(network: network, best: best, configuration: configuration, state: stoppedState,
                                              downpourAccumulators: downpour?.accumulators).write(to: checkpointPath)
+                    endingTogether = true
                     throw StrataError.interrupted(signal: StopRequest.signal ?? SIGINT, checkpoint: checkpointPath, epoch: epoch, position: done)
                 }
                 if downpour != nil { // the replicas push, meet and fetch: the epoch ends on the server's parameters
@@ -268,9 +272,11 @@ public struct FineTuner: Sendable {
             try log.write(to: monitorPath)
             try events.append(log)
             if stopAfterEpoch && !state.stopped && epoch < configuration.maxEpochs {
+                endingTogether = true
                 throw StrataError.interrupted(signal: StopRequest.signal ?? SIGINT, checkpoint: checkpointPath, epoch: epoch + 1, position: 0)
             }
         }
+        endingTogether = true
         network = best
         return Report(epochs: state.epoch, bestEpoch: state.bestEpoch, bestValidationError: state.bestError ?? 1,
                       seconds: secondsBefore + Date().timeIntervalSince(start), log: log, targetReached: targetReached)

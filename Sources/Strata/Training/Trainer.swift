@@ -134,7 +134,10 @@ public struct Trainer: Sendable {
         var batch = Tensor(zeros: [min(configuration.batchSize, data.rows), data.columns])
         var parallel = try dataParallel(for: learner)
         var downpour = try downpourServer(&learner, accumulators: savedAccumulators)
-        defer { downpour?.free() }
+        // Freeing the server is collective: only where every rank ends alike (success, an agreed stop). After an
+        // error on one rank the others may be inside a collective, and the job ends through MPI_Abort instead.
+        var endingTogether = false
+        defer { if endingTogether { downpour?.free() } }
         var stopAfterEpoch = false
         let (rank, ranks) = (parallel?.world.rank ?? 0, parallel?.world.size ?? 1)
         let globalBatch = configuration.batchSize * ranks
@@ -188,6 +191,7 @@ public struct Trainer: Sendable {
                 (stoppedState.epochPosition, stoppedState.epochRandom, stoppedState.random) = (done, epochRandom, random.state)
                 try LearnerCheckpoint(learner: wholeJob(learner), preprocessing: preprocessing, training: configuration,
                                       trainerState: stoppedState, extra: extraMetadata, downpourAccumulators: downpour?.accumulators).write(to: checkpointPath)
+                endingTogether = true
                 throw StrataError.interrupted(signal: StopRequest.signal ?? SIGINT, checkpoint: checkpointPath, epoch: epoch, position: done)
             }
             if downpour != nil { // the replicas push, meet and fetch: the epoch ends on the server's parameters
@@ -224,9 +228,11 @@ public struct Trainer: Sendable {
             try writeLog(log, &events)
             onEpoch?(epoch, row)
             if stopAfterEpoch && !state.stopped && epoch < configuration.maxEpochs {
+                endingTogether = true
                 throw StrataError.interrupted(signal: StopRequest.signal ?? SIGINT, checkpoint: checkpointPath, epoch: epoch + 1, position: 0)
             }
         }
+        endingTogether = true
         if !hasCheckpoint {
             try LearnerCheckpoint(learner: wholeJob(learner), preprocessing: preprocessing, training: configuration, trainerState: state, extra: extraMetadata).write(to: checkpointPath)
         }
