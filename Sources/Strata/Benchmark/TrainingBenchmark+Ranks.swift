@@ -9,9 +9,8 @@ extension TrainingBenchmark {
     static func runAcrossRanks(_ kind: Model, train: Tensor, test: Tensor, threads: Int, seed: UInt64, world: MPIWorld) throws -> Result {
         Compute(cores: threads).apply()
         var learner = try makeLearner(kind, seed: seed)
-        let learningRate: Float = kind == .rbm ? 0.01 : kind == .dae ? 0.1 : 0.001
-        var hyper = StepHyperparameters(learningRate: learningRate, cores: threads)
-        var parallel = DataParallel(world: world, velocities: false)
+        var hyper = StepHyperparameters(learningRate: kind.rates.learningRate, momentum: kind.rates.momentum, cores: threads)
+        var parallel = DataParallel(world: world, velocities: kind.rates.momentum != 0)
         var random = RandomSource(seed: seed)
         let global = 100 * world.size
         func step(_ learner: inout any UnsupervisedLearner, rows: Range<Int>, batch: inout Tensor, globalRows: Int, first: Int) throws -> Double {

@@ -5,7 +5,8 @@ import Foundation
 /// one epoch of minibatch SGD over the data in order, timed from the first
 /// batch to the last, then quality figures computed untimed on test data.
 public enum TrainingBenchmark {
-    /// The three configurations of the peer benchmarks.
+    /// The three configurations of the peer benchmarks, and the stacked
+    /// autoencoder's second layer (the scaling benchmark's other shape).
     public enum Model: String, CaseIterable, Sendable {
         /// Binary RBM 784-500, CD-1 with visible probabilities, lr 0.01.
         case rbm = "rbm784x500"
@@ -13,11 +14,26 @@ public enum TrainingBenchmark {
         case dae = "dae784x500"
         /// Gaussian-Bernoulli RBM 192-400, CD-1, lr 0.001.
         case grbm = "gbrbm192x400"
+        /// The `stacked_autoencoders` tutorial's second layer: tied sigmoid DAE
+        /// 1000-1000, masking 0.3, cross-entropy, lr 0.1, momentum 0.5, on
+        /// 1,000 uniform [0, 1) values per example (a first layer's hidden means).
+        case sdae = "sdae1000x1000"
 
         public var shape: (visible: Int, hidden: Int) {
             switch self {
             case .rbm, .dae: return (784, 500)
             case .grbm: return (192, 400)
+            case .sdae: return (1000, 1000)
+            }
+        }
+
+        /// The step's learning rate and momentum.
+        var rates: (learningRate: Float, momentum: Float) {
+            switch self {
+            case .rbm: return (0.01, 0)
+            case .dae: return (0.1, 0)
+            case .grbm: return (0.001, 0)
+            case .sdae: return (0.1, 0.5)
             }
         }
 
@@ -29,6 +45,7 @@ public enum TrainingBenchmark {
             switch self {
             case .rbm, .grbm: return "cd1"
             case .dae: return "manual"
+            case .sdae: return "momentum"
             }
         }
     }
@@ -74,9 +91,10 @@ public enum TrainingBenchmark {
             var c = RBM.Configuration(visibleCount: 192, hiddenCount: 400, visibleUnits: .gaussian, objective: .contrastiveDivergence(steps: 1))
             (c.irange, c.meanVisible, c.seed) = (Float(0.01 * 3.0.squareRoot()), true, seed)
             return try RBM(c)
-        case .dae:
-            var c = Autoencoder.Configuration(visibleCount: 784, hiddenCount: 500)
-            (c.corruption, c.loss, c.irange, c.seed) = (.masking(probability: 0.3), .crossEntropy, Float(4 * (6.0 / 1284).squareRoot()), seed)
+        case .dae, .sdae:
+            let (v, h) = kind.shape
+            var c = Autoencoder.Configuration(visibleCount: v, hiddenCount: h)
+            (c.corruption, c.loss, c.irange, c.seed) = (.masking(probability: 0.3), .crossEntropy, Float(4 * (6.0 / Double(v + h)).squareRoot()), seed)
             return try Autoencoder(c)
         }
     }
@@ -88,8 +106,7 @@ public enum TrainingBenchmark {
         if let world, world.size > 1 { return try runAcrossRanks(kind, train: train, test: test, threads: threads, seed: seed, world: world) }
         Compute(cores: threads).apply()
         var learner = try makeLearner(kind, seed: seed)
-        let learningRate: Float = kind == .rbm ? 0.01 : kind == .dae ? 0.1 : 0.001
-        let hyper = StepHyperparameters(learningRate: learningRate, cores: threads)
+        let hyper = StepHyperparameters(learningRate: kind.rates.learningRate, momentum: kind.rates.momentum, cores: threads)
         var random = RandomSource(seed: seed)
         // Warm-up: a few batches on a throwaway copy (allocations, BLAS buffers).
         var warm = learner
@@ -122,7 +139,7 @@ public enum TrainingBenchmark {
             quality["recon_mse"] = meanFieldReconstruction(learner as! RBM, test)
         case .grbm:
             quality["recon_mse"] = meanFieldReconstruction(learner as! RBM, test)
-        case .dae:
+        case .dae, .sdae:
             quality["test_loss"] = channels["reconstruction_error"]
         }
         return Result(model: kind, threads: threads, examples: examples, seconds: seconds, quality: quality)
