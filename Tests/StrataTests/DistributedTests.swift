@@ -2,43 +2,6 @@ import Foundation
 @testable import Strata
 import Testing
 
-/// Open MPI's launcher, for the tests that start ranks on loopback.
-enum MPIRun {
-    static let path: String? = {
-        let folders = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":").map(String.init) + ["/usr/bin"]
-        return folders.map { $0 + "/mpirun" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }()
-
-    /// `mpirun -np RANKS strata ARGUMENTS` in `folder` (as root too, more
-    /// ranks than cores allowed, shared memory between the ranks), its output
-    /// into `folder/mpirun.txt`.
-    static func start(ranks: Int, _ arguments: [String], in folder: String) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path!)
-        process.arguments = ["-np", "\(ranks)", "--oversubscribe", "--bind-to", "none", "--mca", "btl", "self,vader", BuiltTool.path!] + arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: folder)
-        var environment = ProcessInfo.processInfo.environment
-        (environment["OMPI_ALLOW_RUN_AS_ROOT"], environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"]) = ("1", "1")
-        environment["SWIFT_BACKTRACE"] = "enable=no"
-        process.environment = environment
-        _ = FileManager.default.createFile(atPath: folder + "/mpirun.txt", contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: folder + "/mpirun.txt"))
-        (process.standardOutput, process.standardError) = (log, log)
-        try process.run()
-        return process
-    }
-
-    /// Runs to the end (at most 120 s, then the job is killed); the exit status and the output.
-    static func run(ranks: Int, _ arguments: [String], in folder: String) throws -> (status: Int32, output: String) {
-        let process = try start(ranks: ranks, arguments, in: folder)
-        let deadline = Date().addingTimeInterval(120)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        return (process.terminationStatus, (try? String(contentsOfFile: folder + "/mpirun.txt", encoding: .utf8)) ?? "")
-    }
-}
-
 /// Synchronous data parallelism across `mpirun` ranks (``DataParallel``,
 /// ``GradientAverage``): N ranks with batch b train as one process with batch
 /// N·b and per-example random numbers; one rank is a plain process; a killed
@@ -321,68 +284,5 @@ struct DistributedTests {
         #expect(ended && job.terminationStatus != 0, "the job went on without a rank: \(output)")
         #expect(output.contains("signal 9") || output.contains("Killed"), "\(output)")
         _ = try SafeTensors.read(folder.file("run/model.safetensors"))
-    }
-}
-
-/// The scaling model's arithmetic: a ring allreduce moves 2(M-1)/M of the
-/// bytes in 2(M-1) latencies; one machine has nothing to combine.
-@Suite struct ScalingModelTests {
-    @Test func ringAllreduceTimeAndEfficiency() {
-        let model = ScalingModel(computeSeconds: 0.01, bytes: 1_250_000, latencySeconds: 25e-6)
-        #expect(model.allreduceSeconds(machines: 1, gigabitsPerSecond: 10) == 0 && model.efficiency(machines: 1, gigabitsPerSecond: 10) == 1)
-        // 4 machines on 10 Gbit/s: 1.5 x 1.25 MB = 15 Mbit in 1.5 ms, plus 6 x 25 µs.
-        #expect(abs(model.allreduceSeconds(machines: 4, gigabitsPerSecond: 10) - 0.00165) < 1e-9)
-        #expect(abs(model.efficiency(machines: 4, gigabitsPerSecond: 10) - 0.01 / 0.01165) < 1e-9)
-        #expect(model.overlappedEfficiency(machines: 4, gigabitsPerSecond: 10) == 1)
-        // More machines or slower links never help.
-        #expect(model.efficiency(machines: 64, gigabitsPerSecond: 10) < model.efficiency(machines: 8, gigabitsPerSecond: 10))
-        #expect(model.efficiency(machines: 64, gigabitsPerSecond: 10) < model.efficiency(machines: 64, gigabitsPerSecond: 25))
-        #expect(model.table(machines: [4], links: [10]).contains("| 4 | 1.65 ms, 86% (100%) |"))
-    }
-}
-
-/// `distributed: sync | async[:FETCH:PUSH]`: one text form for YAML and flags, refusals by name.
-@Suite struct DistributedModeTests {
-    @Test func textFormsRoundTripAndNonsenseIsRefused() throws {
-        #expect(try DistributedMode(parsing: "sync") == .synchronous && DistributedMode.synchronous.text == "sync")
-        #expect(try DistributedMode(parsing: "async") == .downpour(fetchEvery: 1, pushEvery: 1))
-        #expect(try DistributedMode(parsing: "async:5:3") == .downpour(fetchEvery: 5, pushEvery: 3))
-        #expect(try DistributedMode(parsing: DistributedMode.downpour(fetchEvery: 5, pushEvery: 3).text) == .downpour(fetchEvery: 5, pushEvery: 3))
-        for bad in ["async:0:1", "async:2", "async:x:1", "sync:1:1", "allreduce"] {
-            #expect(throws: SettingError.self, "\(bad)") { _ = try DistributedMode(parsing: bad) }
-        }
-    }
-
-    /// The asynchronous variant of the distributed tutorial asks for Downpour in every stage.
-    @Test func theAsynchronousTutorialFileAsksForDownpourEverywhere() throws {
-        let experiment = try Experiment.read(repositoryRoot + "/Tutorials/distributed/async.yaml")
-        #expect(experiment.layers.count == 2 && experiment.layers.allSatisfy { $0.training.distributed == .downpour(fetchEvery: 5, pushEvery: 5) })
-        guard case .softmax(let configuration, _)? = experiment.finetune else { Issue.record("no softmax fine-tuning"); return }
-        #expect(configuration.distributed == .downpour(fetchEvery: 5, pushEvery: 5))
-    }
-}
-
-/// Downpour's server step, eight lanes at a time, against its formula entry by entry.
-@Suite struct DownpourServerStepTests {
-    @Test func theAdaGradStepIsTheFormula() {
-        var random = RandomSource(seed: 21)
-        let count = 203 // 25 lanes of eight and a tail of three
-        let base = (0 ..< count).map { _ in random.nextUnitFloat() - 0.5 }
-        let current = base.map { $0 + 0.01 * (random.nextUnitFloat() - 0.5) }
-        let theta = (0 ..< count).map { _ in random.nextUnitFloat() }
-        let accumulators = (0 ..< count).map { _ in 3 * random.nextUnitFloat() }
-        var (newTheta, newAccumulators) = (theta, accumulators)
-        newTheta.withUnsafeMutableBufferPointer { t in
-            newAccumulators.withUnsafeMutableBufferPointer { a in
-                Downpour.adagrad(parameters: t.baseAddress!, accumulators: a.baseAddress!, base: base, current: current, count: count, learningRate: 0.1)
-            }
-        }
-        for i in 0 ..< count {
-            let g = Double(base[i] - current[i]) / 0.1
-            let sum = Double(accumulators[i]) + g * g
-            let expected = Double(theta[i]) - 0.1 * g / (1 + sum).squareRoot()
-            #expect(abs(Double(newAccumulators[i]) - sum) <= 1e-5 * max(1, sum), "G[\(i)]")
-            #expect(abs(Double(newTheta[i]) - expected) <= 1e-6, "theta[\(i)]: \(newTheta[i]) against \(expected)")
-        }
     }
 }

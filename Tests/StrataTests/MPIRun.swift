@@ -1,0 +1,40 @@
+import Foundation
+@testable import Strata
+import Testing
+
+/// Open MPI's launcher, for the tests that start ranks on loopback.
+enum MPIRun {
+    static let path: String? = {
+        let folders = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":").map(String.init) + ["/usr/bin"]
+        return folders.map { $0 + "/mpirun" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }()
+
+    /// `mpirun -np RANKS strata ARGUMENTS` in `folder` (as root too, more
+    /// ranks than cores allowed, shared memory between the ranks), its output
+    /// into `folder/mpirun.txt`.
+    static func start(ranks: Int, _ arguments: [String], in folder: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path!)
+        process.arguments = ["-np", "\(ranks)", "--oversubscribe", "--bind-to", "none", "--mca", "btl", "self,vader", BuiltTool.path!] + arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: folder)
+        var environment = ProcessInfo.processInfo.environment
+        (environment["OMPI_ALLOW_RUN_AS_ROOT"], environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"]) = ("1", "1")
+        environment["SWIFT_BACKTRACE"] = "enable=no"
+        process.environment = environment
+        _ = FileManager.default.createFile(atPath: folder + "/mpirun.txt", contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: folder + "/mpirun.txt"))
+        (process.standardOutput, process.standardError) = (log, log)
+        try process.run()
+        return process
+    }
+
+    /// Runs to the end (at most 120 s, then the job is killed); the exit status and the output.
+    static func run(ranks: Int, _ arguments: [String], in folder: String) throws -> (status: Int32, output: String) {
+        let process = try start(ranks: ranks, arguments, in: folder)
+        let deadline = Date().addingTimeInterval(120)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return (process.terminationStatus, (try? String(contentsOfFile: folder + "/mpirun.txt", encoding: .utf8)) ?? "")
+    }
+}
