@@ -97,23 +97,10 @@ extension BenchCommand {
                 return kind
             }
             let threadCounts = threads.split(separator: ",").compactMap { Int($0) }
-            let catalog = DataCatalog()
-            var fashion: (Tensor, Tensor)?
-            if kinds.contains(where: { $0 == .rbm || $0 == .dae }) {
-                let train = try catalog.load("fashion-mnist", split: .train).prefix(examples).examples
-                let test = try catalog.load("fashion-mnist", split: .test).examples
-                fashion = (train, test)
-            }
-            var random = RandomSource(seed: 7)
-            let gaussianTrain = Tensor.normal(shape: [min(examples, 60000), 192], using: &random)
-            let gaussianTest = Tensor.normal(shape: [10000, 192], using: &random)
-            // The second layer's inputs: hidden means in [0, 1), made only when asked for (240 MB).
-            let means = kinds.contains(.sdae)
-                ? (Tensor.uniform(shape: [min(examples, 60000), 1000], low: 0, high: 1, using: &random), Tensor.uniform(shape: [10000, 1000], low: 0, high: 1, using: &random))
-                : nil
+            let data = try TrainingBenchmark.data(for: kinds, examples: examples)
             for t in threadCounts {
                 for kind in kinds {
-                    let (train, test) = kind == .grbm ? (gaussianTrain, gaussianTest) : kind == .sdae ? means! : fashion!
+                    let (train, test) = data[kind]!
                     let result = try TrainingBenchmark.run(kind, train: train, test: test, threads: t, seed: seed, world: MPIWorld.current)
                     print(result.line)
                 }

@@ -80,6 +80,25 @@ public enum TrainingBenchmark {
         }
     }
 
+    /// The training (at most `examples` rows) and test data of each model in
+    /// `kinds`: Fashion-MNIST for the 784-wide models, 192-wide N(0, 1)
+    /// vectors for the GRBM, 1000-wide uniform [0, 1) values (a first layer's
+    /// hidden means) for the SDAE layer, each made only when asked for.
+    public static func data(for kinds: [Model], examples: Int, catalog: DataCatalog = DataCatalog()) throws -> [Model: (train: Tensor, test: Tensor)] {
+        var data: [Model: (train: Tensor, test: Tensor)] = [:]
+        var random = RandomSource(seed: 7)
+        let rows = min(examples, 60000)
+        if kinds.contains(where: { $0 == .rbm || $0 == .dae }) {
+            let fashion = (try catalog.load("fashion-mnist", split: .train).prefix(examples).examples, try catalog.load("fashion-mnist", split: .test).examples)
+            (data[.rbm], data[.dae]) = (fashion, fashion)
+        }
+        if kinds.contains(.grbm) { data[.grbm] = (Tensor.normal(shape: [rows, 192], using: &random), Tensor.normal(shape: [10000, 192], using: &random)) }
+        if kinds.contains(.sdae) {
+            data[.sdae] = (Tensor.uniform(shape: [rows, 1000], low: 0, high: 1, using: &random), Tensor.uniform(shape: [10000, 1000], low: 0, high: 1, using: &random))
+        }
+        return data
+    }
+
     /// Builds the model of `kind` as the peers initialize theirs.
     static func makeLearner(_ kind: Model, seed: UInt64) throws -> any UnsupervisedLearner {
         switch kind {

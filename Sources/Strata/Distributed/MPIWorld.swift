@@ -92,6 +92,21 @@ public final class MPIWorld: @unchecked Sendable {
         MPI_Allgatherv(strata_mpi_in_place(), 0, strata_mpi_float(), buffer.baseAddress, &counts, &displacements, strata_mpi_float(), strata_mpi_comm_world())
     }
 
+    /// Every rank's `part` (`rows[r]` rows of `columns` values on rank r;
+    /// `rows` the same on every rank) stacked in rank order, on every rank:
+    /// one in-place ``gatherBands(_:bands:)``. Collective.
+    public func stackRows(_ part: Tensor, rows: [Int], columns: Int) -> Tensor {
+        let starts = rows.indices.map { rows[..<$0].reduce(0, +) }
+        var all = Tensor(zeros: [rows.reduce(0, +), columns])
+        all.withUnsafeMutableBufferPointer { out in
+            part.withUnsafeBufferPointer { mine in
+                if let source = mine.baseAddress { out.baseAddress!.advanced(by: starts[rank] * columns).update(from: source, count: mine.count) }
+            }
+            gatherBands(out, bands: rows.indices.map { starts[$0] * columns ..< (starts[$0] + rows[$0]) * columns })
+        }
+        return all
+    }
+
     /// Waits until every rank is here.
     public func barrier() {
         guard size > 1 else { return }

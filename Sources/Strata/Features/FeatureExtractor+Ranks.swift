@@ -18,11 +18,6 @@ extension FeatureExtractor {
         let mine = bands[world.rank]
         let band = mine.isEmpty ? Tensor(zeros: [0, width])
             : try extract(examples.rows(mine), imagesPerBatch: imagesPerBatch, cores: cores) { progress?(min(examples.rows, $0 * world.size)) }
-        var features = Tensor(zeros: [examples.rows, width])
-        features.withUnsafeMutableBufferPointer { all in
-            band.withUnsafeBufferPointer { if let source = $0.baseAddress { all.baseAddress!.advanced(by: mine.lowerBound * width).update(from: source, count: $0.count) } }
-            world.gatherBands(all, bands: bands.map { $0.lowerBound * width ..< $0.upperBound * width })
-        }
-        return features
+        return world.stackRows(band, rows: bands.map(\.count), columns: width)
     }
 }

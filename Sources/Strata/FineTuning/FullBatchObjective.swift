@@ -27,6 +27,8 @@ struct FullBatchObjective {
     let queue: ChunkQueue
     private let gatherer: MinibatchGatherer
     private var batch = Tensor(zeros: [0, 0])
+    /// The rows of the chunk in progress (reused: no allocation per chunk).
+    private var indices: [Int] = []
     private var scalars: [Double]
     /// The chunks each rank took in the last evaluation.
     private(set) var chunksByRank: [Int]
@@ -56,7 +58,9 @@ struct FullBatchObjective {
         let (n, size) = (examples.rows, chunkRows)
         try queue.forEachChunk(chunkCount) { chunk in
             let rows = chunk * size ..< min(chunk * size + size, n)
-            try gatherer.gather(Array(rows)[...], into: &batch)
+            indices.removeAll(keepingCapacity: true)
+            indices.append(contentsOf: rows)
+            try gatherer.gather(indices[...], into: &batch)
             let distillation = softTargets.map { Distillation(softTargets: $0.rows(rows), temperature: temperature, softWeight: softWeight) }
             let (loss, grads) = network.gradients(batch, labels: labels[rows], distillation: distillation, random: &unused)
             let weight = Float(rows.count)

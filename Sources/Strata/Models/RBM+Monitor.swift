@@ -110,18 +110,9 @@ extension RBM {
         var counts = [Double](repeating: 0, count: world.size)
         counts[world.rank] = Double(chain?.rows ?? 0)
         world.sum(&counts)
-        let rows = counts.map { Int($0) }, total = rows.reduce(0, +)
-        guard total > 0 else { return }
-        let starts = rows.indices.map { rows[..<$0].reduce(0, +) }
-        var all = Tensor(zeros: [total, visibleCount])
-        let width = visibleCount
-        all.withUnsafeMutableBufferPointer { out in
-            chain?.withUnsafeBufferPointer { mine in
-                if let source = mine.baseAddress { out.baseAddress!.advanced(by: starts[world.rank] * width).update(from: source, count: mine.count) }
-            }
-            world.gatherBands(out, bands: rows.indices.map { starts[$0] * width ..< (starts[$0] + rows[$0]) * width })
-        }
-        chain = all
+        let rows = counts.map { Int($0) }
+        guard rows.reduce(0, +) > 0 else { return }
+        chain = world.stackRows(chain ?? Tensor(zeros: [0, visibleCount]), rows: rows, columns: visibleCount)
     }
 
     /// This rank's band of a whole job's chains (``UnsupervisedLearner/keepRankBand(in:)``).

@@ -47,23 +47,10 @@ extension RBM {
         var h = hPos
         var error = 0.0
         for step in 0 ..< steps {
-            if let examples {
-                examples.forEachRow(of: &h, site: UInt64(2 * step)) { $1.sampleBernoulli($0) }
-            } else {
-                h.withUnsafeMutableBufferPointer { random.sampleBernoulli($0) }
-            }
+            sampleBernoulli(&h, site: UInt64(2 * step), examples: examples, random: &random)
             visibleMeans(h, into: &vNeg)
             if step == 0 { error = squaredError(batch, vNeg) }
-            if !configuration.meanVisible {
-                if let examples {
-                    let (binary, sigmaValue) = (configuration.visibleUnits == .binary, sigma)
-                    examples.forEachRow(of: &vNeg, site: UInt64(2 * step + 1)) { row, random in
-                        if binary { random.sampleBernoulli(row) } else { random.addNormal(row, standardDeviation: sigmaValue) }
-                    }
-                } else {
-                    sampleVisible(&vNeg, random: &random)
-                }
-            }
+            if !configuration.meanVisible { sampleVisible(&vNeg, site: UInt64(2 * step + 1), examples: examples, random: &random) }
             hiddenMeans(vNeg, into: &hNeg)
             if step + 1 < steps { h = hNeg }
         }
@@ -98,11 +85,7 @@ extension RBM {
         if chain?.columns != visibleCount || chain?.rank != 2 {
             var start = Tensor(shape: batch.shape, repeating: 0.5)
             if configuration.visibleUnits == .binary {
-                if let examples {
-                    examples.forEachRow(of: &start, site: 1000) { $1.sampleBernoulli($0) }
-                } else {
-                    start.withUnsafeMutableBufferPointer { random.sampleBernoulli($0) }
-                }
+                sampleBernoulli(&start, site: 1000, examples: examples, random: &random)
             } else {
                 start = batch
             }
@@ -111,22 +94,9 @@ extension RBM {
         var v = chain!
         for step in 0 ..< steps {
             hiddenMeans(v, into: &hNeg)
-            if let examples {
-                examples.forEachRow(of: &hNeg, site: UInt64(2 * step)) { $1.sampleBernoulli($0) }
-            } else {
-                hNeg.withUnsafeMutableBufferPointer { random.sampleBernoulli($0) }
-            }
+            sampleBernoulli(&hNeg, site: UInt64(2 * step), examples: examples, random: &random)
             visibleMeans(hNeg, into: &v)
-            if !configuration.meanVisible {
-                if let examples {
-                    let (binary, sigmaValue) = (configuration.visibleUnits == .binary, sigma)
-                    examples.forEachRow(of: &v, site: UInt64(2 * step + 1)) { row, random in
-                        if binary { random.sampleBernoulli(row) } else { random.addNormal(row, standardDeviation: sigmaValue) }
-                    }
-                } else {
-                    sampleVisible(&v, random: &random)
-                }
-            }
+            if !configuration.meanVisible { sampleVisible(&v, site: UInt64(2 * step + 1), examples: examples, random: &random) }
         }
         chain = v
         vNeg = v

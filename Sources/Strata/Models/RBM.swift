@@ -200,6 +200,22 @@ public struct RBM: UnsupervisedLearner {
         }
     }
 
+    /// ``sampleVisible(_:random:)`` with each row drawn from its example's
+    /// stream for `site` when `examples` is given (data-parallel ranks).
+    func sampleVisible(_ v: inout Tensor, site: UInt64, examples: ExampleStreams?, random: inout RandomSource) {
+        guard let examples else { return sampleVisible(&v, random: &random) }
+        let (binary, sigmaValue) = (configuration.visibleUnits == .binary, sigma)
+        examples.forEachRow(of: &v, site: site) { row, random in
+            if binary { random.sampleBernoulli(row) } else { random.addNormal(row, standardDeviation: sigmaValue) }
+        }
+    }
+
+    /// Probabilities (hidden means, a chain's 0.5 start) replaced by Bernoulli samples, each row from its example's stream for `site` when `examples` is given.
+    func sampleBernoulli(_ h: inout Tensor, site: UInt64, examples: ExampleStreams?, random: inout RandomSource) {
+        guard let examples else { return h.withUnsafeMutableBufferPointer { random.sampleBernoulli($0) } }
+        examples.forEachRow(of: &h, site: site) { $1.sampleBernoulli($0) }
+    }
+
     /// The hidden means of `x`: the features this layer passes up a stack.
     public func transform(_ x: Tensor) -> Tensor {
         var h = Tensor(zeros: [x.rows, hiddenCount])
