@@ -77,14 +77,16 @@ struct SVMOptions: ParsableArguments {
     var cGrid: String?
     @Option(help: "squared_hinge (L2-SVM, the default) or hinge.")
     var loss: String?
-    @Option(help: "Solver tolerance on the projected gradient (LIBLINEAR's eps; default 0.01).")
+    @Option(help: "auto (the default: primal for the squared hinge with more examples than features and at most 4096 features, else dual), primal (Newton, a few dozen passes over the data) or dual (coordinate descent, LIBLINEAR's).")
+    var solver: String?
+    @Option(help: "Solver tolerance, LIBLINEAR's eps (default 0.01 for dual: the projected gradient's spread; 0.0001 for primal: the gradient's norm, relative).")
     var tolerance: String?
-    @Option(help: "The most passes over the data per class (default 1000).")
+    @Option(help: "The most passes over the data (dual) or Newton iterations (primal) per class (default 1000).")
     var maxIterations: String?
     @Option(help: "Standardization: added to each feature's standard deviation (default 0.01).")
     var stdEps: String?
 
     var settings: [String: String?] {
-        ["c": c, "c_grid": cGrid, "loss": loss, "tolerance": tolerance, "max_iterations": maxIterations, "std_eps": stdEps]
+        ["c": c, "c_grid": cGrid, "loss": loss, "solver": solver, "tolerance": tolerance, "max_iterations": maxIterations, "std_eps": stdEps]
     }
 }

@@ -24,6 +24,7 @@ extension LinearSVM {
     /// Each candidate's solver starts from the dual variables of the candidate
     /// solved nearest to it (by the ratio of the Cs), as LIBLINEAR's search for
     /// C does; `chosen` receives the chosen C's dual variables on the training rows.
+    /// The primal solver's preconditioner depends on the features alone: computed once for all candidates.
     public static func chooseC(_ x: Tensor, labels: [Int], classes: Int, validation: Int, grid: [Float], settings: Settings,
                                stdEps: Float = 0.01, cores: Int = Compute.activeCores, finished: [Float: Double] = [:], extensions: Int = 3,
                                note: (String) -> Void = { _ in }, starting: (Float) -> Void = { _ in },
@@ -43,6 +44,7 @@ extension LinearSVM {
         var best = (c: grid[0], accuracy: -1.0)
         var candidateSettings = settings
         var duals: [Float: [[Float]]] = [:]
+        var spectrum: GramSpectrum?   // the primal solver's preconditioner, the same for every C
         func evaluate(_ c: Float) throws -> Double {
             if let accuracy = finished[c] { return accuracy }
             candidateSettings.c = c
@@ -50,7 +52,7 @@ extension LinearSVM {
             let start = Date()
             let nearest = duals.keys.min { abs(log(Double($0) / Double(c))) < abs(log(Double($1) / Double(c))) }
             let svm = try train(fit, labels: Array(labels[..<split]), classes: classes, settings: candidateSettings,
-                                warmStart: nearest.flatMap { duals[$0] }, cores: cores, progress: progress)
+                                warmStart: nearest.flatMap { duals[$0] }, cores: cores, world: MPIWorld.current, spectrum: &spectrum, progress: progress)
             duals[c] = svm.dualVariables
             let accuracy = Double(zip(try svm.predict(valid), labels[split...]).filter { $0 == $1 }.count) / Double(valid.rows)
             report(Candidate(c: c, validationAccuracy: accuracy, seconds: Date().timeIntervalSince(start),

@@ -27,6 +27,7 @@ extension LinearSVM {
         let squared = settings.loss == .squaredHinge
         let diagonal: Float = squared ? 0.5 / settings.c : 0
         let upper: Float = squared ? .infinity : settings.c
+        let tolerance = settings.tolerance(for: .dual)
         var weights = [Float](repeating: 0, count: g * width)
         var alpha = [Float](repeating: 0, count: g * n)
         var active = [UInt8](repeating: 1, count: g * n)
@@ -84,7 +85,7 @@ extension LinearSVM {
                 }
                 for c in 0 ..< g where !done[c] {
                     iterations[c] += 1
-                    if pgMax[c] - pgMin[c] <= settings.tolerance {
+                    if pgMax[c] - pgMin[c] <= tolerance {
                         if activeCount[c] == n {
                             done[c] = true
                         } else {

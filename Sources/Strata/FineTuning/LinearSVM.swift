@@ -4,7 +4,9 @@ import Foundation
 /// A one-vs-rest linear support vector machine, L2-regularized, with the
 /// squared hinge loss (L2-SVM, as Coates, Lee and Ng used) or the hinge loss,
 /// trained by dual coordinate descent with shrinking (Hsieh et al. 2008, the
-/// solver of LIBLINEAR and scikit-learn's `LinearSVC`).
+/// solver of LIBLINEAR and scikit-learn's `LinearSVC`) or, for the squared
+/// hinge, by a preconditioned finite Newton method in the primal (Keerthi and
+/// DeCoste 2005), which wins when there are many more examples than features.
 ///
 /// For class k, with `y_i = +1` for its examples and `-1` for the rest, it
 /// minimizes the primal
@@ -23,23 +25,79 @@ public struct LinearSVM: Sendable {
         case hinge
     }
 
-    /// The SVM's C, loss, solver tolerance, iteration limit and seed.
+    /// How the SVM is solved.
+    public enum Solver: String, Codable, Sendable, CaseIterable {
+        /// `primal` for the squared hinge when there are more examples than
+        /// features (as scikit-learn's `LinearSVC(dual="auto")` chooses) and
+        /// at most ``LinearSVM/Settings/primalFeatureLimit`` features, else `dual`.
+        case auto
+        /// Dual coordinate descent with shrinking (LIBLINEAR's `-s 1`/`-s 3`):
+        /// cheap passes, but many of them when C is large or the features correlated.
+        case dual
+        /// Finite Newton in the primal with preconditioned conjugate gradients
+        /// (squared hinge only): a few dozen passes over the data, each a GEMM for all classes.
+        case primal
+    }
+
+    /// The SVM's C, loss, solver, tolerance, iteration limit and seed.
     public struct Settings: Codable, Equatable, Sendable {
         public var c: Float = 1
         public var loss: Loss = .squaredHinge
-        /// Stop when the projected gradient's spread (max - min) falls below this (LIBLINEAR's eps).
-        public var tolerance: Float = 0.01
+        public var solver: Solver = .auto
+        /// LIBLINEAR's eps; nil: the solver's default (``defaultTolerance(for:)``).
+        /// Dual: stop when the projected gradient's spread (max - min) falls
+        /// below it. Primal: stop when `|grad| <= eps min(positives, negatives) / n |grad at w = 0|`.
+        public var tolerance: Float?
+        /// The most passes (dual) or Newton iterations (primal) per class.
         public var maxIterations = 1000
         public var seed: UInt64 = 1
 
-        public init(c: Float = 1, loss: Loss = .squaredHinge, tolerance: Float = 0.01, maxIterations: Int = 1000, seed: UInt64 = 1) {
-            (self.c, self.loss, self.tolerance, self.maxIterations, self.seed) = (c, loss, tolerance, maxIterations, seed)
+        public init(c: Float = 1, loss: Loss = .squaredHinge, solver: Solver = .auto, tolerance: Float? = nil, maxIterations: Int = 1000, seed: UInt64 = 1) {
+            (self.c, self.loss, self.solver, self.tolerance, self.maxIterations, self.seed) = (c, loss, solver, tolerance, maxIterations, seed)
+        }
+
+        private enum CodingKeys: String, CodingKey { case c, loss, solver, tolerance, maxIterations, seed }
+
+        /// Reads settings saved before `solver` existed as `auto`.
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            c = try container.decode(Float.self, forKey: .c)
+            loss = try container.decode(Loss.self, forKey: .loss)
+            solver = try container.decodeIfPresent(Solver.self, forKey: .solver) ?? .auto
+            tolerance = try container.decodeIfPresent(Float.self, forKey: .tolerance)
+            maxIterations = try container.decode(Int.self, forKey: .maxIterations)
+            seed = try container.decode(UInt64.self, forKey: .seed)
+        }
+
+        /// The dual solver's 0.01 (scikit-learn's `LinearSVC` uses 1e-4,
+        /// LIBLINEAR 0.1) and the primal's 1e-4, at which both reach the
+        /// same objectives to four digits on learned features (LIBLINEAR's
+        /// primal default, 0.01, stops about 1% above them).
+        public static func defaultTolerance(for solver: Solver) -> Float { solver == .primal ? 1e-4 : 0.01 }
+
+        /// The tolerance `solver` works to: the one given, or its default.
+        func tolerance(for solver: Solver) -> Float { tolerance ?? Self.defaultTolerance(for: solver) }
+
+        /// The most features `auto` gives the primal solver: its preconditioner
+        /// is an eigendecomposition of a `(features + 1)`-square matrix, a few
+        /// seconds at 3,200 features but `O(features^3)` beyond.
+        public static let primalFeatureLimit = 4096
+
+        /// The solver `auto` stands for on `examples` rows of `features` columns.
+        public func resolvedSolver(examples: Int, features: Int) -> Solver {
+            guard solver == .auto else { return solver }
+            return loss == .squaredHinge && examples > features && features <= Self.primalFeatureLimit ? .primal : .dual
         }
 
         public func validate() throws {
             guard c > 0, c.isFinite else { throw StrataError.invalidArgument(name: "C", reason: "\(c) must be positive") }
-            guard tolerance > 0 else { throw StrataError.invalidArgument(name: "tolerance", reason: "\(tolerance) must be positive") }
+            if let tolerance, !(tolerance > 0 && tolerance.isFinite) {
+                throw StrataError.invalidArgument(name: "tolerance", reason: "\(tolerance) must be positive")
+            }
             guard maxIterations >= 1 else { throw StrataError.invalidArgument(name: "iterations", reason: "must be at least 1") }
+            guard solver != .primal || loss == .squaredHinge else {
+                throw StrataError.invalidArgument(name: "solver", reason: "primal (Newton) needs the squared hinge; the hinge loss is solved by dual")
+            }
         }
     }
 
@@ -77,6 +135,16 @@ public struct LinearSVM: Sendable {
     public static func train(_ x: Tensor, labels: [Int], classes: Int, settings: Settings, warmStart: [[Float]]? = nil,
                              cores: Int = Compute.activeCores, world: MPIWorld? = MPIWorld.current,
                              progress: ((_ pass: Int, _ unsolved: Int) -> Void)? = nil) throws -> LinearSVM {
+        var spectrum: GramSpectrum?
+        return try train(x, labels: labels, classes: classes, settings: settings, warmStart: warmStart, cores: cores, world: world,
+                         spectrum: &spectrum, progress: progress)
+    }
+
+    /// ``train(_:labels:classes:settings:warmStart:cores:world:progress:)``
+    /// keeping the primal solver's preconditioner in `spectrum` (computed
+    /// when nil), so that the solves of a search for C on the same features share it.
+    static func train(_ x: Tensor, labels: [Int], classes: Int, settings: Settings, warmStart: [[Float]]?, cores: Int, world: MPIWorld?,
+                      spectrum: inout GramSpectrum?, progress: ((_ pass: Int, _ unsolved: Int) -> Void)?) throws -> LinearSVM {
         try settings.validate()
         try checkLabels(labels, rows: x.rows, classes: classes, what: "SVM training labels")
         if let warmStart {
@@ -90,8 +158,9 @@ public struct LinearSVM: Sendable {
         }
         guard x.isFinite else { throw StrataError.invalidArgument(name: "SVM features", reason: "contain NaN or infinity") }
         let d = x.columns
-        // x_i . x_i + 1 (the bias feature), shared by every class.
-        let squaredNorms: [Float] = x.withUnsafeBufferPointer { p in
+        let primal = settings.resolvedSolver(examples: x.rows, features: d) == .primal
+        // The dual solver's x_i . x_i + 1 (the bias feature), shared by every class.
+        let squaredNorms: [Float] = primal ? [] : x.withUnsafeBufferPointer { p in
             (0 ..< x.rows).map { i in
                 let row = UnsafeBufferPointer(rebasing: p[i * d ..< (i + 1) * d])
                 return vectorDot(row, row) + 1
@@ -101,10 +170,20 @@ public struct LinearSVM: Sendable {
         // group per core; each group shares its passes over the data.
         let ranks = (world?.size ?? 1) > 1 ? world : nil
         let mine = ranks.map { DataParallel.share(of: classes, rank: $0.rank, size: $0.size) } ?? 0 ..< classes
-        let groups = min(mine.count, max(1, cores))
         var columns = [[Float]](repeating: [], count: classes)
         var results = [(objective: Double, iterations: Int)](repeating: (0, 0), count: classes)
         var duals = [[Float]](repeating: [], count: classes)
+        if primal && !mine.isEmpty {
+            // One group: the cores share each product instead of each taking classes.
+            if spectrum?.dimension != d + 1 { spectrum = try GramSpectrum(x, cores: cores) }
+            let members = Array(mine)
+            let solutions = solvePrimal(x, labels: labels, classes: members, settings: settings, start: warmStart.map { start in members.map { start[$0] } },
+                                        spectrum: spectrum!, cores: cores, onIteration: progress)
+            for (k, solution) in zip(members, solutions) {
+                (columns[k], results[k], duals[k]) = (solution.w, (solution.objective, solution.iterations), solution.alpha)
+            }
+        }
+        let groups = primal ? 0 : min(mine.count, max(1, cores))
         let lock = NSLock()
         if groups > 0 { CoreTeam.run(groups) { group in
             let members = Array(mine.lowerBound + mine.count * group / groups ..< mine.lowerBound + mine.count * (group + 1) / groups)

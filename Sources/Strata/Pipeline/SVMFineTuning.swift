@@ -37,13 +37,14 @@ public enum SVMFineTuning {
         public var svmSeconds: Double
     }
 
-    public static let keys = ["c", "c_grid", "loss", "tolerance", "max_iterations", "std_eps"]
+    public static let keys = ["c", "c_grid", "loss", "solver", "tolerance", "max_iterations", "std_eps"]
 
     /// Reads the SVM's own settings (`c` given: no search; else `c_grid`).
     public static func readSVM(from s: SettingSource) throws -> (svm: LinearSVM.Settings, grid: [Float]?, stdEps: Float) {
         var svm = LinearSVM.Settings()
         if let v = try s.positive("c", s.float) { svm.c = v }
         if let v = try s.value("loss", LinearSVM.Loss.init(parsing:)) { svm.loss = v }
+        if let v = try s.value("solver", LinearSVM.Solver.init(parsing:)) { svm.solver = v }
         if let v = try s.positive("tolerance", s.float) { svm.tolerance = v }
         if let v = try s.positive("max_iterations", s.int) { svm.maxIterations = v }
         if s.has("c") { try s.refuse(["c_grid"], "is the search for C; c is given") }
@@ -61,10 +62,13 @@ public enum SVMFineTuning {
         var f = try loadFeatures(s, compute: compute, log: log)
         let featureSeconds = Date().timeIntervalSince(start)
         var lastNote = Date()
+        let primal = settings.resolvedSolver(examples: f.train.rows, features: f.train.columns) == .primal
+        let step = primal ? "Newton iteration" : "pass"
         let passes: (Int, Int) -> Void = { pass, unsolved in
             guard Date().timeIntervalSince(lastNote) >= 10 else { return }
             lastNote = Date()
-            log("  pass \(pass), \(unsolved) of the first core's classes still being solved")
+            log(primal ? "  Newton iteration \(pass), \(unsolved) classes still being solved"
+                       : "  pass \(pass), \(unsolved) of the first core's classes still being solved")
         }
         var warmStart: [[Float]]?
         if let grid = s.cGrid {
@@ -83,14 +87,14 @@ public enum SVMFineTuning {
                 // The held-out rows join the training rows for the final solve: they start at zero.
                 warmStart = dual.map { $0 + [Float](repeating: 0, count: s.validation) }
             }) { candidate in
-                log(String(format: "C %-8g validation accuracy %.2f%%  (%.1f s, %d-%d passes)", candidate.c, 100 * candidate.validationAccuracy,
-                           candidate.seconds, candidate.iterations.lowerBound, candidate.iterations.upperBound))
+                log(String(format: "C %-8g validation accuracy %.2f%%  (%.1f s, %d-%d %@s)", candidate.c, 100 * candidate.validationAccuracy,
+                           candidate.seconds, candidate.iterations.lowerBound, candidate.iterations.upperBound, step))
                 search.results.append(CSearchLog.Result(c: candidate.c, validationAccuracy: candidate.validationAccuracy))
                 try? search.write(in: s.folder)
             }
             log("chose C = \(settings.c)")
         }
-        log("training the SVM (C \(settings.c)) on \(f.train.rows) x \(f.train.columns) features ...")
+        log("training the SVM (C \(settings.c), \(primal ? "primal Newton" : "dual coordinate descent")) on \(f.train.rows) x \(f.train.columns) features ...")
         lastNote = Date()
         let (svm, svmSeconds, result) = try LinearSVM.trainAndEvaluate(
             train: &f.train, labels: f.trainLabels, test: &f.test, testLabels: f.testLabels, settings: settings, stdEps: s.stdEps, extractor: f.extractor,

@@ -196,6 +196,13 @@ extension LinearSVM.Loss {
     }
 }
 
+extension LinearSVM.Solver {
+    /// `auto`, `primal` (Newton) or `dual` (coordinate descent).
+    public init(parsing text: String) throws {
+        self = LinearSVM.Solver(rawValue: try parseChoice(text, LinearSVM.Solver.allCases.map(\.rawValue)))!
+    }
+}
+
 extension Pooling.Operation {
     /// `sum`, `mean`, `max` or `l2`.
     public init(parsing text: String) throws {

@@ -1,0 +1,67 @@
+// MARK: - Products of a tall matrix with a matrix of at most 16 columns
+//
+// `sgemm` packs its operands into panels before it multiplies. When one side
+// has only a few columns (one per class of a linear model), each element of
+// the tall side is used by that few multiply-adds, so packing it costs about
+// as much as the product (measured: 30% of an SVM solve in OpenBLAS's copy
+// routines). These kernels read the tall matrix in place, four rows at a
+// time, with the narrow side as one 16-lane vector per row: one pass over
+// the rows computes `Q = X P` and, fused, `A += X^T Q`.
+
+/// Sixteen Float32 lanes: one row of a narrow operand, padded with zeros.
+typealias Float16Lanes = SIMD16<Float>
+
+/// Rows of `x` taken together by the skinny kernels.
+let skinnyRowGroup = 4
+
+/// For rows `first ..< first + count` (`count <= 4`) of `x` (`(n, d)` row-major),
+/// `q[r] = sum_j x[first + r, j] * p[j]`, where `p` holds `d` padded 16-lane
+/// rows; missing rows give zeros.
+@inline(__always)
+func skinnyRowsTimes(_ x: UnsafePointer<Float>, d: Int, first: Int, count: Int, _ p: UnsafePointer<Float>,
+                     zeros: UnsafePointer<Float>) -> (Float16Lanes, Float16Lanes, Float16Lanes, Float16Lanes) {
+    let x0 = x + first * d
+    let x1 = count > 1 ? x0 + d : zeros, x2 = count > 2 ? x0 + 2 * d : zeros, x3 = count > 3 ? x0 + 3 * d : zeros
+    var (q0, q1, q2, q3) = (Float16Lanes(), Float16Lanes(), Float16Lanes(), Float16Lanes())
+    for j in 0 ..< d {
+        let row = UnsafeRawPointer(p + 16 * j).loadUnaligned(as: Float16Lanes.self)
+        q0 = q0.addingProduct(Float16Lanes(repeating: x0[j]), row)
+        q1 = q1.addingProduct(Float16Lanes(repeating: x1[j]), row)
+        q2 = q2.addingProduct(Float16Lanes(repeating: x2[j]), row)
+        q3 = q3.addingProduct(Float16Lanes(repeating: x3[j]), row)
+    }
+    return (q0, q1, q2, q3)
+}
+
+/// `a[j] += sum_r x[first + r, j] * q[r]` for the `d` padded 16-lane rows of
+/// `a` (`count <= 4` rows; the others' `q` must be zero).
+@inline(__always)
+func skinnyAccumulateTransposed(_ x: UnsafePointer<Float>, d: Int, first: Int, count: Int,
+                                _ q: (Float16Lanes, Float16Lanes, Float16Lanes, Float16Lanes),
+                                into a: UnsafeMutablePointer<Float>, zeros: UnsafePointer<Float>) {
+    let x0 = x + first * d
+    let x1 = count > 1 ? x0 + d : zeros, x2 = count > 2 ? x0 + 2 * d : zeros, x3 = count > 3 ? x0 + 3 * d : zeros
+    for j in 0 ..< d {
+        let target = UnsafeMutableRawPointer(a + 16 * j)
+        var sum = target.loadUnaligned(as: Float16Lanes.self)
+        sum = sum.addingProduct(Float16Lanes(repeating: x0[j]), q.0)
+        sum = sum.addingProduct(Float16Lanes(repeating: x1[j]), q.1)
+        sum = sum.addingProduct(Float16Lanes(repeating: x2[j]), q.2)
+        sum = sum.addingProduct(Float16Lanes(repeating: x3[j]), q.3)
+        target.storeBytes(of: sum, as: Float16Lanes.self)
+    }
+}
+
+/// Loads lanes `0 ..< count` of a row of a narrow matrix (the rest zero).
+@inline(__always)
+func loadLanes(_ p: UnsafePointer<Float>, count: Int) -> Float16Lanes {
+    var v = Float16Lanes()
+    for k in 0 ..< count { v[k] = p[k] }
+    return v
+}
+
+/// Stores lanes `0 ..< count` of `v` into a row of a narrow matrix.
+@inline(__always)
+func storeLanes(_ v: Float16Lanes, _ p: UnsafeMutablePointer<Float>, count: Int) {
+    for k in 0 ..< count { p[k] = v[k] }
+}
