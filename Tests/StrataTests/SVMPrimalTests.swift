@@ -48,11 +48,39 @@ import Testing
         for (a, b) in zip(primal.dualVariables[2], dual.dualVariables[2]) { #expect(abs(a - b) <= 2e-3 * max(1, abs(b))) }
     }
 
+    /// Past the exact limit the preconditioner is a sketch of the leading
+    /// eigenpairs: its leading values match the exact spectrum's, and the
+    /// solver preconditioned with it reaches the same optimum.
+    @Test func theSketchedSpectrumPreconditionsToTheSameOptimum() throws {
+        let (x, labels) = blobs(classes: 3, perClass: 90, dimensions: 40, spread: 0.8, seed: 21)
+        let exact = try GramSpectrum(x, cores: 2)
+        let sketch = try GramSpectrum(x, exactLimit: 8, sketchRank: 12, cores: 2)
+        #expect(exact.values.count == 41 && exact.floor == 0 && sketch.values.count == 12 && sketch.floor == sketch.values[0])
+        // The leading values (blobs around 3 centers: a few large ones) are the exact ones.
+        for (a, b) in zip(sketch.values.suffix(3), exact.values.suffix(3)) { #expect(abs(a - b) <= 1e-3 * b, "\(a) vs \(b)") }
+        // Without the complement's term the inverse would not be one: M^-1 M r = r.
+        var random = RandomSource(seed: 2)
+        let r = Tensor.uniform(shape: [41, 2], low: -1, high: 1, using: &random)
+        let scales: [Float] = [0.5, 3]
+        var m = r   // M r = r + s (U diag(l) U^T r + floor (r - U U^T r))
+        let projected = sketch.vectors.matmul(r, transposeSelf: true)
+        var weighted = projected
+        for j in 0 ..< 12 { for k in 0 ..< 2 { weighted.scalars[j * 2 + k] *= sketch.values[j] } }
+        let (high, inside) = (sketch.vectors.matmul(weighted), sketch.vectors.matmul(projected))
+        for i in 0 ..< 82 { m.scalars[i] += scales[i % 2] * (high.scalars[i] + sketch.floor * (r.scalars[i] - inside.scalars[i])) }
+        let back = sketch.solve(m, scales: scales)
+        for (a, b) in zip(back.scalars, r.scalars) { #expect(abs(a - b) <= 1e-4) }
+        let settings = LinearSVM.Settings(c: 0.3, solver: .primal, tolerance: 1e-6)
+        let plain = LinearSVM.solvePrimal(x, labels: labels, classes: [0, 1, 2], settings: settings, start: nil, spectrum: exact, cores: 2)
+        let sketched = LinearSVM.solvePrimal(x, labels: labels, classes: [0, 1, 2], settings: settings, start: nil, spectrum: sketch, cores: 2)
+        for (a, b) in zip(plain, sketched) { #expect(abs(a.objective - b.objective) <= 1e-5 * b.objective) }
+    }
+
     @Test func autoChoosesByLossAndShape() throws {
         let settings = LinearSVM.Settings()
         #expect(settings.resolvedSolver(examples: 1000, features: 50) == .primal)
         #expect(settings.resolvedSolver(examples: 50, features: 1000) == .dual)
-        #expect(settings.resolvedSolver(examples: 50_000, features: 14_400) == .dual)   // the preconditioner would cost minutes
+        #expect(settings.resolvedSolver(examples: 50_000, features: 14_400) == .dual)
         #expect(LinearSVM.Settings(loss: .hinge).resolvedSolver(examples: 1000, features: 50) == .dual)
         #expect(strataError { try LinearSVM.Settings(loss: .hinge, solver: .primal).validate() }?.description.contains("squared hinge") == true)
         #expect(strataError { try LinearSVM.Settings(tolerance: .nan).validate() } != nil)

@@ -1,32 +1,45 @@
 import Foundation
 
-/// The eigendecomposition of the features' average outer product
+/// The leading eigenpairs of the features' average outer product
 /// `S = (1/m) sum_i a_i a_i^T`, where `a_i = [x_i, 1]` (the bias feature
 /// appended) over `m` evenly spaced rows: the primal SVM solver's
 /// preconditioner.
 ///
 /// The L2-SVM's Hessian for class k is `I + 2C X_I^T X_I`, `X_I` the rows
-/// inside the margin. With `n_k` such rows, `I + 2C n_k S` is a good
-/// stand-in that costs two `(D, D)` products to invert through the
-/// eigenvectors, `U diag(1 / (1 + 2C n_k l)) U^T`, for every class and C
-/// alike. Learned features are strongly correlated, so the plain Hessian is
-/// badly conditioned: on Fashion-MNIST's 3,200 soft-threshold features the
-/// conjugate gradient needs about ten times fewer products with it.
+/// inside the margin. With `n_k` such rows, `M = I + 2C n_k S` is a good
+/// stand-in whose inverse costs two thin products through the eigenvectors,
+/// for every class and C alike. Learned features are strongly correlated, so
+/// the plain Hessian is badly conditioned: on Fashion-MNIST's 3,200
+/// soft-threshold features the conjugate gradient needs about ten times
+/// fewer products with `M`.
+///
+/// Up to ``exactLimit`` dimensions every eigenpair is computed (LAPACK's
+/// `dsyevd`). Beyond, `dsyevd`'s `O(D^3)` would take minutes, and the
+/// ``sketchRank`` largest pairs are found by a randomized range finder with
+/// two power iterations (Halko, Martinsson and Tropp 2011); `S` is taken to
+/// be `floor` (the smallest eigenvalue found) on the rest of the space.
 struct GramSpectrum {
     /// `D = features + 1`.
     let dimension: Int
-    /// `(D, D)`: column j is the eigenvector of eigenvalue `values[j]`.
+    /// `(D, k)`: column j is the eigenvector of eigenvalue `values[j]`.
     let vectors: Tensor
     /// The eigenvalues of `S`, ascending, clamped at 0.
     let values: [Float]
+    /// The eigenvalue assumed on the complement of `vectors`' span (0 when `k = D`).
+    let floor: Float
 
     /// At most this many rows estimate `S`: its large eigenvalues, which set
     /// the conditioning, are estimated well from far fewer rows than a
     /// training set has.
     static let sampleRows = 8192
+    /// The largest `D` whose spectrum is computed whole (a few seconds).
+    static let exactLimit = 4097
+    /// How many eigenpairs are found beyond ``exactLimit``.
+    static let sketchRank = 256
 
     /// `S` from `min(n, sampleRows)` rows of `x` (`(n, features)`), evenly spaced.
-    init(_ x: Tensor, sampleRows: Int = GramSpectrum.sampleRows, cores: Int) throws {
+    init(_ x: Tensor, sampleRows: Int = GramSpectrum.sampleRows, exactLimit: Int = GramSpectrum.exactLimit, sketchRank: Int = GramSpectrum.sketchRank,
+         cores: Int) throws {
         let (n, d) = (x.rows, x.columns)
         let m = min(n, max(sampleRows, 1))
         dimension = d + 1
@@ -40,26 +53,79 @@ struct GramSpectrum {
                 }
             }
         }
-        var gram = Tensor(zeros: [d + 1, d + 1])
-        gram.formProduct(sample, sample, transposeA: true, alpha: 1 / Float(m))
-        // dsyevd on one thread would take most of the solve: give it the cores.
-        let previous = BLAS.threadCount
-        BLAS.threadCount = cores
-        defer { BLAS.threadCount = previous }
-        let (values, vectors) = try symmetricEigen(gram.scalars.map(Double.init), n: d + 1)
+        if d + 1 <= exactLimit {
+            var gram = Tensor(zeros: [d + 1, d + 1])
+            gram.formProduct(sample, sample, transposeA: true, alpha: 1 / Float(m))
+            let (values, vectors) = try eigen(gram, cores: cores)
+            self.values = values.map { Float(max($0, 0)) }
+            self.vectors = Tensor(shape: [d + 1, d + 1], scalars: vectors.map(Float.init))
+            floor = 0
+            return
+        }
+        let rank = min(max(sketchRank, 1), d + 1)
+        var random = RandomSource(seed: 1)
+        var basis = Tensor.uniform(shape: [d + 1, rank], low: -1, high: 1, using: &random)
+        for _ in 0 ..< 3 {
+            let image = sample.matmul(sample.matmul(basis), transposeSelf: true)
+            basis = try orthonormalColumns(orthonormalColumns(image, cores: cores), cores: cores)
+        }
+        // Rayleigh-Ritz: S restricted to the basis, (S Q)^T (S Q) / m.
+        let projected = sample.matmul(basis)
+        var small = projected.matmul(projected, transposeSelf: true)
+        small.scale(by: 1 / Float(m))
+        let (values, rotation) = try eigen(small, cores: cores)
         self.values = values.map { Float(max($0, 0)) }
-        self.vectors = Tensor(shape: [d + 1, d + 1], scalars: vectors.map(Float.init))
+        self.vectors = basis.matmul(Tensor(shape: [rank, rank], scalars: rotation.map(Float.init)))
+        floor = self.values.first ?? 0
     }
 
-    /// `U diag(1 / (1 + scales[k] l)) U^T r_k` for each column k of `r` (`(D, columns)`).
+    /// `M_k^{-1} r_k = U diag(1 / (1 + scales[k] l)) U^T r_k + (r_k - U U^T r_k) / (1 + scales[k] floor)`
+    /// for each column k of `r` (`(D, columns)`).
     func solve(_ r: Tensor, scales: [Float]) -> Tensor {
-        var projected = vectors.matmul(r, transposeSelf: true)
-        let columns = r.columns
-        projected.withUnsafeMutableBufferPointer { p in
-            for j in 0 ..< dimension {
+        let projected = vectors.matmul(r, transposeSelf: true)
+        var scaled = projected
+        let (rank, columns) = (values.count, r.columns)
+        scaled.withUnsafeMutableBufferPointer { p in
+            for j in 0 ..< rank {
                 for k in 0 ..< columns { p[j * columns + k] /= 1 + scales[k] * values[j] }
             }
         }
-        return vectors.matmul(projected)
+        var out = vectors.matmul(scaled)
+        guard rank < dimension else { return out }
+        // The complement: r minus its projection, scaled by the floor's factor.
+        let inside = vectors.matmul(projected)
+        for j in 0 ..< dimension {
+            for k in 0 ..< columns {
+                out.scalars[j * columns + k] += (r.scalars[j * columns + k] - inside.scalars[j * columns + k]) / (1 + scales[k] * floor)
+            }
+        }
+        return out
     }
+}
+
+/// An orthonormal basis of `y`'s columns (`(D, k)`), by the eigenvectors of
+/// `y^T y`: `y V diag(1 / sqrt(l))`; directions with `l` below 1e-10 of the
+/// largest are dropped to zero columns. Applied twice it is accurate to
+/// rounding (as CholeskyQR2).
+private func orthonormalColumns(_ y: Tensor, cores: Int) throws -> Tensor {
+    let k = y.columns
+    let (values, vectors) = try eigen(y.matmul(y, transposeSelf: true), cores: cores)
+    let largest = values.last ?? 0
+    var rotation = Tensor(zeros: [k, k])
+    for i in 0 ..< k {
+        for j in 0 ..< k where values[j] > 1e-10 * largest {
+            rotation.scalars[i * k + j] = Float(vectors[i * k + j] / values[j].squareRoot())
+        }
+    }
+    return y.matmul(rotation)
+}
+
+/// ``symmetricEigen(_:n:)`` of a square tensor, with OpenBLAS on `cores`
+/// threads for the call (on one, `dsyevd` would take most of a solve).
+/// Strata's own products keep OpenBLAS on one thread, so it is set back.
+private func eigen(_ matrix: Tensor, cores: Int) throws -> (values: [Double], vectors: [Double]) {
+    let previous = BLAS.threadCount
+    BLAS.threadCount = cores
+    defer { BLAS.threadCount = previous }
+    return try symmetricEigen(matrix.scalars.map(Double.init), n: matrix.rows)
 }
