@@ -81,7 +81,7 @@ public struct LinearSVM: Sendable {
         /// The most features `auto` gives the primal solver. Up to here its
         /// preconditioner is exact and it is 3.5 times faster than the dual on
         /// `single_layer_svm`'s 3,200 features; beyond, the preconditioner is
-        /// a sketch (``GramSpectrum``) and the gain measured smaller (1.3 times
+        /// a sketch (`GramSpectrum`) and the gain measured smaller (1.3 times
         /// on `kmeans_triangle`'s 14,400), so the dual stays the default there.
         public static let primalFeatureLimit = 4096
 
