@@ -32,14 +32,9 @@ struct SVMProducts {
                         if columns <= 16 {
                             let zeros = [Float](repeating: 0, count: d)
                             padded.withUnsafeBufferPointer { pp in
-                                var first = rows.lowerBound
-                                while first < rows.upperBound {
-                                    let group = min(skinnyRowGroup, rows.upperBound - first)
+                                forEachSkinnyGroup(rows) { first, group in
                                     let q = skinnyRowsTimes(xb, d: d, first: first, count: group, pp.baseAddress!, zeros: zeros)
-                                    for (r, value) in [q.0, q.1, q.2, q.3].prefix(group).enumerated() {
-                                        storeLanes(value, ob + (first + r) * columns, count: columns)
-                                    }
-                                    first += group
+                                    for r in 0 ..< group { storeLanes(skinnyRow(q, r), ob + (first + r) * columns, count: columns) }
                                 }
                             }
                         } else {
@@ -65,13 +60,10 @@ struct SVMProducts {
                 for i in rows { for k in 0 ..< columns { bias[k] += rb[i * columns + k] } }
                 if columns <= 16 {
                     let zeros = [Float](repeating: 0, count: d)
-                    var first = rows.lowerBound
-                    while first < rows.upperBound {
-                        let group = min(skinnyRowGroup, rows.upperBound - first)
+                    forEachSkinnyGroup(rows) { first, group in
                         func lanes(_ row: Int) -> Float16Lanes { row < group ? loadLanes(rb + (first + row) * columns, count: columns) : Float16Lanes() }
                         skinnyAccumulateTransposed(xb, d: d, first: first, count: group, (lanes(0), lanes(1), lanes(2), lanes(3)),
                                                    into: accumulator, zeros: zeros)
-                        first += group
                     }
                 } else {
                     BLAS.gemm(m: d, n: columns, k: rows.count, xb + rows.lowerBound * d, transposeA: true, rb + rows.lowerBound * columns,
@@ -99,6 +91,7 @@ struct SVMProducts {
             var total = Float16Lanes()
             padded.withUnsafeBufferPointer { pp in
                 mask.withUnsafeBufferPointer { mp in
+                    // A plain loop: `total`, mutated inside a closure, measured 15% slower.
                     var first = rows.lowerBound
                     while first < rows.upperBound {
                         let group = min(skinnyRowGroup, rows.upperBound - first)

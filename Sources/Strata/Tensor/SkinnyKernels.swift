@@ -19,7 +19,7 @@ let skinnyRowGroup = 4
 /// rows; missing rows give zeros.
 @inline(__always)
 func skinnyRowsTimes(_ x: UnsafePointer<Float>, d: Int, first: Int, count: Int, _ p: UnsafePointer<Float>,
-                     zeros: UnsafePointer<Float>) -> (Float16Lanes, Float16Lanes, Float16Lanes, Float16Lanes) {
+                     zeros: UnsafePointer<Float>) -> SkinnyRows {
     let x0 = x + first * d
     let x1 = count > 1 ? x0 + d : zeros, x2 = count > 2 ? x0 + 2 * d : zeros, x3 = count > 3 ? x0 + 3 * d : zeros
     var (q0, q1, q2, q3) = (Float16Lanes(), Float16Lanes(), Float16Lanes(), Float16Lanes())
@@ -37,7 +37,7 @@ func skinnyRowsTimes(_ x: UnsafePointer<Float>, d: Int, first: Int, count: Int, 
 /// `a` (`count <= 4` rows; the others' `q` must be zero).
 @inline(__always)
 func skinnyAccumulateTransposed(_ x: UnsafePointer<Float>, d: Int, first: Int, count: Int,
-                                _ q: (Float16Lanes, Float16Lanes, Float16Lanes, Float16Lanes),
+                                _ q: SkinnyRows,
                                 into a: UnsafeMutablePointer<Float>, zeros: UnsafePointer<Float>) {
     let x0 = x + first * d
     let x1 = count > 1 ? x0 + d : zeros, x2 = count > 2 ? x0 + 2 * d : zeros, x3 = count > 3 ? x0 + 3 * d : zeros
@@ -49,6 +49,32 @@ func skinnyAccumulateTransposed(_ x: UnsafePointer<Float>, d: Int, first: Int, c
         sum = sum.addingProduct(Float16Lanes(repeating: x2[j]), q.2)
         sum = sum.addingProduct(Float16Lanes(repeating: x3[j]), q.3)
         target.storeBytes(of: sum, as: Float16Lanes.self)
+    }
+}
+
+/// A group of four rows' results.
+typealias SkinnyRows = (Float16Lanes, Float16Lanes, Float16Lanes, Float16Lanes)
+
+/// Row `r` (0 to 3) of a group's results.
+@inline(__always)
+func skinnyRow(_ q: SkinnyRows, _ r: Int) -> Float16Lanes {
+    switch r {
+    case 0: return q.0
+    case 1: return q.1
+    case 2: return q.2
+    default: return q.3
+    }
+}
+
+/// Calls `body(first, count)` for the consecutive groups of at most
+/// ``skinnyRowGroup`` rows that make up `rows`.
+@inline(__always)
+func forEachSkinnyGroup(_ rows: Range<Int>, _ body: (_ first: Int, _ count: Int) -> Void) {
+    var first = rows.lowerBound
+    while first < rows.upperBound {
+        let count = min(skinnyRowGroup, rows.upperBound - first)
+        body(first, count)
+        first += count
     }
 }
 
