@@ -38,8 +38,7 @@ struct GramSpectrum {
     static let sketchRank = 256
 
     /// `S` from `min(n, sampleRows)` rows of `x` (`(n, features)`), evenly spaced.
-    init(_ x: Tensor, sampleRows: Int = GramSpectrum.sampleRows, exactLimit: Int = GramSpectrum.exactLimit, sketchRank: Int = GramSpectrum.sketchRank,
-         cores: Int) throws {
+    init(_ x: Tensor, sampleRows: Int = GramSpectrum.sampleRows, exactLimit: Int = GramSpectrum.exactLimit, sketchRank: Int = GramSpectrum.sketchRank) throws {
         let (n, d) = (x.rows, x.columns)
         let m = min(n, max(sampleRows, 1))
         dimension = d + 1
@@ -56,7 +55,7 @@ struct GramSpectrum {
         if d + 1 <= exactLimit {
             var gram = Tensor(zeros: [d + 1, d + 1])
             gram.formProduct(sample, sample, transposeA: true, alpha: 1 / Float(m))
-            let (values, vectors) = try eigen(gram, cores: cores)
+            let (values, vectors) = try symmetricEigen(gram.scalars.map(Double.init), n: d + 1)
             self.values = values.map { Float(max($0, 0)) }
             self.vectors = Tensor(shape: [d + 1, d + 1], scalars: vectors.map(Float.init))
             floor = 0
@@ -67,13 +66,13 @@ struct GramSpectrum {
         var basis = Tensor.uniform(shape: [d + 1, rank], low: -1, high: 1, using: &random)
         for _ in 0 ..< 3 {
             let image = sample.matmul(sample.matmul(basis), transposeSelf: true)
-            basis = try orthonormalColumns(orthonormalColumns(image, cores: cores), cores: cores)
+            basis = try orthonormalColumns(orthonormalColumns(image))
         }
         // Rayleigh-Ritz: S restricted to the basis, (S Q)^T (S Q) / m.
         let projected = sample.matmul(basis)
         var small = projected.matmul(projected, transposeSelf: true)
         small.scale(by: 1 / Float(m))
-        let (values, rotation) = try eigen(small, cores: cores)
+        let (values, rotation) = try symmetricEigen(small.scalars.map(Double.init), n: rank)
         self.values = values.map { Float(max($0, 0)) }
         self.vectors = basis.matmul(Tensor(shape: [rank, rank], scalars: rotation.map(Float.init)))
         floor = self.values.first ?? 0
@@ -107,9 +106,9 @@ struct GramSpectrum {
 /// `y^T y`: `y V diag(1 / sqrt(l))`; directions with `l` below 1e-10 of the
 /// largest are dropped to zero columns. Applied twice it is accurate to
 /// rounding (as CholeskyQR2).
-private func orthonormalColumns(_ y: Tensor, cores: Int) throws -> Tensor {
+private func orthonormalColumns(_ y: Tensor) throws -> Tensor {
     let k = y.columns
-    let (values, vectors) = try eigen(y.matmul(y, transposeSelf: true), cores: cores)
+    let (values, vectors) = try symmetricEigen(y.matmul(y, transposeSelf: true).scalars.map(Double.init), n: k)
     let largest = values.last ?? 0
     var rotation = Tensor(zeros: [k, k])
     for i in 0 ..< k {
@@ -118,14 +117,4 @@ private func orthonormalColumns(_ y: Tensor, cores: Int) throws -> Tensor {
         }
     }
     return y.matmul(rotation)
-}
-
-/// ``symmetricEigen(_:n:)`` of a square tensor, with OpenBLAS on `cores`
-/// threads for the call (on one, `dsyevd` would take most of a solve).
-/// Strata's own products keep OpenBLAS on one thread, so it is set back.
-private func eigen(_ matrix: Tensor, cores: Int) throws -> (values: [Double], vectors: [Double]) {
-    let previous = BLAS.threadCount
-    BLAS.threadCount = cores
-    defer { BLAS.threadCount = previous }
-    return try symmetricEigen(matrix.scalars.map(Double.init), n: matrix.rows)
 }

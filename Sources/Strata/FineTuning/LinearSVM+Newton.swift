@@ -126,8 +126,10 @@ extension LinearSVM {
         var rz = (0 ..< m).map { columnDot(residual, z, $0) }
         var running = Array(0 ..< m)
         for _ in 0 ..< 250 {
-            let sub = p.gatheringColumns(running)
-            var product = products.maskedGram(sub, mask: mask.gatheringColumns(running))
+            // Copies of the running columns only once some class has stopped.
+            let all = running.count == m
+            let sub = all ? p : p.gatheringColumns(running)
+            var product = products.maskedGram(sub, mask: all ? mask : mask.gatheringColumns(running))
             product.scale(by: twoC)
             product.add(sub)
             var still: [Int] = []

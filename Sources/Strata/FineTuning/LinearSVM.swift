@@ -177,7 +177,7 @@ public struct LinearSVM: Sendable {
         var duals = [[Float]](repeating: [], count: classes)
         if primal && !mine.isEmpty {
             // One group: the cores share each product instead of each taking classes.
-            if spectrum?.dimension != d + 1 { spectrum = try GramSpectrum(x, cores: cores) }
+            if spectrum?.dimension != d + 1 { spectrum = try GramSpectrum(x) }
             let members = Array(mine)
             let solutions = solvePrimal(x, labels: labels, classes: members, settings: settings, start: warmStart.map { start in members.map { start[$0] } },
                                         spectrum: spectrum!, cores: cores, onIteration: progress)
