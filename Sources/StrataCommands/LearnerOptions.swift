@@ -139,9 +139,11 @@ struct FeatureOptions: ParsableArguments {
     var encoding: String?
     @Option(help: "Images per extraction batch, bounding memory (default 16).")
     var imagesPerBatch: String?
+    @Option(help: "For a stack trained on another stack's maps (pretrain --on with --window): append those maps pooled again over this grid, RxC, whose sides divide theirs (both layers' features, as Coates and Ng 2011).")
+    var lowerPool: String?
 
     var settings: [String: String?] {
-        ["layer": layer, "stride": stride, "pool": pool, "pool_op": poolOp, "encoding": encoding, "images_per_batch": imagesPerBatch]
+        ["layer": layer, "stride": stride, "pool": pool, "pool_op": poolOp, "encoding": encoding, "images_per_batch": imagesPerBatch, "lower_pool": lowerPool]
     }
 
     var given: Bool { settings.values.contains { $0 != nil } }

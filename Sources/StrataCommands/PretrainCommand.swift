@@ -35,6 +35,7 @@ struct PretrainCommand: ParsableCommand {
     @OptionGroup(title: "Data") var images: ImageOptions
     @OptionGroup(title: "Data") var pixels: PixelOptions
     @OptionGroup(title: "Input") var source: PretrainInputOptions
+    @OptionGroup(title: "Maps (with --on a patch-trained stack and --window: a second stage on windows of its pooled maps)") var maps: FeatureOptions
     @OptionGroup(title: "Preprocessing") var preprocessing: PreprocessingOptions
     @Option(help: "Hold out this fraction of the examples (the last) for valid_* channels (default 0).")
     var validationFraction: Float?
@@ -53,6 +54,9 @@ struct PretrainCommand: ParsableCommand {
         let trainingSource = FlagSettings(training.settings)
         let layer = try LayerSettings.read(learner: layerSource, training: trainingSource)
         let input: Pretraining.Input
+        if maps.given, source.on == nil || source.window == nil {
+            throw ValidationError("--layer, --stride, --pool, --pool-op, --encoding, --images-per-batch and --lower-pool describe a stack's pooled maps: they apply with --on a patch-trained stack and --window")
+        }
         if let path = source.input {
             try refuse(["--dataset": images.dataset, "--limit": images.limit.map(String.init), "--pixel-scale": pixels.pixelScale,
                         "--binarize": pixels.binarize ? "" : nil, "--window": source.window, "--random": source.random.map(String.init), "--on": source.on],
@@ -61,6 +65,11 @@ struct PretrainCommand: ParsableCommand {
                 try refuse(["--preprocess": preprocessing.given ? "" : nil], "with --block-rows: a matrix read from disk trains as it is (preprocess it when writing it)")
             }
             input = source.blockRows.map { .matrixOnDisk(path: path, blockRows: $0) } ?? .matrix(path: path)
+        } else if let stack = source.on, let window = source.window {
+            try refuse(["--pixel-scale": pixels.pixelScale, "--binarize": pixels.binarize ? "" : nil, "--block-rows": source.blockRows.map(String.init)],
+                       "with --on and --window: the layer trains on windows of the stack's pooled maps of the images it records")
+            input = .maps(path: stack, features: try FeatureSettings.read(from: FlagSettings(maps.settings)), dataset: images.dataset, limit: images.limit,
+                          patches: try source.patches(window: window))
         } else if let stack = source.on {
             try refuse(["--pixel-scale": pixels.pixelScale, "--binarize": pixels.binarize ? "" : nil, "--window": source.window, "--random": source.random.map(String.init),
                         "--preprocess": preprocessing.given ? "" : nil],
@@ -71,11 +80,7 @@ struct PretrainCommand: ParsableCommand {
             try refuse(["--block-rows": source.blockRows.map(String.init)], "without --input (it reads an --input matrix from disk)")
             if source.window == nil { try refuse(["--random": source.random.map(String.init)], "without --window (random patches need a window size)") }
             let imageSettings = try ImageSettings.read(from: FlagSettings(images.settings.merging(pixels.settings) { a, _ in a }))
-            let patches = try source.window.map { text -> Pretraining.PatchSettings in
-                let pair = try FlagSettings(["window": text]).value("window", PairSetting.init(parsing:))!
-                guard (source.random ?? 1) >= 1 else { throw StrataError.invalidArgument(name: "--random", reason: "\(source.random!) must be at least 1") }
-                return Pretraining.PatchSettings(window: .init(height: pair.first, width: pair.second), count: source.random ?? 150_000)
-            }
+            let patches = try source.window.map { try source.patches(window: $0) }
             input = .images(imageSettings, patches: patches)
         }
         var s = Pretraining.Settings(input: input, layer: layer)
@@ -115,4 +120,11 @@ struct PretrainInputOptions: ParsableArguments {
     var random: Int?
     @Option(help: ArgumentHelp("Leave the --input matrix on disk and read it N rows at a time (data larger than memory; blocks are shuffled, then the rows within each block).", valueName: "N"))
     var blockRows: Int?
+
+    /// `--random` windows of size `window`.
+    func patches(window: String) throws -> Pretraining.PatchSettings {
+        let pair = try FlagSettings(["window": window]).value("window", PairSetting.init(parsing:))!
+        guard (random ?? 1) >= 1 else { throw StrataError.invalidArgument(name: "--random", reason: "\(random!) must be at least 1") }
+        return Pretraining.PatchSettings(window: .init(height: pair.first, width: pair.second), count: random ?? 150_000)
+    }
 }

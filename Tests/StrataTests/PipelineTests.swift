@@ -83,6 +83,53 @@ func bytes(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWith
     }
 }
 
+extension FrontEndAgreementTests {
+    /// A second stage (`maps`) and an SVM on both stages' features, from a
+    /// file and from `pretrain --on STACK --window` and `finetune svm
+    /// --lower-pool`: the same centroids and the same classifier (the files
+    /// differ only in the lower stack's recorded path).
+    @Test func secondStageFromYAMLAndFromFlagsAgree() throws {
+        let folder = TemporaryFolder()
+        let images = try writeTinyImageFolder(folder)
+        let yaml = """
+        name: agree
+        dataset: {name: \(images), pixel_scale: 255}
+        patches: {window: 3, count: 300}
+        preprocessing: [gcn]
+        layers:
+          - {learner: kmeans, hidden: 5, training: {batch_size: 50, epochs: 2}}
+        maps:
+          encoding: triangle
+          pool: 4x4
+          window: 2
+          count: 200
+          preprocessing: [zca]
+          layers:
+            - {learner: kmeans, hidden: 6, training: {batch_size: 50, epochs: 2}}
+        finetune:
+          svm: {c: 0.1, pool: 2x2, encoding: triangle, lower_pool: 2x2}
+        validation: 12
+        outputs: {folder: \(folder.file("yaml")), weights: false, monitor: false}
+        """
+        var run = ExperimentRun(try Experiment.parse(yaml), compute: Compute(cores: 1))
+        run.showProgress = false
+        let outcome = try run.run { _ in }
+        try runCommand(["pretrain", "--dataset", images, "--pixel-scale", "255", "--window", "3", "--random", "300", "--preprocess", "gcn",
+                        "--learner", "kmeans", "--hidden", "5", "--batch-size", "50", "--epochs", "2", "--threads", "1", "--run", folder.file("l1")])
+        try runCommand(["pretrain", "--on", folder.file("l1/stack.safetensors"), "--encoding", "triangle", "--pool", "4x4", "--window", "2", "--random", "200",
+                        "--preprocess", "zca", "--learner", "kmeans", "--hidden", "6", "--batch-size", "50", "--epochs", "2", "--threads", "1", "--run", folder.file("l2")])
+        try runCommand(["finetune", "svm", "--stack", folder.file("l2/stack.safetensors"), "--c", "0.1", "--pool", "2x2", "--encoding", "triangle",
+                        "--lower-pool", "2x2", "--validation", "12", "--threads", "1", "--run", folder.file("svm")])
+        let (fromFile, fromFlags) = (try LayerStack.read(folder.file("yaml/maps/stack.safetensors")), try LayerStack.read(folder.file("l2/stack.safetensors")))
+        #expect(fromFile.layers[0].filters == fromFlags.layers[0].filters && fromFile.sizes == "20-6")
+        #expect(try InputContract(metadata: fromFlags.extra).maps?.stack == folder.file("l1/stack.safetensors"))
+        let (a, b) = (try Classifier.read(folder.file("yaml/svm/classifier.safetensors")), try Classifier.read(folder.file("svm/classifier.safetensors")))
+        guard case .svm(let svmA) = a.head, case .svm(let svmB) = b.head else { Issue.record("not SVMs"); return }
+        #expect(svmA.weights == svmB.weights && a.extractor?.outputCount == 6 * 4 + 5 * 4)
+        #expect(outcome.stack.sizes == "20-6" && outcome.accuracies["svm"] != nil)
+    }
+}
+
 /// In-process runs share the process's compute (BLAS threads), so they run one at a time.
 extension FrontEndAgreementTests {
 @Suite(.serialized) struct TutorialTests {

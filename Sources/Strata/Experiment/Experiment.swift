@@ -30,6 +30,17 @@ public struct Experiment: Sendable {
         case depthStudy(DepthStudy.Settings)
     }
 
+    /// A second stage of features (Coates and Ng 2011): layers trained on
+    /// random windows of the first stage's pooled maps (``LowerStage``).
+    public struct MapsStage: Sendable {
+        /// How the first stage's maps are made: stride, pooling grid and operation, encoding.
+        public var features: FeatureSettings
+        /// The random windows of the maps the first layer of this stage trains on.
+        public var patches: Pretraining.PatchSettings
+        public var preprocessing = PreprocessingPipeline()
+        public var layers: [LayerSettings]
+    }
+
     /// Where an experiment writes, and which pictures it draws.
     public struct Outputs: Sendable {
         public var folder: String
@@ -48,6 +59,8 @@ public struct Experiment: Sendable {
     public var patches: Pretraining.PatchSettings?
     public var preprocessing = PreprocessingPipeline()
     public var layers: [LayerSettings] = []
+    /// A second stage on the first stage's maps; fine-tuning then uses its stack.
+    public var maps: MapsStage?
     public var finetune: Finetune?
     /// Hold out this many training examples for validation (fine-tuning, C selection).
     public var validation = 10_000
@@ -64,7 +77,7 @@ public struct Experiment: Sendable {
     /// Parses and validates experiment YAML; `file` names it in errors.
     public static func parse(_ text: String, file: String = "<experiment>") throws -> Experiment {
         let rootField = try YAMLField.parse(text, file: file)
-        let root = try YAMLSettings(rootField, allowed: ["name", "dataset", "seed", "patches", "preprocessing", "layers", "finetune", "validation", "threads", "outputs"])
+        let root = try YAMLSettings(rootField, allowed: ["name", "dataset", "seed", "patches", "preprocessing", "layers", "maps", "finetune", "validation", "threads", "outputs"])
         let name = try root.mapping.required("name").string()
         var e = Experiment(name: name, outputs: Outputs(folder: "runs/" + name))
         if let d = root.field("dataset") {
@@ -83,6 +96,7 @@ public struct Experiment: Sendable {
         let layers = try root.mapping.required("layers").list()
         guard !layers.isEmpty else { throw try root.mapping.required("layers").fail("needs at least one layer") }
         e.layers = try layers.map { try parseLayer($0, seed: e.seed) }
+        if let m = root.field("maps") { e.maps = try parseMaps(m, seed: e.seed) }
         if let v = try root.positive("validation", root.int) { e.validation = v }
         if let v = try root.positive("threads", root.int) { e.threads = v }
         if let f = root.field("finetune") { e.finetune = try parseFinetune(f) }
@@ -121,6 +135,18 @@ public struct Experiment: Sendable {
                              merged: ["early_stopping": (primary: "channel", keys: ["prop_decrease", "patience"])])
         }
         return try LayerSettings.read(learner: s, training: training ?? FlagSettings([:]), seed: seed)
+    }
+
+    /// `maps: {encoding: triangle, pool: 6x6, window: 2, count: 150000, preprocessing: [zca], layers: [...]}`.
+    static func parseMaps(_ field: YAMLField, seed: UInt64) throws -> MapsStage {
+        let s = try YAMLSettings(field, allowed: FeatureSettings.keys.filter { $0 != "lower_pool" } + ["window", "count", "preprocessing", "layers"])
+        guard let window = try s.value("window", PairSetting.init(parsing:)) else { throw field.fail("missing required key 'window' (the windows of the maps the stage trains on)") }
+        let patches = Pretraining.PatchSettings(window: .init(height: window.first, width: window.second), count: try s.positive("count", s.int) ?? 150_000)
+        let layers = try s.mapping.required("layers").list()
+        guard !layers.isEmpty else { throw try s.mapping.required("layers").fail("needs at least one layer") }
+        var stage = MapsStage(features: try FeatureSettings.read(from: s), patches: patches, layers: try layers.map { try parseLayer($0, seed: seed) })
+        if let list = try s.field("preprocessing")?.list() { stage.preprocessing = PreprocessingPipeline(try list.map(parsePreprocessor)) }
+        return stage
     }
 
     static func parseFinetune(_ field: YAMLField) throws -> Finetune {

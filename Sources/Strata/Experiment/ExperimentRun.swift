@@ -32,6 +32,10 @@ public struct ExperimentRun {
                 e.patches!.count = 10 * limit
                 changes.append("--limit \(limit): \(10 * limit) random patches instead of \(count)")
             }
+            if let count = e.maps?.patches.count, count > 10 * limit {
+                e.maps!.patches.count = 10 * limit
+                changes.append("--limit \(limit): \(10 * limit) random windows of the maps instead of \(count)")
+            }
             if e.finetune != nil, e.validation > limit / 5 {
                 e.validation = max(1, limit / 5)
                 changes.append("--limit \(limit): \(e.validation) held-out examples instead of \(original.validation)")
@@ -39,6 +43,7 @@ public struct ExperimentRun {
         }
         if let maxEpochs {
             for i in e.layers.indices { e.layers[i].training.maxEpochs = min(e.layers[i].training.maxEpochs, maxEpochs) }
+            for i in e.maps?.layers.indices ?? 0 ..< 0 { e.maps!.layers[i].training.maxEpochs = min(e.maps!.layers[i].training.maxEpochs, maxEpochs) }
             if case .softmax(var c, let compare)? = e.finetune { c.maxEpochs = min(c.maxEpochs, maxEpochs); e.finetune = .softmax(c, compareWithoutPretraining: compare) }
             if case .depthStudy(var s)? = e.finetune {
                 s.training.maxEpochs = min(s.training.maxEpochs, maxEpochs)
@@ -56,11 +61,16 @@ public struct ExperimentRun {
         if let p = e.patches { steps.append("patches: \(p.count) random \(p.window), seed \(e.seed)") }
         steps.append("preprocessing: \(e.preprocessing.summary)")
         for (i, layer) in e.layers.enumerated() { steps.append("layer \(i + 1): \(layer.summary)") }
+        if let m = e.maps {
+            steps.append("maps: the stack's features \(m.features.encoding), \(m.features.pooling.operation.rawValue)-pooled over \(m.features.pooling.gridRows)x\(m.features.pooling.gridColumns), as images; \(m.patches.count) random \(m.patches.window) windows, preprocessing \(m.preprocessing.summary)")
+            for (i, layer) in m.layers.enumerated() { steps.append("maps layer \(i + 1): \(layer.summary)") }
+        }
         switch e.finetune {
         case .softmax(let c, let compare)?:
             steps.append("fine-tune: softmax, lr \(c.learningRate), up to \(c.maxEpochs) epochs, \(e.validation) held out\(compare ? ", and the same network without pretraining" : "")")
         case .svm(let s, let grid, _, let f)?:
-            steps.append("fine-tune: linear SVM (\(s.loss.rawValue), C \(grid.map { "from \($0)" } ?? "\(s.c)"), \(e.validation) held out) on features (\(f.encoding)), stride \(f.stride), \(f.pooling.operation.rawValue)-pooling over \(f.pooling.gridRows)x\(f.pooling.gridColumns)")
+            steps.append("fine-tune: linear SVM (\(s.loss.rawValue), C \(grid.map { "from \($0)" } ?? "\(s.c)"), \(e.validation) held out) on features (\(f.encoding)), stride \(f.stride), \(f.pooling.operation.rawValue)-pooling over \(f.pooling.gridRows)x\(f.pooling.gridColumns)"
+                + (f.lowerPool.map { ", with the maps pooled over \($0.gridRows)x\($0.gridColumns)" } ?? ""))
         case .depthStudy(let s)?:
             steps.append("depth study: \(s.variants.map(\.description).joined(separator: ", ")) at depths 1-\(e.layers.count), \(s.training.maxEpochs) epochs each, "
                 + String(format: "updates to %.0f%% validation accuracy measured every %d, %d held out", 100 * s.targetAccuracy, s.evaluateEvery, e.validation))
@@ -91,28 +101,23 @@ public struct ExperimentRun {
         var data = try Pretraining.prepare(.images(e.images, patches: e.patches), preprocessing: e.preprocessing, patchSeed: e.seed)
         say("\(data.examples.rows) training examples of \(data.examples.columns) values: \(data.summary)")
         var monitorRuns: [(name: String, log: MonitorLog)] = []
-        var stack = data.base
-        var layerSeconds: [Double] = []
-        for (i, layer) in e.layers.enumerated() {
-            let layerFolder = folder + "/layer\(i + 1)"
-            let resumeLayer = resume && FileManager.default.fileExists(atPath: layerFolder + "/model.safetensors")
-            let result = try Pretraining.trainLayer(layer, on: data, folder: layerFolder, resume: resumeLayer, compute: compute, showProgress: showProgress, log: { _ in })
-            stack = result.stack
-            monitorRuns.append(("layer \(i + 1)", result.report.log))
-            layerSeconds.append(result.report.seconds)
-            say(String(format: "layer %d (%d-%d): %d epochs, %.1f s, train_objective %.5g", i + 1, result.learner.visibleCount, result.learner.hiddenCount,
-                       result.report.epochs, result.report.seconds, result.report.log.rows.last?["train_objective"] ?? .nan))
-            if i + 1 < e.layers.count {
-                var contract = data.contract
-                contract.through = "layers 1-\(i + 1) (\(stack.sizes))"
-                data = Pretraining.PreparedData(examples: .memory(result.learner.transform(try data.examples.inMemory(), batchSize: 4096)), contract: contract, base: stack,
-                                                summary: "layer \(i + 1)'s features")
-            }
-        }
+        let (stack, firstSeconds) = try trainChain(e.layers, on: data, in: folder, label: "layer", monitorRuns: &monitorRuns, say: say)
+        var layerSeconds = firstSeconds
         data.examples = .memory(Tensor(zeros: [0, 0]))
         let stackPath = folder + "/stack.safetensors"
         try stack.write(to: stackPath)
+        var top = (stack: stack, path: stackPath)
+        if let m = e.maps {
+            let mapsData = try Pretraining.prepare(.maps(path: stackPath, features: m.features, dataset: nil, limit: e.images.limit, patches: m.patches),
+                                                   preprocessing: m.preprocessing, patchSeed: e.seed)
+            say(mapsData.summary)
+            let (mapsStack, seconds) = try trainChain(m.layers, on: mapsData, in: folder + "/maps", label: "maps layer", monitorRuns: &monitorRuns, say: say)
+            layerSeconds += seconds
+            top = (mapsStack, folder + "/maps/stack.safetensors")
+            try mapsStack.write(to: top.path)
+        }
         var files: [(name: String, path: String)] = [("stack", stackPath), ("layer 1 checkpoint", folder + "/layer1/model.safetensors")]
+            + (e.maps == nil ? [] : [("stack on the maps", top.path)])
         if e.outputs.weights {
             try Pictures.weights(of: stack, to: folder + "/weights.png")
             files.append(("weights", folder + "/weights.png"))
@@ -130,7 +135,7 @@ public struct ExperimentRun {
         var accuracies: [String: Double] = [:]
         switch e.finetune {
         case .softmax(let configuration, let compare)?:
-            let variants: [(name: String, network: SoftmaxFineTuning.Network)] = [("finetune", .pretrained(stack, name: stackPath))]
+            let variants: [(name: String, network: SoftmaxFineTuning.Network)] = [("finetune", .pretrained(top.stack, name: top.path))]
                 + (compare ? [("no_pretraining", .random(hidden: stack.layers.map(\.hiddenCount), activation: .sigmoid))] : [])
             let labeled = try e.images.loadLabeled()
             for variant in variants {
@@ -145,7 +150,7 @@ public struct ExperimentRun {
                 files += [("\(variant.name) classifier", result.evaluation.classifierPath), ("\(variant.name) evaluation", result.evaluation.evaluationPath)]
             }
         case .svm(let svm, let grid, let stdEps, let features)?:
-            var s = SVMFineTuning.Settings(features: .stack(stack, name: stackPath, features), images: e.images)
+            var s = SVMFineTuning.Settings(features: .stack(top.stack, name: top.path, features), images: e.images)
             (s.validation, s.svm, s.cGrid, s.stdEps, s.folder, s.resume) = (e.validation, svm, grid, stdEps, folder + "/svm", resume)
             let result = try SVMFineTuning.run(s, compute: compute, log: say)
             accuracies["svm"] = result.evaluation.confusion.accuracy
@@ -171,6 +176,32 @@ public struct ExperimentRun {
         for (name, path) in files { say("\(name.padding(toLength: width, withPad: " ", startingAt: 0))  \(path)") }
         try AtomicFile.write(Data((lines.all.joined(separator: "\n") + "\n").utf8), to: folder + "/report.txt")
         log("report: \(folder)/report.txt")
-        return Outcome(files: files, lines: lines.all, stack: stack, accuracies: accuracies)
+        return Outcome(files: files, lines: lines.all, stack: top.stack, accuracies: accuracies)
+    }
+
+    /// Trains `layers` greedily on `data` (layer k in `folder/layerk`, each
+    /// on the features of the ones below), logging one line per layer; returns the stack and each layer's seconds.
+    private func trainChain(_ layers: [LayerSettings], on prepared: Pretraining.PreparedData, in folder: String, label: String,
+                            monitorRuns: inout [(name: String, log: MonitorLog)], say: StageLog) throws -> (LayerStack, [Double]) {
+        var data = prepared
+        var stack = data.base
+        var seconds: [Double] = []
+        for (i, layer) in layers.enumerated() {
+            let layerFolder = folder + "/layer\(i + 1)"
+            let resumeLayer = resume && FileManager.default.fileExists(atPath: layerFolder + "/model.safetensors")
+            let result = try Pretraining.trainLayer(layer, on: data, folder: layerFolder, resume: resumeLayer, compute: compute, showProgress: showProgress, log: { _ in })
+            stack = result.stack
+            monitorRuns.append(("\(label) \(i + 1)", result.report.log))
+            seconds.append(result.report.seconds)
+            say(String(format: "%@ %d (%d-%d): %d epochs, %.1f s, train_objective %.5g", label, i + 1, result.learner.visibleCount, result.learner.hiddenCount,
+                       result.report.epochs, result.report.seconds, result.report.log.rows.last?["train_objective"] ?? .nan))
+            if i + 1 < layers.count {
+                var contract = data.contract
+                contract.through = "layers 1-\(i + 1) (\(stack.sizes))"
+                data = Pretraining.PreparedData(examples: .memory(result.learner.transform(try data.examples.inMemory(), batchSize: 4096)), contract: contract, base: stack,
+                                                summary: "layer \(i + 1)'s features")
+            }
+        }
+        return (stack, seconds)
     }
 }

@@ -112,9 +112,13 @@ public struct InferencePlan: Sendable {
     }
 
     /// The steps of a feature extractor: patches, the stack's preprocessing
-    /// and layers, its encoding, pooling.
+    /// and layers, its encoding, pooling; after those of its lower stage,
+    /// whose pooled maps are its input.
     static func steps(of extractor: FeatureExtractor) throws -> [Step] {
-        var steps: [Step] = []
+        if let grid = extractor.lowerPooling {
+            throw StrataError.invalidArgument(name: "export", reason: "features that append the lower stage's maps (lower_pool \(grid.gridRows)x\(grid.gridColumns)) branch, and exported plans are one chain of steps; export a classifier on the upper stage's features alone")
+        }
+        var steps: [Step] = try extractor.lowerStage.map { try Self.steps(of: $0) } ?? []
         let depth = extractor.depth ?? extractor.stack.layers.count
         if let convolution = extractor.convolution {
             let (indices, positions, size) = try patchIndices(convolution)

@@ -83,6 +83,11 @@ public struct FeatureExtractor: Sendable {
     /// lengths for the triangle and hard assignment.
     private var dictionary: Tensor?
     private var centroidLengths: [Float]?
+    /// For a stack trained on another stack's pooled maps: that lower stage (``onMaps(of:alsoPooled:)``).
+    var lower: LowerExtractor?
+    /// With a lower stage: its maps pooled again over this coarser grid
+    /// (the lower stage's pooling operation) are appended to the features.
+    public internal(set) var lowerPooling: Pooling?
 
     public init(stack: LayerStack, depth: Int? = nil, convolution: Convolution? = nil, encoding: Encoding = .hiddenMeans) throws {
         guard !stack.layers.isEmpty else { throw StrataError.invalidArgument(name: "stack", reason: "has no layers") }
@@ -127,9 +132,23 @@ public struct FeatureExtractor: Sendable {
     /// The extractor a stack calls for on images of `geometry`: convolutional
     /// (at `stride`, pooled by `pooling`) when the stack was trained on
     /// patches (its ``InputContract`` has a patch window), per example otherwise.
+    /// A stack trained on the pooled maps of a lower stack (``InputContract/maps``)
+    /// runs over that stack's maps of the images (``LowerStage``).
+    /// With `lowerPool` (only then), the lower stage's maps pooled over that grid are appended.
     public init(stack: LayerStack, images geometry: ImageGeometry?, depth: Int? = nil,
-                stride: (y: Int, x: Int) = (1, 1), pooling: Pooling = Pooling(), encoding: Encoding = .hiddenMeans) throws {
-        guard let window = try InputContract(metadata: stack.extra).patchWindow else {
+                stride: (y: Int, x: Int) = (1, 1), pooling: Pooling = Pooling(), encoding: Encoding = .hiddenMeans, lowerPool: Pooling? = nil) throws {
+        let contract = try InputContract(metadata: stack.extra)
+        if let maps = contract.maps, let window = contract.patchWindow {
+            let lower = try maps.extractor(images: geometry)
+            try self.init(stack: stack, depth: depth, convolution: Convolution(image: lower.mapGeometry!, window: (window.height, window.width), stride: stride, pooling: pooling),
+                          encoding: encoding)
+            self = try onMaps(of: lower, alsoPooled: lowerPool)
+            return
+        }
+        if let lowerPool {
+            throw StrataError.invalidArgument(name: "lower_pool", reason: "\(lowerPool.gridRows)x\(lowerPool.gridColumns) applies to a stack trained on another stack's maps; this one has no lower stage")
+        }
+        guard let window = contract.patchWindow else {
             try self.init(stack: stack, depth: depth, encoding: encoding)
             return
         }
@@ -143,12 +162,22 @@ public struct FeatureExtractor: Sendable {
     /// Features per position (per example without convolution): the chosen
     /// layer's hidden units, twice that for the soft-threshold encoding.
     public var hiddenCount: Int { stack.layers[(depth ?? stack.layers.count) - 1].hiddenCount * encoding.multiplicity }
-    /// Features per example.
-    public var outputCount: Int { hiddenCount * (convolution?.pooling.regions ?? 1) }
+    /// Features per example: this stage's, then the lower stage's re-pooled maps (``lowerPooling``).
+    public var outputCount: Int { ownOutputCount + (lowerPooling.map { $0.regions * (lower?.extractor.hiddenCount ?? 0) } ?? 0) }
+    /// Features per example from this stage's own layers.
+    var ownOutputCount: Int { hiddenCount * (convolution?.pooling.regions ?? 1) }
 
     /// The features of raw `examples` (`(n, pixels)`), `(n, outputCount)`.
     /// `progress` is called with the number of examples done.
     public func extract(_ examples: Tensor, imagesPerBatch: Int = 16, cores: Int = Compute.activeCores, progress: ((Int) -> Void)? = nil) throws -> Tensor {
+        if let lower = lower?.extractor {
+            return try extractThroughLower(lower, examples, imagesPerBatch: imagesPerBatch, cores: cores, progress: progress)
+        }
+        return try extractOwn(examples, imagesPerBatch: imagesPerBatch, cores: cores, progress: progress)
+    }
+
+    /// This stage's features of its own input (images, or a lower stage's maps).
+    func extractOwn(_ examples: Tensor, imagesPerBatch: Int, cores: Int, progress: ((Int) -> Void)? = nil) throws -> Tensor {
         guard let convolution else {
             var x = examples
             try stack.preprocessing.transform(&x)
@@ -164,7 +193,7 @@ public struct FeatureExtractor: Sendable {
         let shape = convolution.patchShape
         let (mapRows, mapColumns) = shape.positions(in: geometry)
         let perImage = mapRows * mapColumns
-        let hidden = hiddenCount, regions = convolution.pooling.regions, width = outputCount
+        let hidden = hiddenCount, regions = convolution.pooling.regions, width = ownOutputCount
         let pooling = convolution.pooling
         let regionOf = convolution.regionOfPositions
         let counts = Pooling.positionCounts(regionOf: regionOf, regions: regions)

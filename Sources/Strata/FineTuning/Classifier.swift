@@ -35,7 +35,7 @@ public struct Classifier: Sendable {
 
     /// Values per raw example this classifier takes.
     public var inputCount: Int {
-        if let extractor { return extractor.convolution?.image.size ?? extractor.stack.inputCount ?? 0 }
+        if let extractor { return extractor.inputCount }
         switch head {
         case .softmax(let network): return network.inputCount
         case .svm(let svm): return svm.featureCount
@@ -86,14 +86,7 @@ public struct Classifier: Sendable {
             file.tensors["svm.bias"] = svm.bias
             file.metadata["svm.settings"] = encodeJSON(svm.settings)
         }
-        if let extractor {
-            let stack = try extractor.stack.safeTensors()
-            for (name, tensor) in stack.tensors { file.tensors["extractor." + name] = tensor }
-            for (key, value) in stack.metadata { file.metadata["extractor." + key] = value }
-            if let depth = extractor.depth { file.metadata["extractor_depth"] = String(depth) }
-            if let convolution = extractor.convolution { file.metadata["extractor_convolution"] = encodeJSON(convolution) }
-            if extractor.encoding != .hiddenMeans { file.metadata["extractor_encoding"] = encodeJSON(extractor.encoding) }
-        }
+        try extractor?.save(into: &file, prefix: "extractor")
         try preprocessing.save(into: &file)
         file.metadata["format"] = "strata-classifier-1"
         file.metadata["classifier"] = kind
@@ -114,17 +107,7 @@ public struct Classifier: Sendable {
         }
         do {
             let classNames = try decodeJSON([String].self, file.metadata["class_names"] ?? "", what: "class_names")
-            var extractor: FeatureExtractor?
-            if file.metadata["extractor.format"] != nil {
-                var stackFile = SafeTensors()
-                for (name, tensor) in file.tensors where name.hasPrefix("extractor.") { stackFile.tensors[String(name.dropFirst(10))] = tensor }
-                for (key, value) in file.metadata where key.hasPrefix("extractor.") { stackFile.metadata[String(key.dropFirst(10))] = value }
-                let stack = try LayerStack.read(safeTensors: stackFile, path: path)
-                let convolution = try file.metadata["extractor_convolution"].map { try decodeJSON(Convolution.self, $0, what: "extractor_convolution") }
-                let encoding = try file.metadata["extractor_encoding"].map { try decodeJSON(Encoding.self, $0, what: "extractor_encoding") } ?? .hiddenMeans
-                extractor = try FeatureExtractor(stack: stack, depth: file.metadata["extractor_depth"].flatMap { Int($0) }, convolution: convolution,
-                                                 encoding: encoding)
-            }
+            let extractor = try FeatureExtractor.load(from: file, prefix: "extractor", path: path)
             let head: Head
             switch file.metadata["classifier"] {
             case "softmax":
@@ -164,9 +147,9 @@ public struct Classifier: Sendable {
             guard classNames.count == (head.classCount) else {
                 throw StrataError.badKey(path: path, key: "class_names", reason: "\(classNames.count) names for \(head.classCount) classes")
             }
-            let known: Set = ["format", "classifier", "class_names", "softmax.activations", "softmax.pieces", "svm.settings", "preprocessing", "extractor_depth", "extractor_convolution", "extractor_encoding"]
+            let known: Set = ["format", "classifier", "class_names", "softmax.activations", "softmax.pieces", "svm.settings", "preprocessing"]
             return Classifier(head: head, extractor: extractor, preprocessing: try PreprocessingPipeline(checkpoint: file, path: path),
-                              classNames: classNames, extra: file.metadata.filter { !known.contains($0.key) && !$0.key.hasPrefix("extractor.") })
+                              classNames: classNames, extra: file.metadata.filter { !known.contains($0.key) && !$0.key.hasPrefix("extractor") })
         } catch StrataError.badKey(_, let key, let reason) {
             throw StrataError.badKey(path: path, key: key, reason: reason)
         }

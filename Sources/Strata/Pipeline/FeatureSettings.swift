@@ -3,7 +3,7 @@ import Foundation
 /// How features are computed from a stack: per example through its layers,
 /// or, for a stack trained on patches, convolutionally at every window
 /// position with pooling (Coates, Lee and Ng 2011).
-public struct FeatureSettings: Equatable, Sendable {
+public struct FeatureSettings: Codable, Equatable, Sendable {
     /// Features from this layer (1 = the bottom; nil: the top).
     public var layer: Int?
     /// Window stride of convolutional extraction.
@@ -13,10 +13,13 @@ public struct FeatureSettings: Equatable, Sendable {
     public var encoding: Encoding = .hiddenMeans
     /// Images per extraction batch (bounds memory).
     public var imagesPerBatch = 16
+    /// For a stack on another stack's maps: append those maps pooled again
+    /// over this grid (its sides dividing theirs; their own operation). Nil: this stage's features only.
+    public var lowerPool: Pooling?
 
     public init() {}
 
-    public static let keys = ["layer", "stride", "pool", "pool_op", "encoding", "images_per_batch"]
+    public static let keys = ["layer", "stride", "pool", "pool_op", "encoding", "images_per_batch", "lower_pool"]
 
     public static func read(from s: SettingSource) throws -> FeatureSettings {
         var f = FeatureSettings()
@@ -26,12 +29,13 @@ public struct FeatureSettings: Equatable, Sendable {
         if let v = try s.value("pool_op", Pooling.Operation.init(parsing:)) { f.pooling.operation = v }
         if let v = try s.value("encoding", Encoding.init(parsing:)) { f.encoding = v }
         if let v = try s.positive("images_per_batch", s.int) { f.imagesPerBatch = v }
+        if let v = try s.value("lower_pool", PairSetting.init(parsing:)) { f.lowerPool = Pooling(gridRows: v.first, gridColumns: v.second) }
         return f
     }
 
     /// The extractor for `stack` on images of `geometry`.
     public func extractor(for stack: LayerStack, images geometry: ImageGeometry?) throws -> FeatureExtractor {
-        try FeatureExtractor(stack: stack, images: geometry, depth: layer, stride: (stride.height, stride.width), pooling: pooling, encoding: encoding)
+        try FeatureExtractor(stack: stack, images: geometry, depth: layer, stride: (stride.height, stride.width), pooling: pooling, encoding: encoding, lowerPool: lowerPool)
     }
 
     /// The features of `images` with a progress bar labelled `label`; across
@@ -54,8 +58,10 @@ extension FeatureExtractor {
         let layerText = "layer \(depth ?? stack.layers.count) of \(stack.sizes)" + (encoding == .hiddenMeans ? "" : " (\(encoding))")
         guard let c = convolution else { return "\(layerText), per example: \(outputCount) features" }
         let (rows, columns) = c.patchShape.positions(in: c.image)
-        return "\(layerText), convolutional: \(c.windowHeight)x\(c.windowWidth) windows at stride \(c.strideY)x\(c.strideX) " +
-            "(\(rows)x\(columns) positions), \(c.pooling.operation.rawValue)-pooled over \(c.pooling.gridRows)x\(c.pooling.gridColumns) regions: \(outputCount) features"
+        let appended = lowerPooling.map { ", then the lower maps \($0.operation.rawValue)-pooled over \($0.gridRows)x\($0.gridColumns): \(outputCount) in all" } ?? ""
+        return (lowerStage.map { "on the \(c.image) maps of [\($0.summary)]; " } ?? "")
+            + "\(layerText), convolutional: \(c.windowHeight)x\(c.windowWidth) windows at stride \(c.strideY)x\(c.strideX) "
+            + "(\(rows)x\(columns) positions), \(c.pooling.operation.rawValue)-pooled over \(c.pooling.gridRows)x\(c.pooling.gridColumns) regions: \(ownOutputCount) features" + appended
     }
 }
 

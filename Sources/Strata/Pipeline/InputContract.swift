@@ -34,6 +34,10 @@ public struct InputContract: Codable, Equatable, Sendable {
     public var patchWindow: Window?
     /// The layers below, for a layer trained on a stack's features (`784-1000`).
     public var through: String?
+    /// Set for a stack trained on the pooled feature maps of a lower stack:
+    /// ``image`` is then the maps' geometry, and features of new images go
+    /// through that stack first (``LowerStage``).
+    public var maps: LowerStage?
 
     public init(dataset: String? = nil, split: String = "train", image: ImageGeometry? = nil, pixelScale: Float = 1, binarize: Bool = false,
                 patchWindow: Window? = nil) {
@@ -112,6 +116,7 @@ public struct InputContract: Codable, Equatable, Sendable {
         if pixelScale != 1 { parts.append("pixels x\(pixelScale)") }
         if binarize { parts.append("binarized") }
         if let through { parts.append("through \(through)") }
+        if let maps { parts.append("on the maps of \(maps.stack)") }
         return parts.joined(separator: ", ")
     }
 
@@ -141,5 +146,5 @@ public struct InputContract: Codable, Equatable, Sendable {
         return ImageGeometry(height: h, width: w, channels: c)
     }
 
-    enum CodingKeys: String, CodingKey { case dataset, split, matrix, image, pixelScale = "pixel_scale", binarize, patchWindow = "patch_window", through, legacyChannels = "channels" }
+    enum CodingKeys: String, CodingKey { case dataset, split, matrix, image, pixelScale = "pixel_scale", binarize, patchWindow = "patch_window", through, maps, legacyChannels = "channels" }
 }

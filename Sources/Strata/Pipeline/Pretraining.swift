@@ -17,6 +17,10 @@ public enum Pretraining {
         /// The top layer's features of a saved stack, on the images the stack
         /// records (`dataset`, when given, must be the same).
         case stack(path: String, dataset: String?, limit: Int?)
+        /// Random `patches` windows of the pooled feature maps (made by
+        /// `features`) of a patch-trained stack on the images it records:
+        /// a second stage of features (``LowerStage``).
+        case maps(path: String, features: FeatureSettings, dataset: String?, limit: Int?, patches: PatchSettings)
     }
 
     /// Random patches: `count` windows of `window` pixels.
@@ -92,6 +96,8 @@ public enum Pretraining {
             let examples = TrainingExamples.file(file, blockRows: blockRows)
             return PreparedData(examples: examples, contract: contract, base: try LayerStack(preprocessing: PreprocessingPipeline(), extra: contract.metadata),
                                 summary: examples.summary)
+        case .maps(let path, let features, let dataset, let limit, let patches):
+            return try prepareMaps(of: path, features: features, dataset: dataset, limit: limit, patches: patches, preprocessing: preprocessing, patchSeed: patchSeed)
         case .stack(let path, let dataset, let limit):
             guard preprocessing.steps.isEmpty else {
                 throw StrataError.invalidArgument(name: "preprocessing", reason: "a layer on \(path) trains on its features; the stack's own preprocessing applies to the images")
@@ -99,7 +105,7 @@ public enum Pretraining {
             let stack = try LayerStack.read(path)
             var contract = try InputContract(metadata: stack.extra, path: path)
             guard contract.patchWindow == nil else {
-                throw StrataError.invalidArgument(name: "stack", reason: "\(path) was trained on \(contract.patchWindow!) patches; a layer above it needs per-example features (use `strata features` for its convolutional features)")
+                throw StrataError.invalidArgument(name: "stack", reason: "\(path) was trained on \(contract.patchWindow!) patches; a layer above it needs per-example features (use `strata features` for its convolutional features, or train on windows of its pooled maps: `--window` with `--on`)")
             }
             let images = try ImageSettings(contract: contract, dataset: dataset, split: .train, limit: limit, what: path)
             let data = try images.load()

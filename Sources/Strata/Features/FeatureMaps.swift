@@ -1,0 +1,141 @@
+import Foundation
+
+/// The lower stage of a two-stage feature model: a patch-trained stack whose
+/// pooled feature maps are the images the upper stage was trained on.
+///
+/// A convolutional extraction pooled over an `R x C` grid gives, per image,
+/// `R x C` cells of `K` hidden values each, region-major: an image of
+/// `R x C` pixels with `K` interleaved channels (``FeatureExtractor/mapGeometry``).
+/// A second stack trained on windows of those map images sees several
+/// neighbouring cells of all first-layer features at once, so its units
+/// respond to larger parts of the image than a first-layer filter does: a
+/// second layer of features in the manner of Coates and Ng (2011,
+/// "Selecting Receptive Fields in Deep Networks"), here with every feature
+/// in the window rather than a selected group.
+public struct LowerStage: Codable, Equatable, Sendable {
+    /// The lower stage's stack, by absolute path (recorded in the upper stack's ``InputContract``).
+    public var stack: String
+    /// How its maps are made: stride, pooling grid and operation, encoding.
+    public var features: FeatureSettings
+
+    public init(stack: String, features: FeatureSettings) { (self.stack, self.features) = (stack, features) }
+
+    /// The lower stage's extractor on images of `geometry`, its stack read from ``stack``.
+    func extractor(images geometry: ImageGeometry?) throws -> FeatureExtractor {
+        guard FileManager.default.fileExists(atPath: stack) else {
+            throw StrataError.invalidArgument(name: "lower stage", reason: "\(stack) is missing: this stack was trained on the pooled maps of that stack, which its features need")
+        }
+        let extractor = try features.extractor(for: LayerStack.read(stack), images: geometry)
+        guard extractor.mapGeometry != nil else {
+            throw StrataError.invalidArgument(name: "lower stage", reason: "\(stack) was not trained on patches, so it has no feature maps")
+        }
+        return extractor
+    }
+}
+
+/// Holds a lower stage's extractor inside a ``FeatureExtractor`` (a struct cannot hold its own type directly).
+final class LowerExtractor: Sendable {
+    let extractor: FeatureExtractor
+    init(_ extractor: FeatureExtractor) { self.extractor = extractor }
+}
+
+extension FeatureExtractor {
+    /// The geometry of this extractor's pooled maps seen as images: the
+    /// pooling grid's cells as pixels, the features per position as
+    /// interleaved channels. Nil without convolution.
+    public var mapGeometry: ImageGeometry? {
+        convolution.map { ImageGeometry(height: $0.pooling.gridRows, width: $0.pooling.gridColumns, channels: hiddenCount, layout: .interleaved) }
+    }
+
+    /// The extractor whose maps this one's convolution runs over; nil for a one-stage extractor.
+    public var lowerStage: FeatureExtractor? { lower?.extractor }
+
+    /// This extractor on the maps of `lower`: its convolution must run over
+    /// images of `lower`'s ``mapGeometry``. With `alsoPooled`, the lower
+    /// maps pooled again over that grid (whose sides divide the maps' sides;
+    /// the lower stage's operation) follow this stage's features, as Coates
+    /// and Ng (2011) classify on both layers' features.
+    public func onMaps(of lower: FeatureExtractor, alsoPooled grid: Pooling? = nil) throws -> FeatureExtractor {
+        guard let convolution, let geometry = lower.mapGeometry, let lowerPooling = lower.convolution?.pooling, convolution.image == geometry else {
+            throw StrataError.shapeMismatch(context: "a stack on feature maps of \(lower.mapGeometry?.description ?? "no maps") (\(lower.summary))",
+                                            expected: [lower.mapGeometry?.size ?? 0], found: [convolution?.image.size ?? stack.inputCount ?? 0])
+        }
+        var copy = self
+        copy.lower = LowerExtractor(lower)
+        if let grid {
+            guard grid.gridRows >= 1, grid.gridColumns >= 1, lowerPooling.gridRows % grid.gridRows == 0, lowerPooling.gridColumns % grid.gridColumns == 0 else {
+                throw StrataError.invalidArgument(name: "lower_pool", reason: "\(grid.gridRows)x\(grid.gridColumns) must divide the lower maps' \(lowerPooling.gridRows)x\(lowerPooling.gridColumns) grid")
+            }
+            copy.lowerPooling = Pooling(gridRows: grid.gridRows, gridColumns: grid.gridColumns, operation: lowerPooling.operation)
+        }
+        return copy
+    }
+
+    /// Values per raw example: the lower stage's input, the images' size, or the stack's input.
+    public var inputCount: Int { lower?.extractor.inputCount ?? convolution?.image.size ?? stack.inputCount ?? 0 }
+
+    /// Features of raw examples through the lower stage, then this one,
+    /// `imagesPerPart` images at a time (the maps of one part in memory).
+    func extractThroughLower(_ lower: FeatureExtractor, _ examples: Tensor, imagesPerBatch: Int, cores: Int, progress: ((Int) -> Void)?) throws -> Tensor {
+        guard examples.columns == lower.inputCount else {
+            throw StrataError.shapeMismatch(context: "images for two-stage features", expected: [examples.rows, lower.inputCount], found: examples.shape)
+        }
+        let imagesPerPart = 512
+        var out = Tensor(zeros: [examples.rows, outputCount])
+        for first in stride(from: 0, to: examples.rows, by: imagesPerPart) {
+            let rows = first ..< min(first + imagesPerPart, examples.rows)
+            let maps = try lower.extract(examples.rows(rows), imagesPerBatch: imagesPerBatch, cores: cores)
+            let part = try extractOwn(maps, imagesPerBatch: imagesPerBatch, cores: cores)
+            let (width, own) = (outputCount, ownOutputCount)
+            out.withUnsafeMutableBufferPointer { o in
+                part.withUnsafeBufferPointer { p in
+                    maps.withUnsafeBufferPointer { m in
+                        for r in 0 ..< rows.count {
+                            let target = o.baseAddress! + (first + r) * width
+                            target.update(from: p.baseAddress! + r * own, count: own)
+                            if let grid = lowerPooling {
+                                Self.repool(m.baseAddress! + r * maps.columns, lower: lower, into: grid, target: target + own)
+                            }
+                        }
+                    }
+                }
+            }
+            progress?(rows.upperBound)
+        }
+        return out
+    }
+
+    /// Pools one image's lower maps (region-major cells of `lower`'s grid)
+    /// again over the coarser `grid`: each coarse cell combines the fine
+    /// cells it covers by the lower stage's operation (means weighted by
+    /// their positions), which is exactly the lower stage pooled over `grid`.
+    static func repool(_ maps: UnsafePointer<Float>, lower: FeatureExtractor, into grid: Pooling, target: UnsafeMutablePointer<Float>) {
+        guard let convolution = lower.convolution else { return }
+        let fine = convolution.pooling, hidden = lower.hiddenCount
+        let (rowStep, columnStep) = (fine.gridRows / grid.gridRows, fine.gridColumns / grid.gridColumns)
+        let counts = Pooling.positionCounts(regionOf: convolution.regionOfPositions, regions: fine.regions)
+        target.update(repeating: grid.operation == .max ? -.infinity : 0, count: grid.regions * hidden)
+        for fineRow in 0 ..< fine.gridRows {
+            for fineColumn in 0 ..< fine.gridColumns {
+                let cellIndex = fineRow * fine.gridColumns + fineColumn
+                let cell = maps + cellIndex * hidden
+                let out = target + ((fineRow / rowStep) * grid.gridColumns + fineColumn / columnStep) * hidden
+                let weight = counts[cellIndex]
+                switch grid.operation {
+                case .sum: for j in 0 ..< hidden { out[j] += cell[j] }
+                case .max: for j in 0 ..< hidden { out[j] = Swift.max(out[j], cell[j]) }
+                case .l2: for j in 0 ..< hidden { out[j] += cell[j] * cell[j] }
+                case .mean: for j in 0 ..< hidden { out[j] += cell[j] * weight }
+                }
+            }
+        }
+        if grid.operation == .l2 { for k in 0 ..< grid.regions * hidden { target[k] = target[k].squareRoot() } }
+        if grid.operation == .mean {
+            var coarseCounts = [Float](repeating: 0, count: grid.regions)
+            for (cellIndex, count) in counts.enumerated() {
+                coarseCounts[(cellIndex / fine.gridColumns / rowStep) * grid.gridColumns + (cellIndex % fine.gridColumns) / columnStep] += count
+            }
+            for r in 0 ..< grid.regions { for j in 0 ..< hidden { target[r * hidden + j] /= coarseCounts[r] } }
+        }
+    }
+}
