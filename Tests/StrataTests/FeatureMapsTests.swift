@@ -116,7 +116,7 @@ import Testing
             .description.contains("no lower stage") == true)
     }
 
-    /// Maps need a patch-trained lower stack.
+    /// Maps need a patch-trained lower stack and a window they can hold.
     @Test func mapsOfAStackWithoutPatchesAreRefused() throws {
         let folder = TemporaryFolder()
         let images = ImageSettings(dataset: try writeTinyImageFolder(folder), pixelScale: 255)
@@ -128,5 +128,12 @@ import Testing
                                               patches: .init(window: .init(height: 2, width: 2), count: 5)), preprocessing: PreprocessingPipeline(), patchSeed: 1)
         }
         #expect(error?.description.contains("was not trained on patches") == true)
+        // A window larger than the maps is refused before they are computed.
+        let (path, _, _) = try Self.lowerStage(folder)
+        let tooLarge = strataError {
+            _ = try Pretraining.prepare(.maps(path: path, features: Self.mapSettings, dataset: nil, limit: nil, patches: .init(window: .init(height: 5, width: 5), count: 5)),
+                                        preprocessing: PreprocessingPipeline(), patchSeed: 1)
+        }
+        #expect(tooLarge?.description.contains("5x5 is larger than the 4x4") == true, "\(tooLarge?.description ?? "accepted")")
     }
 }

@@ -20,6 +20,8 @@ extension Pretraining {
         guard let geometry = extractor.mapGeometry else {
             throw StrataError.invalidArgument(name: "stack", reason: "\(path) gives no feature maps")
         }
+        // Refuse a window the maps cannot hold before computing them.
+        try PatchShape(window: (patches.window.height, patches.window.width), stride: (1, 1)).validate(for: geometry)
         let maps = try features.extract(extractor, of: data, label: "maps", compute: Compute(cores: Compute.activeCores))
         let mapImages = try Dataset(name: "the \(geometry) maps of \(path)", examples: maps, geometry: geometry)
         let window = (height: patches.window.height, width: patches.window.width)
