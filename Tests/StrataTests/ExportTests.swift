@@ -68,16 +68,18 @@ enum ExportFixtures {
     }
 
     /// Two stages: K-means on 4x4 windows at stride 2, triangle-encoded and
-    /// mean-pooled over a 3x3 grid; a second K-means (GCN + ZCA) on 2x2
-    /// windows of those 3x3x10 maps, triangle-encoded and sum-pooled over 2x2; an SVM.
-    static func twoStageSVM() throws -> Classifier {
+    /// pooled over a 3x3 grid (mean: its cells hold 4, 2 or 1 positions); a second K-means (GCN + ZCA) on 2x2
+    /// windows of those 3x3x10 maps, triangle-encoded and sum-pooled over 2x2; with `lowerPool`, the maps
+    /// pooled again appended (two branches in the exported plan); an SVM.
+    static func twoStageSVM(lowerOperation: Pooling.Operation = .mean, lowerPool: Pooling? = nil) throws -> Classifier {
         let lowerStack = try LayerStack(layers: [try KMeans(.init(visibleCount: 16, hiddenCount: 10, seed: 6))], preprocessing: try preprocessing(width: 16, seed: 5),
                                         extra: contract(window: 4))
-        let lower = try FeatureExtractor(stack: lowerStack, images: geometry, stride: (2, 2), pooling: Pooling(gridRows: 3, gridColumns: 3, operation: .mean), encoding: .triangle)
+        let lower = try FeatureExtractor(stack: lowerStack, images: geometry, stride: (2, 2), pooling: Pooling(gridRows: 3, gridColumns: 3, operation: lowerOperation), encoding: .triangle)
         let maps = try #require(lower.mapGeometry)
         let upperStack = try LayerStack(layers: [try KMeans(.init(visibleCount: 40, hiddenCount: 8, seed: 7))], preprocessing: try preprocessing(width: 40, seed: 8),
                                         extra: InputContract(dataset: "fashion-mnist", image: maps, pixelScale: 1 / 255, patchWindow: .init(height: 2, width: 2)).metadata)
-        let extractor = try FeatureExtractor(stack: upperStack, convolution: Convolution(image: maps, window: (2, 2), stride: (1, 1)), encoding: .triangle).onMaps(of: lower)
+        let extractor = try FeatureExtractor(stack: upperStack, convolution: Convolution(image: maps, window: (2, 2), stride: (1, 1)), encoding: .triangle)
+            .onMaps(of: lower, alsoPooled: lowerPool)
         var treated = try Dataset(name: "fixture", examples: images(120, seed: 9), labels: (0 ..< 120).map { $0 % 3 })
         try InputContract(metadata: contract(window: 4)).treat(&treated)
         var features = try extractor.extract(treated.examples)
@@ -119,6 +121,8 @@ enum ExportFixtures {
         case "svm-kmeans-triangle": try svm(encoding: .hiddenMeans, kmeans: true)
         case "svm-hard-mean": try svm(encoding: .hardAssignment, pooling: Pooling(operation: .mean))
         case "svm-two-stage": try twoStageSVM()
+        case "svm-two-stage-both": try twoStageSVM(lowerPool: Pooling(gridRows: 1, gridColumns: 1))
+        case "svm-two-stage-both-l2": try twoStageSVM(lowerOperation: .l2, lowerPool: Pooling(gridRows: 1, gridColumns: 1))
         default: throw StrataError.invalidArgument(name: "fixture", reason: name)
         }
     }
@@ -187,7 +191,7 @@ enum ExportFixtures {
 @Suite struct ExportRuntimeTests {
     static let checker = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("scripts/check_export.py").path
-    static let variants = ["softmax", "softmax-leaky-relu", "softmax-maxout-bn", "svm", "svm-max-means-binarized", "svm-mean-3x3", "svm-l2", "svm-kmeans-triangle", "svm-hard-mean", "svm-two-stage"]
+    static let variants = ["softmax", "softmax-leaky-relu", "softmax-maxout-bn", "svm", "svm-max-means-binarized", "svm-mean-3x3", "svm-l2", "svm-kmeans-triangle", "svm-hard-mean", "svm-two-stage", "svm-two-stage-both", "svm-two-stage-both-l2"]
 
     /// Exports `classifier`, runs the runtime on 1,000 raw images, and checks
     /// every label and the scores (probabilities within 1e-5; decision values

@@ -76,7 +76,7 @@ import Testing
     /// The lower maps pooled again over a coarser grid equal the lower stage
     /// pooled over that grid from the images (max exactly, the others to
     /// rounding: the sums are added in another order), and follow the upper stage's features; such a classifier
-    /// keeps them through its file and is refused by the exporters.
+    /// keeps them through its file, and its exported plan (two branches) gives its scores.
     @Test(arguments: [Pooling.Operation.sum, .mean, .l2, .max])
     func lowerMapsPooledAgainEqualTheLowerStagePooledDirectly(_ operation: Pooling.Operation) throws {
         let folder = TemporaryFolder()
@@ -108,7 +108,12 @@ import Testing
         let read = try Classifier.read(folder.file("classifier.safetensors"))
         #expect(read.extractor?.lowerPooling == Pooling(gridRows: 2, gridColumns: 2, operation: operation))
         #expect(try read.scores(loaded.examples) == (try classifier.scores(loaded.examples)))
-        #expect(strataError { _ = try InferencePlan(classifier: read) }?.description.contains("branch") == true)
+        let plan = try InferencePlan(classifier: read)
+        #expect(plan.summary.contains("side by side") && plan.widths.last == 2)
+        var raw = images
+        raw.pixelScale = 1 // the plan scales the pixels as the contract says
+        let (planned, scored) = (try plan.apply(try raw.load().examples), try read.scores(loaded.examples))
+        #expect(maxDifference(planned, scored) < 1e-4 * max(1, scored.scalars.map(abs).max()!))
         // The grid must divide the maps' 4x4; a one-stage stack has nothing to append.
         #expect(strataError { _ = try FeatureExtractor(stack: upper, images: loaded.geometry, lowerPool: Pooling(gridRows: 3, gridColumns: 3)) }?
             .description.contains("must divide the lower maps' 4x4 grid") == true)

@@ -170,7 +170,8 @@ extension FrontEndAgreementTests {
             var arguments = Array(Walkthroughs.words(line.replacingOccurrences(of: "runs/\(name)/", with: folder.file("run") + "/")).dropFirst())
             // Every output goes to the temporary folder, also a command's default output file.
             if let o = arguments.firstIndex(where: { $0 == "-o" || $0 == "--output" }), o + 1 < arguments.count {
-                arguments[o + 1] = folder.file("walkthrough.out")
+                let suffix = URL(fileURLWithPath: arguments[o + 1]).pathExtension // kept: some commands choose by it
+                arguments[o + 1] = folder.file("walkthrough." + (suffix.isEmpty ? "out" : suffix))
             } else if ["show-weights", "plot-monitor"].contains(arguments.first ?? ""), !arguments.contains("--list") {
                 arguments += ["-o", folder.file("walkthrough.png")]
             }

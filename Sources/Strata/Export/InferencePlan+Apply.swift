@@ -8,8 +8,13 @@ extension InferencePlan {
         guard raw.rank == 2, raw.columns == inputCount else {
             throw StrataError.shapeMismatch(context: "raw examples for the exported plan", expected: [raw.rows, inputCount], found: raw.shape)
         }
-        var x = raw
-        var images = raw.rows
+        return try Self.run(steps, on: raw)
+    }
+
+    /// `steps` on a batch `x`, one plain loop per step.
+    static func run(_ steps: [Step], on input: Tensor) throws -> Tensor {
+        var x = input
+        var images = input.rows
         for step in steps {
             switch step {
             case .scale(let factor):
@@ -45,6 +50,15 @@ extension InferencePlan {
                 x = Self.pool(x, images: images, regionOf: regionOf, regions: regions, operation: operation)
             case .softmax:
                 softmaxRows(&x)
+            case .branches(let chains):
+                let outputs = try chains.map { try run($0, on: x) }
+                var joined = Tensor(zeros: [x.rows, outputs.reduce(0) { $0 + $1.columns }])
+                var first = 0
+                for output in outputs {
+                    for r in 0 ..< x.rows { for j in 0 ..< output.columns { joined.scalars[r * joined.columns + first + j] = output.scalars[r * output.columns + j] } }
+                    first += output.columns
+                }
+                x = joined
             }
         }
         return x
@@ -78,8 +92,11 @@ extension InferencePlan {
     }
 
     /// The width of each step's output for `inputCount` values in, one per step.
-    public var widths: [Int] {
-        var width = inputCount
+    public var widths: [Int] { Self.widths(of: steps, from: inputCount) }
+
+    /// The width of each of `steps`' outputs for `inputWidth` values in.
+    static func widths(of steps: [Step], from inputWidth: Int) -> [Int] {
+        var width = inputWidth
         return steps.map { step in
             switch step {
             case .scale, .binarize, .contrastNormalize, .removeRowMean, .subtract, .multiplyColumns, .softmax: break
@@ -89,13 +106,16 @@ extension InferencePlan {
             case .centroids(let c, _): width = c.columns
             case .patches(_, _, let size): width = size
             case .pool(_, let regions, _): width *= regions
+            case .branches(let chains): width = chains.reduce(0) { $0 + (widths(of: $1, from: width).last ?? width) }
             }
             return width
         }
     }
 
     /// Operations by name, in order, for messages and the export's summary.
-    public var summary: String {
+    public var summary: String { Self.summary(of: steps) }
+
+    static func summary(of steps: [Step]) -> String {
         steps.map { step -> String in
             switch step {
             case .scale(let f): "scale \(f)"
@@ -111,6 +131,7 @@ extension InferencePlan {
             case .patches(_, let positions, let size): "patches \(positions)x\(size)"
             case .pool(_, let regions, let operation): "\(operation.rawValue) pool over \(regions) regions"
             case .softmax: "softmax"
+            case .branches(let chains): "[" + chains.map { summary(of: $0) }.joined(separator: " | ") + "] side by side"
             }
         }.joined(separator: " -> ")
     }

@@ -45,6 +45,10 @@ public struct InferencePlan: Sendable {
         case pool(regionOf: [Int], regions: Int, operation: Pooling.Operation)
         /// Each row replaced by its softmax.
         case softmax
+        /// Every chain of steps on the same input, their outputs side by side:
+        /// `(n, w) -> (n, w1 + w2 + ...)` (a two-layer extractor's own features
+        /// beside its lower stage's maps pooled again).
+        indirect case branches([[Step]])
     }
 
     /// Values per raw example.
@@ -115,10 +119,8 @@ public struct InferencePlan: Sendable {
     /// and layers, its encoding, pooling; after those of its lower stage,
     /// whose pooled maps are its input.
     static func steps(of extractor: FeatureExtractor) throws -> [Step] {
-        if let grid = extractor.lowerPooling {
-            throw StrataError.invalidArgument(name: "export", reason: "features that append the lower stage's maps (lower_pool \(grid.gridRows)x\(grid.gridColumns)) branch, and exported plans are one chain of steps; export a classifier on the upper stage's features alone")
-        }
-        var steps: [Step] = try extractor.lowerStage.map { try Self.steps(of: $0) } ?? []
+        let lowerSteps = try extractor.lowerStage.map { try Self.steps(of: $0) } ?? []
+        var steps: [Step] = []
         let depth = extractor.depth ?? extractor.stack.layers.count
         if let convolution = extractor.convolution {
             let (indices, positions, size) = try patchIndices(convolution)
@@ -142,7 +144,27 @@ public struct InferencePlan: Sendable {
             let grid = convolution.pooling
             steps.append(.pool(regionOf: convolution.regionOfPositions, regions: grid.regions, operation: grid.operation))
         }
-        return steps
+        guard let grid = extractor.lowerPooling, let lower = extractor.lowerStage else { return lowerSteps + steps }
+        return lowerSteps + [.branches([steps, repoolSteps(lower, grid: grid)])]
+    }
+
+    /// The lower maps `(n, cells * h)`, region-major, pooled again over
+    /// `grid`: each cell as a position of one image, then pooled. Means are
+    /// weighted by the positions behind each cell (sums of the cells' sums,
+    /// divided by the coarse counts), as ``FeatureExtractor`` computes them.
+    static func repoolSteps(_ lower: FeatureExtractor, grid: Pooling) -> [Step] {
+        guard let convolution = lower.convolution else { return [] }
+        let fine = convolution.pooling, hidden = lower.hiddenCount
+        let (rowStep, columnStep) = (fine.gridRows / grid.gridRows, fine.gridColumns / grid.gridColumns)
+        let coarseOf = (0 ..< fine.regions).map { ($0 / fine.gridColumns / rowStep) * grid.gridColumns + ($0 % fine.gridColumns) / columnStep }
+        let cells: Step = .patches(indices: Array(0 ..< fine.regions * hidden), positions: fine.regions, size: hidden)
+        guard grid.operation == .mean else { return [cells, .pool(regionOf: coarseOf, regions: grid.regions, operation: grid.operation)] }
+        let counts = Pooling.positionCounts(regionOf: convolution.regionOfPositions, regions: fine.regions)
+        var coarseCounts = [Float](repeating: 0, count: grid.regions)
+        for (cell, count) in counts.enumerated() { coarseCounts[coarseOf[cell]] += count }
+        let sums = Tensor(shape: [fine.regions * hidden], scalars: counts.flatMap { [Float](repeating: $0, count: hidden) })
+        let inverse = Tensor(shape: [grid.regions * hidden], scalars: coarseCounts.flatMap { [Float](repeating: 1 / $0, count: hidden) })
+        return [.multiplyColumns(sums), cells, .pool(regionOf: coarseOf, regions: grid.regions, operation: .sum), .multiplyColumns(inverse)]
     }
 
     /// The pixel behind every value of every window, found by extracting the

@@ -192,6 +192,14 @@ private struct GraphBuilder {
             return pool(x, width: inputWidth, regionOf: regionOf, regions: regions, operation: operation)
         case .softmax:
             return node("Softmax", [x], ints: ["axis": 1])
+        case .branches(let chains):
+            var outputs: [String] = []
+            for chain in chains {
+                var (y, width) = (x, inputWidth)
+                for (step, out) in zip(chain, InferencePlan.widths(of: chain, from: inputWidth)) { (y, width) = (try add(step, input: y, inputWidth: width), out) }
+                outputs.append(y)
+            }
+            return node("Concat", outputs, ints: ["axis": 1])
         }
     }
 

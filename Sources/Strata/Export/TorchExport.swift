@@ -12,54 +12,65 @@ public enum TorchExport {
     /// `weightsFile` (a name beside the module).
     public static func files(_ plan: InferencePlan, weightsFile: String) -> (stateDict: SafeTensors, module: String) {
         var tensors: [String: Tensor] = [:]
-        var entries: [String] = []
         var kinds = Set<String>()
-        func add(_ line: String, kind: String? = nil, buffers: [String: Tensor] = [:]) {
-            for (name, tensor) in buffers { tensors["\(entries.count).\(name)"] = tensor }
-            if let kind { kinds.insert(kind) }
-            entries.append(line)
-        }
-        for step in plan.steps {
-            switch step {
-            case .scale(let factor):
-                add("Scale(\(python(factor)))", kind: "Scale")
-            case .binarize:
-                add("Binarize()", kind: "Binarize")
-            case .contrastNormalize(let g):
-                add("ContrastNormalize(\(python(g.scale)), \(python(g.subtractMean)), \(python(g.useStd)), \(python(g.sqrtBias)), \(python(g.minDivisor)))",
-                    kind: "ContrastNormalize")
-            case .removeRowMean:
-                add("RemoveRowMean()", kind: "RemoveRowMean")
-            case .subtract(let v):
-                add("Subtract(\(v.count))", kind: "Subtract", buffers: ["mean": v.reshaped([v.count])])
-            case .multiplyColumns(let v):
-                add("MultiplyColumns(\(v.count))", kind: "MultiplyColumns", buffers: ["factors": v.reshaped([v.count])])
-            case .project(let p):
-                add("Project(\(p.rows), \(p.columns))", kind: "Project", buffers: ["matrix": p])
-            case .dense(let layer):
-                add("nn.Linear(\(layer.inputCount), \(layer.weights.columns))", buffers: ["weight": layer.weights.transposed(), "bias": layer.bias])
-                switch layer.activation {
-                case .maxout: add("Maxout(\(layer.pieces))", kind: "Maxout")
-                case .sigmoid: add("nn.Sigmoid()")
-                case .tanh: add("nn.Tanh()")
-                case .relu: add("nn.ReLU()")
-                case .leakyRelu: add("nn.LeakyReLU(\(python(Activation.leakySlope)))")
-                case .linear: break
-                }
-            case .centroids(let c, let hard):
-                add("Centroids(\(c.rows), \(c.columns), \(python(hard)))", kind: "Centroids", buffers: ["centroids": c])
-            case .softThreshold(let dictionary, let alpha):
-                add("SoftThreshold(\(dictionary.rows), \(dictionary.columns), \(python(alpha)))", kind: "SoftThreshold", buffers: ["dictionary": dictionary])
-            case .patches(let indices, let positions, let size):
-                add("Windows(\(positions), \(size))", kind: "Windows",
-                    buffers: ["indices": Tensor(shape: [positions, size], scalars: indices.map(Float.init))])
-            case .pool(let regionOf, let regions, let operation):
-                add("Pool(\(regionOf.count), \(regions), \"\(operation.rawValue)\")", kind: "Pool",
-                    buffers: ["region_of": Tensor(shape: [regionOf.count], scalars: regionOf.map(Float.init))])
-            case .softmax:
-                add("nn.Softmax(dim=1)")
+        /// The `nn.Sequential` entries of `steps`, their tensors named under `prefix` (the entry's index follows it).
+        func entries(_ steps: [InferencePlan.Step], prefix: String) -> [String] {
+            var lines: [String] = []
+            func add(_ line: String, kind: String? = nil, buffers: [String: Tensor] = [:]) {
+                for (name, tensor) in buffers { tensors["\(prefix)\(lines.count).\(name)"] = tensor }
+                if let kind { kinds.insert(kind) }
+                lines.append(line)
             }
+            for step in steps {
+                switch step {
+                case .scale(let factor):
+                    add("Scale(\(python(factor)))", kind: "Scale")
+                case .binarize:
+                    add("Binarize()", kind: "Binarize")
+                case .contrastNormalize(let g):
+                    add("ContrastNormalize(\(python(g.scale)), \(python(g.subtractMean)), \(python(g.useStd)), \(python(g.sqrtBias)), \(python(g.minDivisor)))",
+                        kind: "ContrastNormalize")
+                case .removeRowMean:
+                    add("RemoveRowMean()", kind: "RemoveRowMean")
+                case .subtract(let v):
+                    add("Subtract(\(v.count))", kind: "Subtract", buffers: ["mean": v.reshaped([v.count])])
+                case .multiplyColumns(let v):
+                    add("MultiplyColumns(\(v.count))", kind: "MultiplyColumns", buffers: ["factors": v.reshaped([v.count])])
+                case .project(let p):
+                    add("Project(\(p.rows), \(p.columns))", kind: "Project", buffers: ["matrix": p])
+                case .dense(let layer):
+                    add("nn.Linear(\(layer.inputCount), \(layer.weights.columns))", buffers: ["weight": layer.weights.transposed(), "bias": layer.bias])
+                    switch layer.activation {
+                    case .maxout: add("Maxout(\(layer.pieces))", kind: "Maxout")
+                    case .sigmoid: add("nn.Sigmoid()")
+                    case .tanh: add("nn.Tanh()")
+                    case .relu: add("nn.ReLU()")
+                    case .leakyRelu: add("nn.LeakyReLU(\(python(Activation.leakySlope)))")
+                    case .linear: break
+                    }
+                case .centroids(let c, let hard):
+                    add("Centroids(\(c.rows), \(c.columns), \(python(hard)))", kind: "Centroids", buffers: ["centroids": c])
+                case .softThreshold(let dictionary, let alpha):
+                    add("SoftThreshold(\(dictionary.rows), \(dictionary.columns), \(python(alpha)))", kind: "SoftThreshold", buffers: ["dictionary": dictionary])
+                case .patches(let indices, let positions, let size):
+                    add("Windows(\(positions), \(size))", kind: "Windows",
+                        buffers: ["indices": Tensor(shape: [positions, size], scalars: indices.map(Float.init))])
+                case .pool(let regionOf, let regions, let operation):
+                    add("Pool(\(regionOf.count), \(regions), \"\(operation.rawValue)\")", kind: "Pool",
+                        buffers: ["region_of": Tensor(shape: [regionOf.count], scalars: regionOf.map(Float.init))])
+                case .softmax:
+                    add("nn.Softmax(dim=1)")
+                case .branches(let chains):
+                    let index = lines.count
+                    let inner = chains.enumerated().map { c, chain in
+                        "nn.Sequential(" + entries(chain, prefix: "\(prefix)\(index).chains.\(c).").joined(separator: ", ") + ")"
+                    }
+                    add("Branches(" + inner.joined(separator: ", ") + ")", kind: "Branches")
+                }
+            }
+            return lines
         }
+        let sequence = entries(plan.steps, prefix: "")
         var file = SafeTensors(tensors: tensors, metadata: ["format": "pt", "class_names": encodeJSON(plan.classNames)])
         file.metadata["strata"] = plan.summary
         let definitions = moduleDefinitions.filter { kinds.contains($0.name) }.map(\.source).joined(separator: "\n\n")
@@ -93,7 +104,7 @@ public enum TorchExport {
             def build():
                 \"\"\"The network, with placeholder tensors.\"\"\"
                 return nn.Sequential(
-            \(entries.map { "        " + $0 + "," }.joined(separator: "\n"))
+            \(sequence.map { "        " + $0 + "," }.joined(separator: "\n"))
                 )
 
 
@@ -114,6 +125,16 @@ public enum TorchExport {
 
     /// The small modules the generated file may need, each only when used.
     private static let moduleDefinitions: [(name: String, source: String)] = [
+        ("Branches", """
+            class Branches(nn.Module):
+                \"\"\"Every chain on the same input, their outputs side by side.\"\"\"
+                def __init__(self, *chains):
+                    super().__init__()
+                    self.chains = nn.ModuleList(chains)
+
+                def forward(self, x):
+                    return torch.cat([chain(x) for chain in self.chains], dim=1)
+            """),
         ("Scale", """
             class Scale(nn.Module):
                 def __init__(self, factor):
