@@ -38,6 +38,9 @@ import Testing
         var random = RandomSource(seed: 3)
         let expected = try PatchExtractor.random(try lower.extract(loaded.examples), geometry: maps, window: (2, 2), count: 30, using: &random).patches
         #expect(try data.examples.inMemory() == expected)
+        // Made 7 images at a time, the maps give the same windows.
+        let parts = try Pretraining.mapWindows(lower, of: loaded.examples, geometry: maps, window: (2, 2), count: 30, seed: 3, imagesPerBatch: 16, imagesPerPart: 7)
+        #expect(parts == expected)
         // The contract survives the stack file.
         let upper = try data.base.appending(try KMeans(.init(visibleCount: 20, hiddenCount: 6, seed: 4)))
         try upper.write(to: folder.file("upper.safetensors"))
@@ -140,5 +143,11 @@ import Testing
                                         preprocessing: PreprocessingPipeline(), patchSeed: 1)
         }
         #expect(tooLarge?.description.contains("5x5 is larger than the 4x4") == true, "\(tooLarge?.description ?? "accepted")")
+        // So is a window count past the tensor limit, before anything is allocated.
+        let tooMany = strataError {
+            _ = try Pretraining.prepare(.maps(path: path, features: Self.mapSettings, dataset: nil, limit: nil, patches: .init(window: .init(height: 2, width: 2), count: Int.max / 2)),
+                                        preprocessing: PreprocessingPipeline(), patchSeed: 1)
+        }
+        #expect(tooMany?.description.contains("STRATA_MAX_TENSOR_ELEMENTS") == true, "\(tooMany?.description ?? "accepted")")
     }
 }

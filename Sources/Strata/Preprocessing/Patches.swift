@@ -145,14 +145,7 @@ public enum PatchExtractor {
         guard count > 0 else { throw StrataError.invalidArgument(name: "patch count", reason: "\(count): at least one patch is needed") }
         guard images.rows > 0 else { throw StrataError.invalidArgument(name: "images", reason: "there are no images to draw patches from") }
         let size = shape.patchSize(channels: geometry.channels)
-        var positions: [PatchPosition] = []
-        positions.reserveCapacity(count)
-        for _ in 0 ..< count {
-            let image = Int(random.next() % UInt64(images.rows))
-            let top = Int(random.next() % UInt64(geometry.height - window.height + 1))
-            let left = Int(random.next() % UInt64(geometry.width - window.width + 1))
-            positions.append(PatchPosition(image: image, row: top, column: left))
-        }
+        let positions = randomPositions(count: count, images: images.rows, geometry: geometry, window: window, using: &random)
         let patches = Tensor(shape: [count, size]) { out in
             images.withUnsafeBufferPointer { src in
                 for (i, p) in positions.enumerated() {
@@ -162,6 +155,19 @@ public enum PatchExtractor {
             }
         }
         return (patches, positions)
+    }
+
+    /// Where ``random(_:geometry:window:count:using:)`` takes its `count`
+    /// windows among `images` images, without the images: for a caller that
+    /// makes the images part by part (a lower stage's maps).
+    public static func randomPositions(count: Int, images: Int, geometry: ImageGeometry, window: (height: Int, width: Int),
+                                       using random: inout RandomSource) -> [PatchPosition] {
+        (0 ..< count).map { _ in
+            let image = Int(random.next() % UInt64(images))
+            let top = Int(random.next() % UInt64(geometry.height - window.height + 1))
+            let left = Int(random.next() % UInt64(geometry.width - window.width + 1))
+            return PatchPosition(image: image, row: top, column: left)
+        }
     }
 
     /// Rebuilds images from their sliding-window patches (pylearn2's
