@@ -202,19 +202,29 @@ public struct FeatureExtractor: Sendable {
         let failure = FirstFailure()
         try out.withUnsafeMutableBufferPointer { op in
             let ob = op.baseAddress!
-            try PatchExtractor.forEachBatch(of: examples, geometry: geometry, shape: shape, imagesPerBatch: imagesPerBatch) { patches, positions in
+            // Images with few positions (a second stage's maps) are encoded `group` at a time, so each
+            // GEMM has some 256 rows (OpenBLAS rounds a row differently in a taller product, so the
+            // groups are fixed by the shapes, not the cores: the thread count changes the speed only).
+            // Images with hundreds of positions go one at a time, as before.
+            let group = max(1, 256 / perImage)
+            try PatchExtractor.forEachBatch(of: examples, geometry: geometry, shape: shape, imagesPerBatch: max(imagesPerBatch, 4 * group)) { patches, positions in
                 let first = positions[0].image, images = patches.rows / perImage
-                // Each image on one core from start to end, with single-threaded GEMMs: its
+                // Each group of images on one core from start to end, with single-threaded GEMMs: its
                 // positions preprocessed, encoded and pooled while its maps are in that core's cache.
                 BLAS.singleThreaded {
-                    parallelChunks(images, minimumChunk: 1, cores: cores) { chunk in
-                        for local in chunk where !failure.happened {
+                    parallelChunks((images + group - 1) / group, minimumChunk: 1, cores: cores) { chunk in
+                        for g in chunk where !failure.happened {
                             do {
-                                var x = patches.rows(local * perImage ..< (local + 1) * perImage)
+                                let members = g * group ..< min((g + 1) * group, images)
+                                var x = patches.rows(members.lowerBound * perImage ..< members.upperBound * perImage)
                                 try stack.preprocessing.transform(&x)
                                 let h = try encode(x, cores: 1)
-                                h.withUnsafeBufferPointer { Self.pool($0.baseAddress!, positions: perImage, hidden: hidden, regionOf: regionOf, counts: counts,
-                                                                      operation: pooling.operation, into: ob + (first + local) * width) }
+                                h.withUnsafeBufferPointer { maps in
+                                    for (k, local) in members.enumerated() {
+                                        Self.pool(maps.baseAddress! + k * perImage * hidden, positions: perImage, hidden: hidden, regionOf: regionOf, counts: counts,
+                                                  operation: pooling.operation, into: ob + (first + local) * width)
+                                    }
+                                }
                             } catch {
                                 failure.record(error)
                             }
