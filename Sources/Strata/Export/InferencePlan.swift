@@ -153,18 +153,12 @@ public struct InferencePlan: Sendable {
     /// weighted by the positions behind each cell (sums of the cells' sums,
     /// divided by the coarse counts), as ``FeatureExtractor`` computes them.
     static func repoolSteps(_ lower: FeatureExtractor, grid: Pooling) -> [Step] {
-        guard let convolution = lower.convolution else { return [] }
-        let fine = convolution.pooling, hidden = lower.hiddenCount
-        let (rowStep, columnStep) = (fine.gridRows / grid.gridRows, fine.gridColumns / grid.gridColumns)
-        let coarseOf = (0 ..< fine.regions).map { ($0 / fine.gridColumns / rowStep) * grid.gridColumns + ($0 % fine.gridColumns) / columnStep }
-        let cells: Step = .patches(indices: Array(0 ..< fine.regions * hidden), positions: fine.regions, size: hidden)
-        guard grid.operation == .mean else { return [cells, .pool(regionOf: coarseOf, regions: grid.regions, operation: grid.operation)] }
-        let counts = Pooling.positionCounts(regionOf: convolution.regionOfPositions, regions: fine.regions)
-        var coarseCounts = [Float](repeating: 0, count: grid.regions)
-        for (cell, count) in counts.enumerated() { coarseCounts[coarseOf[cell]] += count }
-        let sums = Tensor(shape: [fine.regions * hidden], scalars: counts.flatMap { [Float](repeating: $0, count: hidden) })
-        let inverse = Tensor(shape: [grid.regions * hidden], scalars: coarseCounts.flatMap { [Float](repeating: 1 / $0, count: hidden) })
-        return [.multiplyColumns(sums), cells, .pool(regionOf: coarseOf, regions: grid.regions, operation: .sum), .multiplyColumns(inverse)]
+        let plan = Repooling(lower, grid: grid), hidden = plan.hidden
+        let cells: Step = .patches(indices: Array(0 ..< plan.coarseOf.count * hidden), positions: plan.coarseOf.count, size: hidden)
+        guard grid.operation == .mean else { return [cells, .pool(regionOf: plan.coarseOf, regions: grid.regions, operation: grid.operation)] }
+        let sums = Tensor(shape: [plan.fineCounts.count * hidden], scalars: plan.fineCounts.flatMap { [Float](repeating: $0, count: hidden) })
+        let inverse = Tensor(shape: [grid.regions * hidden], scalars: plan.coarseCounts.flatMap { [Float](repeating: 1 / $0, count: hidden) })
+        return [.multiplyColumns(sums), cells, .pool(regionOf: plan.coarseOf, regions: grid.regions, operation: .sum), .multiplyColumns(inverse)]
     }
 
     /// The pixel behind every value of every window, found by extracting the

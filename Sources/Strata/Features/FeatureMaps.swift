@@ -87,15 +87,14 @@ extension FeatureExtractor {
             let maps = try lower.extract(examples.rows(rows), imagesPerBatch: imagesPerBatch, cores: cores)
             let part = try extractOwn(maps, imagesPerBatch: imagesPerBatch, cores: cores)
             let (width, own) = (outputCount, ownOutputCount)
+            let repooling = lowerPooling.map { Repooling(lower, grid: $0) }
             out.withUnsafeMutableBufferPointer { o in
                 part.withUnsafeBufferPointer { p in
                     maps.withUnsafeBufferPointer { m in
                         for r in 0 ..< rows.count {
                             let target = o.baseAddress! + (first + r) * width
                             target.update(from: p.baseAddress! + r * own, count: own)
-                            if let grid = lowerPooling {
-                                Self.repool(m.baseAddress! + r * maps.columns, lower: lower, into: grid, target: target + own)
-                            }
+                            repooling?.apply(m.baseAddress! + r * maps.columns, into: target + own)
                         }
                     }
                 }
@@ -104,37 +103,48 @@ extension FeatureExtractor {
         }
         return out
     }
+}
 
-    /// Pools one image's lower maps (region-major cells of `lower`'s grid)
-    /// again over the coarser `grid`: each coarse cell combines the fine
-    /// cells it covers by the lower stage's operation (means weighted by
-    /// their positions), which is exactly the lower stage pooled over `grid`.
-    static func repool(_ maps: UnsafePointer<Float>, lower: FeatureExtractor, into grid: Pooling, target: UnsafeMutablePointer<Float>) {
-        guard let convolution = lower.convolution else { return }
-        let fine = convolution.pooling, hidden = lower.hiddenCount
-        let (rowStep, columnStep) = (fine.gridRows / grid.gridRows, fine.gridColumns / grid.gridColumns)
-        let counts = Pooling.positionCounts(regionOf: convolution.regionOfPositions, regions: fine.regions)
+/// The lower maps (region-major cells of the lower stage's grid) pooled
+/// again over a coarser grid whose sides divide theirs: each coarse cell
+/// combines the fine cells it covers by the lower stage's operation (means
+/// weighted by the positions behind each cell), which is the lower stage
+/// pooled over that grid directly, up to rounding. Made once per extraction,
+/// applied per image; the export builds its steps from the same plan.
+struct Repooling {
+    let grid: Pooling
+    let hidden: Int
+    /// The coarse cell of each fine cell.
+    let coarseOf: [Int]
+    /// The positions behind each fine cell, and behind each coarse cell.
+    let fineCounts: [Float]
+    let coarseCounts: [Float]
+
+    init(_ lower: FeatureExtractor, grid: Pooling) {
+        let fine = lower.convolution?.pooling ?? Pooling(gridRows: 1, gridColumns: 1)
+        let (rowStep, columnStep) = (max(1, fine.gridRows / grid.gridRows), max(1, fine.gridColumns / grid.gridColumns))
+        (self.grid, hidden) = (grid, lower.hiddenCount)
+        coarseOf = (0 ..< fine.regions).map { ($0 / fine.gridColumns / rowStep) * grid.gridColumns + ($0 % fine.gridColumns) / columnStep }
+        fineCounts = lower.convolution.map { Pooling.positionCounts(regionOf: $0.regionOfPositions, regions: fine.regions) } ?? [1]
+        var coarse = [Float](repeating: 0, count: grid.regions)
+        for (cell, count) in fineCounts.enumerated() { coarse[coarseOf[cell]] += count }
+        coarseCounts = coarse
+    }
+
+    /// One image's maps `(fine cells * hidden)` into `target` `(grid.regions * hidden)`.
+    func apply(_ maps: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>) {
         target.update(repeating: grid.operation == .max ? -.infinity : 0, count: grid.regions * hidden)
-        for fineRow in 0 ..< fine.gridRows {
-            for fineColumn in 0 ..< fine.gridColumns {
-                let cellIndex = fineRow * fine.gridColumns + fineColumn
-                let cell = maps + cellIndex * hidden
-                let out = target + ((fineRow / rowStep) * grid.gridColumns + fineColumn / columnStep) * hidden
-                let weight = counts[cellIndex]
-                switch grid.operation {
-                case .sum: for j in 0 ..< hidden { out[j] += cell[j] }
-                case .max: for j in 0 ..< hidden { out[j] = Swift.max(out[j], cell[j]) }
-                case .l2: for j in 0 ..< hidden { out[j] += cell[j] * cell[j] }
-                case .mean: for j in 0 ..< hidden { out[j] += cell[j] * weight }
-                }
+        for (cellIndex, coarse) in coarseOf.enumerated() {
+            let (cell, out, weight) = (maps + cellIndex * hidden, target + coarse * hidden, fineCounts[cellIndex])
+            switch grid.operation {
+            case .sum: for j in 0 ..< hidden { out[j] += cell[j] }
+            case .max: for j in 0 ..< hidden { out[j] = Swift.max(out[j], cell[j]) }
+            case .l2: for j in 0 ..< hidden { out[j] += cell[j] * cell[j] }
+            case .mean: for j in 0 ..< hidden { out[j] += cell[j] * weight }
             }
         }
         if grid.operation == .l2 { for k in 0 ..< grid.regions * hidden { target[k] = target[k].squareRoot() } }
         if grid.operation == .mean {
-            var coarseCounts = [Float](repeating: 0, count: grid.regions)
-            for (cellIndex, count) in counts.enumerated() {
-                coarseCounts[(cellIndex / fine.gridColumns / rowStep) * grid.gridColumns + (cellIndex % fine.gridColumns) / columnStep] += count
-            }
             for r in 0 ..< grid.regions { for j in 0 ..< hidden { target[r * hidden + j] /= coarseCounts[r] } }
         }
     }
