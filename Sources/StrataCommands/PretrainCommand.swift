@@ -10,7 +10,10 @@ struct PretrainCommand: ParsableCommand {
             Input is a dataset's images (--dataset, --pixel-scale, --binarize), random patches of them \
             (--window with --random N), an .npy matrix (--input; with --block-rows N it stays on disk and is \
             read N rows at a time, for data larger than memory), or the features of a stack's top layer \
-            (--on: the next layer of a greedy stack, on the data the stack records). The run folder gets \
+            (--on: the next layer of a greedy stack, on the data the stack records), or, with --on a stack \
+            trained on patches and --window, random windows of that stack's pooled maps (a second layer of \
+            features, Coates and Ng 2011; --pool, --encoding, --pool-op, --stride say how the maps are made). \
+            The run folder gets \
             model.safetensors (the checkpoint, with the fitted preprocessing), monitor.jsonl (channels per \
             epoch) and stack.safetensors (the layers so far). --resume continues a run exactly. Flags have \
             the names of an experiment file's keys (--learning-rate is learning_rate).
@@ -21,6 +24,12 @@ struct PretrainCommand: ParsableCommand {
                 --learner autoencoder --hidden 1000 \\
                 --corruption masking:0.2 --run runs/l2
             (runs/l2/stack.safetensors is then 784-1000-1000.)
+
+            A second layer on 2x2 windows of a K-means layer's maps, triangle-encoded \
+            and sum-pooled over a 6x6 grid (Tutorials/two_layer_svm):
+              strata pretrain --on runs/km/stack.safetensors --window 2 \\
+                --pool 6x6 --encoding triangle --preprocess zca \\
+                --learner kmeans --hidden 1024 --run runs/km2
 
             pylearn2's quick start (grbm_smd) on Fashion-MNIST patches:
               strata pretrain --pixel-scale 255 --window 8 --random 150000 \\
