@@ -124,6 +124,40 @@ import Testing
             .description.contains("no lower stage") == true)
     }
 
+    /// A stack whose lower stages lead back to itself, and a classifier file
+    /// with more nested stages than the limit, are refused, not followed forever.
+    @Test func cyclesAndTooManyStagesAreRefused() throws {
+        let folder = TemporaryFolder()
+        let (path, _, images) = try Self.lowerStage(folder)
+        let data = try Pretraining.prepare(.maps(path: path, features: Self.mapSettings, dataset: nil, limit: nil, patches: .init(window: .init(height: 2, width: 2), count: 30)),
+                                           preprocessing: PreprocessingPipeline(), patchSeed: 3)
+        let upper = try data.base.appending(try KMeans(.init(visibleCount: 20, hiddenCount: 6, seed: 4)))
+        // Its lower stage is itself.
+        var contract = data.contract
+        contract.maps?.stack = folder.file("loop.safetensors")
+        var looping = upper
+        looping.extra = contract.metadata
+        try looping.write(to: folder.file("loop.safetensors"))
+        let geometry = try images.load().geometry
+        let loop = strataError { _ = try FeatureExtractor(stack: LayerStack.read(folder.file("loop.safetensors")), images: geometry) }
+        #expect(loop?.description.contains("more than \(LowerStage.maximumStages) stages") == true, "\(loop?.description ?? "accepted")")
+        // A classifier file whose lower stages nest deeper than the limit.
+        let extractor = try FeatureExtractor(stack: upper, images: geometry, pooling: Pooling(gridRows: 1, gridColumns: 1), encoding: .triangle)
+        let svm = try LinearSVM.train(try extractor.extract(images.load().examples), labels: try images.load().labels!, classes: 2, settings: .init(c: 1))
+        try Classifier(head: .svm(svm), extractor: extractor, classNames: ["left", "top"], extra: upper.extra).write(to: folder.file("c.safetensors"))
+        var file = try SafeTensors.read(folder.file("c.safetensors"))
+        let lowerPrefix = "extractor_lower"
+        for level in 2 ... LowerStage.maximumStages + 1 {
+            let deeper = "extractor" + String(repeating: "_lower", count: level)
+            for (name, tensor) in file.tensors where name.hasPrefix(lowerPrefix + ".") { file.tensors[deeper + name.dropFirst(lowerPrefix.count)] = tensor }
+            for (key, value) in file.metadata where key.hasPrefix(lowerPrefix) && !key.hasPrefix(lowerPrefix + "_lower") {
+                file.metadata[deeper + key.dropFirst(lowerPrefix.count)] = value
+            }
+        }
+        let deep = strataError { _ = try Classifier.read(safeTensors: file, path: "deep.safetensors") }
+        #expect(deep?.description.contains("more than \(LowerStage.maximumStages) stages") == true, "\(deep?.description ?? "accepted")")
+    }
+
     /// Maps need a patch-trained lower stack and a window they can hold.
     @Test func mapsOfAStackWithoutPatchesAreRefused() throws {
         let folder = TemporaryFolder()

@@ -18,9 +18,12 @@ extension FeatureExtractor {
     }
 
     /// The extractor ``save(into:prefix:)`` wrote under `prefix` in `file` (read from `path`), nil when there is none.
-    static func load(from file: SafeTensors, prefix: String, path: String) throws -> FeatureExtractor? {
+    static func load(from file: SafeTensors, prefix: String, path: String, stagesAbove: Int = 0) throws -> FeatureExtractor? {
         let dotted = prefix + "."
         guard file.metadata[dotted + "format"] != nil else { return nil }
+        guard stagesAbove < LowerStage.maximumStages else {
+            throw StrataError.badKey(path: path, key: prefix, reason: "more than \(LowerStage.maximumStages) stages of feature maps")
+        }
         var stackFile = SafeTensors()
         for (name, tensor) in file.tensors where name.hasPrefix(dotted) { stackFile.tensors[String(name.dropFirst(dotted.count))] = tensor }
         for (key, value) in file.metadata where key.hasPrefix(dotted) { stackFile.metadata[String(key.dropFirst(dotted.count))] = value }
@@ -29,7 +32,7 @@ extension FeatureExtractor {
         let encoding = try file.metadata[prefix + "_encoding"].map { try decodeJSON(Encoding.self, $0, what: prefix + "_encoding") } ?? .hiddenMeans
         let extractor = try FeatureExtractor(stack: stack, depth: file.metadata[prefix + "_depth"].flatMap { Int($0) }, convolution: convolution, encoding: encoding)
         let lowerPool = try file.metadata[prefix + "_lower_pool"].map { try decodeJSON(Pooling.self, $0, what: prefix + "_lower_pool") }
-        guard let lower = try load(from: file, prefix: prefix + "_lower", path: path) else {
+        guard let lower = try load(from: file, prefix: prefix + "_lower", path: path, stagesAbove: stagesAbove + 1) else {
             if lowerPool != nil { throw StrataError.badKey(path: path, key: prefix + "_lower_pool", reason: "is set, but there is no lower stage (\(prefix)_lower)") }
             return extractor
         }

@@ -137,9 +137,15 @@ public struct FeatureExtractor: Sendable {
     /// With `lowerPool` (only then), the lower stage's maps pooled over that grid are appended.
     public init(stack: LayerStack, images geometry: ImageGeometry?, depth: Int? = nil,
                 stride: (y: Int, x: Int) = (1, 1), pooling: Pooling = Pooling(), encoding: Encoding = .hiddenMeans, lowerPool: Pooling? = nil) throws {
+        try self.init(stack: stack, images: geometry, depth: depth, stride: stride, pooling: pooling, encoding: encoding, lowerPool: lowerPool, stagesAbove: 0)
+    }
+
+    /// The extractor of a stack that is the lower stage of `stagesAbove` others.
+    init(stack: LayerStack, images geometry: ImageGeometry?, depth: Int?, stride: (y: Int, x: Int), pooling: Pooling, encoding: Encoding,
+         lowerPool: Pooling?, stagesAbove: Int) throws {
         let contract = try InputContract(metadata: stack.extra)
         if let maps = contract.maps, let window = contract.patchWindow {
-            let lower = try maps.extractor(images: geometry)
+            let lower = try maps.extractor(images: geometry, stagesAbove: stagesAbove + 1)
             try self.init(stack: stack, depth: depth, convolution: Convolution(image: lower.mapGeometry!, window: (window.height, window.width), stride: stride, pooling: pooling),
                           encoding: encoding)
             self = try onMaps(of: lower, alsoPooled: lowerPool)

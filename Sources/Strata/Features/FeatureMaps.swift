@@ -20,12 +20,20 @@ public struct LowerStage: Codable, Equatable, Sendable {
 
     public init(stack: String, features: FeatureSettings) { (self.stack, self.features) = (stack, features) }
 
-    /// The lower stage's extractor on images of `geometry`, its stack read from ``stack``.
-    func extractor(images geometry: ImageGeometry?) throws -> FeatureExtractor {
+    /// The most stages one feature model may have: files whose lower stages
+    /// go deeper (or lead back to themselves) are refused, not followed.
+    public static let maximumStages = 8
+
+    /// The lower stage's extractor on images of `geometry`, its stack read from
+    /// ``stack``; it is the lower stage of `stagesAbove` others.
+    func extractor(images geometry: ImageGeometry?, stagesAbove: Int) throws -> FeatureExtractor {
+        guard stagesAbove < Self.maximumStages else {
+            throw StrataError.invalidArgument(name: "lower stage", reason: "\(stack): more than \(Self.maximumStages) stages of feature maps (do the stacks' lower stages lead back to one another?)")
+        }
         guard FileManager.default.fileExists(atPath: stack) else {
             throw StrataError.invalidArgument(name: "lower stage", reason: "\(stack) is missing: this stack was trained on the pooled maps of that stack, which its features need")
         }
-        let extractor = try features.extractor(for: LayerStack.read(stack), images: geometry)
+        let extractor = try features.extractor(for: LayerStack.read(stack), images: geometry, stagesAbove: stagesAbove)
         guard extractor.mapGeometry != nil else {
             throw StrataError.invalidArgument(name: "lower stage", reason: "\(stack) was not trained on patches, so it has no feature maps")
         }

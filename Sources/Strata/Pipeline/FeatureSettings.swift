@@ -35,7 +35,13 @@ public struct FeatureSettings: Codable, Equatable, Sendable {
 
     /// The extractor for `stack` on images of `geometry`.
     public func extractor(for stack: LayerStack, images geometry: ImageGeometry?) throws -> FeatureExtractor {
-        try FeatureExtractor(stack: stack, images: geometry, depth: layer, stride: (stride.height, stride.width), pooling: pooling, encoding: encoding, lowerPool: lowerPool)
+        try extractor(for: stack, images: geometry, stagesAbove: 0)
+    }
+
+    /// The extractor for `stack`, itself the lower stage of `stagesAbove` others (bounded by ``LowerStage/maximumStages``).
+    func extractor(for stack: LayerStack, images geometry: ImageGeometry?, stagesAbove: Int) throws -> FeatureExtractor {
+        try FeatureExtractor(stack: stack, images: geometry, depth: layer, stride: (stride.height, stride.width), pooling: pooling, encoding: encoding,
+                             lowerPool: lowerPool, stagesAbove: stagesAbove)
     }
 
     /// The features of `images` with a progress bar labelled `label`; across
