@@ -11,6 +11,13 @@ func runCommand(_ arguments: [String]) throws {
 
 func bytes(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path)) }
 
+/// Runs `experiment` in this process on one core, without progress bars or printed lines.
+func runQuietly(_ experiment: Experiment) throws -> ExperimentRun.Outcome {
+    var run = ExperimentRun(experiment, compute: Compute(cores: 1))
+    run.showProgress = false
+    return try run.run { _ in }
+}
+
 /// A YAML experiment and the equivalent command lines go through the same
 /// stages and readers, so they write the same bytes.
 @Suite(.serialized) struct FrontEndAgreementTests {
@@ -34,9 +41,7 @@ func bytes(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWith
         outputs: {folder: \(folder.file("yaml")), weights: false, monitor: false}
         """
         let experiment = try Experiment.parse(yaml, file: "agree.yaml")
-        var run = ExperimentRun(experiment, compute: Compute(cores: 1))
-        run.showProgress = false
-        _ = try run.run { _ in }
+        _ = try runQuietly(experiment)
         try runCommand(["pretrain", "--dataset", images, "--pixel-scale", "255", "--seed", "3", "--window", "6", "--random", "400",
                         "--preprocess", "gcn,zca", "--sqrt-bias", "10", "--filter-bias", "0.1", "--learner", "grbm", "--hidden", "9",
                         "--objective", "smd:0.4", "--init-sigma", "0.4", "--init-hidden-bias", "-2", "--batch-size", "20",
@@ -63,9 +68,7 @@ func bytes(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWith
         validation: 12
         outputs: {folder: \(folder.file("yaml")), weights: false, monitor: false}
         """
-        var run = ExperimentRun(try Experiment.parse(yaml), compute: Compute(cores: 1))
-        run.showProgress = false
-        let outcome = try run.run { _ in }
+        let outcome = try runQuietly(try Experiment.parse(yaml))
         try runCommand(["pretrain", "--dataset", images, "--learner", "autoencoder", "--hidden", "8", "--corruption", "masking:0.2",
                         "--loss", "cross-entropy", "--batch-size", "10", "--learning-rate", "0.1", "--momentum", "0.5", "--final-momentum", "0.9",
                         "--momentum-saturate", "2", "--epochs", "2", "--threads", "1", "--run", folder.file("l1")])
@@ -111,9 +114,7 @@ extension FrontEndAgreementTests {
         validation: 12
         outputs: {folder: \(folder.file("yaml")), weights: false, monitor: false}
         """
-        var run = ExperimentRun(try Experiment.parse(yaml), compute: Compute(cores: 1))
-        run.showProgress = false
-        let outcome = try run.run { _ in }
+        let outcome = try runQuietly(try Experiment.parse(yaml))
         try runCommand(["pretrain", "--dataset", images, "--pixel-scale", "255", "--window", "3", "--random", "300", "--preprocess", "gcn",
                         "--learner", "kmeans", "--hidden", "5", "--batch-size", "50", "--epochs", "2", "--threads", "1", "--run", folder.file("l1")])
         try runCommand(["pretrain", "--on", folder.file("l1/stack.safetensors"), "--encoding", "triangle", "--pool", "4x4", "--window", "2", "--random", "200",
@@ -149,9 +150,7 @@ extension FrontEndAgreementTests {
         experiment.outputs.folder = folder.file("run")
         let (trial, changes) = ExperimentRun.trial(experiment, limit: 60, maxEpochs: 1)
         #expect(changes.contains { $0.contains("--limit 60") }, "the plan says what --limit changes")
-        var run = ExperimentRun(trial, compute: Compute(cores: 1))
-        run.showProgress = false
-        let outcome = try run.run { _ in }
+        let outcome = try runQuietly(trial)
         for file in ["stack.safetensors", "monitor.png", "report.txt"] {
             #expect(FileManager.default.fileExists(atPath: folder.file("run/\(file)")), "\(name): no \(file)")
         }

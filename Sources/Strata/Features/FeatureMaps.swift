@@ -89,13 +89,13 @@ extension FeatureExtractor {
             throw StrataError.shapeMismatch(context: "images for two-stage features", expected: [examples.rows, lower.inputCount], found: examples.shape)
         }
         let imagesPerPart = 512
-        var out = Tensor(zeros: [examples.rows, outputCount])
+        let (width, own) = (outputCount, ownOutputCount)
+        let repooling = lowerPooling.map { Repooling(lower, grid: $0) }
+        var out = Tensor(zeros: [examples.rows, width])
         for first in stride(from: 0, to: examples.rows, by: imagesPerPart) {
             let rows = first ..< min(first + imagesPerPart, examples.rows)
             let maps = try lower.extract(examples.rows(rows), imagesPerBatch: imagesPerBatch, cores: cores)
             let part = try extractOwn(maps, imagesPerBatch: imagesPerBatch, cores: cores)
-            let (width, own) = (outputCount, ownOutputCount)
-            let repooling = lowerPooling.map { Repooling(lower, grid: $0) }
             out.withUnsafeMutableBufferPointer { o in
                 part.withUnsafeBufferPointer { p in
                     maps.withUnsafeBufferPointer { m in
