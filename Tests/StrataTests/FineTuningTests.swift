@@ -46,6 +46,24 @@ func blobs(classes: Int, perClass: Int, dimensions: Int, spread: Float = 0.3, se
         }
     }
 
+    /// The step keeps its gradients, deltas and dropped activations in
+    /// buffers from one step to the next: a step on a second batch (of
+    /// another size too) gives exactly what a fresh network gives on it.
+    @Test func reusedStepBuffersCarryNothingOver() throws {
+        let (x, labels) = blobs(classes: 3, perClass: 30, dimensions: 12, spread: 0.6, seed: 6)
+        let fresh = try SoftmaxNetwork.randomlyInitialized(inputCount: 12, hiddenSizes: [10, 7], classes: 3, seed: 3)
+        for rows in [40 ..< 80, 40 ..< 70] {
+            var used = fresh, unused = fresh
+            var noise = RandomSource(seed: 2)
+            _ = used.gradients(x.rows(0 ..< 40), labels: labels[0 ..< 40], inputDropout: 0.2, hiddenDropout: 0.3, random: &noise)
+            var (a, b) = (RandomSource(seed: 9), RandomSource(seed: 9))
+            let second = used.gradients(x.rows(rows), labels: labels[rows], inputDropout: 0.2, hiddenDropout: 0.3, random: &a)
+            let alone = unused.gradients(x.rows(rows), labels: labels[rows], inputDropout: 0.2, hiddenDropout: 0.3, random: &b)
+            #expect(second.loss == alone.loss)
+            for (g, h) in zip(second.gradients, alone.gradients) { #expect(g.weights == h.weights && g.bias == h.bias) }
+        }
+    }
+
     @Test func fineTuningLowersTheErrorAndKeepsTheBestEpoch() throws {
         let (x, labels) = blobs(classes: 3, perClass: 120, dimensions: 8, spread: 0.6, seed: 5)
         var network = try SoftmaxNetwork.randomlyInitialized(inputCount: 8, hiddenSizes: [16], classes: 3, seed: 2)

@@ -42,6 +42,45 @@ import Testing
         #expect(state.tensors.isEmpty, "Nesterov keeps no state beyond the velocity")
     }
 
+    /// The update of a large buffer is split over the cores (so it does not
+    /// run on one core while the others wait): each optimizer gives the same
+    /// bits on one core and two, and the same values as its formula at the
+    /// start, at a part boundary and in the scalar tail.
+    @Test(arguments: [Optimizer.momentum, .nesterov, .adamDefaults])
+    func largeUpdatesAreSplitOverTheCoresWithoutChangingABit(_ optimizer: Optimizer) throws {
+        let count = 300_003
+        var random = RandomSource(seed: 4)
+        let start = Tensor.uniform(shape: [count], low: -1, high: 1, using: &random)
+        let gradients = (0 ..< 2).map { _ in Tensor.uniform(shape: [count], low: -1, high: 1, using: &random) }
+        let hyper = StepHyperparameters(learningRate: 0.05, momentum: 0.9, weightDecay: 0.01, optimizer: optimizer)
+        func run(cores: Int) -> (Tensor, Tensor) {
+            Compute(cores: cores).apply()
+            defer { Compute(cores: 2).apply() }
+            var (parameter, velocity, state) = (start, Tensor(zeros: [count]), OptimizerState())
+            for g in gradients {
+                state.steps += 1
+                hyper.update(&parameter, gradient: g, velocity: &velocity, name: "w", state: &state, decay: hyper.weightDecay)
+            }
+            return (parameter, velocity)
+        }
+        let (one, two) = (run(cores: 1), run(cores: 2))
+        #expect(one.0 == two.0 && one.1 == two.1)
+        for i in [0, 149_951, 149_952, count - 1] { // 149,952 = 64 x 2,343: where the second part begins
+            var (p, v, m2) = (start.scalars[i], Float(0), Float(0))
+            for (t, g) in gradients.enumerated() {
+                let gi = g.scalars[i] + 0.01 * p
+                switch optimizer {
+                case .nesterov: v = 0.9 * v - 0.05 * gi; p += 0.9 * v - 0.05 * gi
+                case .adam(let b1, let b2, let eps):
+                    v = b1 * v + (1 - b1) * gi; m2 = b2 * m2 + (1 - b2) * gi * gi
+                    p -= 0.05 * (v / (1 - pow(b1, Float(t + 1)))) / ((m2 / (1 - pow(b2, Float(t + 1)))).squareRoot() + eps)
+                default: v = 0.9 * v - 0.05 * gi; p += v
+                }
+            }
+            #expect(abs(two.0.scalars[i] - p) < 1e-5, "\(optimizer) value \(i)")
+        }
+    }
+
     /// Each optimizer lowers the objective of an RBM, an autoencoder and a
     /// softmax network on the same data.
     @Test(arguments: [Optimizer.nesterov, .adamDefaults])

@@ -29,6 +29,12 @@ public struct SoftmaxNetwork: Sendable {
     var winners: [[Int32]] = []
     var inputMask = Tensor(zeros: [0, 0])
     var droppedInput = Tensor(zeros: [0, 0])
+    // Each hidden layer's output after dropout; the gradients and the deltas
+    // passed down, kept from step to step so a step allocates no batch-sized buffer.
+    var droppedActivations: [Tensor] = []
+    var weightGradients: [Tensor] = []
+    var biasGradients: [Tensor] = []
+    var lowerDeltas: [Tensor] = []
     var logits = Tensor(zeros: [0, 0])
 
     /// A network over `hidden` (may be empty: multinomial logistic regression)
@@ -167,17 +173,25 @@ public struct SoftmaxNetwork: Sendable {
                                    distillation: Distillation? = nil, examples: ExampleStreams? = nil,
                                    random: inout RandomSource) -> (loss: Double, gradients: [(weights: Tensor, bias: Tensor)]) {
         let n = x.rows
-        // Forward, keeping each layer's output and mask.
+        // Forward, keeping each layer's output and mask, into buffers kept between steps.
         if activations.count != hidden.count {
             activations = hidden.map { _ in Tensor(zeros: [0, 0]) }
-            masks = hidden.map { _ in Tensor(zeros: [0, 0]) }
+            masks = activations
+            droppedActivations = activations
+            lowerDeltas = activations
+        }
+        if weightGradients.count != hidden.count + 1 {
+            weightGradients = (hidden + [output]).map { _ in Tensor(zeros: [0, 0]) }
+            biasGradients = weightGradients
         }
         var layerInputs: [Tensor] = []
+        layerInputs.reserveCapacity(hidden.count + 1)
         var a = x
         if inputDropout > 0 {
             ensureShape(&inputMask, n, x.columns)
             dropoutMask(&inputMask, rate: inputDropout, site: 0, examples: examples, random: &random)
-            a.multiply(by: inputMask)
+            droppedInput.formElementwiseProduct(x, inputMask)
+            a = droppedInput
         }
         if normalizationCaches.count != hidden.count { normalizationCaches = hidden.map { _ in BatchNormalization.Cache() } }
         normalizationGradients = hidden.map { _ in nil }
@@ -199,7 +213,8 @@ public struct SoftmaxNetwork: Sendable {
             if hiddenDropout > 0 {
                 ensureShape(&masks[l], n, layer.outputCount)
                 dropoutMask(&masks[l], rate: hiddenDropout, site: UInt64(l + 1), examples: examples, random: &random)
-                a.multiply(by: masks[l])
+                droppedActivations[l].formElementwiseProduct(activations[l], masks[l])
+                a = droppedActivations[l]
             }
         }
         layerInputs.append(a)
@@ -207,33 +222,33 @@ public struct SoftmaxNetwork: Sendable {
         // Loss, and delta = (p - onehot) / n (with the teacher's term when distilling).
         var (loss, delta) = Self.outputLoss(logits: logits, labels: labels, distillation: distillation)
         // Backward.
-        var grads: [(weights: Tensor, bias: Tensor)] = []
         let layers = hidden + [output]
         for l in stride(from: layers.count - 1, through: 0, by: -1) {
-            let input = layerInputs[l]
-            let gw = input.matmul(delta, transposeSelf: true)
-            let gb = delta.sumOverRows()
-            grads.append((gw, gb))
+            ensureShape(&weightGradients[l], layers[l].weights.rows, layers[l].weights.columns)
+            weightGradients[l].formProduct(layerInputs[l], delta, transposeA: true)
+            delta.sumOverRows(into: &biasGradients[l])
             guard l > 0 else { break }
-            var below = delta.matmul(layers[l].weights, transposeOther: true)
-            if hiddenDropout > 0 { below.multiply(by: masks[l - 1]) }
+            ensureShape(&lowerDeltas[l - 1], n, layers[l].weights.rows)
+            lowerDeltas[l - 1].formProduct(delta, layers[l].weights, transposeB: true)
+            if hiddenDropout > 0 { lowerDeltas[l - 1].multiply(by: masks[l - 1]) }
             if layers[l - 1].pieces > 1 {
                 var pieceGradient = Tensor(zeros: [0, 0])
-                Maxout.backward(below, winners: winners[l - 1], pieces: layers[l - 1].pieces, into: &pieceGradient)
-                below = pieceGradient
+                Maxout.backward(lowerDeltas[l - 1], winners: winners[l - 1], pieces: layers[l - 1].pieces, into: &pieceGradient)
+                lowerDeltas[l - 1] = pieceGradient
             } else {
-                below.withUnsafeMutableBufferPointer { g in
+                lowerDeltas[l - 1].withUnsafeMutableBufferPointer { g in
                     activations[l - 1].withUnsafeBufferPointer { layers[l - 1].activation.multiplyByDerivative(g, output: $0) }
                 }
             }
             if let normalization = normalizations[l - 1] {
-                let (dz, dGamma, dBeta) = normalization.backward(below, cache: normalizationCaches[l - 1])
+                let (dz, dGamma, dBeta) = normalization.backward(lowerDeltas[l - 1], cache: normalizationCaches[l - 1])
                 normalizationGradients[l - 1] = (dGamma, dBeta)
-                below = dz
+                lowerDeltas[l - 1] = dz
             }
-            delta = below
+            delta = lowerDeltas[l - 1]
         }
-        return (loss, grads.reversed())
+        let grads = (0 ..< layers.count).map { (weights: weightGradients[$0], bias: biasGradients[$0]) }
+        return (loss, grads)
     }
 
     /// One SGD step on a minibatch; returns its mean cross-entropy.

@@ -57,6 +57,21 @@ extension Tensor {
     /// `self *= other`, element-wise (the Hadamard product).
     public mutating func multiply(by other: Tensor) { combine(with: other) { $0 * $1 } }
 
+    /// `self = a * b` element by element, into this tensor's storage (given
+    /// `a`'s shape, reallocated only when that changes): a dropout mask
+    /// applied into a buffer the training step keeps.
+    public mutating func formElementwiseProduct(_ a: Tensor, _ b: Tensor) {
+        precondition(a.count == b.count, "element-wise operation on \(a.shape) and \(b.shape)")
+        if shape != a.shape { self = Tensor(zeros: a.shape) }
+        a.scalars.withUnsafeBufferPointer { pa in
+            b.scalars.withUnsafeBufferPointer { pb in
+                scalars.withUnsafeMutableBufferPointer { out in
+                    for i in out.indices { out[i] = pa[i] * pb[i] }
+                }
+            }
+        }
+    }
+
     /// The sigmoid of every scalar, as a new tensor.
     public func sigmoid() -> Tensor { var t = self; t.formSigmoid(); return t }
     /// The softplus of every scalar, as a new tensor.

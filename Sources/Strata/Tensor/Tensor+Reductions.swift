@@ -4,17 +4,25 @@ extension Tensor {
     /// The sum over rows: a vector of `columns` sums (NumPy's `sum(axis=0)`).
     /// Used for bias gradients, which sum over the batch.
     public func sumOverRows() -> Tensor {
+        var out = Tensor(zeros: [columns])
+        sumOverRows(into: &out)
+        return out
+    }
+
+    /// The sum over rows written into `out` (resized to `columns` only when
+    /// its size differs): a training step's bias gradient, into a buffer it keeps.
+    public func sumOverRows(into out: inout Tensor) {
         let (r, c) = (rows, columns)
-        var out = Tensor(zeros: [c])
+        if out.shape != [c] { out = Tensor(zeros: [c]) }
         scalars.withUnsafeBufferPointer { src in
             out.scalars.withUnsafeMutableBufferPointer { acc in
+                acc.update(repeating: 0)
                 for i in 0 ..< r {
                     let row = src.baseAddress! + i * c
                     for j in 0 ..< c { acc[j] += row[j] }
                 }
             }
         }
-        return out
     }
 
     /// The mean over rows: a vector of `columns` means (NumPy's `mean(axis=0)`).

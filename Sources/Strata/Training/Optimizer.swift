@@ -112,14 +112,13 @@ extension StepHyperparameters {
         case .momentum, .lbfgs: // L-BFGS takes no minibatch steps (validation keeps it out of the step paths)
             sgdUpdate(&parameter, gradient: gradient, velocity: &velocity, learningRate: learningRate, momentum: momentum, decay: decay)
         case .nesterov:
-            let (lr, mu) = (learningRate, momentum)
+            let (lr, mu, count) = (learningRate, momentum, parameter.count)
             parameter.withUnsafeMutableBufferPointer { p in
                 velocity.withUnsafeMutableBufferPointer { v in
                     gradient.withUnsafeBufferPointer { g in
-                        for i in p.indices {
-                            let step = -lr * (g[i] + decay * p[i])
-                            v[i] = mu * v[i] + step
-                            p[i] += mu * v[i] + step
+                        guard let p = p.baseAddress, let v = v.baseAddress, let g = g.baseAddress else { return }
+                        forEachElementPart(count) { r in
+                            Self.nesterovLoop(p: p + r.lowerBound, v: v + r.lowerBound, g: g + r.lowerBound, count: r.count, rate: lr, momentum: mu, decay: decay)
                         }
                     }
                 }
@@ -134,14 +133,38 @@ extension StepHyperparameters {
                 velocity.withUnsafeMutableBufferPointer { m in
                     second.withUnsafeMutableBufferPointer { s in
                         gradient.withUnsafeBufferPointer { g in
-                            Self.adamLoop(p: p.baseAddress!, m: m.baseAddress!, s: s.baseAddress!, g: g.baseAddress!, count: p.count,
-                                          rate: learningRate, decay: decay, beta1: beta1, beta2: beta2, epsilon: epsilon,
-                                          inverse1: inverse1, inverse2: inverse2)
+                            forEachElementPart(p.count) { r in
+                                let i = r.lowerBound
+                                Self.adamLoop(p: p.baseAddress! + i, m: m.baseAddress! + i, s: s.baseAddress! + i, g: g.baseAddress! + i, count: r.count,
+                                              rate: learningRate, decay: decay, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                                              inverse1: inverse1, inverse2: inverse2)
+                            }
                         }
                     }
                 }
             }
             state.second[name] = second
+        }
+    }
+
+    /// Nesterov's update eight values at a time (the same arithmetic in the
+    /// scalar tail): `step = -rate (g + decay p)`, `v = momentum v + step`, `p += momentum v + step`.
+    private static func nesterovLoop(p: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, count: Int,
+                                     rate: Float, momentum: Float, decay: Float) {
+        var i = 0
+        while i + 8 <= count {
+            let pv = UnsafeRawPointer(p + i).loadUnaligned(as: Float8.self)
+            let step = -rate * (UnsafeRawPointer(g + i).loadUnaligned(as: Float8.self) + decay * pv)
+            let vv = momentum * UnsafeRawPointer(v + i).loadUnaligned(as: Float8.self) + step
+            UnsafeMutableRawPointer(v + i).storeBytes(of: vv, as: Float8.self)
+            UnsafeMutableRawPointer(p + i).storeBytes(of: pv + (momentum * vv + step), as: Float8.self)
+            i += 8
+        }
+        while i < count {
+            let step = -rate * (g[i] + decay * p[i])
+            v[i] = momentum * v[i] + step
+            p[i] += momentum * v[i] + step
+            i += 1
         }
     }
 
