@@ -48,10 +48,14 @@ func blobs(classes: Int, perClass: Int, dimensions: Int, spread: Float = 0.3, se
 
     /// The step keeps its gradients, deltas and dropped activations in
     /// buffers from one step to the next: a step on a second batch (of
-    /// another size too) gives exactly what a fresh network gives on it.
-    @Test func reusedStepBuffersCarryNothingOver() throws {
+    /// another size too) gives exactly what a fresh network gives on it,
+    /// for sigmoid, maxout and batch-normalized layers.
+    @Test(arguments: [(Activation.sigmoid, false), (.maxout, false), (.relu, true)])
+    func reusedStepBuffersCarryNothingOver(_ activation: Activation, _ batchNorm: Bool) throws {
         let (x, labels) = blobs(classes: 3, perClass: 30, dimensions: 12, spread: 0.6, seed: 6)
-        let fresh = try SoftmaxNetwork.randomlyInitialized(inputCount: 12, hiddenSizes: [10, 7], classes: 3, seed: 3)
+        var fresh = try SoftmaxNetwork.randomlyInitialized(inputCount: 12, hiddenSizes: [10, 7], activation: activation,
+                                                           pieces: activation == .maxout ? 3 : 1, classes: 3, seed: 3)
+        if batchNorm { fresh.enableBatchNormalization() }
         for rows in [40 ..< 80, 40 ..< 70] {
             var used = fresh, unused = fresh
             var noise = RandomSource(seed: 2)

@@ -35,6 +35,7 @@ public struct SoftmaxNetwork: Sendable {
     var weightGradients: [Tensor] = []
     var biasGradients: [Tensor] = []
     var lowerDeltas: [Tensor] = []
+    var pieceDeltas: [Tensor] = []
     var logits = Tensor(zeros: [0, 0])
 
     /// A network over `hidden` (may be empty: multinomial logistic regression)
@@ -179,6 +180,7 @@ public struct SoftmaxNetwork: Sendable {
             masks = activations
             droppedActivations = activations
             lowerDeltas = activations
+            pieceDeltas = activations
         }
         if weightGradients.count != hidden.count + 1 {
             weightGradients = (hidden + [output]).map { _ in Tensor(zeros: [0, 0]) }
@@ -232,20 +234,20 @@ public struct SoftmaxNetwork: Sendable {
             lowerDeltas[l - 1].formProduct(delta, layers[l].weights, transposeB: true)
             if hiddenDropout > 0 { lowerDeltas[l - 1].multiply(by: masks[l - 1]) }
             if layers[l - 1].pieces > 1 {
-                var pieceGradient = Tensor(zeros: [0, 0])
-                Maxout.backward(lowerDeltas[l - 1], winners: winners[l - 1], pieces: layers[l - 1].pieces, into: &pieceGradient)
-                lowerDeltas[l - 1] = pieceGradient
+                // Maxout: the gradient goes to each unit's winning piece.
+                Maxout.backward(lowerDeltas[l - 1], winners: winners[l - 1], pieces: layers[l - 1].pieces, into: &pieceDeltas[l - 1])
+                delta = pieceDeltas[l - 1]
             } else {
                 lowerDeltas[l - 1].withUnsafeMutableBufferPointer { g in
                     activations[l - 1].withUnsafeBufferPointer { layers[l - 1].activation.multiplyByDerivative(g, output: $0) }
                 }
+                delta = lowerDeltas[l - 1]
             }
             if let normalization = normalizations[l - 1] {
-                let (dz, dGamma, dBeta) = normalization.backward(lowerDeltas[l - 1], cache: normalizationCaches[l - 1])
+                let (dz, dGamma, dBeta) = normalization.backward(delta, cache: normalizationCaches[l - 1])
                 normalizationGradients[l - 1] = (dGamma, dBeta)
-                lowerDeltas[l - 1] = dz
+                delta = dz
             }
-            delta = lowerDeltas[l - 1]
         }
         let grads = (0 ..< layers.count).map { (weights: weightGradients[$0], bias: biasGradients[$0]) }
         return (loss, grads)
