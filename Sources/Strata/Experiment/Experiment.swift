@@ -86,16 +86,10 @@ public struct Experiment: Sendable {
         }
         if let v = try root.seed("seed") { e.seed = v }
         if let p = root.field("patches") {
-            let s = try YAMLSettings(p, allowed: ["window", "count"])
-            guard let window = try s.value("window", PairSetting.init(parsing:)) else { throw p.fail("missing required key 'window'") }
-            e.patches = Pretraining.PatchSettings(window: .init(height: window.first, width: window.second), count: try s.positive("count", s.int) ?? 150_000)
+            e.patches = try parsePatches(YAMLSettings(p, allowed: ["window", "count"]), in: p, missing: "missing required key 'window'")
         }
-        if let list = try root.field("preprocessing")?.list() {
-            e.preprocessing = PreprocessingPipeline(try list.map(parsePreprocessor))
-        }
-        let layers = try root.mapping.required("layers").list()
-        guard !layers.isEmpty else { throw try root.mapping.required("layers").fail("needs at least one layer") }
-        e.layers = try layers.map { try parseLayer($0, seed: e.seed) }
+        if let pipeline = try parsePreprocessing(root) { e.preprocessing = pipeline }
+        e.layers = try parseLayers(root, seed: e.seed)
         if let m = root.field("maps") { e.maps = try parseMaps(m, seed: e.seed) }
         if let v = try root.positive("validation", root.int) { e.validation = v }
         if let v = try root.positive("threads", root.int) { e.threads = v }
@@ -140,13 +134,29 @@ public struct Experiment: Sendable {
     /// `maps: {encoding: triangle, pool: 6x6, window: 2, count: 150000, preprocessing: [zca], layers: [...]}`.
     static func parseMaps(_ field: YAMLField, seed: UInt64) throws -> MapsStage {
         let s = try YAMLSettings(field, allowed: FeatureSettings.keys.filter { $0 != "lower_pool" } + ["window", "count", "preprocessing", "layers"])
-        guard let window = try s.value("window", PairSetting.init(parsing:)) else { throw field.fail("missing required key 'window' (the windows of the maps the stage trains on)") }
-        let patches = Pretraining.PatchSettings(window: .init(height: window.first, width: window.second), count: try s.positive("count", s.int) ?? 150_000)
+        let patches = try parsePatches(s, in: field, missing: "missing required key 'window' (the windows of the maps the stage trains on)")
+        var stage = MapsStage(features: try FeatureSettings.read(from: s), patches: patches, layers: try parseLayers(s, seed: seed))
+        if let pipeline = try parsePreprocessing(s) { stage.preprocessing = pipeline }
+        return stage
+    }
+
+    /// `window` (required; `missing` is the error without it) and `count` (default 150,000) of random patches or windows.
+    static func parsePatches(_ s: YAMLSettings, in field: YAMLField, missing: String) throws -> Pretraining.PatchSettings {
+        guard let window = try s.value("window", PairSetting.init(parsing:)) else { throw field.fail(missing) }
+        return Pretraining.PatchSettings(window: .init(height: window.first, width: window.second), count: try s.positive("count", s.int) ?? 150_000)
+    }
+
+    /// The `preprocessing` list of a section, nil when it has none.
+    static func parsePreprocessing(_ s: YAMLSettings) throws -> PreprocessingPipeline? {
+        guard let list = try s.field("preprocessing")?.list() else { return nil }
+        return PreprocessingPipeline(try list.map(parsePreprocessor))
+    }
+
+    /// The non-empty `layers` list of a section.
+    static func parseLayers(_ s: YAMLSettings, seed: UInt64) throws -> [LayerSettings] {
         let layers = try s.mapping.required("layers").list()
         guard !layers.isEmpty else { throw try s.mapping.required("layers").fail("needs at least one layer") }
-        var stage = MapsStage(features: try FeatureSettings.read(from: s), patches: patches, layers: try layers.map { try parseLayer($0, seed: seed) })
-        if let list = try s.field("preprocessing")?.list() { stage.preprocessing = PreprocessingPipeline(try list.map(parsePreprocessor)) }
-        return stage
+        return try layers.map { try parseLayer($0, seed: seed) }
     }
 
     static func parseFinetune(_ field: YAMLField) throws -> Finetune {
