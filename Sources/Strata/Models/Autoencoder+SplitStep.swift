@@ -1,22 +1,28 @@
 import Dispatch
 
 extension Autoencoder {
-    /// A plain-SGD step spread over `cores` with single-threaded GEMMs and no
+    /// An SGD step (plain or with momentum) spread over `cores` with single-threaded GEMMs and no
     /// reduction. Phase 1 (corrupt, encode, decode, loss, backpropagate to the
     /// hidden layer) cuts each product into bands of output columns (so a
     /// weight matrix is packed once per product however many parts there are)
     /// and the corruption into bands of rows, each with its own random stream;
     /// phase 2 cuts the weight matrices' rows (each part adds its band of
-    /// `-step * gradient`). The parts depend on the shapes only
+    /// `-lr * gradient` into the parameter, or into the momentum's velocity,
+    /// which it then adds to the parameter: ``SplitUpdate``). The parts depend on the shapes only
     /// (``FixedParts``), not on `cores`.
     /// Used without sparsity and contractive penalties, which couple rows.
     /// `output` holds the output deltas above the corrupted input and `hidden`
     /// the hidden values above their deltas, `(2n, ·)` each, so a tied model's
     /// weight update `Z^T H + X~^T dH` is one GEMM of depth 2n (one pass over W).
-    /// With one core this is also the allocation-free plain-SGD path.
+    /// With one core this is also the allocation-free path.
     /// With `examples`, each example's corruption comes from its own stream instead of its band's.
-    mutating func splitPlainStep(_ batch: Tensor, random: inout RandomSource, examples: ExampleStreams? = nil, step: Float, cores: Int) -> Double {
-        let (n, v, h) = (batch.rows, visibleCount, hiddenCount)
+    mutating func splitStep(_ batch: Tensor, random: inout RandomSource, examples: ExampleStreams? = nil, hyper: StepHyperparameters) -> Double {
+        let (n, v, h, step, cores) = (batch.rows, visibleCount, hiddenCount, hyper.learningRate, hyper.cores)
+        let update = SplitUpdate(hyper)
+        if !update.isDirect, velocityW.shape != weights.shape || velocityD.shape != decoderWeights.shape {
+            (velocityW, velocityD) = (Tensor(zeros: weights.shape), Tensor(zeros: decoderWeights.shape))
+            (velocityC, velocityB) = (Tensor(zeros: [h]), Tensor(zeros: [v]))
+        }
         ensureShape(&output, 2 * n, v); ensureShape(&hidden, 2 * n, h); ensureShape(&elementLoss, n, v)
         let (rowParts, weightParts) = (FixedParts.count(n, minimum: 32), FixedParts.count(v, minimum: 64))
         let (hiddenParts, visibleParts) = (FixedParts.count(h, minimum: 64), FixedParts.count(v, minimum: 64))
@@ -38,7 +44,13 @@ extension Autoencoder {
         output.withUnsafeMutableBufferPointer { zb in
         elementLoss.withUnsafeMutableBufferPointer { lb in
         streams.withUnsafeMutableBufferPointer { rngs in
+        velocityW.withUnsafeMutableBufferPointer { vw in
+        velocityD.withUnsafeMutableBufferPointer { vd in
+        velocityB.withUnsafeMutableBufferPointer { vb in
+        velocityC.withUnsafeMutableBufferPointer { vc in
             let (X, W, D, B, C) = (x.baseAddress!, w.baseAddress!, d.baseAddress!, b.baseAddress!, c.baseAddress!)
+            // A tied model's decoder velocity is empty (no base address); only an untied one uses it.
+            let (VW, VD, VB, VC) = (vw.baseAddress!, vd.baseAddress, vb.baseAddress!, vc.baseAddress!)
             let (HB, Z, L) = (hb.baseAddress!, zb.baseAddress!, lb.baseAddress!)
             let (XT, DH) = (Z + n * v, HB + n * h)
             // Phase 1. The corrupted input, in bands of rows.
@@ -101,22 +113,30 @@ extension Autoencoder {
             FixedParts.run(weightParts, cores: cores) { part in
                 let (q0, q1) = (v * part / weightParts, v * (part + 1) / weightParts)
                 if q1 > q0 {
-                    // Tied: W -= step [Z; X~]^T [H; dH] (depth 2n); untied: W -= step X~^T dH.
+                    // Tied: W -= lr [Z; X~]^T [H; dH] (depth 2n); untied: W -= lr X~^T dH.
                     let (a, bMatrix, depth) = tied ? (UnsafePointer(Z), UnsafePointer(HB), 2 * n) : (UnsafePointer(XT), UnsafePointer(DH), n)
+                    let into = update.target(W + q0 * h, velocity: VW + q0 * h, count: (q1 - q0) * h)
                     BLAS.gemm(m: q1 - q0, n: h, k: depth, a + q0, lda: v, transposeA: true, bMatrix, ldb: h, transposeB: false,
-                              W + q0 * h, ldc: h, alpha: -step, beta: 1)
-                    for r in 0 ..< n { addScaledDifference(B + q0, UnsafePointer(Z) + r * v + q0, nil, scale: -step, count: q1 - q0) }
+                              into, ldc: h, alpha: -step, beta: 1)
+                    update.finish(W + q0 * h, velocity: VW + q0 * h, count: (q1 - q0) * h, decays: true)
+                    let bias = update.target(B + q0, velocity: VB + q0, count: q1 - q0)
+                    for r in 0 ..< n { addScaledDifference(bias, UnsafePointer(Z) + r * v + q0, nil, scale: -step, count: q1 - q0) }
+                    update.finish(B + q0, velocity: VB + q0, count: q1 - q0, decays: false)
                 }
                 let (p0, p1) = (h * part / weightParts, h * (part + 1) / weightParts)
-                if !tied, p1 > p0 {
+                if !tied, p1 > p0, let VD {
+                    let into = update.target(D + p0 * v, velocity: VD + p0 * v, count: (p1 - p0) * v)
                     BLAS.gemm(m: p1 - p0, n: v, k: n, UnsafePointer(HB) + p0, lda: h, transposeA: true, UnsafePointer(Z), ldb: v, transposeB: false,
-                              D + p0 * v, ldc: v, alpha: -step, beta: 1)
+                              into, ldc: v, alpha: -step, beta: 1)
+                    update.finish(D + p0 * v, velocity: VD + p0 * v, count: (p1 - p0) * v, decays: true)
                 }
                 if p1 > p0 {
-                    for r in 0 ..< n { addScaledDifference(C + p0, UnsafePointer(DH) + r * h + p0, nil, scale: -step, count: p1 - p0) }
+                    let bias = update.target(C + p0, velocity: VC + p0, count: p1 - p0)
+                    for r in 0 ..< n { addScaledDifference(bias, UnsafePointer(DH) + r * h + p0, nil, scale: -step, count: p1 - p0) }
+                    update.finish(C + p0, velocity: VC + p0, count: p1 - p0, decays: false)
                 }
             }
-        } } } } } } } } } }
+        } } } } } } } } } } } } } }
         return Double(elementLoss.withUnsafeBufferPointer { vectorSum($0) }) / Double(n)
     }
 }

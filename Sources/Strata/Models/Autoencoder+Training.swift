@@ -1,6 +1,7 @@
 /// The autoencoder's cost, its hand-written gradient and the update rule (SGD
-/// with momentum, or plain SGD added straight into the weights). The split
-/// two-core schedule is in `Autoencoder+SplitStep.swift`.
+/// with momentum, or plain SGD added straight into the weights). SGD steps
+/// on batches of 16 or more without penalties take the split schedule of
+/// `Autoencoder+SplitStep.swift`.
 extension Autoencoder {
     // MARK: Cost and gradient
 
@@ -212,9 +213,9 @@ extension Autoencoder {
             throw StrataError.shapeMismatch(context: "autoencoder with \(visibleCount) inputs given a batch", expected: [batch.rows, visibleCount], found: batch.shape)
         }
         let examples = hyper.firstExample.map { ExampleStreams(firstExample: $0, random: &random) }
-        if hyper.isPlainSGD, batch.rows >= 16,
+        if hyper.optimizer == .momentum, batch.rows >= 16,
            configuration.sparsityWeight == 0, configuration.contractiveWeight == 0 {
-            return splitPlainStep(batch, random: &random, examples: examples, step: hyper.learningRate, cores: hyper.cores)
+            return splitStep(batch, random: &random, examples: examples, hyper: hyper)
         }
         var input = corrupted
         corrupt(batch, into: &input, random: &random, examples: examples)

@@ -1,29 +1,35 @@
-/// The parallel schedule of plain-SGD CD-k: the batch's rows, then the weight
-/// matrix's rows, spread over the cores with single-threaded GEMMs.
+/// The parallel schedule of CD-k with SGD (plain or with momentum): the
+/// batch's rows, then the weight matrix's rows, spread over the cores with
+/// single-threaded GEMMs.
 extension RBM {
-    /// Plain-SGD CD-k spread over `cores` with single-threaded GEMMs and no
+    /// CD-k with SGD spread over `cores` with single-threaded GEMMs and no
     /// reduction. Phase 1 runs the Gibbs chain for the whole batch, each of
     /// its products cut into bands of output columns (so W is packed once per
     /// product however many parts there are) and each sampling pass into
     /// bands of rows, each with its own random stream; phase 2 cuts the weight
-    /// matrix's rows (each part adds its band of `step/(n S) (v^T h+ - v'^T h-)`
-    /// straight into W). The parts depend on the shapes only (``FixedParts``),
+    /// matrix's rows (each part adds its band of `lr/(n S) (v^T h+ - v'^T h-)`
+    /// straight into W for plain SGD, or into the momentum's velocity, which
+    /// it then adds to W: ``SplitUpdate``). The parts depend on the shapes only (``FixedParts``),
     /// so the result does not depend on `cores`.
     /// The data and the chain's end are stacked in one `(2n, V)` buffer and
     /// `h+`, `-h-` in one `(2n, H)` buffer, so the update is a single GEMM of
     /// depth 2n: one pass over W instead of two. With one core this is also
-    /// the allocation-free plain-SGD path.
+    /// the allocation-free path.
     /// With `examples`, each example's samples come from its own stream instead of its band's.
     mutating func splitContrastiveDivergence(_ batch: Tensor, steps: Int, random: inout RandomSource, examples: ExampleStreams? = nil,
-                                             step: Float, cores: Int) -> Double {
-        let (n, v, h) = (batch.rows, visibleCount, hiddenCount)
+                                             hyper: StepHyperparameters) -> Double {
+        let (n, v, h, cores) = (batch.rows, visibleCount, hiddenCount, hyper.cores)
+        let update = SplitUpdate(hyper)
+        if !update.isDirect, velocityW.shape != weights.shape {
+            (velocityW, velocityB, velocityC) = (Tensor(zeros: weights.shape), Tensor(zeros: [v]), Tensor(zeros: [h]))
+        }
         ensureShape(&vNeg, 2 * n, v); ensureShape(&hNeg, 2 * n, h)
         let (rowParts, weightParts) = (FixedParts.count(n, minimum: 32), FixedParts.count(v, minimum: 64))
         let (hiddenParts, visibleParts) = (FixedParts.count(h, minimum: 64), FixedParts.count(v, minimum: 64))
         var streams = examples == nil ? (0 ..< rowParts).map { _ in random.split() } : []
         var errors = [Double](repeating: 0, count: rowParts)
         let inverse = 1 / variance
-        let factor = step / (Float(n) * variance)
+        let factor = hyper.learningRate / (Float(n) * variance)
         let binary = configuration.visibleUnits == .binary
         let meanVisible = configuration.meanVisible
         let sigmaValue = sigma
@@ -36,7 +42,11 @@ extension RBM {
         vNeg.withUnsafeMutableBufferPointer { vs in
         streams.withUnsafeMutableBufferPointer { rngs in
         errors.withUnsafeMutableBufferPointer { errs in
+        velocityW.withUnsafeMutableBufferPointer { vw in
+        velocityB.withUnsafeMutableBufferPointer { vb in
+        velocityC.withUnsafeMutableBufferPointer { vc in
             let (X, W, B, C, SH, SV) = (x.baseAddress!, w.baseAddress!, b.baseAddress!, c.baseAddress!, hs.baseAddress!, vs.baseAddress!)
+            let (VW, VB, VC) = (vw.baseAddress!, vb.baseAddress!, vc.baseAddress!)
             let (input, up, down, upNeg) = (SV, SH, SV + n * v, SH + n * h)
             input.update(from: X, count: n * v)
             // sigmoid((source W + c) / S) into `out`, in bands of hidden columns; `negate` for the chain's last up-pass.
@@ -96,18 +106,24 @@ extension RBM {
             FixedParts.run(weightParts, cores: cores) { part in
                 let (q0, q1) = (v * part / weightParts, v * (part + 1) / weightParts)
                 if q1 > q0 {
+                    let into = update.target(W + q0 * h, velocity: VW + q0 * h, count: (q1 - q0) * h)
                     BLAS.gemm(m: q1 - q0, n: h, k: 2 * n, UnsafePointer(SV) + q0, lda: v, transposeA: true, UnsafePointer(SH), ldb: h, transposeB: false,
-                              W + q0 * h, ldc: h, alpha: factor, beta: 1)
+                              into, ldc: h, alpha: factor, beta: 1)
+                    update.finish(W + q0 * h, velocity: VW + q0 * h, count: (q1 - q0) * h, decays: true)
+                    let bias = update.target(B + q0, velocity: VB + q0, count: q1 - q0)
                     for r in 0 ..< n {
-                        addScaledDifference(B + q0, UnsafePointer(SV) + r * v + q0, UnsafePointer(SV) + (n + r) * v + q0, scale: factor, count: q1 - q0)
+                        addScaledDifference(bias, UnsafePointer(SV) + r * v + q0, UnsafePointer(SV) + (n + r) * v + q0, scale: factor, count: q1 - q0)
                     }
+                    update.finish(B + q0, velocity: VB + q0, count: q1 - q0, decays: false)
                 }
                 let (c0, c1) = (h * part / weightParts, h * (part + 1) / weightParts)
                 if c1 > c0 {
-                    for r in 0 ..< 2 * n { addScaledDifference(C + c0, UnsafePointer(SH) + r * h + c0, nil, scale: factor, count: c1 - c0) }
+                    let bias = update.target(C + c0, velocity: VC + c0, count: c1 - c0)
+                    for r in 0 ..< 2 * n { addScaledDifference(bias, UnsafePointer(SH) + r * h + c0, nil, scale: factor, count: c1 - c0) }
+                    update.finish(C + c0, velocity: VC + c0, count: c1 - c0, decays: false)
                 }
             }
-        } } } } } } } } }
+        } } } } } } } } } } } }
         return errors.reduce(0, +) / Double(n)
     }
 

@@ -1,8 +1,10 @@
 import Foundation
 
 /// The update rule of an RBM: one minibatch step of CD-k, PCD-k or denoising
-/// score matching, applied by SGD with momentum (``sgdUpdate``), or added straight
-/// into the parameters for plain SGD. The split two-core schedule is in `RBM+SplitStep.swift`.
+/// score matching, applied by the step's optimizer. CD-k with SGD (plain or
+/// with momentum) on batches of 16 or more takes the split schedule of
+/// `RBM+SplitStep.swift`; smaller batches add a plain step straight into the
+/// parameters or apply ``sgdUpdate``.
 extension RBM {
     public mutating func trainStep(_ batch: Tensor, hyper: StepHyperparameters, random: inout RandomSource) throws -> Double {
         guard batch.columns == visibleCount else {
@@ -12,8 +14,8 @@ extension RBM {
         let examples = hyper.firstExample.map { ExampleStreams(firstExample: $0, random: &random) }
         switch configuration.objective {
         case .contrastiveDivergence(let k):
-            if hyper.isPlainSGD && batch.rows >= 16 {
-                return splitContrastiveDivergence(batch, steps: k, random: &random, examples: examples, step: hyper.learningRate, cores: hyper.cores)
+            if hyper.optimizer == .momentum && batch.rows >= 16 {
+                return splitContrastiveDivergence(batch, steps: k, random: &random, examples: examples, hyper: hyper)
             }
             if hyper.isPlainSGD {
                 return contrastiveDivergence(batch, steps: k, random: &random, examples: examples, directStep: hyper.learningRate)

@@ -4,10 +4,11 @@ public struct StepHyperparameters: Sendable {
     public var momentum: Float
     /// L2 weight decay coefficient, applied to weight matrices (not biases).
     public var weightDecay: Float
-    /// Cores the step may split itself over. With 2 or more, plain-SGD
-    /// contrastive divergence splits the batch's rows (Gibbs chain) and then
-    /// the weight matrix's rows (update) over the cores, with single-threaded
-    /// GEMMs: at training shapes this beats OpenBLAS's own two threads.
+    /// Cores the step may split itself over. With 2 or more, contrastive
+    /// divergence and autoencoder steps with SGD (plain or with momentum)
+    /// split the batch's rows and then the weight matrix's rows (update) over
+    /// the cores, with single-threaded GEMMs: at training shapes this beats
+    /// OpenBLAS's own two threads.
     public var cores: Int
     /// How the gradient becomes an update (SGD with momentum, Nesterov, Adam).
     public var optimizer: Optimizer
