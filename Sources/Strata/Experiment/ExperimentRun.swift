@@ -138,11 +138,16 @@ public struct ExperimentRun {
             let variants: [(name: String, network: SoftmaxFineTuning.Network)] = [("finetune", .pretrained(top.stack, name: top.path))]
                 + (compare ? [("no_pretraining", .random(hidden: stack.layers.map(\.hiddenCount), activation: .sigmoid))] : [])
             let labeled = try e.images.loadLabeled()
-            for variant in variants {
+            let runs = variants.map { variant in
                 var s = SoftmaxFineTuning.Settings(network: variant.network, images: e.images)
                 (s.validation, s.training, s.folder, s.preprocessing) = (e.validation, configuration, folder + "/" + variant.name, stack.preprocessing)
                 s.resume = resume && FileManager.default.fileExists(atPath: s.folder + "/finetune.safetensors")
-                let result = try SoftmaxFineTuning.run(s, loaded: labeled, compute: compute, showProgress: showProgress, log: { _ in })
+                if variants.count > 1 { s.progressLabel = variant.name }
+                return s
+            }
+            if runs.count > 1, compute.cores >= runs.count { say("fine-tuning \(variants.map(\.name).joined(separator: " and ")) side by side, \(compute.cores / runs.count) core(s) each") }
+            let results = try SoftmaxFineTuning.runSideBySide(runs, loaded: labeled, compute: compute, showProgress: showProgress)
+            for (variant, result) in zip(variants, results) {
                 monitorRuns.append((variant.name.replacingOccurrences(of: "_", with: " "), result.report.log))
                 accuracies[variant.name] = result.evaluation.confusion.accuracy
                 say(String(format: "%@ %@: test accuracy %.2f%% (best validation error %.2f%% at epoch %d, %.1f s)", variant.name == "finetune" ? "pretrained" : "without pretraining",

@@ -12,6 +12,11 @@ public struct FineTuner: Sendable {
     /// The run folder (gets `monitor.jsonl` and `finetune.safetensors`).
     public var folder: String
     public var showProgress = true
+    /// The progress line's label before the epoch number.
+    public var progressLabel = "fine-tune"
+    /// Plain progress lines instead of a bar redrawn in place, even on a
+    /// terminal: runs side by side share it (``SoftmaxFineTuning/runSideBySide(_:loaded:compute:showProgress:)``).
+    public var plainProgress = false
     /// Continue the run saved in the folder (same network, settings and data).
     public var resume = false
     /// Asked after every minibatch; true stops with a checkpoint of that point.
@@ -168,7 +173,7 @@ public struct FineTuner: Sendable {
             let epochStart = Date()
             let objective: Double
             var extra: [String: Double] = [:], summary = ""
-            let bar = showProgress && lbfgs == nil ? ProgressBar(total: x.rows, label: "fine-tune \(epoch)") : nil
+            let bar = showProgress && lbfgs == nil ? ProgressBar(total: x.rows, label: "\(progressLabel) \(epoch)", plain: plainProgress) : nil
             if lbfgs != nil {
                 let done = try lbfgsEpoch(&network, run: &lbfgs!, epoch: epoch)
                 objective = done.iteration.objective

@@ -46,6 +46,8 @@ public enum SoftmaxFineTuning {
         public var resume = false
         /// Measure the updates and training time until the validation error first falls to a target (``FineTuner/target``).
         public var target: (error: Double, every: Int)?
+        /// Runs side by side: the prefix of this run's progress lines, written as plain lines (nil: one run, a bar).
+        public var progressLabel: String?
 
         public init(network: Network, images: ImageSettings) { (self.network, self.images) = (network, images) }
     }
@@ -97,6 +99,7 @@ public enum SoftmaxFineTuning {
         log("fine-tuning \(network.sizes) (\(pretrainedName.map { "pretrained: \($0)" } ?? "no pretraining")\(units)) on \(x.rows - s.validation) examples, validating on \(s.validation)")
         var tuner = FineTuner(configuration: s.training, folder: s.folder)
         tuner.showProgress = showProgress
+        if let label = s.progressLabel { (tuner.progressLabel, tuner.plainProgress) = ("\(label): fine-tune", true) }
         tuner.resume = s.resume
         tuner.target = s.target
         if s.training.augmentation.isActive {

@@ -15,10 +15,11 @@ public final class ProgressBar {
     /// Seconds between the plain progress lines written when standard error is not a terminal.
     public var logInterval: Double = 10
 
-    public init(total: Int, label: String) {
+    /// `plain`: write the plain lines even on a terminal (several bars at once would overwrite each other).
+    public init(total: Int, label: String, plain: Bool = false) {
         self.total = max(total, 1)
         self.label = label
-        interactive = isatty(STDERR_FILENO) != 0
+        interactive = !plain && isatty(STDERR_FILENO) != 0
     }
 
     /// Marks `done` units complete and redraws if due.
