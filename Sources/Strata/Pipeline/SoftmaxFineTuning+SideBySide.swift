@@ -37,7 +37,7 @@ extension SoftmaxFineTuning {
                 finished.signal()
             }
             thread.name = "strata.fine-tuning.\(index)"
-            thread.stackSize = 16 << 20
+            thread.stackSize = 8 << 20   // a main thread's, as the run is the code the main thread runs alone
             thread.start()
         }
         start(0)
