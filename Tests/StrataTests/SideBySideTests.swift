@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct SideBySideTests {
     /// Two fine-tuning runs side by side (one core each) give exactly what
-    /// each gives alone, in the order given, and leave the caller's compute applied.
+    /// each gives alone, in the order given, and hand on their log lines run by run.
     @Test func runsSideBySideEqualRunsAlone() throws {
         let folder = TemporaryFolder()
         let images = ImageSettings(dataset: try writeTinyImageFolder(folder), pixelScale: 255)
@@ -20,8 +20,12 @@ import Testing
             }
         }
         let alone = try settings("alone").map { try SoftmaxFineTuning.run($0, loaded: loaded, compute: Compute(cores: 2), showProgress: false, log: { _ in }) }
-        let together = try SoftmaxFineTuning.runSideBySide(settings("together"), loaded: loaded, compute: Compute(cores: 2), showProgress: false)
-        #expect(Compute.activeCores == 2)
+        var lines: [String] = []
+        let together = try SoftmaxFineTuning.runSideBySide(settings("together"), loaded: loaded, compute: Compute(cores: 2), showProgress: false,
+                                                           log: { lines.append($0) })
+        let firsts = lines.indices.filter { lines[$0].hasPrefix("fine-tuning ") }
+        #expect(firsts.count == 2 && lines[firsts[0]].contains("-8-") && lines[firsts[1]].contains("-6-5-"))
+        #expect(lines.contains { $0.hasPrefix("test accuracy") })
         #expect(together.count == 2)
         for (a, b) in zip(alone, together) {
             #expect(a.network.sizes == b.network.sizes)

@@ -145,8 +145,11 @@ public struct ExperimentRun {
                 if variants.count > 1 { s.progressLabel = variant.name }
                 return s
             }
-            if runs.count > 1, compute.cores >= runs.count { say("fine-tuning \(variants.map(\.name).joined(separator: " and ")) side by side, \(compute.cores / runs.count) core(s) each") }
-            let results = try SoftmaxFineTuning.runSideBySide(runs, loaded: labeled, compute: compute, showProgress: showProgress)
+            if runs.count > 1, compute.cores >= runs.count {
+                let share = compute.cores / runs.count
+                say("fine-tuning \(variants.map(\.name).joined(separator: " and ")) side by side, \(share) core\(share == 1 ? "" : "s") each")
+            }
+            let results = try SoftmaxFineTuning.runSideBySide(runs, loaded: labeled, compute: compute, showProgress: showProgress, log: { _ in })
             for (variant, result) in zip(variants, results) {
                 monitorRuns.append((variant.name.replacingOccurrences(of: "_", with: " "), result.report.log))
                 accuracies[variant.name] = result.evaluation.confusion.accuracy

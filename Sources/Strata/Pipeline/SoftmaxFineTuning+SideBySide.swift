@@ -14,22 +14,25 @@ extension SoftmaxFineTuning {
     /// the `stacked_autoencoders` networks: 2 epochs of both in 20.8 s against
     /// 2 x 12.0 s). Each run's result is the one it gives alone: the thread
     /// count never changes a result (``FixedParts``). Progress lines carry
-    /// each run's ``Settings/progressLabel`` and are written as plain lines.
-    /// Returns the results in the order of `runs`; the first error, if any,
-    /// after every run has ended.
-    public static func runSideBySide(_ runs: [Settings], loaded: LabeledImages, compute: Compute, showProgress: Bool = true) throws -> [Result] {
+    /// each run's ``Settings/progressLabel`` and are written as plain lines;
+    /// each run's log lines go to `log` after every run has ended, run by run
+    /// in the order of `runs`. Returns the results in that order; the first
+    /// error, if any, after every run has ended.
+    public static func runSideBySide(_ runs: [Settings], loaded: LabeledImages, compute: Compute, showProgress: Bool = true,
+                                     log: StageLog = { print($0) }) throws -> [Result] {
         let share = compute.cores / max(runs.count, 1)
         guard runs.count > 1, share >= 1 else {
-            return try runs.map { try run($0, loaded: loaded, compute: compute, showProgress: showProgress, log: { _ in }) }
+            return try runs.map { try run($0, loaded: loaded, compute: compute, showProgress: showProgress, log: log) }
         }
-        let outcomes = Mutex<[Int: Swift.Result<Result, any Error>]>([:])
+        let outcomes = Mutex<[Int: (result: Swift.Result<Result, any Error>, lines: [String])]>([:])
         let finished = DispatchSemaphore(value: 0)
         let each = Compute(cores: share)
         // Every run applies `each`, the process's compute while they run; the caller's is restored after.
         defer { compute.apply() }
         @Sendable func start(_ index: Int) {
-            let outcome = Swift.Result { try run(runs[index], loaded: loaded, compute: each, showProgress: showProgress, log: { _ in }) }
-            outcomes.withLock { $0[index] = outcome }
+            let lines = Mutex<[String]>([])
+            let outcome = Swift.Result { try run(runs[index], loaded: loaded, compute: each, showProgress: showProgress, log: { line in lines.withLock { $0.append(line) } }) }
+            outcomes.withLock { $0[index] = (outcome, lines.withLock { $0 }) }
         }
         for index in 1 ..< runs.count {
             let thread = Thread {
@@ -42,7 +45,8 @@ extension SoftmaxFineTuning {
         }
         start(0)
         for _ in 1 ..< runs.count { finished.wait() }
-        let results = outcomes.withLock { $0 }
-        return try runs.indices.map { try results[$0]!.get() }
+        let ended = outcomes.withLock { $0 }
+        for index in runs.indices { ended[index]!.lines.forEach(log) }
+        return try runs.indices.map { try ended[$0]!.result.get() }
     }
 }
