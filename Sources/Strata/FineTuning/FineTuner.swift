@@ -15,7 +15,7 @@ public struct FineTuner: Sendable {
     /// The progress line's label before the epoch number.
     public var progressLabel = "fine-tune"
     /// Plain progress lines instead of a bar redrawn in place, even on a
-    /// terminal: runs side by side share it (``SoftmaxFineTuning/runSideBySide(_:loaded:compute:showProgress:)``).
+    /// terminal: runs side by side share it (``SoftmaxFineTuning/runSideBySide(_:loaded:compute:showProgress:log:)``).
     public var plainProgress = false
     /// Continue the run saved in the folder (same network, settings and data).
     public var resume = false
