@@ -145,8 +145,7 @@ public struct ExperimentRun {
                 if variants.count > 1 { s.progressLabel = variant.name }
                 return s
             }
-            if runs.count > 1, compute.cores >= runs.count {
-                let share = compute.cores / runs.count
+            if let share = SoftmaxFineTuning.coresEach(runs: runs.count, compute: compute) {
                 say("fine-tuning \(variants.map(\.name).joined(separator: " and ")) side by side, \(share) core\(share == 1 ? "" : "s") each")
             }
             let results = try SoftmaxFineTuning.runSideBySide(runs, loaded: labeled, compute: compute, showProgress: showProgress, log: { _ in })

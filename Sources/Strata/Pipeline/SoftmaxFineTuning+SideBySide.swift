@@ -20,8 +20,7 @@ extension SoftmaxFineTuning {
     /// error, if any, after every run has ended.
     public static func runSideBySide(_ runs: [Settings], loaded: LabeledImages, compute: Compute, showProgress: Bool = true,
                                      log: StageLog = { print($0) }) throws -> [Result] {
-        let share = compute.cores / max(runs.count, 1)
-        guard runs.count > 1, share >= 1 else {
+        guard let share = coresEach(runs: runs.count, compute: compute) else {
             return try runs.map { try run($0, loaded: loaded, compute: compute, showProgress: showProgress, log: log) }
         }
         let outcomes = Mutex<[Int: (result: Swift.Result<Result, any Error>, lines: [String])]>([:])
@@ -48,5 +47,11 @@ extension SoftmaxFineTuning {
         let ended = outcomes.withLock { $0 }
         for index in runs.indices { ended[index]!.lines.forEach(log) }
         return try runs.indices.map { try ended[$0]!.result.get() }
+    }
+
+    /// The cores each of `runs` runs gets side by side in ``runSideBySide(_:loaded:compute:showProgress:log:)``
+    /// (`compute.cores / runs`); nil when they run one after another (one run, or fewer cores than runs).
+    public static func coresEach(runs: Int, compute: Compute) -> Int? {
+        runs > 1 && compute.cores >= runs ? compute.cores / runs : nil
     }
 }
