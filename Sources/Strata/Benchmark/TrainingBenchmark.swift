@@ -18,12 +18,19 @@ public enum TrainingBenchmark {
         /// 1000-1000, masking 0.3, cross-entropy, lr 0.1, momentum 0.5, on
         /// 1,000 uniform [0, 1) values per example (a first layer's hidden means).
         case sdae = "sdae1000x1000"
+        /// The `stacked_autoencoders` tutorial's fine-tuning network, 784-1000-1000-10
+        /// (sigmoid hidden units, softmax output, hidden dropout 0.2), one
+        /// backpropagation step with momentum 0.5 and lr 0.5 per batch, from
+        /// Glorot's random start, on Fashion-MNIST with its labels.
+        case network = "mlp784x1000x1000"
 
+        /// The first layer's inputs and units.
         public var shape: (visible: Int, hidden: Int) {
             switch self {
             case .rbm, .dae: return (784, 500)
             case .grbm: return (192, 400)
             case .sdae: return (1000, 1000)
+            case .network: return (784, 1000)
             }
         }
 
@@ -34,18 +41,27 @@ public enum TrainingBenchmark {
             case .dae: return (0.1, 0)
             case .grbm: return (0.001, 0)
             case .sdae: return (0.1, 0.5)
+            case .network: return (0.5, 0.5)
             }
         }
 
-        /// FLOPs of one example's training step: five GEMMs of `2 V H` each
-        /// (up, down, up or backprop, and two weight-gradient products).
-        public var flopsPerExample: Double { 5 * 2 * Double(shape.visible * shape.hidden) }
+        /// FLOPs of one example's training step: for the unsupervised learners
+        /// five GEMMs of `2 V H` each (up, down, up or backprop, and two
+        /// weight-gradient products); for the network, `2 V H` per layer forward,
+        /// again for its weight gradient, and again for the gradient passed down
+        /// to every layer but the first (9.20 MFLOP).
+        public var flopsPerExample: Double {
+            guard self == .network else { return 5 * 2 * Double(shape.visible * shape.hidden) }
+            let products = zip(TrainingBenchmark.networkSizes, TrainingBenchmark.networkSizes.dropFirst()).map { Double($0 * $1) }
+            return 2 * (2 * products.reduce(0, +) + products.dropFirst().reduce(0, +))
+        }
 
         public var variant: String {
             switch self {
             case .rbm, .grbm: return "cd1"
             case .dae: return "manual"
             case .sdae: return "momentum"
+            case .network: return "backprop"
             }
         }
     }
@@ -67,10 +83,11 @@ public enum TrainingBenchmark {
         /// (RBMs), cross-entropy (autoencoder).
         public var quality: [String: Double]
 
-        /// One line in the peer benchmarks' key=value form.
+        /// One line in the peer benchmarks' key=value form; `blas=` names
+        /// OpenBLAS's kernels (``BLAS/kernels``).
         public var line: String {
             var fields = ["peer=strata", "model=\(model.rawValue)", "impl=\(model.variant)\(ranks > 1 ? "-sync\(ranks)" : "")", "dtype=float32",
-                          "batch=100", "threads=\(threads)", "epochs=1", "n=\(examples)"]
+                          "batch=100", "threads=\(threads)", "epochs=1", "n=\(examples)", "blas=\(BLAS.kernels)"]
             if ranks > 1 { fields += ["ranks=\(ranks)", String(format: "comm_seconds=%.3f", communicationSeconds)] }
             fields += [
                           String(format: "seconds=%.3f", seconds), String(format: "samples_per_s=%.1f", examplesPerSecond),
@@ -80,21 +97,31 @@ public enum TrainingBenchmark {
         }
     }
 
+    /// One model's data: training and test rows, with their labels for the network.
+    public struct Examples: Sendable {
+        public var train: Tensor
+        public var test: Tensor
+        public var trainLabels: [Int] = []
+        public var testLabels: [Int] = []
+    }
+
     /// The training (at most `examples` rows) and test data of each model in
-    /// `kinds`: Fashion-MNIST for the 784-wide models, 192-wide N(0, 1)
-    /// vectors for the GRBM, 1000-wide uniform [0, 1) values (a first layer's
-    /// hidden means) for the SDAE layer, each made only when asked for.
-    public static func data(for kinds: [Model], examples: Int, catalog: DataCatalog = DataCatalog()) throws -> [Model: (train: Tensor, test: Tensor)] {
-        var data: [Model: (train: Tensor, test: Tensor)] = [:]
+    /// `kinds`: Fashion-MNIST for the 784-wide models (with its labels),
+    /// 192-wide N(0, 1) vectors for the GRBM, 1000-wide uniform [0, 1) values
+    /// (a first layer's hidden means) for the SDAE layer, each made only when asked for.
+    public static func data(for kinds: [Model], examples: Int, catalog: DataCatalog = DataCatalog()) throws -> [Model: Examples] {
+        var data: [Model: Examples] = [:]
         var random = RandomSource(seed: 7)
         let rows = min(examples, 60000)
-        if kinds.contains(where: { $0 == .rbm || $0 == .dae }) {
-            let fashion = (try catalog.load("fashion-mnist", split: .train).prefix(examples).examples, try catalog.load("fashion-mnist", split: .test).examples)
-            (data[.rbm], data[.dae]) = (fashion, fashion)
+        if kinds.contains(where: { $0 == .rbm || $0 == .dae || $0 == .network }) {
+            let (train, test) = (try catalog.load("fashion-mnist", split: .train).prefix(examples), try catalog.load("fashion-mnist", split: .test))
+            let fashion = Examples(train: train.examples, test: test.examples, trainLabels: train.labels ?? [], testLabels: test.labels ?? [])
+            (data[.rbm], data[.dae], data[.network]) = (fashion, fashion, fashion)
         }
-        if kinds.contains(.grbm) { data[.grbm] = (Tensor.normal(shape: [rows, 192], using: &random), Tensor.normal(shape: [10000, 192], using: &random)) }
+        if kinds.contains(.grbm) { data[.grbm] = Examples(train: Tensor.normal(shape: [rows, 192], using: &random), test: Tensor.normal(shape: [10000, 192], using: &random)) }
         if kinds.contains(.sdae) {
-            data[.sdae] = (Tensor.uniform(shape: [rows, 1000], low: 0, high: 1, using: &random), Tensor.uniform(shape: [10000, 1000], low: 0, high: 1, using: &random))
+            data[.sdae] = Examples(train: Tensor.uniform(shape: [rows, 1000], low: 0, high: 1, using: &random),
+                                   test: Tensor.uniform(shape: [10000, 1000], low: 0, high: 1, using: &random))
         }
         return data
     }
@@ -110,6 +137,8 @@ public enum TrainingBenchmark {
             var c = RBM.Configuration(visibleCount: 192, hiddenCount: 400, visibleUnits: .gaussian, objective: .contrastiveDivergence(steps: 1))
             (c.irange, c.meanVisible, c.seed) = (Float(0.01 * 3.0.squareRoot()), true, seed)
             return try RBM(c)
+        case .network:
+            throw StrataError.invalidArgument(name: "models", reason: "\(kind.rawValue) is a supervised network, not an unsupervised learner")
         case .dae, .sdae:
             let (v, h) = kind.shape
             var c = Autoencoder.Configuration(visibleCount: v, hiddenCount: h)
@@ -121,7 +150,14 @@ public enum TrainingBenchmark {
     /// Runs one epoch of `kind` on `train` on `threads` cores; across the
     /// ranks of `world` when it has several (each takes 100 rows of every
     /// global batch, and the steps are combined by ``DataParallel``).
-    public static func run(_ kind: Model, train: Tensor, test: Tensor, threads: Int, seed: UInt64 = 1, world: MPIWorld? = nil) throws -> Result {
+    public static func run(_ kind: Model, _ data: Examples, threads: Int, seed: UInt64 = 1, world: MPIWorld? = nil) throws -> Result {
+        let (train, test) = (data.train, data.test)
+        if kind == .network {
+            guard (world?.size ?? 1) == 1 else {
+                throw StrataError.invalidArgument(name: "models", reason: "\(kind.rawValue) runs on one rank; leave it out under mpirun")
+            }
+            return try runNetwork(data, threads: threads, seed: seed)
+        }
         if let world, world.size > 1 { return try runAcrossRanks(kind, train: train, test: test, threads: threads, seed: seed, world: world) }
         Compute(cores: threads).apply()
         var learner = try makeLearner(kind, seed: seed)
@@ -160,6 +196,8 @@ public enum TrainingBenchmark {
             quality["recon_mse"] = meanFieldReconstruction(learner as! RBM, test)
         case .dae, .sdae:
             quality["test_loss"] = channels["reconstruction_error"]
+        case .network:
+            break   // measured by runNetwork
         }
         return Result(model: kind, threads: threads, examples: examples, seconds: seconds, quality: quality)
     }

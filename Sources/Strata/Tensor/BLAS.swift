@@ -10,6 +10,11 @@ public enum BLAS {
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
     }
 
+    /// The kernels OpenBLAS runs in this process, by its name for them
+    /// ("Haswell" for AVX2, "SkylakeX" or "Cooperlake" for AVX-512, ...): it
+    /// picks them from the CPU as it loads, unless `OPENBLAS_CORETYPE` names them.
+    public static var kernels: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
+
     /// Puts OpenBLAS on one thread, once per process: Strata spreads its
     /// products over the cores itself, in parts fixed by their shapes
     /// (``FixedParts``), so that results do not depend on the thread count.
