@@ -99,9 +99,13 @@ public enum TrainingBenchmark {
 
     /// One model's data: training and test rows, with their labels for the network.
     public struct Examples: Sendable {
+        /// Training rows `(n, inputs)`, trained on in order.
         public var train: Tensor
+        /// Test rows, for the quality figures computed after the timed epoch.
         public var test: Tensor
+        /// Class of each training row (the network only; empty for the unsupervised models).
         public var trainLabels: [Int] = []
+        /// Class of each test row (the network only).
         public var testLabels: [Int] = []
     }
 

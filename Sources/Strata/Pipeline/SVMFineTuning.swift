@@ -63,7 +63,7 @@ public enum SVMFineTuning {
         let featureSeconds = Date().timeIntervalSince(start)
         var lastNote = Date()
         let primal = settings.resolvedSolver(examples: f.train.rows, features: f.train.columns) == .primal
-        let step = primal ? "Newton iteration" : "pass"
+        let steps = primal ? "Newton iterations" : "passes"
         let passes: (Int, Int) -> Void = { pass, unsolved in
             guard Date().timeIntervalSince(lastNote) >= 10 else { return }
             lastNote = Date()
@@ -87,8 +87,8 @@ public enum SVMFineTuning {
                 // The held-out rows join the training rows for the final solve: they start at zero.
                 warmStart = dual.map { $0 + [Float](repeating: 0, count: s.validation) }
             }) { candidate in
-                log(String(format: "C %-8g validation accuracy %.2f%%  (%.1f s, %d-%d %@s)", candidate.c, 100 * candidate.validationAccuracy,
-                           candidate.seconds, candidate.iterations.lowerBound, candidate.iterations.upperBound, step))
+                log(String(format: "C %-8g validation accuracy %.2f%%  (%.1f s, %d-%d %@)", candidate.c, 100 * candidate.validationAccuracy,
+                           candidate.seconds, candidate.iterations.lowerBound, candidate.iterations.upperBound, steps))
                 search.results.append(CSearchLog.Result(c: candidate.c, validationAccuracy: candidate.validationAccuracy))
                 try? search.write(in: s.folder)
             }
