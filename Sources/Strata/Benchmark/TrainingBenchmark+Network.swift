@@ -29,10 +29,7 @@ extension TrainingBenchmark {
         var offset = 0
         while offset < train.rows {
             let count = min(100, train.rows - offset)
-            if count != batch.rows { batch = Tensor(zeros: [count, train.columns]) }
-            train.withUnsafeBufferPointer { src in
-                batch.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: src.baseAddress! + offset * train.columns, count: count * train.columns) }
-            }
+            train.gatherRows(offset ..< offset + count, into: &batch)
             network.trainStep(batch, labels: labels[offset ..< offset + count], settings: settings, random: &random)
             offset += count
         }

@@ -14,10 +14,7 @@ extension TrainingBenchmark {
         var random = RandomSource(seed: seed)
         let global = 100 * world.size
         func step(_ learner: inout any UnsupervisedLearner, rows: Range<Int>, batch: inout Tensor, globalRows: Int, first: Int) throws -> Double {
-            if rows.count != batch.rows { batch = Tensor(zeros: [rows.count, train.columns]) }
-            train.withUnsafeBufferPointer { src in
-                batch.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: src.baseAddress! + rows.lowerBound * train.columns, count: rows.count * train.columns) }
-            }
+            train.gatherRows(rows, into: &batch)
             hyper.firstExample = first
             var compute = 0.0
             let start = DispatchTime.now().uptimeNanoseconds

@@ -175,10 +175,7 @@ public enum TrainingBenchmark {
         var offset = 0
         while offset < train.rows {
             let count = min(100, train.rows - offset)
-            if count != batch.rows { batch = Tensor(zeros: [count, train.columns]) }
-            train.withUnsafeBufferPointer { src in
-                batch.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: src.baseAddress! + offset * train.columns, count: count * train.columns) }
-            }
+            train.gatherRows(offset ..< offset + count, into: &batch)
             _ = try learner.trainStep(batch, hyper: hyper, random: &random)
             offset += count
         }
