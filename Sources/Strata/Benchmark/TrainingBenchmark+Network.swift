@@ -21,19 +21,9 @@ extension TrainingBenchmark {
         let (learningRate, momentum) = Model.network.rates
         let settings = SoftmaxNetwork.StepSettings(learningRate: learningRate, momentum: momentum, hiddenDropout: 0.2)
         var random = RandomSource(seed: seed)
-        // Warm-up: a few batches on a throwaway copy (allocations, BLAS buffers).
         var warm = network
-        for i in 0 ..< 5 { warm.trainStep(train.rows(i * 100 ..< (i + 1) * 100), labels: labels[i * 100 ..< (i + 1) * 100], settings: settings, random: &random) }
-        var batch = Tensor(zeros: [100, train.columns])
-        let start = DispatchTime.now().uptimeNanoseconds
-        var offset = 0
-        while offset < train.rows {
-            let count = min(100, train.rows - offset)
-            train.gatherRows(offset ..< offset + count, into: &batch)
-            network.trainStep(batch, labels: labels[offset ..< offset + count], settings: settings, random: &random)
-            offset += count
-        }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        let seconds = timedEpoch(train, warmUp: { batch, rows in warm.trainStep(batch, labels: labels[rows], settings: settings, random: &random) },
+                                 step: { batch, rows in network.trainStep(batch, labels: labels[rows], settings: settings, random: &random) })
         let (crossEntropy, errorRate) = network.evaluate(data.test, labels: data.testLabels)
         return Result(model: .network, threads: threads, examples: train.rows, seconds: seconds,
                       quality: ["test_loss": crossEntropy, "test_error": 100 * errorRate])

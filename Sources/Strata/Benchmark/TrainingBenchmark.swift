@@ -167,20 +167,31 @@ public enum TrainingBenchmark {
         var learner = try makeLearner(kind, seed: seed)
         let hyper = StepHyperparameters(learningRate: kind.rates.learningRate, momentum: kind.rates.momentum, cores: threads)
         var random = RandomSource(seed: seed)
-        // Warm-up: a few batches on a throwaway copy (allocations, BLAS buffers).
         var warm = learner
-        for i in 0 ..< 5 { _ = try warm.trainStep(train.rows(i * 100 ..< (i + 1) * 100), hyper: hyper, random: &random) }
+        let seconds = try timedEpoch(train, warmUp: { batch, _ in _ = try warm.trainStep(batch, hyper: hyper, random: &random) },
+                                     step: { batch, _ in _ = try learner.trainStep(batch, hyper: hyper, random: &random) })
+        return try measure(kind, learner: learner, test: test, threads: threads, examples: train.rows, seconds: seconds, seed: seed)
+    }
+
+    /// One epoch over `train`'s rows in order, in batches of 100 (the last
+    /// shorter), timed from the first batch to the last: `step(batch, rows)`
+    /// for each. Before it, untimed, `warmUp(batch, rows)` on the first five
+    /// batches, for a throwaway copy of the model (allocations, BLAS buffers).
+    /// Returns the seconds.
+    static func timedEpoch(_ train: Tensor, warmUp: (Tensor, Range<Int>) throws -> Void,
+                           step: (Tensor, Range<Int>) throws -> Void) rethrows -> Double {
+        for first in stride(from: 0, to: min(500, train.rows), by: 100) {
+            let rows = first ..< min(first + 100, train.rows)
+            try warmUp(train.rows(rows), rows)
+        }
         var batch = Tensor(zeros: [100, train.columns])
         let start = DispatchTime.now().uptimeNanoseconds
-        var offset = 0
-        while offset < train.rows {
-            let count = min(100, train.rows - offset)
-            train.gatherRows(offset ..< offset + count, into: &batch)
-            _ = try learner.trainStep(batch, hyper: hyper, random: &random)
-            offset += count
+        for first in stride(from: 0, to: train.rows, by: 100) {
+            let rows = first ..< min(first + 100, train.rows)
+            train.gatherRows(rows, into: &batch)
+            try step(batch, rows)
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-        return try measure(kind, learner: learner, test: test, threads: threads, examples: train.rows, seconds: seconds, seed: seed)
+        return Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
     }
 
     /// The result of a timed epoch: the quality figures, computed untimed on `test`.
