@@ -24,9 +24,10 @@ extension TrainingBenchmark {
             return compute
         }
         var batch = Tensor(zeros: [100, train.columns])
-        // Warm-up: a few global batches on a throwaway copy (allocations, BLAS buffers, MPI's connections).
+        // Warm-up: a few whole global batches on a throwaway copy (allocations, BLAS buffers, MPI's connections);
+        // every rank has the same rows, so all take the same number of steps.
         var warm = learner
-        for i in 0 ..< 5 {
+        for i in 0 ..< min(5, train.rows / global) {
             let share = DataParallel.share(of: global, rank: world.rank, size: world.size)
             _ = try step(&warm, rows: (i * global + share.lowerBound) ..< (i * global + share.upperBound), batch: &batch, globalRows: global, first: share.lowerBound)
         }
