@@ -311,7 +311,8 @@ public struct SoftmaxNetwork: Sendable {
         }
         mask.withUnsafeMutableBufferPointer { m in
             random.fillBernoulli(m, probability: keep)
-            for i in m.indices { m[i] *= scale }
+            let wide = Float8(repeating: scale)
+            m.mapInPlace({ $0 * wide }, { $0 * scale })
         }
     }
 }

@@ -22,20 +22,25 @@ public enum Activation: String, Codable, CaseIterable, Sendable {
         switch self {
         case .sigmoid: z.mapInPlace(fastSigmoid, fastSigmoid)
         case .tanh: z.mapInPlace(fastTanh, fastTanh)
-        case .relu: for i in z.indices { z[i] = Swift.max(z[i], 0) }
-        case .leakyRelu: for i in z.indices { z[i] = Swift.max(z[i], Self.leakySlope * z[i]) }
+        case .relu: parallelElements(z.count) { r in for i in r { z[i] = Swift.max(z[i], 0) } }
+        case .leakyRelu: parallelElements(z.count) { r in for i in r { z[i] = Swift.max(z[i], Self.leakySlope * z[i]) } }
         case .linear, .maxout: break
         }
     }
 
     /// `f'(z)` written from the output `a = f(z)`: multiplies `grad` by it in place.
+    /// A batch's worth is split over the cores (``parallelElements(_:_:)``).
     func multiplyByDerivative(_ grad: UnsafeMutableBufferPointer<Float>, output a: UnsafeBufferPointer<Float>) {
-        switch self {
-        case .sigmoid: for i in grad.indices { grad[i] *= a[i] * (1 - a[i]) }
-        case .tanh: for i in grad.indices { grad[i] *= 1 - a[i] * a[i] }
-        case .relu: for i in grad.indices { grad[i] = a[i] > 0 ? grad[i] : 0 }
-        case .leakyRelu: for i in grad.indices { grad[i] = a[i] > 0 ? grad[i] : Self.leakySlope * grad[i] }
-        case .linear, .maxout: break
+        guard self != .linear, self != .maxout, !grad.isEmpty else { return }
+        let (g, y) = (grad.baseAddress!, a.baseAddress!)
+        parallelElements(grad.count) { r in
+            switch self {
+            case .sigmoid: for i in r { g[i] *= y[i] * (1 - y[i]) }
+            case .tanh: for i in r { g[i] *= 1 - y[i] * y[i] }
+            case .relu: for i in r { g[i] = y[i] > 0 ? g[i] : 0 }
+            case .leakyRelu: for i in r { g[i] = y[i] > 0 ? g[i] : Self.leakySlope * g[i] }
+            case .linear, .maxout: break
+            }
         }
     }
 

@@ -64,11 +64,11 @@ extension RBM {
             }
             // Phase 1: the Gibbs chain.
             hidden(input, up)
-            // Hidden samples go in the negative buffer, which the last up-pass overwrites.
-            upNeg.update(from: up, count: n * h)
             for s in 0 ..< steps {
                 FixedParts.run(rowParts, cores: cores) { part in
                     let rows = FixedParts.range(part, of: rowParts, extent: n)
+                    // The first hidden samples go in the negative buffer, which the last up-pass overwrites.
+                    if s == 0 { (upNeg + rows.lowerBound * h).update(from: up + rows.lowerBound * h, count: rows.count * h) }
                     if let examples {
                         examples.forEachRow(upNeg, columns: h, rows: rows, site: UInt64(2 * s)) { $1.sampleBernoulli($0) }
                     } else {

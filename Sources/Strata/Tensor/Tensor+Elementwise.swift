@@ -54,19 +54,31 @@ extension Tensor {
     }
     /// `self -= other`, element-wise.
     public mutating func subtract(_ other: Tensor) { combine(with: other) { $0 - $1 } }
-    /// `self *= other`, element-wise (the Hadamard product).
-    public mutating func multiply(by other: Tensor) { combine(with: other) { $0 * $1 } }
+    /// `self *= other`, element-wise (the Hadamard product: a dropout mask
+    /// on a batch's gradients); large tensors are split over the cores.
+    public mutating func multiply(by other: Tensor) {
+        precondition(other.count == count, "element-wise operation on \(shape) and \(other.shape)")
+        other.scalars.withUnsafeBufferPointer { pb in
+            scalars.withUnsafeMutableBufferPointer { out in
+                guard !out.isEmpty else { return }
+                let (o, b) = (out.baseAddress!, pb.baseAddress!)
+                parallelElements(out.count) { r in for i in r { o[i] = o[i] * b[i] } }
+            }
+        }
+    }
 
     /// `self = a * b` element by element, into this tensor's storage (given
     /// `a`'s shape, reallocated only when that changes): a dropout mask
-    /// applied into a buffer the training step keeps.
+    /// applied into a buffer the training step keeps. Large tensors are split over the cores.
     public mutating func formElementwiseProduct(_ a: Tensor, _ b: Tensor) {
         precondition(a.count == b.count, "element-wise operation on \(a.shape) and \(b.shape)")
         if shape != a.shape { self = Tensor(zeros: a.shape) }
         a.scalars.withUnsafeBufferPointer { pa in
             b.scalars.withUnsafeBufferPointer { pb in
                 scalars.withUnsafeMutableBufferPointer { out in
-                    for i in out.indices { out[i] = pa[i] * pb[i] }
+                    guard !out.isEmpty else { return }
+                    let (o, x, y) = (out.baseAddress!, pa.baseAddress!, pb.baseAddress!)
+                    parallelElements(out.count) { r in for i in r { o[i] = x[i] * y[i] } }
                 }
             }
         }

@@ -11,15 +11,22 @@ extension Tensor {
 
     /// The sum over rows written into `out` (resized to `columns` only when
     /// its size differs): a training step's bias gradient, into a buffer it keeps.
+    /// A large tensor is cut into bands of columns, one per core, each
+    /// column summed over the rows in order as on one core.
     public func sumOverRows(into out: inout Tensor) {
         let (r, c) = (rows, columns)
         if out.shape != [c] { out = Tensor(zeros: [c]) }
+        guard c > 0 else { return }
         scalars.withUnsafeBufferPointer { src in
             out.scalars.withUnsafeMutableBufferPointer { acc in
-                acc.update(repeating: 0)
-                for i in 0 ..< r {
-                    let row = src.baseAddress! + i * c
-                    for j in 0 ..< c { acc[j] += row[j] }
+                let (x, sums) = (src.baseAddress, acc.baseAddress!)
+                parallelChunks(c, minimumChunk: (elementsPerCore + r - 1) / max(r, 1)) { band in
+                    let (first, width) = (band.lowerBound, band.count)
+                    (sums + first).update(repeating: 0, count: width)
+                    for i in 0 ..< r {
+                        let row = x! + i * c + first
+                        for j in 0 ..< width { sums[first + j] += row[j] }
+                    }
                 }
             }
         }
@@ -123,11 +130,15 @@ extension Tensor {
     public mutating func addToEachRow(_ vector: Tensor, alpha: Float = 1) {
         let (r, c) = (rows, columns)
         precondition(vector.count == c, "row vector of \(vector.count) cannot broadcast over rows of \(c)")
+        guard r > 0, c > 0 else { return }
         vector.scalars.withUnsafeBufferPointer { v in
             scalars.withUnsafeMutableBufferPointer { dst in
-                for i in 0 ..< r {
-                    let row = dst.baseAddress! + i * c
-                    for j in 0 ..< c { row[j] += alpha * v[j] }
+                let (base, bias) = (dst.baseAddress!, v.baseAddress!)
+                parallelChunks(r, minimumChunk: (elementsPerCore + c - 1) / c) { band in
+                    for i in band {
+                        let row = base + i * c
+                        for j in 0 ..< c { row[j] += alpha * bias[j] }
+                    }
                 }
             }
         }
