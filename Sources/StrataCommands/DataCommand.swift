@@ -78,7 +78,7 @@ struct DataCommand: ParsableCommand {
 
 /// A dataset named on the command line and its split.
 struct DatasetArgument: ParsableArguments {
-    @Argument(help: "A dataset name, or a folder of PNG images with one subfolder per class.")
+    @Argument(help: "A dataset name, a folder of CIFAR-10 binary batches, or a folder of PNG images with one subfolder per class.")
     var name: String
 
     @Option(help: "train or test.")

@@ -10,7 +10,7 @@ struct ExperimentOptions: ParsableArguments {
     var maxEpochs: Int?
     @Option(help: "Write the outputs here instead of the file's outputs.folder.")
     var out: String?
-    @Option(help: "Use this dataset (a name or a PNG folder) instead of the file's.")
+    @Option(help: "Use this dataset (a name, a folder of PNG images or of CIFAR-10 binary batches) instead of the file's.")
     var dataset: String?
     @Option(name: .long, help: "Cores to use for everything (default: the file's threads, else all cores).")
     var threads: Int?

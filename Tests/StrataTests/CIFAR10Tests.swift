@@ -34,4 +34,38 @@ import Testing
         let bad = folder.write(Data(foreign), "not_cifar.bin")
         guard case .badMagic? = strataError({ _ = try CIFAR10.read(batches: [bad]) }) else { Issue.record("foreign file accepted"); return }
     }
+
+    /// Coates' CIFAR-10 recipe, `Tutorials/kmeans_triangle/cifar10.yaml`,
+    /// runs end to end on a folder of CIFAR-10 binary batches given as the
+    /// dataset: the real file with 16 centroids instead of 1,600, at a trial's
+    /// size. RGB 6x6 patches (108 values), the triangle encoding summed over
+    /// the quadrants (4 x 16 features), an SVM evaluated on the test batch.
+    @Test func coatesRecipeRunsOnAFolderOfBatches() throws {
+        let folder = TemporaryFolder()
+        var random = RandomSource(seed: 5)
+        for name in (1 ... 5).map({ "data_batch_\($0).bin" }) + ["test_batch.bin"] {
+            var bytes: [UInt8] = []
+            for i in 0 ..< 20 {
+                // Class k: a bright band of rows 3k..3k+2 in every channel, over noise.
+                let label = i % 10
+                bytes.append(UInt8(label))
+                for _ in 0 ..< 3 {
+                    for j in 0 ..< 1024 { bytes.append(UInt8(Int(random.nextUnitFloat() * 90) + ((j / 32) / 3 == label ? 150 : 0))) }
+                }
+            }
+            _ = folder.write(Data(bytes), "cifar-10-batches-bin/" + name)
+        }
+        let path = repositoryRoot + "/Tutorials/kmeans_triangle/cifar10.yaml"
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let recipe = try Experiment.parse(text, file: path)
+        #expect(recipe.images.dataset == "cifar10" && recipe.patches?.count == 400_000 && recipe.layers.first?.hiddenCount == 1600)
+        var experiment = try Experiment.parse(text.replacingOccurrences(of: "hidden: 1600", with: "hidden: 16"), file: path)
+        experiment.images.dataset = folder.file("cifar-10-batches-bin")
+        experiment.outputs.folder = folder.file("run")
+        let outcome = try runQuietly(ExperimentRun.trial(experiment, limit: 60, maxEpochs: 1).0)
+        #expect(outcome.stack.inputCount == 6 * 6 * 3)
+        #expect(outcome.lines.contains { $0.contains("sum-pooled over 2x2 regions: 64 features") }, "\(outcome.lines)")
+        #expect(outcome.accuracies["svm"] != nil)
+        #expect(FileManager.default.fileExists(atPath: folder.file("run/svm/evaluation.txt")))
+    }
 }

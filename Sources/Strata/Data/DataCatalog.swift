@@ -56,7 +56,9 @@ public struct DataCatalog: Sendable {
     }
 
     /// Loads a split of a known dataset by name ("mnist", "fashion-mnist",
-    /// "cifar10"), or a folder of PNG images given by path.
+    /// "cifar10"), or a folder given by path: one holding CIFAR-10's binary
+    /// batches (`data_batch_1.bin` ... `test_batch.bin`) is read as CIFAR-10,
+    /// any other as a folder of PNG images.
     ///
     /// MNIST and Fashion-MNIST pixels are scaled to [0, 1] (as pylearn2's MNIST
     /// does); CIFAR-10 keeps 0...255 (as pylearn2's CIFAR10 does).
@@ -69,10 +71,13 @@ public struct DataCatalog: Sendable {
         }
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: name, isDirectory: &isFolder), isFolder.boolValue {
+            if let files = KnownDataset.cifar10.files(in: name) {
+                return try KnownDataset.cifar10.load(Location(dataset: .cifar10, folder: name, files: files), split: split)
+            }
             return try ImageFolder.read(name)
         }
         throw StrataError.datasetNotFound(name: name, searched: [],
-                                          hint: "known names: \(KnownDataset.allCases.map(\.rawValue).joined(separator: ", ")); or give the path of a folder of PNG images with one subfolder per class")
+                                          hint: "known names: \(KnownDataset.allCases.map(\.rawValue).joined(separator: ", ")); or give the path of a folder of CIFAR-10 binary batches or of PNG images with one subfolder per class")
     }
 }
 

@@ -7,7 +7,7 @@ public typealias StageLog = (String) -> Void
 public typealias LabeledImages = (train: Dataset, test: Dataset, classNames: [String])
 
 /// Which images a stage reads: a dataset by name (`fashion-mnist`, `mnist`,
-/// `cifar10`) or a folder of PNG images, a split, the first `limit` of them,
+/// `cifar10`), a folder of CIFAR-10 binary batches or a folder of PNG images, a split, the first `limit` of them,
 /// and the pixel treatment.
 public struct ImageSettings: Equatable, Sendable {
     public static let defaultDataset = "fashion-mnist"
