@@ -160,6 +160,31 @@ final class Counter: @unchecked Sendable {
     }
 }
 
+/// A solve that stops at `max_iterations` before its tolerance says so, as
+/// LIBLINEAR does: the C search's line and a warning with the classes' count.
+@Suite struct SVMIterationLimitTests {
+    @Test func stoppingAtTheLimitIsReported() throws {
+        let folder = TemporaryFolder()
+        let (x, labels) = blobs(classes: 3, perClass: 60, dimensions: 5, spread: 0.8, seed: 12)
+        try NPY.write(x.rows(0 ..< 150), to: folder.file("train.npy"))
+        try NPY.write(integers: Array(labels[..<150]), to: FeatureExtraction.labelsPath(for: folder.file("train.npy")))
+        try NPY.write(x.rows(150 ..< 180), to: folder.file("test.npy"))
+        try NPY.write(integers: Array(labels[150...]), to: FeatureExtraction.labelsPath(for: folder.file("test.npy")))
+        func lines(maxIterations: Int, grid: [Float]?) throws -> [String] {
+            var s = SVMFineTuning.Settings(features: .files(train: folder.file("train.npy"), test: folder.file("test.npy")), images: ImageSettings())
+            (s.validation, s.cGrid, s.folder, s.svm.solver, s.svm.maxIterations) = (30, grid, folder.file("svm\(maxIterations)"), .dual, maxIterations)
+            var lines: [String] = []
+            _ = try SVMFineTuning.run(s, compute: Compute(cores: 1), log: { lines.append($0) })
+            return lines
+        }
+        let capped = try lines(maxIterations: 2, grid: [1])
+        #expect(capped.contains { $0.hasPrefix("C 1 ") && $0.contains("some classes stopped at the limit") }, "\(capped)")
+        #expect(capped.contains { $0.hasPrefix("warning: 3 of 3 classes stopped at the limit of 2 passes") }, "\(capped)")
+        let finished = try lines(maxIterations: 1000, grid: nil)   // C 1: 89-97 passes
+        #expect(finished.contains { $0.hasPrefix("test accuracy") } && !finished.contains { $0.hasPrefix("warning:") }, "\(finished)")
+    }
+}
+
 /// The same seed gives the same bytes on one core or two: products and
 /// training steps are cut into parts fixed by their shapes (FixedParts), so
 /// the thread count changes the speed, never the result.

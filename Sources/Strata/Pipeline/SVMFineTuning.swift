@@ -87,8 +87,9 @@ public enum SVMFineTuning {
                 // The held-out rows join the training rows for the final solve: they start at zero.
                 warmStart = dual.map { $0 + [Float](repeating: 0, count: s.validation) }
             }) { candidate in
-                log(String(format: "C %-8g validation accuracy %.2f%%  (%.1f s, %d-%d %@)", candidate.c, 100 * candidate.validationAccuracy,
-                           candidate.seconds, candidate.iterations.lowerBound, candidate.iterations.upperBound, steps))
+                let capped = candidate.iterations.upperBound >= settings.maxIterations ? ", some classes stopped at the limit" : ""
+                log(String(format: "C %-8g validation accuracy %.2f%%  (%.1f s, %d-%d %@%@)", candidate.c, 100 * candidate.validationAccuracy,
+                           candidate.seconds, candidate.iterations.lowerBound, candidate.iterations.upperBound, steps, capped))
                 search.results.append(CSearchLog.Result(c: candidate.c, validationAccuracy: candidate.validationAccuracy))
                 try? search.write(in: s.folder)
             }
@@ -103,8 +104,19 @@ public enum SVMFineTuning {
             progress: passes)
         log(String(format: "SVM (C %g, %@) on %d x %d features: %.1f s; objectives %@", settings.c, settings.loss.rawValue, f.train.rows, f.train.columns,
                    svmSeconds, svm.objectives.map { String(format: "%.4g", $0) }.joined(separator: " ")))
+        if let warning = limitWarning(svm.iterations, limit: settings.maxIterations, steps: steps) { log(warning) }
         log(String(format: "test accuracy %.2f%% (%d of %d)", 100 * result.confusion.accuracy, result.confusion.correct, result.confusion.total))
         return Result(svm: svm, evaluation: result, featureSeconds: featureSeconds, svmSeconds: svmSeconds)
+    }
+
+    /// The warning LIBLINEAR gives when a solve stops at its iteration limit
+    /// before the tolerance (its solution is then approximate), with how many
+    /// of the classes did; nil when none did.
+    static func limitWarning(_ iterations: [Int], limit: Int, steps: String) -> String? {
+        let stopped = iterations.filter { $0 >= limit }.count
+        guard stopped > 0 else { return nil }
+        return "warning: \(stopped) of \(iterations.count) classes stopped at the limit of \(limit) \(steps) (max_iterations) before the tolerance: "
+            + "their solutions are approximate; a larger max_iterations, or a smaller C, lets them finish"
     }
 
     /// Training and test features with their labels and class names, the
