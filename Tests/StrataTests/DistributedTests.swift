@@ -225,10 +225,7 @@ struct DistributedTests {
     @Test func theSVMsClassesSpreadOverRanksGiveOneProcesssClassifier() throws {
         let folder = TemporaryFolder()
         let (x, labels) = blobs(classes: 4, perClass: 50, dimensions: 6, spread: 0.9, seed: 17)
-        try NPY.write(x.rows(0 ..< 160), to: folder.file("train.npy"))
-        try NPY.write(integers: Array(labels[..<160]), to: FeatureExtraction.labelsPath(for: folder.file("train.npy")))
-        try NPY.write(x.rows(160 ..< 200), to: folder.file("test.npy"))
-        try NPY.write(integers: Array(labels[160...]), to: FeatureExtraction.labelsPath(for: folder.file("test.npy")))
+        try writeFeatureFiles(x, labels: labels, trainRows: 160, in: folder)
         let arguments = ["finetune", "svm", "--train-features", "train.npy", "--test-features", "test.npy", "--validation", "40",
                          "--c-grid", "0.01,0.1,1", "--threads", "1", "--run", "run"]
         let (status, output) = try MPIRun.run(ranks: 2, arguments, in: folder.path)

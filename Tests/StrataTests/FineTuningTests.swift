@@ -16,6 +16,16 @@ func blobs(classes: Int, perClass: Int, dimensions: Int, spread: Float = 0.3, se
     return (x, labels)
 }
 
+/// Writes the first `trainRows` of `x` and their labels as `train.npy` in
+/// `folder` and the rest as `test.npy`, each beside its labels file: the
+/// feature files `strata finetune svm --train-features` reads.
+func writeFeatureFiles(_ x: Tensor, labels: [Int], trainRows: Int, in folder: TemporaryFolder) throws {
+    for (name, rows) in [("train.npy", 0 ..< trainRows), ("test.npy", trainRows ..< x.rows)] {
+        try NPY.write(x.rows(rows), to: folder.file(name))
+        try NPY.write(integers: Array(labels[rows]), to: FeatureExtraction.labelsPath(for: folder.file(name)))
+    }
+}
+
 @Suite struct SoftmaxNetworkTests {
     @Test(arguments: [Activation.sigmoid, .tanh, .relu])
     func gradientsMatchFiniteDifferences(_ activation: Activation) throws {

@@ -130,12 +130,7 @@ final class Counter: @unchecked Sendable {
     @Test func solvedCandidatesAreReusedAndOtherFeaturesRefused() throws {
         let folder = TemporaryFolder()
         let (x, labels) = blobs(classes: 3, perClass: 60, dimensions: 5, spread: 0.8, seed: 12)
-        func write(_ x: Tensor, _ labels: [Int], _ name: String) throws {
-            try NPY.write(x, to: folder.file(name))
-            try NPY.write(integers: labels, to: FeatureExtraction.labelsPath(for: folder.file(name)))
-        }
-        try write(x.rows(0 ..< 150), Array(labels[..<150]), "train.npy")
-        try write(x.rows(150 ..< 180), Array(labels[150...]), "test.npy")
+        try writeFeatureFiles(x, labels: labels, trainRows: 150, in: folder)
         func settings(resume: Bool) -> SVMFineTuning.Settings {
             var s = SVMFineTuning.Settings(features: .files(train: folder.file("train.npy"), test: folder.file("test.npy")), images: ImageSettings())
             (s.validation, s.cGrid, s.folder, s.resume) = (30, [0.01, 0.1, 1], folder.file("svm"), resume)
@@ -154,7 +149,7 @@ final class Counter: @unchecked Sendable {
         #expect(resumed.svm.settings.c == 0.01)
         #expect(lines.filter { $0.contains("solved by the earlier run") }.count == 3, "\(lines)")
         #expect(!lines.contains { $0.contains(": training on") }, "every candidate, the extension's too, was solved by the earlier run: \(lines)")
-        try write(Tensor(shape: [150, 5], scalars: x.rows(0 ..< 150).scalars.map { $0 + 1 }), Array(labels[..<150]), "train.npy")
+        try NPY.write(Tensor(shape: [150, 5], scalars: x.rows(0 ..< 150).scalars.map { $0 + 1 }), to: folder.file("train.npy"))
         let error = strataError { _ = try SVMFineTuning.run(settings(resume: true), compute: Compute(cores: 1), log: { _ in }) }
         #expect(error?.description.contains("other features") == true, "\(String(describing: error))")
     }
@@ -166,10 +161,7 @@ final class Counter: @unchecked Sendable {
     @Test func stoppingAtTheLimitIsReported() throws {
         let folder = TemporaryFolder()
         let (x, labels) = blobs(classes: 3, perClass: 60, dimensions: 5, spread: 0.8, seed: 12)
-        try NPY.write(x.rows(0 ..< 150), to: folder.file("train.npy"))
-        try NPY.write(integers: Array(labels[..<150]), to: FeatureExtraction.labelsPath(for: folder.file("train.npy")))
-        try NPY.write(x.rows(150 ..< 180), to: folder.file("test.npy"))
-        try NPY.write(integers: Array(labels[150...]), to: FeatureExtraction.labelsPath(for: folder.file("test.npy")))
+        try writeFeatureFiles(x, labels: labels, trainRows: 150, in: folder)
         func lines(maxIterations: Int, grid: [Float]?) throws -> [String] {
             var s = SVMFineTuning.Settings(features: .files(train: folder.file("train.npy"), test: folder.file("test.npy")), images: ImageSettings())
             (s.validation, s.cGrid, s.folder, s.svm.solver, s.svm.maxIterations) = (30, grid, folder.file("svm\(maxIterations)"), .dual, maxIterations)
