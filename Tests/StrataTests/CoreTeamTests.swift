@@ -19,8 +19,9 @@ import Testing
         }
     }
 
-    /// A round started from inside a round, or from another thread while the
-    /// team is busy, runs on Dispatch instead of waiting (no deadlock).
+    /// A round started from inside a round (its tasks run in turn), or from
+    /// another thread while the team is busy (on Dispatch), completes instead
+    /// of waiting (no deadlock).
     @Test func nestedAndConcurrentRoundsComplete() {
         let total = Atomic<Int>(0)
         DispatchQueue.concurrentPerform(iterations: 4) { _ in
@@ -31,6 +32,22 @@ import Testing
             }
         }
         #expect(total.load(ordering: .relaxed) == 4 * 200 * 2 * 2)
+    }
+
+    /// A round started from inside a round's task runs its tasks in turn on
+    /// that task's thread: every core is busy already, so more threads would
+    /// only take turns on them.
+    @Test func aNestedRoundRunsOnItsTasksThread() {
+        let strays = Atomic<Int>(0), runs = Atomic<Int>(0)
+        CoreTeam.run(2) { _ in
+            let outer = pthread_self()
+            CoreTeam.run(3) { _ in
+                runs.add(1, ordering: .relaxed)
+                if pthread_equal(pthread_self(), outer) == 0 { strays.add(1, ordering: .relaxed) }
+            }
+        }
+        #expect(runs.load(ordering: .relaxed) == 2 * 3 && strays.load(ordering: .relaxed) == 0)
+        #expect(!CoreTeam.isInsideRound)
     }
 
     /// Workers that idle past the spin time park, and the next round wakes them.

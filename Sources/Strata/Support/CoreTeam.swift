@@ -41,15 +41,32 @@ public final class CoreTeam: @unchecked Sendable {
     }
 
     /// Runs `body(0)`, ..., `body(count - 1)` concurrently, `body(0)` on the
-    /// calling thread, and returns when all have finished. A team already
-    /// running a round (a nested or concurrent call) hands the work to
-    /// Dispatch instead, so calls never wait on each other.
+    /// calling thread, and returns when all have finished. Called from inside
+    /// a round's task (a product inside one core's share of the work), it runs
+    /// them one after another on that thread: every core is busy already, and
+    /// more threads would only take turns on them. A team already running a
+    /// round for another thread (a concurrent call) hands the work to Dispatch
+    /// instead, so calls never wait on each other.
     public static func run(_ count: Int, _ body: (Int) -> Void) {
-        if count <= 1 {
-            if count == 1 { body(0) }
+        if count <= 1 || isInsideRound {
+            for index in 0 ..< count { body(index) }
             return
         }
         team(size: count).run(body)
+    }
+
+    /// Marks the threads running a round's tasks: every worker, and a caller during its own task.
+    private static let roundKey: pthread_key_t = {
+        var key = pthread_key_t()
+        precondition(pthread_key_create(&key, nil) == 0, "no thread-specific key left for the core team")
+        return key
+    }()
+
+    /// Whether the calling thread is running one of a round's tasks.
+    static var isInsideRound: Bool { pthread_getspecific(roundKey) != nil }
+
+    private static func markInsideRound(_ inside: Bool) {
+        pthread_setspecific(roundKey, inside ? UnsafeRawPointer(bitPattern: 1) : nil)
     }
 
     private init(size: Int) {
@@ -63,8 +80,16 @@ public final class CoreTeam: @unchecked Sendable {
 
     /// One round: every member runs `body` with its index.
     public func run(_ body: (Int) -> Void) {
+        if Self.isInsideRound {
+            for index in 0 ..< size { body(index) }
+            return
+        }
         guard size > 1, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
-            DispatchQueue.concurrentPerform(iterations: size, execute: body)
+            DispatchQueue.concurrentPerform(iterations: size) { index in
+                Self.markInsideRound(true)
+                body(index)
+                Self.markInsideRound(false)
+            }
             return
         }
         defer { busy.store(false, ordering: .releasing) }
@@ -75,7 +100,9 @@ public final class CoreTeam: @unchecked Sendable {
             if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
                 parking.lock(); parking.broadcast(); parking.unlock()
             }
+            Self.markInsideRound(true)
             body(0)
+            Self.markInsideRound(false)
             var spins = 0
             while remaining.load(ordering: .acquiring) > 0 {
                 spins += 1
@@ -87,6 +114,7 @@ public final class CoreTeam: @unchecked Sendable {
     }
 
     private func work(_ index: Int) {
+        Self.markInsideRound(true)   // a worker only ever runs a round's tasks
         var seen = 0
         while true {
             var current = generation.load(ordering: .acquiring)
