@@ -26,7 +26,6 @@ extension Autoencoder {
         ensureShape(&output, 2 * n, v); ensureShape(&hidden, 2 * n, h); ensureShape(&elementLoss, n, v)
         let (rowParts, weightParts) = (FixedParts.count(n, minimum: 32), FixedParts.count(v, minimum: 64))
         let (hiddenParts, visibleParts) = (FixedParts.count(h, minimum: 64), FixedParts.count(v, minimum: 64))
-        var streams = examples == nil ? (0 ..< rowParts).map { _ in random.split() } : []
         let inverseN = 1 / Float(n)
         let configuration = self.configuration
         let tied = configuration.tied
@@ -34,6 +33,9 @@ extension Autoencoder {
         var decoder = tied ? Tensor(zeros: [1]) : decoderWeights
         if !tied { decoderWeights = Tensor(zeros: [0, v]) }   // hand its storage to `decoder` without a copy
         defer { if !tied { decoderWeights = decoder } }
+        // Each band's random stream, on the stack: no allocation per step.
+        return withUnsafeTemporaryAllocation(of: RandomSource.self, capacity: rowParts) { rngs in
+        if examples == nil { for part in 0 ..< rowParts { rngs.initializeElement(at: part, to: random.split()) } }
         BLAS.singleThreaded {
         batch.withUnsafeBufferPointer { x in
         weights.withUnsafeMutableBufferPointer { w in
@@ -43,7 +45,6 @@ extension Autoencoder {
         hidden.withUnsafeMutableBufferPointer { hb in
         output.withUnsafeMutableBufferPointer { zb in
         elementLoss.withUnsafeMutableBufferPointer { lb in
-        streams.withUnsafeMutableBufferPointer { rngs in
         velocityW.withUnsafeMutableBufferPointer { vw in
         velocityD.withUnsafeMutableBufferPointer { vd in
         velocityB.withUnsafeMutableBufferPointer { vb in
@@ -136,7 +137,8 @@ extension Autoencoder {
                     update.finish(C + p0, velocity: VC + p0, count: p1 - p0, decays: false)
                 }
             }
-        } } } } } } } } } } } } } }
+        } } } } } } } } } } } } }
         return Double(elementLoss.withUnsafeBufferPointer { vectorSum($0) }) / Double(n)
+        }
     }
 }

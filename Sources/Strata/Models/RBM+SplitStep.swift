@@ -26,13 +26,16 @@ extension RBM {
         ensureShape(&vNeg, 2 * n, v); ensureShape(&hNeg, 2 * n, h)
         let (rowParts, weightParts) = (FixedParts.count(n, minimum: 32), FixedParts.count(v, minimum: 64))
         let (hiddenParts, visibleParts) = (FixedParts.count(h, minimum: 64), FixedParts.count(v, minimum: 64))
-        var streams = examples == nil ? (0 ..< rowParts).map { _ in random.split() } : []
-        var errors = [Double](repeating: 0, count: rowParts)
         let inverse = 1 / variance
         let factor = hyper.learningRate / (Float(n) * variance)
         let binary = configuration.visibleUnits == .binary
         let meanVisible = configuration.meanVisible
         let sigmaValue = sigma
+        // Each band's random stream and squared error, on the stack: no allocation per step.
+        return withUnsafeTemporaryAllocation(of: RandomSource.self, capacity: rowParts) { rngs in
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: rowParts) { errs in
+        if examples == nil { for part in 0 ..< rowParts { rngs.initializeElement(at: part, to: random.split()) } }
+        errs.initialize(repeating: 0)
         BLAS.singleThreaded {
         batch.withUnsafeBufferPointer { x in
         weights.withUnsafeMutableBufferPointer { w in
@@ -40,8 +43,6 @@ extension RBM {
         hiddenBias.withUnsafeMutableBufferPointer { c in
         hNeg.withUnsafeMutableBufferPointer { hs in
         vNeg.withUnsafeMutableBufferPointer { vs in
-        streams.withUnsafeMutableBufferPointer { rngs in
-        errors.withUnsafeMutableBufferPointer { errs in
         velocityW.withUnsafeMutableBufferPointer { vw in
         velocityB.withUnsafeMutableBufferPointer { vb in
         velocityC.withUnsafeMutableBufferPointer { vc in
@@ -123,8 +124,9 @@ extension RBM {
                     update.finish(C + c0, velocity: VC + c0, count: c1 - c0, decays: false)
                 }
             }
-        } } } } } } } } } } } }
-        return errors.reduce(0, +) / Double(n)
+        } } } } } } } } } }
+        return errs.reduce(0, +) / Double(n)
+        } }
     }
 
 }

@@ -95,9 +95,11 @@ public struct Tensor: Equatable, Sendable {
     /// Writes the rows at `indices`, in that order, into `out`, reusing its
     /// storage when it already has the shape (a training loop's minibatch).
     public func gatherRows<Indices: Collection<Int>>(_ indices: Indices, into out: inout Tensor) {
-        var newShape = shape
-        newShape[0] = indices.count
-        if out.shape != newShape { out = Tensor(zeros: newShape) }
+        if out.shape.first != indices.count || !out.shape.dropFirst().elementsEqual(shape.dropFirst()) {
+            var newShape = shape
+            newShape[0] = indices.count
+            out = Tensor(zeros: newShape)
+        }
         let width = columns
         scalars.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
