@@ -48,11 +48,13 @@ public final class CoreTeam: @unchecked Sendable {
     /// round for another thread (a concurrent call) hands the work to Dispatch
     /// instead, so calls never wait on each other.
     public static func run(_ count: Int, _ body: (Int) -> Void) {
-        if count <= 1 || isInsideRound {
-            for index in 0 ..< count { body(index) }
-            return
-        }
+        if count <= 1 || isInsideRound { return runInTurn(count, body) }
         team(size: count).run(body)
+    }
+
+    /// `body(0)`, ..., `body(count - 1)` one after another on the calling thread.
+    private static func runInTurn(_ count: Int, _ body: (Int) -> Void) {
+        for index in 0 ..< count { body(index) }
     }
 
     /// Marks the threads running a round's tasks: every worker, and a caller during its own task.
@@ -80,10 +82,7 @@ public final class CoreTeam: @unchecked Sendable {
 
     /// One round: every member runs `body` with its index.
     public func run(_ body: (Int) -> Void) {
-        if Self.isInsideRound {
-            for index in 0 ..< size { body(index) }
-            return
-        }
+        if Self.isInsideRound { return Self.runInTurn(size, body) }
         guard size > 1, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             DispatchQueue.concurrentPerform(iterations: size) { index in
                 Self.markInsideRound(true)

@@ -91,15 +91,16 @@ public func mapEight(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePoint
 
 extension UnsafeMutableBufferPointer where Element == Float {
     /// Applies `wide`/`narrow` to every value in place, eight at a time;
-    /// large buffers (a whole batch of hidden units) are split over the cores.
+    /// large buffers (a whole batch of hidden units) are split over the cores
+    /// as ``parallelElements(_:_:)`` splits them, in whole groups of eight.
     @inlinable @inline(__always)
     public func mapInPlace(_ wide: (Float8) -> Float8, _ narrow: (Float) -> Float) {
         guard let base = baseAddress else { return }
-        if count < 1 << 16 {
+        if count < 2 * elementsPerCore {   // one core's share at most: inline, specialized for `wide`
             mapEight(base, base, count: count, wide, narrow)
             return
         }
-        parallelChunks((count + 7) / 8, minimumChunk: 1 << 12) { chunk in
+        parallelChunks((count + 7) / 8, minimumChunk: elementsPerCore / 8) { chunk in
             let start = chunk.lowerBound * 8, end = Swift.min(chunk.upperBound * 8, count)
             mapEight(base + start, base + start, count: end - start, wide, narrow)
         }
