@@ -75,9 +75,15 @@ let package = Package(
             pkgConfig: "ompi",
             providers: [.apt(["libopenmpi-dev"])]
         ),
+        // The CPU's features (cpuid), OpenBLAS's kernel choice after it loads, and the
+        // element-wise kernels built at three widths (SSE2, AVX2, AVX-512) in one binary.
+        .target(
+            name: "CStrataKernels",
+            dependencies: ["CBLAS"]
+        ),
         .target(
             name: "Strata",
-            dependencies: ["CBLAS", "CPNG", "CZlib", "CCairo", "CMPI", .product(name: "Yams", package: "Yams"),
+            dependencies: ["CBLAS", "CStrataKernels", "CPNG", "CZlib", "CCairo", "CMPI", .product(name: "Yams", package: "Yams"),
                            .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: [.swiftLanguageMode(.v5)] + hostCPUSettings
         ),

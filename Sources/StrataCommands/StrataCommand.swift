@@ -10,12 +10,12 @@ public struct StrataCommand: ParsableCommand {
         abstract: "Unsupervised pretraining and feature extraction: RBMs, autoencoders, stacks, pictures.",
         discussion: """
             Datasets are found by name (mnist, fashion-mnist, cifar10) in $STRATA_DATA_PATH, \
-            then ./data, then /usr/share/datasets. Start with `strata data list`, then `strata tutorial`.
+            then ./data, then /usr/share/datasets. Start with `strata data list`, then `strata tutorial`; `strata info` shows the kernels in use.
             """,
         version: StrataVersion.current,
         subcommands: [TutorialCommand.self, TrainCommand.self, DataCommand.self, PatchesCommand.self, PreprocessCommand.self, PretrainCommand.self,
                       FeaturesCommand.self, FinetuneCommand.self, EvaluateCommand.self, PredictCommand.self, ExportCommand.self, ShowWeightsCommand.self,
-                      PlotMonitorCommand.self, BenchCommand.self]
+                      PlotMonitorCommand.self, BenchCommand.self, InfoCommand.self]
     )
 
     public init() {}

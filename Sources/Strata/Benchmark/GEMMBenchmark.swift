@@ -53,7 +53,8 @@ public enum GEMMBenchmark {
         let a = Tensor.uniform(shape: shape.transposeA ? [shape.k, shape.m] : [shape.m, shape.k], low: -1, high: 1, using: &random)
         let b = Tensor.uniform(shape: shape.transposeB ? [shape.n, shape.k] : [shape.k, shape.n], low: -1, high: 1, using: &random)
         var c = Tensor(zeros: [shape.m, shape.n])
-        // The same buffers, handed straight to CBLAS.
+        // The same buffers, handed straight to CBLAS (after the kernel choice ``BLAS`` makes).
+        BLAS.prepare()
         let rawA = UnsafeMutablePointer<Float>.allocate(capacity: a.count)
         let rawB = UnsafeMutablePointer<Float>.allocate(capacity: b.count)
         let rawC = UnsafeMutablePointer<Float>.allocate(capacity: c.count)

@@ -83,11 +83,12 @@ public enum TrainingBenchmark {
         /// (RBMs), cross-entropy (autoencoder).
         public var quality: [String: Double]
 
-        /// One line in the peer benchmarks' key=value form; `blas=` names
-        /// OpenBLAS's kernels (``BLAS/kernels``).
+        /// One line in the peer benchmarks' key=value form; `isa=` names the
+        /// CPU's widest vector set, `blas=` OpenBLAS's kernels (``BLAS/kernels``)
+        /// and `loops=` the width of Strata's own loops (``VectorKernels``).
         public var line: String {
             var fields = ["peer=strata", "model=\(model.rawValue)", "impl=\(model.variant)\(ranks > 1 ? "-sync\(ranks)" : "")", "dtype=float32",
-                          "batch=100", "threads=\(threads)", "epochs=1", "n=\(examples)", "blas=\(BLAS.kernels)"]
+                          "batch=100", "threads=\(threads)", "epochs=1", "n=\(examples)", "isa=\(CPUFeatures.current.widest)", "blas=\(BLAS.kernels)", "loops=\(VectorKernels.width)"]
             if ranks > 1 { fields += ["ranks=\(ranks)", String(format: "comm_seconds=%.3f", communicationSeconds)] }
             fields += [
                           String(format: "seconds=%.3f", seconds), String(format: "samples_per_s=%.1f", examplesPerSecond),

@@ -100,7 +100,7 @@ public enum Encoding: Codable, Equatable, Sendable, CustomStringConvertible {
                 for r in rows {
                     let row = base + r * k
                     // Loops that vectorize: the square roots, then their sum eight lanes at a time.
-                    mapEight(row, row, count: k, fastSquareRoot) { $0.squareRoot() }
+                    VectorKernels.map(.squareRoot, row, count: k)
                     var lanes = SIMD8<Float>(), j = 0
                     while j + 8 <= k { lanes += UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self); j += 8 }
                     var sum = lanes.sum()

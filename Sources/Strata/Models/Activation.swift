@@ -20,8 +20,8 @@ public enum Activation: String, Codable, CaseIterable, Sendable {
     /// Applies the activation to `z` in place.
     func apply(_ z: UnsafeMutableBufferPointer<Float>) {
         switch self {
-        case .sigmoid: z.mapInPlace(fastSigmoid, fastSigmoid)
-        case .tanh: z.mapInPlace(fastTanh, fastTanh)
+        case .sigmoid: z.map(.sigmoid)
+        case .tanh: z.map(.tanh)
         case .relu: parallelElements(z.count) { r in for i in r { z[i] = Swift.max(z[i], 0) } }
         case .leakyRelu: parallelElements(z.count) { r in for i in r { z[i] = Swift.max(z[i], Self.leakySlope * z[i]) } }
         case .linear, .maxout: break

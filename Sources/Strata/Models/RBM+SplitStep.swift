@@ -83,7 +83,7 @@ extension RBM {
                     for r in 0 ..< n {
                         let row = down + r * v + j.lowerBound
                         addEight(row, UnsafePointer(B) + j.lowerBound, count: j.count)
-                        if binary { mapEight(row, row, count: j.count, fastSigmoid, fastSigmoid) }
+                        if binary { VectorKernels.map(.sigmoid, row, count: j.count) }
                     }
                 }
                 FixedParts.run(rowParts, cores: cores) { part in

@@ -38,6 +38,7 @@ func symmetricEigen(_ matrix: [Double], n: Int) throws -> (values: [Double], vec
     var lwork: Int32 = -1, liwork: Int32 = -1
     var workSize = 0.0
     var iworkSize: Int32 = 0
+    BLAS.prepare()
     dsyevd_(&jobz, &uplo, &order, &a, &lda, &w, &workSize, &lwork, &iworkSize, &liwork, &info)
     guard info == 0 else { throw StrataError.numerical(routine: "dsyevd", reason: "workspace query failed (info \(info))") }
     lwork = Int32(workSize)

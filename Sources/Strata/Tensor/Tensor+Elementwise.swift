@@ -26,18 +26,18 @@ extension Tensor {
     }
 
     /// The logistic sigmoid `1 / (1 + e^-x)` of every scalar, in place.
-    public mutating func formSigmoid() { withUnsafeMutableBufferPointer { $0.mapInPlace(fastSigmoid, fastSigmoid) } }
+    public mutating func formSigmoid() { withUnsafeMutableBufferPointer { $0.map(.sigmoid) } }
     /// `log(1 + e^x)` of every scalar, in place.
-    public mutating func formSoftplus() { withUnsafeMutableBufferPointer { $0.mapInPlace(fastSoftplus, fastSoftplus) } }
+    public mutating func formSoftplus() { withUnsafeMutableBufferPointer { $0.map(.softplus) } }
     /// The hyperbolic tangent of every scalar, in place.
-    public mutating func formTanh() { withUnsafeMutableBufferPointer { $0.mapInPlace(fastTanh, fastTanh) } }
+    public mutating func formTanh() { withUnsafeMutableBufferPointer { $0.map(.tanh) } }
     /// `max(x, 0)` of every scalar, in place.
     public mutating func formRelu() { apply { Swift.max($0, 0) } }
     /// `e^x` of every scalar, in place.
-    public mutating func formExp() { withUnsafeMutableBufferPointer { $0.mapInPlace(fastExp, fastExp) } }
+    public mutating func formExp() { withUnsafeMutableBufferPointer { $0.map(.exp) } }
     /// The natural logarithm of every scalar, in place (see `fastLog` for
     /// zero and negative input).
-    public mutating func formLog() { withUnsafeMutableBufferPointer { $0.mapInPlace(fastLog, fastLog) } }
+    public mutating func formLog() { withUnsafeMutableBufferPointer { $0.map(.log) } }
     /// Clamps every scalar to `range`, in place.
     public mutating func clamp(to range: ClosedRange<Float>) {
         let (low, high) = (range.lowerBound, range.upperBound)

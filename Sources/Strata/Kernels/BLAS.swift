@@ -2,18 +2,27 @@ import CBLAS
 
 /// Thin, copy-free access to OpenBLAS: the thread count, and `sgemm`/`sgemv`
 /// on raw row-major buffers for callers that work on parts of a buffer.
+///
+/// The first use makes the kernel choice (``BLASKernelChoice``): OpenBLAS's
+/// widest table that this CPU runs and that passes a known-answer check.
 public enum BLAS {
+    /// How OpenBLAS's kernels were chosen; made on first use, before any product.
+    public static let choice: BLASKernelChoice = BLASKernelChoice.make(cpu: .current)
+
+    /// Makes the kernel choice if it is not made yet (every entry point calls it).
+    @inlinable @inline(__always)
+    public static func prepare() { _ = choice }
+
     /// The number of threads OpenBLAS uses for one product. Setting it takes
     /// effect for all later calls in the process; values below 1 become 1.
     public static var threadCount: Int {
-        get { Int(openblas_get_num_threads()) }
-        set { openblas_set_num_threads(Int32(max(1, newValue))) }
+        get { prepare(); return Int(openblas_get_num_threads()) }
+        set { prepare(); openblas_set_num_threads(Int32(max(1, newValue))) }
     }
 
     /// The kernels OpenBLAS runs in this process, by its name for them
-    /// ("Haswell" for AVX2, "SkylakeX" or "Cooperlake" for AVX-512, ...): it
-    /// picks them from the CPU as it loads, unless `OPENBLAS_CORETYPE` names them.
-    public static var kernels: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
+    /// ("Haswell" or "Zen" for AVX2, "SkylakeX" for AVX-512, "Prescott" for the generic SSE3 code).
+    public static var kernels: String { choice.inUse }
 
     /// Puts OpenBLAS on one thread, once per process: Strata spreads its
     /// products over the cores itself, in parts fixed by their shapes
@@ -46,15 +55,8 @@ public enum BLAS {
         _ c: UnsafeMutablePointer<Float>,
         alpha: Float = 1, beta: Float = 0
     ) {
-        guard m > 0, n > 0 else { return }
-        let lda = transposeA ? m : k
-        let ldb = transposeB ? k : n
-        cblas_sgemm(CblasRowMajor,
-                    transposeA ? CblasTrans : CblasNoTrans,
-                    transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k),
-                    alpha, a, Int32(max(lda, 1)), b, Int32(max(ldb, 1)),
-                    beta, c, Int32(max(n, 1)))
+        gemm(m: m, n: n, k: k, a, lda: max(transposeA ? m : k, 1), transposeA: transposeA,
+             b, ldb: max(transposeB ? k : n, 1), transposeB: transposeB, c, ldc: max(n, 1), alpha: alpha, beta: beta)
     }
 
     /// `sgemm` with explicit leading dimensions, for blocks of larger
@@ -68,6 +70,7 @@ public enum BLAS {
         alpha: Float = 1, beta: Float = 0
     ) {
         guard m > 0, n > 0 else { return }
+        prepare()
         cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
@@ -81,6 +84,7 @@ public enum BLAS {
         alpha: Float = 1, beta: Float = 0
     ) {
         guard rows > 0, columns > 0 else { return }
+        prepare()
         cblas_sgemv(CblasRowMajor, transpose ? CblasTrans : CblasNoTrans,
                     Int32(rows), Int32(columns), alpha, a, Int32(columns), x, 1, beta, y, 1)
     }
