@@ -34,6 +34,6 @@ struct FeaturesCommand: ParsableCommand {
         let imageSettings = try ImageSettings(contract: InputContract(metadata: loaded.extra, path: stack), dataset: images.dataset,
                                               split: split, limit: images.limit, what: stack)
         try FeatureExtraction.run(stack: loaded, name: stack, images: imageSettings, features: try FeatureSettings.read(from: FlagSettings(features.settings)),
-                                  output: output, compute: try compute.applied())
+                                  output: output, compute: try compute.announced())
     }
 }

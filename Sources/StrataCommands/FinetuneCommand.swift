@@ -106,9 +106,9 @@ struct SoftmaxFinetune: ParsableCommand {
         let start = Date()
         let result: SoftmaxFineTuning.Result
         if let files = try featureFiles() {
-            result = try SoftmaxFineTuning.run(try settings(), features: files, compute: try compute.applied())
+            result = try SoftmaxFineTuning.run(try settings(), features: files, compute: try compute.announced())
         } else {
-            result = try SoftmaxFineTuning.run(try settings(), compute: try compute.applied())
+            result = try SoftmaxFineTuning.run(try settings(), compute: try compute.announced())
         }
         print(String(format: "total %.1f s", Date().timeIntervalSince(start)))
         print("classifier: \(result.evaluation.classifierPath)\nmonitor:    \(result.monitorPath)\nevaluation: \(result.evaluation.evaluationPath)")
@@ -160,7 +160,7 @@ struct SVMFinetune: ParsableCommand {
 
     func run() throws {
         let start = Date()
-        let result = try SVMFineTuning.run(try settings(), compute: try compute.applied())
+        let result = try SVMFineTuning.run(try settings(), compute: try compute.announced())
         print(String(format: "total %.1f s", Date().timeIntervalSince(start)))
         print("classifier: \(result.evaluation.classifierPath)\nevaluation: \(result.evaluation.evaluationPath)")
     }

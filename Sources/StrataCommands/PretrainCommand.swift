@@ -108,7 +108,7 @@ struct PretrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        try Pretraining.run(try settings(), compute: try compute.applied())
+        try Pretraining.run(try settings(), compute: try compute.announced())
     }
 }
 

@@ -73,6 +73,14 @@ struct ComputeOptions: ParsableArguments {
         return c
     }
 
+    /// The compute, applied, with the run's header: the kernels in use on
+    /// how many cores (and ranks), and any warning about them.
+    func announced() throws -> Compute {
+        let c = try applied()
+        KernelReport.logLines(cores: c.cores, ranks: MPIWorld.current?.size ?? 1).forEach { print($0) }
+        return c
+    }
+
     func validate() throws { _ = try compute() }
 }
 

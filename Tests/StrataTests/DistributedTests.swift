@@ -119,14 +119,14 @@ struct DistributedTests {
         #expect(difference < 1e-5, "one process resuming the 2 ranks' checkpoint: \(difference)")
     }
 
-    @Test func oneRankUnderMPIRunIsAPlainProcessBitForBit() throws {
+    @Test(arguments: KernelSetting.allCases) func oneRankUnderMPIRunIsAPlainProcessBitForBit(kernels: KernelSetting) throws {
         let folder = TemporaryFolder()
         try Self.prepare(folder)
-        let (status, output) = try MPIRun.run(ranks: 1, Self.rbm + ["--batch-size", "10"], in: folder.path)
+        let (status, output) = try MPIRun.run(ranks: 1, Self.rbm + ["--batch-size", "10"], in: folder.path, environment: kernels.environment)
         #expect(status == 0, "\(output)")
         let underMPI = try Data(contentsOf: URL(fileURLWithPath: folder.file("run/model.safetensors")))
         try FileManager.default.removeItem(atPath: folder.file("run"))
-        #expect(try BuiltTool.run(Self.rbm + ["--batch-size", "10"], in: folder.path) == 0)
+        #expect(try BuiltTool.run(Self.rbm + ["--batch-size", "10"], in: folder.path, environment: kernels.environment) == 0)
         #expect(try Data(contentsOf: URL(fileURLWithPath: folder.file("run/model.safetensors"))) == underMPI)
     }
 
@@ -221,42 +221,71 @@ struct DistributedTests {
     }
 
     /// The one-vs-rest SVM across ranks: each rank solves its band of the
-    /// classes, and the classifier (and the search for C) is one process's, byte for byte.
-    @Test func theSVMsClassesSpreadOverRanksGiveOneProcesssClassifier() throws {
+    /// classes, and the classifier (and the search for C) is one process's,
+    /// byte for byte, under the wide kernels and the generic ones.
+    @Test(arguments: KernelSetting.allCases) func theSVMsClassesSpreadOverRanksGiveOneProcesssClassifier(kernels: KernelSetting) throws {
         let folder = TemporaryFolder()
         let (x, labels) = blobs(classes: 4, perClass: 50, dimensions: 6, spread: 0.9, seed: 17)
         try writeFeatureFiles(x, labels: labels, trainRows: 160, in: folder)
         let arguments = ["finetune", "svm", "--train-features", "train.npy", "--test-features", "test.npy", "--validation", "40",
                          "--c-grid", "0.01,0.1,1", "--threads", "1", "--run", "run"]
-        let (status, output) = try MPIRun.run(ranks: 2, arguments, in: folder.path)
+        let (status, output) = try MPIRun.run(ranks: 2, arguments, in: folder.path, environment: kernels.environment)
         #expect(status == 0, "\(output)")
         let ranks = try Data(contentsOf: URL(fileURLWithPath: folder.file("run/classifier.safetensors")))
         try FileManager.default.removeItem(atPath: folder.file("run"))
-        #expect(try BuiltTool.run(arguments, in: folder.path) == 0, "\((try? String(contentsOfFile: folder.file("log.txt"), encoding: .utf8)) ?? "")")
+        #expect(try BuiltTool.run(arguments, in: folder.path, environment: kernels.environment) == 0, "\((try? String(contentsOfFile: folder.file("log.txt"), encoding: .utf8)) ?? "")")
         #expect(try Data(contentsOf: URL(fileURLWithPath: folder.file("run/classifier.safetensors"))) == ranks)
     }
 
     /// Convolutional features split by image shards: each rank extracts a
     /// band of the images and one allgather completes them, so the SVM on a
-    /// patch-trained stack is one process's classifier, byte for byte.
-    @Test func featuresExtractedByImageShardsGiveOneProcesssClassifier() throws {
+    /// patch-trained stack is one process's classifier, byte for byte, under
+    /// the wide kernels and the generic ones (whose products round a row by
+    /// its place in the product: the cuts follow the images' global indices).
+    @Test(arguments: KernelSetting.allCases) func featuresExtractedByImageShardsGiveOneProcesssClassifier(kernels: KernelSetting) throws {
         let folder = TemporaryFolder()
         try Self.prepare(folder)
         #expect(try BuiltTool.run(["pretrain", "--dataset", "images", "--window", "4", "--random", "200", "--learner", "rbm", "--hidden", "6",
                                    "--epochs", "1", "--threads", "1", "--run", "patches"], in: folder.path) == 0)
         let arguments = ["finetune", "svm", "--stack", "patches/stack.safetensors", "--dataset", "images", "--stride", "2", "--validation", "20",
                          "--c-grid", "0.1,1", "--threads", "1", "--run", "run"]
-        let (status, output) = try MPIRun.run(ranks: 2, arguments, in: folder.path)
+        let (status, output) = try MPIRun.run(ranks: 2, arguments, in: folder.path, environment: kernels.environment)
         #expect(status == 0 && output.contains("each rank a shard of"), "\(output)")
         let ranks = try Data(contentsOf: URL(fileURLWithPath: folder.file("run/classifier.safetensors")))
         try FileManager.default.removeItem(atPath: folder.file("run"))
-        #expect(try BuiltTool.run(arguments, in: folder.path) == 0, "\((try? String(contentsOfFile: folder.file("log.txt"), encoding: .utf8)) ?? "")")
+        #expect(try BuiltTool.run(arguments, in: folder.path, environment: kernels.environment) == 0, "\((try? String(contentsOfFile: folder.file("log.txt"), encoding: .utf8)) ?? "")")
         #expect(try Data(contentsOf: URL(fileURLWithPath: folder.file("run/classifier.safetensors"))) == ranks)
         // `strata features` writes the same file from 2 ranks as from one process.
         let features = ["features", "patches/stack.safetensors", "--dataset", "images", "--stride", "2", "--images-per-batch", "4", "--threads", "1"]
-        #expect(try MPIRun.run(ranks: 2, features + ["-o", "ranks.npy"], in: folder.path).status == 0)
-        #expect(try BuiltTool.run(features + ["-o", "one.npy"], in: folder.path) == 0)
+        #expect(try MPIRun.run(ranks: 2, features + ["-o", "ranks.npy"], in: folder.path, environment: kernels.environment).status == 0)
+        #expect(try BuiltTool.run(features + ["-o", "one.npy"], in: folder.path, environment: kernels.environment) == 0)
         #expect(try Data(contentsOf: URL(fileURLWithPath: folder.file("ranks.npy"))) == Data(contentsOf: URL(fileURLWithPath: folder.file("one.npy"))))
+    }
+
+    /// The thread count changes the speed, never the result, under the wide
+    /// kernels and the generic ones: pretraining, fine-tuning and convolutional
+    /// features give the same bytes on one core and on two.
+    @Test(arguments: KernelSetting.allCases) func theThreadCountNeverChangesTheResult(kernels: KernelSetting) throws {
+        let folder = TemporaryFolder()
+        try Self.prepare(folder)
+        let features = ["features", "patches/stack.safetensors", "--dataset", "images", "--stride", "2", "--images-per-batch", "4"]
+        let runs: [(arguments: [String], file: String)] = [
+            (Self.dae + ["--batch-size", "10"], "run/model.safetensors"), (Self.softmax + ["--batch-size", "10"], "run/finetune.safetensors"),
+            (features + ["-o", "features.npy"], "features.npy"),
+        ]
+        #expect(try BuiltTool.run(["pretrain", "--dataset", "images", "--window", "4", "--random", "200", "--learner", "rbm", "--hidden", "6",
+                                   "--epochs", "1", "--threads", "1", "--run", "patches"], in: folder.path, environment: kernels.environment) == 0)
+        for run in runs {
+            var outputs: [Data] = []
+            for threads in ["1", "2"] {
+                for old in ["run", "features.npy"] { try? FileManager.default.removeItem(atPath: folder.file(old)) }
+                let arguments = run.arguments.contains("--threads") ? Self.setting(run.arguments, "--threads", threads) : run.arguments + ["--threads", threads]
+                #expect(try BuiltTool.run(arguments, in: folder.path, environment: kernels.environment) == 0,
+                        "\((try? String(contentsOfFile: folder.file("log.txt"), encoding: .utf8)) ?? "")")
+                outputs.append(try Data(contentsOf: URL(fileURLWithPath: folder.file(run.file))))
+            }
+            #expect(outputs[0] == outputs[1], "\(run.arguments[0]) under \(kernels): 1 and 2 threads differ")
+        }
     }
 
     /// kill -9 of one rank: `mpirun` ends the job non-zero, naming what

@@ -11,14 +11,16 @@ enum BuiltTool {
         return FileManager.default.isExecutableFile(atPath: candidate) ? candidate : nil
     }()
 
-    /// Starts `strata ARGUMENTS` in `folder`, its output into `folder/log.txt`.
-    static func start(_ arguments: [String], in folder: String) throws -> Process {
+    /// Starts `strata ARGUMENTS` in `folder`, its output into `folder/log.txt`;
+    /// `environment` is added to this process's (a kernel choice, ``KernelSetting``).
+    static func start(_ arguments: [String], in folder: String, environment extra: [String: String] = [:]) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path!)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: folder)
         var environment = ProcessInfo.processInfo.environment
         environment["SWIFT_BACKTRACE"] = "enable=no"
+        environment.merge(extra) { $1 }
         process.environment = environment
         _ = FileManager.default.createFile(atPath: folder + "/log.txt", contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: folder + "/log.txt"))
@@ -29,8 +31,8 @@ enum BuiltTool {
     }
 
     /// Runs `strata ARGUMENTS` in `folder` to the end; its exit status.
-    static func run(_ arguments: [String], in folder: String) throws -> Int32 {
-        let process = try start(arguments, in: folder)
+    static func run(_ arguments: [String], in folder: String, environment: [String: String] = [:]) throws -> Int32 {
+        let process = try start(arguments, in: folder, environment: environment)
         process.waitUntilExit()
         return process.terminationStatus
     }

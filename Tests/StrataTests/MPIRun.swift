@@ -12,7 +12,7 @@ enum MPIRun {
     /// `mpirun -np RANKS strata ARGUMENTS` in `folder` (as root too, more
     /// ranks than cores allowed, shared memory between the ranks), its output
     /// into `folder/mpirun.txt`.
-    static func start(ranks: Int, _ arguments: [String], in folder: String) throws -> Process {
+    static func start(ranks: Int, _ arguments: [String], in folder: String, environment extra: [String: String] = [:]) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path!)
         process.arguments = ["-np", "\(ranks)", "--oversubscribe", "--bind-to", "none", "--mca", "btl", "self,vader", BuiltTool.path!] + arguments
@@ -20,6 +20,7 @@ enum MPIRun {
         var environment = ProcessInfo.processInfo.environment
         (environment["OMPI_ALLOW_RUN_AS_ROOT"], environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"]) = ("1", "1")
         environment["SWIFT_BACKTRACE"] = "enable=no"
+        environment.merge(extra) { $1 }
         process.environment = environment
         _ = FileManager.default.createFile(atPath: folder + "/mpirun.txt", contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: folder + "/mpirun.txt"))
@@ -29,12 +30,30 @@ enum MPIRun {
     }
 
     /// Runs to the end (at most 120 s, then the job is killed); the exit status and the output.
-    static func run(ranks: Int, _ arguments: [String], in folder: String) throws -> (status: Int32, output: String) {
-        let process = try start(ranks: ranks, arguments, in: folder)
+    static func run(ranks: Int, _ arguments: [String], in folder: String, environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        let process = try start(ranks: ranks, arguments, in: folder, environment: environment)
         let deadline = Date().addingTimeInterval(120)
         while process.isRunning && Date() < deadline { usleep(20_000) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         return (process.terminationStatus, (try? String(contentsOfFile: folder + "/mpirun.txt", encoding: .utf8)) ?? "")
     }
+}
+
+/// The kernel choices the rank- and thread-independence tests run the built
+/// tool under: what Strata chooses here (the environment as it is), and the
+/// generic SSE kernels every x86-64 runs (OpenBLAS's Prescott table, Strata's
+/// 4-lane loops), whose cuts differ from the wide kernels'. A result that
+/// depended on how a kernel cuts a product would differ under one of them.
+enum KernelSetting: String, CaseIterable, CustomTestStringConvertible {
+    case chosen, generic
+
+    var environment: [String: String] {
+        switch self {
+        case .chosen: return [:]
+        case .generic: return ["OPENBLAS_CORETYPE": "Prescott", "STRATA_ISA": "sse2"]
+        }
+    }
+
+    var testDescription: String { rawValue }
 }

@@ -3,7 +3,7 @@ import Foundation
 extension FeatureExtractor {
     /// ``extract(_:imagesPerBatch:cores:progress:)`` across the ranks of
     /// `world` (by image shards): each rank extracts one contiguous band of
-    /// the examples, and one in-place allgather gives every rank all the
+    /// the examples, in whole products (``imagesPerProduct``), and one in-place allgather gives every rank all the
     /// features, as one process computes them (an image's features depend on
     /// that image alone). `progress` is told about how many are done (this
     /// rank's count times the ranks). Without ranks: the plain extraction. Collective.
@@ -14,7 +14,12 @@ extension FeatureExtractor {
         guard case let (total, false) = examples.rows.multipliedReportingOverflow(by: width), total <= Int(Int32.max) else {
             throw StrataError.invalidArgument(name: "features", reason: "\(examples.rows) x \(width) features are more than MPI's 2^31 values in one gather; extract fewer images at a time")
         }
-        let bands = (0 ..< world.size).map { DataParallel.share(of: examples.rows, rank: $0, size: world.size) }
+        // Bands of whole products, so that each rank's cuts are one process's cuts.
+        let unit = imagesPerProduct, units = (examples.rows + unit - 1) / unit
+        let bands = (0 ..< world.size).map { rank -> Range<Int> in
+            let share = DataParallel.share(of: units, rank: rank, size: world.size)
+            return min(share.lowerBound * unit, examples.rows) ..< min(share.upperBound * unit, examples.rows)
+        }
         let mine = bands[world.rank]
         let band = mine.isEmpty ? Tensor(zeros: [0, width])
             : try extract(examples.rows(mine), imagesPerBatch: imagesPerBatch, cores: cores) { progress?(min(examples.rows, $0 * world.size)) }

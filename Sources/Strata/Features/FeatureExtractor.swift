@@ -182,16 +182,47 @@ public struct FeatureExtractor: Sendable {
         return try extractOwn(examples, imagesPerBatch: imagesPerBatch, cores: cores, progress: progress)
     }
 
+    /// Rows per product without convolution: a fixed cut, whatever the number of examples.
+    static let rowsPerProduct = 256
+
+    /// Images encoded by one product in this stage's own extraction (one group of
+    /// positions, or ``rowsPerProduct`` examples without convolution).
+    var ownImagesPerProduct: Int {
+        guard let convolution else { return Self.rowsPerProduct }
+        let (mapRows, mapColumns) = convolution.patchShape.positions(in: convolution.image)
+        return max(1, 256 / max(mapRows * mapColumns, 1))
+    }
+
+    /// The unit of work every cut of the examples respects: extraction cuts
+    /// the examples into products of this many images, counted from the
+    /// first, so a band of examples that starts at a multiple of it (a rank's
+    /// share, ``extract(_:imagesPerBatch:cores:world:progress:)``) gets the
+    /// bits one process gets for the same images, whatever BLAS kernel runs.
+    public var imagesPerProduct: Int {
+        guard let lower = lower?.extractor else { return ownImagesPerProduct }
+        return imagesPerPart(below: lower)
+    }
+
+    /// Per-example features, encoded ``rowsPerProduct`` examples at a time.
+    func extractPerExample(_ examples: Tensor, progress: ((Int) -> Void)?) throws -> Tensor {
+        var x = examples
+        try stack.preprocessing.transform(&x)
+        try stack.requireInput(x, what: "examples for features")
+        var out = Tensor(zeros: [x.rows, outputCount])
+        let width = outputCount
+        for first in stride(from: 0, to: x.rows, by: Self.rowsPerProduct) {
+            let block = try encode(x.rows(first ..< min(first + Self.rowsPerProduct, x.rows)))
+            out.withUnsafeMutableBufferPointer { o in
+                block.withUnsafeBufferPointer { (o.baseAddress! + first * width).update(from: $0.baseAddress!, count: $0.count) }
+            }
+            progress?(first + block.rows)
+        }
+        return out
+    }
+
     /// This stage's features of its own input (images, or a lower stage's maps).
     func extractOwn(_ examples: Tensor, imagesPerBatch: Int, cores: Int, progress: ((Int) -> Void)? = nil) throws -> Tensor {
-        guard let convolution else {
-            var x = examples
-            try stack.preprocessing.transform(&x)
-            try stack.requireInput(x, what: "examples for features")
-            let features = try encode(x)
-            progress?(examples.rows)
-            return features
-        }
+        guard let convolution else { return try extractPerExample(examples, progress: progress) }
         let geometry = convolution.image
         guard examples.columns == geometry.size else {
             throw StrataError.shapeMismatch(context: "images of \(geometry) for convolutional features", expected: [examples.rows, geometry.size], found: examples.shape)
@@ -209,11 +240,13 @@ public struct FeatureExtractor: Sendable {
         try out.withUnsafeMutableBufferPointer { op in
             let ob = op.baseAddress!
             // Images with few positions (a second stage's maps) are encoded `group` at a time, so each
-            // GEMM has some 256 rows (OpenBLAS rounds a row differently in a taller product, so the
-            // groups are fixed by the shapes, not the cores: the thread count changes the speed only).
-            // Images with hundreds of positions go one at a time, as before.
-            let group = max(1, 256 / perImage)
-            try PatchExtractor.forEachBatch(of: examples, geometry: geometry, shape: shape, imagesPerBatch: max(imagesPerBatch, 4 * group)) { patches, positions in
+            // GEMM has some 256 rows. Some kernels round a row differently in a taller product, so the
+            // groups are fixed by the shapes and start at multiples of `group` from the first image
+            // (batches hold whole groups): the thread count and a rank's band (``imagesPerProduct``)
+            // change the speed only. Images with hundreds of positions go one at a time.
+            let group = ownImagesPerProduct
+            let batch = (max(imagesPerBatch, 4 * group) + group - 1) / group * group
+            try PatchExtractor.forEachBatch(of: examples, geometry: geometry, shape: shape, imagesPerBatch: batch) { patches, positions in
                 let first = positions[0].image, images = patches.rows / perImage
                 // Each group of images on one core from start to end, with single-threaded GEMMs: its
                 // positions preprocessed, encoded and pooled while its maps are in that core's cache.

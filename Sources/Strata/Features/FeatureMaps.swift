@@ -82,13 +82,22 @@ extension FeatureExtractor {
     /// Values per raw example: the lower stage's input, the images' size, or the stack's input.
     public var inputCount: Int { lower?.extractor.inputCount ?? convolution?.image.size ?? stack.inputCount ?? 0 }
 
+    /// Images per part of a two-stage extraction: about 512, a whole number of
+    /// both stages' products (``imagesPerProduct``), so that parts start where products start.
+    func imagesPerPart(below lower: FeatureExtractor) -> Int {
+        func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+        let (a, b) = (lower.imagesPerProduct, ownImagesPerProduct)
+        let unit = a / gcd(a, b) * b
+        return unit * max(1, 512 / unit)
+    }
+
     /// Features of raw examples through the lower stage, then this one,
-    /// `imagesPerPart` images at a time (the maps of one part in memory).
+    /// ``imagesPerPart(below:)`` images at a time (the maps of one part in memory).
     func extractThroughLower(_ lower: FeatureExtractor, _ examples: Tensor, imagesPerBatch: Int, cores: Int, progress: ((Int) -> Void)?) throws -> Tensor {
         guard examples.columns == lower.inputCount else {
             throw StrataError.shapeMismatch(context: "images for two-stage features", expected: [examples.rows, lower.inputCount], found: examples.shape)
         }
-        let imagesPerPart = 512
+        let imagesPerPart = imagesPerPart(below: lower)
         let (width, own) = (outputCount, ownOutputCount)
         let repooling = lowerPooling.map { Repooling(lower, grid: $0) }
         var out = Tensor(zeros: [examples.rows, width])

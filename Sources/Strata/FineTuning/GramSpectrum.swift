@@ -71,23 +71,26 @@ struct GramSpectrum {
     }
 
     /// `M_k^{-1} r_k = U diag(1 / (1 + scales[k] l)) U^T r_k + (r_k - U U^T r_k) / (1 + scales[k] floor)`
-    /// for each column k of `r` (`(D, columns)`).
+    /// for each column k of `r` (`(D, columns)`). Each column is solved by
+    /// matrix-vector products of its own, so a class's result does not depend
+    /// on how many classes are solved with it (a rank's band of the classes
+    /// gets one process's bits, whatever BLAS kernel runs).
     func solve(_ r: Tensor, scales: [Float]) -> Tensor {
-        let projected = vectors.matmul(r, transposeSelf: true)
-        var scaled = projected
-        let (rank, columns) = (values.count, r.columns)
-        scaled.withUnsafeMutableBufferPointer { p in
-            for j in 0 ..< rank {
-                for k in 0 ..< columns { p[j * columns + k] /= 1 + scales[k] * values[j] }
-            }
-        }
-        var out = vectors.matmul(scaled)
-        // The complement: r minus its projection, scaled by the floor's factor
-        // (also when k = D: directions the orthonormalization dropped).
-        let inside = vectors.matmul(projected)
-        for j in 0 ..< dimension {
+        let (rank, columns, size) = (values.count, r.columns, dimension)
+        var out = Tensor(zeros: [size, columns])
+        var column = [Float](repeating: 0, count: size), projected = [Float](repeating: 0, count: rank)
+        var scaled = projected, back = column, inside = column
+        vectors.withUnsafeBufferPointer { u in
+            let basis = u.baseAddress!
             for k in 0 ..< columns {
-                out.scalars[j * columns + k] += (r.scalars[j * columns + k] - inside.scalars[j * columns + k]) / (1 + scales[k] * floor)
+                for j in 0 ..< size { column[j] = r.scalars[j * columns + k] }
+                BLAS.gemv(rows: size, columns: rank, basis, transpose: true, column, &projected)
+                for j in 0 ..< rank { scaled[j] = projected[j] / (1 + scales[k] * values[j]) }
+                BLAS.gemv(rows: size, columns: rank, basis, transpose: false, scaled, &back)
+                // The complement: r minus its projection, scaled by the floor's factor
+                // (also when k = D: directions the orthonormalization dropped).
+                BLAS.gemv(rows: size, columns: rank, basis, transpose: false, projected, &inside)
+                for j in 0 ..< size { out.scalars[j * columns + k] = back[j] + (column[j] - inside[j]) / (1 + scales[k] * floor) }
             }
         }
         return out

@@ -42,6 +42,10 @@ public enum KernelReport {
         ] + warnings.map { "warning: \($0)" }
     }
 
-    /// One line for a run's log header: the summary, then any warnings.
-    public static var logLines: [String] { ["kernels: \(summary)"] + warnings.map { "warning: \($0)" } }
+    /// A run's log header: the kernels on `cores` cores (and `ranks` MPI
+    /// ranks when more than one), then any warnings.
+    public static func logLines(cores: Int, ranks: Int = 1) -> [String] {
+        ["kernels: \(summary), \(cores) core\(cores == 1 ? "" : "s")\(ranks > 1 ? " in each of \(ranks) ranks" : "")"]
+            + warnings.map { "warning: \($0)" }
+    }
 }
