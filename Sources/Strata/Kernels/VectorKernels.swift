@@ -67,7 +67,7 @@ public enum VectorKernels {
 
     /// `values[i] = f(values[i])` in place, at ``width``. The values up to the
     /// last multiple of eight get the vector formula, the rest the scalar one
-    /// (``fastSquareRoot(_:)-(Float8)`` and `sqrtf` for the square root).
+    /// (for the square root: Newton steps below, `sqrtf` after).
     @inline(__always)
     public static func map(_ function: Function, _ values: UnsafeMutablePointer<Float>, count: Int) {
         guard count > 0 else { return }
