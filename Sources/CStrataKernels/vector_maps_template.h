@@ -87,28 +87,29 @@ static inline VF CAT2(apply, SUFFIX)(strata_map_function function, VF x) {
     return x;
 }
 
-/// The loop of one function at this width: whole vectors, then the rest of
-/// the eight-lane region through a zero-padded vector, then the scalar tail.
+/// The loop of one function at this width: whole vectors, then the rest
+/// through one zero-padded vector. The square root's values past the last
+/// multiple of eight take the C library's sqrtf instead (as the Swift loops
+/// always did), so that its bits do not depend on the width either.
 #define MAP_LOOP(FUNCTION)                                                          \
     {                                                                               \
-        size_t vectorEnd = count / 8 * 8, i = 0;                                    \
-        for (; i + W <= vectorEnd; i += W) {                                        \
+        size_t end = FUNCTION == STRATA_MAP_SQRT ? count / 8 * 8 : count, i = 0;    \
+        for (; i + W <= end; i += W) {                                              \
             VF v;                                                                   \
             __builtin_memcpy(&v, values + i, sizeof v);                             \
             v = CAT2(apply, SUFFIX)(FUNCTION, v);                                   \
             __builtin_memcpy(values + i, &v, sizeof v);                             \
         }                                                                           \
-        if (i < vectorEnd) {                                                        \
+        if (i < end) {                                                              \
             float lanes[W] = {0};                                                   \
-            __builtin_memcpy(lanes, values + i, (vectorEnd - i) * sizeof(float));   \
+            __builtin_memcpy(lanes, values + i, (end - i) * sizeof(float));         \
             VF v;                                                                   \
             __builtin_memcpy(&v, lanes, sizeof v);                                  \
             v = CAT2(apply, SUFFIX)(FUNCTION, v);                                   \
             __builtin_memcpy(lanes, &v, sizeof v);                                  \
-            __builtin_memcpy(values + i, lanes, (vectorEnd - i) * sizeof(float));   \
-            i = vectorEnd;                                                          \
+            __builtin_memcpy(values + i, lanes, (end - i) * sizeof(float));         \
         }                                                                           \
-        for (; i < count; i++) values[i] = scalar_apply(FUNCTION, values[i]);       \
+        for (i = end; i < count; i++) values[i] = sqrtf(values[i]);                 \
     }
 
 void CAT2(strata_map, SUFFIX)(strata_map_function function, float *values, size_t count) {

@@ -77,8 +77,13 @@ struct ComputeOptions: ParsableArguments {
     /// how many cores (and ranks), and any warning about them.
     func announced() throws -> Compute {
         let c = try applied()
-        KernelReport.logLines(cores: c.cores, ranks: MPIWorld.current?.size ?? 1).forEach { print($0) }
+        Self.announce(c)
         return c
+    }
+
+    /// Prints the run's header for `compute` (the kernels, the cores, the ranks).
+    static func announce(_ compute: Compute) {
+        KernelReport.logLines(cores: compute.cores, ranks: MPIWorld.current?.size ?? 1).forEach { print($0) }
     }
 
     func validate() throws { _ = try compute() }

@@ -35,7 +35,7 @@ struct ExperimentOptions: ParsableArguments {
         for step in runner.plan + changes { print("  " + step) }
         if dryRun { return }
         compute.apply()
-        KernelReport.logLines(cores: compute.cores, ranks: MPIWorld.current?.size ?? 1).forEach { print($0) }
+        ComputeOptions.announce(compute)
         _ = try runner.run()
     }
 }

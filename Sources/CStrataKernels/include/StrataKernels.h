@@ -44,10 +44,9 @@ typedef enum {
 } strata_vector_width;
 
 /// `values[i] = f(values[i])` for `i < count`, in place, on the given
-/// width's code (the caller checks that the CPU has it). The values up to
-/// the last multiple of eight get the vector formula and the rest the
-/// scalar one (for SQRT: the C library's sqrtf), so every width gives the
-/// same bits.
+/// width's code (the caller checks that the CPU has it). Every width gives
+/// the same bits: the formula is the same lane by lane, and the square
+/// root's values past the last multiple of eight take the C library's sqrtf.
 void strata_map(strata_vector_width width, strata_map_function function, float *values, size_t count);
 
 #endif

@@ -208,8 +208,8 @@ public struct FeatureExtractor: Sendable {
         var x = examples
         try stack.preprocessing.transform(&x)
         try stack.requireInput(x, what: "examples for features")
-        var out = Tensor(zeros: [x.rows, outputCount])
         let width = outputCount
+        var out = Tensor(zeros: [x.rows, width])
         for first in stride(from: 0, to: x.rows, by: Self.rowsPerProduct) {
             let block = try encode(x.rows(first ..< min(first + Self.rowsPerProduct, x.rows)))
             out.withUnsafeMutableBufferPointer { o in

@@ -49,23 +49,18 @@ public struct BLASKernelChoice: Sendable {
         let distrusted = Set((environment["STRATA_BLAS_DISTRUST"] ?? "").lowercased().split(separator: ",").map(String.init))
         func passes(_ name: String) -> Bool { !distrusted.contains(name.lowercased()) && knownAnswersHold() }
         let switchable = strata_blas_can_switch() != 0
-        if let user = environment["OPENBLAS_CORETYPE"], !user.isEmpty {
-            return BLASKernelChoice(atLoad: atLoad, inUse: atLoad, userSetting: user, refused: passes(atLoad) ? [] : [atLoad], switchable: switchable)
+        let user = environment["OPENBLAS_CORETYPE"].flatMap { $0.isEmpty ? nil : $0 }
+        let atLoadPasses = passes(atLoad)
+        var refused = atLoadPasses ? [] : [atLoad]
+        // Kept: the user's table, a build that cannot switch, or OpenBLAS's own pick at the CPU's width.
+        if user != nil || !switchable || (atLoadPasses && isa(ofKernels: atLoad) == cpu.widest) {
+            return BLASKernelChoice(atLoad: atLoad, inUse: atLoad, userSetting: user, refused: refused, switchable: switchable)
         }
-        let widest = cpu.widest
-        if isa(ofKernels: atLoad) == widest, passes(atLoad) || !switchable {
-            return BLASKernelChoice(atLoad: atLoad, inUse: atLoad, userSetting: nil, refused: [], switchable: switchable)
-        }
-        guard switchable else {
-            return BLASKernelChoice(atLoad: atLoad, inUse: atLoad, userSetting: nil, refused: [], switchable: false)
-        }
-        var refused: [String] = isa(ofKernels: atLoad) == widest ? [atLoad] : []
-        for rung in ladder where rung.isa <= widest {
-            guard strata_blas_switch(rung.name) == 0, currentKernels().lowercased() == rung.name.lowercased(), passes(rung.name) else {
-                refused.append(rung.name)
-                continue
+        for rung in ladder where rung.isa <= cpu.widest {
+            if strata_blas_switch(rung.name) == 0, currentKernels().lowercased() == rung.name.lowercased(), passes(rung.name) {
+                return BLASKernelChoice(atLoad: atLoad, inUse: rung.name, userSetting: nil, refused: refused, switchable: true)
             }
-            return BLASKernelChoice(atLoad: atLoad, inUse: rung.name, userSetting: nil, refused: refused, switchable: true)
+            refused.append(rung.name)
         }
         // Nothing passed: keep the generic table, and say so.
         _ = strata_blas_switch("Prescott")

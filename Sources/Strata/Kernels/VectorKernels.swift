@@ -65,9 +65,9 @@ public enum VectorKernels {
         }
     }
 
-    /// `values[i] = f(values[i])` in place, at ``width``. The values up to the
-    /// last multiple of eight get the vector formula, the rest the scalar one
-    /// (for the square root: Newton steps below, `sqrtf` after).
+    /// `values[i] = f(values[i])` in place, at ``width``: the scalar
+    /// function's bits (for the square root: Newton steps up to the last
+    /// multiple of eight, `sqrtf` after, as `mapEight` with `fastSquareRoot` gives).
     @inline(__always)
     public static func map(_ function: Function, _ values: UnsafeMutablePointer<Float>, count: Int) {
         guard count > 0 else { return }
@@ -76,18 +76,10 @@ public enum VectorKernels {
 }
 
 extension UnsafeMutableBufferPointer where Element == Float {
-    /// Applies `function` to every value in place at the CPU's width;
-    /// large buffers (a whole batch of hidden units) are split over the
-    /// cores as ``parallelElements(_:_:)`` splits them, in whole groups of eight.
+    /// Applies `function` to every value in place at the CPU's width; large
+    /// buffers (a whole batch of hidden units) are split over the cores in
+    /// parts that start at multiples of eight (``forEachEightAlignedPart(_:)``).
     public func map(_ function: VectorKernels.Function) {
-        guard let base = baseAddress else { return }
-        if count < 2 * elementsPerCore {
-            VectorKernels.map(function, base, count: count)
-            return
-        }
-        parallelChunks((count + 7) / 8, minimumChunk: elementsPerCore / 8) { chunk in
-            let start = chunk.lowerBound * 8, end = Swift.min(chunk.upperBound * 8, count)
-            VectorKernels.map(function, base + start, count: end - start)
-        }
+        forEachEightAlignedPart { part, count in VectorKernels.map(function, part, count: count) }
     }
 }

@@ -95,14 +95,24 @@ extension UnsafeMutableBufferPointer where Element == Float {
     /// as ``parallelElements(_:_:)`` splits them, in whole groups of eight.
     @inlinable @inline(__always)
     public func mapInPlace(_ wide: (Float8) -> Float8, _ narrow: (Float) -> Float) {
+        forEachEightAlignedPart { part, count in mapEight(part, part, count: count, wide, narrow) }
+    }
+
+    /// Calls `body(start, count)` on parts of the buffer that start at
+    /// multiples of eight: the whole buffer inline when it is one core's
+    /// share at most, else parts spread over the cores as
+    /// ``parallelElements(_:_:)`` spreads them (an element-wise pass then
+    /// gives the same bits as on one core).
+    @inlinable @inline(__always)
+    public func forEachEightAlignedPart(_ body: (UnsafeMutablePointer<Float>, Int) -> Void) {
         guard let base = baseAddress else { return }
-        if count < 2 * elementsPerCore {   // one core's share at most: inline, specialized for `wide`
-            mapEight(base, base, count: count, wide, narrow)
+        if count < 2 * elementsPerCore {
+            body(base, count)
             return
         }
         parallelChunks((count + 7) / 8, minimumChunk: elementsPerCore / 8) { chunk in
             let start = chunk.lowerBound * 8, end = Swift.min(chunk.upperBound * 8, count)
-            mapEight(base + start, base + start, count: end - start, wide, narrow)
+            body(base + start, end - start)
         }
     }
 }
