@@ -83,7 +83,7 @@ public enum Gzip {
 
 extension Gzip {
     /// The most bytes a decompression may produce: a tensor of
-    /// ``Limits/maxTensorElements`` 4-byte values (the 8 GiB the README states) plus a header.
+    /// ``Limits/maxTensorElements`` 4-byte values (8 GiB) plus a header.
     public static var maxOutputBytes: Int {
         (Limits.bytes(Limits.maxTensorElements, of: 4) ?? Int.max / 2) + (1 << 20)
     }
