@@ -29,6 +29,16 @@ let fuzzTargets: [Target] = Context.environment["STRATA_FUZZ"] == nil ? [] : [
                       swiftSettings: [.swiftLanguageMode(.v5), .unsafeFlags(["-parse-as-library"])]),
 ]
 
+/// The library's modules, lowest floor first: a module may import only those before it.
+let floors = ["StrataCore", "StrataData", "StrataModels", "StrataDistributed", "StrataTraining",
+              "StrataFeatures", "StrataPictures", "StrataExport", "StrataPipeline"]
+let protobuf: Target.Dependency = .product(name: "SwiftProtobuf", package: "swift-protobuf")
+
+/// One library module (Swift 5 language mode, the host CPU's vector width).
+func library(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+    .target(name: name, dependencies: dependencies, swiftSettings: [.swiftLanguageMode(.v5)] + hostCPUSettings)
+}
+
 let package = Package(
     name: "Strata",
     products: [
@@ -39,8 +49,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
-        // `swift package generate-documentation` (scripts/docs.sh): the DocC catalog Sources/Strata/Strata.docc.
-        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
         // Protocol Buffers runtime: ONNX export writes ModelProto messages (code generated once from Proto/, committed).
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
@@ -81,12 +89,30 @@ let package = Package(
             name: "CStrataKernels",
             dependencies: ["CBLAS"]
         ),
-        .target(
-            name: "Strata",
-            dependencies: ["CBLAS", "CStrataKernels", "CPNG", "CZlib", "CCairo", "CMPI", .product(name: "Yams", package: "Yams"),
-                           .product(name: "SwiftProtobuf", package: "swift-protobuf")],
-            swiftSettings: [.swiftLanguageMode(.v5)] + hostCPUSettings
-        ),
+        // The library, one module per floor; each imports only the floors below it
+        // (ARCHITECTURE.md draws them; Tests/StrataTests/LayeringTests.swift fails
+        // on an upward dependency). `Strata` re-exports them all.
+        //
+        // Numbers: Tensor, random streams, BLAS and the element-wise kernels, compute, errors, limits, the settings vocabulary.
+        library("StrataCore", ["CBLAS", "CStrataKernels"]),
+        // Formats and data: IDX, CIFAR-10, NPY, PNG, safetensors, patches, preprocessing, the input contract.
+        library("StrataData", ["StrataCore", "CPNG", "CZlib"]),
+        // Models: the learners, layers and networks, their update rules and optimizers, the encodings.
+        library("StrataModels", ["StrataCore", "StrataData"]),
+        // Across processes: MPI, data-parallel and Downpour steps, the learners' rank state.
+        library("StrataDistributed", ["StrataCore", "StrataData", "StrataModels", "CMPI"]),
+        // Training: the epoch loops, checkpoints and stacks, monitors, TensorBoard, L-BFGS, fine-tuning.
+        library("StrataTraining", ["StrataCore", "StrataData", "StrataModels", "StrataDistributed", protobuf]),
+        // Features and classifiers: extraction, pooling, the linear SVM, evaluation.
+        library("StrataFeatures", ["StrataCore", "StrataData", "StrataModels", "StrataDistributed", "StrataTraining"]),
+        // Pictures: filter tiles, charts, confusion matrices.
+        library("StrataPictures", ["StrataCore", "StrataData", "StrataModels", "StrataTraining", "StrataFeatures", "CCairo"]),
+        // Export: ONNX and PyTorch.
+        library("StrataExport", ["StrataCore", "StrataData", "StrataModels", "StrataTraining", "StrataFeatures", protobuf]),
+        // Pipeline and experiments: the stages as library calls, YAML experiments, tutorials, benchmarks.
+        library("StrataPipeline", floors.dropLast().map { .target(name: $0) } + [.product(name: "Yams", package: "Yams")]),
+        // The whole library as one import (and its DocC catalog).
+        library("Strata", floors.map { .target(name: $0) }),
         // The commands: flags parsed into the library's typed settings, then one library call each.
         .target(
             name: "StrataCommands",
@@ -103,7 +129,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StrataTests",
-            dependencies: ["Strata", "StrataCommands", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["Strata", "StrataCommands", protobuf],
             exclude: ["FuzzRegressions"], // inputs the tests read from the checkout, not resources
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),

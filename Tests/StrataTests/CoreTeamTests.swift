@@ -2,7 +2,16 @@ import Dispatch
 import Foundation
 import Synchronization
 import Testing
-@testable import Strata
+import Strata
+@testable import StrataCore
+@testable import StrataData
+@testable import StrataModels
+@testable import StrataDistributed
+@testable import StrataTraining
+@testable import StrataFeatures
+@testable import StrataPictures
+@testable import StrataExport
+@testable import StrataPipeline
 
 @Suite struct CoreTeamTests {
     /// Every round runs each index exactly once and returns only when all

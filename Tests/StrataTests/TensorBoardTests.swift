@@ -1,5 +1,14 @@
 import Foundation
-@testable import Strata
+import Strata
+@testable import StrataCore
+@testable import StrataData
+@testable import StrataModels
+@testable import StrataDistributed
+@testable import StrataTraining
+@testable import StrataFeatures
+@testable import StrataPictures
+@testable import StrataExport
+@testable import StrataPipeline
 import SwiftProtobuf
 import Testing
 

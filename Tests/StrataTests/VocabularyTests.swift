@@ -1,4 +1,13 @@
-@testable import Strata
+import Strata
+@testable import StrataCore
+@testable import StrataData
+@testable import StrataModels
+@testable import StrataDistributed
+@testable import StrataTraining
+@testable import StrataFeatures
+@testable import StrataPictures
+@testable import StrataExport
+@testable import StrataPipeline
 import Testing
 
 /// Each composite setting has one text form, read the same from a flag or a YAML value.

@@ -1,0 +1,171 @@
+import Foundation
+import StrataCore
+import StrataData
+import StrataModels
+import StrataDistributed
+import StrataTraining
+
+/// A trained classifier ready to apply to raw examples: a softmax network
+/// (a fine-tuned stack), or a linear SVM on features from a stack (per example
+/// or convolutional), with the preprocessing each needs and the class names.
+///
+/// Saved as one safetensors file: `format = strata-classifier-1`, the head's
+/// tensors under `softmax.*` or `svm.*`, the feature stack under `extractor.*`,
+/// the preprocessing under `preprocessing.*`.
+public struct Classifier: Sendable {
+    /// What classifies the features: a softmax network or a linear SVM.
+    public enum Head: Sendable {
+        case softmax(SoftmaxNetwork)
+        case svm(LinearSVM)
+    }
+
+    public var head: Head
+    /// For an SVM on learned features: the stack and how it is applied.
+    public var extractor: FeatureExtractor?
+    /// Softmax: applied to raw input before the network. SVM: applied to the
+    /// extracted features (their standardization).
+    public var preprocessing: PreprocessingPipeline
+    public var classNames: [String]
+    /// Free-form metadata, for example `pixel_scale` of the input images.
+    public var extra: [String: String]
+
+    public init(head: Head, extractor: FeatureExtractor? = nil, preprocessing: PreprocessingPipeline = PreprocessingPipeline(),
+                classNames: [String], extra: [String: String] = [:]) {
+        (self.head, self.extractor, self.preprocessing, self.classNames, self.extra) = (head, extractor, preprocessing, classNames, extra)
+    }
+
+    public var kind: String {
+        switch head { case .softmax: "softmax"; case .svm: "svm" }
+    }
+
+    /// Values per raw example this classifier takes.
+    public var inputCount: Int {
+        if let extractor { return extractor.inputCount }
+        switch head {
+        case .softmax(let network): return network.inputCount
+        case .svm(let svm): return svm.featureCount
+        }
+    }
+
+    /// Class scores `(n, classes)` of raw examples: probabilities (softmax) or decision values (SVM).
+    public func scores(_ raw: Tensor, progress: ((Int) -> Void)? = nil) throws -> Tensor {
+        guard raw.columns == inputCount else {
+            throw StrataError.shapeMismatch(context: "examples for this \(kind) classifier", expected: [raw.rows, inputCount], found: raw.shape)
+        }
+        switch head {
+        case .softmax(let network):
+            var x = raw
+            try preprocessing.transform(&x)
+            return network.probabilities(x, progress: progress)
+        case .svm(let svm):
+            var features = try extractor.map { try $0.extract(raw, progress: progress) } ?? raw
+            try preprocessing.transform(&features)
+            return try svm.decisionValues(features)
+        }
+    }
+
+    /// The predicted class of each raw example.
+    public func predict(_ raw: Tensor, progress: ((Int) -> Void)? = nil) throws -> [Int] {
+        let s = try scores(raw, progress: progress)
+        return s.withUnsafeBufferPointer { p in
+            (0 ..< s.rows).map { i in argmax(UnsafeBufferPointer(rebasing: p[i * s.columns ..< (i + 1) * s.columns])) }
+        }
+    }
+
+    // MARK: Files
+
+    public func write(to path: String) throws {
+        var file = SafeTensors(tensors: [:], metadata: extra)
+        switch head {
+        case .softmax(let network):
+            // Batch normalization is saved folded into its layer: the file holds plain layers.
+            let layers = network.inferenceLayers + [network.output]
+            for (i, layer) in layers.enumerated() {
+                file.tensors["softmax.layer\(i).weights"] = layer.weights
+                file.tensors["softmax.layer\(i).bias"] = layer.bias
+            }
+            file.metadata["softmax.activations"] = encodeJSON(layers.map(\.activation))
+            if layers.contains(where: { $0.pieces > 1 }) { file.metadata["softmax.pieces"] = encodeJSON(layers.map(\.pieces)) }
+        case .svm(let svm):
+            file.tensors["svm.weights"] = svm.weights
+            file.tensors["svm.bias"] = svm.bias
+            file.metadata["svm.settings"] = encodeJSON(svm.settings)
+        }
+        try extractor?.save(into: &file, prefix: "extractor")
+        try preprocessing.save(into: &file)
+        file.metadata["format"] = "strata-classifier-1"
+        file.metadata["classifier"] = kind
+        file.metadata["class_names"] = encodeJSON(classNames)
+        try file.write(to: path)
+    }
+
+    public static func read(_ path: String) throws -> Classifier {
+        try read(safeTensors: SafeTensors.read(path), path: path)
+    }
+
+    /// The classifier held in `file` (read from `path`, named in errors); its
+    /// metadata is decoded, range-checked and matched against the tensors.
+    public static func read(safeTensors file: SafeTensors, path: String) throws -> Classifier {
+        _ = try InputContract(metadata: file.metadata, path: path)
+        guard file.metadata["format"] == "strata-classifier-1" else {
+            throw StrataError.badKey(path: path, key: "__metadata__.format", reason: "not a Strata classifier (found \(file.metadata["format"] ?? "none")); make one with `strata finetune`")
+        }
+        do {
+            let classNames = try decodeJSON([String].self, file.metadata["class_names"] ?? "", what: "class_names")
+            let extractor = try FeatureExtractor.load(from: file, prefix: "extractor", path: path)
+            let head: Head
+            switch file.metadata["classifier"] {
+            case "softmax":
+                let activations = try decodeJSON([Activation].self, file.metadata["softmax.activations"] ?? "", what: "softmax.activations")
+                // Files from before maxout have no pieces: one per unit.
+                let pieces = try file.metadata["softmax.pieces"].map { try decodeJSON([Int].self, $0, what: "softmax.pieces") }
+                    ?? activations.map { _ in 1 }
+                guard pieces.count == activations.count else {
+                    throw StrataError.badKey(path: path, key: "softmax.pieces", reason: "\(pieces.count) entries for \(activations.count) layers")
+                }
+                var layers: [DenseLayer] = []
+                for (i, activation) in activations.enumerated() {
+                    let w = try file.tensor("softmax.layer\(i).weights", in: path), b = try file.tensor("softmax.layer\(i).bias", in: path)
+                    let k = pieces[i]
+                    guard k >= 1, k == 1 || activation == .maxout else {
+                        throw StrataError.badKey(path: path, key: "softmax.pieces", reason: "layer \(i) has \(k) pieces and \(activation.rawValue) units")
+                    }
+                    guard w.rank == 2, b.count == w.columns, w.columns % k == 0, layers.last.map({ $0.outputCount == w.rows }) ?? true else {
+                        throw StrataError.shapeMismatch(context: "\(path): softmax layer \(i)", expected: [layers.last?.outputCount ?? w.rows, b.count], found: w.shape)
+                    }
+                    layers.append(DenseLayer(weights: w, bias: b, activation: activation, pieces: k))
+                }
+                guard let top = layers.popLast() else { throw StrataError.badKey(path: path, key: "softmax.activations", reason: "no layers") }
+                var network = try SoftmaxNetwork(hidden: layers, inputCount: layers.first?.inputCount ?? top.inputCount, classes: top.outputCount)
+                network.output = top
+                head = .softmax(network)
+            case "svm":
+                let settings = try decodeJSON(LinearSVM.Settings.self, file.metadata["svm.settings"] ?? "", what: "svm.settings")
+                let w = try file.tensor("svm.weights", in: path), b = try file.tensor("svm.bias", in: path)
+                guard w.rank == 2, b.count == w.columns else {
+                    throw StrataError.shapeMismatch(context: "\(path): svm.bias", expected: [w.columns], found: b.shape)
+                }
+                head = .svm(LinearSVM(weights: w, bias: b, settings: settings))
+            default:
+                throw StrataError.badKey(path: path, key: "__metadata__.classifier", reason: "is \(file.metadata["classifier"] ?? "missing"); expected softmax or svm")
+            }
+            guard classNames.count == (head.classCount) else {
+                throw StrataError.badKey(path: path, key: "class_names", reason: "\(classNames.count) names for \(head.classCount) classes")
+            }
+            let known: Set = ["format", "classifier", "class_names", "softmax.activations", "softmax.pieces", "svm.settings", "preprocessing"]
+            return Classifier(head: head, extractor: extractor, preprocessing: try PreprocessingPipeline(checkpoint: file, path: path),
+                              classNames: classNames, extra: file.metadata.filter { !known.contains($0.key) && !$0.key.hasPrefix("extractor") })
+        } catch StrataError.badKey(_, let key, let reason) {
+            throw StrataError.badKey(path: path, key: key, reason: reason)
+        }
+    }
+}
+
+extension Classifier.Head {
+    var classCount: Int {
+        switch self {
+        case .softmax(let network): network.classCount
+        case .svm(let svm): svm.classCount
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import StrataCore
+import StrataData
+// MARK: - Monitor channels and checkpoints of an autoencoder
+
+extension Autoencoder {
+    /// Channels on `x`: `objective` (the training cost, on a freshly corrupted
+    /// copy), `reconstruction_error` (the loss on the clean input, no
+    /// penalties), `h_{max,mean,min}` (per-unit mean activation), `bias_hid_*`,
+    /// `bias_vis_*` and `weights_norm_*` (per-filter L2 norms).
+    public func monitor(_ x: Tensor, random: inout RandomSource) -> [String: Double] {
+        var objective = 0.0, reconstruction = 0.0
+        var hiddenSums = Tensor(zeros: [hiddenCount])
+        var start = 0
+        var corruptedChunk = Tensor(zeros: [0, 0])
+        while start < x.rows {
+            let chunk = x.rows(start ..< min(start + 2000, x.rows))
+            let n = Double(chunk.rows)
+            corrupt(chunk, into: &corruptedChunk, random: &random)
+            objective += cost(clean: chunk, corrupted: corruptedChunk) * n
+            var h = Tensor(zeros: [0, 0]), z = Tensor(zeros: [0, 0])
+            encode(chunk, into: &h)
+            hiddenSums.add(h.sumOverRows())
+            decodePreactivation(h, into: &z)
+            reconstruction += loss(z, target: chunk) * n
+            start += chunk.rows
+        }
+        let count = Double(max(x.rows, 1))
+        var channels = ["objective": objective / count, "reconstruction_error": reconstruction / count]
+        statistics("h", hiddenSums * Float(1 / count), into: &channels)
+        statistics("bias_hid", hiddenBias, into: &channels)
+        statistics("bias_vis", visibleBias, into: &channels)
+        var norms = columnSquaredNorms()
+        norms.apply { $0.squareRoot() }
+        statistics("weights_norm", norms, into: &channels)
+        return channels
+    }
+
+    public var parameters: [String: Tensor] {
+        var p = ["weights": weights, "hidden_bias": hiddenBias, "visible_bias": visibleBias]
+        if !configuration.tied { p["decoder_weights"] = decoderWeights }
+        return p
+    }
+
+    public var trainingState: [String: Tensor] {
+        var s = ["velocity_weights": velocityW, "velocity_hidden_bias": velocityC, "velocity_visible_bias": velocityB]
+        if !configuration.tied { s["velocity_decoder_weights"] = velocityD }
+        s.merge(optimizerState.tensors) { a, _ in a }
+        return s
+    }
+
+    public var configurationJSON: String { encodeJSON(configuration) }
+
+    public init(configurationJSON: String, parameters: [String: Tensor], trainingState: [String: Tensor]) throws {
+        let configuration = try decodeJSON(Configuration.self, configurationJSON, what: "autoencoder configuration")
+        try configuration.validate()
+        // The saved weights must match the configuration before a model of its size is allocated.
+        _ = try requireTensor(parameters, "weights", shape: [configuration.visibleCount, configuration.hiddenCount])
+        try self.init(configuration)
+        let (v, h) = (visibleCount, hiddenCount)
+        weights = try requireTensor(parameters, "weights", shape: [v, h])
+        hiddenBias = try requireTensor(parameters, "hidden_bias", shape: [h])
+        visibleBias = try requireTensor(parameters, "visible_bias", shape: [v])
+        if !configuration.tied { decoderWeights = try requireTensor(parameters, "decoder_weights", shape: [h, v]) }
+        if !trainingState.isEmpty {
+            velocityW = try requireTensor(trainingState, "velocity_weights", shape: [v, h])
+            velocityC = try requireTensor(trainingState, "velocity_hidden_bias", shape: [h])
+            velocityB = try requireTensor(trainingState, "velocity_visible_bias", shape: [v])
+            if !configuration.tied { velocityD = try requireTensor(trainingState, "velocity_decoder_weights", shape: [h, v]) }
+            var shapes = ["weights": [v, h], "hidden_bias": [h], "visible_bias": [v]]
+            if !configuration.tied { shapes["decoder_weights"] = [h, v] }
+            optimizerState = try OptimizerState(checkpoint: trainingState, shapes: shapes)
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import StrataCore
+import StrataData
+import StrataModels
+import StrataDistributed
+import StrataTraining
+import StrataFeatures
+import StrataPictures
+import StrataExport
+
+/// Where the tutorials are: each a folder `NAME/` holding `experiment.yaml`
+/// and a README walkthrough. `strata tutorial NAME` runs from any folder,
+/// writing its outputs under the current one, because the tutorials are
+/// looked for, in order:
+/// 1. the folder given (`--tutorials`);
+/// 2. `./Tutorials`;
+/// 3. `$STRATA_TUTORIALS`;
+/// 4. `PREFIX/share/strata/Tutorials` beside an installed `PREFIX/bin/strata`
+///    (`scripts/install.sh` puts them there);
+/// 5. the checkout a `.build/*/strata` was built in.
+public enum TutorialCatalog {
+    /// The folders searched, in order (existing or not).
+    public static func searchPath(given: String? = nil, executable: URL = currentExecutable) -> [String] {
+        let binFolder = executable.resolvingSymlinksInPath().deletingLastPathComponent()
+        return [given, "Tutorials", ProcessInfo.processInfo.environment["STRATA_TUTORIALS"],
+                binFolder.appendingPathComponent("../share/strata/Tutorials").standardized.path,
+                binFolder.appendingPathComponent("../../../Tutorials").standardized.path].compactMap { $0 }
+    }
+
+    /// The running program (on Linux `/proc/self/exe`, so a `strata` found on
+    /// `PATH` knows where it is installed).
+    public static var currentExecutable: URL {
+        URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0])
+    }
+
+    /// The tutorials' names in the first folder of `folders` that holds any.
+    public static func names(in folders: [String]) -> [String] {
+        for folder in folders {
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+                .filter { FileManager.default.fileExists(atPath: folder + "/" + $0 + "/experiment.yaml") }.sorted()
+            if !names.isEmpty { return names }
+        }
+        return []
+    }
+
+    /// The experiment file of tutorial `name`.
+    /// - Throws: ``StrataError/invalidArgument(name:reason:)`` listing the
+    ///   tutorials there are and the folders searched.
+    public static func experiment(_ name: String, given: String? = nil, executable: URL = currentExecutable) throws -> String {
+        let folders = searchPath(given: given, executable: executable)
+        if let folder = folders.first(where: { FileManager.default.fileExists(atPath: $0 + "/" + name + "/experiment.yaml") }) {
+            return folder + "/" + name + "/experiment.yaml"
+        }
+        let known = names(in: folders)
+        throw StrataError.invalidArgument(name: "tutorial", reason: """
+            no tutorial '\(name)'; the tutorials are: \(known.isEmpty ? "none found" : known.joined(separator: ", ")) \
+            (searched \(folders.joined(separator: ", ")); --tutorials DIR or STRATA_TUTORIALS names another folder)
+            """)
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import StrataCore
+import StrataData
+import StrataModels
+import StrataDistributed
+
+/// Settings of supervised fine-tuning with a softmax head.
+public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSGDSettings {
+    public var batchSize = 100
+    public var learningRate: Float = 0.1
+    /// The learning rate is multiplied by this after each epoch (a shorthand for
+    /// the schedule `exponential:DECAY`, which ``schedule`` holds).
+    public var learningRateDecay: Float = 1
+    /// How the learning rate changes after each epoch; nil: multiplied by ``learningRateDecay``.
+    public var lrSchedule: LearningRateSchedule?
+    /// The schedule in effect: ``lrSchedule``, or exponential decay by ``learningRateDecay``.
+    public var schedule: LearningRateSchedule { lrSchedule ?? .exponentialDecay(factor: learningRateDecay, minimum: 0) }
+    /// Momentum ramps linearly from `initialMomentum` (epoch 1) to
+    /// `finalMomentum` (epoch `momentumSaturateEpoch`), as pylearn2's `MomentumAdjustor`.
+    public var initialMomentum: Float = 0.5
+    public var finalMomentum: Float = 0.9
+    public var momentumSaturateEpoch = 10
+    public var weightDecay: Float = 0
+    public var inputDropout: Float = 0
+    public var hiddenDropout: Float = 0
+    public var maxColumnNorm: Float?
+    public var maxEpochs = 50
+    /// Stop after this many epochs without a better validation error.
+    public var patience = 10
+    /// Training examples (a fixed seeded subset) on which the training error is monitored each epoch.
+    public var monitorExamples = 10_000
+    public var seed: UInt64 = 1
+    /// See ``DivergenceGuard``.
+    public var divergenceFactor = 1000.0
+    /// SGD with momentum (the default), Nesterov or Adam.
+    public var optimizer: Optimizer = .momentum
+    /// See ``MinibatchSGDSettings/randomPerExample``.
+    public var randomPerExample = false
+    /// See ``MinibatchSGDSettings/distributed``.
+    public var distributed = DistributedMode.synchronous
+    /// A saved classifier whose softened outputs the network also learns from (``Distillation``); nil: labels only.
+    public var teacher: String?
+    /// The distillation temperature `T`.
+    public var temperature: Float = 4
+    /// The weight of the teacher's term; the labels' is `1 - softWeight`.
+    public var softWeight: Float = 0.9
+    /// Flips and translations drawn for every minibatch (``Augmentation``); none by default.
+    public var augmentation = Augmentation()
+    /// Batch normalization on every hidden layer, before its nonlinearity (``BatchNormalization``).
+    public var batchNorm = false
+    /// Added to each batch variance.
+    public var batchNormEpsilon: Float = 1e-5
+    /// The weight of the past in the running statistics.
+    public var batchNormMomentum: Float = 0.9
+
+    public init() {}
+
+    /// Reads a saved configuration; `optimizer`, added later, is SGD with
+    /// momentum when an older record lacks it.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func value<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T { try c.decodeIfPresent(T.self, forKey: key) ?? fallback }
+        batchSize = try value(.batchSize, 100)
+        learningRate = try value(.learningRate, 0.1)
+        learningRateDecay = try value(.learningRateDecay, 1)
+        lrSchedule = try c.decodeIfPresent(LearningRateSchedule.self, forKey: .lrSchedule)
+        initialMomentum = try value(.initialMomentum, 0.5)
+        finalMomentum = try value(.finalMomentum, 0.9)
+        momentumSaturateEpoch = try value(.momentumSaturateEpoch, 10)
+        weightDecay = try value(.weightDecay, 0)
+        inputDropout = try value(.inputDropout, 0)
+        hiddenDropout = try value(.hiddenDropout, 0)
+        maxColumnNorm = try c.decodeIfPresent(Float.self, forKey: .maxColumnNorm)
+        maxEpochs = try value(.maxEpochs, 50)
+        patience = try value(.patience, 10)
+        monitorExamples = try value(.monitorExamples, 10_000)
+        seed = try value(.seed, 1)
+        divergenceFactor = try value(.divergenceFactor, 1000)
+        optimizer = try value(.optimizer, .momentum)
+        randomPerExample = try value(.randomPerExample, false)
+        distributed = try value(.distributed, .synchronous)
+        batchNorm = try value(.batchNorm, false)
+        batchNormEpsilon = try value(.batchNormEpsilon, 1e-5)
+        batchNormMomentum = try value(.batchNormMomentum, 0.9)
+        teacher = try c.decodeIfPresent(String.self, forKey: .teacher)
+        temperature = try value(.temperature, 4)
+        softWeight = try value(.softWeight, 0.9)
+        augmentation = try value(.augmentation, Augmentation())
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case batchSize, learningRate, learningRateDecay, lrSchedule, initialMomentum, finalMomentum, momentumSaturateEpoch
+        case weightDecay, inputDropout, hiddenDropout, maxColumnNorm, maxEpochs, patience, monitorExamples, seed, divergenceFactor, optimizer, randomPerExample, distributed
+        case batchNorm, batchNormEpsilon, batchNormMomentum, teacher, temperature, softWeight, augmentation
+    }
+
+    public func validate() throws {
+        guard batchSize >= 1 else { throw StrataError.invalidArgument(name: "batch size", reason: "\(batchSize) must be at least 1") }
+        guard learningRate > 0, learningRate.isFinite else { throw StrataError.invalidArgument(name: "learning rate", reason: "\(learningRate) must be positive") }
+        guard learningRateDecay > 0, learningRateDecay <= 1 else { throw StrataError.invalidArgument(name: "learning-rate decay", reason: "\(learningRateDecay) must lie in (0, 1]") }
+        guard (0 ..< 1).contains(initialMomentum), (0 ..< 1).contains(finalMomentum) else { throw StrataError.invalidArgument(name: "momentum", reason: "must lie in [0, 1)") }
+        guard (0 ..< 1).contains(inputDropout), (0 ..< 1).contains(hiddenDropout) else { throw StrataError.invalidArgument(name: "dropout", reason: "must lie in [0, 1)") }
+        guard weightDecay >= 0 else { throw StrataError.invalidArgument(name: "weight decay", reason: "must not be negative") }
+        guard maxEpochs >= 1, patience >= 1 else { throw StrataError.invalidArgument(name: "epochs", reason: "epochs and patience must be at least 1") }
+        if let m = maxColumnNorm, !(m > 0) { throw StrataError.invalidArgument(name: "max column norm", reason: "\(m) must be positive") }
+        guard batchNormEpsilon > 0, batchNormEpsilon.isFinite, (0 ..< 1).contains(batchNormMomentum) else {
+            throw StrataError.invalidArgument(name: "batch norm", reason: "epsilon must be positive and momentum in [0, 1)")
+        }
+        guard temperature > 0, temperature.isFinite, (0 ... 1).contains(softWeight) else {
+            throw StrataError.invalidArgument(name: "distillation", reason: "the temperature must be positive and the soft weight in [0, 1]")
+        }
+        if optimizer.isLBFGS {
+            // The line search compares values of one objective: nothing random, nothing that depends on how the data is chunked.
+            let unsupported = [(inputDropout > 0 || hiddenDropout > 0, "dropout"), (batchNorm, "batch norm (its statistics depend on the chunk)"),
+                               (augmentation.isActive, "augmentation"), (maxColumnNorm != nil, "max column norm (a projection the line search does not know)"),
+                               (distributed != .synchronous, "distributed: async (across ranks L-BFGS shares out chunks of its full-batch gradient; that is its own scheme)")]
+                .filter(\.0).map(\.1)
+            guard unsupported.isEmpty else {
+                throw StrataError.invalidArgument(name: "optimizer", reason: "lbfgs minimizes one deterministic full-batch objective, which \(unsupported.joined(separator: ", ")) would change from one evaluation to the next; train without it or with momentum, nesterov or adam")
+            }
+        }
+    }
+
+    /// The momentum during `epoch` (1-based): the shared ``MomentumRamp`` from epoch 1.
+    func momentum(atEpoch epoch: Int) -> Float {
+        MomentumRamp(initial: initialMomentum, final: finalMomentum, saturateEpoch: momentumSaturateEpoch).momentum(atEpoch: epoch)
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import StrataCore
+import StrataData
+import StrataModels
+import StrataDistributed
+
+/// The monitor channels of a run: one row per epoch (epoch 0 is before any
+/// training), written as JSON Lines (`monitor.jsonl`), each row a flat object
+/// of channel name to number. The whole file is rewritten atomically after
+/// each epoch, so it is never half-written.
+public struct MonitorLog: Sendable {
+    public private(set) var rows: [[String: Double]] = []
+
+    public init(rows: [[String: Double]] = []) { self.rows = rows }
+
+    public mutating func append(_ row: [String: Double]) { rows.append(row) }
+
+    /// The channel names, sorted (as pylearn2's `plot_monitor.py` lists them).
+    public var channelNames: [String] { Array(Set(rows.flatMap(\.keys))).sorted() }
+
+    /// One channel's values by row (nil where a row lacks it).
+    public func values(_ channel: String) -> [Double?] { rows.map { $0[channel] } }
+
+    public func write(to path: String) throws {
+        var text = ""
+        for row in rows {
+            let fields = row.keys.sorted().map { key -> String in
+                let value = row[key]!
+                let number = value.isFinite ? "\(value)" : "null"
+                return "\(jsonString(key)):\(number)"
+            }
+            text += "{" + fields.joined(separator: ",") + "}\n"
+        }
+        try AtomicFile.write(Data(text.utf8), to: path)
+    }
+
+    public static func read(_ path: String) throws -> MonitorLog {
+        let data = try readWholeFile(path)
+        var log = MonitorLog()
+        for (index, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                throw StrataError.corrupt(path: path, offset: nil, reason: "line \(index + 1) is not a JSON object")
+            }
+            log.rows.append(object.compactMapValues { ($0 as? NSNumber)?.doubleValue ?? ($0 is NSNull ? Double.nan : nil) })
+        }
+        return log
+    }
+}

@@ -1,0 +1,163 @@
+import StrataCore
+import StrataData
+import StrataModels
+import StrataDistributed
+/// How the learning rate changes over epochs.
+public enum LearningRateSchedule: Codable, Equatable, Sendable {
+    /// The same rate throughout.
+    case constant
+    /// Linear decay from the base rate to `finalFraction` of it by epoch
+    /// `saturateEpoch`, constant after (pylearn2's `LinearDecayOverEpoch`).
+    case linearDecay(finalFraction: Float, saturateEpoch: Int)
+    /// Multiplied by `factor` after each epoch, never below `minimum` (pylearn2's `ExponentialDecay`).
+    case exponentialDecay(factor: Float, minimum: Float)
+    /// pylearn2's `MonitorBasedLRAdjuster` on the training objective: shrink when
+    /// it rose, grow slightly when it fell by less than 1%.
+    case monitorBased(highTrigger: Float, shrink: Float, lowTrigger: Float, grow: Float, minimum: Float, maximum: Float)
+
+    /// `MonitorBasedLRAdjuster()` with pylearn2's defaults.
+    public static let monitorBasedDefaults = LearningRateSchedule.monitorBased(highTrigger: 1, shrink: 0.99, lowTrigger: 0.99, grow: 1.01, minimum: 1e-7, maximum: 1)
+}
+
+/// Stop when a channel stops improving (pylearn2's `MonitorBased` criterion):
+/// an epoch improves when the channel falls below `(1 - proportionalDecrease)`
+/// times the best so far; training stops after `patience` epochs without one.
+public struct EarlyStopping: Codable, Equatable, Sendable {
+    public var channel: String
+    public var proportionalDecrease: Float
+    public var patience: Int
+
+    public init(channel: String = "train_objective", proportionalDecrease: Float = 0.01, patience: Int = 1) {
+        (self.channel, self.proportionalDecrease, self.patience) = (channel, proportionalDecrease, patience)
+    }
+}
+
+/// The settings of the training loop shared by every learner.
+public struct TrainingConfiguration: Codable, Equatable, Sendable, MinibatchSGDSettings {
+    public var batchSize = 100
+    public var learningRate: Float = 0.1
+    public var schedule: LearningRateSchedule = .constant
+    /// Momentum before `momentumStartEpoch`.
+    public var initialMomentum: Float = 0
+    /// Momentum reached at `momentumSaturateEpoch`, ramped linearly from the
+    /// start epoch (pylearn2's `MomentumAdjustor`).
+    public var finalMomentum: Float = 0
+    public var momentumStartEpoch = 1
+    public var momentumSaturateEpoch = 10
+    /// L2 decay on weight matrices.
+    public var weightDecay: Float = 0
+    /// The most epochs to train.
+    public var maxEpochs = 10
+    public var earlyStopping: EarlyStopping?
+    /// Write the checkpoint every this many epochs (and always at the end).
+    public var checkpointEvery = 1
+    /// Training examples (a fixed seeded subset) the monitor evaluates each epoch.
+    public var monitorExamples = 10_000
+    public var seed: UInt64 = 1
+    /// Cores a training step may split itself over (see ``StepHyperparameters/cores``).
+    /// Not saved: the cores change how fast a run goes, never what it computes
+    /// (``FixedParts``), so a run may resume on another number of them.
+    public var cores = 1
+    /// See ``DivergenceGuard``.
+    public var divergenceFactor = 1000.0
+    /// SGD with momentum (the default), Nesterov or Adam.
+    public var optimizer: Optimizer = .momentum
+    /// See ``MinibatchSGDSettings/randomPerExample``.
+    public var randomPerExample = false
+    /// See ``MinibatchSGDSettings/distributed``.
+    public var distributed = DistributedMode.synchronous
+
+    public init() {}
+
+    /// Reads a saved configuration; keys added in later versions (such as
+    /// `divergenceFactor`) take their defaults when an older checkpoint lacks them.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func value<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T { try c.decodeIfPresent(T.self, forKey: key) ?? fallback }
+        batchSize = try value(.batchSize, 100)
+        learningRate = try value(.learningRate, 0.1)
+        schedule = try value(.schedule, .constant)
+        initialMomentum = try value(.initialMomentum, 0)
+        finalMomentum = try value(.finalMomentum, 0)
+        momentumStartEpoch = try value(.momentumStartEpoch, 1)
+        momentumSaturateEpoch = try value(.momentumSaturateEpoch, 1)
+        weightDecay = try value(.weightDecay, 0)
+        maxEpochs = try value(.maxEpochs, 10)
+        earlyStopping = try c.decodeIfPresent(EarlyStopping.self, forKey: .earlyStopping)
+        checkpointEvery = try value(.checkpointEvery, 1)
+        monitorExamples = try value(.monitorExamples, 10_000)
+        seed = try value(.seed, 1)
+        divergenceFactor = try value(.divergenceFactor, 1000)
+        optimizer = try value(.optimizer, .momentum)
+        randomPerExample = try value(.randomPerExample, false)
+        distributed = try value(.distributed, .synchronous)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case batchSize, learningRate, schedule, initialMomentum, finalMomentum, momentumStartEpoch, momentumSaturateEpoch
+        case weightDecay, maxEpochs, earlyStopping, checkpointEvery, monitorExamples, seed, divergenceFactor, optimizer, randomPerExample, distributed
+    }
+
+    public func validate() throws {
+        guard batchSize >= 1 else { throw StrataError.invalidArgument(name: "batch size", reason: "\(batchSize) must be at least 1") }
+        guard learningRate > 0, learningRate.isFinite else { throw StrataError.invalidArgument(name: "learning rate", reason: "\(learningRate) must be positive") }
+        guard maxEpochs >= 0 else { throw StrataError.invalidArgument(name: "epochs", reason: "\(maxEpochs) must not be negative") }
+        guard checkpointEvery >= 1 else { throw StrataError.invalidArgument(name: "checkpoint interval", reason: "must be at least 1 epoch") }
+        guard (0 ..< 1).contains(initialMomentum), (0 ..< 1).contains(finalMomentum) else {
+            throw StrataError.invalidArgument(name: "momentum", reason: "must lie in [0, 1)")
+        }
+        guard cores >= 1 else { throw StrataError.invalidArgument(name: "cores", reason: "\(cores) must be at least 1") }
+        guard !optimizer.isLBFGS else {
+            throw StrataError.invalidArgument(name: "optimizer", reason: "lbfgs is for fine-tuning: contrastive divergence's and the denoising autoencoder's sampled steps are not gradients of one deterministic objective that a line search could test; pretrain with momentum, nesterov or adam")
+        }
+        guard weightDecay >= 0 else { throw StrataError.invalidArgument(name: "weight decay", reason: "must not be negative") }
+        if let stop = earlyStopping, stop.patience < 1 || stop.proportionalDecrease < 0 {
+            throw StrataError.invalidArgument(name: "early stopping", reason: "patience must be at least 1 and the decrease not negative")
+        }
+    }
+
+    /// The momentum ramp these settings describe.
+    public var momentumRamp: MomentumRamp {
+        MomentumRamp(initial: initialMomentum, final: finalMomentum, startEpoch: momentumStartEpoch, saturateEpoch: momentumSaturateEpoch)
+    }
+
+    /// The momentum in effect during `epoch` (1-based).
+    public func momentum(atEpoch epoch: Int) -> Float { momentumRamp.momentum(atEpoch: epoch) }
+}
+
+/// The trainer's own state, saved in each checkpoint so a run resumes exactly.
+/// Wall-clock time is not saved (the same run gives the same file; the
+/// monitor log's `total_seconds` carries the time across a resume).
+public struct TrainerState: Codable, Equatable, Sendable {
+    /// Epochs completed.
+    public var epoch = 0
+    public var learningRate: Float
+    public var examplesSeen = 0
+    /// Training seconds so far (not saved).
+    public var seconds = 0.0
+    /// The random generator's state after `epoch` epochs.
+    public var random: [UInt64]
+    /// Early stopping: the best value and epochs left without improvement.
+    public var best: Double?
+    public var epochsWithoutImprovement = 0
+    /// The training objective of the previous epoch (for the monitor-based schedule).
+    public var previousObjective: Double?
+    public var stopped = false
+    /// The lowest epoch objective so far (for ``DivergenceGuard``).
+    public var lowestObjective: Double?
+    /// The first epoch objective (the scale ``DivergenceGuard`` measures an explosion against).
+    public var firstObjective: Double?
+    /// A run stopped inside an epoch: the examples of epoch `epoch + 1` done,
+    /// and the random state at that epoch's start (its shuffling order);
+    /// `random` is then the state after the last batch done.
+    public var epochPosition: Int?
+    public var epochRandom: [UInt64]?
+    /// What the examples were (``Tensor/fingerprint`` of the training and
+    /// validation data), so a resume on other data is refused.
+    public var data: String?
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, learningRate, examplesSeen, random, best, epochsWithoutImprovement, previousObjective, stopped, lowestObjective, firstObjective
+        case epochPosition, epochRandom, data
+    }
+}
