@@ -12,7 +12,7 @@ generator's per-file version check and `_protobuf_package`, which each file
 that needs them gets its own copy of. Files already under the limit stay as
 protoc wrote them.
 
-    python3 scripts/split-generated.py Sources/Strata/Generated/onnx.pb.swift ...
+    python3 scripts/split-generated.py Sources/StrataExport/Generated/onnx.pb.swift ...
 """
 import os
 import re
