@@ -31,6 +31,7 @@ import Testing
     /// training-mode loss, for several batch sizes.
     @Test(arguments: [(Activation.sigmoid, 2), (.sigmoid, 5), (.relu, 8), (.tanh, 16)])
     func gradientsMatchFiniteDifferences(_ activation: Activation, _ batch: Int) throws {
+        let check = GradientCheck(#function)
         var random = RandomSource(seed: UInt64(batch))
         var network = try network(activation, random: &random)
         let x = Tensor.uniform(shape: [batch, 5], low: -1, high: 1, using: &random)
@@ -49,7 +50,7 @@ import Testing
                     copy.hidden[layer].weights.scalars[index] = value
                     return cost(copy)
                 }, at: network.hidden[layer].weights.scalars[index])
-                expectClose(numeric, grads[layer].weights.scalars[index], "batch \(batch) layer \(layer) weight \(index)")
+                check.compare(numeric, grads[layer].weights.scalars[index], "batch \(batch) layer \(layer) weight \(index)")
             }
             for unit in [0, 2] {
                 let gamma = finiteDifference({ value in
@@ -57,17 +58,18 @@ import Testing
                     copy.normalizations[layer]!.gamma.scalars[unit] = value
                     return cost(copy)
                 }, at: network.normalizations[layer]!.gamma.scalars[unit])
-                expectClose(gamma, normalization[layer]!.gamma.scalars[unit], "batch \(batch) layer \(layer) gamma \(unit)")
+                check.compare(gamma, normalization[layer]!.gamma.scalars[unit], "batch \(batch) layer \(layer) gamma \(unit)")
                 let beta = finiteDifference({ value in
                     var copy = network
                     copy.normalizations[layer]!.beta.scalars[unit] = value
                     return cost(copy)
                 }, at: network.normalizations[layer]!.beta.scalars[unit])
-                expectClose(beta, normalization[layer]!.beta.scalars[unit], "batch \(batch) layer \(layer) beta \(unit)")
+                check.compare(beta, normalization[layer]!.beta.scalars[unit], "batch \(batch) layer \(layer) beta \(unit)")
             }
             // The bias is cancelled by the batch mean: its gradient is zero.
             #expect(abs(grads[layer].bias.scalars[1]) < 1e-5)
         }
+        check.finish()
     }
 
     /// Inference uses the population statistics by the paper's formula, and

@@ -15,6 +15,7 @@ import Testing
     /// The distillation loss's gradient (soft term scaled by T^2) against finite differences.
     @Test(arguments: [(Float(1), Float(0.5)), (4, 0.9), (10, 1)])
     func gradientsMatchFiniteDifferences(_ temperature: Float, _ softWeight: Float) throws {
+        let check = GradientCheck(#function)
         var random = RandomSource(seed: 7)
         let hidden = [DenseLayer(weights: .uniform(shape: [5, 4], low: -0.8, high: 0.8, using: &random), bias: .uniform(shape: [4], low: -0.3, high: 0.3, using: &random),
                                  activation: .tanh)]
@@ -37,9 +38,10 @@ import Testing
                     if layer == 0 { copy.hidden[0].weights.scalars[index] = value } else { copy.output.weights.scalars[index] = value }
                     return cost(copy)
                 }, at: layer == 0 ? network.hidden[0].weights.scalars[index] : network.output.weights.scalars[index], step: 1e-2)
-                expectClose(numeric, grads[layer].weights.scalars[index], "T \(temperature) a \(softWeight) layer \(layer) weight \(index)")
+                check.compare(numeric, grads[layer].weights.scalars[index], "T \(temperature) a \(softWeight) layer \(layer) weight \(index)")
             }
         }
+        check.finish()
     }
 
     /// A teacher's probabilities and its logits give the same soft targets;

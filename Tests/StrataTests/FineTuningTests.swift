@@ -38,6 +38,7 @@ func writeFeatureFiles(_ x: Tensor, labels: [Int], trainRows: Int, in folder: Te
 @Suite struct SoftmaxNetworkTests {
     @Test(arguments: [Activation.sigmoid, .tanh, .relu])
     func gradientsMatchFiniteDifferences(_ activation: Activation) throws {
+        let check = GradientCheck(#function)
         var random = RandomSource(seed: 3)
         let hidden = [DenseLayer(weights: .uniform(shape: [5, 4], low: -0.8, high: 0.8, using: &random), bias: .uniform(shape: [4], low: -0.3, high: 0.3, using: &random), activation: activation),
                       DenseLayer(weights: .uniform(shape: [4, 3], low: -0.8, high: 0.8, using: &random), bias: .uniform(shape: [3], low: -0.3, high: 0.3, using: &random), activation: activation)]
@@ -54,15 +55,16 @@ func writeFeatureFiles(_ x: Tensor, labels: [Int], trainRows: Int, in folder: Te
                     if layer < hidden.count { copy.hidden[layer].weights.scalars[index] = value } else { copy.output.weights.scalars[index] = value }
                     return cost(copy)
                 }, at: layer < hidden.count ? network.hidden[layer].weights.scalars[index] : network.output.weights.scalars[index], step: 1e-2)
-                expectClose(numeric, grads[layer].weights.scalars[index], "\(activation) layer \(layer) weight \(index)")
+                check.compare(numeric, grads[layer].weights.scalars[index], "\(activation) layer \(layer) weight \(index)")
             }
             let numeric = finiteDifference({ value in
                 var copy = network
                 if layer < hidden.count { copy.hidden[layer].bias.scalars[1] = value } else { copy.output.bias.scalars[1] = value }
                 return cost(copy)
             }, at: layer < hidden.count ? network.hidden[layer].bias.scalars[1] : network.output.bias.scalars[1], step: 1e-2)
-            expectClose(numeric, grads[layer].bias.scalars[1], "\(activation) layer \(layer) bias")
+            check.compare(numeric, grads[layer].bias.scalars[1], "\(activation) layer \(layer) bias")
         }
+        check.finish()
     }
 
     /// The step keeps its gradients, deltas and dropped activations in

@@ -50,6 +50,7 @@ import Testing
     /// pieces, and with dropout (the same masks in every evaluation).
     @Test(arguments: [(false, Float(0)), (true, Float(0)), (false, Float(0.3)), (true, Float(0.3))])
     func gradientsMatchFiniteDifferences(_ batchNorm: Bool, _ dropout: Float) throws {
+        let check = GradientCheck(#function)
         var random = RandomSource(seed: 6)
         var network = try network(batchNorm: batchNorm, random: &random)
         let x = Tensor.uniform(shape: [7, 5], low: -1, high: 1, using: &random)
@@ -70,7 +71,7 @@ import Testing
                     if layer < 2 { copy.hidden[layer].weights.scalars[index] = value } else { copy.output.weights.scalars[index] = value }
                     return cost(copy)
                 }, at: layer < 2 ? network.hidden[layer].weights.scalars[index] : network.output.weights.scalars[index], step: 1e-3)
-                expectClose(numeric, grads[layer].weights.scalars[index], "\(what): layer \(layer) weight \(index)")
+                check.compare(numeric, grads[layer].weights.scalars[index], "\(what): layer \(layer) weight \(index)")
             }
             if layer < 2 && !batchNorm {
                 for index in [1, 4] {
@@ -79,7 +80,7 @@ import Testing
                         copy.hidden[layer].bias.scalars[index] = value
                         return cost(copy)
                     }, at: network.hidden[layer].bias.scalars[index], step: 1e-3)
-                    expectClose(numeric, grads[layer].bias.scalars[index], "\(what): layer \(layer) bias \(index)")
+                    check.compare(numeric, grads[layer].bias.scalars[index], "\(what): layer \(layer) bias \(index)")
                 }
             }
         }
@@ -96,6 +97,7 @@ import Testing
                 #expect((0 ..< 5).allSatisfy { grads[0].weights[$0, c] == 0 } && grads[0].bias.scalars[c] == 0, "piece \(c) never wins")
             }
         }
+        check.finish()
     }
 
     /// A maxout network with batch norm saves folded, reads back with its

@@ -33,6 +33,7 @@ func writeTinyImageFolder(_ folder: TemporaryFolder) throws -> String {
 
 @Suite struct ExperimentFileTests {
     @Test func everyTutorialFileIsValid() throws {
+        try #require(FrontEndAgreementTests.TutorialTests.tutorials.count >= 3, "no tutorials found in \(repositoryRoot)/Tutorials")
         for name in FrontEndAgreementTests.TutorialTests.tutorials {
             let experiment = try Experiment.read(repositoryRoot + "/Tutorials/\(name)/experiment.yaml")
             #expect(experiment.name == name)

@@ -74,6 +74,13 @@ enum Walkthroughs {
         #expect(Walkthroughs.all.count >= 30, "found \(Walkthroughs.all.count)")
     }
 
+    /// The README and one walkthrough per tutorial are read: a missing Tutorials folder fails here, not by finding no commands.
+    @Test func everyTutorialsWalkthroughIsRead() {
+        let tutorials = FrontEndAgreementTests.TutorialTests.tutorials
+        #expect(tutorials.count >= 3, "tutorials found: \(tutorials)")
+        #expect(Walkthroughs.files == ["README.md"] + tutorials.map { "Tutorials/\($0)/README.md" }, "walkthroughs read: \(Walkthroughs.files)")
+    }
+
     /// Every documented command line parses and passes its checks: no flag in the docs can rot.
     @Test(arguments: Walkthroughs.all)
     func documentedCommandIsAccepted(_ entry: String) {
