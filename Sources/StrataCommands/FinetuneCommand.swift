@@ -19,7 +19,7 @@ struct FinetuneCommand: ParsableCommand {
 /// The labeled data and hold-out shared by both heads.
 struct LabeledOptions: ParsableArguments {
     @OptionGroup(title: "Data") var images: ImageOptions
-    @Option(help: "Hold out the last N training examples for validation (default 10000).")
+    @Option(help: "Hold out the last N training examples for validation (default \(HeldOut.defaultCount), or a fifth of a smaller training set).")
     var validation: Int?
     @OptionGroup var run: RunOptions
 
@@ -91,7 +91,7 @@ struct SoftmaxFinetune: ParsableCommand {
         }
         var s = SoftmaxFineTuning.Settings(network: network, images: try data.imageSettings(stack: pretrained, name: layers.stack, pixels: pixels))
         s.training = training
-        s.validation = data.validation ?? 10_000
+        s.validation = data.validation
         s.folder = data.run.folder ?? "runs/finetune"
         s.resume = resume
         return s
@@ -152,7 +152,7 @@ struct SVMFinetune: ParsableCommand {
         }
         var s = SVMFineTuning.Settings(features: source, images: try data.imageSettings(stack: pretrained, name: stack, pixels: nil))
         (s.svm, s.cGrid, s.stdEps) = (svm, grid, stdEps)
-        s.validation = data.validation ?? 10_000
+        s.validation = data.validation
         s.folder = data.run.folder ?? "runs/svm"
         s.resume = resume
         return s

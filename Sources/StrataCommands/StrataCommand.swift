@@ -31,7 +31,7 @@ public struct StrataCommand: ParsableCommand {
         let world = MPIWorld.startIfLaunched()
         let errors = world?.silenceOutputUnlessRankZero() ?? stderr
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(joiningNegativeValues(Array(CommandLine.arguments.dropFirst())))
             try command.run()
             MPIWorld.finish()
         } catch StrataError.interrupted(let signal, let checkpoint, let epoch, let position) {
@@ -50,6 +50,23 @@ public struct StrataCommand: ParsableCommand {
             exit(withError: error)
         }
     }
+}
+
+/// The arguments with a negative number after a long option joined to it
+/// (`--hidden -5` as `--hidden=-5`), so the option's reader judges the value
+/// and says what is allowed, where the parser would take `-5` for a flag and
+/// report the value missing. No flag of Strata's is a digit, so `-5` is never one.
+public func joiningNegativeValues(_ arguments: [String]) -> [String] {
+    var joined: [String] = []
+    for argument in arguments {
+        if let option = joined.last, option.hasPrefix("--"), !option.contains("="),
+           argument.count > 1, argument.hasPrefix("-"), argument.dropFirst().first.map({ $0.isNumber || $0 == "." }) == true {
+            joined[joined.count - 1] = option + "=" + argument
+        } else {
+            joined.append(argument)
+        }
+    }
+    return joined
 }
 
 /// The cores every computing command uses: BLAS, training steps, patches, features, SVM.

@@ -3,6 +3,7 @@ import StrataData
 import StrataModels
 import StrataTraining
 import StrataFeatures
+
 /// Picking monitor channels the way pylearn2's `plot_monitor.py` lets users:
 /// channels sorted by name get letter codes A..Z, BA, BB, ...; a selection is
 /// a comma list of codes, code ranges (`F-H`), exact names, or glob patterns

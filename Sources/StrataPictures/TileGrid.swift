@@ -3,6 +3,7 @@ import StrataData
 import StrataModels
 import StrataTraining
 import StrataFeatures
+
 /// Lays out many small images (filters or examples) as one grid picture,
 /// following pylearn2's patch viewer (`pylearn2/gui/patch_viewer.py`) exactly:
 ///

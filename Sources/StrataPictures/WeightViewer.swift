@@ -3,6 +3,7 @@ import StrataData
 import StrataModels
 import StrataTraining
 import StrataFeatures
+
 /// Turns a checkpoint's filters into tiles for ``TileGrid``: one tile per
 /// hidden unit (a column of the weight matrix), in the image geometry the
 /// layer was trained on.

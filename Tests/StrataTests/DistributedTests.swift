@@ -72,6 +72,7 @@ struct DistributedTests {
         try Self.prepare(folder)
         let (status, output) = try MPIRun.run(ranks: 2, arguments + ["--batch-size", "10"], in: folder.path)
         #expect(status == 0, "\(output)")
+        #expect(output.contains("ranks: synchronous data parallelism over 2 ranks"), "the log names the ranks and the mode: \(output)")
         try FileManager.default.moveItem(atPath: folder.file("run"), toPath: folder.file("ranks"))
         #expect(try BuiltTool.run(arguments + ["--batch-size", "20", "--random-per-example"], in: folder.path) == 0,
                 "\((try? String(contentsOfFile: folder.file("log.txt"), encoding: .utf8)) ?? "")")

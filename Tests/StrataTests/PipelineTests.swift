@@ -169,6 +169,8 @@ extension FrontEndAgreementTests {
             let csv = try String(contentsOfFile: folder.file("run/depth_study.csv"), encoding: .utf8).split(separator: "\n")
             #expect(csv.count == 1 + 5 * outcome.stack.layers.count, "\(csv)")
             #expect(FileManager.default.fileExists(atPath: folder.file("run/depth_study.md")))
+            #expect(FileManager.default.fileExists(atPath: folder.file("run/depth_study.png")) || outcome.lines.contains { $0.contains("no depth_study.png") },
+                    "a chart, or the reason there is none: \(outcome.lines)")
         }
         #expect(!outcome.lines.contains { $0.contains("no run has") }, "\(name): the chart lost channels: \(outcome.lines)")
         // The walkthrough's commands that read this tutorial's outputs work on them (no stale paths).

@@ -1,4 +1,5 @@
 import StrataCore
+
 /// How the channels of a color image are ordered inside one example's row.
 public enum ChannelLayout: String, Codable, Sendable {
     /// All of channel 0 (red), then all of channel 1, then channel 2: CIFAR-10's

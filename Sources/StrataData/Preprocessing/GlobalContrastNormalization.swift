@@ -1,4 +1,5 @@
 import StrataCore
+
 /// Global contrast normalization (pylearn2's `GlobalContrastNormalization`;
 /// Coates, Lee and Ng 2011), per example x of n values:
 ///

@@ -1,4 +1,5 @@
 import StrataCore
+
 /// The window and stride of patch extraction.
 ///
 /// Per axis there are `(imageSize - window) / stride + 1` positions (no

@@ -1,4 +1,5 @@
 import StrataCore
+
 /// A data transformation fitted on training data and applied to any data,
 /// one example per row (pylearn2's `Preprocessor`).
 ///

@@ -1,4 +1,5 @@
 import StrataCore
+
 /// What a stack's first layer trains on: whole images, or random patches of
 /// them, transformed by a preprocessing pipeline fitted here.
 public struct PretrainingData {

@@ -1,4 +1,5 @@
 import StrataCore
+
 /// Per-feature standardization (pylearn2's `Standardize`):
 /// `(x - mean) / (stdEps + std)`, with the mean and standard deviation
 /// (ddof 0) of each column of the training data.

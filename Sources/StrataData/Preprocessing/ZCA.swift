@@ -1,4 +1,5 @@
 import StrataCore
+
 /// ZCA whitening (pylearn2's `ZCA`; Bell and Sejnowski 1997):
 ///
 /// ```

@@ -1,5 +1,6 @@
 import StrataCore
 import StrataData
+
 /// Activation functions of autoencoder and network layers.
 /// `leaky_relu` is `max(z, 0.01 z)` (Maas, Hannun and Ng 2013).
 /// `maxout` (Goodfellow et al. 2013) is the one that is not element-wise: each

@@ -1,5 +1,6 @@
 import StrataCore
 import StrataData
+
 // MARK: - Monitor channels and checkpoints of an autoencoder
 
 extension Autoencoder {

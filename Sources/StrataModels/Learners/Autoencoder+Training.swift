@@ -1,5 +1,6 @@
 import StrataCore
 import StrataData
+
 /// The autoencoder's cost, its hand-written gradient and the update rule (SGD
 /// with momentum, or plain SGD added straight into the weights). SGD steps
 /// on batches of 16 or more without penalties take the split schedule of

@@ -1,5 +1,6 @@
 import StrataCore
 import StrataData
+
 /// An autoencoder layer: encoder `h = f(x~ W + c)`, decoder `r = g(h W' + b)`
 /// with `W' = W^T` when tied, trained to reconstruct the clean input from a
 /// corrupted one (Vincent et al. 2010; pylearn2's `Autoencoder`,

@@ -1,5 +1,6 @@
 import StrataCore
 import StrataData
+
 /// One affine layer with an activation, `a = f(x W + b)`: what a pretrained
 /// learner contributes to a feed-forward network (an RBM's hidden means, an
 /// autoencoder's encoder), and the building block of fine-tuning.

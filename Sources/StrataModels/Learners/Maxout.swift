@@ -1,5 +1,6 @@
 import StrataCore
 import StrataData
+
 /// Maxout units (Goodfellow, Warde-Farley, Mirza, Courville and Bengio 2013,
 /// "Maxout Networks"; pylearn2's `Maxout` layer): a layer computes `units · k`
 /// affine pieces `z = x W + b` and each unit outputs the largest of its `k`,

@@ -1,5 +1,6 @@
 import StrataCore
 import StrataData
+
 // MARK: - Monitor channels and checkpoints of an RBM
 
 extension RBM {

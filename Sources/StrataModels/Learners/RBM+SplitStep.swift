@@ -1,5 +1,6 @@
 import StrataCore
 import StrataData
+
 /// The parallel schedule of CD-k with SGD (plain or with momentum): the
 /// batch's rows, then the weight matrix's rows, spread over the cores with
 /// single-threaded GEMMs.

@@ -1,5 +1,6 @@
 import StrataCore
 import StrataData
+
 /// How a split training step (``RBM`` and ``Autoencoder``'s parallel
 /// schedules) turns the band of the gradient that one part computes into an
 /// update of its band of a parameter.

@@ -1,5 +1,6 @@
 import StrataCore
 import StrataData
+
 /// The hyperparameters of one SGD step, set by the trainer's schedules.
 public struct StepHyperparameters: Sendable {
     public var learningRate: Float

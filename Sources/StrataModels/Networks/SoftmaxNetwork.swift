@@ -1,5 +1,6 @@
 import StrataCore
 import StrataData
+
 /// A feed-forward classifier: hidden ``DenseLayer``s (typically a pretrained
 /// stack's encoders) topped by a softmax output layer, trained by
 /// backpropagation of the mean cross-entropy with SGD and momentum, weight

@@ -70,8 +70,8 @@ public struct Experiment: Sendable {
     /// A second stage on the first stage's maps; fine-tuning then uses its stack.
     public var maps: MapsStage?
     public var finetune: Finetune?
-    /// Hold out this many training examples for validation (fine-tuning, C selection).
-    public var validation = 10_000
+    /// Hold out this many training examples for validation (fine-tuning, C selection); nil: ``HeldOut/defaultCount(trainingExamples:)``.
+    public var validation: Int?
     /// Cores to use (nil: all; `--threads` overrides).
     public var threads: Int?
     public var outputs: Outputs

@@ -44,9 +44,19 @@ public struct ExperimentRun {
                 e.maps!.patches.count = 10 * limit
                 changes.append("--limit \(limit): \(10 * limit) random windows of the maps instead of \(count)")
             }
-            if e.finetune != nil, e.validation > limit / 5 {
+            if e.finetune != nil, let requested = e.validation, requested > limit / 5 {
                 e.validation = max(1, limit / 5)
-                changes.append("--limit \(limit): \(e.validation) held-out examples instead of \(original.validation)")
+                changes.append("--limit \(limit): \(e.validation!) held-out examples instead of \(requested)")
+            }
+            if case .depthStudy(var s)? = e.finetune {
+                // Measure the target a few times an epoch, or a small trial never measures it.
+                let held = e.validation ?? HeldOut.defaultCount(trainingExamples: e.images.limit!)
+                let updatesPerEpoch = max(1, (e.images.limit! - held) / s.training.batchSize)
+                if s.evaluateEvery > updatesPerEpoch / 2 {
+                    changes.append("--limit \(limit): the target measured every \(max(1, updatesPerEpoch / 4)) updates instead of \(s.evaluateEvery) (an epoch makes \(updatesPerEpoch))")
+                    s.evaluateEvery = max(1, updatesPerEpoch / 4)
+                    e.finetune = .depthStudy(s)
+                }
             }
         }
         if let maxEpochs {
@@ -62,6 +72,11 @@ public struct ExperimentRun {
         return (e, changes)
     }
 
+    /// The hold-out as the plan says it: the number set, or the default's rule.
+    func heldOut(_ e: Experiment) -> String {
+        e.validation.map(String.init) ?? "\(HeldOut.defaultCount) (a fifth of a smaller set)"
+    }
+
     /// What will happen, one line per stage.
     public var plan: [String] {
         let e = experiment
@@ -75,13 +90,13 @@ public struct ExperimentRun {
         }
         switch e.finetune {
         case .softmax(let c, let compare)?:
-            steps.append("fine-tune: softmax, lr \(c.learningRate), up to \(c.maxEpochs) epochs, \(e.validation) held out\(compare ? ", and the same network without pretraining" : "")")
+            steps.append("fine-tune: softmax, lr \(c.learningRate), up to \(c.maxEpochs) epochs, \(heldOut(e)) held out\(compare ? ", and the same network without pretraining" : "")")
         case .svm(let s, let grid, _, let f)?:
-            steps.append("fine-tune: linear SVM (\(s.loss.rawValue), C \(grid.map { "from \($0)" } ?? "\(s.c)"), \(e.validation) held out) on features (\(f.encoding)), stride \(f.stride), \(f.pooling.operation.rawValue)-pooling over \(f.pooling.gridRows)x\(f.pooling.gridColumns)"
+            steps.append("fine-tune: linear SVM (\(s.loss.rawValue), C \(grid.map { "from \($0)" } ?? "\(s.c)"), \(heldOut(e)) held out) on features (\(f.encoding)), stride \(f.stride), \(f.pooling.operation.rawValue)-pooling over \(f.pooling.gridRows)x\(f.pooling.gridColumns)"
                 + (f.lowerPool.map { ", with the maps pooled over \($0.gridRows)x\($0.gridColumns)" } ?? ""))
         case .depthStudy(let s)?:
             steps.append("depth study: \(s.variants.map(\.description).joined(separator: ", ")) at depths 1-\(e.layers.count), \(s.training.maxEpochs) epochs each, "
-                + String(format: "updates to %.0f%% validation accuracy measured every %d, %d held out", 100 * s.targetAccuracy, s.evaluateEvery, e.validation))
+                + String(format: "updates to %.0f%% validation accuracy measured every %d, %@ held out", 100 * s.targetAccuracy, s.evaluateEvery, heldOut(e)))
         case nil: break
         }
         steps.append("outputs: \(folder)")
@@ -175,6 +190,7 @@ public struct ExperimentRun {
                                           pretrainingSeconds: layerSeconds, folder: folder + "/depth", compute: compute, showProgress: showProgress, log: say)
             for row in rows where row.depth == stack.layers.count { accuracies["\(row.variant)-\(row.depth)"] = row.testAccuracy }
             files += try DepthStudy.write(rows, targetAccuracy: settings.targetAccuracy, title: "\(e.name): updates to the target by depth", to: folder)
+            if let why = DepthStudy.noChartReason(rows, targetAccuracy: settings.targetAccuracy, evaluateEvery: settings.evaluateEvery) { say(why) }
             say(DepthStudy.table(rows, targetAccuracy: settings.targetAccuracy))
         case nil: break
         }

@@ -65,6 +65,16 @@ extension DepthStudy {
         return chart
     }
 
+    /// Why there is no `depth_study.png` (no network reached the target), with
+    /// the closest any came and what would draw it; nil when there is one.
+    public static func noChartReason(_ rows: [Row], targetAccuracy: Double, evaluateEvery: Int) -> String? {
+        guard !rows.contains(where: { $0.updatesToTarget != nil }),
+              let closest = rows.min(by: { $0.bestValidationError < $1.bestValidationError }) else { return nil }
+        return String(format: "no depth_study.png: no network reached %.0f%% validation accuracy (measured every %d updates); the closest, %@ at depth %d, reached %.2f%%. "
+                      + "More data or epochs (a run without --limit / --max-epochs), or a lower target_accuracy, draw the chart",
+                      100 * targetAccuracy, evaluateEvery, closest.variant, closest.depth, 100 * (1 - closest.bestValidationError))
+    }
+
     /// Writes `depth_study.md`, `depth_study.csv` and, when any network reached the target, `depth_study.png` into `folder`; returns the files written.
     public static func write(_ rows: [Row], targetAccuracy: Double, title: String, to folder: String) throws -> [(name: String, path: String)] {
         var files: [(name: String, path: String)] = [("depth study table", folder + "/depth_study.md"), ("depth study data", folder + "/depth_study.csv")]

@@ -106,7 +106,7 @@ public enum DepthStudy {
     /// Trains every variant at every depth from 1 to the stack's; each run in
     /// `folder/VARIANT-DEPTH` (its classifier, monitor and evaluation).
     /// `pretrainingSeconds[k]` is layer k's pretraining time.
-    public static func run(_ s: Settings, stack: LayerStack, stackPath: String, images: ImageSettings, validation: Int,
+    public static func run(_ s: Settings, stack: LayerStack, stackPath: String, images: ImageSettings, validation: Int?,
                            labeled: LabeledImages? = nil, pretrainingSeconds: [Double], folder: String, compute: Compute,
                            showProgress: Bool = true, log: StageLog = { print($0) }) throws -> [Row] {
         let sizes = stack.layers.map(\.hiddenCount)

@@ -6,6 +6,7 @@ import StrataTraining
 import StrataFeatures
 import StrataPictures
 import StrataExport
+
 /// One layer of a stack to pretrain: the learner (its kind, size and
 /// hyperparameters) and how it is trained. `visibleCount` is filled in when
 /// the layer's input is known.

@@ -157,6 +157,7 @@ public enum Pretraining {
         trainer.showProgress = showProgress
         try AtomicFile.makeFolder(folder)
         log("training \(layer.kindName) \(x.columns)-\(layer.hiddenCount) on \(x.rows) examples\(validation.map { ", validating on \($0.rows)" } ?? ""); run folder \(folder)")
+        if let world = MPIWorld.current, world.size > 1 { log("ranks: " + training.distributed.describe(ranks: world.size)) }
         var learner = try layer.makeLearner(visible: x.columns)
         let report = try trainer.train(&learner, examples: x, validation: validation, resume: resume)
         let stack = try data.base.appending(learner)

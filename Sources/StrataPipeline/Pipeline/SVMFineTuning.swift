@@ -23,8 +23,8 @@ public enum SVMFineTuning {
     public struct Settings: Sendable {
         public var features: Features
         public var images: ImageSettings
-        /// Hold out the last N training examples to choose C.
-        public var validation = 10_000
+        /// Hold out the last N training examples to choose C (nil: ``HeldOut/defaultCount(trainingExamples:)``).
+        public var validation: Int?
         public var svm = LinearSVM.Settings()
         /// Candidate values of C; nil: use `svm.c` as given.
         public var cGrid: [Float]? = [0.001, 0.01, 0.1, 1]
@@ -80,20 +80,21 @@ public enum SVMFineTuning {
         }
         var warmStart: [[Float]]?
         if let grid = s.cGrid {
+            let validation = try HeldOut.count(s.validation, trainingExamples: f.train.rows, log: log)
             let identity = f.train.fingerprint + "," + Tensor.fingerprint(labels: f.trainLabels)
             var fixed = settings
             fixed.c = 0 // the candidate varies; the rest must match
             var search = try CSearchLog.start(in: s.folder, data: identity,
-                                              settings: "validation \(s.validation), std_eps \(s.stdEps), \(encodeJSON(fixed))", resume: s.resume)
+                                              settings: "validation \(validation), std_eps \(s.stdEps), \(encodeJSON(fixed))", resume: s.resume)
             for done in search.results where grid.contains(done.c) {
                 log(String(format: "C %-8g validation accuracy %.2f%%  (solved by the earlier run)", done.c, 100 * done.validationAccuracy))
             }
-            settings.c = try LinearSVM.chooseC(f.train, labels: f.trainLabels, classes: f.classNames.count, validation: s.validation, grid: grid,
+            settings.c = try LinearSVM.chooseC(f.train, labels: f.trainLabels, classes: f.classNames.count, validation: validation, grid: grid,
                                                settings: settings, stdEps: s.stdEps, cores: compute.cores, finished: search.finished, note: log,
-                                               starting: { lastNote = Date(); log("C \($0): training on \(f.train.rows - s.validation) examples ...") },
+                                               starting: { lastNote = Date(); log("C \($0): training on \(f.train.rows - validation) examples ...") },
                                                progress: passes, chosen: { dual in
                 // The held-out rows join the training rows for the final solve: they start at zero.
-                warmStart = dual.map { $0 + [Float](repeating: 0, count: s.validation) }
+                warmStart = dual.map { $0 + [Float](repeating: 0, count: validation) }
             }) { candidate in
                 let capped = candidate.iterations.upperBound >= settings.maxIterations ? ", some classes stopped at the limit" : ""
                 log(String(format: "C %-8g validation accuracy %.2f%%  (%.1f s, %d-%d %@%@)", candidate.c, 100 * candidate.validationAccuracy,

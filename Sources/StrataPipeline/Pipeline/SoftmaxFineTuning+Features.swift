@@ -24,7 +24,7 @@ extension SoftmaxFineTuning {
 
     /// Trains a randomly initialized network (`s.network` must be
     /// ``Network/random(hidden:activation:pieces:)``) on the training features
-    /// less their last `s.validation` rows, which choose the epoch; saves the
+    /// less their last `s.validation` rows (``HeldOut``), which choose the epoch; saves the
     /// classifier (it takes these features as its input) and evaluates it on
     /// the test features. `s.images` is not used.
     public static func run(_ s: Settings, features files: FeatureFiles, compute: Compute, showProgress: Bool = true,
@@ -47,19 +47,17 @@ extension SoftmaxFineTuning {
             throw StrataError.shapeMismatch(context: "\(files.test) and its labels: features like \(files.train)'s, one label per row",
                                             expected: [testLabels.count, trainFile.columns], found: test.shape)
         }
-        guard s.validation >= 1, s.validation < trainFile.rows else {
-            throw StrataError.invalidArgument(name: "validation", reason: "\(s.validation) held-out examples must be at least 1 and leave training examples (\(trainFile.rows) in all)")
-        }
+        let validation = try HeldOut.count(s.validation, trainingExamples: trainFile.rows, log: log)
         let classNames = try Dataset.classNames(train: try Dataset(name: files.train, examples: Tensor(zeros: [trainLabels.count, 1]), labels: trainLabels),
                                                 test: try Dataset(name: files.test, examples: Tensor(zeros: [testLabels.count, 1]), labels: testLabels))
         let examples: TrainingExamples = try files.blockRows.map { .file(trainFile, blockRows: $0) } ?? .memory(NPY.read(files.train).tensor)
-        let (rest, held) = try examples.holdingOut(last: s.validation)
+        let (rest, held) = try examples.holdingOut(last: validation)
         var network = try SoftmaxNetwork.randomlyInitialized(inputCount: trainFile.columns, hiddenSizes: hidden, activation: activation, pieces: pieces,
                                                              classes: classNames.count, seed: s.training.seed)
-        log("fine-tuning \(network.sizes) (no pretraining) on \(rest.summary), validating on \(s.validation)")
+        log("fine-tuning \(network.sizes) (no pretraining) on \(rest.summary), validating on \(validation)")
         var tuner = FineTuner(configuration: s.training, folder: s.folder)
         (tuner.showProgress, tuner.resume, tuner.target) = (showProgress, s.resume, s.target)
-        let split = trainFile.rows - s.validation
+        let split = trainFile.rows - validation
         let report = try tuner.train(&network, examples: rest, labels: Array(trainLabels[..<split]),
                                      validationX: held, validationLabels: Array(trainLabels[split...]))
         var contract = InputContract()

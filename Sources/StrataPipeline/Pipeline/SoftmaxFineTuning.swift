@@ -42,8 +42,8 @@ public enum SoftmaxFineTuning {
         public var network: Network
         /// The labeled images (for a stack: the ones it records, see ``ImageSettings/init(contract:dataset:split:limit:what:)``).
         public var images: ImageSettings
-        /// Hold out the last N training examples to choose the epoch.
-        public var validation = 10_000
+        /// Hold out the last N training examples to choose the epoch (nil: ``HeldOut/defaultCount(trainingExamples:)``).
+        public var validation: Int?
         public var training = FineTuningConfiguration()
         /// The run folder: `classifier.safetensors`, `monitor.jsonl`, `evaluation.*`.
         public var folder = "runs/finetune"
@@ -87,9 +87,7 @@ public enum SoftmaxFineTuning {
             preprocessing = stack.preprocessing
         }
         let (train, test, classNames) = try loaded ?? s.images.loadLabeled()
-        guard s.validation >= 1, s.validation < train.count else {
-            throw StrataError.invalidArgument(name: "validation", reason: "\(s.validation) held-out examples must be at least 1 and leave training examples (\(train.count) in all)")
-        }
+        let validation = try HeldOut.count(s.validation, trainingExamples: train.count, log: log)
         let contract = stackContract ?? s.images.contract(geometry: train.geometry)
         var x = train.examples
         try preprocessing.transform(&x)
@@ -104,7 +102,9 @@ public enum SoftmaxFineTuning {
         }
         let pretrainedName: String? = { if case .pretrained(_, let name) = s.network { return name }; return nil }()
         let units = network.hidden.first.map { $0.pieces > 1 ? ", maxout units of \($0.pieces) pieces" : ", \($0.activation.rawValue) units" } ?? ""
-        log("fine-tuning \(network.sizes) (\(pretrainedName.map { "pretrained: \($0)" } ?? "no pretraining")\(units)) on \(x.rows - s.validation) examples, validating on \(s.validation)")
+        log("fine-tuning \(network.sizes) (\(pretrainedName.map { "pretrained: \($0)" } ?? "no pretraining")\(units)) on \(x.rows - validation) examples, validating on \(validation)")
+        log("techniques: " + s.training.techniques.joined(separator: ", "))
+        if let world = MPIWorld.current, world.size > 1 { log("ranks: " + s.training.distributed.describe(ranks: world.size)) }
         var tuner = FineTuner(configuration: s.training, folder: s.folder)
         tuner.showProgress = showProgress
         if let label = s.progressLabel { (tuner.progressLabel, tuner.plainProgress) = ("\(label): fine-tune", true) }
@@ -119,10 +119,10 @@ public enum SoftmaxFineTuning {
         if let teacher = s.training.teacher {
             tuner.softTargets = try softTargets(teacher: teacher, settings: s, student: train, classes: classNames, log: log)
         }
-        let (report, result) = try tuner.trainAndEvaluate(&network, x: x, labels: train.labels!, validation: s.validation, test: test,
+        let (report, result) = try tuner.trainAndEvaluate(&network, x: x, labels: train.labels!, validation: validation, test: test,
                                                           preprocessing: preprocessing, classNames: classNames, metadata: contract.metadata)
         logOutcome(report, result, log: log)
-        if let regime = LearningCurves.regime(report.log, epoch: report.bestEpoch) { log("at epoch \(report.bestEpoch): \(regime)") }
+        if let regime = LearningCurves.regime(report.log, epoch: report.bestEpoch, classes: classNames.count) { log("at epoch \(report.bestEpoch): \(regime)") }
         // From epoch 1: the untrained network's error at epoch 0 would flatten the curves.
         let trained = MonitorLog(rows: report.log.rows.filter { ($0["epoch"] ?? 0) >= 1 })
         var (chart, _, _) = try Pictures.monitorChart([("fine-tuning", trained)], selection: LearningCurves.channels,

@@ -160,6 +160,7 @@ public struct FineTuner: Sendable {
             try log.write(to: monitorPath)
             try events.append(log)
         }
+        let lossName = softTargets == nil ? "nll" : "objective" // distillation's is not a negative log-likelihood
         var updates = 0, stepSeconds = 0.0, targetReached: TargetReached?
         let gatherer = try x.minibatches()
         var averaging = try gradientAverage()
@@ -238,7 +239,7 @@ public struct FineTuner: Sendable {
                         lossSum += loss
                         batches += 1
                         done += globalRows
-                        if let bar { bar.status = String(format: "nll %.4f", lossSum / Double(batches)); bar.update(done) }
+                        if let bar { bar.status = String(format: "\(lossName) %.4f", lossSum / Double(batches)); bar.update(done) }
                         if stop { throw StopAfterBatch() }
                     }
                 } catch is StopAfterBatch {
@@ -262,10 +263,16 @@ public struct FineTuner: Sendable {
             }
             let error = record(epoch: epoch, objective: objective, learningRate: state.learningRate,
                                seconds: Date().timeIntervalSince(epochStart), extra: extra)
+            if let reason = DivergenceGuard.chanceLevel(trainError: log.rows.last?["train_y_misclass"], trainLoss: log.rows.last?["train_y_nll"],
+                                                        classes: network.classCount) {
+                bar?.finish("diverged")
+                throw StrataError.diverged(epoch: epoch, batch: (x.rows + configuration.batchSize - 1) / configuration.batchSize,
+                                           lastCheckpoint: state.epoch > 0 ? checkpointPath : nil, reason: reason)
+            }
             if lbfgs != nil {
                 if showProgress { print(String(format: "L-BFGS %d: objective %.6f, valid error %.2f%%", epoch, objective, 100 * error) + summary) }
             } else {
-                bar?.finish(String(format: "nll %.4f, valid error %.2f%%", objective, 100 * error))
+                bar?.finish(Self.epochLine(objective: objective, hardLabelLoss: softTargets == nil ? nil : log.rows.last?["train_y_nll"], validError: error))
             }
             let outcome = stopping.record(error, best: &state.bestError, epochsWithoutImprovement: &state.epochsWithoutImprovement)
             if outcome.improved { (state.bestEpoch, best) = (epoch, network) }
@@ -289,6 +296,16 @@ public struct FineTuner: Sendable {
         network = best
         return Report(epochs: state.epoch, bestEpoch: state.bestEpoch, bestValidationError: state.bestError ?? 1,
                       seconds: secondsBefore + Date().timeIntervalSince(start), log: log, targetReached: targetReached)
+    }
+}
+
+extension FineTuner {
+    /// An epoch's closing line: the objective and the validation error; when
+    /// distilling, whose objective mixes in the T²-scaled soft term, the
+    /// hard-label loss (on the monitor sample) beside it.
+    static func epochLine(objective: Double, hardLabelLoss: Double?, validError: Double) -> String {
+        guard let hardLabelLoss else { return String(format: "nll %.4f, valid error %.2f%%", objective, 100 * validError) }
+        return String(format: "objective %.4f (hard-label nll %.4f on the monitor sample), valid error %.2f%%", objective, hardLabelLoss, 100 * validError)
     }
 }
 

@@ -1,7 +1,9 @@
+import Foundation
 import StrataCore
 import StrataData
 import StrataModels
 import StrataDistributed
+
 /// The minibatch-SGD settings pretraining (``TrainingConfiguration``) and
 /// fine-tuning (``FineTuningConfiguration``) share, read by one reader
 /// (``readMinibatchSGD(from:)``) under the same keys.
@@ -210,6 +212,19 @@ public struct DivergenceGuard: Codable, Equatable, Sendable {
         guard objective.isFinite else { return true }
         guard let lowest else { return false }
         return objective - lowest > factor * max(abs(lowest), abs(first ?? 0), 1e-12)
+    }
+
+    /// Why a classifier's epoch counts as diverged to chance level, or nil:
+    /// its training error is no better than guessing (at least 90% of chance's
+    /// `1 - 1/classes`) while its loss is over 1.5 times a uniform guess's
+    /// `ln(classes)`: confidently wrong, as a step too large leaves a network,
+    /// where an untrained one sits at `ln(classes)`.
+    public static func chanceLevel(trainError: Double?, trainLoss: Double?, classes: Int) -> String? {
+        guard classes >= 2, let trainError, let trainLoss else { return nil }
+        let chance = 1 - 1 / Double(classes), uniform = Foundation.log(Double(classes))
+        guard trainError >= 0.9 * chance, trainLoss > 1.5 * uniform || !trainLoss.isFinite else { return nil }
+        return String(format: "the network fell to chance level: training error %.1f%% (guessing among %d classes: %.1f%%) with a loss of %.4g, above a uniform guess's %.3f",
+                      100 * trainError, classes, 100 * chance, trainLoss, uniform)
     }
 
     /// Why `objective` counts as diverged, for the error message.

@@ -23,11 +23,15 @@ public enum LearningCurves {
         case highVariance(train: Double, valid: Double)
         /// The training error is at least 5% and the gap under a quarter of the validation error.
         case highBias(train: Double, valid: Double)
+        /// The validation error is no better than guessing among `classes` (at least 90% of `1 - 1/classes`).
+        case chance(train: Double, valid: Double, classes: Int)
 
         public var description: String {
             switch self {
             case .highVariance(let t, let v):
                 String(format: "overfitting (high variance): validation error %.2f%% is well above training error %.2f%%; more data, augmentation, dropout or weight decay help, a larger network does not", 100 * v, 100 * t)
+            case .chance(let t, let v, let k):
+                String(format: "no better than chance: validation error %.2f%% and training error %.2f%% against %.2f%% for guessing among %d classes; the network learned nothing (a learning rate too large, or labels that do not match the images), so neither a larger network nor regularization helps", 100 * v, 100 * t, 100 * (1 - 1 / Double(k)), k)
             case .highBias(let t, let v):
                 String(format: "underfitting (high bias): training error %.2f%% is close to validation error %.2f%%; a larger network or longer training help, more regularization does not", 100 * t, 100 * v)
             }
@@ -36,14 +40,16 @@ public enum LearningCurves {
 
     /// The regime at a run's `epoch` row of `log`, or nil when the curves show
     /// neither a large gap nor a high training error (or lack the channels).
-    public static func regime(_ log: MonitorLog, epoch: Int) -> Regime? {
+    public static func regime(_ log: MonitorLog, epoch: Int, classes: Int? = nil) -> Regime? {
         guard let row = log.rows.last(where: { $0["epoch"] == Double(epoch) }),
               let train = row["train_y_misclass"], let valid = row["valid_y_misclass"] else { return nil }
-        return regime(train: train, valid: valid)
+        return regime(train: train, valid: valid, classes: classes)
     }
 
-    /// The regime of a training and a validation error (fractions).
-    public static func regime(train: Double, valid: Double) -> Regime? {
+    /// The regime of a training and a validation error (fractions) of a
+    /// classifier of `classes` classes (nil: not checked against chance).
+    public static func regime(train: Double, valid: Double, classes: Int? = nil) -> Regime? {
+        if let classes, classes >= 2, valid >= 0.9 * (1 - 1 / Double(classes)) { return .chance(train: train, valid: valid, classes: classes) }
         let gap = valid - train
         if gap >= max(0.02, train) { return .highVariance(train: train, valid: valid) }
         if train >= 0.05, gap < 0.25 * valid { return .highBias(train: train, valid: valid) }

@@ -2,6 +2,7 @@ import StrataCore
 import StrataData
 import StrataModels
 import StrataDistributed
+
 /// How the learning rate changes over epochs.
 public enum LearningRateSchedule: Codable, Equatable, Sendable {
     /// The same rate throughout.

@@ -1,0 +1,55 @@
+import Foundation
+import StrataCore
+import StrataModels
+import StrataDistributed
+
+extension FineTuningConfiguration {
+    /// Every technique in force, in words, for the run's header: the update
+    /// rule and its learning rate, then batch norm, dropout, weight decay, the
+    /// column-norm limit, augmentation and distillation when they are on.
+    public var techniques: [String] {
+        var list = [optimizerWords, "learning rate \(learningRate) (\(scheduleWords))", "batch \(batchSize)"]
+        if batchNorm { list.append("batch norm") }
+        if inputDropout > 0 || hiddenDropout > 0 {
+            list.append("dropout " + [inputDropout > 0 ? "input \(inputDropout)" : nil, hiddenDropout > 0 ? "hidden \(hiddenDropout)" : nil].compactMap { $0 }.joined(separator: ", "))
+        }
+        if weightDecay > 0 { list.append("weight decay \(weightDecay)") }
+        if let maxColumnNorm { list.append("max column norm \(maxColumnNorm)") }
+        if augmentation.isActive {
+            let parts = [augmentation.flip ? "flips" : nil, augmentation.shift > 0 ? "shifts of up to \(augmentation.shift) px (\(augmentation.padding.rawValue) padding)" : nil]
+            list.append("augmentation: " + parts.compactMap { $0 }.joined(separator: " and "))
+        }
+        if let teacher { list.append("distillation from \(teacher) (T \(temperature), soft weight \(softWeight))") }
+        return list
+    }
+
+    var optimizerWords: String {
+        switch optimizer {
+        case .momentum: "SGD with momentum \(initialMomentum) to \(finalMomentum) by epoch \(momentumSaturateEpoch)"
+        case .nesterov: "SGD with Nesterov momentum \(initialMomentum) to \(finalMomentum) by epoch \(momentumSaturateEpoch)"
+        case .adam(let b1, let b2, let eps): "Adam (beta1 \(b1), beta2 \(b2), epsilon \(eps))"
+        case .lbfgs(let memory): "L-BFGS (full batch, \(memory) pairs)"
+        }
+    }
+
+    var scheduleWords: String {
+        switch schedule {
+        case .constant: "constant"
+        case .exponentialDecay(let factor, _) where factor == 1: "constant"
+        case .exponentialDecay(let factor, let minimum): "times \(factor) each epoch" + (minimum > 0 ? ", at least \(minimum)" : "")
+        case .linearDecay(let fraction, let epoch): "linear to \(fraction) of itself by epoch \(epoch)"
+        case .monitorBased: "adjusted by the monitor"
+        }
+    }
+}
+
+extension DistributedMode {
+    /// How `ranks` processes share a run, for the header under `mpirun`.
+    public func describe(ranks: Int) -> String {
+        switch self {
+        case .synchronous: "synchronous data parallelism over \(ranks) ranks (each step's gradients averaged across them)"
+        case .downpour(let fetch, let push):
+            "Downpour SGD over \(ranks) ranks (rank 0 also serves the parameters; each replica fetches every \(fetch) and pushes every \(push) steps)"
+        }
+    }
+}
