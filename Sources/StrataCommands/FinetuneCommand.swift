@@ -92,7 +92,7 @@ struct SoftmaxFinetune: ParsableCommand {
         var s = SoftmaxFineTuning.Settings(network: network, images: try data.imageSettings(stack: pretrained, name: layers.stack, pixels: pixels))
         s.training = training
         s.validation = data.validation
-        s.folder = data.run.folder ?? "runs/finetune"
+        if let folder = data.run.folder { s.folder = folder }
         s.resume = resume
         return s
     }
@@ -153,7 +153,7 @@ struct SVMFinetune: ParsableCommand {
         var s = SVMFineTuning.Settings(features: source, images: try data.imageSettings(stack: pretrained, name: stack, pixels: nil))
         (s.svm, s.cGrid, s.stdEps) = (svm, grid, stdEps)
         s.validation = data.validation
-        s.folder = data.run.folder ?? "runs/svm"
+        if let folder = data.run.folder { s.folder = folder }
         s.resume = resume
         return s
     }

@@ -45,49 +45,25 @@ struct LearnerOptions: ParsableArguments {
 
 /// The training loop of pretraining, by the same names as a YAML layer's `training:`.
 struct TrainingOptions: ParsableArguments {
-    @Option(help: "Examples per minibatch (default \(TrainingConfiguration().batchSize)).")
-    var batchSize: String?
-    @Option(help: "Base learning rate (default \(TrainingConfiguration().learningRate)).")
-    var learningRate: String?
+    @OptionGroup var sgd: SGDOptions
     @Option(help: "constant (default), linear:FINAL_FRACTION:EPOCH, exponential:FACTOR[:MIN], or monitor (pylearn2's MonitorBasedLRAdjuster).")
     var lrSchedule: String?
-    @Option(help: "momentum (default: SGD with the momentum settings), nesterov, adam (Kingma and Ba's 0.9, 0.999, 1e-8) or adam:BETA1:BETA2:EPSILON. Adam ignores the momentum settings; its --learning-rate defaults to the paper's 0.001.")
-    var optimizer: String?
-    @Option(help: "Momentum (default 0); with --final-momentum, the ramp's start.")
-    var momentum: String?
-    @Option(help: "Momentum reached at --momentum-saturate (linear ramp from --momentum-start).")
-    var finalMomentum: String?
-    @Option(help: "Epoch the momentum ramp starts (default 1; needs --final-momentum).")
+    @Option(help: "Epoch the momentum ramp starts (default \(TrainingConfiguration().momentumStartEpoch); needs --final-momentum).")
     var momentumStart: String?
-    @Option(help: "Epoch the momentum ramp ends (default \(TrainingConfiguration().momentumSaturateEpoch); needs --final-momentum).")
-    var momentumSaturate: String?
-    @Option(help: "L2 weight decay (default 0).")
-    var weightDecay: String?
-    @Option(help: "The most epochs (default \(TrainingConfiguration().maxEpochs)).")
-    var epochs: String?
     @Option(help: "Stop when this channel stops improving (for example train_objective).")
     var earlyStopping: String?
-    @Option(help: "Early stopping: the proportional decrease that counts as improvement (default 0.01).")
+    @Option(help: "Early stopping: the proportional decrease that counts as improvement (default \(EarlyStopping().proportionalDecrease)).")
     var propDecrease: String?
-    @Option(help: "Early stopping: epochs without improvement before stopping (default 1).")
+    @Option(help: "Early stopping: epochs without improvement before stopping (default \(EarlyStopping().patience)).")
     var patience: String?
-    @Option(help: "Checkpoint every N epochs, and at the end (default 1).")
+    @Option(help: "Checkpoint every N epochs, and at the end (default \(TrainingConfiguration().checkpointEvery)).")
     var checkpointEvery: String?
     @Option(help: "Training examples (a fixed seeded subset) the monitor evaluates each epoch (default \(TrainingConfiguration().monitorExamples)).")
     var monitorExamples: String?
-    @Option(help: "Stop as diverged when the objective rises above its lowest value by more than this many times the larger of its lowest and first epoch values (default 1000); NaN always stops.")
-    var divergenceFactor: String?
-    @Flag(help: "Draw random numbers per example, as training across MPI ranks does: one process with batch N·b then trains as N ranks with batch b.")
-    var randomPerExample = false
-    @Option(help: "Under mpirun: sync (every step combined by allreduce; the default) or async[:FETCH:PUSH] (Downpour SGD: replicas fetch the parameter server's weights every FETCH steps and push their accrued gradients every PUSH steps, AdaGrad on the server; default 1:1).")
-    var distributed: String?
 
     var settings: [String: String?] {
-        ["batch_size": batchSize, "learning_rate": learningRate, "lr_schedule": lrSchedule, "momentum": momentum, "final_momentum": finalMomentum,
-         "momentum_start": momentumStart, "momentum_saturate": momentumSaturate, "weight_decay": weightDecay, "epochs": epochs,
-         "early_stopping": earlyStopping, "prop_decrease": propDecrease, "patience": patience, "checkpoint_every": checkpointEvery,
-         "monitor_examples": monitorExamples, "divergence_factor": divergenceFactor, "optimizer": optimizer,
-         "random_per_example": randomPerExample ? "true" : nil, "distributed": distributed]
+        sgd.settings.merging(["lr_schedule": lrSchedule, "momentum_start": momentumStart, "early_stopping": earlyStopping, "prop_decrease": propDecrease,
+                              "patience": patience, "checkpoint_every": checkpointEvery, "monitor_examples": monitorExamples]) { a, _ in a }
     }
 }
 

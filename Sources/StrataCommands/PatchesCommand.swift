@@ -22,15 +22,15 @@ struct PatchesCommand: ParsableCommand {
     @OptionGroup(title: "Data") var pixels: PixelOptions
     @Option(help: "train or test (default train).")
     var split: String?
-    @Option(help: "Window size: N or HxW (default 8).")
-    var window = "8"
-    @Option(help: "Stride of the sliding window: N or YxX (default 1; refused with --random).")
+    @Option(help: "Window size: N or HxW (default \(PatchExport.Settings().window)).")
+    var window: String?
+    @Option(help: "Stride of the sliding window: N or YxX (default \(PatchExport.Settings().stride); refused with --random).")
     var stride: String?
     @Option(help: "Draw N patches at random positions instead of sliding the window.")
     var random: Int?
-    @Option(help: "Seed for random patches and the fitting sample (default 1).")
-    var seed: UInt64 = 1
-    @Option(help: "Sliding window: random patches to fit the preprocessing on (default 100000; refused with --random).")
+    @Option(help: "Seed for random patches and the fitting sample (default \(PatchExport.Settings().seed)).")
+    var seed: UInt64?
+    @Option(help: "Sliding window: random patches to fit the preprocessing on (default \(PatchExport.Settings().fitCount); refused with --random).")
     var fitCount: Int?
     @OptionGroup(title: "Preprocessing") var preprocessing: PreprocessingOptions
     @Option(name: .shortAndLong, help: "Write the patches to this .npy file (omit to only measure).")
@@ -45,10 +45,10 @@ struct PatchesCommand: ParsableCommand {
         let flags = FlagSettings(images.settings.merging(pixels.settings) { a, _ in a }.merging(["window": window, "stride": stride, "split": split]) { a, _ in a })
         s.images = try ImageSettings.read(from: flags)
         s.images.split = try flags.value("split", DataCatalog.Split.init(parsing:)) ?? .train
-        let w = try flags.value("window", PairSetting.init(parsing:))!
-        s.window = .init(height: w.first, width: w.second)
+        if let w = try flags.value("window", PairSetting.init(parsing:)) { s.window = .init(height: w.first, width: w.second) }
         if let t = try flags.value("stride", PairSetting.init(parsing:)) { s.stride = .init(height: t.first, width: t.second) }
-        (s.random, s.seed, s.output, s.savePreprocessing) = (random, seed, output, savePreprocessing)
+        (s.random, s.output, s.savePreprocessing) = (random, output, savePreprocessing)
+        if let seed { s.seed = seed }
         if let fitCount { guard fitCount >= 1 else { throw ValidationError("--fit-count must be at least 1") }; s.fitCount = fitCount }
         s.preprocessing = try preprocessing.pipeline()
         return s

@@ -62,40 +62,12 @@ struct PretrainCommand: ParsableCommand {
         let layerSource = FlagSettings(learner.settings.merging(["seed": seed]) { a, _ in a })
         let trainingSource = FlagSettings(training.settings)
         let layer = try LayerSettings.read(learner: layerSource, training: trainingSource)
-        let input: Pretraining.Input
-        if maps.given, source.on == nil || source.window == nil {
-            throw ValidationError("--layer, --stride, --pool, --pool-op, --encoding, --images-per-batch and --lower-pool describe a stack's pooled maps: they apply with --on a patch-trained stack and --window")
-        }
-        if let path = source.input {
-            try refuse(["--dataset": images.dataset, "--limit": images.limit.map(String.init), "--pixel-scale": pixels.pixelScale,
-                        "--binarize": pixels.binarize ? "" : nil, "--window": source.window, "--random": source.random.map(String.init), "--on": source.on],
-                       "with --input, which trains on the matrix as it is")
-            if source.blockRows != nil {
-                try refuse(["--preprocess": preprocessing.given ? "" : nil], "with --block-rows: a matrix read from disk trains as it is (preprocess it when writing it)")
-            }
-            input = source.blockRows.map { .matrixOnDisk(path: path, blockRows: $0) } ?? .matrix(path: path)
-        } else if let stack = source.on, let window = source.window {
-            try refuse(["--pixel-scale": pixels.pixelScale, "--binarize": pixels.binarize ? "" : nil, "--block-rows": source.blockRows.map(String.init)],
-                       "with --on and --window: the layer trains on windows of the stack's pooled maps of the images it records")
-            input = .maps(path: stack, features: try FeatureSettings.read(from: FlagSettings(maps.settings)), dataset: images.dataset, limit: images.limit,
-                          patches: try source.patches(window: window))
-        } else if let stack = source.on {
-            try refuse(["--pixel-scale": pixels.pixelScale, "--binarize": pixels.binarize ? "" : nil, "--window": source.window, "--random": source.random.map(String.init),
-                        "--preprocess": preprocessing.given ? "" : nil],
-                       "with --on: the layer trains on the stack's features, with the pixel treatment and preprocessing the stack records")
-            try refuse(["--block-rows": source.blockRows.map(String.init)], "with --on (it reads an --input matrix from disk)")
-            input = .stack(path: stack, dataset: images.dataset, limit: images.limit)
-        } else {
-            try refuse(["--block-rows": source.blockRows.map(String.init)], "without --input (it reads an --input matrix from disk)")
-            if source.window == nil { try refuse(["--random": source.random.map(String.init)], "without --window (random patches need a window size)") }
-            let imageSettings = try ImageSettings.read(from: FlagSettings(images.settings.merging(pixels.settings) { a, _ in a }))
-            let patches = try source.window.map { try source.patches(window: $0) }
-            input = .images(imageSettings, patches: patches)
-        }
+        let input = try Pretraining.Input.read(from: FlagSettings(images.settings.merging(pixels.settings) { a, _ in a }
+            .merging(source.settings) { a, _ in a }.merging(maps.settings) { a, _ in a }.merging(["preprocess": preprocessing.given ? "" : nil]) { a, _ in a }))
         var s = Pretraining.Settings(input: input, layer: layer)
         s.preprocessing = try preprocessing.pipeline()
-        s.validationFraction = validationFraction ?? 0
-        s.folder = runFolder.folder ?? "runs/pretrain"
+        if let validationFraction { s.validationFraction = validationFraction }
+        if let folder = runFolder.folder { s.folder = folder }
         s.resume = resume
         s.patchSeed = layer.training.seed
         return s
@@ -104,7 +76,6 @@ struct PretrainCommand: ParsableCommand {
     func validate() throws {
         try settingsFailure { _ = try settings() }
         if let f = validationFraction, !(f >= 0 && f < 1) { throw ValidationError("--validation-fraction must lie in [0, 1), not \(f)") }
-        if let rows = source.blockRows, rows < 1 { throw ValidationError("--block-rows must be at least 1, not \(rows)") }
     }
 
     func run() throws {
@@ -125,15 +96,12 @@ struct PretrainInputOptions: ParsableArguments {
     var on: String?
     @Option(help: "Train on random patches of this size (N or HxW).")
     var window: String?
-    @Option(help: "Number of random patches (with --window; default 150000).")
+    @Option(help: "Number of random patches (with --window; default \(Pretraining.PatchSettings.defaultCount)).")
     var random: Int?
     @Option(help: ArgumentHelp("Leave the --input matrix on disk and read it N rows at a time (data larger than memory; blocks are shuffled, then the rows within each block).", valueName: "N"))
     var blockRows: Int?
 
-    /// `--random` windows of size `window`.
-    func patches(window: String) throws -> Pretraining.PatchSettings {
-        let pair = try FlagSettings(["window": window]).value("window", PairSetting.init(parsing:))!
-        guard (random ?? 1) >= 1 else { throw StrataError.invalidArgument(name: "--random", reason: "\(random!) must be at least 1") }
-        return Pretraining.PatchSettings(window: .init(height: pair.first, width: pair.second), count: random ?? 150_000)
+    var settings: [String: String?] {
+        ["input": input, "on": on, "window": window, "random": random.map(String.init), "block_rows": blockRows.map(String.init)]
     }
 }

@@ -118,3 +118,23 @@ import Testing
         #expect(DepthStudy.noChartReason([{ var r = row; r.updatesToTarget = 5; return r }()], targetAccuracy: 0.97, evaluateEvery: 10) == nil)
     }
 }
+
+/// What a pretraining layer trains on is decided by one library reader, for
+/// flags and files alike, refusing a setting that would not act.
+@Suite struct PretrainingInputTests {
+    @Test func flagsAndAFileAreReadByTheSameRules() throws {
+        guard case .matrixOnDisk(let path, let rows) = try Pretraining.Input.read(from: FlagSettings(["input": "x.npy", "block_rows": "500"])) else {
+            Issue.record("a matrix left on disk"); return
+        }
+        #expect(path == "x.npy" && rows == 500)
+        guard case .images(_, let patches?) = try Pretraining.Input.read(from: FlagSettings(["dataset": "mnist", "window": "6", "random": "1000"])) else {
+            Issue.record("random patches of images"); return
+        }
+        #expect(patches.count == 1000 && patches.window.height == 6)
+        #expect { _ = try Pretraining.Input.read(from: FlagSettings(["input": "x.npy", "dataset": "mnist"])) } throws: {
+            "\($0)" == "--dataset does not apply with --input, which trains on the matrix as it is"
+        }
+        let file = try YAMLSettings(YAMLField.parse("input: x.npy\ndataset: mnist\n", file: "layer.yaml"), allowed: ["input", "dataset"])
+        #expect { _ = try Pretraining.Input.read(from: file) } throws: { "\($0)" == "dataset does not apply with input, which trains on the matrix as it is" }
+    }
+}

@@ -64,7 +64,7 @@ func refusal(_ arguments: [String]) -> String? {
         (["pretrain", "--learner", "autoencoder", "--sparsity-weight", "1", "--sparsity-target", "nan"], "expected a number, found 'nan'"),
         (["pretrain", "--loss", "hinge", "--learner", "autoencoder"], "expected cross_entropy or squared_error"),
         (["pretrain", "--limit", "-1"], "--limit"),
-        (["pretrain", "--input", "x.npy", "--block-rows", "0"], "--block-rows must be at least 1"),
+        (["pretrain", "--input", "x.npy", "--block-rows", "0"], "--block-rows: must be at least 1"),
         (["pretrain", "--block-rows", "1000"], "--block-rows does not apply without --input"),
         (["pretrain", "--pool", "6x6", "--window", "2"], "apply with --on a patch-trained stack and --window"),
         (["pretrain", "--on", "s.safetensors", "--encoding", "triangle"], "apply with --on a patch-trained stack and --window"),

@@ -11,10 +11,20 @@ public protocol SettingSource {
     func failure(_ key: String, _ reason: String) -> Error
     /// The keys given.
     var givenKeys: [String] { get }
+    /// `key` as the user wrote it (`--block-rows` for a flag, `block_rows` in a file).
+    func name(_ key: String) -> String
 }
 
 extension SettingSource {
     public func has(_ key: String) -> Bool { givenKeys.contains(key) }
+
+    public func name(_ key: String) -> String { key }
+
+    /// Refuses the first of `keys` given, as "NAME does not apply WHY": a
+    /// setting that would not act in the combination given is an error, not ignored.
+    public func refuseInapplicable(_ keys: [String], _ why: String) throws {
+        if let key = keys.first(where: has) { throw StrataError.inapplicable(setting: name(key), why: why) }
+    }
 
     /// `key`'s value read by `parser`, whose ``SettingError`` is reported at `key`.
     public func value<T>(_ key: String, _ parser: (String) throws -> T) throws -> T? {
@@ -75,6 +85,8 @@ public struct FlagSettings: SettingSource {
     public func text(_ key: String) throws -> String? { values[key] }
 
     public static func flag(_ key: String) -> String { "--" + key.replacingOccurrences(of: "_", with: "-") }
+
+    public func name(_ key: String) -> String { Self.flag(key) }
 
     /// `key` empty: the settings as a whole.
     public func failure(_ key: String, _ reason: String) -> Error {

@@ -29,6 +29,8 @@ public enum StrataError: Error, Equatable, LocalizedError, CustomStringConvertib
     /// Training produced NaN or infinity, or an exploding objective (`reason`);
     /// the last good checkpoint is kept untouched.
     case diverged(epoch: Int, batch: Int, lastCheckpoint: String?, reason: String)
+    /// A setting given where it would not act (`--dataset` with `--input`): refused, not ignored.
+    case inapplicable(setting: String, why: String)
     /// A run stopped on request (``StopRequest``) after `position` examples of
     /// epoch `epoch`, with a checkpoint of exactly that point.
     case interrupted(signal: Int32, checkpoint: String, epoch: Int, position: Int)
@@ -54,6 +56,8 @@ public enum StrataError: Error, Equatable, LocalizedError, CustomStringConvertib
             return "\(context): expected shape \(expected), found \(found)"
         case .invalidArgument(let name, let reason):
             return "invalid \(name): \(reason)"
+        case .inapplicable(let setting, let why):
+            return "\(setting) does not apply \(why)"
         case .datasetNotFound(let name, let searched, let hint):
             let places = searched.isEmpty ? "" : "\nsearched:\n" + searched.map { "  \($0)" }.joined(separator: "\n")
             return "dataset '\(name)' not found\(places)\n\(hint)"

@@ -151,7 +151,7 @@ public struct Experiment: Sendable {
     /// `window` (required; `missing` is the error without it) and `count` (default 150,000) of random patches or windows.
     static func parsePatches(_ s: YAMLSettings, in field: YAMLField, missing: String) throws -> Pretraining.PatchSettings {
         guard let window = try s.value("window", PairSetting.init(parsing:)) else { throw field.fail(missing) }
-        return Pretraining.PatchSettings(window: .init(height: window.first, width: window.second), count: try s.positive("count", s.int) ?? 150_000)
+        return Pretraining.PatchSettings(window: .init(height: window.first, width: window.second), count: try s.positive("count", s.int) ?? Pretraining.PatchSettings.defaultCount)
     }
 
     /// The `preprocessing` list of a section, nil when it has none.

@@ -35,7 +35,10 @@ public enum Pretraining {
     public struct PatchSettings: Equatable, Sendable {
         public var window: InputContract.Window
         public var count: Int
-        public init(window: InputContract.Window, count: Int = 150_000) { (self.window, self.count) = (window, count) }
+        /// Random patches when no count is given (pylearn2's quick start's 150,000).
+        public static let defaultCount = 150_000
+
+        public init(window: InputContract.Window, count: Int = PatchSettings.defaultCount) { (self.window, self.count) = (window, count) }
     }
 
     /// Everything one pretraining run needs.

@@ -27,9 +27,9 @@ public enum SVMFineTuning {
         public var validation: Int?
         public var svm = LinearSVM.Settings()
         /// Candidate values of C; nil: use `svm.c` as given.
-        public var cGrid: [Float]? = [0.001, 0.01, 0.1, 1]
+        public var cGrid: [Float]? = SVMFineTuning.defaultCGrid
         /// Standardization: added to each feature's standard deviation.
-        public var stdEps: Float = 0.01
+        public var stdEps: Float = SVMFineTuning.defaultStdEps
         public var folder = "runs/svm"
         /// Skip the candidates of C that the run in `folder` already solved (`c_search.json`).
         public var resume = false
@@ -48,6 +48,11 @@ public enum SVMFineTuning {
     public static let keys = ["c", "c_grid", "loss", "solver", "tolerance", "max_iterations", "std_eps"]
 
     /// Reads the SVM's own settings (`c` given: no search; else `c_grid`).
+    /// The candidate values of C when none is given (Coates et al.'s range, a decade apart).
+    public static let defaultCGrid: [Float] = [0.001, 0.01, 0.1, 1]
+    /// Added to each feature's standard deviation before the SVM (Coates et al.'s 0.01).
+    public static let defaultStdEps: Float = 0.01
+
     public static func readSVM(from s: SettingSource) throws -> (svm: LinearSVM.Settings, grid: [Float]?, stdEps: Float) {
         var svm = LinearSVM.Settings()
         if let v = try s.positive("c", s.float) { svm.c = v }
@@ -56,8 +61,8 @@ public enum SVMFineTuning {
         if let v = try s.positive("tolerance", s.float) { svm.tolerance = v }
         if let v = try s.positive("max_iterations", s.int) { svm.maxIterations = v }
         if s.has("c") { try s.refuse(["c_grid"], "is the search for C; c is given") }
-        let grid = s.has("c") ? nil : try s.value("c_grid", parsePositiveNumbers) ?? [0.001, 0.01, 0.1, 1]
-        return (svm, grid, try s.positive("std_eps", s.float) ?? 0.01)
+        let grid = s.has("c") ? nil : try s.value("c_grid", parsePositiveNumbers) ?? defaultCGrid
+        return (svm, grid, try s.positive("std_eps", s.float) ?? defaultStdEps)
     }
 
     /// Computes or reads the features, chooses C on the held-out examples when

@@ -73,25 +73,26 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable, MinibatchSGDS
     /// Reads a saved configuration; keys added in later versions (such as
     /// `divergenceFactor`) take their defaults when an older checkpoint lacks them.
     public init(from decoder: Decoder) throws {
+        self.init() // every key an older record lacks keeps the default its declaration gives
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        func value<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T { try c.decodeIfPresent(T.self, forKey: key) ?? fallback }
-        batchSize = try value(.batchSize, 100)
-        learningRate = try value(.learningRate, 0.1)
-        schedule = try value(.schedule, .constant)
-        initialMomentum = try value(.initialMomentum, 0)
-        finalMomentum = try value(.finalMomentum, 0)
-        momentumStartEpoch = try value(.momentumStartEpoch, 1)
-        momentumSaturateEpoch = try value(.momentumSaturateEpoch, 1)
-        weightDecay = try value(.weightDecay, 0)
-        maxEpochs = try value(.maxEpochs, 10)
-        earlyStopping = try c.decodeIfPresent(EarlyStopping.self, forKey: .earlyStopping)
-        checkpointEvery = try value(.checkpointEvery, 1)
-        monitorExamples = try value(.monitorExamples, 10_000)
-        seed = try value(.seed, 1)
-        divergenceFactor = try value(.divergenceFactor, 1000)
-        optimizer = try value(.optimizer, .momentum)
-        randomPerExample = try value(.randomPerExample, false)
-        distributed = try value(.distributed, .synchronous)
+        func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws { value = try c.decodeIfPresent(T.self, forKey: key) ?? value }
+        try read(.batchSize, &batchSize)
+        try read(.learningRate, &learningRate)
+        try read(.schedule, &schedule)
+        try read(.initialMomentum, &initialMomentum)
+        try read(.finalMomentum, &finalMomentum)
+        try read(.momentumStartEpoch, &momentumStartEpoch)
+        try read(.momentumSaturateEpoch, &momentumSaturateEpoch)
+        try read(.weightDecay, &weightDecay)
+        try read(.maxEpochs, &maxEpochs)
+        try read(.earlyStopping, &earlyStopping)
+        try read(.checkpointEvery, &checkpointEvery)
+        try read(.monitorExamples, &monitorExamples)
+        try read(.seed, &seed)
+        try read(.divergenceFactor, &divergenceFactor)
+        try read(.optimizer, &optimizer)
+        try read(.randomPerExample, &randomPerExample)
+        try read(.distributed, &distributed)
     }
 
     enum CodingKeys: String, CodingKey {
