@@ -26,6 +26,40 @@ public protocol MinibatchSGDSettings {
     var randomPerExample: Bool { get set }
     /// How the ranks of an `mpirun` job combine their work (``DistributedMode``).
     var distributed: DistributedMode { get set }
+    /// Training examples (a fixed seeded subset) the monitor evaluates each epoch.
+    var monitorExamples: Int { get set }
+    /// The seed of initialization, shuffling and sampling.
+    var seed: UInt64 { get set }
+}
+
+extension MinibatchSGDSettings {
+    /// Decodes the shared settings a saved configuration holds (its coding
+    /// keys named as the properties) onto the defaults already held: a key an
+    /// older record lacks keeps its default, declared once, on the property.
+    mutating func decodeMinibatchSGD<Key: CodingKey>(_ c: KeyedDecodingContainer<Key>) throws {
+        func read<T: Decodable>(_ name: String, _ value: inout T) throws {
+            guard let key = Key(stringValue: name) else { return }
+            value = try c.decodeIfPresent(T.self, forKey: key) ?? value
+        }
+        try read("batchSize", &batchSize)
+        try read("learningRate", &learningRate)
+        try read("initialMomentum", &initialMomentum)
+        try read("finalMomentum", &finalMomentum)
+        try read("momentumSaturateEpoch", &momentumSaturateEpoch)
+        try read("weightDecay", &weightDecay)
+        try read("maxEpochs", &maxEpochs)
+        try read("divergenceFactor", &divergenceFactor)
+        try read("optimizer", &optimizer)
+        try read("randomPerExample", &randomPerExample)
+        try read("distributed", &distributed)
+        try read("monitorExamples", &monitorExamples)
+        try read("seed", &seed)
+    }
+}
+
+/// `value` replaced by `c`'s value at `key` when there is one.
+func decodeIfPresent<Key: CodingKey, T: Decodable>(_ c: KeyedDecodingContainer<Key>, _ key: Key, into value: inout T) throws {
+    value = try c.decodeIfPresent(T.self, forKey: key) ?? value
 }
 
 /// The keys ``MinibatchSGDSettings/readMinibatchSGD(from:)`` reads.

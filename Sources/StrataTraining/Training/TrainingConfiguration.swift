@@ -75,24 +75,11 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable, MinibatchSGDS
     public init(from decoder: Decoder) throws {
         self.init() // every key an older record lacks keeps the default its declaration gives
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws { value = try c.decodeIfPresent(T.self, forKey: key) ?? value }
-        try read(.batchSize, &batchSize)
-        try read(.learningRate, &learningRate)
-        try read(.schedule, &schedule)
-        try read(.initialMomentum, &initialMomentum)
-        try read(.finalMomentum, &finalMomentum)
-        try read(.momentumStartEpoch, &momentumStartEpoch)
-        try read(.momentumSaturateEpoch, &momentumSaturateEpoch)
-        try read(.weightDecay, &weightDecay)
-        try read(.maxEpochs, &maxEpochs)
-        try read(.earlyStopping, &earlyStopping)
-        try read(.checkpointEvery, &checkpointEvery)
-        try read(.monitorExamples, &monitorExamples)
-        try read(.seed, &seed)
-        try read(.divergenceFactor, &divergenceFactor)
-        try read(.optimizer, &optimizer)
-        try read(.randomPerExample, &randomPerExample)
-        try read(.distributed, &distributed)
+        try decodeMinibatchSGD(c)
+        try decodeIfPresent(c, .schedule, into: &schedule)
+        try decodeIfPresent(c, .momentumStartEpoch, into: &momentumStartEpoch)
+        try decodeIfPresent(c, .earlyStopping, into: &earlyStopping)
+        try decodeIfPresent(c, .checkpointEvery, into: &checkpointEvery)
     }
 
     enum CodingKeys: String, CodingKey {
