@@ -16,10 +16,22 @@ public enum TorchExport {
     /// The state dict and the Python source of the module that loads it from
     /// `weightsFile` (a name beside the module).
     public static func files(_ plan: InferencePlan, weightsFile: String) -> (stateDict: SafeTensors, module: String) {
+        var writer = SequentialWriter()
+        let sequence = writer.entries(plan.steps, prefix: "")
+        var file = SafeTensors(tensors: writer.tensors, metadata: ["format": "pt", "class_names": encodeJSON(plan.classNames)])
+        file.metadata["strata"] = plan.summary
+        let definitions = moduleDefinitions.filter { writer.kinds.contains($0.name) }.map(\.source).joined(separator: "\n\n")
+        return (file, module(plan, weightsFile: weightsFile, definitions: definitions, sequence: sequence))
+    }
+
+    /// The `nn.Sequential` entries of a plan's steps, with the tensors they
+    /// hold (named under their entry's index) and the module classes they use.
+    struct SequentialWriter {
         var tensors: [String: Tensor] = [:]
         var kinds = Set<String>()
-        /// The `nn.Sequential` entries of `steps`, their tensors named under `prefix` (the entry's index follows it).
-        func entries(_ steps: [InferencePlan.Step], prefix: String) -> [String] {
+
+        /// The entries of `steps`, their tensors named under `prefix` (the entry's index follows it).
+        mutating func entries(_ steps: [InferencePlan.Step], prefix: String) -> [String] {
             var lines: [String] = []
             func add(_ line: String, kind: String? = nil, buffers: [String: Tensor] = [:]) {
                 for (name, tensor) in buffers { tensors["\(prefix)\(lines.count).\(name)"] = tensor }
@@ -27,59 +39,68 @@ public enum TorchExport {
                 lines.append(line)
             }
             for step in steps {
-                switch step {
-                case .scale(let factor):
-                    add("Scale(\(python(factor)))", kind: "Scale")
-                case .binarize:
-                    add("Binarize()", kind: "Binarize")
-                case .contrastNormalize(let g):
-                    add("ContrastNormalize(\(python(g.scale)), \(python(g.subtractMean)), \(python(g.useStd)), \(python(g.sqrtBias)), \(python(g.minDivisor)))",
-                        kind: "ContrastNormalize")
-                case .removeRowMean:
-                    add("RemoveRowMean()", kind: "RemoveRowMean")
-                case .subtract(let v):
-                    add("Subtract(\(v.count))", kind: "Subtract", buffers: ["mean": v.reshaped([v.count])])
-                case .multiplyColumns(let v):
-                    add("MultiplyColumns(\(v.count))", kind: "MultiplyColumns", buffers: ["factors": v.reshaped([v.count])])
-                case .project(let p):
-                    add("Project(\(p.rows), \(p.columns))", kind: "Project", buffers: ["matrix": p])
-                case .dense(let layer):
-                    add("nn.Linear(\(layer.inputCount), \(layer.weights.columns))", buffers: ["weight": layer.weights.transposed(), "bias": layer.bias])
-                    switch layer.activation {
-                    case .maxout: add("Maxout(\(layer.pieces))", kind: "Maxout")
-                    case .sigmoid: add("nn.Sigmoid()")
-                    case .tanh: add("nn.Tanh()")
-                    case .relu: add("nn.ReLU()")
-                    case .leakyRelu: add("nn.LeakyReLU(\(python(Activation.leakySlope)))")
-                    case .linear: break
-                    }
-                case .centroids(let c, let hard):
-                    add("Centroids(\(c.rows), \(c.columns), \(python(hard)))", kind: "Centroids", buffers: ["centroids": c])
-                case .softThreshold(let dictionary, let alpha):
-                    add("SoftThreshold(\(dictionary.rows), \(dictionary.columns), \(python(alpha)))", kind: "SoftThreshold", buffers: ["dictionary": dictionary])
-                case .patches(let indices, let positions, let size):
-                    add("Windows(\(positions), \(size))", kind: "Windows",
-                        buffers: ["indices": Tensor(shape: [positions, size], scalars: indices.map(Float.init))])
-                case .pool(let regionOf, let regions, let operation):
-                    add("Pool(\(regionOf.count), \(regions), \"\(operation.rawValue)\")", kind: "Pool",
-                        buffers: ["region_of": Tensor(shape: [regionOf.count], scalars: regionOf.map(Float.init))])
-                case .softmax:
-                    add("nn.Softmax(dim=1)")
-                case .branches(let chains):
+                if case .branches(let chains) = step {
                     let index = lines.count
                     let inner = chains.enumerated().map { c, chain in
                         "nn.Sequential(" + entries(chain, prefix: "\(prefix)\(index).chains.\(c).").joined(separator: ", ") + ")"
                     }
                     add("Branches(" + inner.joined(separator: ", ") + ")", kind: "Branches")
+                } else {
+                    Self.entry(step) { add($0, kind: $1, buffers: $2) }
                 }
             }
             return lines
         }
-        let sequence = entries(plan.steps, prefix: "")
-        var file = SafeTensors(tensors: tensors, metadata: ["format": "pt", "class_names": encodeJSON(plan.classNames)])
-        file.metadata["strata"] = plan.summary
-        let definitions = moduleDefinitions.filter { kinds.contains($0.name) }.map(\.source).joined(separator: "\n\n")
-        let module = """
+
+        /// The entries of one step (not `branches`), handed to `add`.
+        static func entry(_ step: InferencePlan.Step, _ emit: (String, String?, [String: Tensor]) -> Void) {
+            func add(_ line: String, kind: String? = nil, buffers: [String: Tensor] = [:]) { emit(line, kind, buffers) }
+            switch step {
+        case .scale(let factor):
+            add("Scale(\(python(factor)))", kind: "Scale")
+        case .binarize:
+            add("Binarize()", kind: "Binarize")
+        case .contrastNormalize(let g):
+            add("ContrastNormalize(\(python(g.scale)), \(python(g.subtractMean)), \(python(g.useStd)), \(python(g.sqrtBias)), \(python(g.minDivisor)))",
+                kind: "ContrastNormalize")
+        case .removeRowMean:
+            add("RemoveRowMean()", kind: "RemoveRowMean")
+        case .subtract(let v):
+            add("Subtract(\(v.count))", kind: "Subtract", buffers: ["mean": v.reshaped([v.count])])
+        case .multiplyColumns(let v):
+            add("MultiplyColumns(\(v.count))", kind: "MultiplyColumns", buffers: ["factors": v.reshaped([v.count])])
+        case .project(let p):
+            add("Project(\(p.rows), \(p.columns))", kind: "Project", buffers: ["matrix": p])
+        case .dense(let layer):
+            add("nn.Linear(\(layer.inputCount), \(layer.weights.columns))", buffers: ["weight": layer.weights.transposed(), "bias": layer.bias])
+            switch layer.activation {
+            case .maxout: add("Maxout(\(layer.pieces))", kind: "Maxout")
+            case .sigmoid: add("nn.Sigmoid()")
+            case .tanh: add("nn.Tanh()")
+            case .relu: add("nn.ReLU()")
+            case .leakyRelu: add("nn.LeakyReLU(\(python(Activation.leakySlope)))")
+            case .linear: break
+            }
+        case .centroids(let c, let hard):
+            add("Centroids(\(c.rows), \(c.columns), \(python(hard)))", kind: "Centroids", buffers: ["centroids": c])
+        case .softThreshold(let dictionary, let alpha):
+            add("SoftThreshold(\(dictionary.rows), \(dictionary.columns), \(python(alpha)))", kind: "SoftThreshold", buffers: ["dictionary": dictionary])
+        case .patches(let indices, let positions, let size):
+            add("Windows(\(positions), \(size))", kind: "Windows",
+                buffers: ["indices": Tensor(shape: [positions, size], scalars: indices.map(Float.init))])
+        case .pool(let regionOf, let regions, let operation):
+            add("Pool(\(regionOf.count), \(regions), \"\(operation.rawValue)\")", kind: "Pool",
+                buffers: ["region_of": Tensor(shape: [regionOf.count], scalars: regionOf.map(Float.init))])
+        case .softmax:
+            add("nn.Softmax(dim=1)")
+            case .branches: break
+            }
+        }
+    }
+
+    /// The Python module that builds the network and loads its tensors from `weightsFile`.
+    static func module(_ plan: InferencePlan, weightsFile: String, definitions: String, sequence: [String]) -> String {
+        """
             \"\"\"A Strata classifier for PyTorch: \(plan.summary).
 
             Generated by `strata export --format torch`. The weights are in \(weightsFile)
@@ -121,7 +142,6 @@ public enum TorchExport {
                 return model.eval()
 
             """
-        return (file, module)
     }
 
     /// A Swift number as Python reads it back: Float's shortest round-trip form.

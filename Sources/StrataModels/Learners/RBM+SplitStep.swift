@@ -55,16 +55,7 @@ extension RBM {
             input.update(from: X, count: n * v)
             // sigmoid((source W + c) / S) into `out`, in bands of hidden columns; `negate` for the chain's last up-pass.
             func hidden(_ source: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, negate: Bool = false) {
-                FixedParts.run(hiddenParts, cores: cores) { part in
-                    let j = FixedParts.range(part, of: hiddenParts, extent: h)
-                    BLAS.gemm(m: n, n: j.count, k: v, source, lda: v, transposeA: false, UnsafePointer(W) + j.lowerBound, ldb: h, transposeB: false,
-                              out + j.lowerBound, ldc: h)
-                    for r in 0 ..< n {
-                        let row = out + r * h + j.lowerBound
-                        Self.sigmoidRow(row, bias: UnsafePointer(C) + j.lowerBound, scale: inverse, count: j.count)
-                        if negate { negateEight(row, count: j.count) }
-                    }
-                }
+                Self.hiddenMeans(source, into: out, W: W, C: C, n: n, v: v, h: h, scale: inverse, negate: negate, parts: hiddenParts, cores: cores)
             }
             // Phase 1: the Gibbs chain.
             hidden(input, up)
@@ -107,29 +98,61 @@ extension RBM {
                 hidden(down, upNeg, negate: s == steps - 1)
             }
             // Phase 2: the update, rows of W (and entries of b, c) split over the cores.
-            FixedParts.run(weightParts, cores: cores) { part in
-                let (q0, q1) = (v * part / weightParts, v * (part + 1) / weightParts)
-                if q1 > q0 {
-                    let into = update.target(W + q0 * h, velocity: VW + q0 * h, count: (q1 - q0) * h)
-                    BLAS.gemm(m: q1 - q0, n: h, k: 2 * n, UnsafePointer(SV) + q0, lda: v, transposeA: true, UnsafePointer(SH), ldb: h, transposeB: false,
-                              into, ldc: h, alpha: factor, beta: 1)
-                    update.finish(W + q0 * h, velocity: VW + q0 * h, count: (q1 - q0) * h, decays: true)
-                    let bias = update.target(B + q0, velocity: VB + q0, count: q1 - q0)
-                    for r in 0 ..< n {
-                        addScaledDifference(bias, UnsafePointer(SV) + r * v + q0, UnsafePointer(SV) + (n + r) * v + q0, scale: factor, count: q1 - q0)
-                    }
-                    update.finish(B + q0, velocity: VB + q0, count: q1 - q0, decays: false)
-                }
-                let (c0, c1) = (h * part / weightParts, h * (part + 1) / weightParts)
-                if c1 > c0 {
-                    let bias = update.target(C + c0, velocity: VC + c0, count: c1 - c0)
-                    for r in 0 ..< 2 * n { addScaledDifference(bias, UnsafePointer(SH) + r * h + c0, nil, scale: factor, count: c1 - c0) }
-                    update.finish(C + c0, velocity: VC + c0, count: c1 - c0, decays: false)
-                }
-            }
+            Self.updateParameters(SplitBuffers(W: W, B: B, C: C, VW: VW, VB: VB, VC: VC, SV: SV, SH: SH, n: n, v: v, h: h, cores: cores),
+                                  update: update, factor: factor, parts: weightParts)
         } } } } } } } } } }
         return errs.reduce(0, +) / Double(n)
         } }
     }
 
+    /// The raw buffers of a split CD step's update: the parameters, their
+    /// velocities, the visible `SV` (data above the chain's end) and hidden
+    /// `SH` (`h+` above `-h-`) values of a batch of `n` rows.
+    struct SplitBuffers {
+        let W: UnsafeMutablePointer<Float>, B: UnsafeMutablePointer<Float>, C: UnsafeMutablePointer<Float>
+        let VW: UnsafeMutablePointer<Float>, VB: UnsafeMutablePointer<Float>, VC: UnsafeMutablePointer<Float>
+        let SV: UnsafeMutablePointer<Float>, SH: UnsafeMutablePointer<Float>
+        let n: Int, v: Int, h: Int, cores: Int
+    }
+
+    /// `sigmoid((source W + c) * scale)` into `out` (`(n, h)`), in `parts` bands of hidden columns; negated when `negate`.
+    static func hiddenMeans(_ source: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, W: UnsafeMutablePointer<Float>,
+                            C: UnsafeMutablePointer<Float>, n: Int, v: Int, h: Int, scale inverse: Float, negate: Bool, parts hiddenParts: Int, cores: Int) {
+        FixedParts.run(hiddenParts, cores: cores) { part in
+            let j = FixedParts.range(part, of: hiddenParts, extent: h)
+            BLAS.gemm(m: n, n: j.count, k: v, source, lda: v, transposeA: false, UnsafePointer(W) + j.lowerBound, ldb: h, transposeB: false,
+                      out + j.lowerBound, ldc: h)
+            for r in 0 ..< n {
+                let row = out + r * h + j.lowerBound
+                sigmoidRow(row, bias: UnsafePointer(C) + j.lowerBound, scale: inverse, count: j.count)
+                if negate { negateEight(row, count: j.count) }
+            }
+        }
+    }
+
+    /// Phase 2 of ``splitContrastiveDivergence(_:steps:random:examples:hyper:)``: rows of W
+    /// (and entries of b, c) in `parts`, each part's GEMM of depth 2n into its band of the velocity.
+    static func updateParameters(_ s: SplitBuffers, update: SplitUpdate, factor: Float, parts weightParts: Int) {
+        let (W, B, C, VW, VB, VC, SV, SH, n, v, h, cores) = (s.W, s.B, s.C, s.VW, s.VB, s.VC, s.SV, s.SH, s.n, s.v, s.h, s.cores)
+        FixedParts.run(weightParts, cores: cores) { part in
+            let (q0, q1) = (v * part / weightParts, v * (part + 1) / weightParts)
+            if q1 > q0 {
+                let into = update.target(W + q0 * h, velocity: VW + q0 * h, count: (q1 - q0) * h)
+                BLAS.gemm(m: q1 - q0, n: h, k: 2 * n, UnsafePointer(SV) + q0, lda: v, transposeA: true, UnsafePointer(SH), ldb: h, transposeB: false,
+                          into, ldc: h, alpha: factor, beta: 1)
+                update.finish(W + q0 * h, velocity: VW + q0 * h, count: (q1 - q0) * h, decays: true)
+                let bias = update.target(B + q0, velocity: VB + q0, count: q1 - q0)
+                for r in 0 ..< n {
+                    addScaledDifference(bias, UnsafePointer(SV) + r * v + q0, UnsafePointer(SV) + (n + r) * v + q0, scale: factor, count: q1 - q0)
+                }
+                update.finish(B + q0, velocity: VB + q0, count: q1 - q0, decays: false)
+            }
+            let (c0, c1) = (h * part / weightParts, h * (part + 1) / weightParts)
+            if c1 > c0 {
+                let bias = update.target(C + c0, velocity: VC + c0, count: c1 - c0)
+                for r in 0 ..< 2 * n { addScaledDifference(bias, UnsafePointer(SH) + r * h + c0, nil, scale: factor, count: c1 - c0) }
+                update.finish(C + c0, velocity: VC + c0, count: c1 - c0, decays: false)
+            }
+        }
+    }
 }

@@ -141,44 +141,11 @@ public struct ExperimentRun {
         }
         var files: [(name: String, path: String)] = [("stack", stackPath), ("layer 1 checkpoint", folder + "/layer1/model.safetensors")]
             + (e.maps == nil ? [] : [("stack on the maps", top.path)])
-        if e.outputs.weights {
-            try Pictures.weights(of: stack, to: folder + "/weights.png")
-            files.append(("weights", folder + "/weights.png"))
-            if stack.preprocessing.steps.contains(where: { $0 is ZCA }) {
-                var unwhitened = Pictures.WeightSettings()
-                unwhitened.unwhiten = true
-                try Pictures.weights(of: stack, to: folder + "/weights_unwhitened.png", settings: unwhitened)
-                files.append(("weights (unwhitened)", folder + "/weights_unwhitened.png"))
-            }
-            // The filters beside layer 1's scalars in TensorBoard, at its last epoch.
-            let epochs = monitorRuns.first?.log.rows.last?["epoch"] ?? 0
-            try TensorBoardEvents(folder: folder + "/layer1", suffix: ".weights")
-                .appendImage(png: try Data(contentsOf: URL(fileURLWithPath: folder + "/weights.png")), tag: "weights", step: Int(epochs))
-        }
+        if e.outputs.weights { files += try writeWeights(of: stack, epochs: monitorRuns.first?.log.rows.last?["epoch"] ?? 0) }
         var accuracies: [String: Double] = [:]
         switch e.finetune {
         case .softmax(let configuration, let compare)?:
-            let variants: [(name: String, network: SoftmaxFineTuning.Network)] = [("finetune", .pretrained(top.stack, name: top.path))]
-                + (compare ? [("no_pretraining", .random(hidden: stack.layers.map(\.hiddenCount), activation: .sigmoid))] : [])
-            let labeled = try e.images.loadLabeled()
-            let runs = variants.map { variant in
-                var s = SoftmaxFineTuning.Settings(network: variant.network, images: e.images)
-                (s.validation, s.training, s.folder, s.preprocessing) = (e.validation, configuration, folder + "/" + variant.name, stack.preprocessing)
-                s.resume = resume && FileManager.default.fileExists(atPath: s.folder + "/finetune.safetensors")
-                if variants.count > 1 { s.progressLabel = variant.name }
-                return s
-            }
-            if let share = SoftmaxFineTuning.coresEach(runs: runs.count, compute: compute) {
-                say("fine-tuning \(variants.map(\.name).joined(separator: " and ")) side by side, \(share) core\(share == 1 ? "" : "s") each")
-            }
-            let results = try SoftmaxFineTuning.runSideBySide(runs, loaded: labeled, compute: compute, showProgress: showProgress, log: { _ in })
-            for (variant, result) in zip(variants, results) {
-                monitorRuns.append((variant.name.replacingOccurrences(of: "_", with: " "), result.report.log))
-                accuracies[variant.name] = result.evaluation.confusion.accuracy
-                say(String(format: "%@ %@: test accuracy %.2f%% (best validation error %.2f%% at epoch %d, %.1f s)", variant.name == "finetune" ? "pretrained" : "without pretraining",
-                           result.network.sizes, 100 * result.evaluation.confusion.accuracy, 100 * result.report.bestValidationError, result.report.bestEpoch, result.report.seconds))
-                files += [("\(variant.name) classifier", result.evaluation.classifierPath), ("\(variant.name) evaluation", result.evaluation.evaluationPath)]
-            }
+            files += try fineTuneSoftmax(configuration, compare: compare, stack: stack, top: top, monitorRuns: &monitorRuns, accuracies: &accuracies, say: say)
         case .svm(let svm, let grid, let stdEps, let features)?:
             var s = SVMFineTuning.Settings(features: .stack(top.stack, name: top.path, features), images: e.images)
             (s.validation, s.svm, s.cGrid, s.stdEps, s.folder, s.resume) = (e.validation, svm, grid, stdEps, folder + "/svm", resume)
@@ -194,20 +161,73 @@ public struct ExperimentRun {
             say(DepthStudy.table(rows, targetAccuracy: settings.targetAccuracy))
         case nil: break
         }
-        if e.outputs.monitor {
-            var (chart, _, missing) = try Pictures.monitorChart(monitorRuns, selection: e.outputs.monitorChannels, title: "\(e.name): monitor channels")
-            if !missing.isEmpty { say("monitor chart: no run has \(missing.joined(separator: ", ")); drawn: \(chart.series.map(\.label).joined(separator: ", "))") }
-            let values = chart.series.flatMap { $0.points.map(\.y) }
-            if let low = values.min(), let high = values.max(), low > 0 { chart.logarithmicY = high / low > 20 }
-            try chart.write(to: folder + "/monitor.png")
-            files.append(("monitor chart", folder + "/monitor.png"))
-        }
+        if e.outputs.monitor { files.append(try writeMonitorChart(monitorRuns, say: say)) }
         say(String(format: "done in %.1f s", Date().timeIntervalSince(start)))
         let width = files.map(\.name.count).max() ?? 0
         for (name, path) in files { say("\(name.padding(toLength: width, withPad: " ", startingAt: 0))  \(path)") }
         try AtomicFile.write(Data((lines.all.joined(separator: "\n") + "\n").utf8), to: folder + "/report.txt")
         log("report: \(folder)/report.txt")
         return Outcome(files: files, lines: lines.all, stack: top.stack, accuracies: accuracies)
+    }
+
+    /// The stack's filters as tiles (`weights.png`, and unwhitened beside it
+    /// after ZCA), and beside layer 1's scalars in TensorBoard at `epochs`.
+    private func writeWeights(of stack: LayerStack, epochs: Double) throws -> [(name: String, path: String)] {
+        var files: [(name: String, path: String)] = []
+        try Pictures.weights(of: stack, to: folder + "/weights.png")
+        files.append(("weights", folder + "/weights.png"))
+        if stack.preprocessing.steps.contains(where: { $0 is ZCA }) {
+            var unwhitened = Pictures.WeightSettings()
+            unwhitened.unwhiten = true
+            try Pictures.weights(of: stack, to: folder + "/weights_unwhitened.png", settings: unwhitened)
+            files.append(("weights (unwhitened)", folder + "/weights_unwhitened.png"))
+        }
+        // The filters beside layer 1's scalars in TensorBoard, at its last epoch.
+        try TensorBoardEvents(folder: folder + "/layer1", suffix: ".weights")
+            .appendImage(png: try Data(contentsOf: URL(fileURLWithPath: folder + "/weights.png")), tag: "weights", step: Int(epochs))
+        return files
+    }
+
+    /// Fine-tunes the pretrained network (and, with `compare`, the same one
+    /// without pretraining, side by side), saying each one's test accuracy.
+    private func fineTuneSoftmax(_ configuration: FineTuningConfiguration, compare: Bool, stack: LayerStack, top: (stack: LayerStack, path: String),
+                                 monitorRuns: inout [(name: String, log: MonitorLog)], accuracies: inout [String: Double],
+                                 say: StageLog) throws -> [(name: String, path: String)] {
+        let e = experiment
+        var files: [(name: String, path: String)] = []
+        let variants: [(name: String, network: SoftmaxFineTuning.Network)] = [("finetune", .pretrained(top.stack, name: top.path))]
+            + (compare ? [("no_pretraining", .random(hidden: stack.layers.map(\.hiddenCount), activation: .sigmoid))] : [])
+        let labeled = try e.images.loadLabeled()
+        let runs = variants.map { variant in
+            var s = SoftmaxFineTuning.Settings(network: variant.network, images: e.images)
+            (s.validation, s.training, s.folder, s.preprocessing) = (e.validation, configuration, folder + "/" + variant.name, stack.preprocessing)
+            s.resume = resume && FileManager.default.fileExists(atPath: s.folder + "/finetune.safetensors")
+            if variants.count > 1 { s.progressLabel = variant.name }
+            return s
+        }
+        if let share = SoftmaxFineTuning.coresEach(runs: runs.count, compute: compute) {
+            say("fine-tuning \(variants.map(\.name).joined(separator: " and ")) side by side, \(share) core\(share == 1 ? "" : "s") each")
+        }
+        let results = try SoftmaxFineTuning.runSideBySide(runs, loaded: labeled, compute: compute, showProgress: showProgress, log: { _ in })
+        for (variant, result) in zip(variants, results) {
+            monitorRuns.append((variant.name.replacingOccurrences(of: "_", with: " "), result.report.log))
+            accuracies[variant.name] = result.evaluation.confusion.accuracy
+            say(String(format: "%@ %@: test accuracy %.2f%% (best validation error %.2f%% at epoch %d, %.1f s)", variant.name == "finetune" ? "pretrained" : "without pretraining",
+                       result.network.sizes, 100 * result.evaluation.confusion.accuracy, 100 * result.report.bestValidationError, result.report.bestEpoch, result.report.seconds))
+            files += [("\(variant.name) classifier", result.evaluation.classifierPath), ("\(variant.name) evaluation", result.evaluation.evaluationPath)]
+        }
+        return files
+    }
+
+    /// `monitor.png`: every run's chosen channels, on a log scale when they span over 20x.
+    private func writeMonitorChart(_ monitorRuns: [(name: String, log: MonitorLog)], say: StageLog) throws -> (name: String, path: String) {
+        let e = experiment
+        var (chart, _, missing) = try Pictures.monitorChart(monitorRuns, selection: e.outputs.monitorChannels, title: "\(e.name): monitor channels")
+        if !missing.isEmpty { say("monitor chart: no run has \(missing.joined(separator: ", ")); drawn: \(chart.series.map(\.label).joined(separator: ", "))") }
+        let values = chart.series.flatMap { $0.points.map(\.y) }
+        if let low = values.min(), let high = values.max(), low > 0 { chart.logarithmicY = high / low > 20 }
+        try chart.write(to: folder + "/monitor.png")
+        return ("monitor chart", folder + "/monitor.png")
     }
 
     /// Trains `layers` greedily on `data` (layer k in `folder/layerk`, each
