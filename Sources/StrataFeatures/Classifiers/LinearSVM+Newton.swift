@@ -45,18 +45,7 @@ extension LinearSVM {
             weights = Tensor(zeros: [x.columns + 1, g])
         }
         var outputs = products.outputs(weights)
-        if start != nil {
-            // A start from another problem (other rows, other scaling) can be
-            // worse than none: f(0) = C n. Such classes start at zero.
-            for k in 0 ..< g {
-                var loss = 0.0, norm = 0.0
-                for i in 0 ..< n { let r = max(0, 1 - signs.scalars[i * g + k] * outputs.scalars[i * g + k]); loss += Double(r * r) }
-                for j in 0 ..< weights.rows { norm += Double(weights.scalars[j * g + k] * weights.scalars[j * g + k]) }
-                guard 0.5 * norm + Double(settings.c) * loss > Double(settings.c) * Double(n) else { continue }
-                for j in 0 ..< weights.rows { weights.scalars[j * g + k] = 0 }
-                for i in 0 ..< n { outputs.scalars[i * g + k] = 0 }
-            }
-        }
+        if start != nil { zeroStartsWorseThanZero(&weights, outputs: &outputs, signs: signs, c: settings.c) }
         // |grad f(0)| = 2C |[X^T y; sum y]|, the scale of the stopping rule.
         let reference = columnNorms(products.transposed(signs)).map { $0 * Double(twoC) }
         let thresholds = (0 ..< g).map { k -> Double in
@@ -113,6 +102,21 @@ extension LinearSVM {
             for i in 0 ..< n { alpha[i] = twoC * max(0, 1 - signs.scalars[i * g + k] * outputs.scalars[i * g + k]) }
             let w = (0 ..< weights.rows).map { weights.scalars[$0 * g + k] }
             return (w, objectives[k], iterations[k], alpha)
+        }
+    }
+
+    /// A start from another problem (other rows, other scaling) can be worse
+    /// than none (`f(0) = C n`): such classes (columns of `weights`, `(d + 1, g)`,
+    /// and of their `outputs`, `(n, g)`) start at zero.
+    static func zeroStartsWorseThanZero(_ weights: inout Tensor, outputs: inout Tensor, signs: Tensor, c: Float) {
+        let (n, g) = (outputs.rows, outputs.columns)
+        for k in 0 ..< g {
+            var loss = 0.0, norm = 0.0
+            for i in 0 ..< n { let r = max(0, 1 - signs.scalars[i * g + k] * outputs.scalars[i * g + k]); loss += Double(r * r) }
+            for j in 0 ..< weights.rows { norm += Double(weights.scalars[j * g + k] * weights.scalars[j * g + k]) }
+            guard 0.5 * norm + Double(c) * loss > Double(c) * Double(n) else { continue }
+            for j in 0 ..< weights.rows { weights.scalars[j * g + k] = 0 }
+            for i in 0 ..< n { outputs.scalars[i * g + k] = 0 }
         }
     }
 

@@ -47,17 +47,7 @@ extension LinearSVM {
         weights.withUnsafeMutableBufferPointer { wp in
         alpha.withUnsafeMutableBufferPointer { ap in
         active.withUnsafeMutableBufferPointer { flags in
-            if let start {
-                for c in 0 ..< g {
-                    let w = wp.baseAddress! + c * width
-                    for i in 0 ..< n where start[c][i] > 0 {
-                        let scaled = labels[i] == classes[c] ? start[c][i] : -start[c][i]
-                        ap[c * n + i] = start[c][i]
-                        addScaled(w, xp.baseAddress! + i * d, scale: scaled, count: d)
-                        w[d] += scaled
-                    }
-                }
-            }
+            if let start { warmStart(start, x: xp.baseAddress!, d: d, labels: labels, classes: classes, weights: wp.baseAddress!, alpha: ap.baseAddress!) }
             while done.contains(false) {
                 for s in stride(from: n - 1, to: 0, by: -1) { order.swapAt(s, Int(random.next() % UInt64(s + 1))) }
                 for c in 0 ..< g where !done[c] { (pgMax[c], pgMin[c]) = (-.infinity, .infinity) }
@@ -112,6 +102,24 @@ extension LinearSVM {
             let w = Array(weights[c * width ..< (c + 1) * width])
             let signs = labels.map { $0 == classes[c] ? Float(1) : -1 }
             return (w, primalObjective(x, signs: signs, w: w, settings: settings), iterations[c], Array(alpha[c * n ..< (c + 1) * n]))
+        }
+    }
+}
+
+extension LinearSVM {
+    /// Sets the dual variables `alpha` (per class, `n` each) to `start` and the
+    /// weights (per class, `d + 1` each: the bias last) to `sum_i alpha_i y_i x_i`.
+    static func warmStart(_ start: [[Float]], x: UnsafePointer<Float>, d: Int, labels: [Int], classes: [Int],
+                          weights: UnsafeMutablePointer<Float>, alpha: UnsafeMutablePointer<Float>) {
+        let n = labels.count
+        for c in classes.indices {
+            let w = weights + c * (d + 1)
+            for i in 0 ..< n where start[c][i] > 0 {
+                let scaled = labels[i] == classes[c] ? start[c][i] : -start[c][i]
+                alpha[c * n + i] = start[c][i]
+                addScaled(w, x + i * d, scale: scaled, count: d)
+                w[d] += scaled
+            }
         }
     }
 }
