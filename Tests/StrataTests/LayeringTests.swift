@@ -50,4 +50,11 @@ import Testing
         }
         print("layering: \(floors.count) modules, \(files) files, every import below its module")
     }
+
+    /// Every function in Sources is readable on a screen: none over 80 lines (scripts/long-functions.py lists any).
+    @Test(.enabled(if: Python.has("re"), "needs python3 for scripts/long-functions.py"))
+    func noFunctionIsLongerThanEightyLines() {
+        let (status, output) = Python.run([Self.root.appendingPathComponent("scripts/long-functions.py").path, "80"])
+        #expect(status == 0, "functions over 80 lines:\n\(output)")
+    }
 }

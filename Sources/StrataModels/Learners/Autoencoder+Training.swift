@@ -162,17 +162,7 @@ extension Autoencoder {
                 gradD.formProduct(hidden, output, transposeA: true)          // h^T delta  (H, V)
             }
         }
-        if configuration.sparsityWeight > 0 {
-            let rho = configuration.sparsityTarget
-            let beta = configuration.sparsityWeight
-            let means = hidden.sumOverRows() * inverseN
-            var term = Tensor(zeros: [hiddenCount])
-            for j in 0 ..< hiddenCount {
-                let r = min(max(means.scalars[j], 1e-6), 1 - 1e-6)
-                term.scalars[j] = beta * inverseN * (-rho / r + (1 - rho) / (1 - r))
-            }
-            deltaHidden.addToEachRow(term)
-        }
+        if configuration.sparsityWeight > 0 { deltaHidden.addToEachRow(sparsityDelta(inverseN: inverseN)) }
         deltaHidden.withUnsafeMutableBufferPointer { d in hidden.withUnsafeBufferPointer { configuration.encoder.multiplyByDerivative(d, output: $0) } }
         var contractiveColumnScale: Tensor?
         if configuration.contractiveWeight > 0 {
@@ -209,6 +199,20 @@ extension Autoencoder {
             gradW.add(extra)
         }
         return cost
+    }
+
+    /// The sparsity penalty's derivative at each hidden unit (`(hidden)`):
+    /// `beta / n * (-rho / r + (1 - rho) / (1 - r))`, `r` the unit's mean
+    /// activation over the batch (kept inside (0, 1)), `rho` the target.
+    func sparsityDelta(inverseN: Float) -> Tensor {
+        let (rho, beta) = (configuration.sparsityTarget, configuration.sparsityWeight)
+        let means = hidden.sumOverRows() * inverseN
+        var term = Tensor(zeros: [hiddenCount])
+        for j in 0 ..< hiddenCount {
+            let r = min(max(means.scalars[j], 1e-6), 1 - 1e-6)
+            term.scalars[j] = beta * inverseN * (-rho / r + (1 - rho) / (1 - r))
+        }
+        return term
     }
 
     public mutating func trainStep(_ batch: Tensor, hyper: StepHyperparameters, random: inout RandomSource) throws -> Double {

@@ -70,16 +70,7 @@ extension RBM {
                         rngs[part].sampleBernoulli(UnsafeMutableBufferPointer(start: upNeg + rows.lowerBound * h, count: rows.count * h))
                     }
                 }
-                FixedParts.run(visibleParts, cores: cores) { part in
-                    let j = FixedParts.range(part, of: visibleParts, extent: v)
-                    BLAS.gemm(m: n, n: j.count, k: h, UnsafePointer(upNeg), lda: h, transposeA: false, UnsafePointer(W) + j.lowerBound * h, ldb: h,
-                              transposeB: true, down + j.lowerBound, ldc: v)
-                    for r in 0 ..< n {
-                        let row = down + r * v + j.lowerBound
-                        addEight(row, UnsafePointer(B) + j.lowerBound, count: j.count)
-                        if binary { VectorKernels.map(.sigmoid, row, count: j.count) }
-                    }
-                }
+                Self.visibleMeans(upNeg, into: down, W: W, B: B, n: n, v: v, h: h, binary: binary, parts: visibleParts, cores: cores)
                 FixedParts.run(rowParts, cores: cores) { part in
                     let rows = FixedParts.range(part, of: rowParts, extent: n)
                     let (first, count) = (rows.lowerBound * v, rows.count * v)
@@ -126,6 +117,21 @@ extension RBM {
                 let row = out + r * h + j.lowerBound
                 sigmoidRow(row, bias: UnsafePointer(C) + j.lowerBound, scale: inverse, count: j.count)
                 if negate { negateEight(row, count: j.count) }
+            }
+        }
+    }
+
+    /// `b + source W^T` (Gaussian) or its sigmoid (binary) into `out` (`(n, v)`), in `parts` bands of visible columns.
+    static func visibleMeans(_ source: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>, W: UnsafeMutablePointer<Float>,
+                             B: UnsafeMutablePointer<Float>, n: Int, v: Int, h: Int, binary: Bool, parts visibleParts: Int, cores: Int) {
+        FixedParts.run(visibleParts, cores: cores) { part in
+            let j = FixedParts.range(part, of: visibleParts, extent: v)
+            BLAS.gemm(m: n, n: j.count, k: h, UnsafePointer(source), lda: h, transposeA: false, UnsafePointer(W) + j.lowerBound * h, ldb: h,
+                      transposeB: true, out + j.lowerBound, ldc: v)
+            for r in 0 ..< n {
+                let row = out + r * v + j.lowerBound
+                addEight(row, UnsafePointer(B) + j.lowerBound, count: j.count)
+                if binary { VectorKernels.map(.sigmoid, row, count: j.count) }
             }
         }
     }

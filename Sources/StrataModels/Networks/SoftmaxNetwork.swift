@@ -178,17 +178,7 @@ public struct SoftmaxNetwork: Sendable {
                                    random: inout RandomSource) -> (loss: Double, gradients: [(weights: Tensor, bias: Tensor)]) {
         let n = x.rows
         // Forward, keeping each layer's output and mask, into buffers kept between steps.
-        if activations.count != hidden.count {
-            activations = hidden.map { _ in Tensor(zeros: [0, 0]) }
-            masks = activations
-            droppedActivations = activations
-            lowerDeltas = activations
-            pieceDeltas = activations
-        }
-        if weightGradients.count != hidden.count + 1 {
-            weightGradients = (hidden + [output]).map { _ in Tensor(zeros: [0, 0]) }
-            biasGradients = weightGradients
-        }
+        prepareStepBuffers()
         var layerInputs: [Tensor] = []
         layerInputs.reserveCapacity(hidden.count + 1)
         var a = x
@@ -198,9 +188,7 @@ public struct SoftmaxNetwork: Sendable {
             droppedInput.formElementwiseProduct(x, inputMask)
             a = droppedInput
         }
-        if normalizationCaches.count != hidden.count { normalizationCaches = hidden.map { _ in BatchNormalization.Cache() } }
         normalizationGradients = hidden.map { _ in nil }
-        if pieceOutputs.count != hidden.count { (pieceOutputs, winners) = (hidden.map { _ in Tensor(zeros: [0, 0]) }, hidden.map { _ in [] }) }
         for (l, layer) in hidden.enumerated() {
             layerInputs.append(a)
             if layer.pieces > 1 {
@@ -254,6 +242,21 @@ public struct SoftmaxNetwork: Sendable {
         }
         let grads = (0 ..< layers.count).map { (weights: weightGradients[$0], bias: biasGradients[$0]) }
         return (loss, grads)
+    }
+
+    /// The step's buffers, one per layer, made when the layer count changes
+    /// and reused (resized only with the batch) from step to step.
+    mutating func prepareStepBuffers() {
+        if activations.count != hidden.count {
+            activations = hidden.map { _ in Tensor(zeros: [0, 0]) }
+            (masks, droppedActivations, lowerDeltas, pieceDeltas) = (activations, activations, activations, activations)
+        }
+        if weightGradients.count != hidden.count + 1 {
+            weightGradients = (hidden + [output]).map { _ in Tensor(zeros: [0, 0]) }
+            biasGradients = weightGradients
+        }
+        if normalizationCaches.count != hidden.count { normalizationCaches = hidden.map { _ in BatchNormalization.Cache() } }
+        if pieceOutputs.count != hidden.count { (pieceOutputs, winners) = (hidden.map { _ in Tensor(zeros: [0, 0]) }, hidden.map { _ in [] }) }
     }
 
     /// One SGD step on a minibatch; returns its mean cross-entropy.
