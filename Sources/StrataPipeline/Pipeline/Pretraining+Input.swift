@@ -33,10 +33,10 @@ extension Pretraining.Input {
         }
         try s.refuseInapplicable(["block_rows"], "without \(s.name("input")) (it reads an \(s.name("input")) matrix from disk)")
         let images = try ImageSettings.read(from: s)
-        if let stack, let window {
+        if let stack, window != nil {
             try s.refuseInapplicable(pixels, "with \(s.name("on")) and \(s.name("window")): the layer trains on windows of the stack's pooled maps of the images it records")
             return .maps(path: stack, features: try FeatureSettings.read(from: s), dataset: try s.text("dataset"), limit: images.limit,
-                         patches: try patches(window: window, from: s))
+                         patches: try patches(from: s))
         }
         if let stack {
             try s.refuseInapplicable(pixels + ["window", "random", "preprocess"],
@@ -44,12 +44,12 @@ extension Pretraining.Input {
             return .stack(path: stack, dataset: try s.text("dataset"), limit: images.limit)
         }
         if window == nil { try s.refuseInapplicable(["random"], "without \(s.name("window")) (random patches need a window size)") }
-        return .images(images, patches: try window.map { try patches(window: $0, from: s) })
+        return .images(images, patches: window == nil ? nil : try patches(from: s))
     }
 
-    /// `random` windows (default ``Pretraining/PatchSettings/defaultCount``) of size `window`.
-    static func patches(window: String, from s: SettingSource) throws -> Pretraining.PatchSettings {
-        let pair = try s.value("window", PairSetting.init(parsing:)) ?? PairSetting(parsing: window)
+    /// `random` windows (default ``Pretraining/PatchSettings/defaultCount``) of size `window` (given).
+    static func patches(from s: SettingSource) throws -> Pretraining.PatchSettings {
+        guard let pair = try s.value("window", PairSetting.init(parsing:)) else { throw s.failure("window", "a window size is needed for patches") }
         return Pretraining.PatchSettings(window: .init(height: pair.first, width: pair.second),
                                          count: try s.positive("random", s.int) ?? Pretraining.PatchSettings.defaultCount)
     }

@@ -80,7 +80,7 @@ public struct FineTuner: Sendable {
     @discardableResult
     public func train(_ network: inout SoftmaxNetwork, examples x: TrainingExamples, labels: [Int],
                       validationX: Tensor, validationLabels: [Int]) throws -> Report {
-        try check(x, labels: labels, validationX: validationX, validationLabels: validationLabels, classes: network.classCount, inputs: network.inputCount)
+        try check(x, labels: labels, validationX: validationX, validationLabels: validationLabels, network: network)
         let dataIdentity = ([try x.validatedFingerprint(what: "training data", showProgress: showProgress), validationX.fingerprint, Tensor.fingerprint(labels: labels)] + (softTargets.map { [$0.fingerprint] } ?? []))
             .joined(separator: ",")
         var run = try FineTuningRun(self, network: network, examples: x, labels: labels, validationX: validationX, validationLabels: validationLabels,
@@ -96,12 +96,13 @@ public struct FineTuner: Sendable {
     /// Refuses what the run cannot train on: labels outside the classes or
     /// not one per example, data of another width, an unmeasurable target,
     /// empty sets, soft targets or augmentation images that do not match.
-    func check(_ x: TrainingExamples, labels: [Int], validationX: Tensor, validationLabels: [Int], classes: Int, inputs: Int) throws {
+    func check(_ x: TrainingExamples, labels: [Int], validationX: Tensor, validationLabels: [Int], network: SoftmaxNetwork) throws {
+        let (classes, inputs) = (network.classCount, network.inputCount)
         try configuration.validate()
         try checkLabels(labels, rows: x.rows, classes: classes, what: "training labels")
         try checkLabels(validationLabels, rows: validationX.rows, classes: classes, what: "validation labels")
         for (shape, what) in [([x.rows, x.columns], "training data"), (validationX.shape, "validation data")] where shape[1] != inputs {
-            throw StrataError.shapeMismatch(context: "\(what) for a \("\(inputs)-input") network", expected: [shape[0], inputs], found: shape)
+            throw StrataError.shapeMismatch(context: "\(what) for a \(network.sizes) network", expected: [shape[0], inputs], found: shape)
         }
         if let target {
             guard target.every >= 1, (0 ... 1).contains(target.error), !resume else {

@@ -157,8 +157,7 @@ struct FineTuningRun: EpochTask {
         let error = monitorRow(epoch: epoch, objective: objective, seconds: seconds)
         if let reason = DivergenceGuard.chanceLevel(trainError: log.rows.last?["train_y_misclass"], trainLoss: log.rows.last?["train_y_nll"],
                                                     classes: network.classCount) {
-            throw StrataError.diverged(epoch: epoch, batch: (plan.examples.rows + configuration.batchSize - 1) / configuration.batchSize,
-                                       lastCheckpoint: lastCheckpoint, reason: reason)
+            throw StrataError.diverged(epoch: epoch, batch: batches, lastCheckpoint: lastCheckpoint, reason: reason)
         }
         if lbfgs != nil, tuner.showProgress { print(String(format: "L-BFGS %d: objective %.6f, valid error %.2f%%", epoch, objective, 100 * error) + summary) }
         let line = FineTuner.epochLine(objective: objective, hardLabelLoss: tuner.softTargets == nil ? nil : log.rows.last?["train_y_nll"], validError: error)

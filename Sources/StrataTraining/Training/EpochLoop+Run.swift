@@ -94,11 +94,13 @@ extension EpochLoop {
         // After an error on one rank the others may be inside a collective: the job then ends through MPI_Abort.
         var endingTogether = false
         defer { if endingTogether { task.freeWindows() } }
+        // The minibatch buffer, made once for the run (reallocated only when a batch's size changes).
+        var batch = Tensor(zeros: [min(task.plan.globalBatch, task.plan.examples.rows), task.plan.examples.columns])
         while task.state.epoch < task.plan.maxEpochs && !task.state.stopped {
             let epoch = task.state.epoch + 1
             let epochStart = Date()
             let bar = task.plan.bar(epoch)
-            let (objective, batches, stopAfterEpoch) = try runSteps(epoch, &task, bar: bar, endingTogether: &endingTogether)
+            let (objective, batches, stopAfterEpoch) = try runSteps(epoch, &task, bar: bar, batch: &batch, endingTogether: &endingTogether)
             try task.endSteps(epoch, batches: batches)
             do {
                 let line = try task.record(epoch, objective: objective, seconds: Date().timeIntervalSince(epochStart), batches: batches)
@@ -119,7 +121,7 @@ extension EpochLoop {
     }
 
     /// An epoch's steps: its mean objective, its batches, and whether a replica asked to stop at its end.
-    private static func runSteps<Task: EpochTask>(_ epoch: Int, _ task: inout Task, bar: ProgressBar?,
+    private static func runSteps<Task: EpochTask>(_ epoch: Int, _ task: inout Task, bar: ProgressBar?, batch: inout Tensor,
                                                   endingTogether: inout Bool) throws -> (objective: Double, batches: Int, stop: Bool) {
         if let whole = try task.wholeEpoch(epoch) { return (whole.objective, 0, whole.stopRequested) }
         let plan = task.plan
@@ -129,7 +131,6 @@ extension EpochLoop {
         (task.state.epochPosition, task.state.epochRandom) = (nil, nil)
         var (lossSum, batches) = task.startEpoch(epoch)
         var done = resumedPosition
-        var batch = Tensor(zeros: [min(plan.globalBatch, plan.examples.rows), plan.examples.columns])
         do {
             try forEachShare(of: plan.gatherer, order: order, from: resumedPosition, batchSize: plan.globalBatch, share: plan.share,
                              batch: &batch) { rows, batch, globalRows, firstExample in

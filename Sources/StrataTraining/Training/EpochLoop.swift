@@ -256,7 +256,7 @@ public struct DivergenceGuard: Codable, Equatable, Sendable {
     public static func chanceLevel(trainError: Double?, trainLoss: Double?, classes: Int) -> String? {
         guard classes >= 2, let trainError, let trainLoss else { return nil }
         let chance = 1 - 1 / Double(classes), uniform = Foundation.log(Double(classes))
-        guard trainError >= 0.9 * chance, trainLoss > 1.5 * uniform || !trainLoss.isFinite else { return nil }
+        guard LearningCurves.isAtChance(error: trainError, classes: classes), trainLoss > 1.5 * uniform || !trainLoss.isFinite else { return nil }
         return String(format: "the network fell to chance level: training error %.1f%% (guessing among %d classes: %.1f%%) with a loss of %.4g, above a uniform guess's %.3f",
                       100 * trainError, classes, 100 * chance, trainLoss, uniform)
     }

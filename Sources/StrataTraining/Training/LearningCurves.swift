@@ -46,10 +46,16 @@ public enum LearningCurves {
         return regime(train: train, valid: valid, classes: classes)
     }
 
+    /// Whether an error rate is no better than guessing among `classes`: at
+    /// least 90% of chance's `1 - 1/classes` (false for fewer than 2 classes).
+    public static func isAtChance(error: Double, classes: Int) -> Bool {
+        classes >= 2 && error >= 0.9 * (1 - 1 / Double(classes))
+    }
+
     /// The regime of a training and a validation error (fractions) of a
     /// classifier of `classes` classes (nil: not checked against chance).
     public static func regime(train: Double, valid: Double, classes: Int? = nil) -> Regime? {
-        if let classes, classes >= 2, valid >= 0.9 * (1 - 1 / Double(classes)) { return .chance(train: train, valid: valid, classes: classes) }
+        if let classes, isAtChance(error: valid, classes: classes) { return .chance(train: train, valid: valid, classes: classes) }
         let gap = valid - train
         if gap >= max(0.02, train) { return .highVariance(train: train, valid: valid) }
         if train >= 0.05, gap < 0.25 * valid { return .highBias(train: train, valid: valid) }
