@@ -140,10 +140,7 @@ public struct FineTuner: Sendable {
             throw StrataError.badKey(path: checkpointPath, key: "__metadata__.state.data",
                                      reason: "the run was trained on other data (\(saved.state.data)), not \(identity); resume with the same images, limit and validation")
         }
-        var log = MonitorLog()
-        if FileManager.default.fileExists(atPath: monitorPath) {
-            log = MonitorLog(rows: try MonitorLog.read(monitorPath).rows.filter { ($0["epoch"] ?? 0) <= Double(saved.state.epoch) })
-        }
+        let log = try MonitorLog.resumed(from: monitorPath, throughEpoch: saved.state.epoch)
         return (saved.network, saved.best, saved.state, saved.lbfgs, saved.downpourAccumulators, log)
     }
 }

@@ -38,8 +38,7 @@ extension MinibatchSGDSettings {
     /// older record lacks keeps its default, declared once, on the property.
     mutating func decodeMinibatchSGD<Key: CodingKey>(_ c: KeyedDecodingContainer<Key>) throws {
         func read<T: Decodable>(_ name: String, _ value: inout T) throws {
-            guard let key = Key(stringValue: name) else { return }
-            value = try c.decodeIfPresent(T.self, forKey: key) ?? value
+            if let key = Key(stringValue: name) { try decodeIfPresent(c, key, into: &value) }
         }
         try read("batchSize", &batchSize)
         try read("learningRate", &learningRate)

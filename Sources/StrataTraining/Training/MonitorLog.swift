@@ -34,6 +34,13 @@ public struct MonitorLog: Sendable {
         try AtomicFile.write(Data(text.utf8), to: path)
     }
 
+    /// The rows of a resumed run's log at `path` up to `epoch` (later ones,
+    /// from after its checkpoint, are done again); empty when there is no log.
+    public static func resumed(from path: String, throughEpoch epoch: Int) throws -> MonitorLog {
+        guard FileManager.default.fileExists(atPath: path) else { return MonitorLog() }
+        return MonitorLog(rows: try read(path).rows.filter { ($0["epoch"] ?? 0) <= Double(epoch) })
+    }
+
     public static func read(_ path: String) throws -> MonitorLog {
         let data = try readWholeFile(path)
         var log = MonitorLog()

@@ -96,10 +96,7 @@ public struct Trainer: Sendable {
         // A learning rate changed since the checkpoint (typically lowered after
         // a divergence) takes effect; an unchanged one resumes exactly.
         if let saved = saved.training, saved.learningRate != configuration.learningRate { state.learningRate = configuration.learningRate }
-        var log = MonitorLog()
-        if FileManager.default.fileExists(atPath: monitorPath) {
-            log = MonitorLog(rows: try MonitorLog.read(monitorPath).rows.filter { ($0["epoch"] ?? 0) <= Double(state.epoch) })
-        }
+        let log = try MonitorLog.resumed(from: monitorPath, throughEpoch: state.epoch)
         state.seconds = log.rows.last?["total_seconds"] ?? 0
         return (restored, state, saved.downpourAccumulators, log)
     }
