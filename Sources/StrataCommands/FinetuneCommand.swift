@@ -64,30 +64,21 @@ struct SoftmaxFinetune: ParsableCommand {
     @Option(help: ArgumentHelp("With --train-features: leave them on disk and read N rows at a time (features larger than memory).", valueName: "N"))
     var blockRows: Int?
 
-    /// The feature files the flags name, refusing the image flags beside them.
-    func featureFiles() throws -> SoftmaxFineTuning.FeatureFiles? {
-        guard let (trainFeatures, testFeatures) = try featureFileOptions.files() else {
-            try refuse(["--block-rows": blockRows.map(String.init)], "without --train-features")
-            return nil
-        }
-        try refuse(["--stack": layers.stack, "--dataset": data.images.dataset, "--limit": data.images.limit.map(String.init),
-                    "--pixel-scale": pixels.pixelScale, "--binarize": pixels.binarize ? "" : nil],
-                   "with --train-features: the network reads the features as they are")
-        if let rows = blockRows, rows < 1 { throw ValidationError("--block-rows must be at least 1, not \(rows)") }
-        return .init(train: trainFeatures, test: testFeatures, blockRows: blockRows)
+    /// Every flag that chooses the input, by its settings key.
+    var inputFlags: FlagSettings {
+        FlagSettings(featureFileOptions.settings.merging(data.images.settings) { a, _ in a }.merging(pixels.settings) { a, _ in a }
+            .merging(["stack": layers.stack, "block_rows": blockRows.map(String.init)]) { a, _ in a }.merging(layers.randomSettings) { a, _ in a })
     }
 
     func settings() throws -> SoftmaxFineTuning.Settings {
         let training = try FineTuningConfiguration.read(from: FlagSettings(self.training.settings))
         let network: SoftmaxFineTuning.Network, pretrained: LayerStack?
-        if let stack = layers.stack {
-            try refuse(["--hidden": layers.hidden, "--activation": layers.activation, "--maxout-pieces": layers.maxoutPieces, "--pixel-scale": pixels.pixelScale, "--binarize": pixels.binarize ? "" : nil],
-                       "with --stack: the network's layers and the pixel treatment are the stack's")
+        if case .stack(let stack) = try FineTuningInput.readSoftmax(from: inputFlags) {
             pretrained = try LayerStack.read(stack)
             network = .pretrained(pretrained!, name: stack)
         } else {
             pretrained = nil
-            network = try .random(reading: FlagSettings(["hidden": layers.hidden, "activation": layers.activation, "maxout_pieces": layers.maxoutPieces]))
+            network = try .random(reading: FlagSettings(layers.randomSettings))
         }
         var s = SoftmaxFineTuning.Settings(network: network, images: try data.imageSettings(stack: pretrained, name: layers.stack, pixels: pixels))
         s.training = training
@@ -98,14 +89,15 @@ struct SoftmaxFinetune: ParsableCommand {
     }
 
     func validate() throws {
-        _ = try featureFiles()
-        if layers.stack == nil && featureFileOptions.trainFeatures == nil { try settingsFailure { _ = try settings() } }
+        try settingsFailure {
+            if case .pixels = try FineTuningInput.readSoftmax(from: inputFlags) { _ = try settings() }
+        }
     }
 
     func run() throws {
         let start = Date()
         let result: SoftmaxFineTuning.Result
-        if let files = try featureFiles() {
+        if case .featureFiles(let files) = try FineTuningInput.readSoftmax(from: inputFlags) {
             result = try SoftmaxFineTuning.run(try settings(), features: files, compute: try compute.announced())
         } else {
             result = try SoftmaxFineTuning.run(try settings(), compute: try compute.announced())
@@ -141,14 +133,16 @@ struct SVMFinetune: ParsableCommand {
     func settings() throws -> SVMFineTuning.Settings {
         let (svm, grid, stdEps) = try SVMFineTuning.readSVM(from: FlagSettings(self.svm.settings))
         let source: SVMFineTuning.Features, pretrained: LayerStack?
-        if let (trainFeatures, testFeatures) = try featureFiles.files() {
-            try refuse(["--stack": stack, "--dataset": data.images.dataset, "--limit": data.images.limit.map(String.init), "--layer": features.given ? "" : nil],
-                       "with --train-features: the features are read as they are")
-            (source, pretrained) = (.files(train: trainFeatures, test: testFeatures), nil)
-        } else {
-            guard let stack else { throw ValidationError("give --stack (features computed here) or --train-features/--test-features") }
+        let input = FlagSettings(featureFiles.settings.merging(data.images.settings) { a, _ in a }.merging(features.settings) { a, _ in a }
+            .merging(["stack": stack]) { a, _ in a })
+        switch try FineTuningInput.readSVM(from: input) {
+        case .featureFiles(let files):
+            (source, pretrained) = (.files(train: files.train, test: files.test), nil)
+        case .stack(let stack):
             pretrained = try LayerStack.read(stack)
             source = .stack(pretrained!, name: stack, try FeatureSettings.read(from: FlagSettings(features.settings)))
+        case .pixels:
+            throw ValidationError("an SVM reads feature files or a stack's features, not pixels")
         }
         var s = SVMFineTuning.Settings(features: source, images: try data.imageSettings(stack: pretrained, name: stack, pixels: nil))
         (s.svm, s.cGrid, s.stdEps) = (svm, grid, stdEps)
@@ -172,10 +166,13 @@ struct NetworkOptions: ParsableArguments {
     var stack: String?
     @Option(help: "Without --stack: hidden layer sizes of a randomly initialized network, for example 1000,1000.")
     var hidden: String?
-    @Option(help: "Without --stack: the hidden activation, sigmoid (default), tanh, relu, leaky_relu (rectifiers get He initialization) or maxout.")
+    @Option(help: "Without --stack: the hidden activation, sigmoid, tanh, relu, leaky_relu (rectifiers get He initialization) or maxout (default \(SoftmaxFineTuning.Network.defaultActivation.rawValue)).")
     var activation: String?
-    @Option(help: "Without --stack, with --activation maxout: linear pieces per unit, each unit their maximum (default 2; Goodfellow et al. 2013).")
+    @Option(help: "Without --stack, with --activation maxout: linear pieces per unit, each unit their maximum (default \(SoftmaxFineTuning.Network.defaultMaxoutPieces); Goodfellow et al. 2013).")
     var maxoutPieces: String?
+
+    /// The random network's flags, by their settings keys.
+    var randomSettings: [String: String?] { ["hidden": hidden, "activation": activation, "maxout_pieces": maxoutPieces] }
 }
 
 /// Features written by `strata features` instead of images: a training and a
@@ -186,13 +183,5 @@ struct FeatureFileOptions: ParsableArguments {
     @Option(help: "With --train-features: test features (.npy; labels in FILE.labels.npy).")
     var testFeatures: String?
 
-    /// Both files, nil when neither is given; one without the other is refused.
-    func files() throws -> (train: String, test: String)? {
-        guard let trainFeatures else {
-            try refuse(["--test-features": testFeatures], "without --train-features")
-            return nil
-        }
-        guard let testFeatures else { throw ValidationError("--train-features needs --test-features") }
-        return (trainFeatures, testFeatures)
-    }
+    var settings: [String: String?] { ["train_features": trainFeatures, "test_features": testFeatures] }
 }

@@ -3,37 +3,42 @@ import Strata
 
 /// A layer's learner, by the same names as a YAML layer.
 struct LearnerOptions: ParsableArguments {
-    @Option(help: "grbm, rbm, autoencoder, kmeans or spherical_kmeans (default: grbm). K-means makes one Lloyd step per epoch; --hidden is its number of centroids.")
+    /// The library's defaults, which the help texts quote.
+    static let (rbm, autoencoder) = (RBM.Configuration(visibleCount: 1, hiddenCount: 1, visibleUnits: .gaussian, objective: .contrastiveDivergence(steps: 1)),
+                                     Autoencoder.Configuration(visibleCount: 1, hiddenCount: 1))
+    static let (grbmObjective, rbmObjective) = (LayerSettings.defaultObjective(gaussian: true).text, LayerSettings.defaultObjective(gaussian: false).text)
+
+    @Option(help: "grbm, rbm, autoencoder, kmeans or spherical_kmeans (default: \(LayerSettings.defaultLearner)). K-means makes one Lloyd step per epoch; --hidden is its number of centroids.")
     var learner: String?
-    @Option(help: "Hidden units (default 400).")
+    @Option(help: "Hidden units (default \(LayerSettings.defaultHidden)).")
     var hidden: String?
-    @Option(help: "RBM objective: smd[:NOISE] (score matching, GRBM only; the default for grbm, noise 0.4), cd[:STEPS] (the default for rbm) or pcd[:STEPS].")
+    @Option(help: "RBM objective: smd[:NOISE] (score matching, GRBM only), cd[:STEPS] or pcd[:STEPS] (default: \(grbmObjective) for grbm, \(rbmObjective) for rbm).")
     var objective: String?
-    @Option(help: "Weights start uniform in [-irange, irange] (default 0.05).")
+    @Option(help: "Weights start uniform in [-irange, irange] (default \(shown(rbm.irange))).")
     var irange: String?
-    @Option(parsing: .unconditional, help: "RBM: initial hidden bias (default 0; pylearn2's quick start: -2).")
+    @Option(parsing: .unconditional, help: "RBM: initial hidden bias (default \(shown(rbm.initHiddenBias)); pylearn2's quick start: -2).")
     var initHiddenBias: String?
-    @Option(help: "GRBM: initial sigma (default 1).")
+    @Option(help: "GRBM: initial sigma (default \(shown(rbm.initSigma))).")
     var initSigma: String?
-    @Option(help: "GRBM under smd: sigma's learning-rate scale (default 0.001); refused under cd/pcd, where sigma is not learned.")
+    @Option(help: "GRBM under smd: sigma's learning-rate scale (default \(shown(rbm.sigmaLearningRateScale))); refused under cd/pcd, where sigma is not learned.")
     var sigmaLrScale: String?
-    @Option(help: "RBM: use visible means in the Gibbs chain, true or false (pylearn2's mean_vis; default false).")
+    @Option(help: "RBM: use visible means in the Gibbs chain, true or false (pylearn2's mean_vis; default \(rbm.meanVisible)).")
     var meanVisible: String?
-    @Option(help: "Autoencoder: tie decoder weights to the encoder's transpose, true or false (default true).")
+    @Option(help: "Autoencoder: tie decoder weights to the encoder's transpose, true or false (default \(autoencoder.tied)).")
     var tied: String?
-    @Option(help: "Autoencoder encoder activation: sigmoid, tanh, relu, leaky_relu, linear (default sigmoid).")
+    @Option(help: "Autoencoder encoder activation: sigmoid, tanh, relu, leaky_relu, linear (default \(autoencoder.encoder.rawValue)).")
     var encoder: String?
-    @Option(help: "Autoencoder decoder activation: sigmoid, tanh, relu, leaky_relu, linear (default sigmoid).")
+    @Option(help: "Autoencoder decoder activation: sigmoid, tanh, relu, leaky_relu, linear (default \(autoencoder.decoder.rawValue)).")
     var decoder: String?
-    @Option(help: "Autoencoder loss: cross-entropy or squared-error (default cross-entropy).")
+    @Option(help: "Autoencoder loss: cross-entropy or squared-error (default \(autoencoder.loss.text)).")
     var loss: String?
-    @Option(help: "Autoencoder corruption: none, masking:P, gaussian:STD or salt-pepper:P (default none).")
+    @Option(help: "Autoencoder corruption: none, masking:P, gaussian:STD or salt-pepper:P (default \(autoencoder.corruption.text)).")
     var corruption: String?
-    @Option(help: "Autoencoder: KL sparsity weight (default 0: off).")
+    @Option(help: "Autoencoder: KL sparsity weight (default \(shown(autoencoder.sparsityWeight)): off).")
     var sparsityWeight: String?
-    @Option(help: "Autoencoder: sparsity target activation (default 0.05; needs --sparsity-weight).")
+    @Option(help: "Autoencoder: sparsity target activation (default \(shown(autoencoder.sparsityTarget)); needs --sparsity-weight).")
     var sparsityTarget: String?
-    @Option(help: "Autoencoder: contractive penalty weight (default 0: off).")
+    @Option(help: "Autoencoder: contractive penalty weight (default \(shown(autoencoder.contractiveWeight)): off).")
     var contractiveWeight: String?
 
     var settings: [String: String?] {
@@ -70,23 +75,23 @@ struct TrainingOptions: ParsableArguments {
 /// Preprocessing steps and their settings, by the YAML step names.
 struct PreprocessingOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Steps in order, comma-separated: remove-mean, gcn, zca, standardize, pca.",
-                                            discussion: "The quick start uses gcn,zca (GCN's defaults are the quick start's: --sqrt-bias 10, --use-std true)."))
+                                            discussion: "The quick start uses gcn,zca (GCN's defaults are the quick start's: --sqrt-bias \(shown(PreprocessingPipeline.defaultGCN.sqrtBias)), --use-std \(PreprocessingPipeline.defaultGCN.useStd))."))
     var preprocess: String?
-    @Option(help: "GCN: added inside the square root (pylearn2's sqrt_bias; default 10).")
+    @Option(help: "GCN: added inside the square root (pylearn2's sqrt_bias; default \(shown(PreprocessingPipeline.defaultGCN.sqrtBias))).")
     var sqrtBias: String?
-    @Option(help: "GCN: divide by the standard deviation (true, the default) or the norm (false).")
+    @Option(help: "GCN: divide by the standard deviation (true) or the norm (false) (default \(PreprocessingPipeline.defaultGCN.useStd)).")
     var useStd: String?
-    @Option(help: "GCN: multiply the result by this (default 1).")
+    @Option(help: "GCN: multiply the result by this (default \(shown(PreprocessingPipeline.defaultGCN.scale))).")
     var gcnScale: String?
-    @Option(help: "GCN: the smallest divisor (default 1e-8).")
+    @Option(help: "GCN: the smallest divisor (default \(shown(PreprocessingPipeline.defaultGCN.minDivisor))).")
     var minDivisor: String?
-    @Option(help: "ZCA: regularizer added to the covariance's diagonal (pylearn2's filter_bias; default 0.1).")
+    @Option(help: "ZCA: regularizer added to the covariance's diagonal (pylearn2's filter_bias; default \(shown(ZCA().filterBias))).")
     var filterBias: String?
-    @Option(help: "Standardize: added to each feature's standard deviation (default 1e-4).")
+    @Option(help: "Standardize: added to each feature's standard deviation (default \(shown(Standardization().stdEps))).")
     var stdEps: String?
     @Option(help: "PCA: number of components kept.")
     var pcaComponents: String?
-    @Option(help: "PCA: divide each component by its standard deviation, true or false (default false).")
+    @Option(help: "PCA: divide each component by its standard deviation, true or false (default \(PCA(components: 1).whiten)).")
     var pcaWhiten: String?
 
     var settings: [String: String?] {
@@ -105,15 +110,15 @@ struct PreprocessingOptions: ParsableArguments {
 struct FeatureOptions: ParsableArguments {
     @Option(help: "Features from this layer (1 = the bottom; default: the top).")
     var layer: String?
-    @Option(help: "Convolutional extraction (stacks trained on patches): window stride, N or YxX (default 1).")
+    @Option(help: "Convolutional extraction (stacks trained on patches): window stride, N or YxX (default \(FeatureSettings().stride.height)).")
     var stride: String?
-    @Option(help: "Pooling grid over the hidden maps, RxC (default 2x2: quadrants, as Coates et al.).")
+    @Option(help: "Pooling grid over the hidden maps, RxC (default \(FeatureSettings().pooling.gridRows)x\(FeatureSettings().pooling.gridColumns): quadrants, as Coates et al.).")
     var pool: String?
-    @Option(help: "Pooling: sum (default), mean, max or l2 (the square root of the sum of squares).")
+    @Option(help: "Pooling: sum, mean, max or l2 (the square root of the sum of squares) (default \(FeatureSettings().pooling.operation.rawValue)).")
     var poolOp: String?
     @Option(help: "How the chosen layer encodes: means (its hidden means, the default) soft-threshold:ALPHA (Coates and Ng's max(0, ±x·d - ALPHA) on its unit-norm filters, both polarities: twice the features), triangle (the filters as centroids: max(0, mean distance - distance)) or hard (1 for the nearest filter).")
     var encoding: String?
-    @Option(help: "Images per extraction batch, bounding memory (default 16).")
+    @Option(help: "Images per extraction batch, bounding memory (default \(FeatureSettings().imagesPerBatch)).")
     var imagesPerBatch: String?
     @Option(help: "For a stack trained on another stack's maps (pretrain --on with --window): append those maps pooled again over this grid, RxC, whose sides divide theirs (both layers' features, as Coates and Ng 2011).")
     var lowerPool: String?
@@ -124,3 +129,6 @@ struct FeatureOptions: ParsableArguments {
 
     var given: Bool { settings.values.contains { $0 != nil } }
 }
+
+/// A default as the help quotes it: `10`, `0.05`, `1e-08`, not `10.0`.
+func shown(_ value: Float) -> String { String(format: "%g", Double(value)) }

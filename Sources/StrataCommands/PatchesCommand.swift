@@ -40,22 +40,13 @@ struct PatchesCommand: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
 
     func settings() throws -> PatchExport.Settings {
-        if random != nil { try refuse(["--stride": stride, "--fit-count": fitCount.map(String.init)], "with --random (no sliding window)") }
-        var s = PatchExport.Settings()
-        let flags = FlagSettings(images.settings.merging(pixels.settings) { a, _ in a }.merging(["window": window, "stride": stride, "split": split]) { a, _ in a })
-        s.images = try ImageSettings.read(from: flags)
-        s.images.split = try flags.value("split", DataCatalog.Split.init(parsing:)) ?? .train
-        if let w = try flags.value("window", PairSetting.init(parsing:)) { s.window = .init(height: w.first, width: w.second) }
-        if let t = try flags.value("stride", PairSetting.init(parsing:)) { s.stride = .init(height: t.first, width: t.second) }
-        (s.random, s.output, s.savePreprocessing) = (random, output, savePreprocessing)
-        if let seed { s.seed = seed }
-        if let fitCount { guard fitCount >= 1 else { throw ValidationError("--fit-count must be at least 1") }; s.fitCount = fitCount }
-        s.preprocessing = try preprocessing.pipeline()
-        return s
+        let own: [String: String?] = ["split": split, "window": window, "stride": stride, "random": random.map(String.init), "seed": seed.map(String.init),
+                                      "fit_count": fitCount.map(String.init), "output": output, "save_preprocessing": savePreprocessing]
+        return try PatchExport.Settings.read(from: FlagSettings(own.merging(images.settings) { a, _ in a }.merging(pixels.settings) { a, _ in a }
+            .merging(preprocessing.settings) { a, _ in a }))
     }
 
     func validate() throws {
-        if let random, random <= 0 { throw ValidationError("--random must be at least 1, not \(random)") }
         try settingsFailure { _ = try settings() }
     }
 
@@ -88,13 +79,15 @@ struct PreprocessCommand: ParsableCommand {
     var savePreprocessing: String?
     @OptionGroup var compute: ComputeOptions
 
+    var flags: FlagSettings { FlagSettings(preprocessing.settings.merging(["load": load]) { a, _ in a }) }
+
     func validate() throws {
-        if load != nil { try refuse(["--preprocess": preprocessing.given ? "" : nil], "with --load (the saved fit is applied as it is)") }
-        try settingsFailure { _ = try preprocessing.pipeline() }
+        try settingsFailure { _ = try PatchExport.preprocessing(from: flags) }
     }
 
     func run() throws {
         _ = try compute.applied()
-        try PatchExport.preprocess(input: input, preprocessing: try preprocessing.pipeline(), load: load, output: output, savePreprocessing: savePreprocessing)
+        let (pipeline, load) = try PatchExport.preprocessing(from: flags)
+        try PatchExport.preprocess(input: input, preprocessing: pipeline, load: load, output: output, savePreprocessing: savePreprocessing)
     }
 }

@@ -46,11 +46,11 @@ struct PretrainCommand: ParsableCommand {
     @OptionGroup(title: "Input") var source: PretrainInputOptions
     @OptionGroup(title: "Maps (with --on a patch-trained stack and --window: a second stage on windows of its pooled maps)") var maps: FeatureOptions
     @OptionGroup(title: "Preprocessing") var preprocessing: PreprocessingOptions
-    @Option(help: "Hold out this fraction of the examples (the last) for valid_* channels (default 0).")
+    @Option(help: "Hold out this fraction of the examples (the last) for valid_* channels (default: none held out).")
     var validationFraction: Float?
     @OptionGroup(title: "Learner") var learner: LearnerOptions
     @OptionGroup(title: "Training") var training: TrainingOptions
-    @Option(help: "Seed of initialization, shuffling, sampling and patches (default 1).")
+    @Option(help: "Seed of initialization, shuffling, sampling and patches (default \(TrainingConfiguration().seed)).")
     var seed: String?
     @OptionGroup var runFolder: RunOptions
     @Flag(help: "Continue the run in --run from its checkpoint.")
@@ -83,10 +83,6 @@ struct PretrainCommand: ParsableCommand {
     }
 }
 
-/// Refuses the first given flag of `flags` (name to value, nil when not given), saying `why`.
-func refuse(_ flags: KeyValuePairs<String, String?>, _ why: String) throws {
-    if let given = flags.first(where: { $0.value != nil }) { throw ValidationError("\(given.key) does not apply \(why)") }
-}
 
 /// What a pretraining run trains on, when not a dataset's whole images.
 struct PretrainInputOptions: ParsableArguments {

@@ -61,6 +61,16 @@ public struct LayerSettings: Sendable {
         return "\(what), batch \(t.batchSize), lr \(t.learningRate), up to \(t.maxEpochs) epochs"
     }
 
+    /// The learner a layer gets when none is named: pylearn2's quick-start GRBM.
+    public static let defaultLearner = "grbm"
+    /// Hidden units (or K-means centroids) when none are given: the quick start's 400.
+    public static let defaultHidden = 400
+    /// The objective an RBM trains by when none is given: score matching with
+    /// noise 0.4 for a GRBM (the quick start's SMD), CD-1 for a binary RBM.
+    public static func defaultObjective(gaussian: Bool) -> RBM.Objective {
+        gaussian ? .scoreMatching(noise: 0.4) : .contrastiveDivergence(steps: 1)
+    }
+
     static let rbmKeys = ["objective", "init_hidden_bias", "init_sigma", "sigma_lr_scale", "mean_visible"]
     static let autoencoderKeys = ["tied", "encoder", "decoder", "loss", "corruption", "sparsity_weight", "sparsity_target", "contractive_weight"]
     /// Every key of a layer's learner.
@@ -70,8 +80,8 @@ public struct LayerSettings: Sendable {
     /// `training`'s (the same source for a command's flags; a nested
     /// `training:` mapping in YAML). `seed` is the default of the layer's seed.
     public static func read(learner s: SettingSource, training t: SettingSource, seed defaultSeed: UInt64 = 1) throws -> LayerSettings {
-        let kind = try s.value("learner") { try parseChoice($0, ["grbm", "rbm", "autoencoder", "kmeans", "spherical_kmeans"]) } ?? "grbm"
-        let hidden = try s.positive("hidden", s.int) ?? 400
+        let kind = try s.value("learner") { try parseChoice($0, ["grbm", "rbm", "autoencoder", "kmeans", "spherical_kmeans"]) } ?? defaultLearner
+        let hidden = try s.positive("hidden", s.int) ?? defaultHidden
         let seed = try s.seed("seed") ?? defaultSeed
         let learner: Learner
         if kind.hasSuffix("kmeans") {
@@ -98,7 +108,7 @@ public struct LayerSettings: Sendable {
         } else {
             try s.refuse(autoencoderKeys, "is an autoencoder setting; an RBM takes \(rbmKeys.joined(separator: ", ")), irange, seed")
             let gaussian = kind == "grbm"
-            let objective = try s.value("objective", RBM.Objective.init(parsing:)) ?? (gaussian ? .scoreMatching(noise: 0.4) : .contrastiveDivergence(steps: 1))
+            let objective = try s.value("objective", RBM.Objective.init(parsing:)) ?? defaultObjective(gaussian: gaussian)
             var c = RBM.Configuration(visibleCount: 1, hiddenCount: hidden, visibleUnits: gaussian ? .gaussian : .binary, objective: objective)
             c.seed = seed
             if !gaussian { try s.refuse(["init_sigma", "sigma_lr_scale"], "applies to a GRBM's sigma; a binary RBM has none") }

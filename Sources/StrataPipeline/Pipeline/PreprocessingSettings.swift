@@ -25,27 +25,31 @@ extension PreprocessingPipeline {
         ["scale", "components", "whiten"].contains(key) ? "\(step)_\(key)" : key
     }
 
+    /// GCN as a step gets it when its settings are not given: pylearn2's quick
+    /// start (`sqrt_bias: 10`, `use_std: true`), not the type's bare initializer.
+    public static let defaultGCN = GlobalContrastNormalization(scale: 1, useStd: true, sqrtBias: 10)
+
     /// One unfitted step, `name`, with its settings from `s` (Strata's defaults
     /// for what is not given: GCN as in pylearn2's quick start, sqrt_bias 10
     /// and use_std; ZCA filter_bias 0.1).
     public static func step(_ name: String, settings s: SettingSource, key: (String) -> String = { $0 }) throws -> any Preprocessor {
         switch name {
         case "gcn":
-            var g = GlobalContrastNormalization(scale: 1, useStd: true, sqrtBias: 10)
+            var g = defaultGCN
             if let v = try s.float(key("sqrt_bias")) { g.sqrtBias = v }
             if let v = try s.bool(key("use_std")) { g.useStd = v }
             if let v = try s.float(key("scale")) { g.scale = v }
             if let v = try s.positive(key("min_divisor"), s.float) { g.minDivisor = v }
             return g
         case "zca":
-            let bias = try s.float(key("filter_bias")) ?? 0.1
+            let bias = try s.float(key("filter_bias")) ?? ZCA().filterBias
             guard bias >= 0 else { throw s.failure(key("filter_bias"), "must not be negative, found \(bias)") }
             return ZCA(filterBias: bias)
-        case "standardize": return Standardization(stdEps: try s.positive(key("std_eps"), s.float) ?? 1e-4)
+        case "standardize": return Standardization(stdEps: try s.positive(key("std_eps"), s.float) ?? Standardization().stdEps)
         case "remove_mean": return RemoveExampleMean()
         default:
             guard let components = try s.positive(key("components"), s.int) else { throw s.failure(key("components"), "pca needs the number of components kept") }
-            return PCA(components: components, whiten: try s.bool(key("whiten")) ?? false)
+            return PCA(components: components, whiten: try s.bool(key("whiten")) ?? PCA(components: 1).whiten)
         }
     }
 

@@ -21,10 +21,7 @@ extension Pretraining.Input {
             try s.refuseInapplicable(FeatureSettings.keys, "here: the maps' settings (\(FeatureSettings.keys.map(s.name).joined(separator: ", "))) describe a stack's pooled maps "
                                      + "and apply with \(s.name("on")) a patch-trained stack and \(s.name("window"))")
         }
-        let blockRows = try s.value("block_rows") { text -> Int in
-            guard let rows = Int(text), rows >= 1 else { throw SettingError("must be at least 1, not \(text)") }
-            return rows
-        }
+        let blockRows = try readBlockRows(s)
         if let matrix {
             try s.refuseInapplicable(["dataset", "limit"] + pixels + ["window", "random", "on"], "with \(s.name("input")), which trains on the matrix as it is")
             guard let blockRows else { return .matrix(path: matrix) }

@@ -17,6 +17,11 @@ public enum SoftmaxFineTuning {
         case pretrained(LayerStack, name: String)
         case random(hidden: [Int], activation: Activation, pieces: Int = 1)
 
+        /// A random network's hidden activation when none is named.
+        public static let defaultActivation = Activation.sigmoid
+        /// Linear pieces per maxout unit when none are given (Goodfellow et al. 2013 use 2 to 5).
+        public static let defaultMaxoutPieces = 2
+
         /// The keys of a random network: `hidden`, `activation` and `maxout_pieces`.
         public static let randomKeys = ["hidden", "activation", "maxout_pieces"]
 
@@ -24,13 +29,13 @@ public enum SoftmaxFineTuning {
         /// logistic regression), `activation` (default sigmoid) and, for maxout,
         /// `maxout_pieces` (default 2).
         public static func random(reading s: SettingSource) throws -> Network {
-            let activation = try s.value("activation") { try Activation(parsing: $0) } ?? .sigmoid
+            let activation = try s.value("activation") { try Activation(parsing: $0) } ?? defaultActivation
             guard activation == .maxout || !s.has("maxout_pieces") else {
                 throw s.failure("maxout_pieces", "pieces are for maxout units (activation maxout), not \(activation.rawValue)")
             }
             var pieces = 1
             if activation == .maxout {
-                pieces = try s.int("maxout_pieces") ?? 2
+                pieces = try s.int("maxout_pieces") ?? defaultMaxoutPieces
                 guard pieces >= 2 else { throw s.failure("maxout_pieces", "a maxout unit needs at least 2 pieces, found \(pieces)") }
             }
             return .random(hidden: try s.value("hidden", parseSizes) ?? [], activation: activation, pieces: pieces)
