@@ -21,7 +21,7 @@ import numpy as np
 def run_onnx(path, pixels):
     import onnx
     import onnxruntime
-    onnx.checker.check_model(onnx.load(path))
+    onnx.checker.check_model(onnx.load(path), full_check=True)  # shape inference too
     session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
     scores, labels = session.run(["scores", "label"], {"pixels": pixels})
     return scores, labels, "onnxruntime " + onnxruntime.__version__

@@ -26,6 +26,23 @@ public struct ImageGeometry: Equatable, Codable, Sendable, CustomStringConvertib
     /// Values per example: `height * width * channels`.
     public var size: Int { height * width * channels }
 
+    /// A geometry read from a file: each side in 1...``Limits/maxImageSide``,
+    /// channels at least 1 and the values per image within
+    /// ``Limits/maxTensorElements``, so that no size computed from it overflows.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let (height, width, channels) = (try c.decode(Int.self, forKey: .height), try c.decode(Int.self, forKey: .width), try c.decode(Int.self, forKey: .channels))
+        self.init(height: height, width: width, channels: channels, layout: try c.decode(ChannelLayout.self, forKey: .layout))
+        for (value, key) in [(height, CodingKeys.height), (width, .width)] where !(1 ... Limits.maxImageSide).contains(value) {
+            throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "an image side must lie in 1...\(Limits.maxImageSide), found \(value)")
+        }
+        guard channels >= 1, let size = Limits.product([height, width, channels]), size <= Limits.maxTensorElements else {
+            throw DecodingError.dataCorruptedError(forKey: .channels, in: c, debugDescription: "\(channels) channels of \(height)x\(width) is not a valid image size")
+        }
+    }
+
+    enum CodingKeys: String, CodingKey { case height, width, channels, layout }
+
     public var description: String {
         channels == 1 ? "\(height)x\(width) gray" : "\(height)x\(width)x\(channels) \(layout.rawValue)"
     }

@@ -84,6 +84,7 @@ public struct InferencePlan: Sendable {
         }
         self.init(inputCount: classifier.inputCount, steps: steps, classNames: classifier.classNames,
                   scoresAreProbabilities: classifier.kind == "softmax")
+        try validate()
     }
 
     /// A plan of explicit steps (for tests and other front-ends).

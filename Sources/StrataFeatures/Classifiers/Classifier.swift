@@ -106,7 +106,7 @@ public struct Classifier: Sendable {
     /// The classifier held in `file` (read from `path`, named in errors); its
     /// metadata is decoded, range-checked and matched against the tensors.
     public static func read(safeTensors file: SafeTensors, path: String) throws -> Classifier {
-        _ = try InputContract(metadata: file.metadata, path: path)
+        let contract = try InputContract(metadata: file.metadata, path: path)
         guard file.metadata["format"] == "strata-classifier-1" else {
             throw StrataError.badKey(path: path, key: "__metadata__.format", reason: "not a Strata classifier (found \(file.metadata["format"] ?? "none")); make one with `strata finetune`")
         }
@@ -152,6 +152,7 @@ public struct Classifier: Sendable {
             guard classNames.count == (head.classCount) else {
                 throw StrataError.badKey(path: path, key: "class_names", reason: "\(classNames.count) names for \(head.classCount) classes")
             }
+            try checkGeometry(contract, head: head, extractor: extractor, path: path)
             let known: Set = ["format", "classifier", "class_names", "softmax.activations", "softmax.pieces", "svm.settings", "preprocessing"]
             return Classifier(head: head, extractor: extractor, preprocessing: try PreprocessingPipeline(checkpoint: file, path: path),
                               classNames: classNames, extra: file.metadata.filter { !known.contains($0.key) && !$0.key.hasPrefix("extractor") })
@@ -166,6 +167,31 @@ extension Classifier.Head {
         switch self {
         case .softmax(let network): network.classCount
         case .svm(let svm): svm.classCount
+        }
+    }
+}
+
+extension Classifier {
+    /// The recorded image geometry against the tensors: the images the
+    /// contract records must be what the extractor or network reads (their
+    /// values per image, and a convolution's image and window), and an SVM's
+    /// weights must have a row per feature the extractor gives.
+    static func checkGeometry(_ contract: InputContract, head: Head, extractor: FeatureExtractor?, path: String) throws {
+        if let extractor, case .svm(let svm) = head, extractor.outputCount != svm.featureCount {
+            throw StrataError.badKey(path: path, key: "svm.weights", reason: "\(svm.featureCount) rows, but the extractor gives \(extractor.outputCount) features per image (\(extractor.hiddenCount) per region x \(extractor.convolution?.pooling.regions ?? 1) regions\(extractor.lowerPooling == nil ? "" : " and the lower stage's"))")
+        }
+        guard contract.maps == nil, let image = contract.image else { return }
+        if let convolution = extractor?.convolution {
+            guard convolution.image == image else {
+                throw StrataError.badKey(path: path, key: "__metadata__.input.image", reason: "records \(image) images, but the extractor's convolution reads \(convolution.image) images")
+            }
+            if let window = contract.patchWindow, window.height != convolution.windowHeight || window.width != convolution.windowWidth {
+                throw StrataError.badKey(path: path, key: "__metadata__.input.patch_window", reason: "records \(window) patches, but the convolution's window is \(convolution.windowHeight)x\(convolution.windowWidth)")
+            }
+        }
+        let reads = extractor?.inputCount ?? { if case .softmax(let network) = head { network.inputCount } else { image.size } }()
+        guard contract.patchWindow != nil && extractor?.convolution == nil || reads == image.size else {
+            throw StrataError.badKey(path: path, key: "__metadata__.input.image", reason: "records \(image) images (\(image.size) values), but the classifier reads \(reads) values per image")
         }
     }
 }

@@ -54,6 +54,19 @@ public struct Pooling: Codable, Equatable, Sendable {
 
     public var regions: Int { gridRows * gridColumns }
 
+    /// A pooling read from a file: a grid of at least 1x1 and at most
+    /// ``Limits/maxImageSide`` a side (a convolution's positions bound it further).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(gridRows: try c.decode(Int.self, forKey: .gridRows), gridColumns: try c.decode(Int.self, forKey: .gridColumns),
+                  operation: try c.decode(Operation.self, forKey: .operation))
+        guard (1 ... Limits.maxImageSide).contains(gridRows), (1 ... Limits.maxImageSide).contains(gridColumns) else {
+            throw DecodingError.dataCorruptedError(forKey: .gridRows, in: c, debugDescription: "a pooling grid is at least 1x1 and at most \(Limits.maxImageSide) a side, found \(gridRows)x\(gridColumns)")
+        }
+    }
+
+    enum CodingKeys: String, CodingKey { case gridRows, gridColumns, operation }
+
     /// The number of positions in each region, for averaging (`regionOf` gives each position's region).
     package static func positionCounts(regionOf: [Int], regions: Int) -> [Float] {
         var counts = [Float](repeating: 0, count: regions)
@@ -79,6 +92,21 @@ public struct Convolution: Codable, Equatable, Sendable {
     }
 
     public var patchShape: PatchShape { PatchShape(window: (windowHeight, windowWidth), stride: (strideY, strideX)) }
+
+    /// A convolution read from a file, checked as ``validate()`` checks one
+    /// made here: its window and stride fit the image, its grid the positions.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(image: try c.decode(ImageGeometry.self, forKey: .image),
+                  window: (try c.decode(Int.self, forKey: .windowHeight), try c.decode(Int.self, forKey: .windowWidth)),
+                  stride: (try c.decode(Int.self, forKey: .strideY), try c.decode(Int.self, forKey: .strideX)),
+                  pooling: try c.decode(Pooling.self, forKey: .pooling))
+        do { try validate() } catch let error as StrataError {
+            throw DecodingError.dataCorruptedError(forKey: .windowHeight, in: c, debugDescription: error.description)
+        }
+    }
+
+    enum CodingKeys: String, CodingKey { case image, windowHeight, windowWidth, strideY, strideX, pooling }
 
     /// The pooling region of each window position (positions row-major, regions row-major over the grid).
     public var regionOfPositions: [Int] {

@@ -52,8 +52,9 @@ public struct InputContract: Codable, Equatable, Sendable {
     /// The contract saved in `metadata` (current or legacy keys); an empty one when there is none.
     public init(metadata: [String: String], path: String = "<file>") throws {
         if let text = metadata[Self.key] {
-            do { self = try JSONDecoder().decode(InputContract.self, from: Data(text.utf8)) } catch {
-                throw StrataError.badKey(path: path, key: "__metadata__.\(Self.key)", reason: "not a valid input description: \(error)")
+            do { self = try JSONDecoder().decode(InputContract.self, from: Data(text.utf8)) } catch let error as DecodingError {
+                let (keys, reason) = describe(error)
+                throw StrataError.badKey(path: path, key: (["__metadata__", Self.key] + keys).joined(separator: "."), reason: "not a valid input description: \(reason)")
             }
             try validate(path: path)
             return
@@ -61,7 +62,13 @@ public struct InputContract: Codable, Equatable, Sendable {
         self.init()
         if let source = metadata["source"] {
             let parts = source.split(separator: "/", maxSplits: 1).map(String.init)
-            if source.hasSuffix(".npy") { matrix = source } else { dataset = parts[0]; if parts.count == 2, let split = parts[1].split(separator: " ").first { self.split = String(split) } }
+            if source.hasSuffix(".npy") { matrix = source } else {
+                guard let name = parts.first, !name.trimmingCharacters(in: .whitespaces).isEmpty else {
+                    throw StrataError.badKey(path: path, key: "__metadata__.source", reason: "'\(source)' names no dataset (expected NAME/SPLIT)")
+                }
+                dataset = name
+                if parts.count == 2, let split = parts[1].split(separator: " ").first { self.split = String(split) }
+            }
         }
         if let scale = metadata["pixel_scale"] {
             guard let value = Float(scale), value.isFinite, value > 0 else {

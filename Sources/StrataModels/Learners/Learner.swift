@@ -102,8 +102,23 @@ package func encodeJSON<T: Encodable>(_ value: T) -> String {
 package func decodeJSON<T: Decodable>(_ type: T.Type, _ text: String, what: String) throws -> T {
     do {
         return try JSONDecoder().decode(type, from: Data(text.utf8))
+    } catch let error as DecodingError {
+        let (path, reason) = describe(error)
+        throw StrataError.badKey(path: "<checkpoint>", key: ([what] + path).joined(separator: "."), reason: reason)
     } catch {
         throw StrataError.badKey(path: "<checkpoint>", key: what, reason: "cannot read the configuration: \(error)")
+    }
+}
+
+/// Where a JSON decoding failed (the keys down to the value) and what was wrong, in words.
+package func describe(_ error: DecodingError) -> (path: [String], reason: String) {
+    func keys(_ path: [CodingKey]) -> [String] { path.map { $0.intValue.map(String.init) ?? $0.stringValue } }
+    switch error {
+    case .dataCorrupted(let c): return (keys(c.codingPath), c.underlyingError == nil ? c.debugDescription : "not valid JSON")
+    case .keyNotFound(let key, let c): return (keys(c.codingPath), "the key '\(key.stringValue)' is missing")
+    case .typeMismatch(let type, let c): return (keys(c.codingPath), "expected \(type), \(c.debugDescription)")
+    case .valueNotFound(let type, let c): return (keys(c.codingPath), "expected \(type), found null")
+    @unknown default: return ([], "\(error)")
     }
 }
 

@@ -28,6 +28,11 @@ public struct ImageSettings: Equatable, Sendable {
     public var pixelScale: Float = 1
     /// Threshold pixels at half their range to 0/1 (for binary RBMs on images).
     public var binarize = false
+    /// The images' geometry a file records (``init(contract:dataset:split:limit:what:)``):
+    /// images of another geometry are refused on load, naming `recordedBy`.
+    public var recordedGeometry: ImageGeometry?
+    /// The file whose contract set ``recordedGeometry``.
+    public var recordedBy: String?
 
     public init(dataset: String = ImageSettings.defaultDataset, split: DataCatalog.Split = .train, limit: Int? = nil, pixelScale: Float = 1, binarize: Bool = false) {
         (self.dataset, self.split, self.limit, self.pixelScale, self.binarize) = (dataset, split, limit, pixelScale, binarize)
@@ -39,6 +44,7 @@ public struct ImageSettings: Equatable, Sendable {
         if let given { try contract.requireDataset(given, for: what) }
         self.init(dataset: given ?? contract.dataset ?? Self.defaultDataset, split: split, limit: limit,
                   pixelScale: contract.pixelScale, binarize: contract.binarize)
+        if contract.maps == nil { (recordedGeometry, recordedBy) = (contract.image, what) }
     }
 
     /// Reads `dataset`, `limit`, `pixel_scale` and `binarize`.
@@ -62,6 +68,9 @@ public struct ImageSettings: Equatable, Sendable {
         if let limit {
             guard limit >= 1 else { throw StrataError.invalidArgument(name: "limit", reason: "\(limit) must be at least 1") }
             images = images.prefix(limit)
+        }
+        if let recorded = recordedGeometry, let found = images.geometry, found != recorded {
+            throw StrataError.invalidArgument(name: "dataset", reason: "\(recordedBy ?? "the file") records \(recorded) images, but \(images.name) holds \(found) images")
         }
         contract(geometry: images.geometry).treat(&images)
         return images

@@ -74,8 +74,12 @@ public struct LearnerCheckpoint: Sendable {
         }
         do {
             let learner = try type.init(configurationJSON: configuration, parameters: parameters, trainingState: state)
-            let training = try file.metadata["training_configuration"].map { try decodeJSON(TrainingConfiguration.self, $0, what: "training_configuration") }
-            let trainerState = try file.metadata["trainer_state"].map { try decodeJSON(TrainerState.self, $0, what: "trainer_state") }
+            let training = try file.metadata["training_configuration"].map { text in
+                let saved = try decodeJSON(TrainingConfiguration.self, text, what: "__metadata__.training_configuration")
+                try SavedState.checked("__metadata__.training_configuration") { try saved.validate() }
+                return saved
+            }
+            let trainerState = try file.metadata["trainer_state"].map { try decodeJSON(TrainerState.self, $0, what: "trainer_state").checked("__metadata__.trainer_state") }
             let known: Set = ["format", "learner", "learner_configuration", "training_configuration", "trainer_state", "preprocessing"]
             var checkpoint = LearnerCheckpoint(learner: learner, preprocessing: try PreprocessingPipeline(checkpoint: file, path: path),
                                                training: training, trainerState: trainerState, extra: file.metadata.filter { !known.contains($0.key) })

@@ -95,7 +95,8 @@ struct FineTuningCheckpoint {
         let configuration: FineTuningConfiguration, state: FineTuningState, activations: [Activation]
         do {
             configuration = try decodeJSON(FineTuningConfiguration.self, file.metadata["configuration"] ?? "", what: "configuration")
-            state = try decodeJSON(FineTuningState.self, file.metadata["state"] ?? "", what: "state")
+            try SavedState.checked("configuration") { try configuration.validate() }
+            state = try decodeJSON(FineTuningState.self, file.metadata["state"] ?? "", what: "state").checked("state")
             activations = try decodeJSON([Activation].self, file.metadata["activations"] ?? "", what: "activations")
         } catch StrataError.badKey(_, let key, let reason) {
             throw StrataError.badKey(path: path, key: "__metadata__." + key, reason: reason)

@@ -88,7 +88,9 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
         guard learningRateDecay > 0, learningRateDecay <= 1 else { throw StrataError.invalidArgument(name: "learning-rate decay", reason: "\(learningRateDecay) must lie in (0, 1]") }
         guard (0 ..< 1).contains(initialMomentum), (0 ..< 1).contains(finalMomentum) else { throw StrataError.invalidArgument(name: "momentum", reason: "must lie in [0, 1)") }
         guard (0 ..< 1).contains(inputDropout), (0 ..< 1).contains(hiddenDropout) else { throw StrataError.invalidArgument(name: "dropout", reason: "must lie in [0, 1)") }
-        guard weightDecay >= 0 else { throw StrataError.invalidArgument(name: "weight decay", reason: "must not be negative") }
+        guard weightDecay >= 0, weightDecay.isFinite else { throw StrataError.invalidArgument(name: "weight decay", reason: "must be finite and not negative") }
+        guard monitorExamples >= 0 else { throw StrataError.invalidArgument(name: "monitor examples", reason: "\(monitorExamples) must not be negative") }
+        guard divergenceFactor > 0, !divergenceFactor.isNaN else { throw StrataError.invalidArgument(name: "divergence factor", reason: "\(divergenceFactor) must be positive") }
         guard maxEpochs >= 1, patience >= 1 else { throw StrataError.invalidArgument(name: "epochs", reason: "epochs and patience must be at least 1") }
         if let m = maxColumnNorm, !(m > 0) { throw StrataError.invalidArgument(name: "max column norm", reason: "\(m) must be positive") }
         guard batchNormEpsilon > 0, batchNormEpsilon.isFinite, (0 ..< 1).contains(batchNormMomentum) else {

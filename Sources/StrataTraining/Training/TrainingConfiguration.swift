@@ -99,7 +99,9 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable, MinibatchSGDS
         guard !optimizer.isLBFGS else {
             throw StrataError.invalidArgument(name: "optimizer", reason: "lbfgs is for fine-tuning: contrastive divergence's and the denoising autoencoder's sampled steps are not gradients of one deterministic objective that a line search could test; pretrain with momentum, nesterov or adam")
         }
-        guard weightDecay >= 0 else { throw StrataError.invalidArgument(name: "weight decay", reason: "must not be negative") }
+        guard weightDecay >= 0, weightDecay.isFinite else { throw StrataError.invalidArgument(name: "weight decay", reason: "must be finite and not negative") }
+        guard monitorExamples >= 0 else { throw StrataError.invalidArgument(name: "monitor examples", reason: "\(monitorExamples) must not be negative") }
+        guard divergenceFactor > 0, !divergenceFactor.isNaN else { throw StrataError.invalidArgument(name: "divergence factor", reason: "\(divergenceFactor) must be positive") }
         if let stop = earlyStopping, stop.patience < 1 || stop.proportionalDecrease < 0 {
             throw StrataError.invalidArgument(name: "early stopping", reason: "patience must be at least 1 and the decrease not negative")
         }
