@@ -44,6 +44,7 @@ public struct StrataCommand: ParsableCommand {
             if let world, world.size > 1, exitCode(for: error) != .success {
                 // The other ranks may be waiting for this one in a collective: end them all.
                 fputs("strata rank \(world.rank) of \(world.size): \(fullMessage(for: error))\n", errors)
+                fflush(errors) // MPI_Abort ends the process without flushing its streams
                 world.abort(code: 1)
             }
             MPIWorld.finish()

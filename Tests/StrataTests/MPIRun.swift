@@ -38,6 +38,20 @@ enum MPIRun {
         return process
     }
 
+    /// One rank per entry of `perRank`, each with its own arguments (`mpirun -np 1 strata A : -np 1 strata B`),
+    /// run to the end within `seconds` (then killed); the exit status, the output and the seconds taken.
+    static func runEach(_ perRank: [[String]], in folder: String, seconds: Double = 60) throws -> (status: Int32, output: String, seconds: Double) {
+        let contexts = perRank.map { ["-np", "1", BuiltTool.path!] + $0 }.joined(separator: [":"])
+        let first = Array(contexts.dropFirst(3)) // start() puts "-np N strata" in front of its arguments
+        let start = Date()
+        let process = try self.start(ranks: 1, first, in: folder)
+        let deadline = start.addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return (process.terminationStatus, (try? String(contentsOfFile: folder + "/mpirun.txt", encoding: .utf8)) ?? "", Date().timeIntervalSince(start))
+    }
+
     /// Runs to the end (at most 120 s, then the job is killed); the exit status and the output.
     static func run(ranks: Int, _ arguments: [String], in folder: String, environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
         let process = try start(ranks: ranks, arguments, in: folder, environment: environment)

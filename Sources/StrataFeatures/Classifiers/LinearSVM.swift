@@ -175,6 +175,13 @@ public struct LinearSVM: Sendable {
         // This rank's classes (all of them in one process), in one contiguous
         // group per core; each group shares its passes over the data.
         let ranks = (world?.size ?? 1) > 1 ? world : nil
+        if let ranks {
+            var agreement = RankAgreement()
+            agreement.size("training examples", x.rows); agreement.size("features", d); agreement.size("classes", classes)
+            agreement.text("labels", Tensor.fingerprint(labels: labels)); agreement.sampledRows("features' values", x)
+            agreement.text("SVM settings", encodeJSON(settings))
+            try ranks.requireAgreement(agreement, what: "the SVM")
+        }
         let mine = ranks.map { DataParallel.share(of: classes, rank: $0.rank, size: $0.size) } ?? 0 ..< classes
         var columns = [[Float]](repeating: [], count: classes)
         var results = [(objective: Double, iterations: Int)](repeating: (0, 0), count: classes)

@@ -15,6 +15,10 @@ extension FeatureExtractor {
     public func extract(_ examples: Tensor, imagesPerBatch: Int = 16, cores: Int = Compute.activeCores, world: MPIWorld?,
                         progress: ((Int) -> Void)? = nil) throws -> Tensor {
         guard let world, world.size > 1 else { return try extract(examples, imagesPerBatch: imagesPerBatch, cores: cores, progress: progress) }
+        var agreement = RankAgreement()
+        agreement.size("images", examples.rows); agreement.size("values per image", examples.columns)
+        agreement.text("images' values", examples.fingerprint)
+        try world.requireAgreement(agreement, what: "feature extraction")
         let width = outputCount
         guard case let (total, false) = examples.rows.multipliedReportingOverflow(by: width), total <= Int(Int32.max) else {
             throw StrataError.invalidArgument(name: "features", reason: "\(examples.rows) x \(width) features are more than MPI's 2^31 values in one gather; extract fewer images at a time")

@@ -83,6 +83,8 @@ public struct FineTuner: Sendable {
         try check(x, labels: labels, validationX: validationX, validationLabels: validationLabels, network: network)
         let dataIdentity = ([try x.validatedFingerprint(what: "training data", showProgress: showProgress), validationX.fingerprint, Tensor.fingerprint(labels: labels)] + (softTargets.map { [$0.fingerprint] } ?? []))
             .joined(separator: ",")
+        try world?.requireSameRun("fine-tuning", rows: x.rows, columns: x.columns, validationRows: validationX.rows,
+                                  identity: dataIdentity + "," + Tensor.fingerprint(labels: validationLabels), settings: encodeJSON(configuration))
         var run = try FineTuningRun(self, network: network, examples: x, labels: labels, validationX: validationX, validationLabels: validationLabels,
                                     identity: dataIdentity)
         defer { network = run.network }

@@ -66,6 +66,8 @@ public struct Trainer: Sendable {
             throw StrataError.shapeMismatch(context: "training data for a learner with \(learner.visibleCount) inputs", expected: [data.rows, learner.visibleCount], found: [data.rows, data.columns])
         }
         let identity = try data.validatedFingerprint(what: "training data", showProgress: showProgress) + (validation.map { "," + $0.fingerprint } ?? "")
+        try world?.requireSameRun("pretraining", rows: data.rows, columns: data.columns, validationRows: validation?.rows ?? 0, identity: identity,
+                                  settings: configuration.sharedAcrossRanks)
         var run = try PretrainingRun(self, learner: learner, data: data, validation: validation, identity: identity, resume: resume)
         defer { learner = run.learner }
         try run.recordStart()

@@ -1,0 +1,66 @@
+import Foundation
+import Strata
+@testable import StrataCore
+@testable import StrataData
+@testable import StrataModels
+@testable import StrataDistributed
+@testable import StrataTraining
+@testable import StrataFeatures
+@testable import StrataPictures
+@testable import StrataExport
+@testable import StrataPipeline
+import Testing
+
+/// Ranks prove they hold the same data before they train: two ranks whose
+/// data differ end within seconds with a message naming the rank and what
+/// differs, never corrupting a gather or waiting for ever; a failing rank's
+/// own message reaches the user.
+@Suite(.serialized, .enabled(if: BuiltTool.path != nil, "needs the built strata (swift build --product strata builds it)"),
+       .enabled(if: MPIRun.path != nil, "needs Open MPI's mpirun (apt install openmpi-bin; scripts/install-deps.sh installs it)"))
+struct RankAgreementTests {
+    /// Features `name.npy` (`rows` x 8) with labels beside them (`name.labels.npy`), labels from `label`.
+    static func features(_ folder: TemporaryFolder, _ name: String, rows: Int, label: (Int) -> Int) throws {
+        var random = RandomSource(seed: 3)
+        try NPY.write(Tensor.uniform(shape: [rows, 8], low: 0, high: 1, using: &random), to: folder.file(name + ".npy"))
+        try NPY.write(integers: (0 ..< rows).map(label), to: folder.file(name + ".labels.npy"))
+    }
+
+    static func softmax(train: String) -> [String] {
+        ["finetune", "softmax", "--train-features", train + ".npy", "--test-features", "test.npy", "--validation", "20", "--epochs", "2",
+         "--threads", "1", "--run", "run"]
+    }
+
+    func check(_ result: (status: Int32, output: String, seconds: Double), says reason: String) {
+        #expect(result.status != 0, "\(result.output)")
+        #expect(result.seconds < 30, "took \(result.seconds) s")
+        #expect(result.output.contains(reason), "\(result.output)")
+        #expect(!result.output.contains("Program crashed") && !result.output.contains("corrupted"), "\(result.output)")
+    }
+
+    @Test func datasetsOfDifferentSizesAreRefusedNamingTheRank() throws {
+        let folder = TemporaryFolder()
+        try Self.features(folder, "a", rows: 200) { $0 % 2 }
+        try Self.features(folder, "b", rows: 180) { $0 % 2 }
+        try Self.features(folder, "test", rows: 40) { $0 % 2 }
+        let result = try MPIRun.runEach([Self.softmax(train: "a"), Self.softmax(train: "b")], in: folder.path)
+        check(result, says: "rank 1's training examples: 160, rank 0's: 180 for fine-tuning")
+    }
+
+    @Test func theSameSizeWithOtherLabelsIsRefusedNamingTheRank() throws {
+        let folder = TemporaryFolder()
+        try Self.features(folder, "a", rows: 200) { $0 % 2 }
+        try Self.features(folder, "b", rows: 200) { ($0 / 3) % 2 }
+        try Self.features(folder, "test", rows: 40) { $0 % 2 }
+        let result = try MPIRun.runEach([Self.softmax(train: "a"), Self.softmax(train: "b")], in: folder.path)
+        check(result, says: "rank 1's data (values and labels) differs from rank 0's")
+    }
+
+    @Test func aFailingRankOneShowsItsOwnMessage() throws {
+        let folder = TemporaryFolder()
+        try Self.features(folder, "a", rows: 200) { $0 % 2 }
+        try Self.features(folder, "test", rows: 40) { $0 % 2 }
+        let result = try MPIRun.runEach([Self.softmax(train: "a"), Self.softmax(train: "missing")], in: folder.path)
+        check(result, says: "strata rank 1 of 2:")
+        #expect(result.output.contains("missing.npy"), "\(result.output)")
+    }
+}
