@@ -66,6 +66,19 @@ func rewriteMetadata(_ file: String, key: String, path: String, value: Any, to o
         #expect(message.contains("key '__metadata__.training_configuration'") && message.contains("batch size"), "\(message)")
     }
 
+    /// The lines of the first epochs are not rewritten by a resume: each is
+    /// kept as read (here respaced, as no writer of Strata's would space them).
+    @Test func aResumeKeepsTheEarlierMonitorLinesByteForByte() throws {
+        let folder = TemporaryFolder()
+        try pretrain(folder, epochs: 1, resume: false)
+        let path = folder.file("model.safetensors").replacingOccurrences(of: "model.safetensors", with: "monitor.jsonl")
+        let before = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: ",", with: ", ")
+        try before.write(toFile: path, atomically: true, encoding: .utf8)
+        try pretrain(folder, epochs: 2, resume: true)
+        let after = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(after.hasPrefix(before) && after.count > before.count, "before:\n\(before)\nafter:\n\(after)")
+    }
+
     func fineTune(_ folder: TemporaryFolder, epochs: Int, resume: Bool) throws {
         var configuration = FineTuningConfiguration()
         (configuration.maxEpochs, configuration.batchSize) = (epochs, 20)
