@@ -5,8 +5,9 @@
 #   scripts/fuzz.sh all [SECONDS]          # every target in turn
 #   scripts/fuzz.sh npy 0 -runs=1000000    # a fixed number of executions
 #
-# Targets: idx gzip cifar10 npy png safetensors metadata yaml (Fuzz/StrataFuzz);
-# metadata varies the __metadata__ of the valid files in Fuzz/bases.
+# Targets: idx gzip cifar10 npy png safetensors metadata yaml resume export (Fuzz/StrataFuzz);
+# metadata varies the __metadata__ of the valid files in Fuzz/bases; resume then
+# resumes the checkpoints for a few steps, export exports the classifiers in memory.
 # The seed corpus is Fuzz/corpus/TARGET (committed); what the fuzzer learns goes
 # to .build-fuzz/corpus/TARGET; a crashing input is saved under
 # .build-fuzz/crashes/TARGET/ and the script exits non-zero. Copy such an input
@@ -18,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(idx gzip cifar10 npy png safetensors metadata yaml)
+targets=(idx gzip cifar10 npy png safetensors metadata yaml resume export)
 target="${1:-}"
 seconds="${2:-60}"
 shift $(( $# > 2 ? 2 : $# ))

@@ -184,6 +184,7 @@ enum ExportFixtures {
         try ExportFixtures.softmax().write(to: folder.file("classifier.safetensors"))
         let onnx = try Exporting.run(.init(classifier: folder.file("classifier.safetensors")), log: { _ in })
         #expect(onnx.model == folder.file("model.onnx") && FileManager.default.fileExists(atPath: onnx.model))
+        if Python.hasONNX { #expect(Python.onnxCheckerFailure(onnx.model) == nil) }
         let torch = try Exporting.run(.init(classifier: folder.file("classifier.safetensors"), format: .torch, output: folder.file("out/net.safetensors")), log: { _ in })
         #expect(torch.module == folder.file("out/net.py"))
         let state = try SafeTensors.read(torch.model)

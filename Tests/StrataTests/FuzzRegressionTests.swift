@@ -27,7 +27,7 @@ private func files(in folder: URL) -> [URL] {
         try #require(!seeds.isEmpty, "no seed files in Fuzz/corpus/\(format)")
         var random = RandomSource(seed: 0x5eed)
         var refused = 0
-        let count = format == "yaml" ? 600 : 2000
+        let count = ["yaml": 600, "resume": 400][format] ?? 2000
         for i in 0 ..< count {
             let input = Self.mutate(seeds[i % seeds.count], other: seeds[(i * 7 + 3) % seeds.count], random: &random)
             do { try reader(input) } catch { refused += 1 }

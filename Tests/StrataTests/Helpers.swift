@@ -62,6 +62,16 @@ enum Python {
     static func has(_ modules: String...) -> Bool {
         run(["-c", "import " + modules.joined(separator: ", ")]).status == 0
     }
+
+    /// Whether onnx's checker is at hand (``onnxCheckerFailure(_:)``).
+    static let hasONNX = has("onnx")
+
+    /// What `onnx.checker.check_model(..., full_check=True)` (shape inference
+    /// included) finds wrong with the model at `path`; nil when it passes.
+    static func onnxCheckerFailure(_ path: String) -> String? {
+        let (status, output) = run(["-c", "import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)", path])
+        return status == 0 ? nil : output
+    }
 }
 
 /// Runs `executable ARGUMENTS` in `folder` (the current one when nil) to the

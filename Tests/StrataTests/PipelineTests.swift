@@ -187,6 +187,9 @@ extension FrontEndAgreementTests {
             }
             #expect(throws: Never.self, "\(line)") { try runCommand(arguments) }
         }
+        if FileManager.default.fileExists(atPath: folder.file("walkthrough.onnx")), Python.hasONNX {
+            #expect(Python.onnxCheckerFailure(folder.file("walkthrough.onnx")) == nil, "the walkthrough's ONNX export fails onnx's full check")
+        }
     }
 }
 }

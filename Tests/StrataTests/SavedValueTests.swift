@@ -176,3 +176,21 @@ func rewriteMetadata(_ file: String, key: String, path: String, value: Any, to o
         #expect(strataError { try patches.validate() } != nil)
     }
 }
+
+/// The command line gives the same refusals a clear message and exit status 1:
+/// never a signal (132 was a trap), never a hang.
+@Suite(.enabled(if: BuiltTool.path != nil, "needs the built strata (swift build --product strata builds it)"))
+struct SavedValueCommandTests {
+    @Test func aResumeOfADamagedCheckpointExitsWithOneAndNamesTheKey() throws {
+        let folder = TemporaryFolder()
+        try NPY.write(SavedStateTests.data, to: folder.file("data.npy"))
+        let arguments = ["pretrain", "--input", "data.npy", "--learner", "rbm", "--hidden", "8", "--batch-size", "40", "--threads", "1", "--run", "run"]
+        #expect(try BuiltTool.run(arguments + ["--epochs", "1"], in: folder.path) == 0)
+        try rewriteMetadata(folder.file("run/model.safetensors"), key: "trainer_state", path: "random", value: [0, 0, 0, 0])
+        let process = try BuiltTool.start(arguments + ["--epochs", "2", "--resume"], in: folder.path)
+        process.waitUntilExit()
+        let log = (try? String(contentsOfFile: folder.file("log.txt"), encoding: .utf8)) ?? ""
+        #expect(process.terminationReason == .exit && process.terminationStatus == 1, "\(process.terminationReason) \(process.terminationStatus): \(log)")
+        #expect(log.contains("model.safetensors: key '__metadata__.trainer_state.random': a random state is not all zero"), "\(log)")
+    }
+}

@@ -181,7 +181,10 @@ extension Classifier {
             throw StrataError.badKey(path: path, key: "svm.weights", reason: "\(svm.featureCount) rows, but the extractor gives \(extractor.outputCount) features per image (\(extractor.hiddenCount) per region x \(extractor.convolution?.pooling.regions ?? 1) regions\(extractor.lowerPooling == nil ? "" : " and the lower stage's"))")
         }
         guard contract.maps == nil, let image = contract.image else { return }
-        if let convolution = extractor?.convolution {
+        // A two-stage extractor reads the images through its lowest stage.
+        var bottom = extractor
+        while let lower = bottom?.lower { bottom = lower.extractor }
+        if let convolution = bottom?.convolution {
             guard convolution.image == image else {
                 throw StrataError.badKey(path: path, key: "__metadata__.input.image", reason: "records \(image) images, but the extractor's convolution reads \(convolution.image) images")
             }

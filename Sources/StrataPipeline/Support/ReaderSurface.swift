@@ -14,13 +14,15 @@ import StrataExport
 /// it must never trap, hang or allocate beyond ``Limits``.
 public enum ReaderSurface {
     /// The format names, in the order `scripts/fuzz.sh all` runs them.
-    public static let formats = ["idx", "gzip", "cifar10", "npy", "png", "safetensors", "metadata", "yaml"]
+    public static let formats = ["idx", "gzip", "cifar10", "npy", "png", "safetensors", "metadata", "yaml", "resume", "export"]
 
     /// The reader for `format`. `bases` are valid Strata files (stacks,
-    /// checkpoints, classifiers) for the `metadata` format: its input's first
-    /// byte picks one, the rest is a JSON object that replaces its
-    /// `__metadata__`, so damage reaches the decoding of configurations,
-    /// input contracts, layer lists and preprocessing, not just the JSON.
+    /// checkpoints, classifiers) for the `metadata`, `resume` and `export`
+    /// formats: its input's first byte picks one, the rest is a JSON object
+    /// that replaces its `__metadata__`, so damage reaches the decoding of
+    /// configurations, input contracts, layer lists and preprocessing, not
+    /// just the JSON; `resume` then resumes a checkpoint for real, `export`
+    /// exports a classifier (``ResumeSurface``).
     public static func reader(_ format: String, bases: [SafeTensors] = []) -> ((Data) throws -> Void)? {
         switch format {
         case "idx": return { _ = try IDX.parse($0, path: "input.idx") }
@@ -42,6 +44,17 @@ public enum ReaderSurface {
                 _ = try? InputContract(metadata: file.metadata, path: "input.safetensors")
             }
         case "yaml": return { _ = try Experiment.parse(String(decoding: $0, as: UTF8.self), file: "input.yaml") }
+        case "resume", "export":
+            // As `metadata`, then the file is resumed (checkpoints, in a scratch
+            // folder of this process) or exported in memory (classifiers).
+            let scratch = NSTemporaryDirectory() + "strata-fuzz-\(getpid())"
+            try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+            return { data in
+                guard let first = data.first, !bases.isEmpty else { return }
+                guard let metadata = try JSONSerialization.jsonObject(with: data.dropFirst()) as? [String: String] else { return }
+                let file = SafeTensors(tensors: bases[Int(first) % bases.count].tensors, metadata: metadata)
+                if format == "resume" { try ResumeSurface.resume(file, in: scratch) } else { try ResumeSurface.export(file) }
+            }
         default: return nil
         }
     }
