@@ -21,7 +21,13 @@ struct LabeledOptions: ParsableArguments {
     @OptionGroup(title: "Data") var images: ImageOptions
     @Option(help: "Hold out the last N training examples for validation (default \(HeldOut.defaultCount), or a fifth of a smaller training set).")
     var validation: Int?
+    @Option(help: ArgumentHelp("Learn from few labels: train (and choose the epoch or C, on a held-out part of them) on N labeled examples of each class, a seeded stratified draw; no other training label is read.", valueName: "N"))
+    var labelsPerClass: Int?
     @OptionGroup var run: RunOptions
+
+    func validate() throws {
+        if let n = labelsPerClass, n < 1 { throw ValidationError("--labels-per-class must be at least 1, not \(n)") }
+    }
 
     /// The images: the stack's (checked against --dataset), else the flags'.
     func imageSettings(stack: LayerStack?, name: String?, pixels: PixelOptions?) throws -> ImageSettings {
@@ -82,7 +88,7 @@ struct SoftmaxFinetune: ParsableCommand {
         }
         var s = SoftmaxFineTuning.Settings(network: network, images: try data.imageSettings(stack: pretrained, name: layers.stack, pixels: pixels))
         s.training = training
-        s.validation = data.validation
+        (s.validation, s.labelsPerClass) = (data.validation, data.labelsPerClass)
         if let folder = data.run.folder { s.folder = folder }
         s.resume = resume
         return s
@@ -146,7 +152,7 @@ struct SVMFinetune: ParsableCommand {
         }
         var s = SVMFineTuning.Settings(features: source, images: try data.imageSettings(stack: pretrained, name: stack, pixels: nil))
         (s.svm, s.cGrid, s.stdEps) = (svm, grid, stdEps)
-        s.validation = data.validation
+        (s.validation, s.labelsPerClass) = (data.validation, data.labelsPerClass)
         if let folder = data.run.folder { s.folder = folder }
         s.resume = resume
         return s

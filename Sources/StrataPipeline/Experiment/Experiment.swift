@@ -72,6 +72,8 @@ public struct Experiment: Sendable {
     public var finetune: Finetune?
     /// Hold out this many training examples for validation (fine-tuning, C selection); nil: ``HeldOut/defaultCount(trainingExamples:)``.
     public var validation: Int?
+    /// Fine-tune (softmax or SVM) on this many labeled examples of each class (``FewLabels``); pretraining still sees every image.
+    public var labelsPerClass: Int?
     /// Cores to use (nil: all; `--threads` overrides).
     public var threads: Int?
     public var outputs: Outputs
@@ -85,7 +87,7 @@ public struct Experiment: Sendable {
     /// Parses and validates experiment YAML; `file` names it in errors.
     public static func parse(_ text: String, file: String = "<experiment>") throws -> Experiment {
         let rootField = try YAMLField.parse(text, file: file)
-        let root = try YAMLSettings(rootField, allowed: ["name", "dataset", "seed", "patches", "preprocessing", "layers", "maps", "finetune", "validation", "threads", "outputs"])
+        let root = try YAMLSettings(rootField, allowed: ["name", "dataset", "seed", "patches", "preprocessing", "layers", "maps", "finetune", "validation", FewLabels.key, "threads", "outputs"])
         let name = try root.mapping.required("name").string()
         var e = Experiment(name: name, outputs: Outputs(folder: "runs/" + name))
         if let d = root.field("dataset") {
@@ -102,6 +104,12 @@ public struct Experiment: Sendable {
         if let v = try root.positive("validation", root.int) { e.validation = v }
         if let v = try root.positive("threads", root.int) { e.threads = v }
         if let f = root.field("finetune") { e.finetune = try parseFinetune(f) }
+        if let v = try root.positive(FewLabels.key, root.int) {
+            guard e.finetune.map({ if case .depthStudy = $0 { false } else { true } }) ?? false else {
+                throw root.failure(FewLabels.key, "applies to a softmax or svm finetune stage")
+            }
+            e.labelsPerClass = v
+        }
         if let o = root.field("outputs") {
             let s = try YAMLSettings(o, allowed: ["folder", "weights", "monitor", "monitor_channels"])
             if let v = try s.text("folder") { e.outputs.folder = v }

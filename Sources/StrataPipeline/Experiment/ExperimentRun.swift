@@ -149,6 +149,7 @@ public struct ExperimentRun {
         case .svm(let svm, let grid, let stdEps, let features)?:
             var s = SVMFineTuning.Settings(features: .stack(top.stack, name: top.path, features), images: e.images)
             (s.validation, s.svm, s.cGrid, s.stdEps, s.folder, s.resume) = (e.validation, svm, grid, stdEps, folder + "/svm", resume)
+            s.labelsPerClass = e.labelsPerClass
             let result = try SVMFineTuning.run(s, compute: compute, log: say)
             accuracies["svm"] = result.evaluation.confusion.accuracy
             files += [("svm classifier", result.evaluation.classifierPath), ("svm evaluation", result.evaluation.evaluationPath)]
@@ -201,6 +202,7 @@ public struct ExperimentRun {
         let runs = variants.map { variant in
             var s = SoftmaxFineTuning.Settings(network: variant.network, images: e.images)
             (s.validation, s.training, s.folder, s.preprocessing) = (e.validation, configuration, folder + "/" + variant.name, stack.preprocessing)
+            s.labelsPerClass = e.labelsPerClass
             s.resume = resume && FileManager.default.fileExists(atPath: s.folder + "/finetune.safetensors")
             if variants.count > 1 { s.progressLabel = variant.name }
             return s

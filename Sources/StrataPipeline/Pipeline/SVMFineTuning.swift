@@ -25,6 +25,9 @@ public enum SVMFineTuning {
         public var images: ImageSettings
         /// Hold out the last N training examples to choose C (nil: ``HeldOut/defaultCount(trainingExamples:)``).
         public var validation: Int?
+        /// Train, and choose C, on this many labeled examples of each class only,
+        /// drawn with the SVM's seed (``FewLabels``); nil: every training label.
+        public var labelsPerClass: Int?
         public var svm = LinearSVM.Settings()
         /// Candidate values of C; nil: use `svm.c` as given.
         public var cGrid: [Float]? = SVMFineTuning.defaultCGrid
@@ -154,14 +157,19 @@ public enum SVMFineTuning {
                 throw StrataError.shapeMismatch(context: "\(testPath): features must match \(trainPath)", expected: [testX.rows, trainX.columns], found: testX.shape)
             }
             let trainY = try NPY.readIntegers(FeatureExtraction.labelsPath(for: trainPath)), testY = try NPY.readIntegers(FeatureExtraction.labelsPath(for: testPath))
-            let train = try Dataset(name: trainPath, examples: trainX, labels: trainY), test = try Dataset(name: testPath, examples: testX, labels: testY)
+            var train = try Dataset(name: trainPath, examples: trainX, labels: trainY)
+            let test = try Dataset(name: testPath, examples: testX, labels: testY)
+            let classNames = try Dataset.classNames(train: train, test: test)
+            train.classNames = classNames
+            train = try FewLabels.subset(train, perClass: s.labelsPerClass, seed: s.svm.seed, log: log)
             var contract = InputContract()
             contract.matrix = trainPath
-            return LabeledFeatures(train: trainX, trainLabels: trainY, test: testX, testLabels: testY,
-                                   classNames: try Dataset.classNames(train: train, test: test), extractor: nil, contract: contract)
+            return LabeledFeatures(train: train.examples, trainLabels: train.labels!, test: testX, testLabels: testY,
+                                   classNames: classNames, extractor: nil, contract: contract)
         case .stack(let stack, let name, let features):
             let contract = try InputContract(metadata: stack.extra, path: name)
-            let (train, test, classNames) = try s.images.loadLabeled()
+            let (all, test, classNames) = try s.images.loadLabeled()
+            let train = try FewLabels.subset(all, perClass: s.labelsPerClass, seed: s.svm.seed, log: log) // only these images' features are computed
             let extractor = try features.extractor(for: stack, images: train.geometry)
             log(extractor.summary)
             let trainX = try features.extract(extractor, of: train, label: "train features", compute: compute)

@@ -37,7 +37,7 @@ extension SoftmaxFineTuning {
             throw StrataError.invalidArgument(name: "feature files", reason: "augmentation, a teacher and preprocessing act on images; features train as they are")
         }
         let trainFile = try NPYRowFile(path: files.train)
-        let trainLabels = try NPY.readIntegers(FeatureExtraction.labelsPath(for: files.train))
+        var trainLabels = try NPY.readIntegers(FeatureExtraction.labelsPath(for: files.train))
         let test = try NPY.read(files.test).tensor
         let testLabels = try NPY.readIntegers(FeatureExtraction.labelsPath(for: files.test))
         guard trainLabels.count == trainFile.rows else {
@@ -47,17 +47,27 @@ extension SoftmaxFineTuning {
             throw StrataError.shapeMismatch(context: "\(files.test) and its labels: features like \(files.train)'s, one label per row",
                                             expected: [testLabels.count, trainFile.columns], found: test.shape)
         }
-        let validation = try HeldOut.count(s.validation, trainingExamples: trainFile.rows, log: log)
         let classNames = try Dataset.classNames(train: try Dataset(name: files.train, examples: Tensor(zeros: [trainLabels.count, 1]), labels: trainLabels),
                                                 test: try Dataset(name: files.test, examples: Tensor(zeros: [testLabels.count, 1]), labels: testLabels))
-        let examples: TrainingExamples = try files.blockRows.map { .file(trainFile, blockRows: $0) } ?? .memory(NPY.read(files.train).tensor)
+        var examples: TrainingExamples = try files.blockRows.map { .file(trainFile, blockRows: $0) } ?? .memory(NPY.read(files.train).tensor)
+        if let perClass = s.labelsPerClass {
+            // Only the rows kept are read from the file (a few labels of a large feature set).
+            let rows = try FewLabels.rows(trainLabels, classNames: classNames, perClass: perClass, seed: s.training.seed, log: log)
+            let reader = try trainFile.open()
+            var kept = Tensor(zeros: [rows.count, trainFile.columns])
+            try kept.withUnsafeMutableBufferPointer { out in
+                for (i, row) in rows.enumerated() { try reader.read(rows: row ..< row + 1, into: out.baseAddress! + i * trainFile.columns) }
+            }
+            (examples, trainLabels) = (.memory(kept), rows.map { trainLabels[$0] })
+        }
+        let validation = try HeldOut.count(s.validation, trainingExamples: trainLabels.count, log: log)
         let (rest, held) = try examples.holdingOut(last: validation)
         var network = try SoftmaxNetwork.randomlyInitialized(inputCount: trainFile.columns, hiddenSizes: hidden, activation: activation, pieces: pieces,
                                                              classes: classNames.count, seed: s.training.seed)
         log("fine-tuning \(network.sizes) (no pretraining) on \(rest.summary), validating on \(validation)")
         var tuner = FineTuner(configuration: s.training, folder: s.folder)
         (tuner.showProgress, tuner.resume, tuner.target) = (showProgress, s.resume, s.target)
-        let split = trainFile.rows - validation
+        let split = trainLabels.count - validation
         let report = try tuner.train(&network, examples: rest, labels: Array(trainLabels[..<split]),
                                      validationX: held, validationLabels: Array(trainLabels[split...]))
         var contract = InputContract()

@@ -49,6 +49,9 @@ public enum SoftmaxFineTuning {
         public var images: ImageSettings
         /// Hold out the last N training examples to choose the epoch (nil: ``HeldOut/defaultCount(trainingExamples:)``).
         public var validation: Int?
+        /// Train on this many labeled examples of each class only, drawn with
+        /// the training seed (``FewLabels``); nil: every training label.
+        public var labelsPerClass: Int?
         public var training = FineTuningConfiguration()
         /// The run folder: `classifier.safetensors`, `monitor.jsonl`, `evaluation.*`.
         public var folder = "runs/finetune"
@@ -91,7 +94,8 @@ public enum SoftmaxFineTuning {
             }
             preprocessing = stack.preprocessing
         }
-        let (train, test, classNames) = try loaded ?? s.images.loadLabeled()
+        let (all, test, classNames) = try loaded ?? s.images.loadLabeled()
+        let train = try FewLabels.subset(all, perClass: s.labelsPerClass, seed: s.training.seed, log: log)
         let validation = try HeldOut.count(s.validation, trainingExamples: train.count, log: log)
         let contract = stackContract ?? s.images.contract(geometry: train.geometry)
         var x = train.examples
