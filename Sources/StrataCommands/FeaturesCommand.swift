@@ -26,13 +26,15 @@ struct FeaturesCommand: ParsableCommand {
     @OptionGroup(title: "Features") var features: FeatureOptions
     @Option(name: .shortAndLong, help: "The .npy file to write.")
     var output: String
+    @Flag(help: "With --dataset OTHER: features of another dataset's images (self-taught learning); a patch-trained stack reads any images its window fits with its channels.")
+    var selfTaught = false
     @OptionGroup var compute: ComputeOptions
 
     func run() throws {
         let loaded = try LayerStack.read(stack)
         let split = try FlagSettings(["split": self.split]).value("split", DataCatalog.Split.init(parsing:)) ?? .train
         let imageSettings = try ImageSettings(contract: InputContract(metadata: loaded.extra, path: stack), dataset: images.dataset,
-                                              split: split, limit: images.limit, what: stack)
+                                              split: split, limit: images.limit, what: stack, selfTaught: selfTaught)
         try FeatureExtraction.run(stack: loaded, name: stack, images: imageSettings, features: try FeatureSettings.read(from: FlagSettings(features.settings)),
                                   output: output, compute: try compute.announced())
     }

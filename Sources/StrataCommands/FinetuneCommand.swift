@@ -23,16 +23,20 @@ struct LabeledOptions: ParsableArguments {
     var validation: Int?
     @Option(help: ArgumentHelp("Learn from few labels: train (and choose the epoch or C, on a held-out part of them) on N labeled examples of each class, a seeded stratified draw; no other training label is read.", valueName: "N"))
     var labelsPerClass: Int?
+    @Flag(help: "With --stack and --dataset OTHER: apply the stack to another dataset's images (self-taught learning, Raina et al. 2007): a patch-trained stack reads any images its window fits with its channels; recorded in the classifier.")
+    var selfTaught = false
     @OptionGroup var run: RunOptions
 
     func validate() throws {
         if let n = labelsPerClass, n < 1 { throw ValidationError("--labels-per-class must be at least 1, not \(n)") }
+        if selfTaught, images.dataset == nil { throw ValidationError("--self-taught needs --dataset: the other dataset whose images the stack should read") }
     }
 
     /// The images: the stack's (checked against --dataset), else the flags'.
     func imageSettings(stack: LayerStack?, name: String?, pixels: PixelOptions?) throws -> ImageSettings {
         if let stack, let name {
-            return try ImageSettings(contract: InputContract(metadata: stack.extra, path: name), dataset: images.dataset, split: .train, limit: images.limit, what: name)
+            return try ImageSettings(contract: InputContract(metadata: stack.extra, path: name), dataset: images.dataset, split: .train, limit: images.limit, what: name,
+                                     selfTaught: selfTaught)
         }
         return try ImageSettings.read(from: FlagSettings(images.settings.merging(pixels?.settings ?? [:]) { a, _ in a }))
     }

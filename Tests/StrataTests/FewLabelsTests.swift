@@ -88,3 +88,51 @@ import Testing
         #expect(parsed?.labelsPerClass == 10)
     }
 }
+
+/// Self-taught learning (Raina et al. 2007): filters learned on one dataset's
+/// patches give features for another dataset's images, end to end (pretrain,
+/// an SVM on few labels, evaluate, export); a channel mismatch is refused.
+@Suite struct SelfTaughtTests {
+    /// A PNG folder of `perClass` images of each of 2 classes, `height x width`
+    /// with `channels`: class 0 bright on the left, class 1 on the right, with noise.
+    static func images(_ folder: String, height: Int, width: Int, channels: Int = 1, perClass: Int = 30, seed: UInt64) throws {
+        var random = RandomSource(seed: seed)
+        for k in 0 ..< 2 {
+            try FileManager.default.createDirectory(atPath: "\(folder)/class\(k)", withIntermediateDirectories: true)
+            for i in 0 ..< perClass {
+                let pixels = (0 ..< height * width * channels).map { index -> UInt8 in
+                    let x = (index / channels) % width
+                    let bright = (x < width / 2) == (k == 0)
+                    return UInt8(min(255, (bright ? 170 : 40) + Int(random.next() % 80)))
+                }
+                try PNGImage(width: width, height: height, channels: channels, pixels: pixels).write(to: "\(folder)/class\(k)/\(i).png")
+            }
+        }
+    }
+
+    @Test func filtersLearnedOnOneDatasetClassifyAnothersImagesWithFewLabels() throws {
+        let folder = TemporaryFolder()
+        try Self.images(folder.file("small"), height: 12, width: 12, seed: 1)
+        try Self.images(folder.file("wide"), height: 10, width: 16, seed: 2)
+        try runCommand(["pretrain", "--dataset", folder.file("small"), "--window", "4", "--random", "400", "--learner", "kmeans", "--hidden", "8",
+                        "--epochs", "3", "--threads", "1", "--run", folder.file("stack")])
+        let stack = folder.file("stack/stack.safetensors")
+        let plain = ["finetune", "svm", "--stack", stack, "--dataset", folder.file("wide"), "--c", "1", "--labels-per-class", "10", "--threads", "1",
+                     "--run", folder.file("svm")]
+        #expect(refusal(plain)?.contains("was trained on \(folder.file("small")), not") == true, "without --self-taught another dataset is refused")
+        try runCommand(plain + ["--self-taught"])
+        let classifier = try Classifier.read(folder.file("svm/classifier.safetensors"))
+        let contract = try InputContract(metadata: classifier.extra)
+        #expect(contract.taughtOn == folder.file("small") && contract.image == ImageGeometry(height: 10, width: 16))
+        let evaluation = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("svm/evaluation.json")))) as? [String: Any]
+        #expect((evaluation?["accuracy"] as? Double ?? 0) > 0.9 && evaluation?["training_labels"] as? Double == 20, "\(String(describing: evaluation))")
+        try runCommand(["evaluate", folder.file("svm/classifier.safetensors"), "--out", folder.file("again")])
+        try runCommand(["export", folder.file("svm/classifier.safetensors"), "-o", folder.file("svm/model.onnx")])
+        if Python.hasONNX { #expect(Python.onnxCheckerFailure(folder.file("svm/model.onnx")) == nil) }
+        // Color images for a stack of gray patches: refused with the reason.
+        try Self.images(folder.file("color"), height: 12, width: 12, channels: 3, seed: 3)
+        let color = strataError { try runCommand(["finetune", "svm", "--stack", stack, "--dataset", folder.file("color"), "--self-taught", "--c", "1",
+                                                  "--run", folder.file("svm-color")]) }
+        #expect(color?.description.contains("was trained on 1-channel patches; color's images have 3 channels") == true, "\(String(describing: color))")
+    }
+}

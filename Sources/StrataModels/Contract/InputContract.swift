@@ -36,6 +36,9 @@ public struct InputContract: Codable, Equatable, Sendable {
     public var patchWindow: Window?
     /// The layers below, for a layer trained on a stack's features (`784-1000`).
     public var through: String?
+    /// Self-taught features (``selfTaught(on:geometry:)``): the dataset the
+    /// stack learned from, when ``dataset`` is another one it was applied to.
+    public var taughtOn: String?
     /// Set for a stack trained on the pooled feature maps of a lower stack:
     /// ``image`` is then the maps' geometry, and features of new images go
     /// through that stack first (``LowerStage``).
@@ -125,6 +128,7 @@ public struct InputContract: Codable, Equatable, Sendable {
         if pixelScale != 1 { parts.append("pixels x\(pixelScale)") }
         if binarize { parts.append("binarized") }
         if let through { parts.append("through \(through)") }
+        if let taughtOn { parts.append("features learned on \(taughtOn)") }
         if let maps { parts.append("on the maps of \(maps.stack)") }
         return parts.joined(separator: ", ")
     }
@@ -155,5 +159,6 @@ public struct InputContract: Codable, Equatable, Sendable {
         return ImageGeometry(height: h, width: w, channels: c)
     }
 
-    enum CodingKeys: String, CodingKey { case dataset, split, matrix, image, pixelScale = "pixel_scale", binarize, patchWindow = "patch_window", through, maps, legacyChannels = "channels" }
+    enum CodingKeys: String, CodingKey { case dataset, split, matrix, image, pixelScale = "pixel_scale", binarize, patchWindow = "patch_window", through, maps, legacyChannels = "channels"
+        case taughtOn = "taught_on" }
 }

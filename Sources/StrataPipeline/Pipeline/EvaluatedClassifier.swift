@@ -66,7 +66,7 @@ extension FineTuner {
         let classifier = Classifier(head: .softmax(network), preprocessing: preprocessing, classNames: classNames, extra: metadata)
         let result = try EvaluatedClassifier.save(classifier, testImages: test.examples, testLabels: testLabels, folder: folder,
                                                   numbers: ["best_validation_error": report.bestValidationError, "best_epoch": Double(report.bestEpoch),
-                                                            "fine_tuning_seconds": report.seconds])
+                                                            "fine_tuning_seconds": report.seconds, "training_labels": Double(labels.count)])
         return (report, result)
     }
 }
@@ -91,6 +91,7 @@ extension LinearSVM {
         var all = numbers
         all["c"] = Double(settings.c)
         all["svm_seconds"] = seconds
+        all["training_labels"] = Double(labels.count) // the labels it learned from (C was chosen on a held-out part of them)
         for (k, objective) in svm.objectives.enumerated() { all["objective_class_\(k)"] = objective }
         // The test features are already extracted and standardized: score them directly.
         let classifier = Classifier(head: .svm(svm), extractor: extractor, preprocessing: standardize, classNames: classNames, extra: metadata)

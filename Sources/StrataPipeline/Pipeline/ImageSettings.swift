@@ -31,8 +31,11 @@ public struct ImageSettings: Equatable, Sendable {
     /// The images' geometry a file records (``init(contract:dataset:split:limit:what:)``):
     /// images of another geometry are refused on load, naming `recordedBy`.
     public var recordedGeometry: ImageGeometry?
-    /// The file whose contract set ``recordedGeometry``.
+    /// The file whose contract set ``recordedGeometry`` or ``selfTaughtFrom``.
     public var recordedBy: String?
+    /// Another dataset's images for a stack of this contract (self-taught
+    /// learning, ``InputContract/checkSelfTaught(images:dataset:for:)``), checked on load.
+    public var selfTaughtFrom: InputContract?
 
     public init(dataset: String = ImageSettings.defaultDataset, split: DataCatalog.Split = .train, limit: Int? = nil, pixelScale: Float = 1, binarize: Bool = false) {
         (self.dataset, self.split, self.limit, self.pixelScale, self.binarize) = (dataset, split, limit, pixelScale, binarize)
@@ -40,7 +43,13 @@ public struct ImageSettings: Equatable, Sendable {
 
     /// The same images as recorded by a file's `contract` (dataset and pixel
     /// treatment), with `dataset` given by the user checked against it.
-    public init(contract: InputContract, dataset given: String?, split: DataCatalog.Split, limit: Int?, what: String) throws {
+    public init(contract: InputContract, dataset given: String?, split: DataCatalog.Split, limit: Int?, what: String, selfTaught: Bool = false) throws {
+        if selfTaught {
+            guard let given else { throw StrataError.invalidArgument(name: "self-taught", reason: "name the other dataset whose images \(what) should read") }
+            self.init(dataset: given, split: split, limit: limit, pixelScale: contract.pixelScale, binarize: contract.binarize)
+            (selfTaughtFrom, recordedBy) = (contract, what)
+            return
+        }
         if let given { try contract.requireDataset(given, for: what) }
         self.init(dataset: given ?? contract.dataset ?? Self.defaultDataset, split: split, limit: limit,
                   pixelScale: contract.pixelScale, binarize: contract.binarize)
@@ -69,6 +78,7 @@ public struct ImageSettings: Equatable, Sendable {
             guard limit >= 1 else { throw StrataError.invalidArgument(name: "limit", reason: "\(limit) must be at least 1") }
             images = images.prefix(limit)
         }
+        if let contract = selfTaughtFrom { try contract.checkSelfTaught(images: images.geometry, dataset: images.name, for: recordedBy ?? "the stack") }
         if let recorded = recordedGeometry, let found = images.geometry, found != recorded {
             throw StrataError.invalidArgument(name: "dataset", reason: "\(recordedBy ?? "the file") records \(recorded) images, but \(images.name) holds \(found) images")
         }

@@ -167,8 +167,12 @@ public enum SVMFineTuning {
             return LabeledFeatures(train: train.examples, trainLabels: train.labels!, test: testX, testLabels: testY,
                                    classNames: classNames, extractor: nil, contract: contract)
         case .stack(let stack, let name, let features):
-            let contract = try InputContract(metadata: stack.extra, path: name)
+            var contract = try InputContract(metadata: stack.extra, path: name)
             let (all, test, classNames) = try s.images.loadLabeled()
+            if s.images.selfTaughtFrom != nil, let geometry = all.geometry {
+                contract = contract.selfTaught(on: s.images.dataset, geometry: geometry)
+                log("self-taught: \(name) learned its features on \(contract.taughtOn ?? "other images"); applied to \(all.name)'s \(geometry) images")
+            }
             let train = try FewLabels.subset(all, perClass: s.labelsPerClass, seed: s.svm.seed, log: log) // only these images' features are computed
             let extractor = try features.extractor(for: stack, images: train.geometry)
             log(extractor.summary)

@@ -75,7 +75,7 @@ extension SoftmaxFineTuning {
         let classifier = Classifier(head: .softmax(network), classNames: classNames, extra: contract.metadata)
         let evaluation = try EvaluatedClassifier.save(classifier, testImages: test, testLabels: testLabels, folder: s.folder,
                                                       numbers: ["best_validation_error": report.bestValidationError, "best_epoch": Double(report.bestEpoch),
-                                                                "fine_tuning_seconds": report.seconds])
+                                                                "fine_tuning_seconds": report.seconds, "training_labels": Double(trainLabels.count)])
         logOutcome(report, evaluation, log: log)
         return Result(network: network, report: report, evaluation: evaluation, monitorPath: tuner.monitorPath)
     }
