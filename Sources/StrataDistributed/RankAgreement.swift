@@ -4,7 +4,7 @@ import StrataCore
 
 /// What the ranks of one job must hold alike before any collective that
 /// depends on it: the data's sizes, a fingerprint of its values and labels,
-/// the settings. ``MPIWorld/requireAgreement(_:)`` compares them in one
+/// the settings. ``MPIWorld/requireAgreement(_:what:)`` compares them in one
 /// collective, so a rank with other data stops the job with a message
 /// instead of corrupting a gather or waiting for ever in one.
 public struct RankAgreement: Sendable {

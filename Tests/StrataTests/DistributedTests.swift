@@ -15,8 +15,7 @@ import Testing
 /// ``GradientAverage``): N ranks with batch b train as one process with batch
 /// N·b and per-example random numbers; one rank is a plain process; a killed
 /// rank ends the job with a message and leaves a loadable checkpoint.
-@Suite(.serialized, .enabled(if: BuiltTool.path != nil, "needs the built strata (swift build --product strata builds it)"),
-       .enabled(if: MPIRun.path != nil, "needs Open MPI's mpirun (apt install openmpi-bin; scripts/install-deps.sh installs it)"))
+@Suite(.serialized, .needsBuiltTool, .needsMPIRun)
 struct DistributedTests {
     static let rbm = ["pretrain", "--input", "data.npy", "--learner", "rbm", "--hidden", "24", "--epochs", "1", "--threads", "1", "--run", "run"]
     static let dae = ["pretrain", "--input", "data.npy", "--learner", "autoencoder", "--corruption", "masking:0.3", "--hidden", "24",

@@ -1,14 +1,5 @@
 import Foundation
 import Strata
-@testable import StrataCore
-@testable import StrataData
-@testable import StrataModels
-@testable import StrataDistributed
-@testable import StrataTraining
-@testable import StrataFeatures
-@testable import StrataPictures
-@testable import StrataExport
-@testable import StrataPipeline
 import Testing
 
 /// Learning from few labels: a seeded stratified draw of exactly N labels per

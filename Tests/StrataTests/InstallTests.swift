@@ -4,7 +4,7 @@ import Testing
 
 /// `scripts/install.sh` puts strata, its tutorials and its completions under
 /// a prefix, and the installed tool runs a tutorial from any folder.
-@Suite(.enabled(if: BuiltTool.path != nil, "needs the built strata (swift build --product strata builds it)"))
+@Suite(.needsBuiltTool)
 struct InstallTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

@@ -58,7 +58,7 @@ enum BuiltTool {
 /// `--resume` ends with the same bytes as a run never interrupted; kill -9 at
 /// any moment leaves a loadable last checkpoint and no temporary file after
 /// the next start.
-@Suite(.serialized, .enabled(if: BuiltTool.path != nil, "needs the built strata (swift build --product strata builds it)"))
+@Suite(.serialized, .needsBuiltTool)
 struct InterruptionTests {
     static let pretrain = ["pretrain", "--input", "data.npy", "--learner", "rbm", "--hidden", "32", "--epochs", "4",
                            "--batch-size", "5", "--threads", "1", "--run", "run"]

@@ -108,7 +108,7 @@ struct KernelTests {
 /// `strata info` run as a user would: the CPU's sets and the kernels, a
 /// warning naming the fix when a narrower table is forced, and the fallback
 /// when a table fails the known-answer check.
-@Suite(.enabled(if: BuiltTool.path != nil, "needs the built strata (swift build --product strata builds it)"))
+@Suite(.needsBuiltTool)
 struct KernelReportTests {
     static func info(_ environment: [String: String]) throws -> String {
         let folder = TemporaryFolder()

@@ -11,6 +11,12 @@ import Strata
 @testable import StrataPipeline
 import Testing
 
+extension Trait where Self == ConditionTrait {
+    /// The built `strata` and Open MPI's `mpirun`, which tests that start ranks need (skipped, and said so, without them).
+    static var needsBuiltTool: Self { .enabled(if: BuiltTool.path != nil, "needs the built strata (swift build --product strata builds it)") }
+    static var needsMPIRun: Self { .enabled(if: MPIRun.path != nil, "needs Open MPI's mpirun (apt install openmpi-bin; scripts/install-deps.sh installs it)") }
+}
+
 /// Open MPI's launcher, for the tests that start ranks on loopback.
 enum MPIRun {
     static let path: String? = {

@@ -1,22 +1,12 @@
 import Foundation
 import Strata
-@testable import StrataCore
-@testable import StrataData
-@testable import StrataModels
-@testable import StrataDistributed
-@testable import StrataTraining
-@testable import StrataFeatures
-@testable import StrataPictures
-@testable import StrataExport
-@testable import StrataPipeline
 import Testing
 
 /// Ranks prove they hold the same data before they train: two ranks whose
 /// data differ end within seconds with a message naming the rank and what
 /// differs, never corrupting a gather or waiting for ever; a failing rank's
 /// own message reaches the user.
-@Suite(.serialized, .enabled(if: BuiltTool.path != nil, "needs the built strata (swift build --product strata builds it)"),
-       .enabled(if: MPIRun.path != nil, "needs Open MPI's mpirun (apt install openmpi-bin; scripts/install-deps.sh installs it)"))
+@Suite(.serialized, .needsBuiltTool, .needsMPIRun)
 struct RankAgreementTests {
     /// Features `name.npy` (`rows` x 8) with labels beside them (`name.labels.npy`), labels from `label`.
     static func features(_ folder: TemporaryFolder, _ name: String, rows: Int, label: (Int) -> Int) throws {
@@ -37,22 +27,16 @@ struct RankAgreementTests {
         #expect(!result.output.contains("Program crashed") && !result.output.contains("corrupted"), "\(result.output)")
     }
 
-    @Test func datasetsOfDifferentSizesAreRefusedNamingTheRank() throws {
+    /// Rank 1's training features: fewer rows, or as many with other labels.
+    @Test(arguments: [(160, false, "rank 1's training examples: 140, rank 0's: 180 for fine-tuning"),
+                      (200, true, "rank 1's data (values and labels) differs from rank 0's")])
+    func otherDataOnRankOneIsRefusedNamingTheRank(rows: Int, otherLabels: Bool, reason: String) throws {
         let folder = TemporaryFolder()
         try Self.features(folder, "a", rows: 200) { $0 % 2 }
-        try Self.features(folder, "b", rows: 180) { $0 % 2 }
+        try Self.features(folder, "b", rows: rows) { otherLabels ? ($0 / 3) % 2 : $0 % 2 }
         try Self.features(folder, "test", rows: 40) { $0 % 2 }
         let result = try MPIRun.runEach([Self.softmax(train: "a"), Self.softmax(train: "b")], in: folder.path)
-        check(result, says: "rank 1's training examples: 160, rank 0's: 180 for fine-tuning")
-    }
-
-    @Test func theSameSizeWithOtherLabelsIsRefusedNamingTheRank() throws {
-        let folder = TemporaryFolder()
-        try Self.features(folder, "a", rows: 200) { $0 % 2 }
-        try Self.features(folder, "b", rows: 200) { ($0 / 3) % 2 }
-        try Self.features(folder, "test", rows: 40) { $0 % 2 }
-        let result = try MPIRun.runEach([Self.softmax(train: "a"), Self.softmax(train: "b")], in: folder.path)
-        check(result, says: "rank 1's data (values and labels) differs from rank 0's")
+        check(result, says: reason)
     }
 
     @Test func aFailingRankOneShowsItsOwnMessage() throws {

@@ -1,14 +1,5 @@
 import Foundation
 import Strata
-@testable import StrataCore
-@testable import StrataData
-@testable import StrataModels
-@testable import StrataDistributed
-@testable import StrataTraining
-@testable import StrataFeatures
-@testable import StrataPictures
-@testable import StrataExport
-@testable import StrataPipeline
 import Testing
 
 /// Rewrites one field of a JSON value stored in a safetensors file's metadata
@@ -179,7 +170,7 @@ func rewriteMetadata(_ file: String, key: String, path: String, value: Any, to o
 
 /// The command line gives the same refusals a clear message and exit status 1:
 /// never a signal (132 was a trap), never a hang.
-@Suite(.enabled(if: BuiltTool.path != nil, "needs the built strata (swift build --product strata builds it)"))
+@Suite(.needsBuiltTool)
 struct SavedValueCommandTests {
     @Test func aResumeOfADamagedCheckpointExitsWithOneAndNamesTheKey() throws {
         let folder = TemporaryFolder()

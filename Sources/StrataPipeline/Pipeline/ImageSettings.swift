@@ -28,7 +28,7 @@ public struct ImageSettings: Equatable, Sendable {
     public var pixelScale: Float = 1
     /// Threshold pixels at half their range to 0/1 (for binary RBMs on images).
     public var binarize = false
-    /// The images' geometry a file records (``init(contract:dataset:split:limit:what:)``):
+    /// The images' geometry a file records (``init(contract:dataset:split:limit:what:selfTaught:)``):
     /// images of another geometry are refused on load, naming `recordedBy`.
     public var recordedGeometry: ImageGeometry?
     /// The file whose contract set ``recordedGeometry`` or ``selfTaughtFrom``.

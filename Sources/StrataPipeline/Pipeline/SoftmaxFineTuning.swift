@@ -45,7 +45,7 @@ public enum SoftmaxFineTuning {
     /// Everything one fine-tuning run needs: the network, the images, the hold-out, the training settings and the run folder.
     public struct Settings: Sendable {
         public var network: Network
-        /// The labeled images (for a stack: the ones it records, see ``ImageSettings/init(contract:dataset:split:limit:what:)``).
+        /// The labeled images (for a stack: the ones it records, see ``ImageSettings/init(contract:dataset:split:limit:what:selfTaught:)``).
         public var images: ImageSettings
         /// Hold out the last N training examples to choose the epoch (nil: ``HeldOut/defaultCount(trainingExamples:)``).
         public var validation: Int?

@@ -22,7 +22,7 @@ public enum ReaderSurface {
     /// that replaces its `__metadata__`, so damage reaches the decoding of
     /// configurations, input contracts, layer lists and preprocessing, not
     /// just the JSON; `resume` then resumes a checkpoint for real, `export`
-    /// exports a classifier (``ResumeSurface``).
+    /// exports a classifier in memory (ONNX and PyTorch).
     public static func reader(_ format: String, bases: [SafeTensors] = []) -> ((Data) throws -> Void)? {
         switch format {
         case "idx": return { _ = try IDX.parse($0, path: "input.idx") }
