@@ -128,6 +128,15 @@ func rewriteMetadata(_ file: String, key: String, path: String, value: Any, to o
         #expect(message.contains("key '__metadata__.input.image'") && message.contains(reason), "\(message)")
     }
 
+    @Test func aStackWhoseRecordedImagesItsFirstLayerCannotReadIsRefused() throws {
+        let folder = TemporaryFolder()
+        let stack = try ExportFixtures.stack(visible: 144, hidden: [8, 4], preprocessing: PreprocessingPipeline(), extra: ExportFixtures.contract())
+        try stack.write(to: folder.file("s.safetensors"))
+        try rewriteMetadata(folder.file("s.safetensors"), key: "input", path: "image", value: ["height": 12, "width": 12, "channels": 3, "layout": "planar"])
+        let message = strataError { _ = try LayerStack.read(folder.file("s.safetensors")) }?.description ?? "accepted"
+        #expect(message.contains("s.safetensors: key '__metadata__.input': records 12x12x3 planar (432 values), but the first layer reads 144"), "\(message)")
+    }
+
     @Test(arguments: ["", "/", "///"])
     func aLegacySourceNamingNoDatasetIsRefused(source: String) {
         let message = strataError { _ = try InputContract(metadata: ["source": source], path: "old.safetensors") }?.description ?? "accepted"

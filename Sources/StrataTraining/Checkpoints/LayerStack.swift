@@ -105,12 +105,11 @@ public struct LayerStack: Sendable {
     public static func read(safeTensors file: SafeTensors, path: String) throws -> LayerStack {
         if file.metadata["format"] != "strata-stack-1", file.metadata["learner"] != nil {
             let single = try LearnerCheckpoint.read(safeTensors: file, path: path)
-            return try LayerStack(layers: [single.learner], preprocessing: single.preprocessing, extra: single.extra)
+            return try LayerStack(layers: [single.learner], preprocessing: single.preprocessing, extra: single.extra).checkedGeometry(path)
         }
         guard file.metadata["format"] == "strata-stack-1", let text = file.metadata["layers"] else {
             throw StrataError.badKey(path: path, key: "__metadata__.format", reason: "not a Strata stack or checkpoint (found \(file.metadata["format"] ?? "no format"))")
         }
-        _ = try InputContract(metadata: file.metadata, path: path)
         let descriptions: [[String: String]]
         do { descriptions = try decodeJSON([[String: String]].self, text, what: "layers") } catch StrataError.badKey(_, _, let reason) {
             throw StrataError.badKey(path: path, key: "__metadata__.layers", reason: reason)
@@ -139,9 +138,24 @@ public struct LayerStack: Sendable {
         let known: Set = ["format", "layers", "preprocessing"]
         do {
             return try LayerStack(layers: layers, preprocessing: try PreprocessingPipeline(checkpoint: file, path: path),
-                                  extra: file.metadata.filter { !known.contains($0.key) })
+                                  extra: file.metadata.filter { !known.contains($0.key) }).checkedGeometry(path)
         } catch StrataError.shapeMismatch(let context, let expected, let found) {
             throw StrataError.shapeMismatch(context: "\(path): \(context)", expected: expected, found: found)
         }
+    }
+}
+
+extension LayerStack {
+    /// This stack, its recorded input checked against its first layer: the
+    /// values of one recorded example (an image, or a patch of the window and
+    /// the image's channels), after the preprocessing, are the layer's inputs.
+    /// A stack on another stack's features or maps records their images, not its input.
+    func checkedGeometry(_ path: String) throws -> LayerStack {
+        let contract = try InputContract(metadata: extra, path: path)
+        guard contract.through == nil, contract.maps == nil, let example = contract.exampleGeometry, let inputs = inputCount else { return self }
+        guard example.size == inputs || preprocessing.outputFeatures(for: example.size) == inputs else {
+            throw StrataError.badKey(path: path, key: "__metadata__.input", reason: "records \(contract.patchWindow == nil ? "" : "patches of ")\(example) (\(example.size) values), but the first layer reads \(inputs)")
+        }
+        return self
     }
 }
