@@ -126,4 +126,27 @@ import Testing
                                                   "--run", folder.file("svm-color")]) }
         #expect(color?.description.contains("was trained on 1-channel patches; color's images have 3 channels") == true, "\(String(describing: color))")
     }
+
+    /// The same in an experiment file: `self_taught` names the other dataset, `labels_per_class` the labels.
+    @Test func anExperimentReadsAnotherDatasetWhenItSaysSo() throws {
+        let folder = TemporaryFolder()
+        try Self.images(folder.file("small"), height: 12, width: 12, seed: 1)
+        try Self.images(folder.file("wide"), height: 10, width: 16, seed: 2)
+        let yaml = """
+            name: moved
+            dataset: {name: \(folder.file("small"))}
+            self_taught: \(folder.file("wide"))
+            labels_per_class: 10
+            patches: {window: 4, count: 400}
+            layers:
+              - {learner: kmeans, hidden: 8, training: {epochs: 3}}
+            finetune: {svm: {c: 1}}
+            outputs: {folder: \(folder.file("run")), weights: false, monitor: false}
+            """
+        _ = try runQuietly(try Experiment.parse(yaml, file: "moved.yaml"))
+        let contract = try InputContract(metadata: try Classifier.read(folder.file("run/svm/classifier.safetensors")).extra)
+        #expect(contract.taughtOn == folder.file("small") && contract.dataset == folder.file("wide") && contract.image == ImageGeometry(height: 10, width: 16))
+        let refused = strataError { _ = try Experiment.parse("name: a\nself_taught: other\nlayers:\n  - learner: rbm\n    hidden: 4\n", file: "f.yaml") }
+        #expect(refused?.description.contains("applies to a softmax or svm finetune stage") == true, "\(String(describing: refused))")
+    }
 }

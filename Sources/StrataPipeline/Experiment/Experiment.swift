@@ -74,6 +74,9 @@ public struct Experiment: Sendable {
     public var validation: Int?
     /// Fine-tune (softmax or SVM) on this many labeled examples of each class (``FewLabels``); pretraining still sees every image.
     public var labelsPerClass: Int?
+    /// Self-taught learning: the fine-tuning stage reads this other dataset's
+    /// images through the stack pretrained on ``images`` (``InputContract/checkSelfTaught(images:dataset:for:)``).
+    public var selfTaught: String?
     /// Cores to use (nil: all; `--threads` overrides).
     public var threads: Int?
     public var outputs: Outputs
@@ -87,7 +90,7 @@ public struct Experiment: Sendable {
     /// Parses and validates experiment YAML; `file` names it in errors.
     public static func parse(_ text: String, file: String = "<experiment>") throws -> Experiment {
         let rootField = try YAMLField.parse(text, file: file)
-        let root = try YAMLSettings(rootField, allowed: ["name", "dataset", "seed", "patches", "preprocessing", "layers", "maps", "finetune", "validation", FewLabels.key, "threads", "outputs"])
+        let root = try YAMLSettings(rootField, allowed: ["name", "dataset", "seed", "patches", "preprocessing", "layers", "maps", "finetune", "validation", FewLabels.key, "self_taught", "threads", "outputs"])
         let name = try root.mapping.required("name").string()
         var e = Experiment(name: name, outputs: Outputs(folder: "runs/" + name))
         if let d = root.field("dataset") {
@@ -109,6 +112,12 @@ public struct Experiment: Sendable {
                 throw root.failure(FewLabels.key, "applies to a softmax or svm finetune stage")
             }
             e.labelsPerClass = v
+        }
+        if let other = try root.text("self_taught") {
+            guard e.finetune.map({ if case .depthStudy = $0 { false } else { true } }) ?? false else {
+                throw root.failure("self_taught", "applies to a softmax or svm finetune stage (the other dataset it reads)")
+            }
+            e.selfTaught = other
         }
         if let o = root.field("outputs") {
             let s = try YAMLSettings(o, allowed: ["folder", "weights", "monitor", "monitor_channels"])

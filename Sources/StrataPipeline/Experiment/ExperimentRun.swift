@@ -147,7 +147,7 @@ public struct ExperimentRun {
         case .softmax(let configuration, let compare)?:
             files += try fineTuneSoftmax(configuration, compare: compare, stack: stack, top: top, monitorRuns: &monitorRuns, accuracies: &accuracies, say: say)
         case .svm(let svm, let grid, let stdEps, let features)?:
-            var s = SVMFineTuning.Settings(features: .stack(top.stack, name: top.path, features), images: e.images)
+            var s = SVMFineTuning.Settings(features: .stack(top.stack, name: top.path, features), images: try supervisedImages(top))
             (s.validation, s.svm, s.cGrid, s.stdEps, s.folder, s.resume) = (e.validation, svm, grid, stdEps, folder + "/svm", resume)
             s.labelsPerClass = e.labelsPerClass
             let result = try SVMFineTuning.run(s, compute: compute, log: say)
@@ -189,6 +189,14 @@ public struct ExperimentRun {
         return files
     }
 
+    /// The images the fine-tuning stage reads: the experiment's, or with
+    /// `self_taught` another dataset's, through the contract of the stack `top`.
+    private func supervisedImages(_ top: (stack: LayerStack, path: String)) throws -> ImageSettings {
+        guard let other = experiment.selfTaught else { return experiment.images }
+        return try ImageSettings(contract: InputContract(metadata: top.stack.extra, path: top.path), dataset: other, split: .train,
+                                 limit: experiment.images.limit, what: top.path, selfTaught: true)
+    }
+
     /// Fine-tunes the pretrained network (and, with `compare`, the same one
     /// without pretraining, side by side), saying each one's test accuracy.
     private func fineTuneSoftmax(_ configuration: FineTuningConfiguration, compare: Bool, stack: LayerStack, top: (stack: LayerStack, path: String),
@@ -198,9 +206,10 @@ public struct ExperimentRun {
         var files: [(name: String, path: String)] = []
         let variants: [(name: String, network: SoftmaxFineTuning.Network)] = [("finetune", .pretrained(top.stack, name: top.path))]
             + (compare ? [("no_pretraining", .random(hidden: stack.layers.map(\.hiddenCount), activation: .sigmoid))] : [])
-        let labeled = try e.images.loadLabeled()
+        let images = try supervisedImages(top)
+        let labeled = try images.loadLabeled()
         let runs = variants.map { variant in
-            var s = SoftmaxFineTuning.Settings(network: variant.network, images: e.images)
+            var s = SoftmaxFineTuning.Settings(network: variant.network, images: images)
             (s.validation, s.training, s.folder, s.preprocessing) = (e.validation, configuration, folder + "/" + variant.name, stack.preprocessing)
             s.labelsPerClass = e.labelsPerClass
             s.resume = resume && FileManager.default.fileExists(atPath: s.folder + "/finetune.safetensors")
