@@ -47,11 +47,9 @@ public struct DataParallel {
     /// each epoch, so that ranks that drifted apart stop the run instead of
     /// training on silently.
     public func ranksAgree<L: UnsupervisedLearner>(_ learner: inout L) throws -> Bool {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        try learner.forEachTrainedBuffer(velocities: velocities) { buffer in
-            for value in buffer { hash = (hash ^ UInt64(value.bitPattern)) &* 0x100_0000_01b3 }
-        }
-        let value = Double(hash & ((1 << 52) - 1))
+        var hasher = FingerprintHasher()
+        try learner.forEachTrainedBuffer(velocities: velocities) { hasher.add(UnsafeBufferPointer($0)) }
+        let value = Double(hasher.value & ((1 << 52) - 1))
         var extremes = [value, -value]
         world.maximum(&extremes)
         return extremes[0] == -extremes[1]

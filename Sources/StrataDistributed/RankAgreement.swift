@@ -28,9 +28,9 @@ public struct RankAgreement: Sendable {
 
     /// Text that must be the same on every rank (a fingerprint, encoded settings).
     public mutating func text(_ name: String, _ value: String) {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in value.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        items.append(Item(name: name, value: Int64(bitPattern: hash), shown: value.count > 80 ? String(value.prefix(77)) + "..." : value, isSize: false))
+        var hasher = FingerprintHasher()
+        hasher.add(text: value)
+        items.append(Item(name: name, value: Int64(bitPattern: hasher.value), shown: value.count > 80 ? String(value.prefix(77)) + "..." : value, isSize: false))
     }
 
     /// The fingerprint of up to `count` rows of `x` spread evenly over it:

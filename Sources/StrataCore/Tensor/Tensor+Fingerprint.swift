@@ -28,6 +28,16 @@ public struct FingerprintHasher: Sendable {
         hash = h
     }
 
+    /// Adds the bytes of `text` (UTF-8).
+    public mutating func add(text: String) {
+        var h = hash
+        for byte in text.utf8 { h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        hash = h
+    }
+
+    /// The 64-bit hash of everything added.
+    public var value: UInt64 { hash }
+
     /// The identity of everything added, for a tensor of `shape`.
     public func fingerprint(shape: [Int]) -> String {
         shape.map(String.init).joined(separator: "x") + ":" + String(hash, radix: 16)

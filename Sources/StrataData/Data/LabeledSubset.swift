@@ -55,23 +55,9 @@ extension Dataset {
         let classes = classNames?.count ?? ((labels.max() ?? -1) + 1)
         let (rows, read) = try LabeledSubset.draw(labels: labels, classes: classes, perClass: perClass, seed: seed, classNames: classNames)
         var copy = self
-        copy.examples = examples.gathering(rows: rows)
+        copy.examples = examples.gatherRows(rows)
         copy.labels = rows.map { labels[$0] }
         copy.name = "\(name) (\(perClass) labels per class)"
         return (copy, read)
-    }
-}
-
-extension Tensor {
-    /// The rows `rows` of this `(n, columns)` tensor, in that order.
-    public func gathering(rows: [Int]) -> Tensor {
-        let width = columns
-        return Tensor(shape: [rows.count, width]) { out in
-            withUnsafeBufferPointer { source in
-                for (i, row) in rows.enumerated() {
-                    out.baseAddress!.advanced(by: i * width).update(from: source.baseAddress!.advanced(by: row * width), count: width)
-                }
-            }
-        }
     }
 }

@@ -191,9 +191,11 @@ extension Classifier {
             if let window = contract.patchWindow, window.height != convolution.windowHeight || window.width != convolution.windowWidth {
                 throw StrataError.badKey(path: path, key: "__metadata__.input.patch_window", reason: "records \(window) patches, but the convolution's window is \(convolution.windowHeight)x\(convolution.windowWidth)")
             }
+            return // the convolution reads whole images of the recorded geometry
         }
+        guard contract.patchWindow == nil else { return }
         let reads = extractor?.inputCount ?? { if case .softmax(let network) = head { network.inputCount } else { image.size } }()
-        guard contract.patchWindow != nil && extractor?.convolution == nil || reads == image.size else {
+        guard reads == image.size else {
             throw StrataError.badKey(path: path, key: "__metadata__.input.image", reason: "records \(image) images (\(image.size) values), but the classifier reads \(reads) values per image")
         }
     }

@@ -107,18 +107,13 @@ public struct Experiment: Sendable {
         if let v = try root.positive("validation", root.int) { e.validation = v }
         if let v = try root.positive("threads", root.int) { e.threads = v }
         if let f = root.field("finetune") { e.finetune = try parseFinetune(f) }
-        if let v = try root.positive(FewLabels.key, root.int) {
-            guard e.finetune.map({ if case .depthStudy = $0 { false } else { true } }) ?? false else {
-                throw root.failure(FewLabels.key, "applies to a softmax or svm finetune stage")
-            }
-            e.labelsPerClass = v
+        // What the supervised stage reads: a softmax or svm stage's settings.
+        switch e.finetune {
+        case .softmax?, .svm?: break
+        default: try root.refuse([FewLabels.key, "self_taught"], "applies to a softmax or svm finetune stage")
         }
-        if let other = try root.text("self_taught") {
-            guard e.finetune.map({ if case .depthStudy = $0 { false } else { true } }) ?? false else {
-                throw root.failure("self_taught", "applies to a softmax or svm finetune stage (the other dataset it reads)")
-            }
-            e.selfTaught = other
-        }
+        e.labelsPerClass = try root.positive(FewLabels.key, root.int)
+        e.selfTaught = try root.text("self_taught")
         if let o = root.field("outputs") {
             let s = try YAMLSettings(o, allowed: ["folder", "weights", "monitor", "monitor_channels"])
             if let v = try s.text("folder") { e.outputs.folder = v }
