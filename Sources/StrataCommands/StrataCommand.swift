@@ -15,7 +15,7 @@ public struct StrataCommand: ParsableCommand {
         version: StrataVersion.current,
         subcommands: [TutorialCommand.self, TrainCommand.self, DataCommand.self, PatchesCommand.self, PreprocessCommand.self, PretrainCommand.self,
                       FeaturesCommand.self, FinetuneCommand.self, EvaluateCommand.self, PredictCommand.self, ExportCommand.self, ShowWeightsCommand.self,
-                      PlotMonitorCommand.self, BenchCommand.self, InfoCommand.self]
+                      PlotMonitorCommand.self, SweepCommand.self, BenchCommand.self, InfoCommand.self]
     )
 
     public init() {}
@@ -27,6 +27,7 @@ public struct StrataCommand: ParsableCommand {
         setvbuf(stdout, nil, _IOLBF, 0)
         // Ctrl-C or SIGTERM: training finishes its batch, writes a checkpoint and says how to resume.
         StopRequest.installSignalHandlers()
+        ParentWatch.startIfAsked()
         // Started by mpirun: join the job; ranks other than 0 train silently.
         let world = MPIWorld.startIfLaunched()
         let errors = world?.silenceOutputUnlessRankZero() ?? stderr

@@ -110,6 +110,16 @@ public final class MPIWorld: @unchecked Sendable {
         return all
     }
 
+    /// Lets MPI make progress on other ranks' one-sided operations on this
+    /// rank's windows while it does no other MPI call (a sweep's rank 0
+    /// waiting on its runs). Does nothing in one process.
+    public func progress() {
+        guard size > 1 else { return }
+        var flag: Int32 = 0
+        var status = MPI_Status()
+        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, strata_mpi_comm_world(), &flag, &status)
+    }
+
     /// Waits until every rank is here.
     public func barrier() {
         guard size > 1 else { return }

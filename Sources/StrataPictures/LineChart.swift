@@ -22,6 +22,10 @@ public struct LineChart: Sendable {
     public var xLabel = ""
     public var yLabel = ""
     public var logarithmicY = false
+    /// A logarithmic x axis (labels per class, learning rates).
+    public var logarithmicX = false
+    /// Join each series' points by lines; false: a scatter of dots (runs of a sweep).
+    public var lines = true
     /// Fixed y range; nil: fitted to the data.
     public var yRange: ClosedRange<Double>?
     /// A dot at every point (for series of few points, such as one per network depth).
@@ -43,7 +47,7 @@ public struct LineChart: Sendable {
     /// The chart as PNG bytes.
     public func pngData() throws -> Data {
         // A NaN y is kept as a break in its line (a value that does not exist there); other unplottable points are dropped.
-        func plottable(_ p: (x: Double, y: Double)) -> Bool { p.x.isFinite && p.y.isFinite && (!logarithmicY || p.y > 0) }
+        func plottable(_ p: (x: Double, y: Double)) -> Bool { p.x.isFinite && p.y.isFinite && (!logarithmicY || p.y > 0) && (!logarithmicX || p.x > 0) }
         let usable = series.map { s in Series(label: s.label, points: s.points.filter { plottable($0) || ($0.x.isFinite && $0.y.isNaN) }) }
             .filter { $0.points.contains(where: plottable) }
         guard !usable.isEmpty else {
@@ -63,11 +67,16 @@ public struct LineChart: Sendable {
         let legendWidth = min(320.0, 40 + 7.5 * Double(series.map(\.label.count).max() ?? 0))
         let (left, right, top, bottom) = (86.0, Double(width) - legendWidth - 20, title.isEmpty ? 24.0 : 52.0, Double(height) - 62)
         let xs = series.flatMap { $0.points.filter { !$0.y.isNaN }.map(\.x) }, ys = series.flatMap { $0.points.map(\.y) }.filter { !$0.isNaN }
-        let (xTicks, xLow, xHigh) = Self.ticks(xs.min()!, xs.max()!, logarithmic: false)
+        var (xMin, xMax) = (xs.min()!, xs.max()!)
+        if !lines { // a scatter: room around the dots at the ends
+            (xMin, xMax) = logarithmicX ? (xMin / 1.5, xMax * 1.5) : (xMin - max(0.05 * (xMax - xMin), 0.5 * abs(xMin) * 0.1), xMax + max(0.05 * (xMax - xMin), 0.5 * abs(xMax) * 0.1))
+        }
+        let (xTicks, xLow, xHigh) = Self.ticks(xMin, xMax, logarithmic: logarithmicX)
         let (yTicks, yLow, yHigh) = yRange.map { Self.ticks($0.lowerBound, $0.upperBound, logarithmic: logarithmicY) }
             ?? Self.ticks(ys.min()!, ys.max()!, logarithmic: logarithmicY)
         func ty(_ y: Double) -> Double { logarithmicY ? log10(y) : y }
-        func px(_ x: Double) -> Double { left + (x - xLow) / max(xHigh - xLow, 1e-300) * (right - left) }
+        func tx(_ x: Double) -> Double { logarithmicX ? log10(x) : x }
+        func px(_ x: Double) -> Double { left + (tx(x) - tx(xLow)) / max(tx(xHigh) - tx(xLow), 1e-300) * (right - left) }
         func py(_ y: Double) -> Double { bottom - (ty(y) - ty(yLow)) / max(ty(yHigh) - ty(yLow), 1e-300) * (bottom - top) }
 
         cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL)
@@ -101,20 +110,20 @@ public struct LineChart: Sendable {
             let (r, g, b) = Self.palette[i % Self.palette.count]
             cairo_set_source_rgb(cr, r, g, b)
             var penDown = false
-            for p in s.points {
+            for p in s.points where lines {
                 guard !p.y.isNaN else { penDown = false; continue }
                 if penDown { cairo_line_to(cr, px(p.x), py(p.y)) } else { cairo_move_to(cr, px(p.x), py(p.y)) }
                 penDown = true
             }
             cairo_stroke(cr)
-            let dots = markers ? s.points.filter { !$0.y.isNaN } : (s.points.count == 1 ? s.points : [])
+            let dots = markers || !lines ? s.points.filter { !$0.y.isNaN } : (s.points.count == 1 ? s.points : [])
             for p in dots { cairo_arc(cr, px(p.x), py(p.y), markers ? 4 : 3, 0, 2 * .pi); cairo_fill(cr) }
         }
         cairo_restore(cr)
         // Labels and title.
         cairo_set_source_rgb(cr, 0.1, 0.1, 0.1)
         cairo_set_font_size(cr, 14)
-        text(cr, xLabel, x: (left + right) / 2, y: Double(height) - 18, align: 0.5)
+        text(cr, xLabel + (logarithmicX ? " (log scale)" : ""), x: (left + right) / 2, y: Double(height) - 18, align: 0.5)
         cairo_save(cr)
         cairo_translate(cr, 22, (top + bottom) / 2)
         cairo_rotate(cr, -.pi / 2)
@@ -133,7 +142,11 @@ public struct LineChart: Sendable {
             let (r, g, b) = Self.palette[i % Self.palette.count]
             cairo_set_source_rgb(cr, r, g, b)
             cairo_set_line_width(cr, 3)
-            cairo_move_to(cr, right + 16, y - 4); cairo_line_to(cr, right + 40, y - 4); cairo_stroke(cr)
+            if lines {
+                cairo_move_to(cr, right + 16, y - 4); cairo_line_to(cr, right + 40, y - 4); cairo_stroke(cr)
+            } else {
+                cairo_arc(cr, right + 28, y - 4, 4, 0, 2 * .pi); cairo_fill(cr)
+            }
             cairo_set_source_rgb(cr, 0.1, 0.1, 0.1)
             text(cr, s.label, x: right + 46, y: y, align: 0)
         }

@@ -49,4 +49,10 @@ typedef enum {
 /// root's values past the last multiple of eight take the C library's sqrtf.
 void strata_map(strata_vector_width width, strata_map_function function, float *values, size_t count);
 
+/// Asks the kernel to send this process SIGTERM when its parent exits
+/// (Linux's PR_SET_PDEATHSIG), and sends it now when the parent is no longer
+/// `parent` (it exited before the request). Returns 0 when the request was
+/// made, -1 where the system has no such request.
+int strata_stop_with_parent(int parent);
+
 #endif

@@ -87,6 +87,7 @@ public enum SVMFineTuning {
                        : "  pass \(pass), \(unsolved) of the first core's classes still being solved")
         }
         var warmStart: [[Float]]?
+        var numbers = ["feature_seconds": featureSeconds]
         if let grid = s.cGrid {
             let validation = try HeldOut.count(s.validation, trainingExamples: f.train.rows, log: log)
             let identity = f.train.fingerprint + "," + Tensor.fingerprint(labels: f.trainLabels)
@@ -111,12 +112,14 @@ public enum SVMFineTuning {
                 try? search.write(in: s.folder)
             }
             log("chose C = \(settings.c)")
+            // What a sweep compares runs by: the chosen C's accuracy on the held-out labels.
+            numbers["validation_accuracy"] = search.results.last { $0.c == settings.c }?.validationAccuracy
         }
         log("training the SVM (C \(settings.c), \(primal ? "primal Newton" : "dual coordinate descent")) on \(f.train.rows) x \(f.train.columns) features ...")
         lastNote = Date()
         let (svm, svmSeconds, result) = try LinearSVM.trainAndEvaluate(
             train: &f.train, labels: f.trainLabels, test: &f.test, testLabels: f.testLabels, settings: settings, stdEps: s.stdEps, extractor: f.extractor,
-            classNames: f.classNames, metadata: f.contract.metadata, folder: s.folder, numbers: ["feature_seconds": featureSeconds],
+            classNames: f.classNames, metadata: f.contract.metadata, folder: s.folder, numbers: numbers,
             warmStart: warmStart, cores: compute.cores,
             progress: passes)
         log(String(format: "SVM (C %g, %@) on %d x %d features: %.1f s; objectives %@", settings.c, settings.loss.rawValue, f.train.rows, f.train.columns,
