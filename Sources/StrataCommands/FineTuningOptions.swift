@@ -34,12 +34,14 @@ struct FineTuningOptions: ParsableArguments {
     var maxColumnNorm: String?
     @Option(help: "Stop after this many epochs without a better validation error (default \(FineTuningConfiguration().patience)).")
     var patience: String?
+    @Option(help: "At least this many updates: with few training examples (--labels-per-class) the epoch limit rises to make them (default \(FineTuningConfiguration().minUpdates): none).")
+    var minUpdates: String?
     @Option(help: "Seed of initialization, shuffling and dropout (default \(FineTuningConfiguration().seed)).")
     var seed: String?
 
     var settings: [String: String?] {
         sgd.settings.merging(["learning_rate_decay": learningRateDecay, "lr_schedule": lrSchedule, "input_dropout": inputDropout,
-                              "hidden_dropout": hiddenDropout, "max_column_norm": maxColumnNorm, "patience": patience, "seed": seed,
+                              "hidden_dropout": hiddenDropout, "max_column_norm": maxColumnNorm, "patience": patience, "min_updates": minUpdates, "seed": seed,
                               "batch_norm": batchNorm, "batch_norm_epsilon": batchNormEpsilon, "batch_norm_momentum": batchNormMomentum,
                               "teacher": teacher, "temperature": temperature, "soft_weight": softWeight,
                               "augment_flip": augmentFlip, "augment_shift": augmentShift, "augment_padding": augmentPadding]) { a, _ in a }

@@ -62,11 +62,17 @@ public struct Experiment: Sendable {
 
     public var name: String
     public var images = ImageSettings()
-    /// Seed of the random patches (each layer's seed defaults to it too).
+    /// Seed of the random patches; each layer's seed and the fine-tuning
+    /// stage's (its labeled subset, its network's start, the SVM's draws)
+    /// default to it too, so one `seed` repeats or varies the whole run.
     public var seed: UInt64 = 1
     public var patches: Pretraining.PatchSettings?
     public var preprocessing = PreprocessingPipeline()
     public var layers: [LayerSettings] = []
+    /// Without `layers`: the softmax stage's network trained from a random
+    /// start (`finetune: {softmax: {hidden: [1000, 1000], activation: relu, ...}}`),
+    /// the baseline that pretraining is measured against.
+    public var network: SoftmaxFineTuning.Network?
     /// A second stage on the first stage's maps; fine-tuning then uses its stack.
     public var maps: MapsStage?
     public var finetune: Finetune?
@@ -102,11 +108,13 @@ public struct Experiment: Sendable {
             e.patches = try parsePatches(YAMLSettings(p, allowed: ["window", "count"]), in: p, missing: "missing required key 'window'")
         }
         if let pipeline = try parsePreprocessing(root) { e.preprocessing = pipeline }
-        e.layers = try parseLayers(root, seed: e.seed)
+        if let f = root.field("finetune") { (e.finetune, e.network) = try parseFinetune(f, seed: e.seed) }
+        if e.network == nil { e.layers = try parseLayers(root, seed: e.seed) } else {
+            try root.refuse(["layers", "patches", "preprocessing", "maps"], "a network trained from a random start (finetune.softmax.hidden) has no pretraining; give layers, or leave out hidden and activation")
+        }
         if let m = root.field("maps") { e.maps = try parseMaps(m, seed: e.seed) }
         if let v = try root.positive("validation", root.int) { e.validation = v }
         if let v = try root.positive("threads", root.int) { e.threads = v }
-        if let f = root.field("finetune") { e.finetune = try parseFinetune(f) }
         // What the supervised stage reads: a softmax or svm stage's settings.
         switch e.finetune {
         case .softmax?, .svm?: break
@@ -179,19 +187,31 @@ public struct Experiment: Sendable {
         return try layers.map { try parseLayer($0, seed: seed) }
     }
 
-    static func parseFinetune(_ field: YAMLField) throws -> Finetune {
+    /// The stage, and for a softmax stage that names `hidden` (or
+    /// `activation`), its network from a random start. The stage's seed
+    /// defaults to the experiment's `seed`.
+    static func parseFinetune(_ field: YAMLField, seed: UInt64) throws -> (Finetune, SoftmaxFineTuning.Network?) {
         let outer = try field.mapping(allowed: ["softmax", "svm", "depth_study"])
         guard outer.fields.count == 1, let (kind, value) = outer.fields.first else { throw field.fail("give exactly one of softmax, svm or depth_study") }
         if kind == "depth_study" {
-            return .depthStudy(try DepthStudy.Settings.read(from: YAMLSettings(value, allowed: DepthStudy.Settings.keys)))
+            return (.depthStudy(try DepthStudy.Settings.read(from: YAMLSettings(value, allowed: DepthStudy.Settings.keys))), nil)
         }
         if kind == "softmax" {
-            let s = try YAMLSettings(value, allowed: FineTuningConfiguration.keys + ["compare_without_pretraining"])
-            return .softmax(try FineTuningConfiguration.read(from: s), compareWithoutPretraining: try s.bool("compare_without_pretraining") ?? false)
+            let randomKeys = SoftmaxFineTuning.Network.randomKeys
+            let s = try YAMLSettings(value, allowed: FineTuningConfiguration.keys + ["compare_without_pretraining"] + randomKeys)
+            var c = try FineTuningConfiguration.read(from: s)
+            if !s.has("seed") { c.seed = seed }
+            var network: SoftmaxFineTuning.Network?
+            if randomKeys.contains(where: s.has) {
+                try s.refuse(["compare_without_pretraining"], "compares a pretrained network with one from a random start; this network is the one from a random start")
+                network = try SoftmaxFineTuning.Network.random(reading: s)
+            }
+            return (.softmax(c, compareWithoutPretraining: try s.bool("compare_without_pretraining") ?? false), network)
         }
         let s = try YAMLSettings(value, allowed: SVMFineTuning.keys + FeatureSettings.keys)
-        let (svm, grid, stdEps) = try SVMFineTuning.readSVM(from: s)
-        return .svm(svm, cGrid: grid, stdEps: stdEps, features: try FeatureSettings.read(from: s))
+        var (svm, grid, stdEps) = try SVMFineTuning.readSVM(from: s)
+        if !s.has("seed") { svm.seed = seed }
+        return (.svm(svm, cGrid: grid, stdEps: stdEps, features: try FeatureSettings.read(from: s)), nil)
     }
 }
 

@@ -62,7 +62,10 @@ public struct ExperimentRun {
         if let maxEpochs {
             for i in e.layers.indices { e.layers[i].training.maxEpochs = min(e.layers[i].training.maxEpochs, maxEpochs) }
             for i in e.maps?.layers.indices ?? 0 ..< 0 { e.maps!.layers[i].training.maxEpochs = min(e.maps!.layers[i].training.maxEpochs, maxEpochs) }
-            if case .softmax(var c, let compare)? = e.finetune { c.maxEpochs = min(c.maxEpochs, maxEpochs); e.finetune = .softmax(c, compareWithoutPretraining: compare) }
+            if case .softmax(var c, let compare)? = e.finetune {
+                (c.maxEpochs, c.minUpdates) = (min(c.maxEpochs, maxEpochs), 0) // no minimum of updates raises the limit again
+                e.finetune = .softmax(c, compareWithoutPretraining: compare)
+            }
             if case .depthStudy(var s)? = e.finetune {
                 s.training.maxEpochs = min(s.training.maxEpochs, maxEpochs)
                 e.finetune = .depthStudy(s)
@@ -84,6 +87,9 @@ public struct ExperimentRun {
         if let p = e.patches { steps.append("patches: \(p.count) random \(p.window), seed \(e.seed)") }
         steps.append("preprocessing: \(e.preprocessing.summary)")
         for (i, layer) in e.layers.enumerated() { steps.append("layer \(i + 1): \(layer.summary)") }
+        if case .random(let hidden, let activation, _)? = e.network {
+            steps.append("no pretraining: a network of hidden layers \(hidden.map(String.init).joined(separator: "-")) (\(activation.rawValue)) from a random start")
+        }
         if let m = e.maps {
             steps.append("maps: the stack's features \(m.features.encoding), \(m.features.pooling.operation.rawValue)-pooled over \(m.features.pooling.gridRows)x\(m.features.pooling.gridColumns), as images; \(m.patches.count) random \(m.patches.window) windows, preprocessing \(m.preprocessing.summary)")
             for (i, layer) in m.layers.enumerated() { steps.append("maps layer \(i + 1): \(layer.summary)") }
@@ -114,6 +120,7 @@ public struct ExperimentRun {
 
     /// Runs every stage; `log` sees each line (they also go to `report.txt`).
     public func run(log: @escaping StageLog = { print($0) }) throws -> Outcome {
+        if let network = experiment.network { return try runWithoutPretraining(network, log: log) }
         let start = Date()
         let e = experiment
         compute.apply()
@@ -231,7 +238,7 @@ public struct ExperimentRun {
     }
 
     /// `monitor.png`: every run's chosen channels, on a log scale when they span over 20x.
-    private func writeMonitorChart(_ monitorRuns: [(name: String, log: MonitorLog)], say: StageLog) throws -> (name: String, path: String) {
+    func writeMonitorChart(_ monitorRuns: [(name: String, log: MonitorLog)], say: StageLog) throws -> (name: String, path: String) {
         let e = experiment
         var (chart, _, missing) = try Pictures.monitorChart(monitorRuns, selection: e.outputs.monitorChannels, title: "\(e.name): monitor channels")
         if !missing.isEmpty { say("monitor chart: no run has \(missing.joined(separator: ", ")); drawn: \(chart.series.map(\.label).joined(separator: ", "))") }

@@ -65,9 +65,11 @@ extension SoftmaxFineTuning {
         var network = try SoftmaxNetwork.randomlyInitialized(inputCount: trainFile.columns, hiddenSizes: hidden, activation: activation, pieces: pieces,
                                                              classes: classNames.count, seed: s.training.seed)
         log("fine-tuning \(network.sizes) (no pretraining) on \(rest.summary), validating on \(validation)")
-        var tuner = FineTuner(configuration: s.training, folder: s.folder)
-        (tuner.showProgress, tuner.resume, tuner.target) = (showProgress, s.resume, s.target)
         let split = trainLabels.count - validation
+        let (training, note) = s.training.withMinimumUpdates(trainingExamples: split)
+        if let note { log(note) }
+        var tuner = FineTuner(configuration: training, folder: s.folder)
+        (tuner.showProgress, tuner.resume, tuner.target) = (showProgress, s.resume, s.target)
         let report = try tuner.train(&network, examples: rest, labels: Array(trainLabels[..<split]),
                                      validationX: held, validationLabels: Array(trainLabels[split...]))
         var contract = InputContract()

@@ -118,7 +118,9 @@ public enum SoftmaxFineTuning {
         log("fine-tuning \(network.sizes) (\(pretrainedName.map { "pretrained: \($0)" } ?? "no pretraining")\(units)) on \(x.rows - validation) examples, validating on \(validation)")
         log("techniques: " + s.training.techniques.joined(separator: ", "))
         if let world = MPIWorld.current, world.size > 1 { log("ranks: " + s.training.distributed.describe(ranks: world.size)) }
-        var tuner = FineTuner(configuration: s.training, folder: s.folder)
+        let (training, note) = s.training.withMinimumUpdates(trainingExamples: x.rows - validation)
+        if let note { log(note) }
+        var tuner = FineTuner(configuration: training, folder: s.folder)
         tuner.showProgress = showProgress
         if let label = s.progressLabel { (tuner.progressLabel, tuner.plainProgress) = ("\(label): fine-tune", true) }
         tuner.resume = s.resume
@@ -155,7 +157,7 @@ public enum SoftmaxFineTuning {
 
 extension FineTuningConfiguration {
     /// Every key of fine-tuning.
-    public static let keys = minibatchSGDKeys + ["learning_rate_decay", "lr_schedule", "input_dropout", "hidden_dropout", "max_column_norm", "patience", "seed",
+    public static let keys = minibatchSGDKeys + ["learning_rate_decay", "lr_schedule", "input_dropout", "hidden_dropout", "max_column_norm", "patience", "min_updates", "seed",
                                                    "batch_norm", "batch_norm_epsilon", "batch_norm_momentum",
                                                    "teacher", "temperature", "soft_weight", "augment_flip", "augment_shift", "augment_padding"]
 
@@ -172,6 +174,7 @@ extension FineTuningConfiguration {
         if let v = try s.float("hidden_dropout") { c.hiddenDropout = v }
         if let v = try s.float("max_column_norm") { c.maxColumnNorm = v }
         if let v = try s.positive("patience", s.int) { c.patience = v }
+        if let v = try s.int("min_updates") { c.minUpdates = v }
         if let v = try s.seed("seed") { c.seed = v }
         if let v = try s.bool("batch_norm") { c.batchNorm = v }
         if let v = try s.float("batch_norm_epsilon") { c.batchNormEpsilon = v }

@@ -25,6 +25,10 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
     public var hiddenDropout: Float = 0
     public var maxColumnNorm: Float?
     public var maxEpochs = 50
+    /// At least this many updates (0: no minimum): where the training set is
+    /// small (few labels), an epoch is few steps, so the epoch limit rises to
+    /// make this many (``withMinimumUpdates(trainingExamples:)``).
+    public var minUpdates = 0
     /// Stop after this many epochs without a better validation error.
     public var patience = 10
     /// Training examples (a fixed seeded subset) on which the training error is monitored each epoch.
@@ -67,6 +71,7 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
         try decodeIfPresent(c, .hiddenDropout, into: &hiddenDropout)
         try decodeIfPresent(c, .maxColumnNorm, into: &maxColumnNorm)
         try decodeIfPresent(c, .patience, into: &patience)
+        try decodeIfPresent(c, .minUpdates, into: &minUpdates)
         try decodeIfPresent(c, .batchNorm, into: &batchNorm)
         try decodeIfPresent(c, .batchNormEpsilon, into: &batchNormEpsilon)
         try decodeIfPresent(c, .batchNormMomentum, into: &batchNormMomentum)
@@ -78,7 +83,7 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
 
     enum CodingKeys: String, CodingKey {
         case batchSize, learningRate, learningRateDecay, lrSchedule, initialMomentum, finalMomentum, momentumSaturateEpoch
-        case weightDecay, inputDropout, hiddenDropout, maxColumnNorm, maxEpochs, patience, monitorExamples, seed, divergenceFactor, optimizer, randomPerExample, distributed
+        case weightDecay, inputDropout, hiddenDropout, maxColumnNorm, maxEpochs, minUpdates, patience, monitorExamples, seed, divergenceFactor, optimizer, randomPerExample, distributed
         case batchNorm, batchNormEpsilon, batchNormMomentum, teacher, temperature, softWeight, augmentation
     }
 
@@ -92,6 +97,7 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
         guard monitorExamples >= 0 else { throw StrataError.invalidArgument(name: "monitor examples", reason: "\(monitorExamples) must not be negative") }
         guard divergenceFactor > 0, !divergenceFactor.isNaN else { throw StrataError.invalidArgument(name: "divergence factor", reason: "\(divergenceFactor) must be positive") }
         guard maxEpochs >= 1, patience >= 1 else { throw StrataError.invalidArgument(name: "epochs", reason: "epochs and patience must be at least 1") }
+        guard (0 ... 1 << 40).contains(minUpdates) else { throw StrataError.invalidArgument(name: "min updates", reason: "\(minUpdates) must lie in 0...2^40") }
         if let m = maxColumnNorm, !(m > 0) { throw StrataError.invalidArgument(name: "max column norm", reason: "\(m) must be positive") }
         guard batchNormEpsilon > 0, batchNormEpsilon.isFinite, (0 ..< 1).contains(batchNormMomentum) else {
             throw StrataError.invalidArgument(name: "batch norm", reason: "epsilon must be positive and momentum in [0, 1)")
@@ -109,6 +115,18 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
                 throw StrataError.invalidArgument(name: "optimizer", reason: "lbfgs minimizes one deterministic full-batch objective, which \(unsupported.joined(separator: ", ")) would change from one evaluation to the next; train without it or with momentum, nesterov or adam")
             }
         }
+    }
+
+    /// The configuration for `trainingExamples` examples: the epoch limit
+    /// raised, when ``minUpdates`` asks for more updates than it allows, to
+    /// the epochs that make them; and the line that says so (nil: unchanged).
+    public func withMinimumUpdates(trainingExamples: Int) -> (FineTuningConfiguration, note: String?) {
+        let steps = max(1, (trainingExamples + batchSize - 1) / batchSize)
+        let epochs = (minUpdates + steps - 1) / steps
+        guard epochs > maxEpochs else { return (self, nil) }
+        var c = self
+        c.maxEpochs = epochs
+        return (c, "min_updates \(minUpdates): up to \(epochs) epochs of \(steps) update\(steps == 1 ? "" : "s") on \(trainingExamples) examples, instead of \(maxEpochs)")
     }
 
     /// The momentum during `epoch` (1-based): the shared ``MomentumRamp`` from epoch 1.
