@@ -22,22 +22,24 @@ struct SweepCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "The experiment YAML file each run starts from.")
-    var experiment: String
-    @Option(name: .customLong("set"), help: "KEY=V1,V2,... (a list), or for --random KEY=LOW..HIGH or KEY=log:LOW..HIGH. Repeat for each key.")
+    @Argument(help: "The experiment YAML files each combination runs, or one sweep file (a study: its experiments and values, see the discussion).")
+    var experiments: [String]
+    @Option(name: .customLong("set"), help: "KEY=V1,V2,... (a list), or for --random KEY=LOW..HIGH or KEY=log:LOW..HIGH. Repeat for each key; replaces a sweep file's values of KEY.")
     var swept: [String] = []
     @Option(help: "Draw N runs at random from the values and ranges (default: the grid of every combination).")
     var random: String?
-    @Option(help: "Seed of the random search's draws (default \(Sweep.Settings(experiment: "", swept: []).seed)).")
+    @Option(help: "Seed of the random search's draws (default \(Sweep.Settings(experiments: [], swept: []).seed)).")
     var seed: String?
-    @Option(help: "Runs at once on this machine (each rank of an mpirun job) (default \(Sweep.Settings(experiment: "", swept: []).parallel)).")
+    @Option(help: "Runs at once on this machine (each rank of an mpirun job) (default \(Sweep.Settings(experiments: [], swept: []).parallel)).")
     var parallel: String?
     @Option(help: "Cores each run uses (default: the cores divided among the parallel runs).")
     var threadsPerRun: String?
     @Option(help: "Successive halving, GRACE:REDUCTION or on (\(SuccessiveHalving().grace):\(SuccessiveHalving().reduction)): rungs at GRACE x REDUCTION^k epochs; a run whose validation error is outside the best 1/REDUCTION at a rung stops. Softmax fine-tuning only.")
     var halving: String?
-    @Option(help: "The sweep's folder (default: runs/NAME-sweep).")
+    @Option(help: "The sweep's folder (default: a sweep file's runs/NAME, else runs/EXPERIMENT-sweep).")
     var out: String?
+    @Option(help: "Every run on this dataset instead of its file's (strata train --dataset).")
+    var dataset: String?
     @Flag(help: "Finish a stopped sweep: the runs that ended are kept, the others continue from their checkpoints.")
     var resume = false
     @Option(help: "A trial sweep: every run on the first N images (strata train --limit).")
@@ -48,18 +50,22 @@ struct SweepCommand: ParsableCommand {
     var dryRun = false
 
     func run() throws {
-        var settings = Sweep.Settings(experiment: experiment, swept: [])
+        var settings = Sweep.Settings(experiments: experiments, swept: [])
         try settingsFailure {
-            let swept = try swept.map(SweptSetting.parse)
-            let flags = FlagSettings(["random": random, "seed": seed, "parallel": parallel, "threads_per_run": threadsPerRun, "halving": halving])
-            settings = try Sweep.Settings.read(experiment: experiment, swept: swept, from: flags)
+            let flags = FlagSettings(["random": random, "seed": seed, "parallel": parallel, "threads_per_run": threadsPerRun, "halving": halving, "out": out])
+            settings = try Sweep.Settings.read(paths: experiments, swept: try swept.map(SweptSetting.parse), flags: flags)
         }
-        (settings.folder, settings.resume, settings.limit, settings.maxEpochs) = (out, resume, limit, maxEpochs)
+        (settings.resume, settings.limit, settings.maxEpochs, settings.dataset) = (resume, limit, maxEpochs, dataset)
+        try Self.run(settings, dryRun: dryRun)
+    }
+
+    /// Prints the runs (`dryRun`) or runs the sweep and prints its table; exits 128 + the signal that stopped it.
+    static func run(_ settings: Sweep.Settings, dryRun: Bool) throws {
         if dryRun {
-            let runs = try Sweep.runs(settings)
+            let runs = try Sweep.runs(settings, names: try Sweep.experimentFiles(settings).map(\.name))
             _ = try Sweep.experiments(runs, settings: settings)
             print("\(runs.count) run\(runs.count == 1 ? "" : "s"), each experiment read and valid:")
-            for run in runs { print("  \(run.name) \(run.summary)") }
+            for run in runs { print("  \(run.name) \(run.experimentName) \(run.summary)") }
             return
         }
         let compute = try ComputeOptions.compute(threads: nil)

@@ -85,6 +85,13 @@ struct TutorialCommand: ParsableCommand {
     @OptionGroup var options: ExperimentOptions
 
     func run() throws {
-        try options.run(path: try TutorialCatalog.experiment(name, given: tutorials), dryRun: dryRun)
+        let path = try TutorialCatalog.experiment(name, given: tutorials)
+        guard Sweep.Settings.isSweepFile(path) else { return try options.run(path: path, dryRun: dryRun) }
+        // A study of several runs: the sweep file, with the trial overrides passed to every run.
+        var settings = try Sweep.Settings.read(sweepFile: path)
+        (settings.limit, settings.maxEpochs, settings.dataset, settings.resume) = (options.limit, options.maxEpochs, options.dataset, options.resume)
+        if let out = options.out { settings.folder = out }
+        if let threads = options.threads { settings.threadsPerRun = max(1, threads / settings.parallel) }
+        try SweepCommand.run(settings, dryRun: dryRun)
     }
 }

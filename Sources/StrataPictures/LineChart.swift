@@ -15,7 +15,11 @@ public struct LineChart: Sendable {
     public struct Series: Sendable {
         public var label: String
         public var points: [(x: Double, y: Double)]
-        public init(label: String, points: [(x: Double, y: Double)]) { (self.label, self.points) = (label, points) }
+        /// Vertical bars (a spread: the lowest and highest of several runs) drawn at their x in the series' color.
+        public var bars: [(x: Double, low: Double, high: Double)] = []
+        public init(label: String, points: [(x: Double, y: Double)], bars: [(x: Double, low: Double, high: Double)] = []) {
+            (self.label, self.points, self.bars) = (label, points, bars)
+        }
     }
 
     public var title = ""
@@ -48,7 +52,10 @@ public struct LineChart: Sendable {
     public func pngData() throws -> Data {
         // A NaN y is kept as a break in its line (a value that does not exist there); other unplottable points are dropped.
         func plottable(_ p: (x: Double, y: Double)) -> Bool { p.x.isFinite && p.y.isFinite && (!logarithmicY || p.y > 0) && (!logarithmicX || p.x > 0) }
-        let usable = series.map { s in Series(label: s.label, points: s.points.filter { plottable($0) || ($0.x.isFinite && $0.y.isNaN) }) }
+        let usable = series.map { s in
+            Series(label: s.label, points: s.points.filter { plottable($0) || ($0.x.isFinite && $0.y.isNaN) },
+                   bars: s.bars.filter { plottable(($0.x, $0.low)) && plottable(($0.x, $0.high)) })
+        }
             .filter { $0.points.contains(where: plottable) }
         guard !usable.isEmpty else {
             throw StrataError.invalidArgument(name: "chart", reason: logarithmicY ? "no positive finite values to plot on a log scale" : "no finite values to plot")
@@ -66,9 +73,9 @@ public struct LineChart: Sendable {
     private func draw(_ series: [Series], on cr: OpaquePointer) {
         let legendWidth = min(320.0, 40 + 7.5 * Double(series.map(\.label.count).max() ?? 0))
         let (left, right, top, bottom) = (86.0, Double(width) - legendWidth - 20, title.isEmpty ? 24.0 : 52.0, Double(height) - 62)
-        let xs = series.flatMap { $0.points.filter { !$0.y.isNaN }.map(\.x) }, ys = series.flatMap { $0.points.map(\.y) }.filter { !$0.isNaN }
+        let xs = series.flatMap { $0.points.filter { !$0.y.isNaN }.map(\.x) }, ys = series.flatMap { $0.points.map(\.y) + $0.bars.flatMap { [$0.low, $0.high] } }.filter { !$0.isNaN }
         var (xMin, xMax) = (xs.min()!, xs.max()!)
-        if !lines { // a scatter: room around the dots at the ends
+        if !lines || series.contains(where: { !$0.bars.isEmpty }) { // dots or bars: room around them at the ends
             (xMin, xMax) = logarithmicX ? (xMin / 1.5, xMax * 1.5) : (xMin - max(0.05 * (xMax - xMin), 0.5 * abs(xMin) * 0.1), xMax + max(0.05 * (xMax - xMin), 0.5 * abs(xMax) * 0.1))
         }
         let (xTicks, xLow, xHigh) = Self.ticks(xMin, xMax, logarithmic: logarithmicX)
@@ -109,15 +116,7 @@ public struct LineChart: Sendable {
         for (i, s) in series.enumerated() {
             let (r, g, b) = Self.palette[i % Self.palette.count]
             cairo_set_source_rgb(cr, r, g, b)
-            var penDown = false
-            for p in s.points where lines {
-                guard !p.y.isNaN else { penDown = false; continue }
-                if penDown { cairo_line_to(cr, px(p.x), py(p.y)) } else { cairo_move_to(cr, px(p.x), py(p.y)) }
-                penDown = true
-            }
-            cairo_stroke(cr)
-            let dots = markers || !lines ? s.points.filter { !$0.y.isNaN } : (s.points.count == 1 ? s.points : [])
-            for p in dots { cairo_arc(cr, px(p.x), py(p.y), markers ? 4 : 3, 0, 2 * .pi); cairo_fill(cr) }
+            drawSeries(s, on: cr, px: px, py: py)
         }
         cairo_restore(cr)
         // Labels and title.
@@ -150,6 +149,28 @@ public struct LineChart: Sendable {
             cairo_set_source_rgb(cr, 0.1, 0.1, 0.1)
             text(cr, s.label, x: right + 46, y: y, align: 0)
         }
+    }
+
+    /// One series in its color: its line (unless ``lines`` is off), its dots and its bars.
+    private func drawSeries(_ s: Series, on cr: OpaquePointer, px: (Double) -> Double, py: (Double) -> Double) {
+        var penDown = false
+        for p in s.points where lines {
+            guard !p.y.isNaN else { penDown = false; continue }
+            if penDown { cairo_line_to(cr, px(p.x), py(p.y)) } else { cairo_move_to(cr, px(p.x), py(p.y)) }
+            penDown = true
+        }
+        cairo_stroke(cr)
+        let dots = markers || !lines ? s.points.filter { !$0.y.isNaN } : (s.points.count == 1 ? s.points : [])
+        for p in dots { cairo_arc(cr, px(p.x), py(p.y), markers ? 4 : 3, 0, 2 * .pi); cairo_fill(cr) }
+        cairo_set_line_width(cr, 1.5)
+        for b in s.bars {
+            let (x, low, high) = (px(b.x), py(b.low), py(b.high))
+            cairo_move_to(cr, x, low); cairo_line_to(cr, x, high)
+            cairo_move_to(cr, x - 4, low); cairo_line_to(cr, x + 4, low)
+            cairo_move_to(cr, x - 4, high); cairo_line_to(cr, x + 4, high)
+            cairo_stroke(cr)
+        }
+        cairo_set_line_width(cr, 2)
     }
 
     private func text(_ cr: OpaquePointer, _ string: String, x: Double, y: Double, align: Double) {

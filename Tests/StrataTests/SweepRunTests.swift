@@ -92,7 +92,7 @@ struct SweepRunTests {
         #expect(try BuiltTool.run(arguments, in: folder.path) == 1)
         #expect(Self.log(folder).contains("already holds a sweep"))
         #expect(try BuiltTool.run(arguments + ["--resume"], in: folder.path) == 0, "\(Self.log(folder))")
-        #expect(Self.log(folder).contains("run001 finetune.learning_rate=0.01: finished by an earlier sweep, kept"))
+        #expect(Self.log(folder).contains("run001 small finetune.learning_rate=0.01: finished by an earlier sweep, kept"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: folder.file("sweep/run001/result.json"))) == first)
         #expect(try Data(contentsOf: URL(fileURLWithPath: folder.file("sweep/run001/run.log"))) == firstLog, "run001 did not run again")
         for run in ["run002", "run003", "run004"] { #expect(Self.result(folder, run)?["status"] as? String == "finished") }
@@ -111,5 +111,32 @@ struct SweepRunTests {
         #expect(output.contains("on each of 2 ranks"))
         let csv = try String(contentsOfFile: folder.file("sweep/results.csv"), encoding: .utf8).split(separator: "\n")
         #expect(csv.count == 5, "rank 0 writes every rank's runs: \(csv)")
+    }
+
+    /// The label-efficiency study at a tiny size: its five pipelines, two
+    /// seeds, few labels of the test images (the tutorial's README has the full size).
+    @Test func theLabelEfficiencyTutorialRunsAtATinySize() throws {
+        let folder = try Self.prepare()
+        let study = repositoryRoot + "/Tutorials/label_efficiency/sweep.yaml"
+        let arguments = ["sweep", study, "--dataset", "images", "--limit", "120", "--max-epochs", "1",
+                         "--set", "labels_per_class=4", "--set", "seed=1,2", "--out", "study"]
+        #expect(try BuiltTool.run(arguments, in: folder.path) == 0, "\(Self.log(folder))")
+        let summary = try String(contentsOfFile: folder.file("study/summary.md"), encoding: .utf8)
+        for name in ["kmeans_triangle", "grbm_soft_threshold", "stacked_dae", "dbn", "no_pretraining"] {
+            #expect(summary.contains("| \(name) | 4 | 2 |"), "\(name) over two seeds: \(summary)")
+        }
+        #expect(FileManager.default.fileExists(atPath: folder.file("study/summary_labels_per_class.png")))
+        // The two seeds pretrain apart; nothing else differs, so nothing is shared, and every run pretrained itself.
+        #expect(!Self.log(folder).contains("pretraining shared"))
+        // Runs that differ only in their labels share one pretraining.
+        let shared = ["sweep", study, "--dataset", "images", "--limit", "120", "--max-epochs", "1",
+                      "--set", "labels_per_class=3,4", "--set", "seed=1", "--out", "shared"]
+        let one = try BuiltTool.run(shared, in: folder.path)
+        #expect(one == 0, "\(Self.log(folder))")
+        let log = Self.log(folder)
+        #expect(log.contains("4 pretrainings for the 8 runs that pretrain"), "\(log)")
+        #expect(log.contains("run002: pretraining shared with run001"), "\(log)")
+        let lent = try Data(contentsOf: URL(fileURLWithPath: folder.file("shared/run001/stack.safetensors")))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: folder.file("shared/run002/stack.safetensors"))) == lent)
     }
 }

@@ -9,7 +9,7 @@ import StrataPictures
 import StrataExport
 
 /// Where the tutorials are: each a folder `NAME/` holding `experiment.yaml`
-/// and a README walkthrough. `strata tutorial NAME` runs from any folder,
+/// (or `sweep.yaml`: a study of several runs, ``Sweep``) and a README walkthrough. `strata tutorial NAME` runs from any folder,
 /// writing its outputs under the current one, because the tutorials are
 /// looked for, in order:
 /// 1. the folder given (`--tutorials`);
@@ -33,23 +33,26 @@ public enum TutorialCatalog {
         URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0])
     }
 
+    /// The file a tutorial runs: its experiment, or its sweep.
+    public static let files = ["experiment.yaml", "sweep.yaml"]
+
     /// The tutorials' names in the first folder of `folders` that holds any.
     public static func names(in folders: [String]) -> [String] {
         for folder in folders {
             let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
-                .filter { FileManager.default.fileExists(atPath: folder + "/" + $0 + "/experiment.yaml") }.sorted()
+                .filter { name in files.contains { FileManager.default.fileExists(atPath: folder + "/" + name + "/" + $0) } }.sorted()
             if !names.isEmpty { return names }
         }
         return []
     }
 
-    /// The experiment file of tutorial `name`.
+    /// The experiment file (or sweep file) of tutorial `name`.
     /// - Throws: ``StrataError/invalidArgument(name:reason:)`` listing the
     ///   tutorials there are and the folders searched.
     public static func experiment(_ name: String, given: String? = nil, executable: URL = currentExecutable) throws -> String {
         let folders = searchPath(given: given, executable: executable)
-        if let folder = folders.first(where: { FileManager.default.fileExists(atPath: $0 + "/" + name + "/experiment.yaml") }) {
-            return folder + "/" + name + "/experiment.yaml"
+        for folder in folders {
+            if let file = files.first(where: { FileManager.default.fileExists(atPath: folder + "/" + name + "/" + $0) }) { return folder + "/" + name + "/" + file }
         }
         let known = names(in: folders)
         throw StrataError.invalidArgument(name: "tutorial", reason: """

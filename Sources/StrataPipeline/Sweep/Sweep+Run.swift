@@ -14,31 +14,31 @@ extension Sweep {
         public var results: [Int: SweepResult]
         /// The signal that stopped the sweep before every run ended (`--resume` finishes it), or nil.
         public var stoppedBy: Int32?
-        /// The table and charts written (by rank 0 of an `mpirun` job).
+        /// The tables and charts written (by rank 0 of an `mpirun` job).
         public var files: [String]
     }
 
     /// The plan a sweep folder records (`sweep.json`), so that `--resume` goes on with the same runs.
     struct Record: Codable, Equatable {
-        var experiment: String
-        var experimentText: String
+        var experiments: [String]
+        var experimentTexts: [String]
         var swept: [String]
-        var runs: [[ExperimentOverride]]
+        var runs: [Run]
     }
 
     /// Runs the sweep: every run's experiment read first (a bad key or value
     /// refused before anything runs), then the runs through `executable`
     /// (the `strata` tool) in parallel processes, spread over the ranks of
-    /// `world`, then the table and charts. With `resume`, the runs that
+    /// `world`, then the tables and charts. With `resume`, the runs that
     /// ended (finished, or stopped by successive halving) are kept and the
     /// others continue from their checkpoints.
     public static func run(_ settings: Settings, executable: String, compute: Compute, world: MPIWorld? = MPIWorld.current,
                            log: @escaping StageLog = { print($0) }) throws -> Outcome {
-        let runs = try runs(settings)
+        let files = try experimentFiles(settings)
+        let runs = try runs(settings, names: files.map(\.name))
         let planned = try experiments(runs, settings: settings)
-        let folder = folder(settings, experiment: planned[0].experiment)
-        let record = Record(experiment: settings.experiment, experimentText: String(decoding: try readWholeFile(settings.experiment), as: UTF8.self),
-                            swept: settings.swept.map(\.description), runs: runs.map(\.overrides))
+        let folder = folder(settings, names: files.map(\.name))
+        let record = Record(experiments: settings.experiments, experimentTexts: files.map(\.text), swept: settings.swept.map(\.description), runs: runs)
         try checkFolder(folder, record: record, resume: settings.resume)
         world?.barrier() // every rank has looked at the folder before rank 0 writes the plan
         if (world?.rank ?? 0) == 0 { try writeRecord(record, in: folder) }
@@ -48,25 +48,31 @@ extension Sweep {
         }.max() ?? 1
         let threads = settings.threadsPerRun ?? max(1, compute.cores / settings.parallel)
         let ranks = world.flatMap { $0.size > 1 ? SweepRanks(world: $0, runs: runs.count, rungs: settings.halving?.rungs(maxEpochs: maxEpochs).count ?? 0) : nil }
-        log("sweep of \(settings.experiment): \(runs.count) run\(runs.count == 1 ? "" : "s") (\(settings.random.map { "random search, \($0) draws, seed \(settings.seed)" } ?? "grid")) "
-            + "of \(settings.swept.map(\.description).joined(separator: " ")); \(settings.parallel) at once"
-            + (ranks.map { " on each of \($0.world.size) ranks" } ?? "") + ", \(threads) core\(threads == 1 ? "" : "s") each; folder \(folder)")
+        let groups = try PretrainingGroups(planned.map(\.text))
+        log("sweep of \(settings.experiments.joined(separator: ", ")): \(runs.count) run\(runs.count == 1 ? "" : "s") "
+            + "(\(settings.random.map { "random search, \($0) draws, seed \(settings.seed)" } ?? "grid")) of \(settings.swept.map(\.description).joined(separator: " ")); "
+            + "\(settings.parallel) at once" + (ranks.map { " on each of \($0.world.size) ranks" } ?? "") + ", \(threads) core\(threads == 1 ? "" : "s") each; folder \(folder)")
+        let pretraining = runs.filter { groups.pretrains[$0.index] }, distinct = Set(pretraining.map { groups.group[$0.index] }).count
+        if distinct < pretraining.count {
+            log("\(distinct) pretraining\(distinct == 1 ? "" : "s") for the \(pretraining.count) runs that pretrain (runs that differ only after pretraining share its layers)")
+        }
         if let h = settings.halving { log("\(h.description): rungs at epochs \(h.rungs(maxEpochs: maxEpochs).map(String.init).joined(separator: ", "))") }
         log("runs are compared by validation accuracy (a held-out part of the training labels); the test set is reported, never used to choose")
         let launcher = SweepLauncher(settings: settings, executable: executable, folder: folder, texts: planned.map(\.text),
-                                     stageFolder: stageFolder(planned[0].experiment), threadsPerRun: threads, maxEpochs: maxEpochs, ranks: ranks, log: log)
+                                     stageFolders: planned.map { stageFolder($0.experiment) }, groups: groups,
+                                     threadsPerRun: threads, maxEpochs: maxEpochs, ranks: ranks, log: log)
         if settings.halving != nil { try launcher.recordEarlierRungs(runs) }
         let stoppedBy = try launcher.runAll(runs)
         let results = ranks?.gather(launcher.results) ?? launcher.results
         ranks?.free()
-        var files: [String] = []
+        var written: [String] = []
         if (world?.rank ?? 0) == 0 {
-            files = try SweepReport(settings: settings, runs: runs, results: results).write(to: folder)
+            written = try SweepReport(settings: settings, runs: runs, results: results).write(to: folder)
             if let stoppedBy {
                 log("sweep stopped by \(StopRequest.name(of: stoppedBy)): \(results.count) of \(runs.count) runs ended; `strata sweep ... --resume` finishes the others")
             }
         }
-        return Outcome(folder: folder, runs: runs, results: results, stoppedBy: stoppedBy, files: files)
+        return Outcome(folder: folder, runs: runs, results: results, stoppedBy: stoppedBy, files: written)
     }
 
     static func checkFolder(_ folder: String, record: Record, resume: Bool) throws {
@@ -82,7 +88,8 @@ extension Sweep {
             throw StrataError.corrupt(path: path, offset: nil, reason: "not a sweep's plan (\(error))")
         }
         guard earlier == record else {
-            let what = earlier.experimentText != record.experimentText ? "the experiment file changed since"
+            let what = earlier.experiments != record.experiments ? "it swept \(earlier.experiments.joined(separator: ", "))"
+                : earlier.experimentTexts != record.experimentTexts ? "an experiment file changed since"
                 : earlier.swept != record.swept ? "it swept \(earlier.swept.joined(separator: " "))" : "its runs differ (another --random or --seed)"
             throw StrataError.invalidArgument(name: "--resume", reason: "\(path) records another sweep: \(what); resume with the same settings, or give another --out")
         }
@@ -102,7 +109,7 @@ extension SweepLauncher {
     func recordEarlierRungs(_ runs: [Sweep.Run]) throws {
         for run in runs {
             guard let done = try SweepResult.read(from: runFolder(run)), done.status != .failed else { continue }
-            let errors = SweepResult.validationErrors(stageFolder: runFolder(run) + "/" + stageFolder)
+            let errors = SweepResult.validationErrors(stageFolder: stageFolder(run))
             for (r, epoch) in table.rungs.enumerated() { if let e = errors[epoch] { table.errors[r][run.index] = e } }
         }
         ranks?.withSharedRungs(&table) { _ in }

@@ -8,7 +8,7 @@ import StrataFeatures
 import StrataPictures
 import StrataExport
 
-/// Many runs of one experiment searched at once (`strata sweep`): a grid
+/// Many runs of one or more experiments searched at once (`strata sweep`): a grid
 /// over the swept settings' values, or a seeded random search (Bergstra and
 /// Bengio 2012), each run a normal run folder made by `strata train`, in
 /// parallel processes on this machine and across the ranks of an `mpirun`
@@ -17,10 +17,13 @@ import StrataExport
 /// runs are chosen among by their validation accuracy (the fine-tuning
 /// stage's held-out part of the training labels); the test set is measured
 /// and reported, never used to choose. A stopped sweep resumes without
-/// redoing finished runs.
+/// redoing finished runs. Runs whose experiments differ only after
+/// pretraining (labels, fine-tuning settings) share one pretraining
+/// (``PretrainingGroups``); a swept `seed` gives a summary over seeds
+/// (``SeedSummary``).
 ///
 /// ```
-/// SWEEP/sweep.json          the plan: the experiment, the swept settings, each run's values
+/// SWEEP/sweep.json          the plan: the experiments, the swept settings, each run's values
 /// SWEEP/run001/             a run folder (experiment.yaml, run.log, result.json, the stages' outputs)
 /// SWEEP/results.csv, .md    one row per run, sorted by validation accuracy
 /// SWEEP/results_KEY.png     validation accuracy against each swept setting
@@ -28,9 +31,11 @@ import StrataExport
 public enum Sweep {
     /// What a sweep runs and how.
     public struct Settings: Sendable {
-        /// The experiment file each run starts from.
-        public var experiment: String
+        /// The experiment files each combination runs (several: a column of the table).
+        public var experiments: [String]
         public var swept: [SweptSetting]
+        /// The sweep's name (a sweep file's `name`): its default folder `runs/NAME`.
+        public var name: String?
         /// Runs drawn at random (nil: the grid of every combination).
         public var random: Int?
         /// Seed of the random search's draws.
@@ -41,93 +46,120 @@ public enum Sweep {
         public var threadsPerRun: Int?
         /// Stop lagging runs at the rungs (softmax fine-tuning only).
         public var halving: SuccessiveHalving?
-        /// The sweep's folder (nil: `runs/NAME-sweep`, NAME the experiment's).
+        /// The sweep's folder (nil: `runs/NAME` or `runs/EXPERIMENT-sweep`).
         public var folder: String?
         public var resume = false
-        /// A trial sweep: passed to every run as `--limit` and `--max-epochs`.
+        /// A trial sweep: passed to every run as `--limit`, `--max-epochs` and `--dataset`.
         public var limit: Int?
         public var maxEpochs: Int?
+        public var dataset: String?
 
-        public init(experiment: String, swept: [SweptSetting]) { (self.experiment, self.swept) = (experiment, swept) }
+        public init(experiments: [String], swept: [SweptSetting]) { (self.experiments, self.swept) = (experiments, swept) }
 
-        /// Reads the sweep's own keys (`random`, `seed`, `parallel`,
-        /// `threads_per_run`, `halving`) from `source`; `swept` comes from `--set`.
-        public static func read(experiment: String, swept: [SweptSetting], from source: SettingSource) throws -> Settings {
-            var s = Settings(experiment: experiment, swept: swept)
-            s.random = try source.positive("random", source.int)
-            if let v = try source.seed("seed") { s.seed = v }
-            if let v = try source.positive("parallel", source.int) { s.parallel = v }
-            s.threadsPerRun = try source.positive("threads_per_run", source.int)
-            if let text = try source.text("halving") { s.halving = try SuccessiveHalving(parsing: text, key: "halving") }
-            return s
+        /// The sweep's own keys (`random`, `seed`, `parallel`, `threads_per_run`,
+        /// `halving`, `out`), read from `source` (flags, or a sweep file) over these settings.
+        public mutating func read(from source: SettingSource) throws {
+            if let v = try source.positive("random", source.int) { random = v }
+            if let v = try source.seed("seed") { seed = v }
+            if let v = try source.positive("parallel", source.int) { parallel = v }
+            if let v = try source.positive("threads_per_run", source.int) { threadsPerRun = v }
+            if let text = try source.text("halving") { halving = try SuccessiveHalving(parsing: text, key: "halving") }
+            if let v = try source.text("out") { folder = v }
+        }
+
+        /// The keys ``read(from:)`` reads.
+        public static let keys = ["random", "seed", "parallel", "threads_per_run", "halving", "out"]
+
+        /// `swept` with `others` replacing the settings of the same keys and added after them.
+        public mutating func set(_ others: [SweptSetting]) {
+            for o in others {
+                if let i = swept.firstIndex(where: { $0.key == o.key }) { swept[i] = o } else { swept.append(o) }
+            }
         }
     }
 
-    /// One run of the sweep: its place and the values it sets.
+    /// One run of the sweep: its place, its experiment and the values it sets.
     public struct Run: Sendable, Codable, Hashable {
         public var index: Int
+        /// The index of its experiment in ``Settings/experiments``.
+        public var experiment: Int
+        /// The experiment's name (its `name` key), for the log and the table.
+        public var experimentName: String
         public var overrides: [ExperimentOverride]
         /// `run001`, ...: its folder's name.
         public var name: String { String(format: "run%03d", index + 1) }
         public var summary: String { overrides.map(\.description).joined(separator: " ") }
     }
 
-    /// The runs of `settings`: the grid (the first setting varying slowest)
-    /// or `random` draws; ranges need a random search.
-    public static func runs(_ settings: Settings) throws -> [Run] {
+    /// The runs of `settings`: for each experiment, the grid (the first
+    /// setting varying slowest) or the same `random` draws; ranges need a
+    /// random search. `names` are the experiments' names.
+    public static func runs(_ settings: Settings, names: [String]) throws -> [Run] {
         guard !settings.swept.isEmpty else { throw StrataError.invalidArgument(name: "--set", reason: "give at least one KEY=VALUES to sweep") }
         let keys = settings.swept.map(\.key)
         if let repeated = keys.first(where: { k in keys.filter { $0 == k }.count > 1 }) {
             throw StrataError.invalidArgument(name: "--set \(repeated)", reason: "is given more than once; list its values in one --set")
         }
+        var combinations: [[ExperimentOverride]] = [[]]
         if let count = settings.random {
             var random = RandomSource(seed: settings.seed)
-            return (0 ..< count).map { i in Run(index: i, overrides: settings.swept.map { ExperimentOverride(key: $0.key, value: $0.draw(&random)) }) }
-        }
-        var combinations: [[ExperimentOverride]] = [[]]
-        for s in settings.swept {
-            guard let values = s.listed else {
-                throw StrataError.invalidArgument(name: "--set \(s.key)", reason: "a range is drawn from by a random search (--random N); a grid needs a list of values")
+            combinations = (0 ..< count).map { _ in settings.swept.map { ExperimentOverride(key: $0.key, value: $0.draw(&random)) } }
+        } else {
+            for s in settings.swept {
+                guard let values = s.listed else {
+                    throw StrataError.invalidArgument(name: "--set \(s.key)", reason: "a range is drawn from by a random search (--random N); a grid needs a list of values")
+                }
+                combinations = combinations.flatMap { c in values.map { c + [ExperimentOverride(key: s.key, value: $0)] } }
             }
-            combinations = combinations.flatMap { c in values.map { c + [ExperimentOverride(key: s.key, value: $0)] } }
         }
-        guard combinations.count <= 10_000 else {
-            throw StrataError.invalidArgument(name: "--set", reason: "the grid has \(combinations.count) runs; use --random N to draw some of them")
+        guard combinations.count * names.count <= 10_000 else {
+            throw StrataError.invalidArgument(name: "--set", reason: "the sweep has \(combinations.count * names.count) runs; use --random N to draw some of them")
         }
-        return combinations.enumerated().map { Run(index: $0, overrides: $1) }
+        return names.enumerated().flatMap { e, name in combinations.map { (e, name, $0) } }.enumerated()
+            .map { Run(index: $0, experiment: $1.0, experimentName: $1.1, overrides: $1.2) }
+    }
+
+    /// The experiments' texts and names, each file read and checked as it is.
+    public static func experimentFiles(_ settings: Settings) throws -> [(text: String, name: String)] {
+        guard !settings.experiments.isEmpty else { throw StrataError.invalidArgument(name: "experiment", reason: "give at least one experiment file to sweep") }
+        return try settings.experiments.map { path in
+            let text = String(decoding: try readWholeFile(path), as: UTF8.self)
+            return (text, try Experiment.parse(text, file: path).name)
+        }
     }
 
     /// Each run's experiment, read by the experiment reader, so a key that does
     /// not exist or a value of the wrong type is refused before anything runs;
     /// and the experiment must measure a validation accuracy to choose by.
     public static func experiments(_ runs: [Run], settings: Settings) throws -> [(text: String, experiment: Experiment)] {
-        let text = String(decoding: try readWholeFile(settings.experiment), as: UTF8.self)
+        let files = try experimentFiles(settings)
         return try runs.map { run in
-            let changed = try ExperimentOverride.apply(run.overrides, to: text, file: settings.experiment)
-            let experiment = try Experiment.parse(changed, file: "\(settings.experiment) with \(run.summary)")
-            try checkMeasurable(experiment, settings: settings)
+            let path = settings.experiments[run.experiment]
+            let changed = try ExperimentOverride.apply(run.overrides, to: files[run.experiment].text, file: path)
+            let experiment = try Experiment.parse(changed, file: "\(path) with \(run.summary)")
+            try checkMeasurable(experiment, path: path, settings: settings)
             return (changed, experiment)
         }
     }
 
-    static func checkMeasurable(_ e: Experiment, settings: Settings) throws {
+    static func checkMeasurable(_ e: Experiment, path: String, settings: Settings) throws {
         switch e.finetune {
         case .softmax?: break
         case .svm(_, let grid, _, _)?:
             guard grid != nil else {
-                throw StrataError.invalidArgument(name: settings.experiment, reason: "the svm stage needs c_grid, so that C is chosen on held-out labels and the run has a validation accuracy to compare")
+                throw StrataError.invalidArgument(name: path, reason: "the svm stage needs c_grid, so that C is chosen on held-out labels and the run has a validation accuracy to compare")
             }
             if settings.halving != nil {
                 throw StrataError.invalidArgument(name: "--halving", reason: "successive halving reads the validation error after each epoch of softmax fine-tuning; the svm stage has no epochs")
             }
         default:
-            throw StrataError.invalidArgument(name: settings.experiment, reason: "a sweep compares runs by validation accuracy, so the experiment needs a finetune stage (softmax, or svm with c_grid)")
+            throw StrataError.invalidArgument(name: path, reason: "a sweep compares runs by validation accuracy, so the experiment needs a finetune stage (softmax, or svm with c_grid)")
         }
     }
 
-    /// The sweep's folder.
-    public static func folder(_ settings: Settings, experiment: Experiment) -> String {
-        settings.folder ?? "runs/\(experiment.name)-sweep"
+    /// The sweep's folder: the one given, `runs/NAME` for a named sweep, or `runs/EXPERIMENT-sweep`.
+    public static func folder(_ settings: Settings, names: [String]) -> String {
+        settings.folder ?? "runs/" + (settings.name ?? (names.count == 1 ? names[0] + "-sweep" : "sweep"))
     }
 
     /// The stage folder whose `evaluation.json` and `monitor.jsonl` a run is measured by.

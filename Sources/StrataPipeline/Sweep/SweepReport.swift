@@ -34,13 +34,21 @@ public struct SweepReport {
         r.status == .stopped ? "stopped at epoch \(r.epochs ?? 0)" : r.status.rawValue
     }
 
-    /// The table as CSV: run, each swept key, status, validation and test accuracy (%), epochs, seconds.
+    /// Whether the runs come from several experiments (a column of their own).
+    var severalExperiments: Bool { settings.experiments.count > 1 }
+
+    /// The run's first columns: its name, its experiment (when there are several) and its values.
+    func leading(_ run: Sweep.Run, quoted: Bool) -> [String] {
+        let values = run.overrides.map { quoted ? "\"" + $0.value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : $0.value }
+        return [run.name] + (severalExperiments ? [run.experimentName] : []) + values
+    }
+
+    /// The table as CSV: run, experiment, each swept key, status, validation and test accuracy (%), epochs, seconds, rank.
     public var csv: String {
-        let keys = settings.swept.map(\.key)
+        let keys = (severalExperiments ? ["experiment"] : []) + settings.swept.map(\.key)
         var lines = [(["run"] + keys + ["status", "validation_accuracy", "test_accuracy", "epochs", "seconds", "rank"]).joined(separator: ",")]
         for (run, r) in ranked {
-            let values = run.overrides.map { "\"" + $0.value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
-            lines.append(([run.name] + values + [Self.status(r), Self.percent(r.validationAccuracy), Self.percent(r.testAccuracy),
+            lines.append((leading(run, quoted: true) + [Self.status(r), Self.percent(r.validationAccuracy), Self.percent(r.testAccuracy),
                                                   r.epochs.map(String.init) ?? "", String(format: "%.1f", r.seconds), r.rank.map(String.init) ?? ""]).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
@@ -48,11 +56,11 @@ public struct SweepReport {
 
     /// The table as Markdown, with the number of runs that have not ended.
     public var markdown: String {
-        let keys = settings.swept.map(\.key)
+        let keys = (severalExperiments ? ["experiment"] : []) + settings.swept.map(\.key)
         var lines = ["| run | " + keys.map { "`\($0)`" }.joined(separator: " | ") + " | status | validation accuracy (%) | test accuracy (%, not used to choose) | epochs | seconds |",
                      "|---|" + String(repeating: "---|", count: keys.count) + "---|---:|---:|---:|---:|"]
         for (run, r) in ranked {
-            lines.append("| \(run.name) | " + run.overrides.map(\.value).joined(separator: " | ")
+            lines.append("| " + leading(run, quoted: false).joined(separator: " | ")
                 + " | \(Self.status(r)) | \(Self.percent(r.validationAccuracy)) | \(Self.percent(r.testAccuracy)) | \(r.epochs.map(String.init) ?? "") | \(String(format: "%.1f", r.seconds)) |")
         }
         let missing = runs.count - results.count
@@ -62,26 +70,34 @@ public struct SweepReport {
 
     /// Validation accuracy of every run against the swept setting `key`.
     public func chart(_ key: String) -> LineChart? {
-        let points = ranked.compactMap { run, r -> (String, Double, SweepResult.Status)? in
+        let points = ranked.compactMap { run, r -> (String, Double, SweepResult.Status, String)? in
             guard let v = r.validationAccuracy, let value = run.overrides.first(where: { $0.key == key })?.value else { return nil }
-            return (value, 100 * v, r.status)
+            return (value, 100 * v, r.status, run.experimentName)
         }
         guard !points.isEmpty else { return nil }
         let numbers = points.map { Double($0.0) }
         let numeric = !numbers.contains(nil)
         let categories = Array(Set(points.map(\.0))).sorted()
         func x(_ value: String) -> Double { numeric ? Double(value)! : Double(categories.firstIndex(of: value)! + 1) }
-        var chart = LineChart(title: "\(settings.experiment): validation accuracy against \(key)",
+        var chart = LineChart(title: "\(title): validation accuracy against \(key)",
                               xLabel: numeric ? key : "\(key): " + categories.enumerated().map { "\($0 + 1) = \($1)" }.joined(separator: ", "),
                               yLabel: "validation accuracy (%)")
         chart.lines = false
         if numeric, let low = numbers.compactMap({ $0 }).min(), let high = numbers.compactMap({ $0 }).max(), low > 0 { chart.logarithmicX = high / low > 20 }
         for (status, label) in [(SweepResult.Status.finished, "finished"), (.stopped, "stopped by successive halving (its rung's value)")] {
-            let mine = points.filter { $0.2 == status }.map { (x: x($0.0), y: $0.1) }
-            if !mine.isEmpty { chart.series.append(.init(label: label, points: mine)) }
+            for experiment in Set(points.map(\.3)).sorted() {
+                let mine = points.filter { $0.2 == status && $0.3 == experiment }.map { (x: x($0.0), y: $0.1) }
+                if !mine.isEmpty { chart.series.append(.init(label: severalExperiments ? "\(experiment), \(label)" : label, points: mine)) }
+            }
         }
         return chart
     }
+
+    /// The sweep's name in titles.
+    var title: String { settings.name ?? (severalExperiments ? "sweep" : runs.first?.experimentName ?? "sweep") }
+
+    /// A file name's part for `key` (`layers[0].hidden` as `layers_0__hidden`).
+    static func safe(_ key: String) -> String { String(key.map { $0.isLetter || $0.isNumber || $0 == "_" ? $0 : "_" }) }
 
     /// Writes the table (CSV, Markdown) and one chart per swept setting; returns the paths.
     public func write(to folder: String) throws -> [String] {
@@ -89,12 +105,13 @@ public struct SweepReport {
         try AtomicFile.write(Data(csv.utf8), to: folder + "/results.csv")
         try AtomicFile.write(Data(markdown.utf8), to: folder + "/results.md")
         var files = [folder + "/results.csv", folder + "/results.md"]
-        for key in settings.swept.map(\.key) {
+        let summary = SeedSummary(self)
+        for key in settings.swept.map(\.key) where key != summary?.seedKey { // the summary is the seeds' picture
             guard let chart = chart(key) else { continue }
-            let safe = String(key.map { $0.isLetter || $0.isNumber || $0 == "_" ? $0 : "_" })
-            try chart.write(to: folder + "/results_\(safe).png")
-            files.append(folder + "/results_\(safe).png")
+            try chart.write(to: folder + "/results_\(Self.safe(key)).png")
+            files.append(folder + "/results_\(Self.safe(key)).png")
         }
+        if let summary { files += try summary.write(to: folder) }
         return files
     }
 }
