@@ -21,15 +21,20 @@ struct LabeledOptions: ParsableArguments {
     @OptionGroup(title: "Data") var images: ImageOptions
     @Option(help: "Hold out the last N training examples for validation (default \(HeldOut.defaultCount), or a fifth of a smaller training set).")
     var validation: Int?
-    @Option(help: ArgumentHelp("Learn from few labels: train (and choose the epoch or C, on a held-out part of them) on N labeled examples of each class, a seeded stratified draw; no other training label is read.", valueName: "N"))
-    var labelsPerClass: Int?
+    @Option(name: .customLong("labels-per-class"), help: ArgumentHelp("Learn from few labels: train (and choose the epoch or C, on a held-out part of them) on N labeled examples of each class, a seeded stratified draw; no other training label is read. all: every label (the default).", valueName: "N"))
+    var labelsPerClassText: String?
     @Flag(help: "With --stack and --dataset OTHER: apply the stack to another dataset's images (self-taught learning, Raina et al. 2007): a patch-trained stack reads any images its window fits with its channels; recorded in the classifier.")
     var selfTaught = false
     @OptionGroup var run: RunOptions
 
     func validate() throws {
-        if let n = labelsPerClass, n < 1 { throw ValidationError("--labels-per-class must be at least 1, not \(n)") }
+        _ = try labelsPerClass
         if selfTaught, images.dataset == nil { throw ValidationError("--self-taught needs --dataset: the other dataset whose images the stack should read") }
+    }
+
+    /// `--labels-per-class`, read by the library's reader (nil: every label).
+    var labelsPerClass: Int? {
+        get throws { try FewLabels.read(from: FlagSettings([FewLabels.key: labelsPerClassText])) }
     }
 
     /// The images: the stack's (checked against --dataset), else the flags'.
@@ -92,7 +97,7 @@ struct SoftmaxFinetune: ParsableCommand {
         }
         var s = SoftmaxFineTuning.Settings(network: network, images: try data.imageSettings(stack: pretrained, name: layers.stack, pixels: pixels))
         s.training = training
-        (s.validation, s.labelsPerClass) = (data.validation, data.labelsPerClass)
+        (s.validation, s.labelsPerClass) = (data.validation, try data.labelsPerClass)
         if let folder = data.run.folder { s.folder = folder }
         s.resume = resume
         return s
@@ -156,7 +161,7 @@ struct SVMFinetune: ParsableCommand {
         }
         var s = SVMFineTuning.Settings(features: source, images: try data.imageSettings(stack: pretrained, name: stack, pixels: nil))
         (s.svm, s.cGrid, s.stdEps) = (svm, grid, stdEps)
-        (s.validation, s.labelsPerClass) = (data.validation, data.labelsPerClass)
+        (s.validation, s.labelsPerClass) = (data.validation, try data.labelsPerClass)
         if let folder = data.run.folder { s.folder = folder }
         s.resume = resume
         return s

@@ -120,7 +120,7 @@ public struct Experiment: Sendable {
         case .softmax?, .svm?: break
         default: try root.refuse([FewLabels.key, "self_taught"], "applies to a softmax or svm finetune stage")
         }
-        e.labelsPerClass = try root.positive(FewLabels.key, root.int)
+        e.labelsPerClass = try FewLabels.read(from: root)
         e.selfTaught = try root.text("self_taught")
         if let o = root.field("outputs") {
             let s = try YAMLSettings(o, allowed: ["folder", "weights", "monitor", "monitor_channels"])

@@ -9,6 +9,16 @@ public enum FewLabels {
     /// The key a stage's settings take (`--labels-per-class`, YAML's `labels_per_class`).
     public static let key = "labels_per_class"
 
+    /// `labels_per_class` from `source`: a whole number at least 1, or `all`
+    /// (every training label, as when the key is not given: the top of a
+    /// study's range on any dataset). Nil: every label.
+    public static func read(from source: SettingSource) throws -> Int? {
+        guard let text = try source.text(key) else { return nil }
+        if text == "all" { return nil }
+        guard let n = Int(text), n >= 1 else { throw source.failure(key, "must be a whole number of labels per class, at least 1, or all; not '\(text)'") }
+        return n
+    }
+
     /// `train` cut to `perClass` labeled examples of each class (all of it
     /// when nil), drawn with `seed`; the log says what was drawn and how many labels were read.
     static func subset(_ train: Dataset, perClass: Int?, seed: UInt64, log: StageLog) throws -> Dataset {

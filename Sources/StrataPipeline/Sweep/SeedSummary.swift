@@ -17,6 +17,8 @@ public struct SeedSummary {
         public var values: [String]
         public var test: [Double]
         public var validation: [Double]
+        /// The labels per class the runs learned from (what `all` was, on the chart's axis).
+        public var labelsPerClass: Double?
     }
 
     public let seedKey: String
@@ -39,7 +41,7 @@ public struct SeedSummary {
                 rows[i].test.append(test)
                 rows[i].validation.append(validation)
             } else {
-                rows.append(Row(experiment: run.experimentName, values: values, test: [test], validation: [validation]))
+                rows.append(Row(experiment: run.experimentName, values: values, test: [test], validation: [validation], labelsPerClass: r.labelsPerClass))
             }
         }
         self.rows = rows
@@ -69,18 +71,20 @@ public struct SeedSummary {
 
     /// Mean test accuracy against the numbers of `key` (nil when its values are not all numbers), one line per experiment and other values.
     public func chart(_ key: String) -> LineChart? {
-        guard let k = keys.firstIndex(of: key), rows.allSatisfy({ Double($0.values[k]) != nil }), !rows.isEmpty else { return nil }
+        // `labels_per_class: all` sits where the labels it meant are.
+        func number(_ r: Row, _ k: Int) -> Double? { Double(r.values[k]) ?? (key == FewLabels.key && r.values[k] == "all" ? r.labelsPerClass : nil) }
+        guard let k = keys.firstIndex(of: key), rows.allSatisfy({ number($0, k) != nil }), !rows.isEmpty else { return nil }
         var chart = LineChart(title: "\(title): test accuracy against \(key)", xLabel: key,
                               yLabel: "test accuracy (%), mean of the seeds (bars: lowest to highest)")
         chart.markers = true
-        let xs = rows.map { Double($0.values[k])! }
+        let xs = rows.map { number($0, k)! }
         if let low = xs.min(), let high = xs.max(), low > 0 { chart.logarithmicX = high / low > 20 }
         var lines: [String: LineChart.Series] = [:], order: [String] = []
         for r in rows {
             let others = r.values.enumerated().filter { $0.offset != k }.map { "\(keys[$0.offset])=\($0.element)" }
             let label = ([r.experiment] + others).joined(separator: ", ")
             if lines[label] == nil { lines[label] = LineChart.Series(label: label, points: []); order.append(label) }
-            let x = Double(r.values[k])!
+            let x = number(r, k)!
             lines[label]!.points.append((x, 100 * Self.mean(r.test)))
             lines[label]!.bars.append((x, 100 * r.test.min()!, 100 * r.test.max()!))
         }

@@ -31,7 +31,8 @@ extension Sweep {
     /// (the `strata` tool) in parallel processes, spread over the ranks of
     /// `world`, then the tables and charts. With `resume`, the runs that
     /// ended (finished, or stopped by successive halving) are kept and the
-    /// others continue from their checkpoints.
+    /// others continue from their checkpoints; experiments added at the end of
+    /// the list (a sweep file's `experiments`) extend the sweep by their runs.
     public static func run(_ settings: Settings, executable: String, compute: Compute, world: MPIWorld? = MPIWorld.current,
                            log: @escaping StageLog = { print($0) }) throws -> Outcome {
         let files = try experimentFiles(settings)
@@ -86,6 +87,13 @@ extension Sweep {
         let earlier: Record
         do { earlier = try decoder.decode(Record.self, from: try readWholeFile(path)) } catch {
             throw StrataError.corrupt(path: path, offset: nil, reason: "not a sweep's plan (\(error))")
+        }
+        // Experiments added at the end of the list extend the sweep: the runs it had keep their places.
+        if earlier.swept == record.swept, earlier.experiments.count < record.experiments.count,
+           Array(record.experiments.prefix(earlier.experiments.count)) == earlier.experiments,
+           Array(record.experimentTexts.prefix(earlier.experiments.count)) == earlier.experimentTexts,
+           Array(record.runs.prefix(earlier.runs.count)) == earlier.runs {
+            return
         }
         guard earlier == record else {
             let what = earlier.experiments != record.experiments ? "it swept \(earlier.experiments.joined(separator: ", "))"

@@ -57,12 +57,12 @@ final class SweepRanks {
 
     /// Every rank's results, summed into one list on every rank. Collective.
     func gather(_ mine: [Int: SweepResult]) -> [Int: SweepResult] {
-        let fields = 6
+        let fields = 7
         var values = [Double](repeating: 0, count: runs * fields)
         for (run, r) in mine {
             let status: Double = switch r.status { case .finished: 1; case .stopped: 2; case .failed: 3 }
             values.replaceSubrange(run * fields ..< (run + 1) * fields,
-                                   with: [status, r.validationAccuracy ?? -1, r.testAccuracy ?? -1, Double(r.epochs ?? -1), r.seconds, Double(r.rank ?? -1)])
+                                   with: [status, r.validationAccuracy ?? -1, r.testAccuracy ?? -1, Double(r.epochs ?? -1), r.seconds, Double(r.rank ?? -1), r.labelsPerClass ?? -1])
         }
         world.sum(&values)
         var all: [Int: SweepResult] = [:]
@@ -72,6 +72,7 @@ final class SweepRanks {
             all[run] = mine[run] ?? SweepResult(run: run, status: status, validationAccuracy: v[1] >= 0 ? v[1] : nil, testAccuracy: v[2] >= 0 ? v[2] : nil,
                                                epochs: v[3] >= 0 ? Int(v[3]) : nil, seconds: v[4])
             all[run]!.rank = v[5] >= 0 ? Int(v[5]) : nil
+            all[run]!.labelsPerClass = v[6] >= 0 ? v[6] : nil
         }
         return all
     }

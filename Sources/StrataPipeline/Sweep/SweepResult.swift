@@ -29,6 +29,9 @@ public struct SweepResult: Sendable, Codable, Hashable {
     public var message: String?
     /// The rank of the `mpirun` job that ran it (nil in one process).
     public var rank: Int?
+    /// The labels per class its supervised stage learned from (the training
+    /// labels it read over the classes; every label when it was given `all`).
+    public var labelsPerClass: Double?
 
     public init(run: Int, status: Status, validationAccuracy: Double? = nil, testAccuracy: Double? = nil, epochs: Int? = nil, seconds: Double, message: String? = nil) {
         (self.run, self.status, self.validationAccuracy, self.testAccuracy, self.epochs, self.seconds, self.message) =
@@ -66,7 +69,11 @@ public struct SweepResult: Sendable, Codable, Hashable {
         let validation = (object["best_validation_error"] as? Double).map { 1 - $0 } ?? (object["validation_accuracy"] as? Double)
         guard let validation else { throw StrataError.corrupt(path: path, offset: nil, reason: "records no validation measure to compare runs by") }
         let epochs = (try? MonitorLog.read(stageFolder + "/monitor.jsonl")).flatMap { $0.rows.last?["epoch"] }.map { Int($0) }
-        return SweepResult(run: run, status: .finished, validationAccuracy: validation, testAccuracy: test, epochs: epochs, seconds: seconds)
+        var result = SweepResult(run: run, status: .finished, validationAccuracy: validation, testAccuracy: test, epochs: epochs, seconds: seconds)
+        if let labels = object["training_labels"] as? Double, let classes = (object["class_names"] as? [Any])?.count, classes > 0 {
+            result.labelsPerClass = labels / Double(classes)
+        }
+        return result
     }
 
     /// `valid_y_misclass` by epoch in a run's fine-tuning monitor (empty before its first epoch).
