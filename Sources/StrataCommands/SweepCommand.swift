@@ -17,8 +17,14 @@ struct SweepCommand: ParsableCommand {
               strata sweep Tutorials/stacked_autoencoders/experiment.yaml --set finetune.learning_rate=0.1,0.5 \\
                   --set layers[0].hidden=500,1000 --parallel 2 --limit 5000 --max-epochs 5
               strata sweep experiment.yaml --set finetune.learning_rate=log:0.01..1 --random 20 --halving 1:3
-            Writes SWEEP/results.csv, results.md and results_KEY.png. Stopped (Ctrl-C), it resumes with --resume, \
-            keeping the runs that ended.
+            With several experiment files, every combination runs on each. A sweep file (a study) names its experiments, \
+            beside it, and its values: `experiments: [a.yaml, b.yaml]`, `set: {labels_per_class: [10, 100, all], \
+            seed: [1, 2, 3]}`, and any of the options below by their YAML names (parallel, threads_per_run, ...):
+              strata sweep Tutorials/label_efficiency/sweep.yaml
+            Runs that differ only after pretraining (labels, fine-tuning settings) share one pretraining. \
+            Writes SWEEP/results.csv, results.md and results_KEY.png; a swept seed adds summary.md/.csv and \
+            summary_KEY.png (mean, lowest and highest test accuracy over the seeds). Stopped (Ctrl-C), it resumes \
+            with --resume, keeping the runs that ended.
             """
     )
 
