@@ -145,4 +145,14 @@ struct SweepPlanTests {
         let error = strataError { _ = try Experiment.parse(both, file: "both.yaml") }?.description ?? ""
         #expect(error.contains("layers") && error.contains("random start"), "\(error)")
     }
+
+    /// The label-efficiency study's file and every run's experiment are valid as they are.
+    @Test func theLabelEfficiencyStudyReadsAsItIs() throws {
+        let settings = try Sweep.Settings.read(sweepFile: repositoryRoot + "/Tutorials/label_efficiency/sweep.yaml")
+        let runs = try Sweep.runs(settings, names: try Sweep.experimentFiles(settings).map(\.name))
+        #expect(runs.count == settings.experiments.count * 3 * 6, "every pipeline, three seeds, six label counts")
+        let planned = try Sweep.experiments(runs, settings: settings)
+        #expect(Set(planned.map(\.experiment.seed)) == [1, 2, 3])
+        #expect(planned.filter { $0.experiment.labelsPerClass == nil }.count == settings.experiments.count * 3, "all: every label")
+    }
 }
