@@ -155,4 +155,13 @@ struct SweepPlanTests {
         #expect(Set(planned.map(\.experiment.seed)) == [1, 2, 3])
         #expect(planned.filter { $0.experiment.labelsPerClass == nil }.count == settings.experiments.count * 3, "all: every label")
     }
+
+    /// `epochs: 0` keeps a pretrained layer at its initialization (the random-features baseline); fine-tuning needs an epoch.
+    @Test func noEpochsIsARandomLayerAndOnlyForPretraining() throws {
+        let e = try experiment([("layers[0].training.epochs", "0")])
+        #expect(e.layers[0].training.maxEpochs == 0)
+        #expect(e.layers[0].summary.contains("kept at its initialization"))
+        let error = strataError { _ = try experiment([("finetune.epochs", "0")]) }?.description ?? ""
+        #expect(error.contains("finetune.softmax.epochs") && error.contains("must be positive"), "\(error)")
+    }
 }

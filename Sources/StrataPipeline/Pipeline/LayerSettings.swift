@@ -58,6 +58,7 @@ public struct LayerSettings: Sendable {
         case .autoencoder(let c): what = "autoencoder \(c.hiddenCount) hidden (\(c.encoder.rawValue)/\(c.decoder.rawValue), \(c.loss.text), corruption \(c.corruption.text))"
         case .kmeans(let c): what = "\(c.spherical ? "spherical K-means" : "K-means") \(c.hiddenCount) centroids, one Lloyd step per epoch"
         }
+        if t.maxEpochs == 0 { return "\(what), not trained: kept at its initialization (epochs 0: random features)" }
         return "\(what), batch \(t.batchSize), lr \(t.learningRate), up to \(t.maxEpochs) epochs"
     }
 

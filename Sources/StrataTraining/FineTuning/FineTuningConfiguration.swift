@@ -25,6 +25,8 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
     public var hiddenDropout: Float = 0
     public var maxColumnNorm: Float?
     public var maxEpochs = 50
+    /// A network to fine-tune trains at least one epoch.
+    public static let allowsNoEpochs = false
     /// At least this many updates (0: no minimum): where the training set is
     /// small (few labels), an epoch is few steps, so the epoch limit rises to
     /// make this many (``withMinimumUpdates(trainingExamples:)``).

@@ -28,6 +28,10 @@ public protocol MinibatchSGDSettings {
     var distributed: DistributedMode { get set }
     /// Training examples (a fixed seeded subset) the monitor evaluates each epoch.
     var monitorExamples: Int { get set }
+    /// Whether `epochs: 0` is allowed: a pretrained layer may be kept at its
+    /// initialization (random features, the baseline of Jarrett et al. 2009
+    /// and Saxe et al. 2011); a network to fine-tune needs at least one epoch.
+    static var allowsNoEpochs: Bool { get }
     /// The seed of initialization, shuffling and sampling.
     var seed: UInt64 { get set }
 }
@@ -74,7 +78,11 @@ extension MinibatchSGDSettings {
         if let v = try s.float("final_momentum") { finalMomentum = v }
         if let v = try s.positive("momentum_saturate", s.int) { momentumSaturateEpoch = v }
         if let v = try s.float("weight_decay") { weightDecay = v }
-        if let v = try s.positive("epochs", s.int) { maxEpochs = v }
+        if let v = try s.int("epochs") {
+            // 0 is for pretraining only (a layer at its initialization: random features); fine-tuning needs one.
+            guard v >= (Self.allowsNoEpochs ? 0 : 1) else { throw s.failure("epochs", Self.allowsNoEpochs ? "must not be negative, found \(v)" : "must be positive, found \(v)") }
+            maxEpochs = v
+        }
         if let v = try s.float("divergence_factor") {
             guard v > 1 else { throw s.failure("divergence_factor", "must be greater than 1, found \(v)") }
             divergenceFactor = Double(v)

@@ -49,6 +49,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable, MinibatchSGDS
     public var weightDecay: Float = 0
     /// The most epochs to train.
     public var maxEpochs = 10
+    /// `epochs: 0` keeps a layer at its initialization (random features).
+    public static let allowsNoEpochs = true
     public var earlyStopping: EarlyStopping?
     /// Write the checkpoint every this many epochs (and always at the end).
     public var checkpointEvery = 1
