@@ -48,7 +48,7 @@ public struct SuccessiveHalving: Sendable, Hashable {
 
 /// The errors recorded at each rung, by run: what ``SuccessiveHalving``
 /// compares a run against. Kept in memory by one process, or in an MPI
-/// window on rank 0 when the runs spread over ranks (``SweepRanks``).
+/// window on rank 0 when the runs spread over ranks (`SweepRanks`).
 public struct RungTable: Sendable {
     public let rungs: [Int]
     /// `errors[r][run]`: the error run `run` recorded at rung `r`.

@@ -19,7 +19,7 @@ import StrataExport
 /// and reported, never used to choose. A stopped sweep resumes without
 /// redoing finished runs. Runs whose experiments differ only after
 /// pretraining (labels, fine-tuning settings) share one pretraining
-/// (``PretrainingGroups``); a swept `seed` gives a summary over seeds
+/// (`PretrainingGroups`); a swept `seed` gives a summary over seeds
 /// (``SeedSummary``).
 ///
 /// ```
