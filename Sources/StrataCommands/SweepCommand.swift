@@ -68,8 +68,7 @@ struct SweepCommand: ParsableCommand {
     /// Prints the runs (`dryRun`) or runs the sweep and prints its table; exits 128 + the signal that stopped it.
     static func run(_ settings: Sweep.Settings, dryRun: Bool) throws {
         if dryRun {
-            let runs = try Sweep.runs(settings, names: try Sweep.experimentFiles(settings).map(\.name))
-            _ = try Sweep.experiments(runs, settings: settings)
+            let runs = try Sweep.plan(settings).runs
             print("\(runs.count) run\(runs.count == 1 ? "" : "s"), each experiment read and valid:")
             for run in runs { print("  \(run.name) \(run.experimentName) \(run.summary)") }
             return

@@ -35,9 +35,7 @@ extension Sweep {
     /// the list (a sweep file's `experiments`) extend the sweep by their runs.
     public static func run(_ settings: Settings, executable: String, compute: Compute, world: MPIWorld? = MPIWorld.current,
                            log: @escaping StageLog = { print($0) }) throws -> Outcome {
-        let files = try experimentFiles(settings)
-        let runs = try runs(settings, names: files.map(\.name))
-        let planned = try experiments(runs, settings: settings)
+        let (files, runs, planned) = try plan(settings)
         let folder = folder(settings, names: files.map(\.name))
         let record = Record(experiments: settings.experiments, experimentTexts: files.map(\.text), swept: settings.swept.map(\.description), runs: runs)
         try checkFolder(folder, record: record, resume: settings.resume)

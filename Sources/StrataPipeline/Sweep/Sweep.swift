@@ -131,8 +131,8 @@ public enum Sweep {
     /// Each run's experiment, read by the experiment reader, so a key that does
     /// not exist or a value of the wrong type is refused before anything runs;
     /// and the experiment must measure a validation accuracy to choose by.
-    public static func experiments(_ runs: [Run], settings: Settings) throws -> [(text: String, experiment: Experiment)] {
-        let files = try experimentFiles(settings)
+    public static func experiments(_ runs: [Run], settings: Settings, files given: [(text: String, name: String)]? = nil) throws -> [(text: String, experiment: Experiment)] {
+        let files = try given ?? experimentFiles(settings)
         return try runs.map { run in
             let path = settings.experiments[run.experiment]
             let changed = try ExperimentOverride.apply(run.overrides, to: files[run.experiment].text, file: path)
@@ -140,6 +140,14 @@ public enum Sweep {
             try checkMeasurable(experiment, path: path, settings: settings)
             return (changed, experiment)
         }
+    }
+
+    /// The sweep's plan: the experiment files read once, the runs, and every
+    /// run's experiment read and checked (what `--dry-run` prints and ``run(_:executable:compute:world:log:)`` runs).
+    public static func plan(_ settings: Settings) throws -> (files: [(text: String, name: String)], runs: [Run], planned: [(text: String, experiment: Experiment)]) {
+        let files = try experimentFiles(settings)
+        let runs = try runs(settings, names: files.map(\.name))
+        return (files, runs, try experiments(runs, settings: settings, files: files))
     }
 
     static func checkMeasurable(_ e: Experiment, path: String, settings: Settings) throws {
