@@ -32,10 +32,13 @@ struct SGDOptions: ParsableArguments {
     var randomPerExample = false
     @Option(help: "Under mpirun: sync (every step combined by allreduce; the default) or async[:FETCH:PUSH] (Downpour SGD: replicas fetch the parameter server's weights every FETCH steps and push their accrued gradients every PUSH steps, AdaGrad on the server; default 1:1).")
     var distributed: String?
+    @Option(help: "Also write the checkpoint every N steps inside an epoch (default 0: only at epochs' ends), so a run restarted after a lost process (strata launch) redoes at most N steps; under Downpour the replicas meet first.")
+    var checkpointEverySteps: String?
 
     var settings: [String: String?] {
         ["batch_size": batchSize, "learning_rate": learningRate, "optimizer": optimizer, "momentum": momentum, "final_momentum": finalMomentum,
          "momentum_saturate": momentumSaturate, "weight_decay": weightDecay, "epochs": epochs, "divergence_factor": divergenceFactor,
-         "random_per_example": randomPerExample ? "true" : nil, "distributed": distributed]
+         "random_per_example": randomPerExample ? "true" : nil, "distributed": distributed,
+         "checkpoint_every_steps": checkpointEverySteps]
     }
 }

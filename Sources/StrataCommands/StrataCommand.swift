@@ -15,7 +15,7 @@ public struct StrataCommand: ParsableCommand {
         version: StrataVersion.current,
         subcommands: [TutorialCommand.self, TrainCommand.self, DataCommand.self, PatchesCommand.self, PreprocessCommand.self, PretrainCommand.self,
                       FeaturesCommand.self, FinetuneCommand.self, EvaluateCommand.self, PredictCommand.self, ExportCommand.self, ShowWeightsCommand.self,
-                      PlotMonitorCommand.self, SweepCommand.self, BenchCommand.self, InfoCommand.self]
+                      PlotMonitorCommand.self, SweepCommand.self, LaunchCommand.self, BenchCommand.self, InfoCommand.self]
     )
 
     public init() {}

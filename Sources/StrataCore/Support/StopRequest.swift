@@ -5,8 +5,9 @@ import Synchronization
 /// signal handler touches nothing but one lock-free atomic.
 private let requestedSignal = Atomic<Int32>(0)
 
-/// A request to stop a long run cleanly: SIGINT (Ctrl-C) or SIGTERM (a batch
-/// scheduler's notice) sets it; the training loops look at it after every
+/// A request to stop a long run cleanly: SIGINT (Ctrl-C), SIGTERM (a batch
+/// scheduler's notice) or SIGUSR1 (the signal `mpirun` forwards to every rank,
+/// which `strata launch` sends to stop a job it will restart) sets it; the training loops look at it after every
 /// minibatch, write a checkpoint of exactly where they are, and end with
 /// ``StrataError/interrupted(signal:checkpoint:epoch:position:)``, from which
 /// `--resume` continues bit for bit. A second signal ends the process at
@@ -15,11 +16,11 @@ private let requestedSignal = Atomic<Int32>(0)
 /// Library users opt in with ``installSignalHandlers()`` (the `strata`
 /// command does at start-up), or call ``request(_:)`` themselves.
 public enum StopRequest {
-    /// Installs handlers for SIGINT and SIGTERM that set the request once and
-    /// then restore the default action.
+    /// Installs handlers for SIGINT, SIGTERM and SIGUSR1 that set the request
+    /// once and then restore the default action.
     public static func installSignalHandlers() {
         _ = requestedSignal.load(ordering: .relaxed) // initialize the global outside the handler
-        for signal in [SIGINT, SIGTERM] {
+        for signal in [SIGINT, SIGTERM, SIGUSR1] {
             var action = sigaction()
             #if os(Linux)
             action.__sigaction_handler.sa_handler = { number in requestedSignal.store(number, ordering: .relaxed) }
@@ -36,6 +37,7 @@ public enum StopRequest {
         sigemptyset(&unblock)
         sigaddset(&unblock, SIGINT)
         sigaddset(&unblock, SIGTERM)
+        sigaddset(&unblock, SIGUSR1)
         pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
     }
 
@@ -59,6 +61,7 @@ public enum StopRequest {
         switch signal {
         case SIGINT: return "SIGINT"
         case SIGTERM: return "SIGTERM"
+        case SIGUSR1: return "SIGUSR1"
         default: return "signal \(signal)"
         }
     }

@@ -160,7 +160,7 @@ struct FineTuningCheckpoint {
     /// (the number of epochs may grow: a finished run can be continued).
     func differences(from asked: FineTuningConfiguration) -> [String] {
         var saved = configuration
-        saved.maxEpochs = asked.maxEpochs
+        (saved.maxEpochs, saved.checkpointEverySteps) = (asked.maxEpochs, asked.checkpointEverySteps)
         guard saved != asked else { return [] }
         let a = Mirror(reflecting: saved).children, b = Mirror(reflecting: asked).children
         return zip(a, b).compactMap { x, y in

@@ -44,6 +44,8 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
     public var randomPerExample = false
     /// See ``MinibatchSGDSettings/distributed``.
     public var distributed = DistributedMode.synchronous
+    /// See ``MinibatchSGDSettings/checkpointEverySteps`` (not saved).
+    public var checkpointEverySteps = 0
     /// A saved classifier whose softened outputs the network also learns from (``Distillation``); nil: labels only.
     public var teacher: String?
     /// The distillation temperature `T`.

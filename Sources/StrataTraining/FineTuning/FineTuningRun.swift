@@ -59,7 +59,7 @@ struct FineTuningRun: EpochTask {
         let lossName = tuner.softTargets == nil ? "nll" : "objective" // distillation's is not a negative log-likelihood
         plan = EpochPlan(maxEpochs: configuration.maxEpochs, examples: x, gatherer: try x.minibatches(), globalBatch: configuration.batchSize * ranks,
                          share: { DataParallel.share(of: $0, rank: rank, size: ranks) }, divergence: DivergenceGuard(factor: configuration.divergenceFactor),
-                         checkpointPath: tuner.checkpointPath,
+                         checkpointPath: tuner.checkpointPath, checkpointEverySteps: configuration.checkpointEverySteps,
                          bar: { showProgress && withBar ? ProgressBar(total: x.rows, label: "\(label) \($0)", plain: plain) : nil },
                          status: { String(format: "\(lossName) %.4f", $0) })
     }

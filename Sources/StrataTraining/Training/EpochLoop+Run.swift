@@ -36,6 +36,8 @@ struct EpochPlan {
     var share: (Int) -> Range<Int>
     var divergence: DivergenceGuard
     var checkpointPath: String
+    /// A checkpoint every this many steps inside an epoch too (0: none).
+    var checkpointEverySteps = 0
     /// An epoch's progress bar (nil: none), and its running status from the mean objective.
     var bar: (_ epoch: Int) -> ProgressBar?
     var status: (_ meanObjective: Double) -> String
@@ -110,7 +112,10 @@ extension EpochLoop {
                 throw error
             }
             task.state.random = task.random.state
-            if task.checkpoints(after: epoch) || stopAfterEpoch { try task.writeCheckpoint(task.state, stoppedEpoch: nil) }
+            if task.checkpoints(after: epoch) || stopAfterEpoch {
+                try task.writeCheckpoint(task.state, stoppedEpoch: nil)
+                RunProgress.shared?.checkpointed(epoch: epoch, batch: batches)
+            }
             try task.writeLog()
             if stopAfterEpoch && !task.state.stopped && epoch < task.plan.maxEpochs {
                 endingTogether = true
@@ -142,6 +147,15 @@ extension EpochLoop {
                 (lossSum, batches, done) = (lossSum + objective, batches + 1, done + globalRows)
                 if let bar { bar.status = plan.status(lossSum / Double(batches)); bar.update(done) }
                 if stop { throw StopAfterBatch() }
+                RunProgress.shared?.stepped(epoch: epoch, batch: batches)
+                if plan.checkpointEverySteps > 0, batches % plan.checkpointEverySteps == 0, done < plan.examples.rows {
+                    // Downpour's replicas meet first, so the checkpoint holds the server's parameters.
+                    if try task.meetServer(stop: false) { throw StopAfterBatch() }
+                    var saved = task.state
+                    (saved.epochPosition, saved.epochRandom, saved.random) = (done, epochRandom, task.random.state)
+                    try task.writeCheckpoint(saved, stoppedEpoch: (lossSum, batches))
+                    RunProgress.shared?.checkpointed(epoch: epoch, batch: batches)
+                }
             }
         } catch is StopAfterBatch {
             bar?.finish("stopped after \(done) examples")
@@ -150,6 +164,7 @@ extension EpochLoop {
             var stopped = task.state
             (stopped.epochPosition, stopped.epochRandom, stopped.random) = (done, epochRandom, task.random.state)
             try task.writeCheckpoint(stopped, stoppedEpoch: (lossSum, batches))
+            RunProgress.shared?.checkpointed(epoch: epoch, batch: batches)
             endingTogether = true
             throw StrataError.interrupted(signal: StopRequest.signal ?? SIGINT, checkpoint: plan.checkpointPath, epoch: epoch, position: done)
         }

@@ -34,6 +34,11 @@ public protocol MinibatchSGDSettings {
     static var allowsNoEpochs: Bool { get }
     /// The seed of initialization, shuffling and sampling.
     var seed: UInt64 { get set }
+    /// Besides each epoch's checkpoint, one every this many steps inside an
+    /// epoch (0: none), so that a run restarted after a lost process
+    /// (`strata launch`) redoes at most this many steps. Not saved: how often
+    /// a run checkpoints changes what a crash costs, never what it computes.
+    var checkpointEverySteps: Int { get set }
 }
 
 extension MinibatchSGDSettings {
@@ -66,11 +71,12 @@ func decodeIfPresent<Key: CodingKey, T: Decodable>(_ c: KeyedDecodingContainer<K
 }
 
 /// The keys ``MinibatchSGDSettings/readMinibatchSGD(from:)`` reads.
-public let minibatchSGDKeys = ["batch_size", "learning_rate", "momentum", "final_momentum", "momentum_saturate", "weight_decay", "epochs", "divergence_factor", "optimizer", "random_per_example", "distributed"]
+public let minibatchSGDKeys = ["batch_size", "learning_rate", "momentum", "final_momentum", "momentum_saturate", "weight_decay", "epochs", "divergence_factor", "optimizer", "random_per_example", "distributed", "checkpoint_every_steps"]
 
 extension MinibatchSGDSettings {
     /// Reads `batch_size`, `learning_rate`, `momentum` (the ramp's start),
-    /// `final_momentum`, `momentum_saturate`, `weight_decay`, `epochs`, `divergence_factor` and `optimizer`.
+    /// `final_momentum`, `momentum_saturate`, `weight_decay`, `epochs`, `divergence_factor`, `optimizer`,
+    /// `random_per_example`, `distributed` and `checkpoint_every_steps`.
     public mutating func readMinibatchSGD(from s: SettingSource) throws {
         if let v = try s.positive("batch_size", s.int) { batchSize = v }
         if let v = try s.positive("learning_rate", s.float) { learningRate = v }
@@ -90,6 +96,10 @@ extension MinibatchSGDSettings {
         if let v = try s.value("optimizer", Optimizer.init(parsing:)) { optimizer = v }
         if let v = try s.bool("random_per_example") { randomPerExample = v }
         if let v = try s.value("distributed", DistributedMode.init(parsing:)) { distributed = v }
+        if let v = try s.int("checkpoint_every_steps") {
+            guard v >= 0 else { throw s.failure("checkpoint_every_steps", "must not be negative (0: only at epochs' ends), found \(v)") }
+            checkpointEverySteps = v
+        }
         if case .adam = optimizer {
             // Adam's own default rate (Kingma and Ba 2015), unless one is given.
             if !s.has("learning_rate") { learningRate = Optimizer.adamLearningRate }

@@ -51,7 +51,7 @@ struct PretrainingRun<L: UnsupervisedLearner>: EpochTask {
         let showProgress = trainer.showProgress
         plan = EpochPlan(maxEpochs: configuration.maxEpochs, examples: data, gatherer: try data.minibatches(), globalBatch: configuration.batchSize * ranks,
                          share: { DataParallel.share(of: $0, rank: rank, size: ranks) }, divergence: DivergenceGuard(factor: configuration.divergenceFactor),
-                         checkpointPath: trainer.checkpointPath, bar: { showProgress ? ProgressBar(total: data.rows, label: "epoch \($0)") : nil },
+                         checkpointPath: trainer.checkpointPath, checkpointEverySteps: configuration.checkpointEverySteps, bar: { showProgress ? ProgressBar(total: data.rows, label: "epoch \($0)") : nil },
                          status: { String(format: "objective %.4g", $0) })
     }
 

@@ -69,6 +69,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable, MinibatchSGDS
     public var randomPerExample = false
     /// See ``MinibatchSGDSettings/distributed``.
     public var distributed = DistributedMode.synchronous
+    /// See ``MinibatchSGDSettings/checkpointEverySteps`` (not saved).
+    public var checkpointEverySteps = 0
 
     public init() {}
 
