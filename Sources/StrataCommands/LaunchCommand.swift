@@ -28,7 +28,7 @@ struct LaunchCommand: ParsableCommand {
     var restarts: String?
     @Option(help: "Open MPI's mpirun: a path or a name on PATH (default \(ElasticLaunch.Settings().mpirun)).")
     var mpirun: String?
-    @Option(help: "More mpirun options, in one string, such as \"--hostfile hosts --mca btl tcp,self\".")
+    @Option(help: "More mpirun options, in one string after =, such as --mpirun-options=\"--hostfile hosts --mca btl tcp,self\".")
     var mpirunOptions: String?
     @Option(help: "Ask the launcher running the job in this run folder to add one process, then exit.")
     var join: String?

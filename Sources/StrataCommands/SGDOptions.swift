@@ -34,11 +34,16 @@ struct SGDOptions: ParsableArguments {
     var distributed: String?
     @Option(help: "Also write the checkpoint every N steps inside an epoch (default 0: only at epochs' ends), so a run restarted after a lost process (strata launch) redoes at most N steps; under Downpour the replicas meet first.")
     var checkpointEverySteps: String?
+    @Option(help: "Downpour: the parameter server split over this many ranks (the first ones), each shard fetched and pushed under its own lock (default 1).")
+    var serverShards: String?
+    @Option(help: "Downpour: drop a push computed on parameters more than N server updates old, and refetch (default 0: pushes of any age count).")
+    var maxStaleness: String?
 
     var settings: [String: String?] {
         ["batch_size": batchSize, "learning_rate": learningRate, "optimizer": optimizer, "momentum": momentum, "final_momentum": finalMomentum,
          "momentum_saturate": momentumSaturate, "weight_decay": weightDecay, "epochs": epochs, "divergence_factor": divergenceFactor,
          "random_per_example": randomPerExample ? "true" : nil, "distributed": distributed,
-         "checkpoint_every_steps": checkpointEverySteps]
+         "checkpoint_every_steps": checkpointEverySteps,
+         "server_shards": serverShards, "max_staleness": maxStaleness]
     }
 }

@@ -9,8 +9,9 @@ public typealias ParameterVisitor = ((UnsafeMutableBufferPointer<Float>) -> Void
 /// Downpour SGD (Dean et al. 2012, "Large Scale Distributed Deep Networks",
 /// section 4.1): asynchronous data parallelism. Every rank is a model
 /// replica working through its own share of the data; the parameters live
-/// on a parameter server (an ``MPIWindow`` on rank 0, which every rank reads
-/// and writes without rank 0's help, so rank 0 trains too). A replica:
+/// on a parameter server sharded over the first `shards` ranks (``MPIWindow``s
+/// that every rank reads and writes without their owners' help, so the
+/// owners train too; each shard served under its own lock). A replica:
 ///
 /// - every `fetchEvery` steps replaces its parameters by the server's;
 /// - steps on its own minibatch with its own optimizer at rate `α`
@@ -29,7 +30,13 @@ public typealias ParameterVisitor = ((UnsafeMutableBufferPointer<Float>) -> Void
 /// flag on the server: the replica that got it sets it with its next push,
 /// the others see it at theirs, and all stop together.
 ///
-/// The window also holds the AdaGrad accumulators; the replicas read them
+/// A push holding a NaN or an infinite value is refused (the server's
+/// parameters never see it; the replica refetches), and with `maxStaleness`
+/// a push computed on parameters more than that many server updates old is
+/// dropped and the replica refetches; the ledger counts both per replica, and
+/// ``report()`` names them at the end of a run.
+///
+/// The shards also hold the AdaGrad accumulators; the replicas read them
 /// at each epoch's meeting (``accumulators``), the checkpoint keeps them
 /// (`downpour.adagrad`), and a resumed run puts them back on the server, so
 /// each parameter's rate goes on falling from where it was.
@@ -37,24 +44,35 @@ public struct Downpour {
     public let world: MPIWorld
     public let fetchEvery: Int
     public let pushEvery: Int
-    private let server: MPIWindow
+    /// Server updates a push may lag behind (0: any).
+    public let maxStaleness: Int
+    private let server: ParameterServer
     private let count: Int
     /// The parameters when the accrual began (the last fetch or push).
     private var base: [Float]
-    /// The server's parameters, accumulators and stop flag, read under the lock.
+    /// A shard's parameters, accumulators and update count, read under its lock.
     private var remote: [Float]
     /// This rank's parameters at a push.
     private var current: [Float]
-    private var steps = 0
+    /// Each shard's update count as of this replica's parameters (its fetch and its own pushes since).
+    private var seenUpdates: [Float]
+    private var steps = 0, pushes = 0
+    /// The push at which this replica sends NaN instead of its gradients (a fault for tests: `STRATA_DOWNPOUR_POISON=RANK:PUSH`).
+    private let poisonedPush: Int?
     /// The server's AdaGrad accumulators as of the last ``synchronize(learningRate:stop:visit:)``
     /// (or as restored), one per parameter in the visitor's order.
     public private(set) var accumulators: Tensor
 
-    /// Creates the server from rank 0's parameters and gives them to every
-    /// rank; with `accumulators` (a resumed run's, one per parameter), the
-    /// server's AdaGrad goes on from them. Collective.
-    public init(world: MPIWorld, fetchEvery: Int, pushEvery: Int, accumulators saved: Tensor? = nil, visit: ParameterVisitor) throws {
-        (self.world, self.fetchEvery, self.pushEvery) = (world, max(fetchEvery, 1), max(pushEvery, 1))
+    /// The environment variable of the fault hook: `RANK:PUSH` makes that
+    /// replica push NaN at its PUSH-th push (1-based), as a replica gone wrong would.
+    public static let poisonVariable = "STRATA_DOWNPOUR_POISON"
+
+    /// Creates the server, its parameters split over `shards` ranks, from rank 0's
+    /// parameters and gives them to every rank; with `accumulators` (a resumed
+    /// run's, one per parameter), the server's AdaGrad goes on from them. Collective.
+    public init(world: MPIWorld, fetchEvery: Int, pushEvery: Int, shards: Int = 1, maxStaleness: Int = 0,
+                accumulators saved: Tensor? = nil, visit: ParameterVisitor) throws {
+        (self.world, self.fetchEvery, self.pushEvery, self.maxStaleness) = (world, max(fetchEvery, 1), max(pushEvery, 1), max(maxStaleness, 0))
         var total = 0
         try visit { total += $0.count }
         count = total
@@ -62,14 +80,20 @@ public struct Downpour {
             throw StrataError.shapeMismatch(context: "Downpour's saved AdaGrad accumulators (one per parameter)", expected: [total], found: saved.shape)
         }
         accumulators = saved ?? Tensor(zeros: [total])
-        server = MPIWindow(world: world, count: 2 * total + 1)
-        (base, current, remote) = ([Float](repeating: 0, count: total), [Float](repeating: 0, count: total), [Float](repeating: 0, count: 2 * total + 1))
+        server = try ParameterServer(world: world, count: total, shards: shards)
+        (base, current) = ([Float](repeating: 0, count: total), [Float](repeating: 0, count: total))
+        remote = [Float](repeating: 0, count: 2 * (server.ranges.map(\.count).max() ?? 0) + 1)
+        seenUpdates = [Float](repeating: 0, count: shards)
+        let poison = ProcessInfo.processInfo.environment[Self.poisonVariable].map { $0.split(separator: ":").compactMap { Int($0) } }
+        poisonedPush = poison.flatMap { $0.count == 2 && $0[0] == world.rank ? $0[1] : nil }
         if world.rank == 0 {
             try gather(visit, into: &base)
             let (server, base, accumulators) = (self.server, self.base, self.accumulators)
-            server.locked(exclusive: true) {
-                base.withUnsafeBufferPointer { server.put($0, at: 0) }
-                accumulators.withUnsafeBufferPointer { server.put($0, at: total) }
+            for (s, range) in server.ranges.enumerated() {
+                server.withShard(s, exclusive: true) { window, n in
+                    base.withUnsafeBufferPointer { window.put(UnsafeBufferPointer(rebasing: $0[range]), at: 0) }
+                    accumulators.withUnsafeBufferPointer { window.put(UnsafeBufferPointer(rebasing: $0[range]), at: n) }
+                }
             }
         }
         world.barrier()
@@ -93,56 +117,100 @@ public struct Downpour {
     public mutating func synchronize(learningRate: Float, stop: Bool, visit: ParameterVisitor) throws -> Bool {
         let pushed = try push(learningRate: learningRate, stop: stop, visit)
         world.barrier()
-        let (server, count) = (self.server, self.count)
-        accumulators.withUnsafeMutableBufferPointer { out in server.locked(exclusive: false) { server.get(out, at: count) } }
+        let server = self.server
+        accumulators.withUnsafeMutableBufferPointer { out in
+            for (s, range) in server.ranges.enumerated() {
+                server.withShard(s, exclusive: false) { window, n in window.get(UnsafeMutableBufferPointer(rebasing: out[range]), at: n) }
+            }
+        }
         let stopping = try fetch(visit) || pushed || stop
         world.barrier()
         return stopping
     }
 
+    /// The server's shards and traffic, and each replica's pushes (applied,
+    /// refused, dropped as stale), for the end of a run. Collective.
+    public func report() -> String { server.report() }
+
     /// Frees the server. Collective.
     public func free() { server.free() }
 
     private mutating func push(learningRate: Float, stop: Bool, _ visit: ParameterVisitor) throws -> Bool {
-        let (count, server) = (self.count, self.server)
+        let server = self.server
         var current = self.current
         self.current = [] // `current` owns the storage alone: filled in place
         defer { self.current = current }
         try gather(visit, into: &current)
-        var flag: Float = 0
-        remote.withUnsafeMutableBufferPointer { remote in
-            base.withUnsafeBufferPointer { base in
-                server.locked(exclusive: true) {
-                    server.get(remote, at: 0)
-                    server.flush()
-                    Self.adagrad(parameters: remote.baseAddress!, accumulators: remote.baseAddress! + count, base: base.baseAddress!,
-                                 current: current, count: count, learningRate: learningRate)
-                    if stop { remote[2 * count] = 1 }
-                    flag = remote[2 * count]
-                    server.put(UnsafeBufferPointer(remote), at: 0)
+        pushes += 1
+        if pushes == poisonedPush { current.withUnsafeMutableBufferPointer { $0.update(repeating: .nan) } }
+        guard Self.allFinite(current) else {
+            let stopping = server.record(.refused, stop: stop)
+            return try fetch(visit) || stopping
+        }
+        var stale = false
+        for (s, range) in server.ranges.enumerated() {
+            let seen = seenUpdates[s], limit = Float(maxStaleness)
+            var applied = false
+            remote.withUnsafeMutableBufferPointer { remote in
+                base.withUnsafeBufferPointer { base in
+                    current.withUnsafeBufferPointer { current in
+                        server.withShard(s, exclusive: true) { window, n in
+                            let shard = UnsafeMutableBufferPointer(rebasing: remote[0 ..< 2 * n + 1])
+                            window.get(shard, at: 0)
+                            window.flush()
+                            guard limit == 0 || shard[2 * n] - seen <= limit else { return }
+                            Self.adagrad(parameters: shard.baseAddress!, accumulators: shard.baseAddress! + n, base: base.baseAddress! + range.lowerBound,
+                                         current: current.baseAddress! + range.lowerBound, count: n, learningRate: learningRate)
+                            shard[2 * n] += 1
+                            window.put(UnsafeBufferPointer(shard), at: 0)
+                            applied = true
+                        }
+                    }
                 }
             }
+            server.countTraffic(shard: s, fetched: 2 * range.count + 1, pushed: applied ? 2 * range.count + 1 : 0)
+            if applied { seenUpdates[s] += 1 } else { stale = true }
         }
+        let stopping = server.record(stale ? .stale : .applied, stop: stop)
+        if stale { return try fetch(visit) || stopping }
         base.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: current, count: count) }
-        return flag > 0
+        return stopping
     }
 
     private mutating func fetch(_ visit: ParameterVisitor) throws -> Bool {
-        let (count, server) = (self.count, self.server)
-        remote.withUnsafeMutableBufferPointer { remote in
-            server.locked(exclusive: false) {
-                server.get(UnsafeMutableBufferPointer(rebasing: remote[0 ..< count]), at: 0)
-                server.get(UnsafeMutableBufferPointer(rebasing: remote[(2 * count) ... (2 * count)]), at: 2 * count)
+        let server = self.server
+        for (s, range) in server.ranges.enumerated() {
+            var updates: Float = 0
+            base.withUnsafeMutableBufferPointer { base in
+                server.withShard(s, exclusive: false) { window, n in
+                    window.get(UnsafeMutableBufferPointer(rebasing: base[range]), at: 0)
+                    withUnsafeMutablePointer(to: &updates) { window.get(UnsafeMutableBufferPointer(start: $0, count: 1), at: 2 * n) }
+                }
             }
+            seenUpdates[s] = updates
+            server.countTraffic(shard: s, fetched: range.count + 1)
         }
         var offset = 0
-        let fetched = remote
+        let fetched = base
         try visit { buffer in
             fetched.withUnsafeBufferPointer { buffer.baseAddress!.update(from: $0.baseAddress! + offset, count: buffer.count) }
             offset += buffer.count
         }
-        base.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: fetched, count: count) }
-        return fetched[2 * count] > 0
+        return server.stopRequested()
+    }
+
+    /// Whether every value is finite: `x * 0` is NaN exactly when `x` is NaN or
+    /// infinite, and a NaN stays in a sum.
+    static func allFinite(_ values: [Float]) -> Bool {
+        values.withUnsafeBufferPointer { v in
+            var (i, sum, tail) = (0, SIMD8<Float>(repeating: 0), Float(0))
+            while i + 8 <= v.count {
+                sum += UnsafeRawPointer(v.baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self) * 0
+                i += 8
+            }
+            while i < v.count { tail += v[i] * 0; i += 1 }
+            return sum.sum() + tail == 0
+        }
     }
 
     /// The server's AdaGrad step, eight parameters at a time: with the

@@ -122,10 +122,15 @@ public enum ElasticLaunch {
             environment[RunProgress.environmentKey] = progressPath
             log("launch: start \(attempts.count + 1): \(ranks) rank\(ranks == 1 ? "" : "s")\(resume ? ", resuming from the checkpoint in \(folder)" : "")")
             let started = Date()
+            try? FileManager.default.removeItem(atPath: progressPath) // this start's steps only
             let job = try ChildProcess(executable: mpirun, arguments: arguments, environment: environment)
             var (stopping, joining) = (false, 0)
             let ending = job.wait {
-                if StopRequest.isRequested, !stopping { stopping = true; job.send(SIGUSR1) }
+                // SIGUSR1 waits for the job's first step: by then every rank answers it with a checkpoint.
+                // Before it there is nothing to save, and a stop ends the job at once (mpirun ends its ranks on SIGTERM).
+                let stepped = (RunProgress.Reading.read(progressPath)?.steps ?? 0) > 0
+                if StopRequest.isRequested, !stopping { stopping = true; job.send(stepped ? SIGUSR1 : SIGTERM) }
+                guard stepped else { return }
                 let joins = requestedJoins.exchange(0, ordering: .relaxed)
                 if joins > 0, !stopping {
                     if joining == 0 { log("launch: \(joins) process\(joins == 1 ? "" : "es") asked to join; the job stops at its next step with a checkpoint") }
@@ -214,6 +219,10 @@ public enum ElasticLaunch {
         action.__sigaction_handler.sa_handler = { _ in requestedJoins.add(1, ordering: .relaxed) }
         sigemptyset(&action.sa_mask)
         sigaction(SIGUSR2, &action, nil)
+        var unblock = sigset_t() // a parent may have started this process with it blocked
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGUSR2)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
     }
 
     private static func writeLog(_ attempts: [Attempt], folder: String) throws {

@@ -160,7 +160,7 @@ public enum Pretraining {
         trainer.showProgress = showProgress
         try AtomicFile.makeFolder(folder)
         log("training \(layer.kindName) \(x.columns)-\(layer.hiddenCount) on \(x.rows) examples\(validation.map { ", validating on \($0.rows)" } ?? ""); run folder \(folder)")
-        if let world = MPIWorld.current, world.size > 1 { log("ranks: " + training.distributed.describe(ranks: world.size)) }
+        if let world = MPIWorld.current, world.size > 1 || training.distributed != .synchronous { log("ranks: " + training.distributed.describe(ranks: world.size, shards: training.serverShards, maxStaleness: training.maxStaleness)) }
         var learner = try layer.makeLearner(visible: x.columns)
         let report = try trainer.train(&learner, examples: x, validation: validation, resume: resume)
         let stack = try data.base.appending(learner)

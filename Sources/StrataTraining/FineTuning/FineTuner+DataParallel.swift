@@ -18,8 +18,9 @@ extension FineTuner {
     /// rank 0's network (batch normalization's gamma and beta included) and a
     /// resumed run's AdaGrad `accumulators`. Collective.
     func downpourServer(_ network: inout SoftmaxNetwork, accumulators: Tensor?) throws -> Downpour? {
-        guard let world, world.size > 1, case .downpour(let fetchEvery, let pushEvery) = configuration.distributed else { return nil }
-        return try Downpour(world: world, fetchEvery: fetchEvery, pushEvery: pushEvery, accumulators: accumulators) { network.forEachParameterBuffer($0) }
+        guard let world, case .downpour(let fetchEvery, let pushEvery) = configuration.distributed else { return nil }
+        return try Downpour(world: world, fetchEvery: fetchEvery, pushEvery: pushEvery, shards: configuration.serverShards,
+                                maxStaleness: configuration.maxStaleness, accumulators: accumulators) { network.forEachParameterBuffer($0) }
     }
 
     /// Whether this run draws its random numbers per example (``ExampleStreams``): across ranks, or when asked.

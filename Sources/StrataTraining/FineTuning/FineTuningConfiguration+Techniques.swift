@@ -44,12 +44,15 @@ extension FineTuningConfiguration {
 }
 
 extension DistributedMode {
-    /// How `ranks` processes share a run, for the header under `mpirun`.
-    public func describe(ranks: Int) -> String {
+    /// How `ranks` processes share a run, for the header under `mpirun`;
+    /// Downpour's server on `shards` ranks, pushes older than `maxStaleness` updates dropped (0: kept).
+    public func describe(ranks: Int, shards: Int = 1, maxStaleness: Int = 0) -> String {
         switch self {
-        case .synchronous: "synchronous data parallelism over \(ranks) ranks (each step's gradients averaged across them)"
+        case .synchronous: return "synchronous data parallelism over \(ranks) ranks (each step's gradients averaged across them)"
         case .downpour(let fetch, let push):
-            "Downpour SGD over \(ranks) ranks (rank 0 also serves the parameters; each replica fetches every \(fetch) and pushes every \(push) steps)"
+            let server = shards == 1 ? "rank 0 also serves the parameters" : "the parameters served in \(shards) shards by ranks 0-\(min(shards, ranks) - 1)"
+            let staleness = maxStaleness > 0 ? "; pushes more than \(maxStaleness) server updates old dropped" : ""
+            return "Downpour SGD over \(ranks) rank\(ranks == 1 ? "" : "s") (\(server); each replica fetches every \(fetch) and pushes every \(push) steps\(staleness))"
         }
     }
 }

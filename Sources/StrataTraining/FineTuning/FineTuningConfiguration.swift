@@ -46,6 +46,10 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
     public var distributed = DistributedMode.synchronous
     /// See ``MinibatchSGDSettings/checkpointEverySteps`` (not saved).
     public var checkpointEverySteps = 0
+    /// See ``MinibatchSGDSettings/serverShards`` (not saved).
+    public var serverShards = 1
+    /// See ``MinibatchSGDSettings/maxStaleness`` (not saved).
+    public var maxStaleness = 0
     /// A saved classifier whose softened outputs the network also learns from (``Distillation``); nil: labels only.
     public var teacher: String?
     /// The distillation temperature `T`.

@@ -54,7 +54,9 @@ struct FineTuningRun: EpochTask {
         averaging = try tuner.gradientAverage()
         downpour = try tuner.downpourServer(&self.network, accumulators: savedAccumulators)
         lbfgs = try tuner.lbfgsRun(&self.network, examples: x, labels: labels, saved: savedLBFGS)
-        let (rank, ranks) = (averaging?.world.rank ?? 0, averaging?.world.size ?? 1)
+        // Synchronous ranks and Downpour's replicas alike each take their band of every global batch.
+        let world = averaging?.world ?? downpour?.world
+        let (rank, ranks) = (world?.rank ?? 0, world?.size ?? 1)
         let (showProgress, withBar, label, plain) = (tuner.showProgress, lbfgs == nil, tuner.progressLabel, tuner.plainProgress)
         let lossName = tuner.softTargets == nil ? "nll" : "objective" // distillation's is not a negative log-likelihood
         plan = EpochPlan(maxEpochs: configuration.maxEpochs, examples: x, gatherer: try x.minibatches(), globalBatch: configuration.batchSize * ranks,
@@ -187,6 +189,7 @@ struct FineTuningRun: EpochTask {
     }
 
     mutating func freeWindows() {
+        if let report = downpour?.report(), tuner.showProgress { print(report) }
         downpour?.free()
         lbfgs?.objective.queue.free()
     }

@@ -39,6 +39,11 @@ public protocol MinibatchSGDSettings {
     /// (`strata launch`) redoes at most this many steps. Not saved: how often
     /// a run checkpoints changes what a crash costs, never what it computes.
     var checkpointEverySteps: Int { get set }
+    /// Downpour's parameter server split over this many ranks (``Downpour``; not saved).
+    var serverShards: Int { get set }
+    /// Downpour: a push computed on parameters more than this many server
+    /// updates old is dropped and the replica refetches (0: any age; not saved).
+    var maxStaleness: Int { get set }
 }
 
 extension MinibatchSGDSettings {
@@ -71,12 +76,12 @@ func decodeIfPresent<Key: CodingKey, T: Decodable>(_ c: KeyedDecodingContainer<K
 }
 
 /// The keys ``MinibatchSGDSettings/readMinibatchSGD(from:)`` reads.
-public let minibatchSGDKeys = ["batch_size", "learning_rate", "momentum", "final_momentum", "momentum_saturate", "weight_decay", "epochs", "divergence_factor", "optimizer", "random_per_example", "distributed", "checkpoint_every_steps"]
+public let minibatchSGDKeys = ["batch_size", "learning_rate", "momentum", "final_momentum", "momentum_saturate", "weight_decay", "epochs", "divergence_factor", "optimizer", "random_per_example", "distributed", "checkpoint_every_steps", "server_shards", "max_staleness"]
 
 extension MinibatchSGDSettings {
     /// Reads `batch_size`, `learning_rate`, `momentum` (the ramp's start),
     /// `final_momentum`, `momentum_saturate`, `weight_decay`, `epochs`, `divergence_factor`, `optimizer`,
-    /// `random_per_example`, `distributed` and `checkpoint_every_steps`.
+    /// `random_per_example`, `distributed`, `server_shards`, `max_staleness` and `checkpoint_every_steps`.
     public mutating func readMinibatchSGD(from s: SettingSource) throws {
         if let v = try s.positive("batch_size", s.int) { batchSize = v }
         if let v = try s.positive("learning_rate", s.float) { learningRate = v }
@@ -96,6 +101,14 @@ extension MinibatchSGDSettings {
         if let v = try s.value("optimizer", Optimizer.init(parsing:)) { optimizer = v }
         if let v = try s.bool("random_per_example") { randomPerExample = v }
         if let v = try s.value("distributed", DistributedMode.init(parsing:)) { distributed = v }
+        if let v = try s.positive("server_shards", s.int) { serverShards = v }
+        if let v = try s.int("max_staleness") {
+            guard v >= 0 else { throw s.failure("max_staleness", "must not be negative (0: pushes of any age count), found \(v)") }
+            maxStaleness = v
+        }
+        if distributed == .synchronous {
+            try s.refuse(["server_shards", "max_staleness"], "sets Downpour's parameter server; synchronous training has none (distributed: async:FETCH:PUSH)")
+        }
         if let v = try s.int("checkpoint_every_steps") {
             guard v >= 0 else { throw s.failure("checkpoint_every_steps", "must not be negative (0: only at epochs' ends), found \(v)") }
             checkpointEverySteps = v

@@ -47,7 +47,9 @@ struct PretrainingRun<L: UnsupervisedLearner>: EpochTask {
         events = try TensorBoardEvents(folder: trainer.folder, rowsAlreadyLogged: log.rows.count)
         parallel = try trainer.dataParallel(for: self.learner)
         downpour = try trainer.downpourServer(&self.learner, accumulators: savedAccumulators)
-        let (rank, ranks) = (parallel?.world.rank ?? 0, parallel?.world.size ?? 1)
+        // Synchronous ranks and Downpour's replicas alike each take their band of every global batch.
+        let world = parallel?.world ?? downpour?.world
+        let (rank, ranks) = (world?.rank ?? 0, world?.size ?? 1)
         let showProgress = trainer.showProgress
         plan = EpochPlan(maxEpochs: configuration.maxEpochs, examples: data, gatherer: try data.minibatches(), globalBatch: configuration.batchSize * ranks,
                          share: { DataParallel.share(of: $0, rank: rank, size: ranks) }, divergence: DivergenceGuard(factor: configuration.divergenceFactor),
@@ -154,5 +156,8 @@ struct PretrainingRun<L: UnsupervisedLearner>: EpochTask {
         trainer.onEpoch?(state.epoch, lastRow)
     }
 
-    mutating func freeWindows() { downpour?.free() }
+    mutating func freeWindows() {
+        if let report = downpour?.report(), trainer.showProgress { print(report) }
+        downpour?.free()
+    }
 }

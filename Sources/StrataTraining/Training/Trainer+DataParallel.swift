@@ -45,11 +45,12 @@ extension Trainer {
     /// The parameter server of an asynchronous run (``Downpour``, `distributed: async`), made from rank 0's parameters
     /// and a resumed run's AdaGrad `accumulators`. Collective.
     func downpourServer<L: UnsupervisedLearner>(_ learner: inout L, accumulators: Tensor?) throws -> Downpour? {
-        guard let world, world.size > 1, case .downpour(let fetchEvery, let pushEvery) = configuration.distributed else { return nil }
+        guard let world, case .downpour(let fetchEvery, let pushEvery) = configuration.distributed else { return nil }
         guard !(learner is KMeans) else {
             throw StrataError.invalidArgument(name: "distributed", reason: "K-means moves its centroids once per epoch from sums over all the data: train it with distributed: sync")
         }
-        return try Downpour(world: world, fetchEvery: fetchEvery, pushEvery: pushEvery, accumulators: accumulators) {
+        return try Downpour(world: world, fetchEvery: fetchEvery, pushEvery: pushEvery, shards: configuration.serverShards,
+                                maxStaleness: configuration.maxStaleness, accumulators: accumulators) {
             try learner.forEachTrainedBuffer(velocities: false, $0)
         }
     }

@@ -71,6 +71,10 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable, MinibatchSGDS
     public var distributed = DistributedMode.synchronous
     /// See ``MinibatchSGDSettings/checkpointEverySteps`` (not saved).
     public var checkpointEverySteps = 0
+    /// See ``MinibatchSGDSettings/serverShards`` (not saved).
+    public var serverShards = 1
+    /// See ``MinibatchSGDSettings/maxStaleness`` (not saved).
+    public var maxStaleness = 0
 
     public init() {}
 

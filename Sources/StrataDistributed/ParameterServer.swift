@@ -1,0 +1,114 @@
+import Foundation
+import StrataCore
+
+/// Downpour's parameter server, sharded as DistBelief's is: the parameters
+/// (one flat vector, in a model's visiting order) are cut into `shards`
+/// contiguous parts of nearly equal length, and part `s` lives, with its
+/// AdaGrad accumulators and its update count, in an ``MPIWindow`` on rank
+/// `s` (`s` modulo the ranks, when there are more shards than ranks). Replicas fetch and push each shard under that shard's own lock, so
+/// the shards serve independently and each carries about 1/S of the traffic.
+/// A small ledger on rank 0 holds the stop flag and, per replica, the pushes
+/// applied, refused (NaN or infinite values) and dropped as stale.
+///
+/// Window layout, in floats: shard `s` is `[θ_s | G_s | updates]`; the ledger
+/// is `[stop | applied × ranks | refused × ranks | stale × ranks]`. Counts are
+/// Float32, exact up to 2^24 (16.7 million) updates per shard.
+final class ParameterServer {
+    let world: MPIWorld
+    /// Each shard's range of the flat parameter vector; shard `s` is on rank `s % ranks`.
+    let ranges: [Range<Int>]
+    private let shards: [MPIWindow]
+    private let ledger: MPIWindow
+    /// Floats this rank read from and wrote to each shard.
+    private(set) var fetchedFloats: [Int], pushedFloats: [Int]
+
+    /// The ledger's rows.
+    enum Count: Int { case applied = 0, refused = 1, stale = 2 }
+
+    /// Makes the windows. Collective; `shards` must lie in 1 ... count. With
+    /// more shards than ranks, rank `s % ranks` holds shard `s` (each shard still its own window and lock).
+    init(world: MPIWorld, count: Int, shards: Int) throws {
+        guard shards >= 1, shards <= max(count, 1) else {
+            throw StrataError.invalidArgument(name: "server_shards", reason: "\(shards) shards of \(count) parameters: give 1 to \(count) (best: at most one per rank, \(world.size) here)")
+        }
+        self.world = world
+        ranges = (0 ..< shards).map { s in (count * s / shards) ..< (count * (s + 1) / shards) }
+        self.shards = ranges.enumerated().map { s, range in MPIWindow(world: world, count: 2 * range.count + 1, owner: s % world.size) }
+        ledger = MPIWindow(world: world, count: 1 + 3 * world.size, owner: 0)
+        (fetchedFloats, pushedFloats) = ([Int](repeating: 0, count: shards), [Int](repeating: 0, count: shards))
+    }
+
+    /// Shard `s`'s window.
+    func window(_ s: Int) -> MPIWindow { shards[s] }
+
+    /// Runs `body` with shard `s` locked; `body` gets the window and the shard's length.
+    func withShard(_ s: Int, exclusive: Bool, _ body: (MPIWindow, Int) -> Void) {
+        let window = shards[s]
+        window.locked(exclusive: exclusive) { body(window, ranges[s].count) }
+    }
+
+    /// Counts bytes moved, for the traffic report.
+    func countTraffic(shard s: Int, fetched: Int = 0, pushed: Int = 0) {
+        fetchedFloats[s] += fetched
+        pushedFloats[s] += pushed
+    }
+
+    /// Adds one to this rank's `count` and, with `stop`, sets the stop flag;
+    /// returns the stop flag.
+    func record(_ count: Count, stop: Bool) -> Bool {
+        var flag: Float = 0
+        let rank = world.rank, size = world.size
+        ledger.locked(exclusive: true) {
+            var values: (stop: Float, count: Float) = (0, 0)
+            withUnsafeMutablePointer(to: &values.stop) { ledger.get(UnsafeMutableBufferPointer(start: $0, count: 1), at: 0) }
+            withUnsafeMutablePointer(to: &values.count) { ledger.get(UnsafeMutableBufferPointer(start: $0, count: 1), at: 1 + count.rawValue * size + rank) }
+            ledger.flush()
+            values.count += 1
+            if stop { values.stop = 1 }
+            flag = values.stop
+            withUnsafePointer(to: &values.count) { ledger.put(UnsafeBufferPointer(start: $0, count: 1), at: 1 + count.rawValue * size + rank) }
+            withUnsafePointer(to: &values.stop) { ledger.put(UnsafeBufferPointer(start: $0, count: 1), at: 0) }
+        }
+        return flag > 0
+    }
+
+    /// The stop flag.
+    func stopRequested() -> Bool {
+        var flag: Float = 0
+        ledger.locked(exclusive: false) { withUnsafeMutablePointer(to: &flag) { ledger.get(UnsafeMutableBufferPointer(start: $0, count: 1), at: 0) } }
+        return flag > 0
+    }
+
+    /// The ledger's counts, `[row][rank]`.
+    func counts() -> [[Int]] {
+        var values = [Float](repeating: 0, count: 3 * world.size)
+        values.withUnsafeMutableBufferPointer { out in ledger.locked(exclusive: false) { ledger.get(out, at: 1) } }
+        return (0 ..< 3).map { row in (0 ..< world.size).map { Int(values[row * world.size + $0]) } }
+    }
+
+    /// What the server carried and the replicas did, for the end of a run:
+    /// each shard's parameters and traffic (summed over the ranks), the pushes
+    /// per replica, and any refused or dropped, naming the replica. Collective.
+    func report() -> String {
+        var traffic = (fetchedFloats + pushedFloats).map(Double.init)
+        world.sum(&traffic)
+        let counts = counts()
+        let megabytes = { (floats: Double) in String(format: "%.4g MB", floats * 4 / 1e6) }
+        var lines = ["parameter server: \(ranges.count) shard\(ranges.count == 1 ? "" : "s")"
+            + ranges.indices.map { s in
+                "; shard \(s) on rank \(s % world.size), \(ranges[s].count) parameters: \(megabytes(traffic[s])) fetched, \(megabytes(traffic[ranges.count + s])) pushed"
+            }.joined()]
+        lines.append("pushes applied by replica: " + counts[0].enumerated().map { "\($0): \($1)" }.joined(separator: ", "))
+        for (row, what) in [(1, "refused (NaN or infinite values; they never reached the parameters)"), (2, "dropped as stale (the replica refetched)")]
+            where counts[row].contains(where: { $0 > 0 }) {
+            lines.append("pushes \(what): " + counts[row].enumerated().filter { $0.1 > 0 }.map { "replica \($0): \($1)" }.joined(separator: ", "))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Frees the windows. Collective.
+    func free() {
+        shards.forEach { $0.free() }
+        ledger.free()
+    }
+}
