@@ -221,3 +221,57 @@ struct ElasticUnitTests {
         #expect(files[0] == files[1])
     }
 }
+
+/// Ranks on test hosts of their own (`scripts/netns-cluster.sh`: network
+/// namespaces on a bridge, links shaped by tc), so the allreduce crosses a
+/// real TCP/IP stack: two hosts train the classifier two ranks on one host
+/// (shared memory) train, byte for byte.
+@Suite(.serialized, .needsBuiltTool, .needsMPIRun, .enabled(if: NetworkHosts.reason == nil, "\(NetworkHosts.reason ?? "")"))
+struct NetworkHostsTests {
+    @Test func twoHostsOverTCPTrainWhatTwoLocalRanksTrain() throws {
+        let local = TemporaryFolder(), hosts = TemporaryFolder()
+        try DistributedTests.prepare(local)
+        try DistributedTests.prepare(hosts)
+        let arguments = ElasticTests.finetune(epochs: 3)
+        #expect(try MPIRun.run(ranks: 2, arguments, in: local.path).status == 0)
+        let (status, output) = try NetworkHosts.run(hosts: 2, arguments, in: hosts.path)
+        #expect(status == 0 && output.contains("netns-cluster: 2 hosts"), "\(output)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: hosts.file("run/classifier.safetensors")))
+                == Data(contentsOf: URL(fileURLWithPath: local.file("run/classifier.safetensors"))), "two hosts over TCP trained another classifier")
+    }
+}
+
+/// `scripts/netns-cluster.sh`, run by the tests.
+enum NetworkHosts {
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("scripts/netns-cluster.sh").path
+
+    /// Why test hosts cannot be made here (the script's `--check`), or nil when they can.
+    static let reason: String? = {
+        guard MPIRun.path != nil else { return "needs Open MPI's mpirun" }
+        let (status, output) = (try? run(["--check"], in: NSTemporaryDirectory())) ?? (1, "cannot run \(script)")
+        return status == 0 ? nil : output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }()
+
+    /// `strata ARGUMENTS` across `hosts` test hosts; the status and the output.
+    static func run(hosts: Int, _ arguments: [String], in folder: String) throws -> (status: Int32, output: String) {
+        try run(["--hosts", "\(hosts)", "--strata", BuiltTool.path!, "--"] + arguments, in: folder)
+    }
+
+    private static func run(_ arguments: [String], in folder: String) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [script] + arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: folder)
+        let log = folder + "/netns.txt"
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        (process.standardOutput, process.standardError) = (handle, handle)
+        try process.run()
+        let deadline = Date().addingTimeInterval(120)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        return (process.terminationStatus, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+    }
+}
