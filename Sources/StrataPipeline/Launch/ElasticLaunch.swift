@@ -115,7 +115,7 @@ public enum ElasticLaunch {
         let progressPath = folder + "/launch.progress"
         var (ranks, restarts, attempts) = (settings.ranks, 0, [Attempt]())
         while true {
-            let resume = resumes(settings.command, folder: folder)
+            let resume = resumes(settings.command, folder: folder, restart: !attempts.isEmpty)
             var arguments = ["-np", String(ranks)] + (ranks > ProcessInfo.processInfo.activeProcessorCount ? ["--oversubscribe"] : [])
             arguments += settings.mpirunOptions + [executable] + settings.command + (resume && !settings.command.contains("--resume") ? ["--resume"] : [])
             var environment = ProcessInfo.processInfo.environment
@@ -193,10 +193,14 @@ public enum ElasticLaunch {
             + "redoing \(progress.stepsSinceCheckpoint) step\(progress.stepsSinceCheckpoint == 1 ? "" : "s") (it had reached step \(progress.batch) of epoch \(progress.epoch))"
     }
 
-    /// Whether a start resumes: a `train` run always may (each stage resumes or starts),
-    /// `pretrain` and `finetune` when their checkpoint is in the folder.
-    static func resumes(_ command: [String], folder: String) -> Bool {
-        if command.first == "train" { return FileManager.default.fileExists(atPath: folder) }
+    /// Whether a start resumes: `pretrain` and `finetune` when their
+    /// checkpoint is in the folder; a `train` run (whose stages each resume
+    /// or start) on a restart, or when the folder holds an earlier run's files.
+    static func resumes(_ command: [String], folder: String, restart: Bool) -> Bool {
+        if command.first == "train" {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+            return restart || entries.contains { !$0.hasPrefix("launch.") }
+        }
         return ["finetune.safetensors", "model.safetensors"].contains { FileManager.default.fileExists(atPath: folder + "/" + $0) }
     }
 
