@@ -88,9 +88,11 @@ done
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 start=$(date +%s.%N)
 status=0
+# Over TCP, Open MPI 4.1's one-sided windows (Downpour's server, Sandblaster's
+# chunk counter) need its point-to-point component: osc/rdma wants RDMA hardware.
 timeout 1800 ip netns exec strata-h0 unshare --uts /bin/sh -c 'hostname strata-h0; exec "$@"' sh \
   mpirun -np $((hosts * slots)) --hostfile "$hostfile" --mca plm_rsh_agent "$root/scripts/netns-agent.sh" \
-  --mca btl tcp,self --mca btl_tcp_if_include 10.77.0.0/24 --mca oob_tcp_if_include 10.77.0.0/24 --bind-to none \
+  --mca btl tcp,self --mca osc pt2pt --mca btl_tcp_if_include 10.77.0.0/24 --mca oob_tcp_if_include 10.77.0.0/24 --bind-to none \
   -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM "$strata" "$@" || status=$?
 seconds=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 echo "netns-cluster: $hosts hosts, $shaping, $seconds s"

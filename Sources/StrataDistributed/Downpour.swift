@@ -129,8 +129,8 @@ public struct Downpour {
     }
 
     /// The server's shards and traffic, and each replica's pushes (applied,
-    /// refused, dropped as stale), for the end of a run. Collective.
-    public func report() -> String { server.report() }
+    /// refused, dropped as stale), for the end of a run; nil when no replica pushed. Collective.
+    public func report() -> String? { server.report() }
 
     /// Frees the server. Collective.
     public func free() { server.free() }

@@ -88,12 +88,14 @@ final class ParameterServer {
 
     /// What the server carried and the replicas did, for the end of a run:
     /// each shard's parameters and traffic (summed over the ranks), the pushes
-    /// per replica, and any refused or dropped, naming the replica. Collective.
-    func report() -> String {
+    /// per replica, and any refused or dropped, naming the replica; nil when
+    /// no replica pushed (a resumed stage that had no step left). Collective.
+    func report() -> String? {
         var traffic = (fetchedFloats + pushedFloats).map(Double.init)
         world.sum(&traffic)
         let counts = counts()
-        let megabytes = { (floats: Double) in String(format: "%.4g MB", floats * 4 / 1e6) }
+        guard counts.joined().contains(where: { $0 > 0 }) else { return nil }
+        let megabytes = { (floats: Double) in String(format: floats * 4 < 1e7 ? "%.3f MB" : "%.1f MB", floats * 4 / 1e6) }
         var lines = ["parameter server: \(ranges.count) shard\(ranges.count == 1 ? "" : "s")"
             + ranges.indices.map { s in
                 "; shard \(s) on rank \(s % world.size), \(ranges[s].count) parameters: \(megabytes(traffic[s])) fetched, \(megabytes(traffic[ranges.count + s])) pushed"

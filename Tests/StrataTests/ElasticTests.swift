@@ -245,7 +245,7 @@ struct ElasticUnitTests {
 /// Ranks on test hosts of their own (`scripts/netns-cluster.sh`: network
 /// namespaces on a bridge, links shaped by tc), so the allreduce crosses a
 /// real TCP/IP stack: two hosts train the classifier two ranks on one host
-/// (shared memory) train, byte for byte.
+/// (shared memory) train, byte for byte, and Downpour's server serves across them.
 @Suite(.serialized, .needsBuiltTool, .needsMPIRun, .enabled(if: NetworkHosts.reason == nil, "\(NetworkHosts.reason ?? "")"))
 struct NetworkHostsTests {
     @Test func twoHostsOverTCPTrainWhatTwoLocalRanksTrain() throws {
@@ -258,6 +258,14 @@ struct NetworkHostsTests {
         #expect(status == 0 && output.contains("netns-cluster: 2 hosts"), "\(output)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: hosts.file("run/classifier.safetensors")))
                 == Data(contentsOf: URL(fileURLWithPath: local.file("run/classifier.safetensors"))), "two hosts over TCP trained another classifier")
+    }
+
+    /// Downpour's server, a one-sided window, reached over TCP (Open MPI's osc/pt2pt, which the script selects).
+    @Test func downpourRunsAcrossTwoHosts() throws {
+        let folder = TemporaryFolder()
+        try DistributedTests.prepare(folder)
+        let (status, output) = try NetworkHosts.run(hosts: 2, ElasticTests.finetune(epochs: 3, ["--distributed", "async:2:2"]), in: folder.path)
+        #expect(status == 0 && output.contains("pushes applied by replica: 0: ") && output.contains("test accuracy"), "\(output)")
     }
 }
 

@@ -189,7 +189,7 @@ struct FineTuningRun: EpochTask {
     }
 
     mutating func freeWindows() {
-        if let report = downpour?.report(), tuner.showProgress { print(report) }
+        if let report = downpour?.report() ?? nil, tuner.showProgress { print(report) }
         downpour?.free()
         lbfgs?.objective.queue.free()
     }

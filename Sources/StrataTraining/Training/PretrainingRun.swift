@@ -157,7 +157,7 @@ struct PretrainingRun<L: UnsupervisedLearner>: EpochTask {
     }
 
     mutating func freeWindows() {
-        if let report = downpour?.report(), trainer.showProgress { print(report) }
+        if let report = downpour?.report() ?? nil, trainer.showProgress { print(report) }
         downpour?.free()
     }
 }
