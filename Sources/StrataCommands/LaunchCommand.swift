@@ -16,7 +16,8 @@ struct LaunchCommand: ParsableCommand {
             parameters and AdaGrad state of the checkpoint. A job that fails with an error is not restarted.
               strata launch --ranks 3 -- finetune softmax --hidden 500 --distributed async:5:5 \\
                   --checkpoint-every-steps 50 --threads 1 --run runs/elastic
-              strata launch --join runs/elastic    (one more replica: the job checkpoints and restarts with 4)
+            A process joins a running job (one more replica: the job checkpoints and restarts with 4):
+              strata launch --join runs/elastic
             Ctrl-C stops the job with its checkpoint; the same launch command resumes it. Each start is \
             recorded in RUN/launch.jsonl (ranks, how it ended, steps redone).
             """

@@ -80,7 +80,7 @@ struct ElasticTests {
     /// steps), and the run ends with the classifier and checkpoint of a run
     /// never disturbed, byte for byte.
     @Test func aSyncRunRestartedAfterALostRankEndsWithTheUndisturbedModel() throws {
-        let arguments = ["launch", "--ranks", "3"] + Self.mpirunOptions + ["--"] + Self.finetune(epochs: 40, ["--checkpoint-every-steps", "3"])
+        let arguments = ["launch", "--ranks", "3"] + Self.mpirunOptions + ["--"] + Self.finetune(epochs: 40, ["--checkpoint-every-steps", "3", "--patience", "1000"]) // 160 steps
         let whole = TemporaryFolder()
         try DistributedTests.prepare(whole)
         let undisturbed = Self.finish(try BuiltTool.start(arguments, in: whole.path, environment: Self.environment), folder: whole)
