@@ -143,7 +143,9 @@ public enum ElasticLaunch {
             defer { attempts.append(attempt); try? writeLog(attempts, folder: folder) }
             if ending == .exited(0) {
                 attempt.outcome = "finished"
-                log("launch: the job finished (\(attempts.count + 1) start\(attempts.isEmpty ? "" : "s"), \(restarts) after lost processes)")
+                let redone = attempts.compactMap(\.stepsRedone).reduce(0, +)
+                log("launch: the job finished (\(attempts.count + 1) start\(attempts.isEmpty ? "" : "s"), \(restarts) after lost processes"
+                    + (restarts > 0 ? ", \(redone) step\(redone == 1 ? "" : "s") redone)" : ")"))
                 return 0
             }
             if stopping {
