@@ -50,8 +50,6 @@ public struct Downpour {
     private let count: Int
     /// The parameters when the accrual began (the last fetch or push).
     private var base: [Float]
-    /// A shard's parameters, accumulators and update count, read under its lock.
-    private var remote: [Float]
     /// This rank's parameters at a push.
     private var current: [Float]
     /// Each shard's update count as of this replica's parameters (its fetch and its own pushes since).
@@ -82,19 +80,13 @@ public struct Downpour {
         accumulators = saved ?? Tensor(zeros: [total])
         server = try ParameterServer(world: world, count: total, shards: shards)
         (base, current) = ([Float](repeating: 0, count: total), [Float](repeating: 0, count: total))
-        remote = [Float](repeating: 0, count: 2 * (server.ranges.map(\.count).max() ?? 0) + 1)
         seenUpdates = [Float](repeating: 0, count: shards)
         let poison = ProcessInfo.processInfo.environment[Self.poisonVariable].map { $0.split(separator: ":").compactMap { Int($0) } }
         poisonedPush = poison.flatMap { $0.count == 2 && $0[0] == world.rank ? $0[1] : nil }
         if world.rank == 0 {
             try gather(visit, into: &base)
-            let (server, base, accumulators) = (self.server, self.base, self.accumulators)
-            for (s, range) in server.ranges.enumerated() {
-                server.withShard(s, exclusive: true) { window, n in
-                    base.withUnsafeBufferPointer { window.put(UnsafeBufferPointer(rebasing: $0[range]), at: 0) }
-                    accumulators.withUnsafeBufferPointer { window.put(UnsafeBufferPointer(rebasing: $0[range]), at: n) }
-                }
-            }
+            let server = self.server
+            base.withUnsafeBufferPointer { base in accumulators.withUnsafeBufferPointer { server.store(parameters: base, accumulators: $0) } }
         }
         world.barrier()
         _ = try fetch(visit)
@@ -118,11 +110,7 @@ public struct Downpour {
         let pushed = try push(learningRate: learningRate, stop: stop, visit)
         world.barrier()
         let server = self.server
-        accumulators.withUnsafeMutableBufferPointer { out in
-            for (s, range) in server.ranges.enumerated() {
-                server.withShard(s, exclusive: false) { window, n in window.get(UnsafeMutableBufferPointer(rebasing: out[range]), at: n) }
-            }
-        }
+        accumulators.withUnsafeMutableBufferPointer { server.readAccumulators(into: $0) }
         let stopping = try fetch(visit) || pushed || stop
         world.barrier()
         return stopping
@@ -143,53 +131,23 @@ public struct Downpour {
         try gather(visit, into: &current)
         pushes += 1
         if pushes == poisonedPush { current.withUnsafeMutableBufferPointer { $0.update(repeating: .nan) } }
-        guard Self.allFinite(current) else {
+        guard current.withUnsafeBufferPointer(allFinite) else {
             let stopping = server.record(.refused, stop: stop)
             return try fetch(visit) || stopping
         }
-        var stale = false
-        for (s, range) in server.ranges.enumerated() {
-            let seen = seenUpdates[s], limit = Float(maxStaleness)
-            var applied = false
-            remote.withUnsafeMutableBufferPointer { remote in
-                base.withUnsafeBufferPointer { base in
-                    current.withUnsafeBufferPointer { current in
-                        server.withShard(s, exclusive: true) { window, n in
-                            let shard = UnsafeMutableBufferPointer(rebasing: remote[0 ..< 2 * n + 1])
-                            window.get(shard, at: 0)
-                            window.flush()
-                            guard limit == 0 || shard[2 * n] - seen <= limit else { return }
-                            Self.adagrad(parameters: shard.baseAddress!, accumulators: shard.baseAddress! + n, base: base.baseAddress! + range.lowerBound,
-                                         current: current.baseAddress! + range.lowerBound, count: n, learningRate: learningRate)
-                            shard[2 * n] += 1
-                            window.put(UnsafeBufferPointer(shard), at: 0)
-                            applied = true
-                        }
-                    }
-                }
-            }
-            server.countTraffic(shard: s, fetched: 2 * range.count + 1, pushed: applied ? 2 * range.count + 1 : 0)
-            if applied { seenUpdates[s] += 1 } else { stale = true }
+        let maxStaleness = self.maxStaleness
+        let applied = base.withUnsafeBufferPointer { base in
+            current.withUnsafeBufferPointer { server.push(base: base, current: $0, seen: &seenUpdates, maxStaleness: maxStaleness, learningRate: learningRate) }
         }
-        let stopping = server.record(stale ? .stale : .applied, stop: stop)
-        if stale { return try fetch(visit) || stopping }
+        let stopping = server.record(applied ? .applied : .stale, stop: stop)
+        guard applied else { return try fetch(visit) || stopping }
         base.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: current, count: count) }
         return stopping
     }
 
     private mutating func fetch(_ visit: ParameterVisitor) throws -> Bool {
         let server = self.server
-        for (s, range) in server.ranges.enumerated() {
-            var updates: Float = 0
-            base.withUnsafeMutableBufferPointer { base in
-                server.withShard(s, exclusive: false) { window, n in
-                    window.get(UnsafeMutableBufferPointer(rebasing: base[range]), at: 0)
-                    withUnsafeMutablePointer(to: &updates) { window.get(UnsafeMutableBufferPointer(start: $0, count: 1), at: 2 * n) }
-                }
-            }
-            seenUpdates[s] = updates
-            server.countTraffic(shard: s, fetched: range.count + 1)
-        }
+        base.withUnsafeMutableBufferPointer { server.fetch(into: $0, updates: &seenUpdates) }
         var offset = 0
         let fetched = base
         try visit { buffer in
@@ -197,20 +155,6 @@ public struct Downpour {
             offset += buffer.count
         }
         return server.stopRequested()
-    }
-
-    /// Whether every value is finite: `x * 0` is NaN exactly when `x` is NaN or
-    /// infinite, and a NaN stays in a sum.
-    static func allFinite(_ values: [Float]) -> Bool {
-        values.withUnsafeBufferPointer { v in
-            var (i, sum, tail) = (0, SIMD8<Float>(repeating: 0), Float(0))
-            while i + 8 <= v.count {
-                sum += UnsafeRawPointer(v.baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self) * 0
-                i += 8
-            }
-            while i < v.count { tail += v[i] * 0; i += 1 }
-            return sum.sum() + tail == 0
-        }
     }
 
     /// The server's AdaGrad step, eight parameters at a time: with the

@@ -21,6 +21,8 @@ final class ParameterServer {
     private let ledger: MPIWindow
     /// Floats this rank read from and wrote to each shard.
     private(set) var fetchedFloats: [Int], pushedFloats: [Int]
+    /// One shard's parameters, accumulators and update count, read under its lock (the largest shard's size).
+    private var scratch: [Float]
 
     /// The ledger's rows.
     enum Count: Int { case applied = 0, refused = 1, stale = 2 }
@@ -36,21 +38,66 @@ final class ParameterServer {
         self.shards = ranges.enumerated().map { s, range in MPIWindow(world: world, count: 2 * range.count + 1, owner: s % world.size) }
         ledger = MPIWindow(world: world, count: 1 + 3 * world.size, owner: 0)
         (fetchedFloats, pushedFloats) = ([Int](repeating: 0, count: shards), [Int](repeating: 0, count: shards))
+        scratch = [Float](repeating: 0, count: 2 * (ranges.map(\.count).max() ?? 0) + 1)
     }
 
-    /// Shard `s`'s window.
-    func window(_ s: Int) -> MPIWindow { shards[s] }
-
-    /// Runs `body` with shard `s` locked; `body` gets the window and the shard's length.
-    func withShard(_ s: Int, exclusive: Bool, _ body: (MPIWindow, Int) -> Void) {
-        let window = shards[s]
-        window.locked(exclusive: exclusive) { body(window, ranges[s].count) }
+    /// Puts `parameters` and `accumulators` (whole, one per parameter) on the shards.
+    func store(parameters: UnsafeBufferPointer<Float>, accumulators: UnsafeBufferPointer<Float>) {
+        for (s, range) in ranges.enumerated() {
+            shards[s].locked(exclusive: true) {
+                shards[s].put(UnsafeBufferPointer(rebasing: parameters[range]), at: 0)
+                shards[s].put(UnsafeBufferPointer(rebasing: accumulators[range]), at: range.count)
+            }
+        }
     }
 
-    /// Counts bytes moved, for the traffic report.
-    func countTraffic(shard s: Int, fetched: Int = 0, pushed: Int = 0) {
-        fetchedFloats[s] += fetched
-        pushedFloats[s] += pushed
+    /// Reads the AdaGrad accumulators of every shard into `accumulators`.
+    func readAccumulators(into accumulators: UnsafeMutableBufferPointer<Float>) {
+        for (s, range) in ranges.enumerated() {
+            shards[s].locked(exclusive: false) { shards[s].get(UnsafeMutableBufferPointer(rebasing: accumulators[range]), at: range.count) }
+        }
+    }
+
+    /// Reads every shard's parameters into `parameters` and its update count into `updates[s]`.
+    func fetch(into parameters: UnsafeMutableBufferPointer<Float>, updates: inout [Float]) {
+        for (s, range) in ranges.enumerated() {
+            var count: Float = 0
+            shards[s].locked(exclusive: false) {
+                shards[s].get(UnsafeMutableBufferPointer(rebasing: parameters[range]), at: 0)
+                withUnsafeMutablePointer(to: &count) { shards[s].get(UnsafeMutableBufferPointer(start: $0, count: 1), at: 2 * range.count) }
+            }
+            updates[s] = count
+            fetchedFloats[s] += range.count + 1
+        }
+    }
+
+    /// Applies a replica's accrued gradient `(base - current) / α` shard by
+    /// shard with AdaGrad (``Downpour``), each under its shard's lock; a shard
+    /// whose update count is more than `maxStaleness` past `seen[s]` (0: any)
+    /// is left alone. `seen[s]` counts the updates applied. Returns whether
+    /// every shard took its part.
+    func push(base: UnsafeBufferPointer<Float>, current: UnsafeBufferPointer<Float>, seen: inout [Float], maxStaleness: Int, learningRate: Float) -> Bool {
+        var applied = 0
+        for (s, range) in ranges.enumerated() {
+            let (n, limit, last) = (range.count, Float(maxStaleness), seen[s])
+            var took = false
+            scratch.withUnsafeMutableBufferPointer { scratch in
+                let shard = UnsafeMutableBufferPointer(rebasing: scratch[0 ..< 2 * n + 1])
+                shards[s].locked(exclusive: true) {
+                    shards[s].get(shard, at: 0)
+                    shards[s].flush()
+                    guard limit == 0 || shard[2 * n] - last <= limit else { return }
+                    Downpour.adagrad(parameters: shard.baseAddress!, accumulators: shard.baseAddress! + n, base: base.baseAddress! + range.lowerBound,
+                                     current: current.baseAddress! + range.lowerBound, count: n, learningRate: learningRate)
+                    shard[2 * n] += 1
+                    shards[s].put(UnsafeBufferPointer(shard), at: 0)
+                    took = true
+                }
+            }
+            fetchedFloats[s] += 2 * n + 1
+            if took { (pushedFloats[s], seen[s], applied) = (pushedFloats[s] + 2 * n + 1, seen[s] + 1, applied + 1) }
+        }
+        return applied == ranges.count
     }
 
     /// Adds one to this rank's `count` and, with `stop`, sets the stop flag;

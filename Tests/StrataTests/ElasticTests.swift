@@ -220,10 +220,10 @@ struct ElasticUnitTests {
 
     @Test func onlyFiniteValuesPass() {
         var values = [Float](repeating: 1, count: 37)
-        #expect(Downpour.allFinite(values))
+        #expect(values.withUnsafeBufferPointer(allFinite))
         for (i, bad) in [(3, Float.nan), (35, Float.infinity), (20, -Float.infinity)] {
             values[i] = bad
-            #expect(!Downpour.allFinite(values))
+            #expect(!values.withUnsafeBufferPointer(allFinite))
             values[i] = 1
         }
     }

@@ -20,25 +20,7 @@ public enum StopRequest {
     /// once and then restore the default action.
     public static func installSignalHandlers() {
         _ = requestedSignal.load(ordering: .relaxed) // initialize the global outside the handler
-        for signal in [SIGINT, SIGTERM, SIGUSR1] {
-            var action = sigaction()
-            #if os(Linux)
-            action.__sigaction_handler.sa_handler = { number in requestedSignal.store(number, ordering: .relaxed) }
-            #else
-            action.__sigaction_u.__sa_handler = { number in requestedSignal.store(number, ordering: .relaxed) }
-            #endif
-            action.sa_flags = Int32(truncatingIfNeeded: SA_RESETHAND) // 0x80000000 on Linux
-            sigemptyset(&action.sa_mask)
-            sigaction(signal, &action, nil)
-        }
-        // A parent may have started this process with the signals blocked
-        // (some process launchers do): unblock them, or they would never arrive.
-        var unblock = sigset_t()
-        sigemptyset(&unblock)
-        sigaddset(&unblock, SIGINT)
-        sigaddset(&unblock, SIGTERM)
-        sigaddset(&unblock, SIGUSR1)
-        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+        installSignalHandler(for: [SIGINT, SIGTERM, SIGUSR1], once: true) { number in requestedSignal.store(number, ordering: .relaxed) }
     }
 
     /// Whether a stop was requested.
@@ -65,4 +47,27 @@ public enum StopRequest {
         default: return "signal \(signal)"
         }
     }
+}
+
+/// Installs `handler` for `signals` (with `once`, the default action comes
+/// back after the first), and unblocks them in this thread: a parent may have
+/// started the process with them blocked (some process launchers do, Foundation's
+/// `Process` among them), and they would never arrive. The handler may touch
+/// only lock-free atomics.
+public func installSignalHandler(for signals: [Int32], once: Bool, _ handler: @convention(c) (Int32) -> Void) {
+    var unblock = sigset_t()
+    sigemptyset(&unblock)
+    for signal in signals {
+        var action = sigaction()
+        #if os(Linux)
+        action.__sigaction_handler.sa_handler = handler
+        #else
+        action.__sigaction_u.__sa_handler = handler
+        #endif
+        action.sa_flags = once ? Int32(truncatingIfNeeded: SA_RESETHAND) : 0 // SA_RESETHAND is 0x80000000 on Linux
+        sigemptyset(&action.sa_mask)
+        sigaction(signal, &action, nil)
+        sigaddset(&unblock, signal)
+    }
+    pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
 }

@@ -117,13 +117,7 @@ extension Tensor {
 
     /// True when every scalar is finite (no NaN, no infinity): the check a
     /// training loop makes to stop a diverging run.
-    public var isFinite: Bool {
-        scalars.withUnsafeBufferPointer { src in
-            var bad = false
-            for v in src { bad = bad || !v.isFinite }
-            return !bad
-        }
-    }
+    public var isFinite: Bool { scalars.withUnsafeBufferPointer(allFinite) }
 
     /// Adds `alpha * vector` to every row: `self[i, j] += alpha * vector[j]`
     /// (a bias broadcast over the batch).
@@ -170,4 +164,16 @@ extension Tensor {
             }
         }
     }
+}
+
+/// Whether every value is finite (no NaN, no infinity), eight at a time:
+/// `x * 0` is NaN exactly when `x` is NaN or infinite, and a NaN stays in a sum.
+public func allFinite(_ values: UnsafeBufferPointer<Float>) -> Bool {
+    var (i, sum, tail) = (0, SIMD8<Float>(repeating: 0), Float(0))
+    while i + 8 <= values.count {
+        sum += UnsafeRawPointer(values.baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self) * 0
+        i += 8
+    }
+    while i < values.count { tail += values[i] * 0; i += 1 }
+    return sum.sum() + tail == 0
 }

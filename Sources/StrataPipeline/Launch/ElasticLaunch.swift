@@ -203,7 +203,7 @@ public enum ElasticLaunch {
             let entries = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
             return restart || entries.contains { !$0.hasPrefix("launch.") }
         }
-        return ["finetune.safetensors", "model.safetensors"].contains { FileManager.default.fileExists(atPath: folder + "/" + $0) }
+        return [FineTuner.checkpointFile, Trainer.checkpointFile].contains { FileManager.default.fileExists(atPath: folder + "/" + $0) }
     }
 
     /// `name` as a path, or the first executable of that name on `PATH`.
@@ -220,15 +220,8 @@ public enum ElasticLaunch {
     }
 
     private static func installJoinHandler() {
-        _ = requestedJoins.load(ordering: .relaxed)
-        var action = sigaction()
-        action.__sigaction_handler.sa_handler = { _ in requestedJoins.add(1, ordering: .relaxed) }
-        sigemptyset(&action.sa_mask)
-        sigaction(SIGUSR2, &action, nil)
-        var unblock = sigset_t() // a parent may have started this process with it blocked
-        sigemptyset(&unblock)
-        sigaddset(&unblock, SIGUSR2)
-        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+        _ = requestedJoins.load(ordering: .relaxed) // initialize the global outside the handler
+        installSignalHandler(for: [SIGUSR2], once: false) { _ in requestedJoins.add(1, ordering: .relaxed) }
     }
 
     private static func writeLog(_ attempts: [Attempt], folder: String) throws {

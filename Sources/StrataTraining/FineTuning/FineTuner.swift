@@ -42,7 +42,9 @@ public struct FineTuner: Sendable {
     /// preprocessing, row for row with the training data, their geometry, and
     /// the preprocessing each augmented batch then gets.
     public var augmentationSource: (images: Tensor, geometry: ImageGeometry, preprocessing: PreprocessingPipeline)?
-    public var checkpointPath: String { folder + "/finetune.safetensors" }
+    public var checkpointPath: String { folder + "/" + Self.checkpointFile }
+    /// The checkpoint's name in a run folder.
+    public static let checkpointFile = "finetune.safetensors"
     /// Time to accuracy (as DAWNBench measures it): every `every` updates the
     /// validation error is measured, untimed, until it first falls to `error`;
     /// the report gives the updates and training seconds it took. Fresh runs only.

@@ -24,7 +24,8 @@ public final class RunProgress: @unchecked Sendable {
 
     private let descriptor: Int32
     private var line = [UInt8](repeating: 0x20, count: Reading.fields * Reading.width)
-    private var steps = 0, checkpointSteps = 0, epoch = 0, batch = 0, checkpointEpoch = 0, checkpointBatch = 0
+    /// The line's fields, in ``Reading``'s order: steps, checkpoint steps, epoch, batch, checkpoint epoch, checkpoint batch (updated in place).
+    private var fields = [Int](repeating: 0, count: Reading.fields)
 
     /// Opens (creates, empties) the file at `path`; nil when it cannot be made.
     public init?(path: String) {
@@ -36,20 +37,20 @@ public final class RunProgress: @unchecked Sendable {
 
     /// A step of `epoch` ended, the epoch's `batch`-th.
     public func stepped(epoch: Int, batch: Int) {
-        (steps, self.epoch, self.batch) = (steps + 1, epoch, batch)
+        (fields[0], fields[2], fields[3]) = (fields[0] + 1, epoch, batch)
         write()
     }
 
     /// A checkpoint was written after `batch` steps of `epoch`.
     public func checkpointed(epoch: Int, batch: Int) {
-        (checkpointSteps, checkpointEpoch, checkpointBatch) = (steps, epoch, batch)
+        (fields[1], fields[4], fields[5]) = (fields[0], epoch, batch)
         write()
     }
 
     private func write() {
-        let values = [steps, checkpointSteps, epoch, batch, checkpointEpoch, checkpointBatch]
+        let fields = self.fields
         line.withUnsafeMutableBufferPointer { out in
-            for (field, value) in values.enumerated() {
+            for (field, value) in fields.enumerated() {
                 var rest = max(value, 0), place = (field + 1) * Reading.width - 2
                 repeat {
                     out[place] = UInt8(48 + rest % 10)

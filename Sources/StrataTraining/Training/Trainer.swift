@@ -36,7 +36,9 @@ public struct Trainer: Sendable {
         self.folder = folder
     }
 
-    public var checkpointPath: String { folder + "/model.safetensors" }
+    public var checkpointPath: String { folder + "/" + Self.checkpointFile }
+    /// The checkpoint's name in a run folder.
+    public static let checkpointFile = "model.safetensors"
     public var monitorPath: String { folder + "/monitor.jsonl" }
 
     /// The outcome of a run.
