@@ -16,10 +16,14 @@ struct ExperimentOptions: ParsableArguments {
     var threads: Int?
     @Flag(help: "Continue a stopped run in the same folder: finished stages are kept, a stage stopped part-way resumes exactly.")
     var resume = false
+    @Option(help: ArgumentHelp("Split each local stage over P processes by image rows (local_stages.model_parallel); run under mpirun -np P, or R x P for R replicas.",
+                               valueName: "P"))
+    var modelParallel: Int?
 
     func validate() throws {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, not \(limit)") }
         if let maxEpochs, maxEpochs < 1 { throw ValidationError("--max-epochs must be at least 1, not \(maxEpochs)") }
+        if let modelParallel, modelParallel < 1 { throw ValidationError("--model-parallel must be at least 1, not \(modelParallel)") }
     }
 
     /// Reads the file, applies the overrides, prints the plan and (unless `dryRun`) runs it.
@@ -27,6 +31,12 @@ struct ExperimentOptions: ParsableArguments {
         var experiment = try Experiment.read(path)
         if let out { experiment.outputs.folder = out }
         if let dataset { experiment.images.dataset = dataset }
+        if let modelParallel {
+            guard experiment.localStages != nil else {
+                throw ValidationError("--model-parallel splits local stages (local_stages in the file); \(path) has none")
+            }
+            experiment.localStages!.modelParallel = modelParallel
+        }
         let (trial, changes) = ExperimentRun.trial(experiment, limit: limit, maxEpochs: maxEpochs)
         let compute = try ComputeOptions.compute(threads: threads ?? experiment.threads)
         var runner = ExperimentRun(trial, compute: compute)

@@ -27,7 +27,7 @@ public final class ChunkQueue: @unchecked Sendable {
         guard let world = self.world else { return }
         var base: UnsafeMutableRawPointer?
         let bytes = world.rank == 0 ? MemoryLayout<Int64>.size : 0
-        MPI_Win_allocate(MPI_Aint(bytes), Int32(MemoryLayout<Int64>.size), strata_mpi_info_null(), strata_mpi_comm_world(), &base, &window)
+        MPI_Win_allocate(MPI_Aint(bytes), Int32(MemoryLayout<Int64>.size), strata_mpi_info_null(), world.communicator, &base, &window)
         if world.rank == 0, let base { base.storeBytes(of: 0, as: Int64.self) }
         world.barrier()
         MPI_Win_lock_all(0, window)

@@ -23,7 +23,7 @@ public final class MPIWindow: @unchecked Sendable {
         (self.world, self.count, self.owner) = (world, count, owner)
         var base: UnsafeMutableRawPointer?
         let bytes = world.rank == owner ? count * MemoryLayout<Float>.size : 0
-        MPI_Win_allocate(MPI_Aint(bytes), Int32(MemoryLayout<Float>.size), strata_mpi_info_null(), strata_mpi_comm_world(), &base, &window)
+        MPI_Win_allocate(MPI_Aint(bytes), Int32(MemoryLayout<Float>.size), strata_mpi_info_null(), world.communicator, &base, &window)
         if world.rank == owner, let base { base.initializeMemory(as: Float.self, repeating: 0, count: count) }
         world.barrier()
     }

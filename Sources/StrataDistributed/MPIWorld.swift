@@ -20,6 +20,8 @@ public final class MPIWorld: @unchecked Sendable {
     public let rank: Int
     /// How many processes the job has.
     public let size: Int
+    /// The MPI communicator of these ranks: the whole job's, or a group of it (``split(color:key:)``).
+    let communicator: MPI_Comm
 
     /// The world once ``startIfLaunched()`` has found `mpirun`; nil in a plain process.
     public private(set) nonisolated(unsafe) static var current: MPIWorld?
@@ -30,7 +32,18 @@ public final class MPIWorld: @unchecked Sendable {
         return environment["OMPI_COMM_WORLD_SIZE"] != nil || environment["PMIX_RANK"] != nil
     }
 
-    private init(rank: Int, size: Int) { (self.rank, self.size) = (rank, size) }
+    private init(rank: Int, size: Int, communicator: MPI_Comm) { (self.rank, self.size, self.communicator) = (rank, size, communicator) }
+
+    /// The ranks of this world that give the same `color`, ranked by `key`
+    /// (`MPI_Comm_split`): a model replica's parts, or one part's replicas. Collective.
+    public func split(color: Int, key: Int) -> MPIWorld {
+        var group: MPI_Comm?
+        MPI_Comm_split(communicator, Int32(color), Int32(key), &group)
+        var rank: Int32 = 0, size: Int32 = 0
+        MPI_Comm_rank(group, &rank)
+        MPI_Comm_size(group, &size)
+        return MPIWorld(rank: Int(rank), size: Int(size), communicator: group!)
+    }
 
     /// Initializes MPI when the process was started by `mpirun` and returns
     /// the world (the same one on later calls); nil, touching nothing, otherwise.
@@ -43,7 +56,7 @@ public final class MPIWorld: @unchecked Sendable {
         var rank: Int32 = 0, size: Int32 = 0
         MPI_Comm_rank(strata_mpi_comm_world(), &rank)
         MPI_Comm_size(strata_mpi_comm_world(), &size)
-        let world = MPIWorld(rank: Int(rank), size: Int(size))
+        let world = MPIWorld(rank: Int(rank), size: Int(size), communicator: strata_mpi_comm_world())
         current = world
         return world
     }
@@ -66,14 +79,14 @@ public final class MPIWorld: @unchecked Sendable {
     public func sum(_ buffer: UnsafeMutableBufferPointer<Float>) {
         precondition(buffer.count <= Int(Int32.max), "an allreduce of more than 2^31 values")
         guard size > 1, buffer.count > 0 else { return }
-        MPI_Allreduce(strata_mpi_in_place(), buffer.baseAddress, Int32(buffer.count), strata_mpi_float(), strata_mpi_sum(), strata_mpi_comm_world())
+        MPI_Allreduce(strata_mpi_in_place(), buffer.baseAddress, Int32(buffer.count), strata_mpi_float(), strata_mpi_sum(), communicator)
     }
 
     /// Sums `values` over the ranks, in place on every rank.
     public func sum(_ values: inout [Double]) {
         guard size > 1, !values.isEmpty else { return }
         values.withUnsafeMutableBufferPointer { buffer in
-            _ = MPI_Allreduce(strata_mpi_in_place(), buffer.baseAddress, Int32(buffer.count), strata_mpi_double(), strata_mpi_sum(), strata_mpi_comm_world())
+            _ = MPI_Allreduce(strata_mpi_in_place(), buffer.baseAddress, Int32(buffer.count), strata_mpi_double(), strata_mpi_sum(), communicator)
         }
     }
 
@@ -81,7 +94,7 @@ public final class MPIWorld: @unchecked Sendable {
     public func maximum(_ values: inout [Double]) {
         guard size > 1, !values.isEmpty else { return }
         values.withUnsafeMutableBufferPointer { buffer in
-            _ = MPI_Allreduce(strata_mpi_in_place(), buffer.baseAddress, Int32(buffer.count), strata_mpi_double(), strata_mpi_max(), strata_mpi_comm_world())
+            _ = MPI_Allreduce(strata_mpi_in_place(), buffer.baseAddress, Int32(buffer.count), strata_mpi_double(), strata_mpi_max(), communicator)
         }
     }
 
@@ -92,7 +105,7 @@ public final class MPIWorld: @unchecked Sendable {
         precondition(buffer.count <= Int(Int32.max) && bands.count == size, "bands of fewer than 2^31 values, one per rank")
         guard size > 1 else { return }
         var counts = bands.map { Int32($0.count) }, displacements = bands.map { Int32($0.lowerBound) }
-        MPI_Allgatherv(strata_mpi_in_place(), 0, strata_mpi_float(), buffer.baseAddress, &counts, &displacements, strata_mpi_float(), strata_mpi_comm_world())
+        MPI_Allgatherv(strata_mpi_in_place(), 0, strata_mpi_float(), buffer.baseAddress, &counts, &displacements, strata_mpi_float(), communicator)
     }
 
     /// Every rank's `part` (`rows[r]` rows of `columns` values on rank r;
@@ -117,13 +130,13 @@ public final class MPIWorld: @unchecked Sendable {
         guard size > 1 else { return }
         var flag: Int32 = 0
         var status = MPI_Status()
-        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, strata_mpi_comm_world(), &flag, &status)
+        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, communicator, &flag, &status)
     }
 
     /// Waits until every rank is here.
     public func barrier() {
         guard size > 1 else { return }
-        MPI_Barrier(strata_mpi_comm_world())
+        MPI_Barrier(communicator)
     }
 }
 

@@ -65,7 +65,7 @@ extension MPIWorld {
         var mine = values
         mine.withUnsafeMutableBufferPointer { send in
             all.withUnsafeMutableBufferPointer { receive in
-                _ = MPI_Allgather(send.baseAddress, Int32(send.count), strata_mpi_int64(), receive.baseAddress, Int32(send.count), strata_mpi_int64(), strata_mpi_comm_world())
+                _ = MPI_Allgather(send.baseAddress, Int32(send.count), strata_mpi_int64(), receive.baseAddress, Int32(send.count), strata_mpi_int64(), communicator)
             }
         }
         return (0 ..< size).map { Array(all[$0 * values.count ..< ($0 + 1) * values.count]) }

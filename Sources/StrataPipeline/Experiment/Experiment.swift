@@ -83,6 +83,8 @@ public struct Experiment: Sendable {
     /// Self-taught learning: the fine-tuning stage reads this other dataset's
     /// images through the stack pretrained on ``images`` (``InputContract/checkSelfTaught(images:dataset:for:)``).
     public var selfTaught: String?
+    /// Le et al.'s locally connected stages on whole images (``HighLevelFeatures``), in place of `layers`.
+    public var localStages: HighLevelFeatures.Settings?
     /// Cores to use (nil: all; `--threads` overrides).
     public var threads: Int?
     public var outputs: Outputs
@@ -96,7 +98,7 @@ public struct Experiment: Sendable {
     /// Parses and validates experiment YAML; `file` names it in errors.
     public static func parse(_ text: String, file: String = "<experiment>") throws -> Experiment {
         let rootField = try YAMLField.parse(text, file: file)
-        let root = try YAMLSettings(rootField, allowed: ["name", "dataset", "seed", "patches", "preprocessing", "layers", "maps", "finetune", "validation", FewLabels.key, "self_taught", "threads", "outputs"])
+        let root = try YAMLSettings(rootField, allowed: ["name", "dataset", "seed", "patches", "preprocessing", "layers", "maps", "finetune", "validation", FewLabels.key, "self_taught", "threads", "outputs", "local_stages"])
         let name = try root.mapping.required("name").string()
         var e = Experiment(name: name, outputs: Outputs(folder: "runs/" + name))
         if let d = root.field("dataset") {
@@ -108,8 +110,14 @@ public struct Experiment: Sendable {
             e.patches = try parsePatches(YAMLSettings(p, allowed: ["window", "count"]), in: p, missing: "missing required key 'window'")
         }
         if let pipeline = try parsePreprocessing(root) { e.preprocessing = pipeline }
+        if let local = root.field("local_stages") {
+            try root.refuse(["layers", "patches", "preprocessing", "maps", "finetune", FewLabels.key, "self_taught"],
+                            "belongs to a stack of layers; local_stages train on whole images and end in their own SVM (local_stages.c_grid)")
+            e.localStages = try parseLocalStages(local, seed: e.seed)
+        }
         if let f = root.field("finetune") { (e.finetune, e.network) = try parseFinetune(f, seed: e.seed) }
-        if e.network == nil { e.layers = try parseLayers(root, seed: e.seed) } else {
+        if e.localStages != nil {
+        } else if e.network == nil { e.layers = try parseLayers(root, seed: e.seed) } else {
             try root.refuse(["layers", "patches", "preprocessing", "maps"], "a network trained from a random start (finetune.softmax.hidden) has no pretraining; give layers, or leave out hidden and activation")
         }
         if let m = root.field("maps") { e.maps = try parseMaps(m, seed: e.seed) }

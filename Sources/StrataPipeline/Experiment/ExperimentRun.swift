@@ -62,6 +62,9 @@ public struct ExperimentRun {
         if let maxEpochs {
             for i in e.layers.indices { e.layers[i].training.maxEpochs = min(e.layers[i].training.maxEpochs, maxEpochs) }
             for i in e.maps?.layers.indices ?? 0 ..< 0 { e.maps!.layers[i].training.maxEpochs = min(e.maps!.layers[i].training.maxEpochs, maxEpochs) }
+            for i in e.localStages?.stages.indices ?? 0 ..< 0 {
+                e.localStages!.stages[i].training.maxEpochs = min(e.localStages!.stages[i].training.maxEpochs, maxEpochs)
+            }
             if case .softmax(var c, let compare)? = e.finetune {
                 (c.maxEpochs, c.minUpdates) = (min(c.maxEpochs, maxEpochs), 0) // no minimum of updates raises the limit again
                 e.finetune = .softmax(c, compareWithoutPretraining: compare)
@@ -83,6 +86,7 @@ public struct ExperimentRun {
     /// What will happen, one line per stage.
     public var plan: [String] {
         let e = experiment
+        if let local = e.localStages { return localStagesPlan(local) }
         var steps = ["data: \(e.images.dataset) (pixel scale \(e.images.pixelScale)\(e.images.binarize ? ", binarized" : "")\(e.images.limit.map { ", first \($0) images" } ?? ""))"]
         if let p = e.patches { steps.append("patches: \(p.count) random \(p.window), seed \(e.seed)") }
         steps.append("preprocessing: \(e.preprocessing.summary)")
@@ -121,6 +125,10 @@ public struct ExperimentRun {
     /// Runs every stage; `log` sees each line (they also go to `report.txt`).
     public func run(log: @escaping StageLog = { print($0) }) throws -> Outcome {
         if let network = experiment.network { return try runWithoutPretraining(network, log: log) }
+        if let local = experiment.localStages {
+            compute.apply()
+            return try runLocalStages(local, log: log)
+        }
         let start = Date()
         let e = experiment
         compute.apply()

@@ -31,7 +31,8 @@ public struct LearnerCheckpoint: Sendable {
     }
 
     /// The learner kinds a checkpoint can hold.
-    public static let registry: [String: any UnsupervisedLearner.Type] = [RBM.kind: RBM.self, Autoencoder.kind: Autoencoder.self, KMeans.kind: KMeans.self]
+    public static let registry: [String: any UnsupervisedLearner.Type] = [RBM.kind: RBM.self, Autoencoder.kind: Autoencoder.self, KMeans.kind: KMeans.self,
+                                                                        LocalFeatureStage.kind: LocalFeatureStage.self]
 
     public func safeTensors() throws -> SafeTensors {
         var file = SafeTensors(tensors: learner.parameters, metadata: extra)

@@ -1,0 +1,71 @@
+import CMPI
+import Foundation
+import StrataCore
+import StrataModels
+
+/// DistBelief's layout of an `mpirun` job (Dean et al. 2012): `R x P` ranks
+/// are `R` model replicas of `P` parts each. Rank `w` is part `w mod P` of
+/// replica `w / P`. The parts of a replica hold one model between them and
+/// exchange only border values (``ModelPartExchange``, point to point);
+/// the replicas of one part train as data parallelism does (``replicas``:
+/// synchronous averaging or Downpour across them, as `distributed:` says).
+public final class ModelParallel: ModelPartExchange, @unchecked Sendable {
+    /// This replica's parts.
+    public let group: MPIWorld
+    /// The same part of every replica: what data parallelism and Downpour run across.
+    public let replicas: MPIWorld
+    public private(set) var valuesSent = 0
+
+    public var part: Int { group.rank }
+    public var parts: Int { group.size }
+
+    /// Splits `world` into replicas of `parts` parts. Collective.
+    /// - Throws: when `parts` does not divide the job's ranks, with the nearest that do.
+    public init(world: MPIWorld, parts: Int) throws {
+        guard parts >= 1, world.size % parts == 0 else {
+            let divisors = (1 ... world.size).filter { world.size % $0 == 0 }
+            let nearest = divisors.min { abs($0 - parts) < abs($1 - parts) } ?? 1
+            throw StrataError.invalidArgument(name: "model_parallel", reason: """
+                \(parts) parts do not divide the \(world.size) ranks of this job into whole replicas \
+                (ranks = replicas x parts); the nearest valid choice is model_parallel: \(nearest)
+                """)
+        }
+        group = world.split(color: world.rank / parts, key: world.rank % parts)
+        replicas = world.split(color: world.rank % parts, key: world.rank / parts)
+    }
+
+    public func exchange(toPrevious: UnsafeBufferPointer<Float>, fromPrevious: UnsafeMutableBufferPointer<Float>,
+                         toNext: UnsafeBufferPointer<Float>, fromNext: UnsafeMutableBufferPointer<Float>) {
+        var requests = [MPI_Request?](repeating: nil, count: 4)
+        var used = 0
+        let (previous, next) = (Int32(part - 1), Int32(part + 1))
+        // Tag 1: towards higher parts; tag 2: towards lower ones.
+        if fromPrevious.count > 0 {
+            MPI_Irecv(fromPrevious.baseAddress, Int32(fromPrevious.count), strata_mpi_float(), previous, 1, group.communicator, &requests[used]); used += 1
+        }
+        if fromNext.count > 0 {
+            MPI_Irecv(fromNext.baseAddress, Int32(fromNext.count), strata_mpi_float(), next, 2, group.communicator, &requests[used]); used += 1
+        }
+        if toPrevious.count > 0 {
+            MPI_Isend(toPrevious.baseAddress, Int32(toPrevious.count), strata_mpi_float(), previous, 2, group.communicator, &requests[used]); used += 1
+        }
+        if toNext.count > 0 {
+            MPI_Isend(toNext.baseAddress, Int32(toNext.count), strata_mpi_float(), next, 1, group.communicator, &requests[used]); used += 1
+        }
+        valuesSent += toPrevious.count + toNext.count
+        guard used > 0 else { return }
+        _ = MPI_Waitall(Int32(used), &requests, nil)
+    }
+
+    public func sum(_ values: UnsafeMutableBufferPointer<Float>) {
+        group.sum(values)
+        valuesSent += parts > 1 ? values.count : 0
+    }
+
+    public func sum(_ values: inout [Double]) { group.sum(&values) }
+
+    public func gatherBands(_ buffer: UnsafeMutableBufferPointer<Float>, bands: [Range<Int>]) {
+        group.gatherBands(buffer, bands: bands)
+        valuesSent += parts > 1 ? bands[part].count : 0
+    }
+}

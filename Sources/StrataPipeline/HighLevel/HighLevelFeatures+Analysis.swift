@@ -1,0 +1,117 @@
+import Foundation
+import StrataCore
+import StrataData
+import StrataModels
+import StrataDistributed
+import StrataFeatures
+import StrataPictures
+
+extension HighLevelFeatures {
+    /// A linear SVM on the top stage's features (standardized), C chosen on
+    /// held-out training examples; its test accuracy.
+    static func svm(train: Tensor, labels: [Int], test: Tensor, testLabels: [Int], classes: Int, _ s: Settings, log: StageLog) throws -> Double {
+        let validation = try HeldOut.count(s.validation, trainingExamples: train.rows, log: log)
+        var settings = LinearSVM.Settings()
+        settings.c = try LinearSVM.chooseC(train, labels: labels, classes: classes, validation: validation, grid: s.cGrid, settings: settings, note: log) {
+            log(String(format: "SVM: C %-6g validation accuracy %.2f%%", $0.c, 100 * $0.validationAccuracy))
+        }
+        var standardize = PreprocessingPipeline([Standardization(stdEps: 0.01)])
+        var (fit, evaluated) = (train, test)
+        try standardize.fitTransform(&fit)
+        try standardize.transform(&evaluated)
+        let svm = try LinearSVM.train(fit, labels: labels, classes: classes, settings: settings)
+        let predicted = try svm.predict(evaluated)
+        let accuracy = Double(zip(predicted, testLabels).filter { $0 == $1 }.count) / Double(max(1, testLabels.count))
+        log(String(format: "SVM on the top stage's %d features (C %g): test accuracy %.2f%%", train.columns, settings.c, 100 * accuracy))
+        return accuracy
+    }
+
+    /// Stage filters at their positions: grid row = filter row, and side by
+    /// side one block of `filterColumns` tiles per map. Each tile is one
+    /// unit's weights, `field x field`, its input channels side by side.
+    static func drawFilters(_ stage: LocalFeatureStage, to path: String) throws -> String {
+        let g = stage.geometry, (f, c) = (g.field, g.channels)
+        let tileGeometry = ImageGeometry(height: f, width: f * c, channels: 1, layout: .planar)
+        var tiles = Tensor(zeros: [g.positions * g.maps, f * f * c])
+        let tied = stage.configuration.tied
+        tiles.withUnsafeMutableBufferPointer { out in
+            stage.encoder.withUnsafeBufferPointer { w in
+                for py in 0 ..< g.filterRows {
+                    for k in 0 ..< g.maps {
+                        for px in 0 ..< g.filterColumns {
+                            let tile = (py * g.maps + k) * g.filterColumns + px, weights = (tied ? 0 : py * g.filterColumns + px) * g.fieldSize * g.maps
+                            for dy in 0 ..< f { for dx in 0 ..< f { for ch in 0 ..< c {
+                                out[tile * f * f * c + dy * f * c + ch * f + dx] = w[weights + ((dy * f + dx) * c + ch) * g.maps + k]
+                            } } }
+                        }
+                    }
+                }
+            }
+        }
+        var grid = TileGrid(rescale: .individual)
+        (grid.gridShape, grid.padding, grid.scale) = ((g.filterRows, g.maps * g.filterColumns), 1, max(1, 24 / f))
+        try grid.render(tiles, geometry: tileGeometry).write(to: path)
+        return path
+    }
+
+    /// The single-unit test with its controls, the best units' top test
+    /// images and optimal stimuli, `single_unit.md`; fills `result`.
+    static func singleUnitStudy(_ result: inout Result, features: (train: Tensor, test: Tensor), data: Prepared, _ s: Settings, log: StageLog) throws {
+        let choose = min(features.train.rows, 10_000), classes = data.classNames.count
+        let labels = Array(data.trainLabels[..<choose])
+        func test(_ train: Tensor, _ test: Tensor) -> [SingleUnitTest.Best] {
+            SingleUnitTest.run(train: train.rows(0 ..< choose), trainLabels: labels, test: test, testLabels: data.testLabels, classes: classes)
+        }
+        log("single-unit test: each class's best unit chosen on \(choose) training images, balanced accuracy on \(data.testLabels.count) test images ...")
+        result.units = test(features.train, features.test)
+        result.pixels = test(data.train, data.test)
+        // The paper's second control: the same network, its weights left random.
+        var (randomTrain, randomTest) = (data.train.rows(0 ..< choose), data.test)
+        for stage in result.stages {
+            let untrained = try LocalFeatureStage(stage.configuration)
+            (randomTrain, randomTest) = (untrained.transform(randomTrain, batchSize: 1000), untrained.transform(randomTest, batchSize: 1000))
+        }
+        result.random = test(randomTrain, randomTest)
+        var table = ["| class | best unit | its accuracy | best pixel | best unit of random weights |", "|---|---|---|---|---|"]
+        for c in 0 ..< classes {
+            table.append(String(format: "| %@ | %d | %.1f%% | %.1f%% | %.1f%% |", data.classNames[c], result.units[c].unit, 100 * result.units[c].testAccuracy,
+                                100 * result.pixels[c].testAccuracy, 100 * result.random[c].testAccuracy))
+        }
+        let mean = { (b: [SingleUnitTest.Best]) in 100 * b.map(\.testAccuracy).reduce(0, +) / Double(max(1, b.count)) }
+        table.append(String(format: "| mean | | %.1f%% | %.1f%% | %.1f%% |", mean(result.units), mean(result.pixels), mean(result.random)))
+        table.forEach(log)
+        try AtomicFile.write(Data((table.joined(separator: "\n") + "\n").utf8), to: s.folder + "/single_unit.md")
+        result.files.append(s.folder + "/single_unit.md")
+        result.files.append(try drawTopImages(result.units, features: features.test, data: data, to: s.folder + "/top_images.png"))
+        if s.stimulusSteps > 0 {
+            result.files.append(try drawStimuli(result.units, stages: result.stages, data: data, steps: s.stimulusSteps, to: s.folder + "/optimal_stimuli.png"))
+        }
+    }
+
+    /// For each class (a row), the 12 test images that most excite its best unit (least, when the class lies below the threshold).
+    static func drawTopImages(_ units: [SingleUnitTest.Best], features: Tensor, data: Prepared, to path: String) throws -> String {
+        let count = 12
+        var rows: [Int] = []
+        for best in units {
+            let order = (0 ..< features.rows).sorted { (features[$0, best.unit] > features[$1, best.unit]) == best.above }
+            rows += order.prefix(count)
+        }
+        var grid = TileGrid(rescale: .individual)
+        (grid.gridShape, grid.scale) = ((units.count, count), 2)
+        try grid.render(data.originalTest.gatherRows(rows), geometry: data.originalGeometry).write(to: path)
+        return path
+    }
+
+    /// Each best unit's optimal stimulus, one per class side by side.
+    static func drawStimuli(_ units: [SingleUnitTest.Best], stages: [LocalFeatureStage], data: Prepared, steps: Int, to path: String) throws -> String {
+        var tiles = Tensor(zeros: [units.count, data.geometry.size])
+        for (c, best) in units.enumerated() {
+            let stimulus = try OptimalStimulus.find(stages: stages, unit: best.unit, maximize: best.above, steps: steps, seed: UInt64(c + 1))
+            for j in 0 ..< data.geometry.size { tiles[c, j] = stimulus.input.scalars[j] }
+        }
+        var grid = TileGrid(rescale: .individual)
+        (grid.gridShape, grid.scale) = ((1, units.count), 3)
+        try grid.render(tiles, geometry: data.geometry).write(to: path)
+        return path
+    }
+}

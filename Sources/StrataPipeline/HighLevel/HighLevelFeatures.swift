@@ -1,0 +1,114 @@
+import Foundation
+import StrataCore
+import StrataData
+import StrataModels
+import StrataDistributed
+import StrataTraining
+import StrataFeatures
+import StrataPictures
+
+/// Le et al. (2012), "Building high-level features using large scale
+/// unsupervised learning", at the scale of one machine: stages of locally
+/// connected filters, L2 pooling and local contrast normalization
+/// (``LocalFeatureStage``), trained greedily on whole images without labels,
+/// then looked at as the paper does:
+///
+/// - each stage's filters drawn at their image positions (`stageK_filters.png`);
+/// - the single-unit test (``SingleUnitTest``): for each class, the top
+///   stage's best unit beside the best single pixel and the same network with
+///   random weights (the paper's controls), in `single_unit.md`;
+/// - that unit's top test images (`top_images.png`) and its optimal stimulus
+///   (`optimal_stimuli.png`: the input of fixed norm that maximizes it, by gradient ascent);
+/// - a linear SVM on the top stage's features.
+///
+/// With `model_parallel: P` under `mpirun -np R*P`, each stage is split by
+/// image rows over the P parts of each of R replicas (``ModelParallel``),
+/// DistBelief's layout; the stage files are the ones one process writes.
+public enum HighLevelFeatures {
+    public struct Settings: Sendable {
+        public var images = ImageSettings()
+        public var stages: [LocalStageSettings] = []
+        /// Parts each stage is split into (model parallelism); the job's ranks must be a multiple.
+        public var modelParallel = 1
+        public var singleUnit = true
+        /// Gradient-ascent steps of each optimal stimulus.
+        public var stimulusSteps = 100
+        /// The linear SVM's C candidates, chosen on held-out training examples.
+        public var cGrid: [Float] = [0.01, 0.1, 1]
+        public var validation: Int?
+        public var folder = "runs/high_level_features"
+        public var resume = false
+        public var showProgress = true
+
+        public init() {}
+
+        /// The section's keys besides `stages`.
+        public static let keys = ["stages", "model_parallel", "single_unit", "stimulus_steps", "c_grid"]
+
+        /// Reads `model_parallel`, `single_unit`, `stimulus_steps` and `c_grid` (the stages are read one by one).
+        public mutating func read(from s: SettingSource) throws {
+            if let v = try s.positive("model_parallel", s.int) { modelParallel = v }
+            if let v = try s.bool("single_unit") { singleUnit = v }
+            if let v = try s.int("stimulus_steps") {
+                guard v >= 0 else { throw s.failure("stimulus_steps", "must be 0 or more, found \(v)") }
+                stimulusSteps = v
+            }
+            if let v = try s.value("c_grid", parsePositiveNumbers) { cGrid = v }
+        }
+    }
+
+    /// What a run found.
+    public struct Result: Sendable {
+        /// The trained stages, whole.
+        public var stages: [LocalFeatureStage]
+        public var svmTestAccuracy: Double
+        /// Per class: the trained network's best unit, the best pixel's, the random network's best unit.
+        public var units: [SingleUnitTest.Best], pixels: [SingleUnitTest.Best], random: [SingleUnitTest.Best]
+        public var files: [String]
+        /// Training seconds of each stage.
+        public var seconds: [Double]
+    }
+
+    /// Runs every stage, the pictures, the single-unit test and the SVM; `log` sees each line.
+    public static func run(_ s: Settings, compute: Compute, log: @escaping StageLog = { print($0) }) throws -> Result {
+        compute.apply()
+        guard !s.stages.isEmpty else { throw StrataError.invalidArgument(name: "local_stages.stages", reason: "needs at least one stage") }
+        let world = MPIWorld.current
+        let split = try modelSplit(s.modelParallel, world: world)
+        let writes = (world?.rank ?? 0) == 0
+        try AtomicFile.makeFolder(s.folder)
+        let data = try prepare(s.images, log: log)
+        var (train, test, geometry) = (data.train, data.test, data.geometry)
+        var trained: [LocalFeatureStage] = [], seconds: [Double] = []
+        for (index, settings) in s.stages.enumerated() {
+            let start = Date()
+            let stage = try trainStage(index + 1, settings, input: geometry, train: train, split: split, s, log: log)
+            seconds.append(Date().timeIntervalSince(start))
+            log("stage \(index + 1): features of \(train.rows) training and \(test.rows) test images ...")
+            (train, test) = (stage.transform(train, batchSize: 1000), stage.transform(test, batchSize: 1000))
+            trained.append(stage.gatheredWhole())
+            geometry = stage.geometry.output
+        }
+        var files: [String] = []
+        if writes {
+            try LayerStack(layers: trained, extra: ["image_geometry": encodeJSON(data.geometry)]).write(to: s.folder + "/stack.safetensors")
+            files.append(s.folder + "/stack.safetensors")
+            for (index, stage) in trained.enumerated() { files.append(try drawFilters(stage, to: s.folder + "/stage\(index + 1)_filters.png")) }
+        }
+        let accuracy = try svm(train: train, labels: data.trainLabels, test: test, testLabels: data.testLabels, classes: data.classNames.count, s, log: log)
+        var result = Result(stages: trained, svmTestAccuracy: accuracy, units: [], pixels: [], random: [], files: files, seconds: seconds)
+        if s.singleUnit && writes {
+            try singleUnitStudy(&result, features: (train, test), data: data, s, log: log)
+        }
+        return result
+    }
+
+    /// The split of each stage over the job's ranks, or nil for whole stages.
+    static func modelSplit(_ parts: Int, world: MPIWorld?) throws -> ModelParallel? {
+        guard parts > 1 else { return nil }
+        guard let world else {
+            throw StrataError.invalidArgument(name: "model_parallel", reason: "\(parts) parts run as \(parts) processes: start them with mpirun -np \(parts) (or a multiple, for replicas)")
+        }
+        return try ModelParallel(world: world, parts: parts)
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import Strata
+@testable import StrataCore
+@testable import StrataData
+@testable import StrataModels
+import Testing
+
+/// A small stage: 9x8 input with 2 channels, 3x3 fields at stride 1 (7x6
+/// positions), 3 maps, L2 pools of 2 at stride 1, LCN over 3x3.
+func smallLocalGeometry(channels: Int = 2, height: Int = 9) -> LocalStageGeometry {
+    LocalStageGeometry(input: ImageGeometry(height: height, width: 8, channels: channels, layout: .interleaved),
+                       field: 3, stride: 1, maps: 3, poolSize: 2, poolStride: 1, normalizationSize: 3)
+}
+
+/// `sum(weights * values)` in Double: a loss whose gradient at the values is `weights`.
+func weightedSum(_ values: Tensor, _ weights: Tensor) -> Double {
+    zip(values.scalars, weights.scalars).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+}
+
+@Suite struct LocalLayerGradientTests {
+    @Test(arguments: [false, true])
+    func locallyConnectedGradientsMatchFiniteDifferences(tied: Bool) throws {
+        let check = GradientCheck("locally connected (\(tied ? "tied" : "untied"))")
+        let g = smallLocalGeometry()
+        var random = RandomSource(seed: 3)
+        let weights = Tensor.uniform(shape: [tied ? 1 : g.positions, g.fieldSize, g.maps], low: -1, high: 1, using: &random)
+        let layer = try LocallyConnected(geometry: g, weights: weights, tied: tied)
+        let x = Tensor.uniform(shape: [2, g.inputSize], low: -1, high: 1, using: &random)
+        let upstream = Tensor.uniform(shape: [2, g.filterSize], low: -1, high: 1, using: &random)
+        let (gW, gX) = layer.backward(x, gradient: upstream)
+        for index in stride(from: 0, to: weights.count, by: max(1, weights.count / 23)) {
+            let numeric = finiteDifference({ v in
+                var l = layer; l.weights.scalars[index] = v; return weightedSum(l.forward(x), upstream)
+            }, at: weights.scalars[index])
+            check.compare(numeric, gW.scalars[index], "W[\(index)]")
+        }
+        for index in stride(from: 0, to: x.count, by: 13) {
+            let numeric = finiteDifference({ v in var xv = x; xv.scalars[index] = v; return weightedSum(layer.forward(xv), upstream) }, at: x.scalars[index])
+            check.compare(numeric, gX.scalars[index], "x[\(index)]")
+        }
+        check.finish()
+    }
+
+    @Test func l2PoolingGradientMatchesFiniteDifferences() {
+        let check = GradientCheck("L2 pooling")
+        let g = smallLocalGeometry()
+        let pooling = L2Pooling(size: g.poolSize, stride: g.poolStride, epsilon: 0.01, columns: g.filterColumns, maps: g.maps)
+        var random = RandomSource(seed: 4)
+        let h = Tensor.uniform(shape: [2, g.filterSize], low: -1, high: 1, using: &random)
+        let upstream = Tensor.uniform(shape: [2, g.outputSize], low: -1, high: 1, using: &random)
+        func pooled(_ h: Tensor) -> Tensor {
+            var out = Tensor(zeros: [2, g.outputSize])
+            out.withUnsafeMutableBufferPointer { o in
+                h.withUnsafeBufferPointer { pooling.forward($0.baseAddress!, .init(0 ..< g.filterRows), examples: 2, pools: 0 ..< g.poolRows, into: o.baseAddress!, .init(0 ..< g.poolRows)) }
+            }
+            return out
+        }
+        let p = pooled(h)
+        var gh = Tensor(zeros: h.shape)
+        gh.withUnsafeMutableBufferPointer { out in
+            h.withUnsafeBufferPointer { hv in
+                p.withUnsafeBufferPointer { pv in
+                    upstream.withUnsafeBufferPointer { u in
+                        pooling.backward(hv.baseAddress!, .init(0 ..< g.filterRows), pooled: pv.baseAddress!, .init(0 ..< g.poolRows), gradient: u.baseAddress!,
+                                         examples: 2, pools: 0 ..< g.poolRows, targetRows: 0 ..< g.filterRows, into: out.baseAddress!)
+                    }
+                }
+            }
+        }
+        for index in stride(from: 0, to: h.count, by: 7) {
+            let numeric = finiteDifference({ v in var hv = h; hv.scalars[index] = v; return weightedSum(pooled(hv), upstream) }, at: h.scalars[index], step: 1e-3)
+            check.compare(numeric, gh.scalars[index], "h[\(index)]")
+        }
+        check.finish()
+    }
+
+    @Test func localContrastNormalizationGradientMatchesFiniteDifferences() {
+        let check = GradientCheck("local contrast normalization")
+        let lcn = LocalContrastNormalization(size: 5, rows: 6, columns: 5, maps: 3)
+        var random = RandomSource(seed: 5)
+        let x = Tensor.uniform(shape: [2, lcn.count], low: -1, high: 1, using: &random)
+        let upstream = Tensor.uniform(shape: [2, lcn.count], low: -1, high: 1, using: &random)
+        func normalized(_ x: Tensor) -> Tensor {
+            Tensor(shape: x.shape, unsafeUninitialized: { out in x.withUnsafeBufferPointer { lcn.forward($0.baseAddress!, examples: 2, into: out.baseAddress!) } })
+        }
+        let gx = Tensor(shape: x.shape, unsafeUninitialized: { out in
+            x.withUnsafeBufferPointer { xv in upstream.withUnsafeBufferPointer { lcn.backward(xv.baseAddress!, gradient: $0.baseAddress!, examples: 2, into: out.baseAddress!) } }
+        })
+        for index in stride(from: 0, to: x.count, by: 5) {
+            let numeric = finiteDifference({ v in var xv = x; xv.scalars[index] = v; return weightedSum(normalized(xv), upstream) }, at: x.scalars[index], step: 1e-3)
+            check.compare(numeric, gx.scalars[index], "x[\(index)]")
+        }
+        check.finish()
+        // The subtractive step leaves each window's weighted mean at zero: a constant map normalizes to zero.
+        let flat = normalized(Tensor(shape: [2, lcn.count], repeating: 3))
+        #expect(flat.scalars.allSatisfy { abs($0) < 1e-4 })
+    }
+
+    @Test(arguments: [false, true])
+    func ricaObjectiveGradientMatchesFiniteDifferences(tied: Bool) throws {
+        let check = GradientCheck("RICA objective (\(tied ? "tied" : "untied"))")
+        var configuration = LocalFeatureStage.Configuration(geometry: smallLocalGeometry())
+        (configuration.tied, configuration.sparsityWeight, configuration.decoderMaxNorm) = (tied, 0.3, 0)
+        var stage = try LocalFeatureStage(configuration)
+        var random = RandomSource(seed: 6)
+        let x = Tensor.uniform(shape: [3, stage.visibleCount], low: -1, high: 1, using: &random)
+        func cost(_ s: LocalFeatureStage) -> Double {
+            var s = s
+            let (r, p) = s.evaluate(x, gradients: false)
+            return (r + 0.3 * p) / 3
+        }
+        _ = stage.evaluate(x, gradients: true)
+        let (gE, gD) = (stage.scratch.gradEncoder, stage.scratch.gradDecoder)
+        for index in stride(from: 0, to: stage.encoder.count, by: max(1, stage.encoder.count / 29)) {
+            let numeric = finiteDifference({ v in var s = stage; s.encoder.scalars[index] = v; return cost(s) }, at: stage.encoder.scalars[index])
+            check.compare(numeric, gE.scalars[index], "W1[\(index)]")
+        }
+        for index in stride(from: 0, to: stage.decoder.count, by: max(1, stage.decoder.count / 29)) {
+            let numeric = finiteDifference({ v in var s = stage; s.decoder.scalars[index] = v; return cost(s) }, at: stage.decoder.scalars[index])
+            check.compare(numeric, gD.scalars[index], "W2[\(index)]")
+        }
+        check.finish()
+    }
+}
