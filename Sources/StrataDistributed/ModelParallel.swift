@@ -23,11 +23,11 @@ public final class ModelParallel: ModelPartExchange, @unchecked Sendable {
     /// - Throws: when `parts` does not divide the job's ranks, with the nearest that do.
     public init(world: MPIWorld, parts: Int) throws {
         guard parts >= 1, world.size % parts == 0 else {
-            let divisors = (1 ... world.size).filter { world.size % $0 == 0 }
-            let nearest = divisors.min { abs($0 - parts) < abs($1 - parts) } ?? 1
+            let divisors = (1 ... world.size).filter { world.size % $0 == 0 }.map(String.init)
             throw StrataError.invalidArgument(name: "model_parallel", reason: """
                 \(parts) parts do not divide the \(world.size) ranks of this job into whole replicas \
-                (ranks = replicas x parts); the nearest valid choice is model_parallel: \(nearest)
+                (ranks = replicas x parts); valid choices for \(world.size) ranks: model_parallel \(divisors.joined(separator: ", ")), \
+                or mpirun -np a multiple of \(parts)
                 """)
         }
         group = world.split(color: world.rank / parts, key: world.rank % parts)

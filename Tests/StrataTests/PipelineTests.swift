@@ -155,8 +155,10 @@ extension FrontEndAgreementTests {
     func runsAtATinySize(_ name: String) throws {
         let folder = TemporaryFolder()
         var experiment = try Experiment.read(repositoryRoot + "/Tutorials/\(name)/experiment.yaml")
-        experiment.images.dataset = try writeTinyImageFolder(folder)
+        // Le et al.'s stages read whole images as large as the tutorial's (28x28): their fields do not fit in 12x12.
+        experiment.images.dataset = try writeTinyImageFolder(folder, side: experiment.localStages == nil ? 12 : 28)
         experiment.outputs.folder = folder.file("run")
+        experiment.localStages?.stimulusSteps = 5
         let (trial, changes) = ExperimentRun.trial(experiment, limit: 60, maxEpochs: 1)
         #expect(changes.contains { $0.contains("--limit 60") }, "the plan says what --limit changes")
         let outcome = try runQuietly(trial)

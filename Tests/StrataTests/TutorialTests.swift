@@ -15,17 +15,17 @@ import Testing
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
 /// A labeled PNG folder: two classes of 12x12 gray images (bright top half or bright left half).
-func writeTinyImageFolder(_ folder: TemporaryFolder) throws -> String {
+func writeTinyImageFolder(_ folder: TemporaryFolder, side: Int = 12) throws -> String {
     var random = RandomSource(seed: 7)
     for (k, name) in ["top", "left"].enumerated() {
         try FileManager.default.createDirectory(atPath: folder.file("images/\(name)"), withIntermediateDirectories: true)
         for i in 0 ..< 30 {
-            var pixels = [UInt8](repeating: 0, count: 144)
-            for y in 0 ..< 12 { for x in 0 ..< 12 {
-                let bright = k == 0 ? y < 6 : x < 6
-                pixels[y * 12 + x] = UInt8((bright ? 150 : 40) + Int(random.nextUnitFloat() * 60))
+            var pixels = [UInt8](repeating: 0, count: side * side)
+            for y in 0 ..< side { for x in 0 ..< side {
+                let bright = k == 0 ? y < side / 2 : x < side / 2
+                pixels[y * side + x] = UInt8((bright ? 150 : 40) + Int(random.nextUnitFloat() * 60))
             } }
-            try PNGImage(width: 12, height: 12, channels: 1, pixels: pixels).write(to: folder.file("images/\(name)/\(i).png"))
+            try PNGImage(width: side, height: side, channels: 1, pixels: pixels).write(to: folder.file("images/\(name)/\(i).png"))
         }
     }
     return folder.file("images")

@@ -66,29 +66,58 @@ extension LocalFeatureStage {
         return (terms[0], terms[1])
     }
 
+    /// Runs `body` over parts of `0 ..< extent` on the active cores. Each
+    /// index's work (a position's product, an example's sums) depends on no
+    /// other's, so neither the cut nor the core count changes a result.
+    func inParts(_ extent: Int, minimum: Int, _ body: (Range<Int>) -> Void) {
+        let parts = FixedParts.count(extent, minimum: minimum)
+        FixedParts.run(parts) { body(FixedParts.range($0, of: parts, extent: extent)) }
+    }
+
+    /// The sum of `body` over parts of `0 ..< extent`, added in part order (the parts are fixed by the extent).
+    func sumInParts(_ extent: Int, minimum: Int, _ body: (Range<Int>) -> Double) -> Double {
+        let parts = FixedParts.count(extent, minimum: minimum)
+        let sums = UnsafeMutableBufferPointer<Double>.allocate(capacity: parts)
+        defer { sums.deallocate() }
+        FixedParts.run(parts) { sums[$0] = body(FixedParts.range($0, of: parts, extent: extent)) }
+        return sums.reduce(0, +)
+    }
+
+    /// The filter position of this part's `j`th position.
+    func position(_ j: Int) -> (y: Int, x: Int) {
+        let index = partition.filterRows.lowerBound * geometry.filterColumns + j
+        return (index / geometry.filterColumns, index % geometry.filterColumns)
+    }
+
     /// Filter responses of this part's rows into `h`, then the next part's first rows (the halo its pools read).
     func filterForward(_ x: UnsafePointer<Float>, examples n: Int) {
-        let g = geometry, p = partition, (f, k) = (g.fieldSize, g.maps), row = readRowValues
-        g.gatherFields(x, examples: n, rows: p.filterRows, into: scratch.fields.pointer)
+        let g = geometry, p = partition, (f, k) = (g.fieldSize, g.maps), row = readRowValues, tied = configuration.tied
+        let (fields, h) = (scratch.fields.pointer, scratch.h.pointer)
         encoder.withUnsafeBufferPointer { w in
-            for j in 0 ..< p.positions(g).count {
-                BLAS.gemm(m: n, n: k, k: f, scratch.fields.pointer + j * n * f, lda: f, transposeA: false,
-                          w.baseAddress! + (configuration.tied ? 0 : j * f * k), ldb: k, transposeB: false,
-                          scratch.h.pointer + j * k, ldc: row)
+            inParts(p.positions(g).count, minimum: 4) { positions in
+                for j in positions {
+                    g.gatherField(x, examples: n, y: position(j).y, x: position(j).x, into: fields + j * n * f)
+                    BLAS.gemm(m: n, n: k, k: f, fields + j * n * f, lda: f, transposeA: false,
+                              w.baseAddress! + (tied ? 0 : j * f * k), ldb: k, transposeB: false, h + j * k, ldc: row)
+                }
             }
         }
         let unitRow = g.filterColumns * k, halo = (p.readRows.count - p.filterRows.count) * unitRow
         swapBorders(examples: n, toPrevious: (0, p.rowsToPrevious * unitRow, row), toNext: nil,
-                    fromNext: (p.filterRows.count * unitRow, halo, row), fromPrevious: nil, in: scratch.h.pointer, adding: false)
+                    fromNext: (p.filterRows.count * unitRow, halo, row), fromPrevious: nil, in: h, adding: false)
     }
 
     /// This part's pooling units (their sum returned), and the previous
     /// part's that read this part's rows, received from it.
     func poolForward(examples n: Int) -> Double {
-        let g = geometry, p = partition, poolRow = g.poolColumns * g.maps, band = L2Pooling.Band(p.pooledRows)
-        let sum = pooling.forward(scratch.h.pointer, L2Pooling.Band(p.readRows), examples: n, pools: p.pools, into: scratch.pooled.pointer, band)
+        let g = geometry, p = partition, poolRow = g.poolColumns * g.maps, band = L2Pooling.Band(p.pooledRows), pooling = self.pooling
+        let (h, pooled, row) = (scratch.h.pointer, scratch.pooled.pointer, readRowValues)
+        let sum = sumInParts(n, minimum: 8) { examples in
+            pooling.forward(h + examples.lowerBound * row, L2Pooling.Band(p.readRows), examples: examples.count, pools: p.pools,
+                            into: pooled + examples.lowerBound * band.rows * poolRow, band)
+        }
         swapBorders(examples: n, toPrevious: nil, toNext: ((p.poolsToNext.lowerBound - band.first) * poolRow, p.poolsToNext.count * poolRow, band.rows * poolRow),
-                    fromNext: nil, fromPrevious: (0, p.poolsFromPrevious.count * poolRow, band.rows * poolRow), in: scratch.pooled.pointer, adding: false)
+                    fromNext: nil, fromPrevious: (0, p.poolsFromPrevious.count * poolRow, band.rows * poolRow), in: pooled, adding: false)
         return sum
     }
 
@@ -102,18 +131,22 @@ extension LocalFeatureStage {
         let touched = min(p.inputRows.lowerBound, p.countedInputRows.lowerBound) ..< max(p.inputRows.upperBound, p.countedInputRows.upperBound)
         let r = scratch.reconstruction.pointer, blocks = scratch.residualFields.pointer // free until the backward pass
         for e in 0 ..< n { (r + e * size + touched.lowerBound * rowSize).update(repeating: 0, count: touched.count * rowSize) }
-        let owned = p.positions(g).count
+        let (owned, h, row, tied) = (p.positions(g).count, scratch.h.pointer, readRowValues, configuration.tied)
         decoder.withUnsafeBufferPointer { w in
-            for j in 0 ..< owned {
-                BLAS.gemm(m: n, n: f, k: k, scratch.h.pointer + j * k, lda: readRowValues, transposeA: false,
-                          w.baseAddress! + (configuration.tied ? 0 : j * k * f), ldb: f, transposeB: false, blocks + j * n * f, ldc: f)
+            inParts(owned, minimum: 4) { positions in
+                for j in positions {
+                    BLAS.gemm(m: n, n: f, k: k, h + j * k, lda: row, transposeA: false,
+                              w.baseAddress! + (tied ? 0 : j * k * f), ldb: f, transposeB: false, blocks + j * n * f, ldc: f)
+                }
             }
         }
         func add(rows: Range<Int>) {
             guard !rows.isEmpty else { return }
-            for j in 0 ..< owned {
-                let position = p.filterRows.lowerBound * g.filterColumns + j
-                g.addField(blocks + j * n * f, examples: n, y: position / g.filterColumns, x: position % g.filterColumns, rows: rows, into: r)
+            inParts(n, minimum: 8) { examples in
+                for j in 0 ..< owned {
+                    g.addField(blocks + j * n * f + examples.lowerBound * f, examples: examples.count, y: position(j).y, x: position(j).x,
+                               rows: rows, into: r + examples.lowerBound * size)
+                }
             }
         }
         func border(_ rows: Range<Int>) -> (Int, Int, Int) { (rows.lowerBound * rowSize, rows.count * rowSize, size) }
@@ -121,44 +154,56 @@ extension LocalFeatureStage {
         swapBorders(examples: n, toPrevious: nil, toNext: border(p.sharedWithNext), fromNext: nil, fromPrevious: border(p.sharedWithPrevious), in: r, adding: false)
         add(rows: p.sharedWithPrevious)
         swapBorders(examples: n, toPrevious: border(p.sharedWithPrevious), toNext: nil, fromNext: border(p.sharedWithNext), fromPrevious: nil, in: r, adding: false)
-        var squared = 0.0
-        for e in 0 ..< n {
-            let out = r + e * size, image = x + e * size
-            for y in touched {
-                var rowSum: Float = 0
-                for i in y * rowSize ..< (y + 1) * rowSize {
-                    out[i] -= image[i]
-                    rowSum += out[i] * out[i]
+        let counted = p.countedInputRows
+        return sumInParts(n, minimum: 8) { examples in
+            var squared = 0.0
+            for e in examples {
+                let out = r + e * size, image = x + e * size
+                for y in touched {
+                    var rowSum: Float = 0
+                    for i in y * rowSize ..< (y + 1) * rowSize {
+                        out[i] -= image[i]
+                        rowSum += out[i] * out[i]
+                    }
+                    if counted.contains(y) { squared += Double(rowSum) }
                 }
-                if p.countedInputRows.contains(y) { squared += Double(rowSum) }
             }
+            return squared
         }
-        return squared
     }
 
-    /// The gradients of `J` for this part's weights, from the residual and the pooled values.
+    /// The gradients of `J` for this part's weights, from the residual and
+    /// the pooled values; position by position, each on one core (a tied
+    /// stage sums its positions in order, on one core).
     private func backward(examples n: Int) {
-        let g = geometry, p = partition, (f, k) = (g.fieldSize, g.maps), row = readRowValues, unitRow = g.filterColumns * k
-        let lambda = configuration.sparsityWeight, scale = 2 / Float(n)
-        scratch.gh.pointer.update(repeating: 0, count: n * row)
-        // Each part takes its own units' gradient from every pool that reads them, its neighbour's included.
-        pooling.backward(scratch.h.pointer, L2Pooling.Band(p.readRows), pooled: scratch.pooled.pointer, L2Pooling.Band(p.pooledRows), gradient: nil,
-                         scale: lambda / Float(n), examples: n, pools: p.pooledRows, targetRows: p.filterRows, into: scratch.gh.pointer)
-        g.gatherFields(scratch.reconstruction.pointer, examples: n, rows: p.filterRows, into: scratch.residualFields.pointer)
+        let g = geometry, p = partition, (f, k) = (g.fieldSize, g.maps), row = readRowValues, pooling = self.pooling
+        let scale = 2 / Float(n), sparsityScale = configuration.sparsityWeight / Float(n), poolRow = g.poolColumns * g.maps
         let (h, gh, fields, residual) = (scratch.h.pointer, scratch.gh.pointer, scratch.fields.pointer, scratch.residualFields.pointer)
-        let tied = configuration.tied
+        let (pooled, reconstruction) = (scratch.pooled.pointer, scratch.reconstruction.pointer)
+        gh.update(repeating: 0, count: n * row)
+        // Each part takes its own units' gradient from every pool that reads them, its neighbour's included.
+        inParts(n, minimum: 8) { examples in
+            pooling.backward(h + examples.lowerBound * row, L2Pooling.Band(p.readRows), pooled: pooled + examples.lowerBound * p.pooledRows.count * poolRow,
+                             L2Pooling.Band(p.pooledRows), gradient: nil, scale: sparsityScale, examples: examples.count, pools: p.pooledRows,
+                             targetRows: p.filterRows, into: gh + examples.lowerBound * row)
+        }
+        let tied = configuration.tied, owned = p.positions(g).count
         scratch.gradEncoder.withUnsafeMutableBufferPointer { gEncoder in
             scratch.gradDecoder.withUnsafeMutableBufferPointer { gDecoder in
                 decoder.withUnsafeBufferPointer { w2 in
-                    for j in 0 ..< p.positions(g).count {
-                        let weights = tied ? 0 : j * f * k, accumulate: Float = tied && j > 0 ? 1 : 0
-                        BLAS.gemm(m: k, n: f, k: n, h + j * k, lda: row, transposeA: true, residual + j * n * f, ldb: f, transposeB: false,
-                                  gDecoder.baseAddress! + weights, ldc: f, alpha: scale, beta: accumulate)
-                        BLAS.gemm(m: n, n: k, k: f, residual + j * n * f, lda: f, transposeA: false, w2.baseAddress! + weights, ldb: f, transposeB: true,
-                                  gh + j * k, ldc: row, alpha: scale, beta: 1)
-                        BLAS.gemm(m: f, n: k, k: n, fields + j * n * f, lda: f, transposeA: true, gh + j * k, ldb: row, transposeB: false,
-                                  gEncoder.baseAddress! + weights, ldc: k, beta: accumulate)
+                    func gradients(_ positions: Range<Int>) {
+                        for j in positions {
+                            let weights = tied ? 0 : j * f * k, accumulate: Float = tied && j > 0 ? 1 : 0
+                            g.gatherField(reconstruction, examples: n, y: position(j).y, x: position(j).x, into: residual + j * n * f)
+                            BLAS.gemm(m: k, n: f, k: n, h + j * k, lda: row, transposeA: true, residual + j * n * f, ldb: f, transposeB: false,
+                                      gDecoder.baseAddress! + weights, ldc: f, alpha: scale, beta: accumulate)
+                            BLAS.gemm(m: n, n: k, k: f, residual + j * n * f, lda: f, transposeA: false, w2.baseAddress! + weights, ldb: f, transposeB: true,
+                                      gh + j * k, ldc: row, alpha: scale, beta: 1)
+                            BLAS.gemm(m: f, n: k, k: n, fields + j * n * f, lda: f, transposeA: true, gh + j * k, ldb: row, transposeB: false,
+                                      gEncoder.baseAddress! + weights, ldc: k, beta: accumulate)
+                        }
                     }
+                    if tied { gradients(0 ..< owned) } else { inParts(owned, minimum: 4, gradients) }
                 }
                 if tied, let exchange { exchange.sum(gEncoder); exchange.sum(gDecoder) }
             }

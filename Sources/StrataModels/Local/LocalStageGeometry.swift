@@ -82,16 +82,20 @@ public struct LocalStageGeometry: Codable, Equatable, Sendable, CustomStringConv
     /// the band) gets the block `fields[p*n*fieldSize ..< (p+1)*n*fieldSize]`,
     /// `(n, fieldSize)`, ready for one product with that position's weights.
     public func gatherFields(_ input: UnsafePointer<Float>, examples n: Int, rows: Range<Int>, into fields: UnsafeMutablePointer<Float>) {
-        let rowValues = field * channels
         for py in rows {
             for px in 0 ..< filterColumns {
-                let block = fields + ((py - rows.lowerBound) * filterColumns + px) * n * fieldSize
-                for e in 0 ..< n {
-                    let image = input + e * inputSize, out = block + e * fieldSize
-                    for dy in 0 ..< field {
-                        (out + dy * rowValues).update(from: image + ((py * stride + dy) * inputWidth + px * stride) * channels, count: rowValues)
-                    }
-                }
+                gatherField(input, examples: n, y: py, x: px, into: fields + ((py - rows.lowerBound) * filterColumns + px) * n * fieldSize)
+            }
+        }
+    }
+
+    /// One position's fields, `(n, fieldSize)`, into `block`.
+    public func gatherField(_ input: UnsafePointer<Float>, examples n: Int, y: Int, x: Int, into block: UnsafeMutablePointer<Float>) {
+        let rowValues = field * channels
+        for e in 0 ..< n {
+            let image = input + e * inputSize, out = block + e * fieldSize
+            for dy in 0 ..< field {
+                (out + dy * rowValues).update(from: image + ((y * stride + dy) * inputWidth + x * stride) * channels, count: rowValues)
             }
         }
     }

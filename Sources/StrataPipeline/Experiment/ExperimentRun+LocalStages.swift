@@ -38,10 +38,14 @@ extension ExperimentRun {
         var s = local
         (s.images, s.validation, s.folder, s.resume, s.showProgress) = (experiment.images, experiment.validation, folder, resume, showProgress)
         let result = try HighLevelFeatures.run(s, compute: compute, log: say)
+        var files = result.files.map { (name: URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent, path: $0) }
+        let writes = (MPIWorld.current?.rank ?? 0) == 0
+        if writes && experiment.outputs.monitor {
+            files.append(try writeMonitorChart(result.logs.enumerated().map { ("stage \($0.offset + 1)", $0.element) }, say: say))
+        }
         say(String(format: "done in %.1f s", Date().timeIntervalSince(start)))
-        for path in result.files { say("  \(path)") }
-        let files = result.files.map { (name: URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent, path: $0) }
-        if (MPIWorld.current?.rank ?? 0) == 0 {
+        for (_, path) in files { say("  \(path)") }
+        if writes {
             try AtomicFile.write(Data((lines.all.joined(separator: "\n") + "\n").utf8), to: folder + "/report.txt")
             log("report: \(folder)/report.txt")
         }

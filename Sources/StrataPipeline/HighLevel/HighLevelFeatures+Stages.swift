@@ -46,9 +46,11 @@ extension HighLevelFeatures {
         })
     }
 
-    /// Trains stage `index` on `train` in `FOLDER/stageK` (resuming its checkpoint when asked), split by `split` when given.
+    /// Trains stage `index` on `train` in `FOLDER/stageK` (resuming its
+    /// checkpoint when asked), split by `split` when given; the stage (this
+    /// process's part) and the trainer's report.
     static func trainStage(_ index: Int, _ settings: LocalStageSettings, input: ImageGeometry, train: Tensor, split: ModelParallel?,
-                           _ s: Settings, log: StageLog) throws -> LocalFeatureStage {
+                           _ s: Settings, log: StageLog) throws -> (LocalFeatureStage, Trainer.Report) {
         let configuration = try settings.configuration(input: input)
         var stage = try LocalFeatureStage(configuration, exchange: split)
         let g = configuration.geometry
@@ -67,7 +69,7 @@ extension HighLevelFeatures {
                            Double(stage.stepTraffic.values) * 4 / 1e3 / Double(stage.stepTraffic.steps), stage.stepTraffic.steps)
         }
         log(line)
-        return stage
+        return (stage, report)
     }
 
     /// The plan of a split: each part's rows, weights, and the values crossing per step.

@@ -65,8 +65,8 @@ public enum HighLevelFeatures {
         /// Per class: the trained network's best unit, the best pixel's, the random network's best unit.
         public var units: [SingleUnitTest.Best], pixels: [SingleUnitTest.Best], random: [SingleUnitTest.Best]
         public var files: [String]
-        /// Training seconds of each stage.
-        public var seconds: [Double]
+        /// Training seconds of each stage, and its monitor rows.
+        public var seconds: [Double], logs: [MonitorLog]
     }
 
     /// Runs every stage, the pictures, the single-unit test and the SVM; `log` sees each line.
@@ -79,11 +79,12 @@ public enum HighLevelFeatures {
         try AtomicFile.makeFolder(s.folder)
         let data = try prepare(s.images, log: log)
         var (train, test, geometry) = (data.train, data.test, data.geometry)
-        var trained: [LocalFeatureStage] = [], seconds: [Double] = []
+        var trained: [LocalFeatureStage] = [], seconds: [Double] = [], logs: [MonitorLog] = []
         for (index, settings) in s.stages.enumerated() {
             let start = Date()
-            let stage = try trainStage(index + 1, settings, input: geometry, train: train, split: split, s, log: log)
+            let (stage, report) = try trainStage(index + 1, settings, input: geometry, train: train, split: split, s, log: log)
             seconds.append(Date().timeIntervalSince(start))
+            logs.append(report.log)
             log("stage \(index + 1): features of \(train.rows) training and \(test.rows) test images ...")
             (train, test) = (stage.transform(train, batchSize: 1000), stage.transform(test, batchSize: 1000))
             trained.append(stage.gatheredWhole())
@@ -96,7 +97,7 @@ public enum HighLevelFeatures {
             for (index, stage) in trained.enumerated() { files.append(try drawFilters(stage, to: s.folder + "/stage\(index + 1)_filters.png")) }
         }
         let accuracy = try svm(train: train, labels: data.trainLabels, test: test, testLabels: data.testLabels, classes: data.classNames.count, s, log: log)
-        var result = Result(stages: trained, svmTestAccuracy: accuracy, units: [], pixels: [], random: [], files: files, seconds: seconds)
+        var result = Result(stages: trained, svmTestAccuracy: accuracy, units: [], pixels: [], random: [], files: files, seconds: seconds, logs: logs)
         if s.singleUnit && writes {
             try singleUnitStudy(&result, features: (train, test), data: data, s, log: log)
         }

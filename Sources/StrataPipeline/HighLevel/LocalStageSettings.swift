@@ -14,19 +14,21 @@ public struct LocalStageSettings: Sendable {
     public var lcn = 5
     public var tied = false
     public var sparsityWeight: Float = 0.1
+    /// First weights uniform in [-irange, irange]; 0: `1 / sqrt(fieldSize)`.
+    public var irange: Float = 0
     public var seed: UInt64 = 1
     public var training = TrainingConfiguration()
 
     public init() {}
 
     /// Every key of a stage (`training` holds the training loop's keys).
-    public static let keys = ["field", "stride", "maps", "pool", "pool_stride", "lcn", "tied", "sparsity_weight", "seed"]
+    public static let keys = ["field", "stride", "maps", "pool", "pool_stride", "lcn", "tied", "sparsity_weight", "irange", "seed"]
 
     /// The stage's learner configuration over `input` images (interleaved channels).
     public func configuration(input: ImageGeometry) throws -> LocalFeatureStage.Configuration {
         var c = LocalFeatureStage.Configuration(geometry: LocalStageGeometry(input: input, field: field, stride: stride, maps: maps,
                                                                              poolSize: pool, poolStride: poolStride, normalizationSize: lcn))
-        (c.tied, c.sparsityWeight, c.seed) = (tied, sparsityWeight, seed)
+        (c.tied, c.sparsityWeight, c.irange, c.seed) = (tied, sparsityWeight, irange, seed)
         try c.validate()
         return c
     }
@@ -44,6 +46,10 @@ public struct LocalStageSettings: Sendable {
             stage.lcn = v
         }
         if let v = try s.bool("tied") { stage.tied = v }
+        if let v = try s.float("irange") {
+            guard v >= 0 else { throw s.failure("irange", "must be 0 (1 / sqrt(field values)) or more, found \(v)") }
+            stage.irange = v
+        }
         if let v = try s.float("sparsity_weight") {
             guard v >= 0 else { throw s.failure("sparsity_weight", "must be 0 or more, found \(v)") }
             stage.sparsityWeight = v

@@ -1,0 +1,114 @@
+import Foundation
+import Strata
+@testable import StrataCore
+@testable import StrataData
+@testable import StrataModels
+@testable import StrataPipeline
+import Testing
+
+/// A stage split by image rows: the plan's arithmetic (no MPI).
+@Suite struct LocalStagePartitionTests {
+    @Test(arguments: [2, 3])
+    func partsTileTheStageAndMeetOnlyTheirNeighbours(parts: Int) throws {
+        let g = LocalStageGeometry(input: ImageGeometry(height: 28, width: 28), field: 8, stride: 2, maps: 8, poolSize: 3, poolStride: 1, normalizationSize: 5)
+        let plan = try LocalStagePartition.plan(g, parts: parts)
+        #expect(plan.count == parts)
+        #expect(plan.first?.pools.lowerBound == 0 && plan.last?.pools.upperBound == g.poolRows)
+        #expect(plan.first?.filterRows.lowerBound == 0 && plan.last?.filterRows.upperBound == g.filterRows)
+        #expect(plan.first?.countedInputRows.lowerBound == 0 && plan.last?.countedInputRows.upperBound == g.inputHeight)
+        for (a, b) in zip(plan, plan.dropFirst()) {
+            #expect(a.pools.upperBound == b.pools.lowerBound && a.filterRows.upperBound == b.filterRows.lowerBound)
+            #expect(a.countedInputRows.upperBound == b.countedInputRows.lowerBound)
+            #expect(a.readRows.upperBound - a.filterRows.upperBound == b.rowsToPrevious, "the halo one reads is the rows the other sends")
+            #expect(a.sharedWithNext == b.sharedWithPrevious && a.poolsToNext == b.poolsFromPrevious)
+        }
+        // Weights split evenly: no part owns more than one filter row more than another.
+        let rows = plan.map(\.filterRows.count)
+        #expect(rows.max()! - rows.min()! <= 1, "\(rows)")
+        print("split \(parts) ways: filter rows \(rows), values sent per example \(plan.map { $0.valuesSentPerExample(g) })")
+    }
+
+    @Test func aSplitThatCannotBeMadeIsRefusedWithTheNearestValidChoice() {
+        let g = LocalStageGeometry(input: ImageGeometry(height: 12, width: 12), field: 4, stride: 2, maps: 4, poolSize: 2, poolStride: 1, normalizationSize: 3)
+        let error = strataError { _ = try LocalStagePartition.plan(g, parts: 9) }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("nearest valid choice is model_parallel: 4"), "\(String(describing: error))")
+    }
+}
+
+/// One model split across `mpirun` ranks (``ModelParallel``) trains as one process does, to the bit.
+@Suite(.serialized, .needsBuiltTool, .needsMPIRun) struct ModelParallelTests {
+    /// 60 labeled 16x16 images and a two-stage experiment over them: 3 steps of 20 per epoch.
+    static func prepare(_ folder: TemporaryFolder, optimizer: String = "adam", epochs: Int = 1, stages: Int = 2) throws -> String {
+        var random = RandomSource(seed: 9)
+        for i in 0 ..< 60 {
+            let label = i % 2
+            let pixels = (0 ..< 256).map { p in UInt8(((p / 16 < 8) == (label == 0)) ? 170 : 50) &+ UInt8(truncatingIfNeeded: random.next() % 70) }
+            try PNGImage(width: 16, height: 16, channels: 1, pixels: pixels).write(to: folder.file("images/class\(label)/\(i).png"))
+        }
+        let training = "{batch_size: 20, learning_rate: 0.01, optimizer: \(optimizer), epochs: \(epochs)}"
+        let yaml = """
+            name: split
+            dataset: {name: images}
+            validation: 12
+            local_stages:
+              single_unit: false
+              c_grid: [0.1]
+              stages:
+                - {field: 4, stride: 2, maps: 4, pool: 2, pool_stride: 1, lcn: 3, training: \(training)}
+            \(stages > 1 ? "    - {field: 2, stride: 1, maps: 4, pool: 2, pool_stride: 1, lcn: 0, training: \(training)}" : "")
+            outputs: {folder: run}
+            """
+        try yaml.write(toFile: folder.file("split.yaml"), atomically: true, encoding: .utf8)
+        return "split.yaml"
+    }
+
+    static func bytes(_ path: String) -> Data? { FileManager.default.contents(atPath: path) }
+
+    @Test func twoPartsOfOneModelTrainAsOneProcessToTheBit() throws {
+        let folder = TemporaryFolder()
+        let file = try Self.prepare(folder)
+        #expect(try BuiltTool.run(["train", file, "--out", "one", "--threads", "2"], in: folder.path) == 0)
+        let run = try MPIRun.run(ranks: 2, ["train", file, "--out", "two", "--model-parallel", "2", "--threads", "1"], in: folder.path)
+        #expect(run.status == 0, "\(run.output)")
+        #expect(run.output.contains("split 2 ways by image rows"), "the plan is printed: \(run.output)")
+        #expect(run.output.contains("KB per training step to its neighbours"), "\(run.output)")
+        for file in ["stage1/model.safetensors", "stage2/model.safetensors", "stack.safetensors"] {
+            let (one, two) = (Self.bytes(folder.file("one/" + file)), Self.bytes(folder.file("two/" + file)))
+            #expect(one != nil && one == two, "\(file): 2 parts after 3 Adam steps differ from one process")
+        }
+    }
+
+    @Test func replicasOfSplitModelsTrainAsReplicasOfWholeOnes() throws {
+        let folder = TemporaryFolder()
+        let file = try Self.prepare(folder, optimizer: "momentum")
+        let whole = try MPIRun.run(ranks: 2, ["train", file, "--out", "r2p1", "--threads", "1"], in: folder.path)
+        #expect(whole.status == 0, "\(whole.output)")
+        let split = try MPIRun.run(ranks: 4, ["train", file, "--out", "r2p2", "--model-parallel", "2", "--threads", "1"], in: folder.path)
+        #expect(split.status == 0, "\(split.output)")
+        #expect(split.output.contains("(2 replicas)"), "\(split.output)")
+        let difference = try DistributedTests.relativeDifference(folder.file("r2p1/stack.safetensors"), folder.file("r2p2/stack.safetensors"))
+        print("R = 2, P = 2 against R = 2, P = 1: largest relative difference \(difference)")
+        #expect(difference <= 1e-5)
+    }
+
+    @Test func aSplitResumesWholeOnAnotherNumberOfParts() throws {
+        let folder = TemporaryFolder()
+        // One stage: resuming a stage with more epochs changes the data of the stages above it, which are then refused.
+        let file = try Self.prepare(folder, epochs: 2, stages: 1)
+        #expect(try BuiltTool.run(["train", file, "--out", "straight", "--threads", "1"], in: folder.path) == 0)
+        let first = try MPIRun.run(ranks: 2, ["train", file, "--out", "resumed", "--model-parallel", "2", "--max-epochs", "1", "--threads", "1"], in: folder.path)
+        #expect(first.status == 0, "\(first.output)")
+        #expect(try BuiltTool.run(["train", file, "--out", "resumed", "--resume", "--threads", "1"], in: folder.path) == 0)
+        #expect(Self.bytes(folder.file("straight/stack.safetensors")) == Self.bytes(folder.file("resumed/stack.safetensors")),
+                "two parts for an epoch, then one process, end where one process ends")
+    }
+
+    @Test func partsThatDoNotDivideTheRanksAreRefused() throws {
+        let folder = TemporaryFolder()
+        let file = try Self.prepare(folder)
+        let run = try MPIRun.run(ranks: 3, ["train", file, "--out", "three", "--model-parallel", "2", "--threads", "1"], in: folder.path)
+        #expect(run.status != 0)
+        #expect(run.output.contains("valid choices for 3 ranks: model_parallel 1, 3"), "\(run.output)")
+        #expect(!FileManager.default.fileExists(atPath: folder.file("three/stack.safetensors")))
+    }
+}
