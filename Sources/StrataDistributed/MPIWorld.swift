@@ -108,6 +108,20 @@ public final class MPIWorld: @unchecked Sendable {
         MPI_Allgatherv(strata_mpi_in_place(), 0, strata_mpi_float(), buffer.baseAddress, &counts, &displacements, strata_mpi_float(), communicator)
     }
 
+    /// Completes `buffer` on rank 0 from the ranks' bands (`MPI_Gatherv`, in
+    /// place on rank 0); the other ranks' buffers are only read. Collective.
+    public func gatherBandsOnRankZero(_ buffer: UnsafeMutableBufferPointer<Float>, bands: [Range<Int>]) {
+        precondition(buffer.count <= Int(Int32.max) && bands.count == size, "bands of fewer than 2^31 values, one per rank")
+        guard size > 1 else { return }
+        var counts = bands.map { Int32($0.count) }, displacements = bands.map { Int32($0.lowerBound) }
+        let mine = buffer.baseAddress! + bands[rank].lowerBound
+        if rank == 0 {
+            MPI_Gatherv(strata_mpi_in_place(), 0, strata_mpi_float(), buffer.baseAddress, &counts, &displacements, strata_mpi_float(), 0, communicator)
+        } else {
+            MPI_Gatherv(mine, counts[rank], strata_mpi_float(), nil, nil, nil, strata_mpi_float(), 0, communicator)
+        }
+    }
+
     /// Every rank's `part` (`rows[r]` rows of `columns` values on rank r;
     /// `rows` the same on every rank) stacked in rank order, on every rank:
     /// one in-place ``gatherBands(_:bands:)``. Collective.

@@ -64,6 +64,11 @@ public final class ModelParallel: ModelPartExchange, @unchecked Sendable {
 
     public func sum(_ values: inout [Double]) { group.sum(&values) }
 
+    public func gatherBandsOnFirstPart(_ buffer: UnsafeMutableBufferPointer<Float>, bands: [Range<Int>]) {
+        group.gatherBandsOnRankZero(buffer, bands: bands)
+        valuesSent += parts > 1 && part > 0 ? bands[part].count : 0
+    }
+
     public func gatherBands(_ buffer: UnsafeMutableBufferPointer<Float>, bands: [Range<Int>]) {
         group.gatherBands(buffer, bands: bands)
         valuesSent += parts > 1 ? bands[part].count : 0

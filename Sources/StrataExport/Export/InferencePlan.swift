@@ -133,6 +133,7 @@ public struct InferencePlan: Sendable {
             steps.append(.patches(indices: indices, positions: positions, size: size))
         }
         steps += try Self.steps(of: extractor.stack.preprocessing)
+        try extractor.stack.requireDenseLayers(what: "exporting")
         // Each layer's own transform: an affine layer, or K-means' triangle encoding.
         let layers: [Step] = extractor.stack.layers.map { layer in layer is KMeans ? .centroids(layer.filters, hard: false) : .dense(layer.denseLayer) }
         let chosen = extractor.stack.layers[depth - 1]

@@ -75,8 +75,10 @@ extension LocalFeatureStage {
 public protocol PartitionedLearner {
     /// Whether this learner holds only a part.
     var isPartial: Bool { get }
-    /// The whole learner, gathered from every part (collective); itself when whole.
-    func wholeLearner() -> any UnsupervisedLearner
+    /// The whole learner on the first part, gathered from every part
+    /// (collective); nil on the others, which hold only their own part and
+    /// leave the checkpoint to the first. Itself when whole.
+    func wholeLearner() -> (any UnsupervisedLearner)?
     /// `whole` (a checkpoint's learner) cut to this learner's part.
     func part(of whole: any UnsupervisedLearner) throws -> any UnsupervisedLearner
 }
@@ -84,7 +86,7 @@ public protocol PartitionedLearner {
 extension LocalFeatureStage: PartitionedLearner {
     public var isPartial: Bool { exchange != nil }
 
-    public func wholeLearner() -> any UnsupervisedLearner { gatheredWhole() }
+    public func wholeLearner() -> (any UnsupervisedLearner)? { gatheredWhole() }
 
     public func part(of whole: any UnsupervisedLearner) throws -> any UnsupervisedLearner {
         guard let whole = whole as? LocalFeatureStage else { return whole }
@@ -106,19 +108,26 @@ extension LocalFeatureStage: PartitionedLearner {
         return stage
     }
 
-    /// The whole stage from every part's positions (collective); a tied or
-    /// whole stage is already whole on every part.
-    public func gatheredWhole() -> LocalFeatureStage {
+    /// The whole stage on the first part, from every part's positions
+    /// (collective); nil on the other parts. A tied or whole stage is already whole.
+    public func gatheredWhole() -> LocalFeatureStage? {
         var whole = self
         (whole.partition, whole.exchange, whole.scratch) = (.whole(geometry), nil, LocalStageScratch())
         guard let exchange, !configuration.tied else { return whole }
+        guard exchange.part == 0 else {
+            // Send this part's positions; hold nothing more.
+            for t in [encoder, decoder, encoderVelocity, decoderVelocity] + optimizerState.second.keys.sorted().map({ optimizerState.second[$0]! }) {
+                send(t, exchange)
+            }
+            return nil
+        }
         let plan = (try? LocalStagePartition.plan(geometry, parts: exchange.parts)) ?? [partition]
         func gather(_ t: Tensor) -> Tensor {
             let perPosition = t.count / max(partition.positions(geometry).count, 1)
             var all = Tensor(zeros: [geometry.positions] + Array(t.shape.dropFirst()))
             all.withUnsafeMutableBufferPointer { out in
                 t.withUnsafeBufferPointer { (out.baseAddress! + partition.positions(geometry).lowerBound * perPosition).update(from: $0.baseAddress!, count: $0.count) }
-                exchange.gatherBands(out, bands: plan.map { $0.positions(geometry).lowerBound * perPosition ..< $0.positions(geometry).upperBound * perPosition })
+                exchange.gatherBandsOnFirstPart(out, bands: plan.map { $0.positions(geometry).lowerBound * perPosition ..< $0.positions(geometry).upperBound * perPosition })
             }
             return all
         }
@@ -126,5 +135,18 @@ extension LocalFeatureStage: PartitionedLearner {
         (whole.encoderVelocity, whole.decoderVelocity) = (gather(encoderVelocity), gather(decoderVelocity))
         for name in optimizerState.second.keys.sorted() { whole.optimizerState.second[name] = gather(optimizerState.second[name]!) }
         return whole
+    }
+
+    /// A part's side of the gather of `t` to the first part: its own positions, placed where the whole holds them.
+    private func send(_ t: Tensor, _ exchange: any ModelPartExchange) {
+        let plan = (try? LocalStagePartition.plan(geometry, parts: exchange.parts)) ?? [partition]
+        let perPosition = t.count / max(partition.positions(geometry).count, 1)
+        let bands = plan.map { $0.positions(geometry).lowerBound * perPosition ..< $0.positions(geometry).upperBound * perPosition }
+        // Only this part's band is read: a buffer of that size, addressed as if it were the whole.
+        var mine = t
+        mine.withUnsafeMutableBufferPointer { own in
+            let whole = UnsafeMutableBufferPointer(start: own.baseAddress! - bands[exchange.part].lowerBound, count: bands.last!.upperBound)
+            exchange.gatherBandsOnFirstPart(whole, bands: bands)
+        }
     }
 }

@@ -24,6 +24,8 @@ public protocol ModelPartExchange: AnyObject, Sendable {
 
     /// Completes `buffer` on every part: part `r` has written `bands[r]`.
     func gatherBands(_ buffer: UnsafeMutableBufferPointer<Float>, bands: [Range<Int>])
+    /// Completes `buffer` on part 0 only (a checkpoint's whole model: no other part holds more than its own).
+    func gatherBandsOnFirstPart(_ buffer: UnsafeMutableBufferPointer<Float>, bands: [Range<Int>])
 
     /// Values this part has sent to other parts so far, borders and sums alike.
     var valuesSent: Int { get }

@@ -59,7 +59,7 @@ public enum HighLevelFeatures {
 
     /// What a run found.
     public struct Result: Sendable {
-        /// The trained stages, whole.
+        /// The trained stages, whole (empty on a split model's other parts, which hold only their own).
         public var stages: [LocalFeatureStage]
         public var svmTestAccuracy: Double
         /// Per class: the trained network's best unit, the best pixel's, the random network's best unit.
@@ -87,7 +87,7 @@ public enum HighLevelFeatures {
             logs.append(report.log)
             log("stage \(index + 1): features of \(train.rows) training and \(test.rows) test images ...")
             (train, test) = (stage.transform(train, batchSize: 1000), stage.transform(test, batchSize: 1000))
-            trained.append(stage.gatheredWhole())
+            if let whole = stage.gatheredWhole() { trained.append(whole) } // the first part holds the whole stage; the others only theirs
             geometry = stage.geometry.output
         }
         var files: [String] = []

@@ -108,6 +108,7 @@ public enum SoftmaxFineTuning {
         switch s.network {
         case .pretrained(let stack, let name):
             try stack.requireInput(x, what: "\(train.name) for the stack \(name)")
+            try stack.requireDenseLayers(what: "fine-tuning \(name)")
             network = try SoftmaxNetwork(hidden: stack.denseLayers, inputCount: x.columns, classes: classNames.count, seed: s.training.seed)
         case .random(let hidden, let activation, let pieces):
             network = try SoftmaxNetwork.randomlyInitialized(inputCount: x.columns, hiddenSizes: hidden, activation: activation, pieces: pieces,

@@ -78,6 +78,17 @@ public struct LayerStack: Sendable {
     /// The layers as affine layers, bottom first (the start of a fine-tuning network).
     public var denseLayers: [DenseLayer] { layers.map(\.denseLayer) }
 
+    /// Refuses a stack whose layers are not affine layers of a network
+    /// (locally connected stages, with their L2 pooling and normalization):
+    /// what a network to fine-tune or an exported model is built from.
+    public func requireDenseLayers(what: String) throws {
+        guard let index = layers.firstIndex(where: { $0 is LocalFeatureStage }) else { return }
+        throw StrataError.invalidArgument(name: "stack", reason: """
+            \(what): layer \(index + 1) is a locally connected stage (filters, L2 pooling, local contrast normalization), \
+            which is not a dense layer of a network; its features are classified by the linear SVM of the local_stages experiment
+            """)
+    }
+
     // MARK: Files
 
     public func safeTensors() throws -> SafeTensors {

@@ -150,7 +150,12 @@ struct PretrainingRun<L: UnsupervisedLearner>: EpochTask {
     }
 
     mutating func writeCheckpoint(_ state: TrainerState, stoppedEpoch: (lossSum: Double, batches: Int)?) throws {
-        try LearnerCheckpoint(learner: trainer.wholeJob(learner), preprocessing: trainer.preprocessing, training: configuration, trainerState: state,
+        guard let whole = trainer.wholeJob(learner) else {
+            // Another part of a split model writes the checkpoint.
+            if stoppedEpoch == nil { hasCheckpoint = true }
+            return
+        }
+        try LearnerCheckpoint(learner: whole, preprocessing: trainer.preprocessing, training: configuration, trainerState: state,
                               extra: trainer.extraMetadata, downpourAccumulators: downpour?.accumulators).write(to: plan.checkpointPath)
         if stoppedEpoch == nil { hasCheckpoint = true }
     }

@@ -35,10 +35,14 @@ extension Trainer {
     /// The learner as a checkpoint holds it: across ranks, with every rank's
     /// per-example state (PCD's chains) gathered in rank order, so the file is
     /// the same on every rank and resumes with any number of them. Collective.
-    /// A learner split across processes (``PartitionedLearner``) is gathered whole from its parts first.
-    func wholeJob<L: UnsupervisedLearner>(_ learner: L) -> L {
+    /// A learner split across processes (``PartitionedLearner``) is gathered
+    /// whole on its first part; nil on the others, which write no checkpoint.
+    func wholeJob<L: UnsupervisedLearner>(_ learner: L) -> L? {
         var whole = learner
-        if let partitioned = learner as? any PartitionedLearner, partitioned.isPartial, let gathered = partitioned.wholeLearner() as? L { whole = gathered }
+        if let partitioned = learner as? any PartitionedLearner, partitioned.isPartial {
+            guard let gathered = partitioned.wholeLearner() as? L else { return nil }
+            whole = gathered
+        }
         guard let world, world.size > 1 else { return whole }
         whole.withRankState { $0.gatherRankState(in: world) }
         return whole
