@@ -49,7 +49,7 @@ extension ExperimentRun {
             try AtomicFile.write(Data((lines.all.joined(separator: "\n") + "\n").utf8), to: folder + "/report.txt")
             log("report: \(folder)/report.txt")
         }
-        return Outcome(files: files, lines: lines.all, stack: try LayerStack(layers: result.stages), accuracies: ["svm": result.svmTestAccuracy])
+        return Outcome(files: files, lines: lines.all, stack: try LayerStack(layers: result.stages), accuracies: result.svmTestAccuracy.isNaN ? [:] : ["svm": result.svmTestAccuracy])
     }
 
     /// The plan's lines for local stages.

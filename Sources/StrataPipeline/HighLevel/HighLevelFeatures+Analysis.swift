@@ -27,10 +27,12 @@ extension HighLevelFeatures {
     }
 
     /// Stage filters at their positions: grid row = filter row, and side by
-    /// side one block of `filterColumns` tiles per map. Each tile is one
-    /// unit's weights, `field x field`, its input channels side by side.
+    /// side one block of `filterColumns` tiles per map (the first 16 maps).
+    /// Each tile is one unit's weights, `field x field`, its input channels side by side.
     static func drawFilters(_ stage: LocalFeatureStage, to path: String) throws -> String {
-        let g = stage.geometry, (f, c) = (g.field, g.channels)
+        var g = stage.geometry
+        let (f, c, allMaps) = (g.field, g.channels, g.maps)
+        g.maps = min(g.maps, 16)
         let tileGeometry = ImageGeometry(height: f, width: f * c, channels: 1, layout: .planar)
         var tiles = Tensor(zeros: [g.positions * g.maps, f * f * c])
         let tied = stage.configuration.tied
@@ -39,9 +41,9 @@ extension HighLevelFeatures {
                 for py in 0 ..< g.filterRows {
                     for k in 0 ..< g.maps {
                         for px in 0 ..< g.filterColumns {
-                            let tile = (py * g.maps + k) * g.filterColumns + px, weights = (tied ? 0 : py * g.filterColumns + px) * g.fieldSize * g.maps
+                            let tile = (py * g.maps + k) * g.filterColumns + px, weights = (tied ? 0 : py * g.filterColumns + px) * g.fieldSize * allMaps
                             for dy in 0 ..< f { for dx in 0 ..< f { for ch in 0 ..< c {
-                                out[tile * f * f * c + dy * f * c + ch * f + dx] = w[weights + ((dy * f + dx) * c + ch) * g.maps + k]
+                                out[tile * f * f * c + dy * f * c + ch * f + dx] = w[weights + ((dy * f + dx) * c + ch) * allMaps + k]
                             } } }
                         }
                     }

@@ -31,6 +31,8 @@ public enum HighLevelFeatures {
         /// Parts each stage is split into (model parallelism); the job's ranks must be a multiple.
         public var modelParallel = 1
         public var singleUnit = true
+        /// Whether a linear SVM is trained on the top stage's features (off: a run that only pretrains, such as a benchmark).
+        public var svm = true
         /// Gradient-ascent steps of each optimal stimulus.
         public var stimulusSteps = 100
         /// The linear SVM's C candidates, chosen on held-out training examples.
@@ -43,12 +45,13 @@ public enum HighLevelFeatures {
         public init() {}
 
         /// The section's keys besides `stages`.
-        public static let keys = ["stages", "model_parallel", "single_unit", "stimulus_steps", "c_grid"]
+        public static let keys = ["stages", "model_parallel", "single_unit", "svm", "stimulus_steps", "c_grid"]
 
         /// Reads `model_parallel`, `single_unit`, `stimulus_steps` and `c_grid` (the stages are read one by one).
         public mutating func read(from s: SettingSource) throws {
             if let v = try s.positive("model_parallel", s.int) { modelParallel = v }
             if let v = try s.bool("single_unit") { singleUnit = v }
+            if let v = try s.bool("svm") { svm = v }
             if let v = try s.int("stimulus_steps") {
                 guard v >= 0 else { throw s.failure("stimulus_steps", "must be 0 or more, found \(v)") }
                 stimulusSteps = v
@@ -61,6 +64,7 @@ public enum HighLevelFeatures {
     public struct Result: Sendable {
         /// The trained stages, whole (empty on a split model's other parts, which hold only their own).
         public var stages: [LocalFeatureStage]
+        /// NaN when no SVM was trained.
         public var svmTestAccuracy: Double
         /// Per class: the trained network's best unit, the best pixel's, the random network's best unit.
         public var units: [SingleUnitTest.Best], pixels: [SingleUnitTest.Best], random: [SingleUnitTest.Best]
@@ -85,8 +89,10 @@ public enum HighLevelFeatures {
             let (stage, report) = try trainStage(index + 1, settings, input: geometry, train: train, split: split, s, log: log)
             seconds.append(Date().timeIntervalSince(start))
             logs.append(report.log)
-            log("stage \(index + 1): features of \(train.rows) training and \(test.rows) test images ...")
-            (train, test) = (stage.transform(train, batchSize: 1000), stage.transform(test, batchSize: 1000))
+            if index + 1 < s.stages.count || s.svm || s.singleUnit {
+                log("stage \(index + 1): features of \(train.rows) training and \(test.rows) test images ...")
+                (train, test) = (stage.transform(train, batchSize: 1000), stage.transform(test, batchSize: 1000))
+            }
             if let whole = stage.gatheredWhole() { trained.append(whole) } // the first part holds the whole stage; the others only theirs
             geometry = stage.geometry.output
         }
@@ -96,7 +102,7 @@ public enum HighLevelFeatures {
             files.append(s.folder + "/stack.safetensors")
             for (index, stage) in trained.enumerated() { files.append(try drawFilters(stage, to: s.folder + "/stage\(index + 1)_filters.png")) }
         }
-        let accuracy = try svm(train: train, labels: data.trainLabels, test: test, testLabels: data.testLabels, classes: data.classNames.count, s, log: log)
+        let accuracy = s.svm ? try svm(train: train, labels: data.trainLabels, test: test, testLabels: data.testLabels, classes: data.classNames.count, s, log: log) : .nan
         var result = Result(stages: trained, svmTestAccuracy: accuracy, units: [], pixels: [], random: [], files: files, seconds: seconds, logs: logs)
         if s.singleUnit && writes {
             try singleUnitStudy(&result, features: (train, test), data: data, s, log: log)
