@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Strata's speed (build with -c release).",
-        subcommands: [GEMM.self, Train.self, Scale.self]
+        subcommands: [GEMM.self, Train.self, Scale.self, Split.self]
     )
 
     struct GEMM: ParsableCommand {
@@ -140,6 +140,49 @@ extension BenchCommand {
                 print(m.line)
                 let model = ScalingModel(computeSeconds: m.computeSeconds, bytes: Double(m.bytes), latencySeconds: latency * 1e-6)
                 print("\(layer.rawValue), \(threads) thread(s) per machine, 100 examples per machine and step:")
+                print(model.table())
+            }
+        }
+    }
+
+    struct Split: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "split",
+            abstract: "A locally connected stage's training step here, and how splitting it over 1-64 machines would scale.",
+            discussion: """
+                Times steps of 100 examples of the high_level_features tutorial's first stage (28x28 images, 8x8 fields \
+                at stride 2, 16 maps, L2 pools of 3, LCN of 5) in this process, and the multiply-adds per second that gives. \
+                Then the cost model of a split by image rows (ModelParallelCostModel): compute / P + the border values a \
+                part sends / bandwidth + 4 latencies, over 1 and 10 Gbit/s links, for that stage and for the first stage \
+                of Le et al. (2012) (200x200x3 images, 18x18 fields, 8 maps).
+                """
+        )
+
+        @Option(help: "Steps to time.")
+        var steps = 50
+        @Option(help: "Link latency for the model, microseconds.")
+        var latency = 25.0
+
+        func run() throws {
+            guard steps >= 1 else { throw ValidationError("--steps takes a positive integer, not \(steps)") }
+            let compute = try ComputeOptions.compute(threads: nil)
+            compute.apply()
+            let geometry = LocalStageGeometry(input: ImageGeometry(height: 28, width: 28, channels: 1, layout: .interleaved),
+                                              field: 8, stride: 2, maps: 16, poolSize: 3, poolStride: 1, normalizationSize: 5)
+            var stage = try LocalFeatureStage(LocalFeatureStage.Configuration(geometry: geometry))
+            var random = RandomSource(seed: 1)
+            let batch = Tensor.normal(shape: [100, geometry.inputSize], using: &random)
+            let hyper = StepHyperparameters(learningRate: 1e-4, momentum: 0.9)
+            _ = try stage.trainStep(batch, hyper: hyper, random: &random)
+            let start = Date()
+            for _ in 0 ..< steps { _ = try stage.trainStep(batch, hyper: hyper, random: &random) }
+            let seconds = Date().timeIntervalSince(start) / Double(steps)
+            let probe = ModelParallelCostModel(geometry: geometry, batch: 100, flopsPerSecond: 1, latencySeconds: latency * 1e-6)
+            let rate = probe.computeSeconds / seconds
+            print(String(format: "local stage %@: %.2f ms per step of 100 on %d core(s), %.1f GFLOP/s", geometry.description, seconds * 1e3, compute.cores, rate / 1e9))
+            for (name, g) in [("this stage", geometry), ("Le et al. 2012's first stage", ModelParallelCostModel.leEtAl)] {
+                let model = ModelParallelCostModel(geometry: g, batch: 100, flopsPerSecond: rate, latencySeconds: latency * 1e-6)
+                print(String(format: "%@ (%d weights), one machine's step %.1f ms:", name, 2 * g.positions * g.fieldSize * g.maps, model.computeSeconds * 1e3))
                 print(model.table())
             }
         }

@@ -64,11 +64,12 @@ import Testing
 
     static func bytes(_ path: String) -> Data? { FileManager.default.contents(atPath: path) }
 
-    @Test func twoPartsOfOneModelTrainAsOneProcessToTheBit() throws {
+    @Test(arguments: KernelSetting.allCases) func twoPartsOfOneModelTrainAsOneProcessToTheBit(kernels: KernelSetting) throws {
         let folder = TemporaryFolder()
         let file = try Self.prepare(folder)
-        #expect(try BuiltTool.run(["train", file, "--out", "one", "--threads", "2"], in: folder.path) == 0)
-        let run = try MPIRun.run(ranks: 2, ["train", file, "--out", "two", "--model-parallel", "2", "--threads", "1"], in: folder.path)
+        #expect(try BuiltTool.run(["train", file, "--out", "one", "--threads", "2"], in: folder.path, environment: kernels.environment) == 0)
+        let run = try MPIRun.run(ranks: 2, ["train", file, "--out", "two", "--model-parallel", "2", "--threads", "1"], in: folder.path,
+                                 environment: kernels.environment)
         #expect(run.status == 0, "\(run.output)")
         #expect(run.output.contains("split 2 ways by image rows"), "the plan is printed: \(run.output)")
         #expect(run.output.contains("KB per training step to its neighbours"), "\(run.output)")

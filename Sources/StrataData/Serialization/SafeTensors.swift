@@ -33,6 +33,17 @@ public struct SafeTensors: Sendable {
 
     /// The file's bytes: tensors in name order, laid out contiguously.
     public func encoded() -> Data {
+        let (header, names, size) = layout()
+        var data = Data(capacity: size)
+        data.append(header)
+        for name in names {
+            tensors[name]!.withUnsafeBufferPointer { data.append($0) } // Float32 is little-endian here
+        }
+        return data
+    }
+
+    /// The length field and JSON header, the tensors' names in file order, and the file's size.
+    private func layout() -> (header: Data, names: [String], size: Int) {
         let names = tensors.keys.sorted()
         var entries: [String] = []
         var offset = 0
@@ -49,18 +60,25 @@ public struct SafeTensors: Sendable {
         var header = Array(("{" + entries.joined(separator: ",") + "}").utf8)
         // Pad with spaces so the data starts 8-byte aligned, as the reference writer does.
         header.append(contentsOf: [UInt8](repeating: 0x20, count: (8 - header.count % 8) % 8))
-        var data = Data(capacity: 8 + header.count + offset)
+        var data = Data(capacity: 8 + header.count)
         withUnsafeBytes(of: UInt64(header.count).littleEndian) { data.append(contentsOf: $0) }
         data.append(contentsOf: header)
-        for name in names {
-            tensors[name]!.withUnsafeBufferPointer { data.append($0) } // Float32 is little-endian here
-        }
-        return data
+        return (data, names, data.count + offset)
     }
 
-    /// Writes the checkpoint to `path` atomically (temporary file, then rename).
+    /// Writes the checkpoint to `path` atomically (temporary file, then
+    /// rename), each tensor straight from its buffer: no copy of the whole file is made.
     public func write(to path: String) throws {
-        try AtomicFile.write(encoded(), to: path)
+        let (header, names, _) = layout()
+        try AtomicFile.write(to: path) { handle in
+            try handle.write(contentsOf: header)
+            for name in names {
+                try tensors[name]!.withUnsafeBufferPointer { values in
+                    guard let base = values.baseAddress, !values.isEmpty else { return }
+                    try handle.write(contentsOf: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: values.count * 4, deallocator: .none))
+                }
+            }
+        }
     }
 
     // MARK: Reading
