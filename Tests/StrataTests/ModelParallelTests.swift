@@ -28,6 +28,19 @@ import Testing
         print("split \(parts) ways: filter rows \(rows), values sent per example \(plan.map { $0.valuesSentPerExample(g) })")
     }
 
+    @Test func theLargestSplitsOfTheDocumentedStages() throws {
+        let stage1 = LocalStageGeometry(input: ImageGeometry(height: 28, width: 28), field: 8, stride: 2, maps: 16, poolSize: 3, poolStride: 1, normalizationSize: 5)
+        let stage2 = LocalStageGeometry(input: ImageGeometry(height: 9, width: 9, channels: 16), field: 4, stride: 1, maps: 32, poolSize: 2, poolStride: 1, normalizationSize: 3)
+        var largest: [Int] = []
+        for g in [stage1, stage2, ModelParallelCostModel.leEtAl] {
+            let p = (1 ... g.poolRows).last { (try? LocalStagePartition.plan(g, parts: $0)) != nil } ?? 1
+            #expect(throws: StrataError.self) { _ = try LocalStagePartition.plan(g, parts: p + 1) }
+            largest.append(p)
+        }
+        print("largest splits: tutorial stage 1 \(largest[0]), stage 2 \(largest[1]), Le et al.'s first stage \(largest[2])")
+        #expect(largest == [3, 2, 10], "BENCHMARKS.md states these")
+    }
+
     @Test func aSplitThatCannotBeMadeIsRefusedWithTheNearestValidChoice() {
         let g = LocalStageGeometry(input: ImageGeometry(height: 12, width: 12), field: 4, stride: 2, maps: 4, poolSize: 2, poolStride: 1, normalizationSize: 3)
         let error = strataError { _ = try LocalStagePartition.plan(g, parts: 9) }
