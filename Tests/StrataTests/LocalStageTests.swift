@@ -3,6 +3,8 @@ import Strata
 @testable import StrataCore
 @testable import StrataData
 @testable import StrataModels
+@testable import StrataTraining
+@testable import StrataPipeline
 import Testing
 
 /// A small stage: 9x8 input with 2 channels, 3x3 fields at stride 1 (7x6
@@ -120,5 +122,69 @@ func weightedSum(_ values: Tensor, _ weights: Tensor) -> Double {
             check.compare(numeric, gD.scalars[index], "W2[\(index)]")
         }
         check.finish()
+    }
+}
+
+/// Bad settings of local stages are refused before anything runs, naming the key; the analysis finds what it should.
+@Suite struct LocalStageSettingsTests {
+    static func yaml(_ stage: String, extra: String = "") -> String {
+        "name: t\ndataset: {name: images}\n\(extra)local_stages:\n  stages:\n    - {\(stage)}\n"
+    }
+
+    @Test func anEvenNormalizationWindowIsRefusedNamingTheKey() {
+        let error = strataError { _ = try Experiment.parse(Self.yaml("field: 4, lcn: 4"), file: "t.yaml") }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("lcn"), "\(String(describing: error))")
+    }
+
+    @Test func localStagesAndLayersTogetherAreRefused() {
+        let error = strataError { _ = try Experiment.parse(Self.yaml("field: 4", extra: "layers:\n  - {learner: rbm, hidden: 4}\n"), file: "t.yaml") }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("layers"), "\(String(describing: error))")
+    }
+
+    @Test func aFieldLargerThanTheImageIsRefusedNamingTheKey() {
+        let error = strataError { _ = try LocalStageSettings().configuration(input: ImageGeometry(height: 5, width: 5)) }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("field"), "\(String(describing: error))")
+    }
+
+    @Test func aSplitWithoutMPIRunSaysHowToStartIt() {
+        let error = strataError { _ = try HighLevelFeatures.modelSplit(2, world: nil) }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("mpirun -np 2"), "\(String(describing: error))")
+    }
+
+    @Test func aStackOfLocalStagesIsNotFineTunedOrExported() throws {
+        let stage = try LocalFeatureStage(LocalFeatureStage.Configuration(geometry: smallLocalGeometry()))
+        let error = strataError { try LayerStack(layers: [stage]).requireDenseLayers(what: "fine-tuning s") }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("locally connected stage"), "\(String(describing: error))")
+    }
+
+    @Test func theSingleUnitTestFindsTheUnitThatCarriesTheLabel() {
+        var random = RandomSource(seed: 11)
+        let labels = (0 ..< 200).map { $0 % 2 }
+        // Unit 2 is the label plus a little noise; the others are noise.
+        let x = Tensor(shape: [200, 4], scalars: (0 ..< 800).map { i in
+            (i % 4 == 2 ? Float(labels[i / 4]) : 0) + 0.3 * random.nextUnitFloat()
+        })
+        let best = SingleUnitTest.run(train: x, trainLabels: labels, test: x, testLabels: labels, classes: 2)
+        #expect(best.map(\.unit) == [2, 2])
+        #expect(best[1].above && !best[0].above, "class 1 lies above the threshold, class 0 below")
+        #expect(best.allSatisfy { $0.testAccuracy == 1 })
+    }
+
+    @Test func theOptimalStimulusExcitesItsUnitMoreThanRandomInputs() throws {
+        var configuration = LocalFeatureStage.Configuration(geometry: smallLocalGeometry(channels: 1))
+        configuration.geometry.normalizationSize = 0
+        let stage = try LocalFeatureStage(configuration)
+        let found = try OptimalStimulus.find(stages: [stage], unit: 5, steps: 40, seed: 3)
+        var random = RandomSource(seed: 4)
+        let radius = Float(stage.visibleCount).squareRoot()
+        var best: Float = -.infinity
+        for _ in 0 ..< 20 {
+            var x = Tensor.normal(shape: [1, stage.visibleCount], using: &random)
+            OptimalStimulus.project(&x, radius: radius)
+            best = max(best, stage.transform(x)[0, 5])
+        }
+        print("optimal stimulus: unit 5 at \(found.activation); the best of 20 random inputs of the same norm: \(best)")
+        #expect(found.activation > best)
+        #expect(abs(Float(found.input.squaredNorm().squareRoot()) - radius) < 1e-3 * radius)
     }
 }
