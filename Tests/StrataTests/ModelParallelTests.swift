@@ -117,6 +117,27 @@ import Testing
                 "two parts for an epoch, then one process, end where one process ends")
     }
 
+    /// An autoencoder split by hidden units: its reconstruction summed over the parts.
+    static let autoencoder = ["pretrain", "--dataset", "images", "--learner", "autoencoder", "--hidden", "24", "--corruption", "masking:0.2",
+                              "--batch-size", "20", "--epochs", "1", "--learning-rate", "0.1", "--momentum", "0.5"]
+
+    @Test func anAutoencoderSplitByHiddenUnitsTrainsAsOneProcess() throws {
+        let folder = TemporaryFolder()
+        _ = try Self.prepare(folder)
+        #expect(try BuiltTool.run(Self.autoencoder + ["--run", "one", "--threads", "2"], in: folder.path) == 0)
+        let two = try MPIRun.run(ranks: 2, Self.autoencoder + ["--run", "two", "--model-parallel", "2", "--threads", "1"], in: folder.path)
+        #expect(two.status == 0, "\(two.output)")
+        #expect(two.output.contains("split 2 ways by hidden units (1 replica): part 0: units 0-11, part 1: units 12-23"), "\(two.output)")
+        let split = try MPIRun.run(ranks: 4, Self.autoencoder + ["--run", "four", "--model-parallel", "2", "--threads", "1"], in: folder.path)
+        #expect(split.status == 0, "\(split.output)")
+        let whole = try MPIRun.run(ranks: 2, Self.autoencoder + ["--run", "replicas", "--threads", "1"], in: folder.path)
+        #expect(whole.status == 0, "\(whole.output)")
+        let (p2, r2p2) = (try DistributedTests.relativeDifference(folder.file("one/model.safetensors"), folder.file("two/model.safetensors")),
+                          try DistributedTests.relativeDifference(folder.file("replicas/model.safetensors"), folder.file("four/model.safetensors")))
+        print("autoencoder split by hidden units after 3 steps: P = 2 against one process \(p2); R = 2, P = 2 against R = 2, P = 1 \(r2p2)")
+        #expect(p2 <= 1e-5 && r2p2 <= 1e-5)
+    }
+
     @Test func partsThatDoNotDivideTheRanksAreRefused() throws {
         let folder = TemporaryFolder()
         let file = try Self.prepare(folder)

@@ -63,6 +63,26 @@ extension Autoencoder {
         }
     }
 
+    /// The corrupted copy of `x` that ``splitStep(_:random:examples:hyper:)``
+    /// makes: bands of rows (fixed by the batch's size), each corrupted by its
+    /// own stream split from `random` in band order (or each example by its own stream).
+    func corruptInRowBands(_ x: Tensor, into out: inout Tensor, random: inout RandomSource, examples: ExampleStreams?) {
+        out.scalars = x.scalars
+        out.reshape(x.shape)
+        let (n, v, rowParts, corruption) = (x.rows, x.columns, FixedParts.count(x.rows, minimum: 32), configuration.corruption)
+        var streams = examples == nil ? (0 ..< rowParts).map { _ in random.split() } : []
+        out.withUnsafeMutableBufferPointer { xt in
+            for part in 0 ..< rowParts {
+                let rows = FixedParts.range(part, of: rowParts, extent: n)
+                if let examples {
+                    examples.forEachRow(xt.baseAddress!, columns: v, rows: rows, site: 0) { Self.corruptInPlace($0, corruption, random: &$1) }
+                } else {
+                    Self.corruptInPlace(UnsafeMutableBufferPointer(rebasing: xt[rows.lowerBound * v ..< rows.upperBound * v]), corruption, random: &streams[part])
+                }
+            }
+        }
+    }
+
     /// The raw buffers of one split step, bound for its duration: the batch
     /// `X`, the parameters and their velocities, the hidden values `HB` above
     /// their deltas `DH`, the output deltas `Z` above the corrupted input `XT`,

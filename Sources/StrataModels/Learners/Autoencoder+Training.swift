@@ -82,6 +82,13 @@ extension Autoencoder {
 
     /// The penalties on hidden activations `h` (and the weights), mean over rows.
     func penalties(_ h: Tensor) -> Double {
+        var total = [bandPenalties(h)]
+        partExchange?.sum(&total) // a split autoencoder's parts each hold their units' terms
+        return total[0]
+    }
+
+    /// The penalties of this autoencoder's own hidden units.
+    private func bandPenalties(_ h: Tensor) -> Double {
         var total = 0.0
         let n = Float(h.rows)
         if configuration.sparsityWeight > 0 {
@@ -144,6 +151,7 @@ extension Autoencoder {
         }
         let reconstructionLoss = Double(elementLoss.withUnsafeBufferPointer { vectorSum($0) }) / Double(n)
         let cost = reconstructionLoss + (configuration.sparsityWeight > 0 || configuration.contractiveWeight > 0 ? penalties(hidden) : 0)
+        // (penalties(_:) sums over the parts of a split autoencoder: every part calls it, or none.)
         gradB = output.sumOverRows()
         // dL/dh = delta W'^T (computed before any direct weight update).
         ensureShape(&deltaHidden, n, hiddenCount)
@@ -220,12 +228,11 @@ extension Autoencoder {
             throw StrataError.shapeMismatch(context: "autoencoder with \(visibleCount) inputs given a batch", expected: [batch.rows, visibleCount], found: batch.shape)
         }
         let examples = hyper.firstExample.map { ExampleStreams(firstExample: $0, random: &random) }
-        if hyper.optimizer == .momentum, batch.rows >= 16,
-           configuration.sparsityWeight == 0, configuration.contractiveWeight == 0 {
-            return splitStep(batch, random: &random, examples: examples, hyper: hyper)
-        }
+        let split = hyper.optimizer == .momentum && batch.rows >= 16 && configuration.sparsityWeight == 0 && configuration.contractiveWeight == 0
+        if split && partExchange == nil { return splitStep(batch, random: &random, examples: examples, hyper: hyper) }
         var input = corrupted
-        corrupt(batch, into: &input, random: &random, examples: examples)
+        // A band of a split autoencoder draws its corruption as the whole one's step would.
+        if split { corruptInRowBands(batch, into: &input, random: &random, examples: examples) } else { corrupt(batch, into: &input, random: &random, examples: examples) }
         if hyper.isPlainSGD {
             let cost = costAndGradient(clean: batch, corrupted: input, directStep: hyper.learningRate)
             corrupted = input

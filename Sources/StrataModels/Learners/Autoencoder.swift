@@ -99,6 +99,11 @@ public struct Autoencoder: UnsupervisedLearner {
     var gradW: Tensor, gradD: Tensor, gradC: Tensor, gradB: Tensor
     var elementLoss = Tensor(zeros: [0, 0])
     var corrupted = Tensor(zeros: [0, 0]), hidden = Tensor(zeros: [0, 0]), output = Tensor(zeros: [0, 0]), deltaHidden = Tensor(zeros: [0, 0])
+    /// Set on a band of hidden units of an autoencoder split across processes
+    /// (``SplitAutoencoder``): the decoder's pre-activation is summed over the
+    /// parts (each part's units' share; the visible bias added once, by part 0),
+    /// and so are the penalties, so every part holds the whole cost and its delta.
+    var partExchange: (any ModelPartExchange)?
 
     /// A new autoencoder: encoder weights uniform in [-irange, irange] (seeded),
     /// an untied decoder's in half that, zero biases.
@@ -134,7 +139,9 @@ public struct Autoencoder: UnsupervisedLearner {
     func decodePreactivation(_ h: Tensor, into z: inout Tensor) {
         ensureShape(&z, h.rows, visibleCount)
         if configuration.tied { z.formProduct(h, weights, transposeB: true) } else { z.formProduct(h, decoderWeights) }
-        z.addToEachRow(visibleBias)
+        guard let partExchange else { return z.addToEachRow(visibleBias) }
+        if partExchange.part == 0 { z.addToEachRow(visibleBias) }
+        z.withUnsafeMutableBufferPointer { partExchange.sum($0) }
     }
 
     /// The hidden representation of `x` (no corruption).

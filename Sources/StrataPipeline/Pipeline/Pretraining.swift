@@ -162,7 +162,21 @@ public enum Pretraining {
         log("training \(layer.kindName) \(x.columns)-\(layer.hiddenCount) on \(x.rows) examples\(validation.map { ", validating on \($0.rows)" } ?? ""); run folder \(folder)")
         if let world = MPIWorld.current, world.size > 1 || training.distributed != .synchronous { log("ranks: " + training.distributed.describe(ranks: world.size, shards: training.serverShards, maxStaleness: training.maxStaleness)) }
         var learner = try layer.makeLearner(visible: x.columns)
+        if training.modelParallel > 1 {
+            let split = try HighLevelFeatures.modelSplit(training.modelParallel, world: MPIWorld.current)!
+            guard let autoencoder = learner as? Autoencoder else {
+                throw StrataError.invalidArgument(name: "model_parallel", reason: "splits an autoencoder by hidden units (or a local stage by image rows); a \(layer.kindName) trains whole on every rank")
+            }
+            let whole = learner.hiddenCount
+            learner = try SplitAutoencoder(autoencoder, exchange: split)
+            trainer.world = split.replicas
+            log("split \(split.parts) ways by hidden units (\(split.replicas.size) replica\(split.replicas.size == 1 ? "" : "s")): "
+                + (0 ..< split.parts).map { "part \($0): units \($0 * whole / split.parts)-\(($0 + 1) * whole / split.parts - 1)" }.joined(separator: ", ")
+                + String(format: "; each step sums %.1f KB of reconstructions over the parts", Double(training.batchSize * x.columns * 4) / 1e3))
+        }
         let report = try trainer.train(&learner, examples: x, validation: validation, resume: resume)
+        // A split layer joins the stack whole (gathered on every part: the next layer's features need no more than its transform).
+        if let split = learner as? SplitAutoencoder, let whole = split.gathered(onEveryPart: true) { learner = whole }
         let stack = try data.base.appending(learner)
         let stackPath = folder + "/stack.safetensors"
         try stack.write(to: stackPath)

@@ -36,10 +36,6 @@ struct PretrainingRun<L: UnsupervisedLearner>: EpochTask {
         if resume {
             let saved = try trainer.resumable(like: learner, identity: identity)
             self.learner = saved.learner
-            // A model split across processes resumes each part from the whole checkpoint, whatever the split that wrote it.
-            if let partitioned = learner as? any PartitionedLearner, partitioned.isPartial, let part = try partitioned.part(of: saved.learner) as? L {
-                self.learner = part
-            }
             if let world = trainer.world { self.learner.withRankState { $0.keepRankBand(in: world) } } // PCD's chains: this rank's band of the saved whole
             (state, savedAccumulators, log, hasCheckpoint) = (saved.state, saved.accumulators, saved.log, true)
         }

@@ -37,10 +37,10 @@ extension Trainer {
     /// the same on every rank and resumes with any number of them. Collective.
     /// A learner split across processes (``PartitionedLearner``) is gathered
     /// whole on its first part; nil on the others, which write no checkpoint.
-    func wholeJob<L: UnsupervisedLearner>(_ learner: L) -> L? {
-        var whole = learner
+    func wholeJob<L: UnsupervisedLearner>(_ learner: L) -> (any UnsupervisedLearner)? {
+        var whole: any UnsupervisedLearner = learner
         if let partitioned = learner as? any PartitionedLearner, partitioned.isPartial {
-            guard let gathered = partitioned.wholeLearner() as? L else { return nil }
+            guard let gathered = partitioned.wholeLearner() else { return nil }
             whole = gathered
         }
         guard let world, world.size > 1 else { return whole }

@@ -84,7 +84,10 @@ public struct Trainer: Sendable {
     /// accumulators and monitor rows up to its epoch.
     func resumable<L: UnsupervisedLearner>(like learner: L, identity: String) throws -> (learner: L, state: TrainerState, accumulators: Tensor?, log: MonitorLog) {
         let saved = try LearnerCheckpoint.read(checkpointPath)
-        guard let restored = saved.learner as? L, var state = saved.trainerState else {
+        // A learner split across processes takes its part of the saved whole, whatever split wrote it.
+        let partitioned = learner as? any PartitionedLearner
+        let mine = try partitioned.map { $0.isPartial ? try $0.part(of: saved.learner) : saved.learner } ?? saved.learner
+        guard let restored = mine as? L, var state = saved.trainerState else {
             throw StrataError.badKey(path: checkpointPath, key: "__metadata__.trainer_state", reason: "not a resumable checkpoint of this learner")
         }
         // The learner must be the one asked for: a resumed run continues the saved model, so different settings would be silently ignored.
