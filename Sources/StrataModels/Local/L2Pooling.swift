@@ -4,7 +4,7 @@ import StrataCore
 /// L2 pooling (Hyvärinen's subspace energy; Le et al. 2012): each pooling
 /// unit is `sqrt(epsilon + sum of squares)` of the units of one map in a
 /// `size x size` neighbourhood of positions, `stride` apart. Trained
-/// through: ``backward(_:gradient:examples:rows:firstRow:pools:into:)`` adds
+/// through: `backward` adds
 /// `g * h / p` to each unit it pooled.
 ///
 /// Buffers are one example per row, `(rows, columns, maps)` interleaved. A
