@@ -51,7 +51,7 @@ extension HighLevelFeatures {
             }
         }
         var grid = TileGrid(rescale: .individual)
-        (grid.gridShape, grid.padding, grid.scale) = ((g.filterRows, g.maps * g.filterColumns), 1, max(1, 24 / f))
+        (grid.gridShape, grid.padding, grid.scale) = ((g.filterRows, g.maps * g.filterColumns), 1, max(1, 24 / (f * c)))
         try grid.render(tiles, geometry: tileGeometry).write(to: path)
         return path
     }
