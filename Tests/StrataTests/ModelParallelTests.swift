@@ -136,6 +136,11 @@ import Testing
                           try DistributedTests.relativeDifference(folder.file("replicas/model.safetensors"), folder.file("four/model.safetensors")))
         print("autoencoder split by hidden units after 3 steps: P = 2 against one process \(p2); R = 2, P = 2 against R = 2, P = 1 \(r2p2)")
         #expect(p2 <= 1e-5 && r2p2 <= 1e-5)
+        // A learner that is not split is refused with the reason, before it trains.
+        let rbm = try MPIRun.run(ranks: 2, ["pretrain", "--dataset", "images", "--learner", "rbm", "--hidden", "8", "--epochs", "1",
+                                            "--run", "rbm", "--model-parallel", "2", "--threads", "1"], in: folder.path)
+        #expect(rbm.status != 0 && rbm.output.contains("splits an autoencoder by hidden units"), "\(rbm.output)")
+        #expect(!FileManager.default.fileExists(atPath: folder.file("rbm/model.safetensors")))
     }
 
     @Test func partsThatDoNotDivideTheRanksAreRefused() throws {
