@@ -98,6 +98,29 @@ enum ExportFixtures {
         return Classifier(head: .svm(svm), extractor: extractor, preprocessing: standardization, classNames: ["x", "y", "z"], extra: contract(window: 4))
     }
 
+    /// Two of Le et al.'s local stages (untied, then tied; LCN in the first)
+    /// over per-image standardized pixels, their features classified by an SVM.
+    static func localStages() throws -> Classifier {
+        let extra = contract()
+        var first = LocalFeatureStage.Configuration(geometry: LocalStageGeometry(input: geometry, field: 4, stride: 2, maps: 3, poolSize: 2, poolStride: 1,
+                                                                                normalizationSize: 3))
+        first.seed = 3
+        let lower = try LocalFeatureStage(first)
+        var second = LocalFeatureStage.Configuration(geometry: LocalStageGeometry(input: lower.geometry.output, field: 2, stride: 1, maps: 4, poolSize: 2,
+                                                                                 poolStride: 1, normalizationSize: 0))
+        (second.tied, second.seed) = (true, 4)
+        let pixels = PreprocessingPipeline([GlobalContrastNormalization(scale: 1, subtractMean: true, useStd: true, sqrtBias: 0, minDivisor: 1e-4)])
+        let stack = try LayerStack(layers: [lower, try LocalFeatureStage(second)], preprocessing: pixels, extra: extra)
+        let extractor = try FeatureExtractor(stack: stack)
+        var treated = try Dataset(name: "fixture", examples: images(120, seed: 9), labels: (0 ..< 120).map { $0 % 3 })
+        try InputContract(metadata: extra).treat(&treated)
+        var features = try extractor.extract(treated.examples)
+        var standardization = PreprocessingPipeline([Standardization()])
+        try standardization.fitTransform(&features)
+        let svm = try LinearSVM.train(features, labels: treated.labels!, classes: 3, settings: .init(c: 1))
+        return Classifier(head: .svm(svm), extractor: extractor, preprocessing: standardization, classNames: ["x", "y", "z"], extra: extra)
+    }
+
     /// A maxout network (3 and 2 pieces) with batch normalization whose
     /// population statistics are far from the identity, folded when saved.
     static func maxoutWithBatchNorm() throws -> Classifier {
@@ -130,6 +153,7 @@ enum ExportFixtures {
         case "svm-kmeans-triangle": try svm(encoding: .hiddenMeans, kmeans: true)
         case "svm-hard-mean": try svm(encoding: .hardAssignment, pooling: Pooling(operation: .mean))
         case "svm-two-stage": try twoStageSVM()
+        case "svm-local-stages": try localStages()
         case "svm-two-stage-both": try twoStageSVM(lowerPool: Pooling(gridRows: 1, gridColumns: 1))
         case "svm-two-stage-both-l2": try twoStageSVM(lowerOperation: .l2, lowerPool: Pooling(gridRows: 1, gridColumns: 1))
         default: throw StrataError.invalidArgument(name: "fixture", reason: name)
@@ -201,7 +225,8 @@ enum ExportFixtures {
 @Suite struct ExportRuntimeTests {
     static let checker = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("scripts/check_export.py").path
-    static let variants = ["softmax", "softmax-leaky-relu", "softmax-maxout-bn", "svm", "svm-max-means-binarized", "svm-mean-3x3", "svm-l2", "svm-kmeans-triangle", "svm-hard-mean", "svm-two-stage", "svm-two-stage-both", "svm-two-stage-both-l2"]
+    static let variants = ["softmax", "softmax-leaky-relu", "softmax-maxout-bn", "svm", "svm-max-means-binarized", "svm-mean-3x3", "svm-l2", "svm-kmeans-triangle", "svm-hard-mean", "svm-two-stage", "svm-two-stage-both", "svm-two-stage-both-l2",
+                          "svm-local-stages"]
 
     /// Exports `classifier`, runs the runtime on 1,000 raw images, and checks
     /// every label and the scores (probabilities within 1e-5; decision values

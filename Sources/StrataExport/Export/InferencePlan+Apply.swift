@@ -53,6 +53,8 @@ extension InferencePlan {
                 }
             case .pool(let regionOf, let regions, let operation):
                 x = Self.pool(x, images: images, regionOf: regionOf, regions: regions, operation: operation)
+            case .localStage(let stage):
+                x = stage.transform(x)
             case .softmax:
                 softmaxRows(&x)
             case .branches(let chains):
@@ -106,6 +108,7 @@ extension InferencePlan {
             switch step {
             case .scale, .binarize, .contrastNormalize, .removeRowMean, .subtract, .multiplyColumns, .softmax: break
             case .project(let p): width = p.columns
+            case .localStage(let stage): width = stage.hiddenCount
             case .dense(let layer): width = layer.outputCount
             case .softThreshold(let d, _): width = 2 * d.columns
             case .centroids(let c, _): width = c.columns
@@ -135,6 +138,7 @@ extension InferencePlan {
             case .centroids(let c, let hard): "\(hard ? "hard assignment" : "triangle") \(c.rows)->\(c.columns)"
             case .patches(_, let positions, let size): "patches \(positions)x\(size)"
             case .pool(_, let regions, let operation): "\(operation.rawValue) pool over \(regions) regions"
+            case .localStage(let stage): "local stage \(stage.visibleCount)->\(stage.hiddenCount)"
             case .softmax: "softmax"
             case .branches(let chains): "[" + chains.map { summary(of: $0) }.joined(separator: " | ") + "] side by side"
             }

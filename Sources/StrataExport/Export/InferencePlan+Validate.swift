@@ -37,6 +37,8 @@ extension InferencePlan {
             case .subtract(let v): try expect(v.count, "a vector to subtract"); try finite(v.scalars, "the vector")
             case .multiplyColumns(let v): try expect(v.count, "a column scale"); try finite(v.scalars, "the column scale")
             case .project(let p): try expect(p.rows, "a projection's rows"); try finite(p.scalars, "the projection"); width = p.columns
+            case .localStage(let stage):
+                try expect(stage.visibleCount, "a local stage's input"); try finite(stage.encoder.scalars, "the local stage's filters"); width = stage.hiddenCount
             case .dense(let layer):
                 try expect(layer.inputCount, "a dense layer's inputs")
                 try finite(layer.weights.scalars, "the weights"); try finite(layer.bias.scalars, "the bias")

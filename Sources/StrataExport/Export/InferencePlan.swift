@@ -49,6 +49,8 @@ public struct InferencePlan: Sendable {
         /// position's region (`regionOf`) summed, averaged or maxed.
         case pool(regionOf: [Int], regions: Int, operation: Pooling.Operation)
         /// Each row replaced by its softmax.
+        /// Le et al.'s stage (``LocalFeatureStage``): locally connected filters, L2 pooling, local contrast normalization.
+        case localStage(LocalFeatureStage)
         case softmax
         /// Every chain of steps on the same input, their outputs side by side:
         /// `(n, w) -> (n, w1 + w2 + ...)` (a two-layer extractor's own features
@@ -133,9 +135,14 @@ public struct InferencePlan: Sendable {
             steps.append(.patches(indices: indices, positions: positions, size: size))
         }
         steps += try Self.steps(of: extractor.stack.preprocessing)
-        try extractor.stack.requireDenseLayers(what: "exporting")
-        // Each layer's own transform: an affine layer, or K-means' triangle encoding.
-        let layers: [Step] = extractor.stack.layers.map { layer in layer is KMeans ? .centroids(layer.filters, hard: false) : .dense(layer.denseLayer) }
+        if extractor.stack.layers.contains(where: { $0 is LocalFeatureStage }), extractor.convolution != nil || extractor.encoding != .hiddenMeans {
+            throw StrataError.invalidArgument(name: "export", reason: "a stack of local stages is exported with its own features (hidden means), not applied convolutionally or re-encoded")
+        }
+        // Each layer's own transform: an affine layer, K-means' triangle encoding, or a local stage.
+        let layers: [Step] = extractor.stack.layers.map { layer in
+            if let stage = layer as? LocalFeatureStage { return .localStage(stage) }
+            return layer is KMeans ? .centroids(layer.filters, hard: false) : .dense(layer.denseLayer)
+        }
         let chosen = extractor.stack.layers[depth - 1]
         switch extractor.encoding {
         case .hiddenMeans:

@@ -77,7 +77,7 @@ public enum ONNXExport {
 }
 
 /// Nodes and initializers of one graph, with unique names.
-private struct GraphBuilder {
+struct GraphBuilder {
     var nodes: [Onnx_NodeProto] = []
     var initializers: [Onnx_TensorProto] = []
     private var counter = 0
@@ -195,6 +195,8 @@ private struct GraphBuilder {
             return node("Reshape", [windows, integers("shape", [-1, size], shape: [2])])
         case .pool(let regionOf, let regions, let operation):
             return pool(x, width: inputWidth, regionOf: regionOf, regions: regions, operation: operation)
+        case .localStage(let stage):
+            return localStage(stage, x)
         case .softmax:
             return node("Softmax", [x], ints: ["axis": 1])
         case .branches(let chains):

@@ -20,7 +20,7 @@ public enum TorchExport {
         let sequence = writer.entries(plan.steps, prefix: "")
         var file = SafeTensors(tensors: writer.tensors, metadata: ["format": "pt", "class_names": encodeJSON(plan.classNames)])
         file.metadata["strata"] = plan.summary
-        let definitions = moduleDefinitions.filter { writer.kinds.contains($0.name) }.map(\.source).joined(separator: "\n\n")
+        let definitions = (moduleDefinitions + localStageDefinitions).filter { writer.kinds.contains($0.name) }.map(\.source).joined(separator: "\n\n")
         return (file, module(plan, weightsFile: weightsFile, definitions: definitions, sequence: sequence))
     }
 
@@ -91,6 +91,9 @@ public enum TorchExport {
         case .pool(let regionOf, let regions, let operation):
             add("Pool(\(regionOf.count), \(regions), \"\(operation.rawValue)\")", kind: "Pool",
                 buffers: ["region_of": Tensor(shape: [regionOf.count], scalars: regionOf.map(Float.init))])
+        case .localStage(let stage):
+            let (name, arguments, buffers) = localStage(stage)
+            add("\(name)(\(arguments))", kind: name, buffers: buffers)
         case .softmax:
             add("nn.Softmax(dim=1)")
             case .branches: break

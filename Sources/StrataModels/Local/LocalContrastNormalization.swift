@@ -21,9 +21,10 @@ import StrataCore
 /// is the exact gradient of this map, `c` included.
 public struct LocalContrastNormalization: Sendable {
     public let size: Int, rows: Int, columns: Int, maps: Int
-    /// The window, `(size, size)`, and each position's normalizer `Z`.
-    let window: [Float], normalizer: [Float]
-    static let floor: Float = 1e-2
+    /// The window, `(size, size)`, and each position's normalizer `Z`, `(rows, columns)` (what an export needs).
+    public let window: [Float], normalizer: [Float]
+    /// The divisor's floor.
+    public static let floor: Float = 1e-2
 
     public init(size: Int, rows: Int, columns: Int, maps: Int) {
         (self.size, self.rows, self.columns, self.maps) = (size, rows, columns, maps)

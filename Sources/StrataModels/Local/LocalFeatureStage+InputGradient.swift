@@ -6,6 +6,13 @@ extension LocalFeatureStage {
         LocallyConnected(trusted: geometry, weights: encoder, tied: configuration.tied)
     }
 
+    /// The encoder with one `(fieldSize, maps)` block per position, tied or not: `(positions, fieldSize, maps)`.
+    public var encoderPerPosition: Tensor {
+        guard configuration.tied else { return encoder }
+        let g = geometry
+        return Tensor(shape: [g.positions, g.fieldSize, g.maps], scalars: Array([[Float]](repeating: encoder.scalars, count: g.positions).joined()))
+    }
+
     /// The gradient with respect to the input `x` (`(n, visible)`) of
     /// `sum(gradient * transform(x))`: back through local contrast
     /// normalization, the L2 pooling and the filters. What finding a unit's

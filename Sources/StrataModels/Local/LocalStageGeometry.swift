@@ -100,6 +100,20 @@ public struct LocalStageGeometry: Codable, Equatable, Sendable, CustomStringConv
         }
     }
 
+    /// The input index of every field value, position after position:
+    /// `gatherFields` as a table, `(positions x fieldSize)` (what an export gathers by).
+    public var fieldIndices: [Int] {
+        let rowValues = field * channels
+        var indices: [Int] = []
+        indices.reserveCapacity(positions * fieldSize)
+        for py in 0 ..< filterRows {
+            for px in 0 ..< filterColumns {
+                for j in 0 ..< fieldSize { indices.append(((py * stride + j / rowValues) * inputWidth + px * stride) * channels + j % rowValues) }
+            }
+        }
+        return indices
+    }
+
     /// The transpose of ``gatherFields(_:examples:rows:into:)``: adds each
     /// field block back into `image` (`(n, inputSize)`) where it came from.
     public func scatterFields(_ fields: UnsafePointer<Float>, examples n: Int, rows: Range<Int>, into image: UnsafeMutablePointer<Float>) {
