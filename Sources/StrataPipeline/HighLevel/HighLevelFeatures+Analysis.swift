@@ -3,13 +3,17 @@ import StrataCore
 import StrataData
 import StrataModels
 import StrataDistributed
+import StrataTraining
 import StrataFeatures
 import StrataPictures
 
 extension HighLevelFeatures {
     /// A linear SVM on the top stage's features (standardized), C chosen on
-    /// held-out training examples; its test accuracy.
-    static func svm(train: Tensor, labels: [Int], test: Tensor, testLabels: [Int], classes: Int, _ s: Settings, log: StageLog) throws -> Double {
+    /// held-out training examples; its test accuracy. With `classifier` (the
+    /// whole stages, the images' contract and class names), it is saved as
+    /// `svm/classifier.safetensors`, which `strata evaluate`, `predict` and `export` read.
+    static func svm(train: Tensor, labels: [Int], test: Tensor, testLabels: [Int], classes: Int, _ s: Settings,
+                    classifier: (stages: [LocalFeatureStage], data: Prepared, contract: InputContract)? = nil, log: StageLog) throws -> Double {
         let validation = try HeldOut.count(s.validation, trainingExamples: train.rows, log: log)
         var settings = LinearSVM.Settings()
         settings.c = try LinearSVM.chooseC(train, labels: labels, classes: classes, validation: validation, grid: s.cGrid, settings: settings, note: log) {
@@ -23,6 +27,13 @@ extension HighLevelFeatures {
         let predicted = try svm.predict(evaluated)
         let accuracy = Double(zip(predicted, testLabels).filter { $0 == $1 }.count) / Double(max(1, testLabels.count))
         log(String(format: "SVM on the top stage's %d features (C %g): test accuracy %.2f%%", train.columns, settings.c, 100 * accuracy))
+        if let classifier {
+            let path = s.folder + "/svm/classifier.safetensors"
+            let stack = try LayerStack(layers: classifier.stages, preprocessing: PreprocessingPipeline([standardizeImages]), extra: classifier.contract.metadata)
+            try Classifier(head: .svm(svm), extractor: try FeatureExtractor(stack: stack), preprocessing: standardize,
+                           classNames: classifier.data.classNames, extra: classifier.contract.metadata).write(to: path)
+            log("classifier: \(path) (strata evaluate, predict and export read it)")
+        }
         return accuracy
     }
 

@@ -22,16 +22,18 @@ extension HighLevelFeatures {
             throw StrataError.invalidArgument(name: "dataset", reason: "\(train.name) has no image geometry or labels; local stages read labeled images")
         }
         let geometry = ImageGeometry(height: original.height, width: original.width, channels: original.channels, layout: .interleaved)
-        let gcn = GlobalContrastNormalization(scale: 1, subtractMean: true, useStd: true, sqrtBias: 0, minDivisor: 1e-4)
         func standardized(_ x: Tensor) throws -> Tensor {
             var out = interleaved(x, original)
-            try gcn.transform(&out)
+            try standardizeImages.transform(&out)
             return out
         }
         log("data: \(train.examples.rows) training and \(test.examples.rows) test images of \(original), each standardized (mean 0, deviation 1)")
         return Prepared(train: try standardized(train.examples), test: try standardized(test.examples), originalTest: test.examples,
                         trainLabels: trainLabels, testLabels: testLabels, classNames: classNames, geometry: geometry, originalGeometry: original)
     }
+
+    /// Each image's mean subtracted and its standard deviation divided out: the stages' input, and the saved classifier's first step.
+    static let standardizeImages = GlobalContrastNormalization(scale: 1, subtractMean: true, useStd: true, sqrtBias: 0, minDivisor: 1e-4)
 
     /// `x` with each image's channels interleaved (as the stages read them).
     static func interleaved(_ x: Tensor, _ g: ImageGeometry) -> Tensor {
