@@ -150,17 +150,18 @@ extension EpochLoop {
                 RunProgress.shared?.stepped(epoch: epoch, batch: batches)
                 if plan.checkpointEverySteps > 0, batches % plan.checkpointEverySteps == 0, done < plan.examples.rows {
                     // Downpour's replicas meet first, so the checkpoint holds the server's parameters.
-                    if try task.meetServer(stop: false) { throw StopAfterBatch() }
+                    if try task.meetServer(stop: false) { throw StopAfterBatch(met: true) }
                     var saved = task.state
                     (saved.epochPosition, saved.epochRandom, saved.random) = (done, epochRandom, task.random.state)
                     try task.writeCheckpoint(saved, stoppedEpoch: (lossSum, batches))
                     RunProgress.shared?.checkpointed(epoch: epoch, batch: batches)
                 }
             }
-        } catch is StopAfterBatch {
+        } catch let stop as StopAfterBatch {
             bar?.finish("stopped after \(done) examples")
-            // Downpour: every replica stops at its next push; they meet and save the server's parameters.
-            _ = try task.meetServer(stop: true)
+            // Downpour: every replica stops at its next push; they meet and save the server's parameters
+            // (once: a replica that learned of the stop at a checkpoint's meeting has met the others already).
+            if !stop.met { _ = try task.meetServer(stop: true) }
             var stopped = task.state
             (stopped.epochPosition, stopped.epochRandom, stopped.random) = (done, epochRandom, task.random.state)
             try task.writeCheckpoint(stopped, stoppedEpoch: (lossSum, batches))

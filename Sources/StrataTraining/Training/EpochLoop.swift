@@ -302,4 +302,9 @@ public struct DivergenceGuard: Codable, Equatable, Sendable {
 
 /// Thrown inside an epoch's minibatch loop when a stop was requested after a
 /// batch; the loop writes its checkpoint and reports ``StrataError/interrupted(signal:checkpoint:epoch:position:)``.
-struct StopAfterBatch: Error {}
+/// `met`: the stop was learned at a meeting of Downpour's replicas (a
+/// checkpoint's inside the epoch), which the others, stopping, took as theirs:
+/// the replicas do not meet again.
+struct StopAfterBatch: Error {
+    var met = false
+}
