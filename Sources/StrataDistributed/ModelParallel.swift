@@ -34,6 +34,17 @@ public final class ModelParallel: ModelPartExchange, @unchecked Sendable {
         replicas = world.split(color: world.rank % parts, key: world.rank / parts)
     }
 
+    /// The split of a job into replicas of `parts` parts, or nil when `parts`
+    /// is 1 (the whole model on every rank). Collective.
+    /// - Throws: when `parts` > 1 outside `mpirun`, saying how to start it, or when `parts` does not divide the ranks.
+    public static func split(_ parts: Int, world: MPIWorld?) throws -> ModelParallel? {
+        guard parts > 1 else { return nil }
+        guard let world else {
+            throw StrataError.invalidArgument(name: "model_parallel", reason: "\(parts) parts run as \(parts) processes: start them with mpirun -np \(parts) (or a multiple, for replicas)")
+        }
+        return try ModelParallel(world: world, parts: parts)
+    }
+
     public func exchange(toPrevious: UnsafeBufferPointer<Float>, fromPrevious: UnsafeMutableBufferPointer<Float>,
                          toNext: UnsafeBufferPointer<Float>, fromNext: UnsafeMutableBufferPointer<Float>) {
         var requests = [MPI_Request?](repeating: nil, count: 4)

@@ -67,6 +67,11 @@ enum ExportFixtures {
         let layer: any UnsupervisedLearner = kmeans ? try KMeans(.init(visibleCount: 16, hiddenCount: 10, seed: 6)) : try RBM(r)
         let stack = try LayerStack(layers: [layer], preprocessing: patches, extra: extra)
         let extractor = try FeatureExtractor(stack: stack, images: geometry, stride: (2, 2), pooling: pooling, encoding: encoding)
+        return try svmClassifier(extractor, extra: extra)
+    }
+
+    /// An SVM (C 1) on `extractor`'s standardized features of 120 fixture images in three classes.
+    static func svmClassifier(_ extractor: FeatureExtractor, extra: [String: String]) throws -> Classifier {
         var treated = try Dataset(name: "fixture", examples: images(120, seed: 9), labels: (0 ..< 120).map { $0 % 3 })
         try InputContract(metadata: extra).treat(&treated)
         var features = try extractor.extract(treated.examples)
@@ -89,13 +94,7 @@ enum ExportFixtures {
                                         extra: InputContract(dataset: "fashion-mnist", image: maps, pixelScale: 1 / 255, patchWindow: .init(height: 2, width: 2)).metadata)
         let extractor = try FeatureExtractor(stack: upperStack, convolution: Convolution(image: maps, window: (2, 2), stride: (1, 1)), encoding: .triangle)
             .onMaps(of: lower, alsoPooled: lowerPool)
-        var treated = try Dataset(name: "fixture", examples: images(120, seed: 9), labels: (0 ..< 120).map { $0 % 3 })
-        try InputContract(metadata: contract(window: 4)).treat(&treated)
-        var features = try extractor.extract(treated.examples)
-        var standardization = PreprocessingPipeline([Standardization()])
-        try standardization.fitTransform(&features)
-        let svm = try LinearSVM.train(features, labels: treated.labels!, classes: 3, settings: .init(c: 1))
-        return Classifier(head: .svm(svm), extractor: extractor, preprocessing: standardization, classNames: ["x", "y", "z"], extra: contract(window: 4))
+        return try svmClassifier(extractor, extra: contract(window: 4))
     }
 
     /// Two of Le et al.'s local stages (untied, then tied; LCN in the first)
@@ -111,14 +110,7 @@ enum ExportFixtures {
         (second.tied, second.seed) = (true, 4)
         let pixels = PreprocessingPipeline([GlobalContrastNormalization(scale: 1, subtractMean: true, useStd: true, sqrtBias: 0, minDivisor: 1e-4)])
         let stack = try LayerStack(layers: [lower, try LocalFeatureStage(second)], preprocessing: pixels, extra: extra)
-        let extractor = try FeatureExtractor(stack: stack)
-        var treated = try Dataset(name: "fixture", examples: images(120, seed: 9), labels: (0 ..< 120).map { $0 % 3 })
-        try InputContract(metadata: extra).treat(&treated)
-        var features = try extractor.extract(treated.examples)
-        var standardization = PreprocessingPipeline([Standardization()])
-        try standardization.fitTransform(&features)
-        let svm = try LinearSVM.train(features, labels: treated.labels!, classes: 3, settings: .init(c: 1))
-        return Classifier(head: .svm(svm), extractor: extractor, preprocessing: standardization, classNames: ["x", "y", "z"], extra: extra)
+        return try svmClassifier(try FeatureExtractor(stack: stack), extra: extra)
     }
 
     /// A maxout network (3 and 2 pieces) with batch normalization whose

@@ -3,6 +3,7 @@ import Strata
 @testable import StrataCore
 @testable import StrataData
 @testable import StrataModels
+@testable import StrataDistributed
 @testable import StrataTraining
 @testable import StrataPipeline
 import Testing
@@ -147,7 +148,7 @@ func weightedSum(_ values: Tensor, _ weights: Tensor) -> Double {
     }
 
     @Test func aSplitWithoutMPIRunSaysHowToStartIt() {
-        let error = strataError { _ = try HighLevelFeatures.modelSplit(2, world: nil) }
+        let error = strataError { _ = try ModelParallel.split(2, world: nil) }
         #expect("\(error.map { "\($0)" } ?? "")".contains("mpirun -np 2"), "\(String(describing: error))")
     }
 

@@ -72,18 +72,19 @@ public struct L2Pooling: Codable, Equatable, Sendable {
                          gradient: UnsafePointer<Float>?, scale: Float = 1, examples n: Int, pools: Range<Int>, targetRows: Range<Int>,
                          into gradientOfH: UnsafeMutablePointer<Float>) {
         let (inRow, outRow, pc) = (columns * maps, poolColumns * maps, poolColumns)
-        for e in 0 ..< n {
-            let image = h + e * hBand.rows * inRow, g = gradientOfH + e * hBand.rows * inRow
-            for a in pools {
-                for b in 0 ..< pc {
-                    let index = e * pooledBand.rows * outRow + ((a - pooledBand.first) * pc + b) * maps
-                    for dy in 0 ..< size where targetRows.contains(a * stride + dy) {
-                        let offset = (a * stride + dy - hBand.first) * inRow
-                        for dx in 0 ..< size {
-                            let unit = offset + (b * stride + dx) * maps
-                            for k in 0 ..< maps {
-                                let upstream = gradient.map { $0[index + k] * scale } ?? scale
-                                g[unit + k] += upstream * image[unit + k] / pooled[index + k]
+        // Each pooling unit's upstream gradient, read once for the units it pooled.
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: maps) { upstream in
+            for e in 0 ..< n {
+                let image = h + e * hBand.rows * inRow, g = gradientOfH + e * hBand.rows * inRow
+                for a in pools {
+                    for b in 0 ..< pc {
+                        let index = e * pooledBand.rows * outRow + ((a - pooledBand.first) * pc + b) * maps
+                        for k in 0 ..< maps { upstream[k] = gradient.map { $0[index + k] * scale } ?? scale }
+                        for dy in 0 ..< size where targetRows.contains(a * stride + dy) {
+                            let offset = (a * stride + dy - hBand.first) * inRow
+                            for dx in 0 ..< size {
+                                let unit = offset + (b * stride + dx) * maps
+                                for k in 0 ..< maps { g[unit + k] += upstream[k] * image[unit + k] / pooled[index + k] }
                             }
                         }
                     }

@@ -231,13 +231,15 @@ extension LocalFeatureStage {
         let fromPreviousValues = space(fromPrevious, first, scratch.fromPrevious), fromNextValues = space(fromNext, last, scratch.fromNext)
         exchange.exchange(toPrevious: pack(toPrevious, first, scratch.toPrevious), fromPrevious: fromPreviousValues,
                           toNext: pack(toNext, last, scratch.toNext), fromNext: fromNextValues)
-        for (border, values) in [(fromPrevious, fromPreviousValues), (fromNext, fromNextValues)] where values.count > 0 {
-            let (offset, count, stride) = border!
+        func place(_ border: (Int, Int, Int)?, _ values: UnsafeMutableBufferPointer<Float>) {
+            guard let (offset, count, stride) = border, values.count > 0 else { return }
             for e in 0 ..< n {
                 let target = buffer + e * stride + offset, source = values.baseAddress! + e * count
                 if adding { for i in 0 ..< count { target[i] += source[i] } } else { target.update(from: source, count: count) }
             }
         }
+        place(fromPrevious, fromPreviousValues)
+        place(fromNext, fromNextValues)
     }
 }
 

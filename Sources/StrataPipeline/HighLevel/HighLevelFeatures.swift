@@ -78,7 +78,7 @@ public enum HighLevelFeatures {
         compute.apply()
         guard !s.stages.isEmpty else { throw StrataError.invalidArgument(name: "local_stages.stages", reason: "needs at least one stage") }
         let world = MPIWorld.current
-        let split = try modelSplit(s.modelParallel, world: world)
+        let split = try ModelParallel.split(s.modelParallel, world: world)
         let writes = (world?.rank ?? 0) == 0
         try AtomicFile.makeFolder(s.folder)
         let data = try prepare(s.images, log: log)
@@ -112,14 +112,5 @@ public enum HighLevelFeatures {
             try singleUnitStudy(&result, features: (train, test), data: data, s, log: log)
         }
         return result
-    }
-
-    /// The split of each stage over the job's ranks, or nil for whole stages.
-    static func modelSplit(_ parts: Int, world: MPIWorld?) throws -> ModelParallel? {
-        guard parts > 1 else { return nil }
-        guard let world else {
-            throw StrataError.invalidArgument(name: "model_parallel", reason: "\(parts) parts run as \(parts) processes: start them with mpirun -np \(parts) (or a multiple, for replicas)")
-        }
-        return try ModelParallel(world: world, parts: parts)
     }
 }

@@ -162,8 +162,7 @@ public enum Pretraining {
         log("training \(layer.kindName) \(x.columns)-\(layer.hiddenCount) on \(x.rows) examples\(validation.map { ", validating on \($0.rows)" } ?? ""); run folder \(folder)")
         if let world = MPIWorld.current, world.size > 1 || training.distributed != .synchronous { log("ranks: " + training.distributed.describe(ranks: world.size, shards: training.serverShards, maxStaleness: training.maxStaleness)) }
         var learner = try layer.makeLearner(visible: x.columns)
-        if training.modelParallel > 1 {
-            let split = try HighLevelFeatures.modelSplit(training.modelParallel, world: MPIWorld.current)!
+        if let split = try ModelParallel.split(training.modelParallel, world: MPIWorld.current) {
             guard let autoencoder = learner as? Autoencoder else {
                 throw StrataError.invalidArgument(name: "model_parallel", reason: "splits an autoencoder by hidden units (or a local stage by image rows); a \(layer.kindName) trains whole on every rank")
             }
