@@ -24,8 +24,34 @@ import Testing
         let loaded = try SafeTensors.read(path)
         #expect(loaded.tensors == checkpoint.tensors)
         #expect(loaded.metadata == checkpoint.metadata)
-        let bytes = checkpoint.encoded()
+        let bytes = try checkpoint.encoded()
         #expect((bytes.littleEndianUInt64(at: 0)) % 8 == 0)
+    }
+
+    /// A tensor streamed in pieces (a split model's checkpoint) writes the
+    /// bytes the held tensor writes; one that makes the wrong number of values
+    /// is refused naming it, and leaves no file.
+    @Test func aStreamedTensorWritesTheHeldTensorsBytes() throws {
+        let folder = TemporaryFolder()
+        var streamed = checkpoint
+        let weights = checkpoint.tensors["weights"]!
+        streamed.tensors["weights"] = nil
+        streamed.streamed["weights"] = StreamedTensor(shape: [2, 3]) { write in
+            try weights.withUnsafeBufferPointer { all in
+                for start in stride(from: 0, to: 6, by: 4) { try write(UnsafeBufferPointer(rebasing: all[start ..< min(start + 4, 6)])) }
+            }
+        }
+        try checkpoint.write(to: folder.file("held.safetensors"))
+        try streamed.write(to: folder.file("streamed.safetensors"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: folder.file("held.safetensors"))) == Data(contentsOf: URL(fileURLWithPath: folder.file("streamed.safetensors"))))
+        streamed.streamed["weights"] = StreamedTensor(shape: [2, 3]) { write in
+            try weights.withUnsafeBufferPointer { try write(UnsafeBufferPointer(rebasing: $0[0 ..< 5])) }
+        }
+        guard case .invalidArgument(let name, _)? = strataError({ try streamed.write(to: folder.file("short.safetensors")) }) else {
+            Issue.record("a short stream was written"); return
+        }
+        #expect(name == "weights")
+        #expect(!FileManager.default.fileExists(atPath: folder.file("short.safetensors")))
     }
 
     /// A file laid out by hand from the format's specification, as another
@@ -45,7 +71,7 @@ import Testing
     }
 
     @Test func refusesBadFiles() throws {
-        let good = checkpoint.encoded()
+        let good = try checkpoint.encoded()
         guard case .truncated? = strataError({ _ = try SafeTensors.parse(good.prefix(good.count - 4), path: "t") }) else {
             Issue.record("truncated data accepted"); return
         }

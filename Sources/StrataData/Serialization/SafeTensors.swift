@@ -15,6 +15,11 @@ public struct SafeTensors: Sendable {
     public var tensors: [String: Tensor]
     /// Free-form string metadata (`__metadata__`).
     public var metadata: [String: String]
+    /// Tensors whose values are made while the file is written, a piece at a
+    /// time (a model split across processes, its parts' values received as
+    /// they are written), so no process holds them whole. Written, not read:
+    /// a file read back holds every tensor in ``tensors``.
+    public var streamed: [String: StreamedTensor] = [:]
 
     public init(tensors: [String: Tensor] = [:], metadata: [String: String] = [:]) {
         self.tensors = tensors
@@ -32,25 +37,43 @@ public struct SafeTensors: Sendable {
     // MARK: Writing
 
     /// The file's bytes: tensors in name order, laid out contiguously.
-    public func encoded() -> Data {
+    public func encoded() throws -> Data {
         let (header, names, size) = layout()
         var data = Data(capacity: size)
         data.append(header)
         for name in names {
-            tensors[name]!.withUnsafeBufferPointer { data.append($0) } // Float32 is little-endian here
+            try values(of: name) { data.append($0) } // Float32 is little-endian here
         }
         return data
     }
 
+    /// Passes the values of the tensor `name` (held or streamed) to `body`, a piece at a time;
+    /// a streamed tensor that makes other than its shape's count is an error, so no file is written with it.
+    private func values(of name: String, _ body: (UnsafeBufferPointer<Float>) throws -> Void) throws {
+        if let tensor = tensors[name] {
+            try tensor.withUnsafeBufferPointer { try body($0) }
+            return
+        }
+        let stream = streamed[name]!
+        var made = 0
+        try stream.produce { piece in
+            made += piece.count
+            if made <= stream.count { try body(piece) }
+        }
+        guard made == stream.count else {
+            throw StrataError.invalidArgument(name: name, reason: "a streamed tensor of shape \(stream.shape) made \(made) values, not \(stream.count)")
+        }
+    }
+
     /// The length field and JSON header, the tensors' names in file order, and the file's size.
     private func layout() -> (header: Data, names: [String], size: Int) {
-        let names = tensors.keys.sorted()
+        let names = Set(tensors.keys).union(streamed.keys).sorted()
         var entries: [String] = []
         var offset = 0
         for name in names {
-            let tensor = tensors[name]!
-            let bytes = tensor.count * 4
-            entries.append("\(jsonString(name)):{\"dtype\":\"F32\",\"shape\":[\(tensor.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}")
+            let shape = tensors[name]?.shape ?? streamed[name]!.shape
+            let bytes = shape.reduce(1, *) * 4
+            entries.append("\(jsonString(name)):{\"dtype\":\"F32\",\"shape\":[\(shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}")
             offset += bytes
         }
         if !metadata.isEmpty {
@@ -67,13 +90,14 @@ public struct SafeTensors: Sendable {
     }
 
     /// Writes the checkpoint to `path` atomically (temporary file, then
-    /// rename), each tensor straight from its buffer: no copy of the whole file is made.
+    /// rename), each tensor straight from its buffer (a streamed one piece by
+    /// piece): no copy of the whole file is made.
     public func write(to path: String) throws {
         let (header, names, _) = layout()
         try AtomicFile.write(to: path) { handle in
             try handle.write(contentsOf: header)
             for name in names {
-                try tensors[name]!.withUnsafeBufferPointer { values in
+                try values(of: name) { values in
                     guard let base = values.baseAddress, !values.isEmpty else { return }
                     try handle.write(contentsOf: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: values.count * 4, deallocator: .none))
                 }

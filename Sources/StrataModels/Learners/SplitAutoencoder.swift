@@ -90,7 +90,12 @@ public struct SplitAutoencoder: UnsupervisedLearner, PartitionedLearner {
 
     public func writesVelocities(plainSGD: Bool) -> Bool { band.writesVelocities(plainSGD: plainSGD) }
 
-    public func wholeLearner() -> (any UnsupervisedLearner)? { gathered(onEveryPart: false) }
+    /// The whole autoencoder gathered on the first part (its bands are columns
+    /// of the encoder, not runs of the file, so they are gathered, not streamed).
+    public func withWhole(_ body: (WholeLearner) throws -> Void) throws {
+        guard let whole = gathered(onEveryPart: false) else { return }
+        try body(WholeLearner(whole))
+    }
 
     public func part(of whole: any UnsupervisedLearner) throws -> any UnsupervisedLearner {
         guard let whole = whole as? Autoencoder else { return whole }

@@ -111,9 +111,16 @@ public struct LocalFeatureStage: UnsupervisedLearner {
         }
     }
 
+    /// Momentum of zero for a stage gathered for use (``gatheredForUse()``), which holds none, before it trains again.
+    mutating func holdVelocities() {
+        guard encoderVelocity.count != encoder.count else { return }
+        (encoderVelocity, decoderVelocity) = (Tensor(zeros: encoder.shape), Tensor(zeros: decoder.shape))
+    }
+
     public var parameters: [String: Tensor] { ["encoder": encoder, "decoder": decoder] }
 
     public var trainingState: [String: Tensor] {
+        guard encoderVelocity.count == encoder.count else { return optimizerState.tensors } // gathered for use: no momentum yet
         var s = ["velocity_encoder": encoderVelocity, "velocity_decoder": decoderVelocity]
         s.merge(optimizerState.tensors) { a, _ in a }
         return s
@@ -172,6 +179,7 @@ public struct LocalFeatureStage: UnsupervisedLearner {
         encoder.withUnsafeMutableBufferPointer { body($0) }
         decoder.withUnsafeMutableBufferPointer { body($0) }
         if velocities {
+            holdVelocities()
             encoderVelocity.withUnsafeMutableBufferPointer { body($0) }
             decoderVelocity.withUnsafeMutableBufferPointer { body($0) }
         }

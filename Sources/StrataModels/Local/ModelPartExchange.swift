@@ -27,8 +27,26 @@ public protocol ModelPartExchange: AnyObject, Sendable {
     /// Completes `buffer` on part 0 only (a checkpoint's whole model: no other part holds more than its own).
     func gatherBandsOnFirstPart(_ buffer: UnsafeMutableBufferPointer<Float>, bands: [Range<Int>])
 
+    /// On a part other than the first: answers the first part's requests
+    /// (``receiveBand(tensor:from:count:_:)``) for its values of `tensors`,
+    /// until the first part says it has all it needs (``endBandRequests()``).
+    /// How a checkpoint is written without gathering the model in one process.
+    func serveBands(_ tensors: [UnsafeBufferPointer<Float>])
+    /// On the first part: part `from`'s `count` values of its tensor `index`
+    /// (the order it passed them to ``serveBands(_:)``), passed to `body` a
+    /// piece of at most ``bandPiece`` values at a time. Every piece is
+    /// received even when `body` throws, which is then rethrown.
+    func receiveBand(tensor index: Int, from part: Int, count: Int, _ body: (UnsafeBufferPointer<Float>) throws -> Void) throws
+    /// On the first part: tells every other part that serves bands that nothing more is asked.
+    func endBandRequests()
+
     /// Values this part has sent to other parts so far, borders and sums alike.
     var valuesSent: Int { get }
+}
+
+extension ModelPartExchange {
+    /// The most values one piece of a served band holds (4 MB): what the first part holds of another's at once.
+    public var bandPiece: Int { 1 << 20 }
 }
 
 /// One part's share of a stage split by image region (``LocalFeatureStage``):

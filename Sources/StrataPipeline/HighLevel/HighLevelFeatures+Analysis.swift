@@ -16,9 +16,8 @@ extension HighLevelFeatures {
                     classifier: (stages: [LocalFeatureStage], data: Prepared, contract: InputContract)? = nil, log: StageLog) throws -> Double {
         let validation = try HeldOut.count(s.validation, trainingExamples: train.rows, log: log)
         var settings = LinearSVM.Settings()
-        settings.c = try LinearSVM.chooseC(train, labels: labels, classes: classes, validation: validation, grid: s.cGrid, settings: settings, note: log) {
-            log(String(format: "SVM: C %-6g validation accuracy %.2f%%", $0.c, 100 * $0.validationAccuracy))
-        }
+        settings.c = try LinearSVM.chooseC(train, labels: labels, classes: classes, validation: validation, grid: s.cGrid, settings: settings, note: log,
+                                              report: { log(String(format: "SVM: C %-6g validation accuracy %.2f%%", $0.c, 100 * $0.validationAccuracy)) })
         var standardize = PreprocessingPipeline([Standardization(stdEps: 0.01)])
         var (fit, evaluated) = (train, test)
         try standardize.fitTransform(&fit)

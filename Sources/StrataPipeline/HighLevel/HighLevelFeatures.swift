@@ -93,8 +93,8 @@ public enum HighLevelFeatures {
                 log("stage \(index + 1): features of \(train.rows) training and \(test.rows) test images ...")
                 (train, test) = (stage.transform(train, batchSize: 1000), stage.transform(test, batchSize: 1000))
             }
-            if let whole = stage.gatheredWhole() { trained.append(whole) } // the first part holds the whole stage; the others only theirs
             geometry = stage.geometry.output
+            if let whole = (consume stage).gatheredForUse() { trained.append(whole) } // the first part holds the whole stage's weights; the others nothing
         }
         var files: [String] = []
         if writes {

@@ -18,6 +18,8 @@ public struct LearnerCheckpoint: Sendable {
     public var extra: [String: String]
     /// Downpour's AdaGrad accumulators of an asynchronous run (`downpour.adagrad`), so a resume keeps each parameter's rate.
     public var downpourAccumulators: Tensor?
+    /// A split learner's tensors made from its parts while the file is written (``WholeLearner``), by the learner's names for them.
+    public var streamedParameters: [String: StreamedTensor] = [:], streamedTrainingState: [String: StreamedTensor] = [:]
 
     public init(learner: any UnsupervisedLearner, preprocessing: PreprocessingPipeline = PreprocessingPipeline(),
                 training: TrainingConfiguration? = nil, trainerState: TrainerState? = nil, extra: [String: String] = [:],
@@ -34,9 +36,20 @@ public struct LearnerCheckpoint: Sendable {
     public static let registry: [String: any UnsupervisedLearner.Type] = [RBM.kind: RBM.self, Autoencoder.kind: Autoencoder.self, KMeans.kind: KMeans.self,
                                                                         LocalFeatureStage.kind: LocalFeatureStage.self]
 
+    /// The checkpoint of a whole learner, or of a split one written from its parts.
+    public init(_ whole: WholeLearner, preprocessing: PreprocessingPipeline = PreprocessingPipeline(),
+                training: TrainingConfiguration? = nil, trainerState: TrainerState? = nil, extra: [String: String] = [:],
+                downpourAccumulators: Tensor? = nil) {
+        self.init(learner: whole.learner, preprocessing: preprocessing, training: training, trainerState: trainerState, extra: extra,
+                  downpourAccumulators: downpourAccumulators)
+        (streamedParameters, streamedTrainingState) = (whole.parameters, whole.trainingState)
+    }
+
     public func safeTensors() throws -> SafeTensors {
         var file = SafeTensors(tensors: learner.parameters, metadata: extra)
         for (name, tensor) in learner.trainingState { file.tensors["training." + name] = tensor }
+        for (name, stream) in streamedParameters { (file.tensors[name], file.streamed[name]) = (nil, stream) }
+        for (name, stream) in streamedTrainingState { (file.tensors["training." + name], file.streamed["training." + name]) = (nil, stream) }
         try preprocessing.save(into: &file)
         if let downpourAccumulators { file.tensors["downpour.adagrad"] = downpourAccumulators }
         file.metadata["format"] = "strata-checkpoint-1"

@@ -146,13 +146,10 @@ struct PretrainingRun<L: UnsupervisedLearner>: EpochTask {
     }
 
     mutating func writeCheckpoint(_ state: TrainerState, stoppedEpoch: (lossSum: Double, batches: Int)?) throws {
-        guard let whole = trainer.wholeJob(learner) else {
-            // Another part of a split model writes the checkpoint.
-            if stoppedEpoch == nil { hasCheckpoint = true }
-            return
-        }
-        try LearnerCheckpoint(learner: whole, preprocessing: trainer.preprocessing, training: configuration, trainerState: state,
-                              extra: trainer.extraMetadata, downpourAccumulators: downpour?.accumulators).write(to: plan.checkpointPath)
+        try trainer.withWholeJob(learner) { whole in
+            try LearnerCheckpoint(whole, preprocessing: trainer.preprocessing, training: configuration, trainerState: state,
+                                  extra: trainer.extraMetadata, downpourAccumulators: downpour?.accumulators).write(to: plan.checkpointPath)
+        } // on a split model's other parts, nothing: the first part writes the checkpoint
         if stoppedEpoch == nil { hasCheckpoint = true }
     }
 

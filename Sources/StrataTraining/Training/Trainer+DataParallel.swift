@@ -32,20 +32,20 @@ extension Trainer {
         return try parallel.combine(&learner, localRows: rows, globalRows: globalRows, objective: objective, stop: shouldStop())
     }
 
-    /// The learner as a checkpoint holds it: across ranks, with every rank's
-    /// per-example state (PCD's chains) gathered in rank order, so the file is
-    /// the same on every rank and resumes with any number of them. Collective.
-    /// A learner split across processes (``PartitionedLearner``) is gathered
-    /// whole on its first part; nil on the others, which write no checkpoint.
-    func wholeJob<L: UnsupervisedLearner>(_ learner: L) -> (any UnsupervisedLearner)? {
-        var whole: any UnsupervisedLearner = learner
-        if let partitioned = learner as? any PartitionedLearner, partitioned.isPartial {
-            guard let gathered = partitioned.wholeLearner() else { return nil }
-            whole = gathered
+    /// Calls `body` with the learner as a checkpoint holds it: across ranks,
+    /// with every rank's per-example state (PCD's chains) gathered in rank
+    /// order, so the file is the same on every rank and resumes with any
+    /// number of them. A learner split across processes
+    /// (``PartitionedLearner``) is written whole by its first part, its split
+    /// tensors streamed from the parts; `body` is not called on the others. Collective.
+    func withWholeJob<L: UnsupervisedLearner>(_ learner: L, _ body: (WholeLearner) throws -> Void) throws {
+        func gathered(_ job: WholeLearner) throws {
+            var job = job
+            if let world, world.size > 1 { job.learner.withRankState { $0.gatherRankState(in: world) } }
+            try body(job)
         }
-        guard let world, world.size > 1 else { return whole }
-        whole.withRankState { $0.gatherRankState(in: world) }
-        return whole
+        guard let partitioned = learner as? any PartitionedLearner, partitioned.isPartial else { return try gathered(WholeLearner(learner)) }
+        try partitioned.withWhole(gathered)
     }
 
     /// The parameter server of an asynchronous run (``Downpour``, `distributed: async`), made from rank 0's parameters

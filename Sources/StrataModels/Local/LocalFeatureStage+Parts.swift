@@ -1,0 +1,118 @@
+import StrataCore
+import StrataData
+
+/// A stage split by image region: its checkpoint written whole from the
+/// parts, a resumed whole cut to a part, and the whole gathered for use.
+extension LocalFeatureStage: PartitionedLearner {
+    public var isPartial: Bool { exchange != nil }
+
+    public func part(of whole: any UnsupervisedLearner) throws -> any UnsupervisedLearner {
+        guard let whole = whole as? LocalFeatureStage else { return whole }
+        guard let exchange else { return whole }
+        return try whole.partitioned(exchange)
+    }
+
+    /// This whole stage cut to `exchange`'s part: its positions' weights, momentum and Adam moments.
+    public func partitioned(_ exchange: any ModelPartExchange) throws -> LocalFeatureStage {
+        var stage = self
+        stage.partition = try LocalStagePartition.plan(geometry, parts: exchange.parts)[exchange.part]
+        (stage.exchange, stage.scratch) = (exchange, LocalStageScratch())
+        guard !configuration.tied else { return stage }
+        let owned = stage.partition.positions(geometry)
+        func cut(_ t: Tensor) -> Tensor { t.rows(owned).reshaped([owned.count] + Array(t.shape.dropFirst())) }
+        (stage.encoder, stage.decoder) = (cut(encoder), cut(decoder))
+        if encoderVelocity.count == encoder.count {
+            (stage.encoderVelocity, stage.decoderVelocity) = (cut(encoderVelocity), cut(decoderVelocity))
+        }
+        for (name, s) in optimizerState.second { stage.optimizerState.second[name] = cut(s) }
+        return stage
+    }
+
+    /// The whole stage as a checkpoint holds it: on the first part, its
+    /// configuration with every tensor split by position (weights, momentum,
+    /// Adam's moments) streamed from the parts, the first part's own values
+    /// then each other part's, a piece of at most 4 MB at a time, while
+    /// `body` writes the file; the other parts serve their values meanwhile.
+    /// So no process holds more than its part and a piece (a checkpoint of a
+    /// split model costs the first part no more memory than a step).
+    public func withWhole(_ body: (WholeLearner) throws -> Void) throws {
+        var whole = self
+        (whole.partition, whole.exchange, whole.scratch) = (.whole(geometry), nil, LocalStageScratch())
+        guard let exchange, !configuration.tied else { return try body(WholeLearner(whole)) }
+        let split = splitTensors
+        guard exchange.part == 0 else {
+            withBuffers(split.map(\.tensor)[...], []) { exchange.serveBands($0) }
+            return
+        }
+        defer { exchange.endBandRequests() }
+        let plan = try LocalStagePartition.plan(geometry, parts: exchange.parts), g = geometry
+        var streamed = WholeLearner(whole)
+        for (index, (name, state, tensor)) in split.enumerated() {
+            let perPosition = tensor.count / max(partition.positions(g).count, 1)
+            let stream = StreamedTensor(shape: [g.positions] + Array(tensor.shape.dropFirst())) { write in
+                try tensor.withUnsafeBufferPointer { try write($0) } // the first part owns the first positions
+                for other in 1 ..< plan.count {
+                    try exchange.receiveBand(tensor: index, from: other, count: plan[other].positions(g).count * perPosition, write)
+                }
+            }
+            if state { streamed.trainingState[name] = stream } else { streamed.parameters[name] = stream }
+        }
+        try body(streamed)
+    }
+
+    /// This part's tensors held by position, with their names and whether
+    /// they are training state, in the one order every part lists them.
+    private var splitTensors: [(name: String, state: Bool, tensor: Tensor)] {
+        let parameters = self.parameters.keys.sorted().map { ($0, false, self.parameters[$0]!) }
+        let state = trainingState.keys.sorted().filter { $0 != "adam_steps" }.map { ($0, true, trainingState[$0]!) }
+        return parameters + state
+    }
+
+    /// The whole stage's weights on the first part, for use (features,
+    /// pictures, a classifier file), nil on the others. Consumes this part:
+    /// its momentum and Adam state are dropped first and each weight set once
+    /// gathered, so the first part holds little more than the whole weights.
+    /// The stage returned starts its momentum afresh if trained again. Collective when split.
+    public consuming func gatheredForUse() -> LocalFeatureStage? {
+        (partition, scratch) = (.whole(geometry), LocalStageScratch())
+        guard let exchange, !configuration.tied else {
+            self.exchange = nil
+            return self
+        }
+        self.exchange = nil
+        (encoderVelocity, decoderVelocity, optimizerState) = (Tensor(zeros: [0]), Tensor(zeros: [0]), OptimizerState())
+        let plan = (try? LocalStagePartition.plan(geometry, parts: exchange.parts)) ?? []
+        guard plan.count == exchange.parts else { return nil }
+        encoder = Self.gatherOnFirstPart(encoder, plan: plan, geometry, exchange)
+        decoder = Self.gatherOnFirstPart(decoder, plan: plan, geometry, exchange)
+        return exchange.part == 0 ? self : nil
+    }
+
+    /// `t` (a part's tensor held by position) gathered whole on the first
+    /// part; its own part elsewhere, which holds nothing more. Collective.
+    private static func gatherOnFirstPart(_ t: Tensor, plan: [LocalStagePartition], _ g: LocalStageGeometry, _ exchange: any ModelPartExchange) -> Tensor {
+        let mine = plan[exchange.part].positions(g)
+        let perPosition = t.count / max(mine.count, 1)
+        let bands = plan.map { $0.positions(g).lowerBound * perPosition ..< $0.positions(g).upperBound * perPosition }
+        guard exchange.part == 0 else {
+            t.withUnsafeBufferPointer { own in
+                // Only this part's band is read (not written): its buffer, addressed as if it were the whole.
+                let start = UnsafeMutablePointer(mutating: own.baseAddress!) - bands[exchange.part].lowerBound
+                exchange.gatherBandsOnFirstPart(UnsafeMutableBufferPointer(start: start, count: bands.last!.upperBound), bands: bands)
+            }
+            return t
+        }
+        var all = Tensor(zeros: [g.positions] + Array(t.shape.dropFirst()))
+        all.withUnsafeMutableBufferPointer { out in
+            t.withUnsafeBufferPointer { out.baseAddress!.update(from: $0.baseAddress!, count: $0.count) }
+            exchange.gatherBandsOnFirstPart(out, bands: bands)
+        }
+        return all
+    }
+}
+
+/// `body` with the buffers of `tensors` (and those of `held` before them), each valid for the call.
+private func withBuffers<R>(_ tensors: ArraySlice<Tensor>, _ held: [UnsafeBufferPointer<Float>], _ body: ([UnsafeBufferPointer<Float>]) -> R) -> R {
+    guard let first = tensors.first else { return body(held) }
+    return first.withUnsafeBufferPointer { withBuffers(tensors.dropFirst(), held + [$0], body) }
+}
