@@ -120,27 +120,38 @@ import Testing
     /// An autoencoder split by hidden units: its reconstruction summed over the parts.
     static let autoencoder = ["pretrain", "--dataset", "images", "--learner", "autoencoder", "--hidden", "24", "--corruption", "masking:0.2",
                               "--batch-size", "20", "--epochs", "1", "--learning-rate", "0.1", "--momentum", "0.5"]
+    /// An RBM split by hidden units (CD-1, binary units sampled): its visible
+    /// pre-activation summed over the parts each Gibbs step. A split RBM draws
+    /// per example, so one process draws so too.
+    static let rbm = ["pretrain", "--dataset", "images", "--learner", "rbm", "--hidden", "24", "--batch-size", "20", "--epochs", "1",
+                      "--learning-rate", "0.05", "--momentum", "0.5"]
 
-    @Test func anAutoencoderSplitByHiddenUnitsTrainsAsOneProcess() throws {
+    @Test(arguments: ["autoencoder", "rbm"]) func aLayerSplitByHiddenUnitsTrainsAsOneProcess(learner: String) throws {
         let folder = TemporaryFolder()
         _ = try Self.prepare(folder)
-        #expect(try BuiltTool.run(Self.autoencoder + ["--run", "one", "--threads", "2"], in: folder.path) == 0)
-        let two = try MPIRun.run(ranks: 2, Self.autoencoder + ["--run", "two", "--model-parallel", "2", "--threads", "1"], in: folder.path)
+        let (arguments, oneProcess) = learner == "rbm" ? (Self.rbm, ["--random-per-example"]) : (Self.autoencoder, [])
+        #expect(try BuiltTool.run(arguments + oneProcess + ["--run", "one", "--threads", "2"], in: folder.path) == 0)
+        let two = try MPIRun.run(ranks: 2, arguments + ["--run", "two", "--model-parallel", "2", "--threads", "1"], in: folder.path)
         #expect(two.status == 0, "\(two.output)")
         #expect(two.output.contains("split 2 ways by hidden units (1 replica): part 0: units 0-11, part 1: units 12-23"), "\(two.output)")
-        let split = try MPIRun.run(ranks: 4, Self.autoencoder + ["--run", "four", "--model-parallel", "2", "--threads", "1"], in: folder.path)
+        let split = try MPIRun.run(ranks: 4, arguments + ["--run", "four", "--model-parallel", "2", "--threads", "1"], in: folder.path)
         #expect(split.status == 0, "\(split.output)")
-        let whole = try MPIRun.run(ranks: 2, Self.autoencoder + ["--run", "replicas", "--threads", "1"], in: folder.path)
+        let whole = try MPIRun.run(ranks: 2, arguments + ["--run", "replicas", "--threads", "1"], in: folder.path)
         #expect(whole.status == 0, "\(whole.output)")
         let (p2, r2p2) = (try DistributedTests.relativeDifference(folder.file("one/model.safetensors"), folder.file("two/model.safetensors")),
                           try DistributedTests.relativeDifference(folder.file("replicas/model.safetensors"), folder.file("four/model.safetensors")))
-        print("autoencoder split by hidden units after 3 steps: P = 2 against one process \(p2); R = 2, P = 2 against R = 2, P = 1 \(r2p2)")
+        print("\(learner) split by hidden units after 3 steps: P = 2 against one process \(p2); R = 2, P = 2 against R = 2, P = 1 \(r2p2)")
         #expect(p2 <= 1e-5 && r2p2 <= 1e-5)
-        // A learner that is not split is refused with the reason, before it trains.
-        let rbm = try MPIRun.run(ranks: 2, ["pretrain", "--dataset", "images", "--learner", "rbm", "--hidden", "8", "--epochs", "1",
-                                            "--run", "rbm", "--model-parallel", "2", "--threads", "1"], in: folder.path)
-        #expect(rbm.status != 0 && rbm.output.contains("splits an autoencoder by hidden units"), "\(rbm.output)")
-        #expect(!FileManager.default.fileExists(atPath: folder.file("rbm/model.safetensors")))
+    }
+
+    /// A learner that is not split is refused with the reason, before it trains.
+    @Test func aLearnerThatIsNotSplitIsRefused() throws {
+        let folder = TemporaryFolder()
+        _ = try Self.prepare(folder)
+        let kmeans = try MPIRun.run(ranks: 2, ["pretrain", "--dataset", "images", "--learner", "kmeans", "--hidden", "8", "--epochs", "1",
+                                               "--run", "kmeans", "--model-parallel", "2", "--threads", "1"], in: folder.path)
+        #expect(kmeans.status != 0 && kmeans.output.contains("splits an autoencoder or an RBM by hidden units"), "\(kmeans.output)")
+        #expect(!FileManager.default.fileExists(atPath: folder.file("kmeans/model.safetensors")))
     }
 
     @Test func partsThatDoNotDivideTheRanksAreRefused() throws {

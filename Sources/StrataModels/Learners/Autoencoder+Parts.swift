@@ -11,17 +11,8 @@ extension Autoencoder {
         c.hiddenCount = units.count
         // The band's shapes are valid whenever the whole's are: the buffers are made by the initializer, then overwritten.
         var band = (try? Autoencoder(c)) ?? self
-        func columns(_ t: Tensor) -> Tensor {
-            let width = t.columns
-            return Tensor(shape: [t.rows, units.count], unsafeUninitialized: { out in
-                t.withUnsafeBufferPointer { v in
-                    for r in 0 ..< t.rows { (out.baseAddress! + r * units.count).update(from: v.baseAddress! + r * width + units.lowerBound, count: units.count) }
-                }
-            })
-        }
-        func rows(_ t: Tensor) -> Tensor {
-            t.rank == 1 ? Tensor(shape: [units.count], scalars: Array(t.scalars[units])) : t.rows(units)
-        }
+        func columns(_ t: Tensor) -> Tensor { HiddenUnitBands.keeping(units, of: t, hiddenAxis: 1) }
+        func rows(_ t: Tensor) -> Tensor { HiddenUnitBands.keeping(units, of: t, hiddenAxis: 0) }
         (band.weights, band.velocityW, band.hiddenBias, band.velocityC) = (columns(weights), columns(velocityW), rows(hiddenBias), rows(velocityC))
         (band.visibleBias, band.velocityB) = (visibleBias, velocityB)
         if !configuration.tied { (band.decoderWeights, band.velocityD) = (rows(decoderWeights), rows(velocityD)) }
@@ -39,21 +30,6 @@ extension Autoencoder {
             if name.hasSuffix("visible_bias") { return nil }
             return name.hasSuffix("weights") && !name.hasSuffix("decoder_weights") ? 1 : 0
         }
-        var all: [String: (Tensor, Int?)] = [:]
-        for (name, t) in parameters { all[name] = (t, axis(name)) }
-        for (name, t) in trainingState where name != "adam_steps" { all["training." + name] = (t, axis(name)) }
-        return all
-    }
-
-    /// The whole autoencoder from its gathered tensors (``splitTensors()``'s
-    /// names, made whole) and Adam's update count.
-    init?(configuration: Configuration, wholeTensors: [String: Tensor], steps: Int) {
-        var parameters: [String: Tensor] = [:], state: [String: Tensor] = [:]
-        for (name, t) in wholeTensors {
-            if name.hasPrefix("training.") { state[String(name.dropFirst("training.".count))] = t } else { parameters[name] = t }
-        }
-        if steps > 0 { state["adam_steps"] = Tensor(shape: [1], scalars: [Float(steps)]) }
-        guard let whole = try? Autoencoder(configurationJSON: encodeJSON(configuration), parameters: parameters, trainingState: state) else { return nil }
-        self = whole
+        return checkpointTensors(hiddenAxis: axis)
     }
 }

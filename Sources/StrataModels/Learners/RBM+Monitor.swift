@@ -17,13 +17,14 @@ extension RBM {
         var reconstruction = 0.0, freeEnergyTotal = 0.0, pseudoLikelihood = 0.0, objective = 0.0
         var hiddenSums = Tensor(zeros: [hiddenCount])
         var copy = self
+        var wholeWidth = Tensor(zeros: [0, 0])
         var start = 0
         while start < x.rows {
             let chunk = x.rows(start ..< min(start + 2000, x.rows))
             let n = Double(chunk.rows)
             var h = transform(chunk)
             hiddenSums.add(h.sumOverRows())
-            h.withUnsafeMutableBufferPointer { random.sampleBernoulli($0) }
+            sampleHidden(&h, site: 0, examples: nil, random: &random, wholeHidden: &wholeWidth)
             var recon = Tensor(zeros: [0, 0])
             visibleMeans(h, into: &recon)
             let error = squaredError(chunk, recon)

@@ -13,10 +13,12 @@ extension RBM {
             throw StrataError.shapeMismatch(context: "RBM with \(visibleCount) visible units given a batch", expected: [batch.rows, visibleCount], found: batch.shape)
         }
         let objective: Double
-        let examples = hyper.firstExample.map { ExampleStreams(firstExample: $0, random: &random) }
+        // A split RBM draws per example always, so its parts draw as one process with random_per_example does.
+        let first = hyper.firstExample ?? (partExchange == nil ? nil : 0)
+        let examples = first.map { ExampleStreams(firstExample: $0, random: &random) }
         switch configuration.objective {
         case .contrastiveDivergence(let k):
-            if hyper.optimizer == .momentum && batch.rows >= 16 {
+            if hyper.optimizer == .momentum && batch.rows >= 16 && partExchange == nil {
                 return splitContrastiveDivergence(batch, steps: k, random: &random, examples: examples, hyper: hyper)
             }
             if hyper.isPlainSGD {
@@ -51,7 +53,7 @@ extension RBM {
         var h = hPos
         var error = 0.0
         for step in 0 ..< steps {
-            sampleBernoulli(&h, site: UInt64(2 * step), examples: examples, random: &random)
+            sampleHidden(&h, site: UInt64(2 * step), examples: examples, random: &random, wholeHidden: &wholeHidden)
             visibleMeans(h, into: &vNeg)
             if step == 0 { error = squaredError(batch, vNeg) }
             if !configuration.meanVisible { sampleVisible(&vNeg, site: UInt64(2 * step + 1), examples: examples, random: &random) }
@@ -98,7 +100,7 @@ extension RBM {
         var v = chain!
         for step in 0 ..< steps {
             hiddenMeans(v, into: &hNeg)
-            sampleBernoulli(&hNeg, site: UInt64(2 * step), examples: examples, random: &random)
+            sampleHidden(&hNeg, site: UInt64(2 * step), examples: examples, random: &random, wholeHidden: &wholeHidden)
             visibleMeans(hNeg, into: &v)
             if !configuration.meanVisible { sampleVisible(&v, site: UInt64(2 * step + 1), examples: examples, random: &random) }
         }
@@ -183,6 +185,11 @@ extension RBM {
                     gU = Double(partial)
                 }
             }
+        }
+        if let partExchange { // each part's hidden units' share
+            var shares = [gU]
+            partExchange.sum(&shares)
+            gU = shares[0]
         }
         gradW.formProduct(noisy, backprop, transposeA: true, alpha: inverseS, beta: 1)
         gradC = backprop.sumOverRows() * inverseS

@@ -120,6 +120,12 @@ public struct RBM: UnsupervisedLearner {
     var preactivation = Tensor(zeros: [0, 0])
     /// dJ/dsigma of the last score-matching step.
     var gradSigma: Float = 0
+    /// A split RBM's link to its other parts (``SplitRBM``): this RBM then
+    /// holds the hidden units `hiddenBand` of the whole's `wholeHiddenCount`.
+    var partExchange: (any ModelPartExchange)?
+    var hiddenBand = 0 ..< 0, wholeHiddenCount = 0
+    /// A split RBM's hidden samples drawn at the whole layer's width.
+    var wholeHidden = Tensor(zeros: [0, 0])
 
     public var visibleCount: Int { configuration.visibleCount }
     public var hiddenCount: Int { configuration.hiddenCount }
@@ -178,6 +184,7 @@ public struct RBM: UnsupervisedLearner {
     package func visibleMeans(_ h: Tensor, into v: inout Tensor) {
         ensureShape(&v, h.rows, visibleCount)
         v.formProduct(h, weights, transposeB: true)
+        if let partExchange { v.withUnsafeMutableBufferPointer { partExchange.sum($0) } } // every part's hidden units' share
         v.addToEachRow(visibleBias)
         if configuration.visibleUnits == .binary { v.formSigmoid() }
     }
@@ -218,6 +225,27 @@ public struct RBM: UnsupervisedLearner {
         examples.forEachRow(of: &h, site: site) { $1.sampleBernoulli($0) }
     }
 
+    /// Hidden probabilities replaced by samples (``sampleBernoulli(_:site:examples:random:)``).
+    /// A split RBM draws them at the whole layer's width, its band's
+    /// probabilities in place, so each unit gets the draw it gets in one process.
+    /// `wholeHidden` is the whole-width buffer it uses.
+    func sampleHidden(_ h: inout Tensor, site: UInt64, examples: ExampleStreams?, random: inout RandomSource, wholeHidden: inout Tensor) {
+        guard partExchange != nil else { return sampleBernoulli(&h, site: site, examples: examples, random: &random) }
+        let (n, width, band) = (h.rows, wholeHiddenCount, hiddenBand)
+        ensureShape(&wholeHidden, n, width)
+        wholeHidden.withUnsafeMutableBufferPointer { w in
+            h.withUnsafeBufferPointer { p in
+                for r in 0 ..< n { (w.baseAddress! + r * width + band.lowerBound).update(from: p.baseAddress! + r * band.count, count: band.count) }
+            }
+        }
+        sampleBernoulli(&wholeHidden, site: site, examples: examples, random: &random)
+        h.withUnsafeMutableBufferPointer { p in
+            wholeHidden.withUnsafeBufferPointer { w in
+                for r in 0 ..< n { (p.baseAddress! + r * band.count).update(from: w.baseAddress! + r * width + band.lowerBound, count: band.count) }
+            }
+        }
+    }
+
     /// The hidden means of `x`: the features this layer passes up a stack.
     public func transform(_ x: Tensor) -> Tensor {
         var h = Tensor(zeros: [x.rows, hiddenCount])
@@ -232,6 +260,7 @@ public struct RBM: UnsupervisedLearner {
         let inverse = 1 / variance
         u.apply { fastSoftplus($0 * inverse) }
         var f = u.sumOverColumns() * -1
+        if let partExchange { f.withUnsafeMutableBufferPointer { partExchange.sum($0) } } // every part's hidden units' terms
         let b = visibleBias
         let gaussian = configuration.visibleUnits == .gaussian
         for i in 0 ..< v.rows {

@@ -22,19 +22,15 @@ public struct SplitAutoencoder: UnsupervisedLearner, PartitionedLearner {
     public let configuration: Autoencoder.Configuration
     /// This part's band: an autoencoder of the band's hidden units.
     public private(set) var band: Autoencoder
-    public let exchange: any ModelPartExchange
-    /// Every part's hidden units, in part order.
-    public let bands: [Range<Int>]
+    /// Every part's hidden units and the link to the other parts.
+    public let split: HiddenUnitBands
+    public var exchange: any ModelPartExchange { split.exchange }
 
     /// `whole` cut to `exchange`'s part. Throws when there are more parts than hidden units.
     public init(_ whole: Autoencoder, exchange: any ModelPartExchange) throws {
-        let hidden = whole.hiddenCount, parts = exchange.parts
-        guard parts >= 1, parts <= hidden else {
-            throw StrataError.invalidArgument(name: "model_parallel", reason: "\(parts) parts cannot split \(hidden) hidden units; the nearest valid choice is model_parallel: \(hidden)")
-        }
-        (configuration, self.exchange) = (whole.configuration, exchange)
-        bands = (0 ..< parts).map { $0 * hidden / parts ..< ($0 + 1) * hidden / parts }
-        band = whole.keepingHiddenUnits(bands[exchange.part])
+        configuration = whole.configuration
+        split = try HiddenUnitBands(hiddenCount: whole.hiddenCount, exchange: exchange)
+        band = whole.keepingHiddenUnits(split.mine)
         band.partExchange = exchange
     }
 
@@ -42,26 +38,7 @@ public struct SplitAutoencoder: UnsupervisedLearner, PartitionedLearner {
     public var hiddenCount: Int { configuration.hiddenCount }
     public var isPartial: Bool { true }
 
-    public func transform(_ x: Tensor) -> Tensor { allHidden(band.transform(x)) }
-
-    /// Every part's hidden values side by side, `(n, hidden)`, on every part (collective).
-    func allHidden(_ mine: Tensor) -> Tensor {
-        let n = mine.rows
-        var blocks = Tensor(zeros: [n * hiddenCount])
-        var out = Tensor(zeros: [n, hiddenCount])
-        blocks.withUnsafeMutableBufferPointer { b in
-            mine.withUnsafeBufferPointer { (b.baseAddress! + n * bands[exchange.part].lowerBound).update(from: $0.baseAddress!, count: $0.count) }
-            exchange.gatherBands(b, bands: bands.map { n * $0.lowerBound ..< n * $0.upperBound })
-            out.withUnsafeMutableBufferPointer { o in
-                for range in bands {
-                    for e in 0 ..< n {
-                        (o.baseAddress! + e * hiddenCount + range.lowerBound).update(from: b.baseAddress! + n * range.lowerBound + e * range.count, count: range.count)
-                    }
-                }
-            }
-        }
-        return out
-    }
+    public func transform(_ x: Tensor) -> Tensor { split.allHidden(band.transform(x)) }
 
     public mutating func trainStep(_ batch: Tensor, hyper: StepHyperparameters, random: inout RandomSource) throws -> Double {
         try band.trainStep(batch, hyper: hyper, random: &random)
@@ -104,29 +81,8 @@ public struct SplitAutoencoder: UnsupervisedLearner, PartitionedLearner {
 
     /// The whole autoencoder from every part's band: on every part, or on part 0 only (nil elsewhere). Collective.
     public func gathered(onEveryPart: Bool) -> Autoencoder? {
-        let tensors = band.splitTensors()
-        var whole: [String: Tensor] = [:]
-        for name in tensors.keys.sorted() {
-            let (tensor, axis) = tensors[name]!
-            whole[name] = gather(tensor, hiddenAxis: axis, everyPart: onEveryPart)
-        }
+        let whole = split.gathered(band.splitTensors(), everyPart: onEveryPart)
         guard onEveryPart || exchange.part == 0 else { return nil }
-        return Autoencoder(configuration: configuration, wholeTensors: whole, steps: band.optimizerState.steps)
-    }
-
-    /// `t` with this part's hidden units along `hiddenAxis` (0: rows, 1: columns; nil: alike on every part), made whole.
-    private func gather(_ t: Tensor, hiddenAxis: Int?, everyPart: Bool) -> Tensor {
-        guard let hiddenAxis else { return t }
-        // Columns are gathered as the rows of the transpose.
-        let rowsFirst = hiddenAxis == 0 ? t : t.transposed()
-        let width = rowsFirst.count / max(bands[exchange.part].count, 1)
-        var all = Tensor(zeros: [hiddenCount, width])
-        all.withUnsafeMutableBufferPointer { out in
-            rowsFirst.withUnsafeBufferPointer { (out.baseAddress! + bands[exchange.part].lowerBound * width).update(from: $0.baseAddress!, count: $0.count) }
-            let ranges = bands.map { $0.lowerBound * width ..< $0.upperBound * width }
-            if everyPart { exchange.gatherBands(out, bands: ranges) } else { exchange.gatherBandsOnFirstPart(out, bands: ranges) }
-        }
-        let shaped = t.rank == 1 ? all.reshaped([hiddenCount]) : all
-        return hiddenAxis == 0 ? shaped : shaped.transposed()
+        return Autoencoder(configurationJSON: encodeJSON(configuration), checkpointTensors: whole, adamSteps: band.optimizerState.steps)
     }
 }

@@ -2,6 +2,9 @@ import Foundation
 import StrataCore
 
 extension LocalFeatureStage {
+    /// Examples the monitor evaluates at once.
+    static let monitorChunk = 100
+
     /// One step of the update rule on `J` (``StepHyperparameters``: momentum,
     /// Nesterov or Adam, weight decay on both weight sets), then the decoder's
     /// norm limit. Returns the batch's `J`, summed over the parts. No random numbers are drawn.
@@ -17,10 +20,17 @@ extension LocalFeatureStage {
         return (reconstruction + Double(configuration.sparsityWeight) * sparsity) / Double(max(batch.rows, 1))
     }
 
-    /// `J` and its two terms (each a mean per example) on `x`; collective when split.
+    /// `J` and its two terms (each a mean per example) on `x`, evaluated
+    /// ``monitorChunk`` examples at a time (the step's buffers grow with the
+    /// examples evaluated at once; a stage's activations are positions x maps
+    /// per example); collective when split.
     public func monitor(_ x: Tensor, random: inout RandomSource) -> [String: Double] {
         var stage = self
-        let (reconstruction, sparsity) = stage.evaluate(x, gradients: false)
+        var (reconstruction, sparsity) = (0.0, 0.0)
+        for start in stride(from: 0, to: x.rows, by: Self.monitorChunk) {
+            let terms = stage.evaluate(x.rows(start ..< min(start + Self.monitorChunk, x.rows)), gradients: false)
+            (reconstruction, sparsity) = (reconstruction + terms.reconstruction, sparsity + terms.sparsity)
+        }
         let n = Double(max(x.rows, 1))
         return ["objective": (reconstruction + Double(configuration.sparsityWeight) * sparsity) / n,
                 "reconstruction_error": reconstruction / n, "pooled_sum": sparsity / n]

@@ -163,23 +163,37 @@ public enum Pretraining {
         if let world = MPIWorld.current, world.size > 1 || training.distributed != .synchronous { log("ranks: " + training.distributed.describe(ranks: world.size, shards: training.serverShards, maxStaleness: training.maxStaleness)) }
         var learner = try layer.makeLearner(visible: x.columns)
         if let split = try ModelParallel.split(training.modelParallel, world: MPIWorld.current) {
-            guard let autoencoder = learner as? Autoencoder else {
-                throw StrataError.invalidArgument(name: "model_parallel", reason: "splits an autoencoder by hidden units (or a local stage by image rows); a \(layer.kindName) trains whole on every rank")
-            }
-            let whole = learner.hiddenCount
-            learner = try SplitAutoencoder(autoencoder, exchange: split)
+            learner = try splitByHiddenUnits(learner, split, kindName: layer.kindName, batch: training.batchSize, log: log)
             trainer.world = split.replicas
-            log("split \(split.parts) ways by hidden units (\(split.replicas.size) replica\(split.replicas.size == 1 ? "" : "s")): "
-                + (0 ..< split.parts).map { "part \($0): units \($0 * whole / split.parts)-\(($0 + 1) * whole / split.parts - 1)" }.joined(separator: ", ")
-                + String(format: "; each step sums %.1f KB of reconstructions over the parts", Double(training.batchSize * x.columns * 4) / 1e3))
         }
         let report = try trainer.train(&learner, examples: x, validation: validation, resume: resume)
         // A split layer joins the stack whole (gathered on every part: the next layer's features need no more than its transform).
         if let split = learner as? SplitAutoencoder, let whole = split.gathered(onEveryPart: true) { learner = whole }
+        if let split = learner as? SplitRBM, let whole = split.gathered(onEveryPart: true) { learner = whole }
         let stack = try data.base.appending(learner)
         let stackPath = folder + "/stack.safetensors"
         try stack.write(to: stackPath)
         return Result(learner: learner, report: report, stack: stack, checkpointPath: trainer.checkpointPath, monitorPath: trainer.monitorPath, stackPath: stackPath)
+    }
+
+    /// `learner` cut to this process's band of hidden units (an autoencoder or
+    /// an RBM; K-means is refused), the split logged: each part's units and what the parts sum per step.
+    static func splitByHiddenUnits(_ learner: any UnsupervisedLearner, _ split: ModelParallel, kindName: String, batch: Int,
+                                   log: StageLog) throws -> any UnsupervisedLearner {
+        let (whole, visible) = (learner.hiddenCount, learner.visibleCount)
+        let part: any UnsupervisedLearner, sums: String
+        switch learner {
+        case let autoencoder as Autoencoder:
+            (part, sums) = (try SplitAutoencoder(autoencoder, exchange: split), "each step sums")
+        case let rbm as RBM:
+            (part, sums) = (try SplitRBM(rbm, exchange: split), "each Gibbs step sums")
+        default:
+            throw StrataError.invalidArgument(name: "model_parallel", reason: "splits an autoencoder or an RBM by hidden units (or a local stage by image rows); a \(kindName) trains whole on every rank")
+        }
+        log("split \(split.parts) ways by hidden units (\(split.replicas.size) replica\(split.replicas.size == 1 ? "" : "s")): "
+            + (0 ..< split.parts).map { "part \($0): units \($0 * whole / split.parts)-\(($0 + 1) * whole / split.parts - 1)" }.joined(separator: ", ")
+            + String(format: "; %@ %.1f KB of reconstructions over the parts", sums, Double(batch * visible * 4) / 1e3))
+        return part
     }
 
     /// Prepares the input and trains the layer: `strata pretrain` as a library call.
