@@ -65,14 +65,10 @@ struct TrainingOptions: ParsableArguments {
     var checkpointEvery: String?
     @Option(help: "Training examples (a fixed seeded subset) the monitor evaluates each epoch (default \(TrainingConfiguration().monitorExamples)).")
     var monitorExamples: String?
-    @Option(help: ArgumentHelp("Split an autoencoder over P processes by hidden units (under mpirun -np P, or R x P for R replicas): each holds 1/P of the weights.",
-                               valueName: "P"))
-    var modelParallel: String?
 
     var settings: [String: String?] {
         sgd.settings.merging(["lr_schedule": lrSchedule, "momentum_start": momentumStart, "early_stopping": earlyStopping, "prop_decrease": propDecrease,
-                              "patience": patience, "checkpoint_every": checkpointEvery, "monitor_examples": monitorExamples,
-                              "model_parallel": modelParallel]) { a, _ in a }
+                              "patience": patience, "checkpoint_every": checkpointEvery, "monitor_examples": monitorExamples]) { a, _ in a }
     }
 }
 

@@ -38,12 +38,15 @@ struct SGDOptions: ParsableArguments {
     var serverShards: String?
     @Option(help: "Downpour: drop a push computed on parameters more than N server updates old, and refetch (default 0: pushes of any age count).")
     var maxStaleness: String?
+    @Option(help: ArgumentHelp("Split the model over P processes by hidden units (under mpirun -np P, or R x P for R replicas): each holds 1/P of the weights. An autoencoder or an RBM (pretrain), a network's hidden layers (finetune); default 1.",
+                               valueName: "P"))
+    var modelParallel: String?
 
     var settings: [String: String?] {
         ["batch_size": batchSize, "learning_rate": learningRate, "optimizer": optimizer, "momentum": momentum, "final_momentum": finalMomentum,
          "momentum_saturate": momentumSaturate, "weight_decay": weightDecay, "epochs": epochs, "divergence_factor": divergenceFactor,
          "random_per_example": randomPerExample ? "true" : nil, "distributed": distributed,
          "checkpoint_every_steps": checkpointEverySteps,
-         "server_shards": serverShards, "max_staleness": maxStaleness]
+         "server_shards": serverShards, "max_staleness": maxStaleness, "model_parallel": modelParallel]
     }
 }

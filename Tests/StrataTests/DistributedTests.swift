@@ -48,13 +48,16 @@ struct DistributedTests {
     }
 
     /// The largest difference between the two files' tensors, relative to the largest magnitude of each.
-    static func relativeDifference(_ a: String, _ b: String) throws -> Float {
+    /// The largest difference between two files' tensors, relative to each
+    /// tensor's largest value (at least `floor`: a tensor of rounding noise,
+    /// such as a bias that batch normalization cancels, is measured against it).
+    static func relativeDifference(_ a: String, _ b: String, floor: Float = 1e-12) throws -> Float {
         let (x, y) = (try SafeTensors.read(a), try SafeTensors.read(b))
         #expect(Set(x.tensors.keys) == Set(y.tensors.keys))
         var worst: Float = 0
         for (name, tensor) in x.tensors {
             guard let other = y.tensors[name], other.shape == tensor.shape, tensor.count > 0 else { Issue.record("\(name) differs in shape"); continue }
-            let scale = max(tensor.scalars.map(abs).max() ?? 0, 1e-12)
+            let scale = max(tensor.scalars.map(abs).max() ?? 0, floor)
             let difference = zip(tensor.scalars, other.scalars).map { abs($0 - $1) }.max() ?? 0
             worst = max(worst, difference / scale)
         }

@@ -20,15 +20,43 @@ public struct HiddenUnitBands: Sendable {
         bands = (0 ..< parts).map { $0 * hiddenCount / parts ..< ($0 + 1) * hiddenCount / parts }
     }
 
+    init(exchange: any ModelPartExchange, bands: [Range<Int>], hiddenCount: Int) {
+        (self.exchange, self.bands, self.hiddenCount) = (exchange, bands, hiddenCount)
+    }
+
+    /// These bands counted in `k` values per unit (a maxout unit's pieces, which lie side by side).
+    public func scaled(by k: Int) -> HiddenUnitBands {
+        HiddenUnitBands(exchange: exchange, bands: bands.map { $0.lowerBound * k ..< $0.upperBound * k }, hiddenCount: hiddenCount * k)
+    }
+
     /// This part's units.
     public var mine: Range<Int> { bands[exchange.part] }
+
+    /// This part's columns of `whole` `(n, hidden)` into `out` `(n, band)`, which is reused.
+    public func takeMine(of whole: Tensor, into out: inout Tensor) {
+        let (n, band) = (whole.rows, mine)
+        ensureShape(&out, n, band.count)
+        out.withUnsafeMutableBufferPointer { o in
+            whole.withUnsafeBufferPointer { w in
+                for r in 0 ..< n { (o.baseAddress! + r * band.count).update(from: w.baseAddress! + r * hiddenCount + band.lowerBound, count: band.count) }
+            }
+        }
+    }
 
     /// Every part's hidden values side by side, `(n, hidden)`, on every part,
     /// from this part's `(n, band)`. Collective.
     public func allHidden(_ own: Tensor) -> Tensor {
+        var (out, blocks) = (Tensor(zeros: [0, 0]), Tensor(zeros: [0]))
+        allHidden(own, into: &out, blocks: &blocks)
+        return out
+    }
+
+    /// ``allHidden(_:)`` into `out`, with `blocks` (the parts' values as they
+    /// arrive, part after part): both reused from step to step.
+    public func allHidden(_ own: Tensor, into out: inout Tensor, blocks: inout Tensor) {
         let n = own.rows
-        var blocks = Tensor(zeros: [n * hiddenCount])
-        var out = Tensor(zeros: [n, hiddenCount])
+        ensureShape(&out, n, hiddenCount)
+        if blocks.count != n * hiddenCount { blocks = Tensor(zeros: [n * hiddenCount]) }
         blocks.withUnsafeMutableBufferPointer { b in
             own.withUnsafeBufferPointer { (b.baseAddress! + n * mine.lowerBound).update(from: $0.baseAddress!, count: $0.count) }
             exchange.gatherBands(b, bands: bands.map { n * $0.lowerBound ..< n * $0.upperBound })
@@ -40,7 +68,6 @@ public struct HiddenUnitBands: Sendable {
                 }
             }
         }
-        return out
     }
 
     /// `t`, this part's units along `hiddenAxis` (0: rows, 1: columns; nil:

@@ -63,14 +63,17 @@ extension SoftmaxNetwork {
             }
             a = activations[l]
             if hiddenDropout > 0 {
-                ensureShape(&masks[l], n, layer.outputCount)
-                dropoutMask(&masks[l], rate: hiddenDropout, site: UInt64(l + 1), examples: examples, random: &random)
+                hiddenDropoutMask(layer: l, rows: n, rate: hiddenDropout, examples: examples, random: &random)
                 droppedActivations[l].formElementwiseProduct(activations[l], masks[l])
                 a = droppedActivations[l]
             }
+            if let split, l + 1 < hidden.count { // the next layer reads every part's units
+                split.units[l].allHidden(a, into: &gatheredActivations[l], blocks: &gatherBlocks)
+                a = gatheredActivations[l]
+            }
         }
         layerInputs.append(a)
-        output.forward(a, into: &logits)
+        outputLogits(a, into: &logits)
         // Loss, and delta = (p - onehot) / n (with the teacher's term when distilling).
         var (loss, delta) = Self.outputLoss(logits: logits, labels: labels, distillation: distillation)
         // Backward.
@@ -80,8 +83,16 @@ extension SoftmaxNetwork {
             weightGradients[l].formProduct(layerInputs[l], delta, transposeA: true)
             delta.sumOverRows(into: &biasGradients[l])
             guard l > 0 else { break }
-            ensureShape(&lowerDeltas[l - 1], n, layers[l].weights.rows)
-            lowerDeltas[l - 1].formProduct(delta, layers[l].weights, transposeB: true)
+            if let split, l < hidden.count {
+                // Each part's share of the delta below, summed; each keeps its band.
+                ensureShape(&wholeDelta, n, layers[l].weights.rows)
+                wholeDelta.formProduct(delta, layers[l].weights, transposeB: true)
+                wholeDelta.withUnsafeMutableBufferPointer { split.exchange.sum($0) }
+                split.units[l - 1].takeMine(of: wholeDelta, into: &lowerDeltas[l - 1])
+            } else {
+                ensureShape(&lowerDeltas[l - 1], n, layers[l].weights.rows)
+                lowerDeltas[l - 1].formProduct(delta, layers[l].weights, transposeB: true)
+            }
             if hiddenDropout > 0 { lowerDeltas[l - 1].multiply(by: masks[l - 1]) }
             if layers[l - 1].pieces > 1 {
                 // Maxout: the gradient goes to each unit's winning piece.
@@ -108,7 +119,7 @@ extension SoftmaxNetwork {
     mutating func prepareStepBuffers() {
         if activations.count != hidden.count {
             activations = hidden.map { _ in Tensor(zeros: [0, 0]) }
-            (masks, droppedActivations, lowerDeltas, pieceDeltas) = (activations, activations, activations, activations)
+            (masks, droppedActivations, lowerDeltas, pieceDeltas, gatheredActivations) = (activations, activations, activations, activations, activations)
         }
         if weightGradients.count != hidden.count + 1 {
             weightGradients = (hidden + [output]).map { _ in Tensor(zeros: [0, 0]) }
@@ -142,9 +153,25 @@ extension SoftmaxNetwork {
             if l < hidden.count {
                 Self.update(&hidden[l], index: l, gradient: grads[l], velocity: &velocities[l], state: &optimizerState, hyper, maxColumnNorm: settings.maxColumnNorm)
             } else {
-                Self.update(&output, index: l, gradient: grads[l], velocity: &velocities[l], state: &optimizerState, hyper, maxColumnNorm: settings.maxColumnNorm)
+                // A split softmax layer's columns are spread over the parts: their norms are summed first.
+                Self.update(&output, index: l, gradient: grads[l], velocity: &velocities[l], state: &optimizerState, hyper,
+                            maxColumnNorm: split == nil ? settings.maxColumnNorm : nil)
+                if let split, let limit = settings.maxColumnNorm { limitOutputColumnNorms(to: limit, over: split.exchange) }
             }
         }
+    }
+
+    /// Hidden layer `l`'s dropout mask for `rows` examples into `masks[l]`;
+    /// a split network's drawn at the layer's whole width and cut to its band,
+    /// so each unit gets the number it gets in one process.
+    private mutating func hiddenDropoutMask(layer l: Int, rows n: Int, rate: Float, examples: ExampleStreams?, random: inout RandomSource) {
+        guard let split else {
+            ensureShape(&masks[l], n, hidden[l].outputCount)
+            return dropoutMask(&masks[l], rate: rate, site: UInt64(l + 1), examples: examples, random: &random)
+        }
+        ensureShape(&wholeMask, n, split.units[l].hiddenCount)
+        dropoutMask(&wholeMask, rate: rate, site: UInt64(l + 1), examples: examples, random: &random)
+        split.units[l].takeMine(of: wholeMask, into: &masks[l])
     }
 
     /// `x W + b` into `z` (all of a maxout layer's pieces), normalized with the batch's statistics when the layer has batch norm.

@@ -40,6 +40,11 @@ public struct SoftmaxNetwork: Sendable {
     var lowerDeltas: [Tensor] = []
     var pieceDeltas: [Tensor] = []
     var logits = Tensor(zeros: [0, 0])
+    /// How this network is split across processes by hidden units (``NetworkSplit``); nil: whole.
+    public package(set) var split: NetworkSplit?
+    // A split network's whole-width buffers: each layer's gathered output, a mask, a delta, the gather's blocks.
+    var gatheredActivations: [Tensor] = []
+    var wholeMask = Tensor(zeros: [0, 0]), wholeDelta = Tensor(zeros: [0, 0]), gatherBlocks = Tensor(zeros: [0])
 
     /// A network over `hidden` (may be empty: multinomial logistic regression)
     /// with a new softmax layer of `classes` outputs, weights uniform in `±irange`.
@@ -121,8 +126,9 @@ public struct SoftmaxNetwork: Sendable {
         while start < x.rows {
             let end = min(start + batchSize, x.rows)
             var a = x.rows(start ..< end)
-            for layer in layers { a = layer.forward(a) }
-            var z = output.forward(a)
+            for (l, layer) in layers.enumerated() { a = nextInput(layer.forward(a), layer: l) }
+            var z = Tensor(zeros: [0, 0])
+            outputLogits(a, into: &z)
             softmaxRows(&z)
             out.withUnsafeMutableBufferPointer { dst in
                 z.withUnsafeBufferPointer { (dst.baseAddress! + start * classCount).update(from: $0.baseAddress!, count: $0.count) }

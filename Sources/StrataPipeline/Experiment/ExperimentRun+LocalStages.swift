@@ -57,8 +57,10 @@ extension ExperimentRun {
         var steps = ["data: \(experiment.images.dataset)\(experiment.images.limit.map { ", first \($0) images" } ?? ""), each image standardized"]
         for (i, stage) in local.stages.enumerated() { steps.append("stage \(i + 1): \(stage.summary)") }
         if local.modelParallel > 1 { steps.append("model parallel: each stage split \(local.modelParallel) ways by image rows (mpirun -np \(local.modelParallel) or a multiple)") }
-        steps.append("then: filters at their positions, " + (local.singleUnit ? "the single-unit test (best pixel, random weights), top images, optimal stimuli, " : "")
-                     + "a linear SVM on the top stage (C from \(local.cGrid.map { String(format: "%g", $0) }.joined(separator: ", ")))")
+        let svm = "a linear SVM on the top stage (C from \(local.cGrid.map { String(format: "%g", $0) }.joined(separator: ", ")))"
+        let then = ["filters at their positions"] + (local.singleUnit ? ["the single-unit test (best pixel, random weights), top images, optimal stimuli"] : [])
+            + (local.svm ? [svm] : [])
+        steps.append("then: " + then.joined(separator: ", "))
         steps.append("outputs: \(folder)")
         return steps
     }

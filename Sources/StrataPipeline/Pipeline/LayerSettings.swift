@@ -132,8 +132,7 @@ public struct LayerSettings: Sendable {
 
 extension TrainingConfiguration {
     /// Every key of the training loop.
-    public static let keys = minibatchSGDKeys + ["lr_schedule", "momentum_start", "early_stopping", "prop_decrease", "patience", "checkpoint_every", "monitor_examples",
-                                                 "model_parallel"]
+    public static let keys = minibatchSGDKeys + ["lr_schedule", "momentum_start", "early_stopping", "prop_decrease", "patience", "checkpoint_every", "monitor_examples"]
 
     /// The training loop's settings from `s` (defaults for what is not given), validated.
     public static func read(from s: SettingSource) throws -> TrainingConfiguration {
@@ -148,7 +147,6 @@ extension TrainingConfiguration {
         }
         if let v = try s.positive("checkpoint_every", s.int) { t.checkpointEvery = v }
         if let v = try s.positive("monitor_examples", s.int) { t.monitorExamples = v }
-        if let v = try s.positive("model_parallel", s.int) { t.modelParallel = v }
         if let channel = try s.text("early_stopping") {
             var rule = EarlyStopping(channel: channel)
             if let v = try s.float("prop_decrease") { rule.proportionalDecrease = v }

@@ -70,6 +70,7 @@ extension SoftmaxFineTuning {
         if let note { log(note) }
         var tuner = FineTuner(configuration: training, folder: s.folder)
         (tuner.showProgress, tuner.resume, tuner.target) = (showProgress, s.resume, s.target)
+        try splitByHiddenUnits(&tuner, network: network, log: log)
         let report = try tuner.train(&network, examples: rest, labels: Array(trainLabels[..<split]),
                                      validationX: held, validationLabels: Array(trainLabels[split...]))
         var contract = InputContract()

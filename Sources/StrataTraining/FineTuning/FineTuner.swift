@@ -28,6 +28,9 @@ public struct FineTuner: Sendable {
     /// The ranks this run trains across (``GradientAverage``): by default the
     /// job `mpirun` started this process in; nil or one rank: one process.
     public var world: MPIWorld? = MPIWorld.current
+    /// The network split by hidden units over this job's parts (``NetworkSplit``;
+    /// set ``world`` to its replicas); nil: whole on every rank.
+    public var modelSplit: ModelParallel?
 
     public init(configuration: FineTuningConfiguration, folder: String) {
         (self.configuration, self.folder) = (configuration, folder)
@@ -92,7 +95,8 @@ public struct FineTuner: Sendable {
         defer { network = run.network }
         try run.recordStart()
         try EpochLoop.run(&run)
-        run.network = run.best
+        // A split network's best is gathered whole on every part: what the caller saves and predicts with.
+        run.network = run.best.gathered(onEveryPart: true) ?? run.best
         return Report(epochs: run.state.epoch, bestEpoch: run.state.bestEpoch, bestValidationError: run.state.bestError ?? 1,
                       seconds: run.secondsBefore + Date().timeIntervalSince(run.start), log: run.log, targetReached: run.targetReached)
     }
@@ -115,6 +119,9 @@ public struct FineTuner: Sendable {
             guard !configuration.optimizer.isLBFGS else {
                 throw StrataError.invalidArgument(name: "target", reason: "is measured in minibatch updates, which lbfgs does not make; its monitor gives the validation error after every iteration")
             }
+        }
+        if modelSplit != nil, configuration.optimizer.isLBFGS {
+            throw StrataError.invalidArgument(name: "model_parallel", reason: "splits minibatch training; L-BFGS trains a whole network on every rank (its ranks share the batch)")
         }
         guard x.rows > 0, validationX.rows > 0 else { throw StrataError.invalidArgument(name: "fine-tuning data", reason: "training and validation sets must not be empty") }
         try AtomicFile.makeFolder(folder)

@@ -161,7 +161,7 @@ struct FineTuningCheckpoint {
     func differences(from asked: FineTuningConfiguration) -> [String] {
         var saved = configuration
         (saved.maxEpochs, saved.checkpointEverySteps) = (asked.maxEpochs, asked.checkpointEverySteps)
-        (saved.serverShards, saved.maxStaleness) = (asked.serverShards, asked.maxStaleness)
+        (saved.serverShards, saved.maxStaleness, saved.modelParallel) = (asked.serverShards, asked.maxStaleness, asked.modelParallel)
         guard saved != asked else { return [] }
         let a = Mirror(reflecting: saved).children, b = Mirror(reflecting: asked).children
         return zip(a, b).compactMap { x, y in

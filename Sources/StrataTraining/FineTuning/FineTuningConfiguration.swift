@@ -50,6 +50,8 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
     public var serverShards = 1
     /// See ``MinibatchSGDSettings/maxStaleness`` (not saved).
     public var maxStaleness = 0
+    /// See ``MinibatchSGDSettings/modelParallel`` (not saved).
+    public var modelParallel = 1
     /// A saved classifier whose softened outputs the network also learns from (``Distillation``); nil: labels only.
     public var teacher: String?
     /// The distillation temperature `T`.

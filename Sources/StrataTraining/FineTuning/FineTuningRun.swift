@@ -44,6 +44,9 @@ struct FineTuningRun: EpochTask {
             let saved = try tuner.resumable(like: self.network, identity: identity)
             (self.network, best, state, savedLBFGS, savedAccumulators, log) = (saved.network, saved.best, saved.state, saved.lbfgs, saved.accumulators, saved.log)
         }
+        if let split = tuner.modelSplit { // each part keeps its band of the hidden units (a resumed run's cut from the whole)
+            (self.network, best) = (try self.network.splitting(split), try best.splitting(split))
+        }
         random = RandomSource(state: state.random)
         let monitorRows = EpochLoop.monitorRows(count: configuration.monitorExamples, of: x.rows, seed: configuration.seed)
         (monitorX, monitorLabels) = (try x.gatherRows(monitorRows), monitorRows.map { labels[$0] })
@@ -179,6 +182,9 @@ struct FineTuningRun: EpochTask {
     mutating func writeCheckpoint(_ state: FineTuningState, stoppedEpoch: (lossSum: Double, batches: Int)?) throws {
         var saved = state
         if let stoppedEpoch { (saved.epochLossSum, saved.epochBatches) = (stoppedEpoch.lossSum, stoppedEpoch.batches) }
+        // A split network is written whole by its first part (gathered there); the other parts write nothing.
+        let (wholeNetwork, wholeBest) = (network.gathered(onEveryPart: false), best.gathered(onEveryPart: false)) // both collective, on every part
+        guard let network = wholeNetwork, let best = wholeBest else { return }
         try FineTuningCheckpoint(network: network, best: best, configuration: configuration, state: saved, lbfgs: stoppedEpoch == nil ? lbfgs?.solver : nil,
                                  downpourAccumulators: downpour?.accumulators).write(to: plan.checkpointPath)
     }

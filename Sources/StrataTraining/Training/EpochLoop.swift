@@ -44,6 +44,11 @@ public protocol MinibatchSGDSettings {
     /// Downpour: a push computed on parameters more than this many server
     /// updates old is dropped and the replica refetches (0: any age; not saved).
     var maxStaleness: Int { get set }
+    /// The model split over this many processes of each replica by hidden
+    /// units (``SplitAutoencoder``, ``SplitRBM``, a network's ``NetworkSplit``).
+    /// Not saved: a split run's checkpoint is the one process's, and resumes
+    /// on any number of parts.
+    var modelParallel: Int { get set }
 }
 
 extension MinibatchSGDSettings {
@@ -76,12 +81,12 @@ func decodeIfPresent<Key: CodingKey, T: Decodable>(_ c: KeyedDecodingContainer<K
 }
 
 /// The keys ``MinibatchSGDSettings/readMinibatchSGD(from:)`` reads.
-public let minibatchSGDKeys = ["batch_size", "learning_rate", "momentum", "final_momentum", "momentum_saturate", "weight_decay", "epochs", "divergence_factor", "optimizer", "random_per_example", "distributed", "checkpoint_every_steps", "server_shards", "max_staleness"]
+public let minibatchSGDKeys = ["batch_size", "learning_rate", "momentum", "final_momentum", "momentum_saturate", "weight_decay", "epochs", "divergence_factor", "optimizer", "random_per_example", "distributed", "checkpoint_every_steps", "server_shards", "max_staleness", "model_parallel"]
 
 extension MinibatchSGDSettings {
     /// Reads `batch_size`, `learning_rate`, `momentum` (the ramp's start),
     /// `final_momentum`, `momentum_saturate`, `weight_decay`, `epochs`, `divergence_factor`, `optimizer`,
-    /// `random_per_example`, `distributed`, `server_shards`, `max_staleness` and `checkpoint_every_steps`.
+    /// `random_per_example`, `distributed`, `server_shards`, `max_staleness`, `model_parallel` and `checkpoint_every_steps`.
     public mutating func readMinibatchSGD(from s: SettingSource) throws {
         if let v = try s.positive("batch_size", s.int) { batchSize = v }
         if let v = try s.positive("learning_rate", s.float) { learningRate = v }
@@ -106,6 +111,7 @@ extension MinibatchSGDSettings {
             guard v >= 0 else { throw s.failure("max_staleness", "must not be negative (0: pushes of any age count), found \(v)") }
             maxStaleness = v
         }
+        if let v = try s.positive("model_parallel", s.int) { modelParallel = v }
         if distributed == .synchronous {
             try s.refuse(["server_shards", "max_staleness"], "sets Downpour's parameter server; synchronous training has none (distributed: async:FETCH:PUSH)")
         }

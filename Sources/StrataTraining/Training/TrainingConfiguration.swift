@@ -73,9 +73,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable, MinibatchSGDS
     public var checkpointEverySteps = 0
     /// See ``MinibatchSGDSettings/serverShards`` (not saved).
     public var serverShards = 1
-    /// Split the layer over this many processes of each replica, by hidden
-    /// units (an autoencoder: ``SplitAutoencoder``). Not saved: a split run's
-    /// checkpoint is the one process's, and resumes on any number of parts.
+    /// See ``MinibatchSGDSettings/modelParallel`` (not saved).
     public var modelParallel = 1
     /// See ``MinibatchSGDSettings/maxStaleness`` (not saved).
     public var maxStaleness = 0
