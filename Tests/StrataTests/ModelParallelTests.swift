@@ -51,14 +51,14 @@ import Testing
 /// One model split across `mpirun` ranks (``ModelParallel``) trains as one process does, to the bit.
 @Suite(.serialized, .needsBuiltTool, .needsMPIRun) struct ModelParallelTests {
     /// 60 labeled 16x16 images and a two-stage experiment over them: 3 steps of 20 per epoch.
-    static func prepare(_ folder: TemporaryFolder, optimizer: String = "adam", epochs: Int = 1, stages: Int = 2) throws -> String {
+    static func prepare(_ folder: TemporaryFolder, optimizer: String = "adam", epochs: Int = 1, stages: Int = 2, distributed: String = "sync") throws -> String {
         var random = RandomSource(seed: 9)
         for i in 0 ..< 60 {
             let label = i % 2
             let pixels = (0 ..< 256).map { p in UInt8(((p / 16 < 8) == (label == 0)) ? 170 : 50) &+ UInt8(truncatingIfNeeded: random.next() % 70) }
             try PNGImage(width: 16, height: 16, channels: 1, pixels: pixels).write(to: folder.file("images/class\(label)/\(i).png"))
         }
-        let training = "{batch_size: 20, learning_rate: 0.01, optimizer: \(optimizer), epochs: \(epochs)}"
+        let training = "{batch_size: 20, learning_rate: 0.01, optimizer: \(optimizer), epochs: \(epochs), distributed: \(distributed)}"
         let yaml = """
             name: split
             dataset: {name: images}
@@ -103,6 +103,23 @@ import Testing
         let difference = try DistributedTests.relativeDifference(folder.file("r2p1/stack.safetensors"), folder.file("r2p2/stack.safetensors"))
         print("R = 2, P = 2 against R = 2, P = 1: largest relative difference \(difference)")
         #expect(difference <= 1e-5)
+    }
+
+    /// DistBelief's layout with Downpour SGD: two replicas of a two-part
+    /// model, each replica's parts fetching and pushing their own bands at the
+    /// parameter server. Asynchronous, so not compared to a number: it must
+    /// finish and lower the objective.
+    @Test func downpourReplicasOfSplitModelsTrain() throws {
+        let folder = TemporaryFolder()
+        let file = try Self.prepare(folder, optimizer: "momentum", epochs: 3, stages: 1, distributed: "async:1:1")
+        let run = try MPIRun.run(ranks: 4, ["train", file, "--out", "downpour", "--model-parallel", "2", "--threads", "1"], in: folder.path)
+        #expect(run.status == 0, "\(run.output)")
+        #expect(run.output.contains("(2 replicas)"), "\(run.output)")
+        let rows = try MonitorLog.read(folder.file("downpour/stage1/monitor.jsonl")).rows
+        let objectives = rows.compactMap { $0["train_objective"] }
+        print("Downpour over 2 replicas of 2 parts: objective by epoch \(objectives)")
+        #expect(objectives.count == 4 && objectives.last! < objectives.first!, "\(objectives)")
+        #expect(FileManager.default.fileExists(atPath: folder.file("downpour/stack.safetensors")))
     }
 
     @Test func aSplitResumesWholeOnAnotherNumberOfParts() throws {

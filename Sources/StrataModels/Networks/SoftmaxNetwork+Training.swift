@@ -83,16 +83,7 @@ extension SoftmaxNetwork {
             weightGradients[l].formProduct(layerInputs[l], delta, transposeA: true)
             delta.sumOverRows(into: &biasGradients[l])
             guard l > 0 else { break }
-            if let split, l < hidden.count {
-                // Each part's share of the delta below, summed; each keeps its band.
-                ensureShape(&wholeDelta, n, layers[l].weights.rows)
-                wholeDelta.formProduct(delta, layers[l].weights, transposeB: true)
-                wholeDelta.withUnsafeMutableBufferPointer { split.exchange.sum($0) }
-                split.units[l - 1].takeMine(of: wholeDelta, into: &lowerDeltas[l - 1])
-            } else {
-                ensureShape(&lowerDeltas[l - 1], n, layers[l].weights.rows)
-                lowerDeltas[l - 1].formProduct(delta, layers[l].weights, transposeB: true)
-            }
+            passDown(delta, through: layers[l], index: l)
             if hiddenDropout > 0 { lowerDeltas[l - 1].multiply(by: masks[l - 1]) }
             if layers[l - 1].pieces > 1 {
                 // Maxout: the gradient goes to each unit's winning piece.
@@ -112,6 +103,20 @@ extension SoftmaxNetwork {
         }
         let grads = (0 ..< layers.count).map { (weights: weightGradients[$0], bias: biasGradients[$0]) }
         return (loss, grads)
+    }
+
+    /// `delta W^T` of layer `l` (`layer`) into `lowerDeltas[l - 1]`: the delta
+    /// of the layer below's outputs. When split, each part's share over the
+    /// whole layer below is summed over the parts, and each keeps its band.
+    private mutating func passDown(_ delta: Tensor, through layer: DenseLayer, index l: Int) {
+        guard let split, l < hidden.count else {
+            ensureShape(&lowerDeltas[l - 1], delta.rows, layer.weights.rows)
+            return lowerDeltas[l - 1].formProduct(delta, layer.weights, transposeB: true)
+        }
+        ensureShape(&wholeDelta, delta.rows, layer.weights.rows)
+        wholeDelta.formProduct(delta, layer.weights, transposeB: true)
+        wholeDelta.withUnsafeMutableBufferPointer { split.exchange.sum($0) }
+        split.units[l - 1].takeMine(of: wholeDelta, into: &lowerDeltas[l - 1])
     }
 
     /// The step's buffers, one per layer, made when the layer count changes

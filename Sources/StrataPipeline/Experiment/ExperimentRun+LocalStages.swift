@@ -32,9 +32,8 @@ extension ExperimentRun {
     /// their pictures, the single-unit test and the SVM, with `report.txt`.
     func runLocalStages(_ local: HighLevelFeatures.Settings, log: @escaping StageLog) throws -> Outcome {
         let start = Date()
-        final class Lines: @unchecked Sendable { var all: [String] = [] }
-        let lines = Lines()
-        let say: StageLog = { log($0); lines.all.append($0) }
+        let lines = ReportLines()
+        let say = lines.keeping(log)
         var s = local
         (s.images, s.validation, s.folder, s.resume, s.showProgress) = (experiment.images, experiment.validation, folder, resume, showProgress)
         let result = try HighLevelFeatures.run(s, compute: compute, log: say)
@@ -46,8 +45,7 @@ extension ExperimentRun {
         say(String(format: "done in %.1f s", Date().timeIntervalSince(start)))
         for (_, path) in files { say("  \(path)") }
         if writes {
-            try AtomicFile.write(Data((lines.all.joined(separator: "\n") + "\n").utf8), to: folder + "/report.txt")
-            log("report: \(folder)/report.txt")
+            try lines.write(to: folder, log: log)
         }
         return Outcome(files: files, lines: lines.all, stack: try LayerStack(layers: result.stages), accuracies: result.svmTestAccuracy.isNaN ? [:] : ["svm": result.svmTestAccuracy])
     }

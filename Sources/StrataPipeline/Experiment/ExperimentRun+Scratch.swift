@@ -18,9 +18,8 @@ extension ExperimentRun {
         guard case .softmax(let configuration, _)? = e.finetune else {
             throw StrataError.invalidArgument(name: "finetune", reason: "a network from a random start is trained by a softmax stage")
         }
-        final class Lines: @unchecked Sendable { var all: [String] = [] }
-        let lines = Lines()
-        let say: StageLog = { log($0); lines.all.append($0) }
+        let lines = ReportLines()
+        let say = lines.keeping(log)
         try AtomicFile.makeFolder(folder)
         var s = SoftmaxFineTuning.Settings(network: network, images: e.images)
         (s.validation, s.training, s.folder, s.labelsPerClass) = (e.validation, configuration, folder + "/finetune", e.labelsPerClass)
@@ -32,8 +31,7 @@ extension ExperimentRun {
         if e.outputs.monitor { files.append(try writeMonitorChart([("finetune", result.report.log)], say: say)) }
         say(String(format: "done in %.1f s", Date().timeIntervalSince(start)))
         for (name, path) in files { say("\(name)  \(path)") }
-        try AtomicFile.write(Data((lines.all.joined(separator: "\n") + "\n").utf8), to: folder + "/report.txt")
-        log("report: \(folder)/report.txt")
+        try lines.write(to: folder, log: log)
         return Outcome(files: files, lines: lines.all, stack: try LayerStack(), accuracies: ["finetune": result.evaluation.confusion.accuracy])
     }
 }

@@ -132,9 +132,8 @@ public struct ExperimentRun {
         let start = Date()
         let e = experiment
         compute.apply()
-        final class Lines: @unchecked Sendable { var all: [String] = [] }
-        let lines = Lines()
-        let say: StageLog = { log($0); lines.all.append($0) }
+        let lines = ReportLines()
+        let say = lines.keeping(log)
         try AtomicFile.makeFolder(folder)
         var data = try Pretraining.prepare(.images(e.images, patches: e.patches), preprocessing: e.preprocessing, patchSeed: e.seed)
         say("\(data.examples.rows) training examples of \(data.examples.columns) values: \(data.summary)")
@@ -181,8 +180,7 @@ public struct ExperimentRun {
         say(String(format: "done in %.1f s", Date().timeIntervalSince(start)))
         let width = files.map(\.name.count).max() ?? 0
         for (name, path) in files { say("\(name.padding(toLength: width, withPad: " ", startingAt: 0))  \(path)") }
-        try AtomicFile.write(Data((lines.all.joined(separator: "\n") + "\n").utf8), to: folder + "/report.txt")
-        log("report: \(folder)/report.txt")
+        try lines.write(to: folder, log: log)
         return Outcome(files: files, lines: lines.all, stack: top.stack, accuracies: accuracies)
     }
 
