@@ -19,10 +19,14 @@ import Testing
 enum ExportFixtures {
     static let geometry = ImageGeometry(height: 12, width: 12)
 
-    /// `count` raw images, whole values in 0...255 (the fixtures' contract scales them by 1/255).
-    static func images(_ count: Int, seed: UInt64 = 7) -> Tensor {
+    /// Color images, channel planes one after the other (CIFAR-10's layout).
+    static let colorGeometry = ImageGeometry(height: 8, width: 8, channels: 3)
+
+    /// `count` raw images of `size` values (the gray fixtures' by default),
+    /// whole values in 0...255 (the fixtures' contract scales them by 1/255).
+    static func images(_ count: Int, seed: UInt64 = 7, size: Int = geometry.size) -> Tensor {
         var random = RandomSource(seed: seed)
-        var x = Tensor.uniform(shape: [count, geometry.size], low: 0, high: 255, using: &random)
+        var x = Tensor.uniform(shape: [count, size], low: 0, high: 255, using: &random)
         x.apply { $0.rounded() }
         return x
     }
@@ -72,7 +76,7 @@ enum ExportFixtures {
 
     /// An SVM (C 1) on `extractor`'s standardized features of 120 fixture images in three classes.
     static func svmClassifier(_ extractor: FeatureExtractor, extra: [String: String]) throws -> Classifier {
-        var treated = try Dataset(name: "fixture", examples: images(120, seed: 9), labels: (0 ..< 120).map { $0 % 3 })
+        var treated = try Dataset(name: "fixture", examples: images(120, seed: 9, size: extractor.inputCount), labels: (0 ..< 120).map { $0 % 3 })
         try InputContract(metadata: extra).treat(&treated)
         var features = try extractor.extract(treated.examples)
         var standardization = PreprocessingPipeline([Standardization()])
@@ -113,6 +117,19 @@ enum ExportFixtures {
         return try svmClassifier(try FeatureExtractor(stack: stack), extra: extra)
     }
 
+    /// A local stage on color images, as `high_level_features` saves its
+    /// classifier for CIFAR-10: the planes interleaved, each image
+    /// standardized, then the stage (LCN across maps), its features classified by an SVM.
+    static func colorLocalStage() throws -> Classifier {
+        let extra = InputContract(dataset: "cifar10", image: colorGeometry, pixelScale: 1 / 255).metadata
+        let input = ImageGeometry(height: 8, width: 8, channels: 3, layout: .interleaved)
+        var configuration = LocalFeatureStage.Configuration(geometry: LocalStageGeometry(input: input, field: 4, stride: 2, maps: 3, poolSize: 2,
+                                                                                        poolStride: 1, normalizationSize: 3))
+        configuration.seed = 5
+        let stack = try LayerStack(layers: [try LocalFeatureStage(configuration)], preprocessing: HighLevelFeatures.imagePreprocessing(colorGeometry), extra: extra)
+        return try svmClassifier(try FeatureExtractor(stack: stack), extra: extra)
+    }
+
     /// A maxout network (3 and 2 pieces) with batch normalization whose
     /// population statistics are far from the identity, folded when saved.
     static func maxoutWithBatchNorm() throws -> Classifier {
@@ -146,6 +163,7 @@ enum ExportFixtures {
         case "svm-hard-mean": try svm(encoding: .hardAssignment, pooling: Pooling(operation: .mean))
         case "svm-two-stage": try twoStageSVM()
         case "svm-local-stages": try localStages()
+        case "svm-local-stage-color": try colorLocalStage()
         case "svm-two-stage-both": try twoStageSVM(lowerPool: Pooling(gridRows: 1, gridColumns: 1))
         case "svm-two-stage-both-l2": try twoStageSVM(lowerOperation: .l2, lowerPool: Pooling(gridRows: 1, gridColumns: 1))
         default: throw StrataError.invalidArgument(name: "fixture", reason: name)
@@ -166,7 +184,7 @@ enum ExportFixtures {
     @Test(arguments: ExportRuntimeTests.variants)
     func planGivesTheClassifiersScores(_ name: String) throws {
         let classifier = try ExportFixtures.classifier(name)
-        let raw = ExportFixtures.images(50)
+        let raw = ExportFixtures.images(50, size: classifier.inputCount)
         let plan = try InferencePlan(classifier: classifier)
         let expected = try ExportFixtures.strataScores(classifier, raw)
         let found = try plan.apply(raw)
@@ -218,7 +236,7 @@ enum ExportFixtures {
     static let checker = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("scripts/check_export.py").path
     static let variants = ["softmax", "softmax-leaky-relu", "softmax-maxout-bn", "svm", "svm-max-means-binarized", "svm-mean-3x3", "svm-l2", "svm-kmeans-triangle", "svm-hard-mean", "svm-two-stage", "svm-two-stage-both", "svm-two-stage-both-l2",
-                          "svm-local-stages"]
+                          "svm-local-stages", "svm-local-stage-color"]
 
     /// Exports `classifier`, runs the runtime on 1,000 raw images, and checks
     /// every label and the scores (probabilities within 1e-5; decision values
@@ -228,7 +246,7 @@ enum ExportFixtures {
         let folder = TemporaryFolder()
         try classifier.write(to: folder.file("classifier.safetensors"))
         let written = try Exporting.run(.init(classifier: folder.file("classifier.safetensors"), format: format), log: { _ in })
-        let raw = ExportFixtures.images(1000, seed: 11)
+        let raw = ExportFixtures.images(1000, seed: 11, size: classifier.inputCount)
         try NPY.write(raw, to: folder.file("pixels.npy"))
         try NPY.write(try ExportFixtures.strataScores(classifier, raw), to: folder.file("expected.npy"))
         let (status, output) = Python.run([Self.checker, written.module ?? written.model, folder.file("pixels.npy"), folder.file("expected.npy")])

@@ -110,6 +110,22 @@ import Testing
         #expect(again.shape == [50, 5])
     }
 
+    /// Color planes become interleaved pixels (a local stage's input), the
+    /// step saves and loads with a pipeline, and data of another width is refused.
+    @Test func channelPlanesAreInterleaved() throws {
+        // A 1x2 image of 3 channels: planes r0 r1, g0 g1, b0 b1.
+        var x = Tensor(shape: [2, 6], scalars: [1, 2, 10, 20, 100, 200, 3, 4, 30, 40, 300, 400])
+        let step = ChannelInterleave(height: 1, width: 2, channels: 3)
+        try step.transform(&x)
+        #expect(x.scalars == [1, 10, 100, 2, 20, 200, 3, 30, 300, 4, 40, 400])
+        var checkpoint = SafeTensors()
+        try PreprocessingPipeline([step]).save(into: &checkpoint)
+        let loaded = try PreprocessingPipeline(checkpoint: checkpoint)
+        #expect(loaded.steps.first as? ChannelInterleave == step)
+        var wide = Tensor(zeros: [1, 7])
+        guard case .shapeMismatch? = strataError({ try step.transform(&wide) }) else { Issue.record("a row of 7 values interleaved as 1x2x3"); return }
+    }
+
     @Test func misuseIsRefusedWithReasons() {
         var x = Tensor(zeros: [4, 3])
         guard case .invalidArgument("zca", _)? = strataError({ try ZCA().transform(&x) }) else { Issue.record("unfitted ZCA applied"); return }

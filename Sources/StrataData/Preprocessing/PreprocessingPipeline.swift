@@ -14,7 +14,7 @@ public struct PreprocessingPipeline: Sendable {
     public static let registry: [String: any Preprocessor.Type] = [
         GlobalContrastNormalization.kind: GlobalContrastNormalization.self,
         ZCA.kind: ZCA.self, Standardization.kind: Standardization.self,
-        RemoveExampleMean.kind: RemoveExampleMean.self, PCA.kind: PCA.self,
+        RemoveExampleMean.kind: RemoveExampleMean.self, PCA.kind: PCA.self, ChannelInterleave.kind: ChannelInterleave.self,
     ]
 
     /// Fits every step in order on `data`, leaving `data` transformed.

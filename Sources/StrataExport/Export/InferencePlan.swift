@@ -102,6 +102,9 @@ public struct InferencePlan: Sendable {
                 return [.contrastNormalize(gcn)]
             case is RemoveExampleMean:
                 return [.removeRowMean]
+            case let interleave as ChannelInterleave:
+                // A permutation of the columns: one window of every value, read from its planar column.
+                return interleave.channels > 1 ? [.patches(indices: interleave.sourceColumns, positions: 1, size: interleave.size)] : []
             case let zca as ZCA:
                 guard let mean = zca.mean, let whitening = zca.whitening else { throw unfitted("zca") }
                 return [.subtract(mean), .project(whitening)]

@@ -28,7 +28,8 @@ extension HighLevelFeatures {
         log(String(format: "SVM on the top stage's %d features (C %g): test accuracy %.2f%%", train.columns, settings.c, 100 * accuracy))
         if let classifier {
             let path = s.folder + "/svm/classifier.safetensors"
-            let stack = try LayerStack(layers: classifier.stages, preprocessing: PreprocessingPipeline([standardizeImages]), extra: classifier.contract.metadata)
+            let stack = try LayerStack(layers: classifier.stages, preprocessing: imagePreprocessing(classifier.data.originalGeometry),
+                                       extra: classifier.contract.metadata)
             try Classifier(head: .svm(svm), extractor: try FeatureExtractor(stack: stack), preprocessing: standardize,
                            classNames: classifier.data.classNames, extra: classifier.contract.metadata).write(to: path)
             log("classifier: \(path) (strata evaluate, predict and export read it)")

@@ -22,9 +22,10 @@ extension HighLevelFeatures {
             throw StrataError.invalidArgument(name: "dataset", reason: "\(train.name) has no image geometry or labels; local stages read labeled images")
         }
         let geometry = ImageGeometry(height: original.height, width: original.width, channels: original.channels, layout: .interleaved)
+        let preprocessing = imagePreprocessing(original)
         func standardized(_ x: Tensor) throws -> Tensor {
-            var out = interleaved(x, original)
-            try standardizeImages.transform(&out)
+            var out = x
+            try preprocessing.transform(&out)
             return out
         }
         log("data: \(train.examples.rows) training and \(test.examples.rows) test images of \(original), each standardized (mean 0, deviation 1)")
@@ -35,17 +36,12 @@ extension HighLevelFeatures {
     /// Each image's mean subtracted and its standard deviation divided out: the stages' input, and the saved classifier's first step.
     static let standardizeImages = GlobalContrastNormalization(scale: 1, subtractMean: true, useStd: true, sqrtBias: 0, minDivisor: 1e-4)
 
-    /// `x` with each image's channels interleaved (as the stages read them).
-    static func interleaved(_ x: Tensor, _ g: ImageGeometry) -> Tensor {
-        guard g.layout == .planar, g.channels > 1 else { return x }
-        let plane = g.height * g.width
-        return Tensor(shape: x.shape, unsafeUninitialized: { out in
-            x.withUnsafeBufferPointer { v in
-                for e in 0 ..< x.rows {
-                    for p in 0 ..< plane { for c in 0 ..< g.channels { out[e * g.size + p * g.channels + c] = v[e * g.size + c * plane + p] } }
-                }
-            }
-        })
+    /// The images' way to the stages, and the saved classifier's first steps:
+    /// color planes interleaved (a stage reads each pixel's channels
+    /// together), then each image standardized.
+    static func imagePreprocessing(_ g: ImageGeometry) -> PreprocessingPipeline {
+        let interleave = g.layout == .planar && g.channels > 1 ? [ChannelInterleave(height: g.height, width: g.width, channels: g.channels)] : []
+        return PreprocessingPipeline(interleave + [standardizeImages])
     }
 
     /// Trains stage `index` on `train` in `FOLDER/stageK` (resuming its

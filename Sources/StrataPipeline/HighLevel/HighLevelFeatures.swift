@@ -102,11 +102,10 @@ public enum HighLevelFeatures {
             files.append(s.folder + "/stack.safetensors")
             for (index, stage) in trained.enumerated() { files.append(try drawFilters(stage, to: s.folder + "/stage\(index + 1)_filters.png")) }
         }
-        // The classifier file reads raw images; a color dataset's planar pixels are not the stages' interleaved ones, so it is written for gray images only.
-        let saved = writes && data.originalGeometry.channels == 1 ? (trained, data, s.images.contract(geometry: data.originalGeometry)) : nil
+        // The classifier file reads raw images: its first steps interleave a color image's planes and standardize it.
+        let saved = writes ? (trained, data, s.images.contract(geometry: data.originalGeometry)) : nil
         let accuracy = s.svm ? try svm(train: train, labels: data.trainLabels, test: test, testLabels: data.testLabels, classes: data.classNames.count, s,
                                        classifier: saved, log: log) : .nan
-        if s.svm && writes && saved == nil { log("no classifier file: the stages read interleaved channels, and \(data.originalGeometry) images are planar") }
         var result = Result(stages: trained, svmTestAccuracy: accuracy, units: [], pixels: [], random: [], files: files, seconds: seconds, logs: logs)
         if s.singleUnit && writes {
             try singleUnitStudy(&result, features: (train, test), data: data, s, log: log)
