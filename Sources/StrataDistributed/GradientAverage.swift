@@ -69,8 +69,10 @@ extension SoftmaxNetwork {
     }
 
     /// Replaces each batch normalization's running mean and variance by
-    /// their average over the ranks: Downpour's replicas keep their own while
-    /// they train and agree at each epoch's meeting. Collective.
+    /// their average over the ranks: Downpour's replicas and synchronous ranks
+    /// (each normalizing its own share of a batch) keep their own while they
+    /// train and agree at each epoch's end and before each checkpoint, so
+    /// every rank saves the same file. Collective.
     package mutating func averageRunningStatistics(over world: MPIWorld) {
         let share = 1 / Float(world.size)
         for l in normalizations.indices where normalizations[l] != nil {

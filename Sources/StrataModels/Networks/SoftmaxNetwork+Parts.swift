@@ -106,3 +106,47 @@ extension SoftmaxNetwork {
         output.weights.scaleColumns(by: squares.map { $0 > limit * limit ? limit / $0.squareRoot() : 1 })
     }
 }
+
+extension NetworkSplit {
+    /// How the checkpoint tensor `name` of a network of `layers` hidden layers
+    /// is cut (`layer<i>.*`, `bn<i>.*`, with `velocity.`, `best.` or `adam.`
+    /// before them); nil: whole on every part (the softmax bias, L-BFGS's and
+    /// Downpour's state, Adam's count).
+    public func cut(ofTensorNamed name: String, layers: Int) -> (HiddenUnitBands, Int)? {
+        var base = Substring(name)
+        for prefix in ["velocity.", "best.", "adam."] where base.hasPrefix(prefix) { base = base.dropFirst(prefix.count) }
+        return SoftmaxNetwork.cut(ofMoment: String(base), self, layers: layers)
+    }
+
+    /// Writes `file` (this part's tensors, under a checkpoint's names) as the
+    /// whole network's file: on the first part to `path`, each split tensor
+    /// gathered from the parts just before it is written, so the first part
+    /// holds one whole tensor at a time; the other parts send theirs, tensor
+    /// by tensor in name order, and write nothing. Collective.
+    public func writeWhole(_ file: SafeTensors, layers: Int, to path: String) throws {
+        let names = file.tensors.keys.sorted().filter { cut(ofTensorNamed: $0, layers: layers) != nil }
+        func gather(_ name: String) -> Tensor {
+            let (bands, axis) = cut(ofTensorNamed: name, layers: layers)!
+            return bands.gather(file.tensors[name]!, hiddenAxis: axis, everyPart: false)
+        }
+        guard exchange.part == 0 else { return names.forEach { _ = gather($0) } }
+        final class Gathered: @unchecked Sendable { var count = 0 }
+        let gathered = Gathered()
+        var whole = file
+        for name in names {
+            let (bands, axis) = cut(ofTensorNamed: name, layers: layers)!, part = file.tensors[name]!
+            var shape = part.shape
+            shape[part.rank == 1 ? 0 : axis] = bands.hiddenCount
+            (whole.tensors[name], whole.streamed[name]) = (nil, StreamedTensor(shape: shape) { write in
+                let all = bands.gather(part, hiddenAxis: axis, everyPart: false)
+                gathered.count += 1
+                try all.withUnsafeBufferPointer { try write($0) }
+            })
+        }
+        do { try whole.write(to: path) } catch {
+            // The other parts are still sending: take the rest of their tensors before giving up.
+            names.dropFirst(gathered.count).forEach { _ = gather($0) }
+            throw error
+        }
+    }
+}

@@ -82,7 +82,9 @@ struct FineTuningCheckpoint {
         file.metadata["state"] = encodeJSON(state)
         lbfgs?.store(in: &file)
         if let downpourAccumulators { file.tensors["downpour.adagrad"] = downpourAccumulators }
-        try file.write(to: path)
+        // A split network's file is the whole network's, written by its first part as the parts send their bands.
+        guard let split = network.split else { return try file.write(to: path) }
+        try split.writeWhole(file, layers: network.hidden.count, to: path)
     }
 
     /// Reads the checkpoint at `path` into the shape of `network` (same sizes

@@ -149,14 +149,21 @@ struct FineTuningRun: EpochTask {
     }
 
     mutating func meetServer(stop: Bool) throws -> Bool {
-        guard var server = downpour else { return false }
+        guard var server = downpour else {
+            // Synchronous ranks: their batch normalization's running statistics, each of its own batches, averaged (the checkpoint is every rank's).
+            if let averaging { network.averageRunningStatistics(over: averaging.world) }
+            return false
+        }
         defer { downpour = server }
         let asked = try server.synchronize(learningRate: state.learningRate, stop: stop) { network.forEachParameterBuffer($0) }
         network.averageRunningStatistics(over: server.world) // batch norm's running statistics, kept apart while training
         return asked
     }
 
-    func endSteps(_ epoch: Int, batches: Int) throws {}
+    /// At an epoch's end, synchronous ranks average their batch normalization's running statistics (as at every checkpoint).
+    mutating func endSteps(_ epoch: Int, batches: Int) throws {
+        if downpour == nil, let averaging { network.averageRunningStatistics(over: averaging.world) }
+    }
 
     mutating func record(_ epoch: Int, objective: Double, seconds: Double, batches: Int) throws -> String {
         let error = monitorRow(epoch: epoch, objective: objective, seconds: seconds)
@@ -182,11 +189,10 @@ struct FineTuningRun: EpochTask {
     mutating func writeCheckpoint(_ state: FineTuningState, stoppedEpoch: (lossSum: Double, batches: Int)?) throws {
         var saved = state
         if let stoppedEpoch { (saved.epochLossSum, saved.epochBatches) = (stoppedEpoch.lossSum, stoppedEpoch.batches) }
-        // A split network is written whole by its first part (gathered there); the other parts write nothing.
-        let (wholeNetwork, wholeBest) = (network.gathered(onEveryPart: false), best.gathered(onEveryPart: false)) // both collective, on every part
-        guard let network = wholeNetwork, let best = wholeBest else { return }
+        // A split network's file is written whole by its first part, one tensor gathered at a time; its Downpour
+        // accumulators are each part's own and are not kept (a resumed split run starts AdaGrad's anew).
         try FineTuningCheckpoint(network: network, best: best, configuration: configuration, state: saved, lbfgs: stoppedEpoch == nil ? lbfgs?.solver : nil,
-                                 downpourAccumulators: downpour?.accumulators).write(to: plan.checkpointPath)
+                                 downpourAccumulators: network.split == nil ? downpour?.accumulators : nil).write(to: plan.checkpointPath)
     }
 
     mutating func writeLog() throws {

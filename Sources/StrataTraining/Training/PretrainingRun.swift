@@ -146,9 +146,11 @@ struct PretrainingRun<L: UnsupervisedLearner>: EpochTask {
     }
 
     mutating func writeCheckpoint(_ state: TrainerState, stoppedEpoch: (lossSum: Double, batches: Int)?) throws {
+        // A split learner's Downpour accumulators are each part's own: not kept (a resumed split run starts AdaGrad's anew).
+        let isSplit = (learner as? any PartitionedLearner)?.isPartial ?? false
         try trainer.withWholeJob(learner) { whole in
             try LearnerCheckpoint(whole, preprocessing: trainer.preprocessing, training: configuration, trainerState: state,
-                                  extra: trainer.extraMetadata, downpourAccumulators: downpour?.accumulators).write(to: plan.checkpointPath)
+                                  extra: trainer.extraMetadata, downpourAccumulators: isSplit ? nil : downpour?.accumulators).write(to: plan.checkpointPath)
         } // on a split model's other parts, nothing: the first part writes the checkpoint
         if stoppedEpoch == nil { hasCheckpoint = true }
     }
