@@ -16,15 +16,13 @@ import StrataData
 /// The sum over the parts is associated differently from one process's
 /// product, so a split run matches one process to rounding (1e-5 relative),
 /// not to the bit. Checkpoints hold the whole ``Autoencoder`` (gathered on part 0).
-public struct SplitAutoencoder: UnsupervisedLearner, PartitionedLearner {
-    public static let kind = Autoencoder.kind
+public struct SplitAutoencoder: HiddenUnitSplitLearner {
     /// The whole autoencoder's configuration.
     public let configuration: Autoencoder.Configuration
     /// This part's band: an autoencoder of the band's hidden units.
     public private(set) var band: Autoencoder
     /// Every part's hidden units and the link to the other parts.
     public let split: HiddenUnitBands
-    public var exchange: any ModelPartExchange { split.exchange }
 
     /// `whole` cut to `exchange`'s part. Throws when there are more parts than hidden units.
     public init(_ whole: Autoencoder, exchange: any ModelPartExchange) throws {
@@ -33,12 +31,6 @@ public struct SplitAutoencoder: UnsupervisedLearner, PartitionedLearner {
         band = whole.keepingHiddenUnits(split.mine)
         band.partExchange = exchange
     }
-
-    public var visibleCount: Int { configuration.visibleCount }
-    public var hiddenCount: Int { configuration.hiddenCount }
-    public var isPartial: Bool { true }
-
-    public func transform(_ x: Tensor) -> Tensor { split.allHidden(band.transform(x)) }
 
     public mutating func trainStep(_ batch: Tensor, hyper: StepHyperparameters, random: inout RandomSource) throws -> Double {
         try band.trainStep(batch, hyper: hyper, random: &random)
@@ -49,40 +41,12 @@ public struct SplitAutoencoder: UnsupervisedLearner, PartitionedLearner {
         band.monitor(x, random: &random).filter { ["objective", "reconstruction_error"].contains($0.key) }
     }
 
-    public var parameters: [String: Tensor] { band.parameters }
-    public var trainingState: [String: Tensor] { band.trainingState }
     public var configurationJSON: String { encodeJSON(configuration) }
-
-    public init(configurationJSON: String, parameters: [String: Tensor], trainingState: [String: Tensor]) throws {
-        throw StrataError.invalidArgument(name: "autoencoder", reason: "a checkpoint holds a whole autoencoder; a split one is cut from it by SplitAutoencoder(_:exchange:)")
-    }
-
-    /// This part's encoder columns, `(visible, band)`.
-    public var filters: Tensor { band.filters }
-    public var denseLayer: DenseLayer { band.denseLayer }
 
     public mutating func forEachTrainedBuffer(velocities: Bool, _ body: (UnsafeMutableBufferPointer<Float>) -> Void) throws {
         try band.forEachTrainedBuffer(velocities: velocities, body)
     }
 
-    public func writesVelocities(plainSGD: Bool) -> Bool { band.writesVelocities(plainSGD: plainSGD) }
-
-    /// The whole autoencoder gathered on the first part (its bands are columns
-    /// of the encoder, not runs of the file, so they are gathered, not streamed).
-    public func withWhole(_ body: (WholeLearner) throws -> Void) throws {
-        guard let whole = gathered(onEveryPart: false) else { return }
-        try body(WholeLearner(whole))
-    }
-
-    public func part(of whole: any UnsupervisedLearner) throws -> any UnsupervisedLearner {
-        guard let whole = whole as? Autoencoder else { return whole }
-        return try SplitAutoencoder(whole, exchange: exchange)
-    }
-
-    /// The whole autoencoder from every part's band: on every part, or on part 0 only (nil elsewhere). Collective.
-    public func gathered(onEveryPart: Bool) -> Autoencoder? {
-        let whole = split.gathered(band.splitTensors(), everyPart: onEveryPart)
-        guard onEveryPart || exchange.part == 0 else { return nil }
-        return Autoencoder(configurationJSON: encodeJSON(configuration), checkpointTensors: whole, adamSteps: band.optimizerState.steps)
-    }
+    public var bandTensors: [String: (Tensor, Int?)] { band.splitTensors() }
+    public var bandAdamSteps: Int { band.optimizerState.steps }
 }
