@@ -45,6 +45,23 @@ public final class ModelParallel: ModelPartExchange, @unchecked Sendable {
         return try ModelParallel(world: world, parts: parts)
     }
 
+    /// Runs `body` on one part's replicas at a time, part 0's first, the
+    /// other parts waiting; every process gets its own part's result.
+    /// Collective over the job. For what the replicas of each part make
+    /// together that must not be made at once by another part: Open MPI
+    /// 4.1's shared-memory windows (Downpour's server) name their backing
+    /// file by the communicator's context id, which the replicas of
+    /// different parts share, so two parts making theirs at once can remove
+    /// each other's file.
+    public func inTurn<R>(_ body: () throws -> R) rethrows -> R {
+        var result: R?
+        for turn in 0 ..< parts {
+            if turn == part { result = try body() }
+            group.barrier()
+        }
+        return result!
+    }
+
     public func exchange(toPrevious: UnsafeBufferPointer<Float>, fromPrevious: UnsafeMutableBufferPointer<Float>,
                          toNext: UnsafeBufferPointer<Float>, fromNext: UnsafeMutableBufferPointer<Float>) {
         var requests = [MPI_Request?](repeating: nil, count: 4)

@@ -164,7 +164,7 @@ public enum Pretraining {
         var learner = try layer.makeLearner(visible: x.columns)
         if let split = try ModelParallel.split(training.modelParallel, world: MPIWorld.current) {
             learner = try splitByHiddenUnits(learner, split, kindName: layer.kindName, batch: training.batchSize, log: log)
-            trainer.world = split.replicas
+            (trainer.world, trainer.modelSplit) = (split.replicas, split)
         }
         let report = try trainer.train(&learner, examples: x, validation: validation, resume: resume)
         // A split layer joins the stack whole (gathered on every part: the next layer's features need no more than its transform).

@@ -55,10 +55,12 @@ extension Trainer {
         guard !(learner is KMeans) else {
             throw StrataError.invalidArgument(name: "distributed", reason: "K-means moves its centroids once per epoch from sums over all the data: train it with distributed: sync")
         }
-        return try Downpour(world: world, fetchEvery: fetchEvery, pushEvery: pushEvery, shards: configuration.serverShards,
-                                maxStaleness: configuration.maxStaleness, accumulators: accumulators) {
-            try learner.forEachTrainedBuffer(velocities: false, $0)
+        // The parts of a split model make their replicas' servers one part at a time (ModelParallel.inTurn says why).
+        func make() throws -> Downpour {
+            try Downpour(world: world, fetchEvery: fetchEvery, pushEvery: pushEvery, shards: self.configuration.serverShards,
+                         maxStaleness: self.configuration.maxStaleness, accumulators: accumulators) { try learner.forEachTrainedBuffer(velocities: false, $0) }
         }
+        return try modelSplit?.inTurn(make) ?? make()
     }
 
     /// One replica's step of Downpour SGD on this rank's `rows` (its own

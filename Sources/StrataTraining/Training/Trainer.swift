@@ -30,6 +30,9 @@ public struct Trainer: Sendable {
     /// The ranks this run trains across (``DataParallel``): by default the
     /// job `mpirun` started this process in; nil or one rank: one process.
     public var world: MPIWorld? = MPIWorld.current
+    /// The split of a model across processes this run's learner is a part
+    /// of (``world`` then its replicas); nil: the whole model on every rank.
+    public var modelSplit: ModelParallel?
 
     public init(configuration: TrainingConfiguration, folder: String) {
         self.configuration = configuration
