@@ -21,7 +21,7 @@ extension LocalFeatureStage {
     }
 
     /// `J` and its two terms (each a mean per example) on `x`, evaluated
-    /// ``monitorChunk`` examples at a time (the step's buffers grow with the
+    /// `monitorChunk` examples at a time (the step's buffers grow with the
     /// examples evaluated at once; a stage's activations are positions x maps
     /// per example); collective when split.
     public func monitor(_ x: Tensor, random: inout RandomSource) -> [String: Double] {
