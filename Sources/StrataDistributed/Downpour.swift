@@ -67,9 +67,11 @@ public struct Downpour {
 
     /// Creates the server, its parameters split over `shards` ranks, from rank 0's
     /// parameters and gives them to every rank; with `accumulators` (a resumed
-    /// run's, one per parameter), the server's AdaGrad goes on from them. Collective.
+    /// run's, one per parameter), the server's AdaGrad goes on from them. With
+    /// `split` (`world` being one part's replicas), the parts make their servers
+    /// in turn. Collective over the job.
     public init(world: MPIWorld, fetchEvery: Int, pushEvery: Int, shards: Int = 1, maxStaleness: Int = 0,
-                accumulators saved: Tensor? = nil, visit: ParameterVisitor) throws {
+                accumulators saved: Tensor? = nil, split: ModelParallel? = nil, visit: ParameterVisitor) throws {
         (self.world, self.fetchEvery, self.pushEvery, self.maxStaleness) = (world, max(fetchEvery, 1), max(pushEvery, 1), max(maxStaleness, 0))
         var total = 0
         try visit { total += $0.count }
@@ -78,7 +80,8 @@ public struct Downpour {
             throw StrataError.shapeMismatch(context: "Downpour's saved AdaGrad accumulators (one per parameter)", expected: [total], found: saved.shape)
         }
         accumulators = saved ?? Tensor(zeros: [total])
-        server = try ParameterServer(world: world, count: total, shards: shards)
+        // The replicas of a split model's parts make their windows one part at a time (ModelParallel.inTurn says why).
+        server = try split?.inTurn { try ParameterServer(world: world, count: total, shards: shards) } ?? ParameterServer(world: world, count: total, shards: shards)
         (base, current) = ([Float](repeating: 0, count: total), [Float](repeating: 0, count: total))
         seenUpdates = [Float](repeating: 0, count: shards)
         let poison = ProcessInfo.processInfo.environment[Self.poisonVariable].map { $0.split(separator: ":").compactMap { Int($0) } }

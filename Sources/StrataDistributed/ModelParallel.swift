@@ -45,6 +45,14 @@ public final class ModelParallel: ModelPartExchange, @unchecked Sendable {
         return try ModelParallel(world: world, parts: parts)
     }
 
+    /// The log's plan of layers of `sizes` hidden units cut by units over the
+    /// parts (as ``HiddenUnitBands`` cuts them): `split P ways by hidden units
+    /// (R replicas): part 0: units 0-499, 0-249; part 1: ...` (one layer's parts apart by commas).
+    public func hiddenUnitPlan(layerSizes sizes: [Int]) -> String {
+        let parts = (0 ..< self.parts).map { p in "part \(p): units " + sizes.map { "\(p * $0 / self.parts)-\((p + 1) * $0 / self.parts - 1)" }.joined(separator: ", ") }
+        return "split \(self.parts) ways by hidden units (\(replicas.size) replica\(replicas.size == 1 ? "" : "s")): " + parts.joined(separator: sizes.count > 1 ? "; " : ", ")
+    }
+
     /// Runs `body` on one part's replicas at a time, part 0's first, the
     /// other parts waiting; every process gets its own part's result.
     /// Collective over the job. For what the replicas of each part make

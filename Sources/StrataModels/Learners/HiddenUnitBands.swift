@@ -32,6 +32,18 @@ public struct HiddenUnitBands: Sendable {
     /// This part's units.
     public var mine: Range<Int> { bands[exchange.part] }
 
+    /// This part's `own` `(n, band)` placed at its columns of `whole` `(n, hidden)`,
+    /// which is reused (its other columns are left as they are).
+    public func placeMine(_ own: Tensor, into whole: inout Tensor) {
+        let (n, band) = (own.rows, mine)
+        ensureShape(&whole, n, hiddenCount)
+        whole.withUnsafeMutableBufferPointer { w in
+            own.withUnsafeBufferPointer { o in
+                for r in 0 ..< n { (w.baseAddress! + r * hiddenCount + band.lowerBound).update(from: o.baseAddress! + r * band.count, count: band.count) }
+            }
+        }
+    }
+
     /// This part's columns of `whole` `(n, hidden)` into `out` `(n, band)`, which is reused.
     public func takeMine(of whole: Tensor, into out: inout Tensor) {
         let (n, band) = (whole.rows, mine)

@@ -120,10 +120,10 @@ public struct RBM: UnsupervisedLearner {
     var preactivation = Tensor(zeros: [0, 0])
     /// dJ/dsigma of the last score-matching step.
     var gradSigma: Float = 0
-    /// A split RBM's link to its other parts (``SplitRBM``): this RBM then
-    /// holds the hidden units `hiddenBand` of the whole's `wholeHiddenCount`.
-    var partExchange: (any ModelPartExchange)?
-    var hiddenBand = 0 ..< 0, wholeHiddenCount = 0
+    /// A split RBM's bands of hidden units (``SplitRBM``): this RBM then holds
+    /// `bands.mine` of the whole's, and sums with the other parts through `bands.exchange`.
+    var bands: HiddenUnitBands?
+    var partExchange: (any ModelPartExchange)? { bands?.exchange }
     /// A split RBM's hidden samples drawn at the whole layer's width.
     var wholeHidden = Tensor(zeros: [0, 0])
 
@@ -230,20 +230,10 @@ public struct RBM: UnsupervisedLearner {
     /// probabilities in place, so each unit gets the draw it gets in one process.
     /// `wholeHidden` is the whole-width buffer it uses.
     func sampleHidden(_ h: inout Tensor, site: UInt64, examples: ExampleStreams?, random: inout RandomSource, wholeHidden: inout Tensor) {
-        guard partExchange != nil else { return sampleBernoulli(&h, site: site, examples: examples, random: &random) }
-        let (n, width, band) = (h.rows, wholeHiddenCount, hiddenBand)
-        ensureShape(&wholeHidden, n, width)
-        wholeHidden.withUnsafeMutableBufferPointer { w in
-            h.withUnsafeBufferPointer { p in
-                for r in 0 ..< n { (w.baseAddress! + r * width + band.lowerBound).update(from: p.baseAddress! + r * band.count, count: band.count) }
-            }
-        }
+        guard let bands else { return sampleBernoulli(&h, site: site, examples: examples, random: &random) }
+        bands.placeMine(h, into: &wholeHidden)
         sampleBernoulli(&wholeHidden, site: site, examples: examples, random: &random)
-        h.withUnsafeMutableBufferPointer { p in
-            wholeHidden.withUnsafeBufferPointer { w in
-                for r in 0 ..< n { (p.baseAddress! + r * band.count).update(from: w.baseAddress! + r * width + band.lowerBound, count: band.count) }
-            }
-        }
+        bands.takeMine(of: wholeHidden, into: &h)
     }
 
     /// The hidden means of `x`: the features this layer passes up a stack.

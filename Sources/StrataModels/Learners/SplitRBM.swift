@@ -31,7 +31,7 @@ public struct SplitRBM: HiddenUnitSplitLearner {
         configuration = whole.configuration
         split = try HiddenUnitBands(hiddenCount: whole.hiddenCount, exchange: exchange)
         band = whole.keepingHiddenUnits(split.mine)
-        (band.partExchange, band.hiddenBand, band.wholeHiddenCount) = (exchange, split.mine, whole.hiddenCount)
+        band.bands = split
     }
 
     public mutating func trainStep(_ batch: Tensor, hyper: StepHyperparameters, random: inout RandomSource) throws -> Double {

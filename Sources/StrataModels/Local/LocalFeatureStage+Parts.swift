@@ -63,9 +63,9 @@ extension LocalFeatureStage: PartitionedLearner {
     /// This part's tensors held by position, with their names and whether
     /// they are training state, in the one order every part lists them.
     private var splitTensors: [(name: String, state: Bool, tensor: Tensor)] {
-        let parameters = self.parameters.keys.sorted().map { ($0, false, self.parameters[$0]!) }
-        let state = trainingState.keys.sorted().filter { $0 != "adam_steps" }.map { ($0, true, trainingState[$0]!) }
-        return parameters + state
+        let (parameters, state) = (self.parameters, trainingState) // each a dictionary made on every read
+        return parameters.keys.sorted().map { ($0, false, parameters[$0]!) }
+            + state.keys.sorted().filter { $0 != "adam_steps" }.map { ($0, true, state[$0]!) }
     }
 
     /// The whole stage's weights on the first part, for use (features,

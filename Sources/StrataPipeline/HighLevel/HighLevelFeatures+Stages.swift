@@ -56,7 +56,7 @@ extension HighLevelFeatures {
         log("stage \(index): \((settings.tied ? 1 : g.positions) * 2 * g.fieldSize * g.maps) weights"
             + (split == nil ? "" : "; " + describeSplit(g, tied: settings.tied, batch: settings.training.batchSize, split: split!)))
         var trainer = Trainer(configuration: settings.training, folder: s.folder + "/stage\(index)")
-        (trainer.world, trainer.modelSplit) = (split?.replicas ?? MPIWorld.current, split)
+        trainer.modelSplit = split
         trainer.showProgress = s.showProgress
         trainer.extraMetadata = ["stage": "\(index)"]
         let resume = s.resume && FileManager.default.fileExists(atPath: trainer.checkpointPath)

@@ -164,7 +164,7 @@ public enum Pretraining {
         var learner = try layer.makeLearner(visible: x.columns)
         if let split = try ModelParallel.split(training.modelParallel, world: MPIWorld.current) {
             learner = try splitByHiddenUnits(learner, split, kindName: layer.kindName, batch: training.batchSize, log: log)
-            (trainer.world, trainer.modelSplit) = (split.replicas, split)
+            trainer.modelSplit = split
         }
         let report = try trainer.train(&learner, examples: x, validation: validation, resume: resume)
         // A split layer joins the stack whole (gathered on every part: the next layer's features need no more than its transform).
@@ -190,9 +190,7 @@ public enum Pretraining {
         default:
             throw StrataError.invalidArgument(name: "model_parallel", reason: "splits an autoencoder or an RBM by hidden units (or a local stage by image rows); a \(kindName) trains whole on every rank")
         }
-        log("split \(split.parts) ways by hidden units (\(split.replicas.size) replica\(split.replicas.size == 1 ? "" : "s")): "
-            + (0 ..< split.parts).map { "part \($0): units \($0 * whole / split.parts)-\(($0 + 1) * whole / split.parts - 1)" }.joined(separator: ", ")
-            + String(format: "; %@ %.1f KB of reconstructions over the parts", sums, Double(batch * visible * 4) / 1e3))
+        log(split.hiddenUnitPlan(layerSizes: [whole]) + "; \(sums) " + String(format: "%.1f KB of reconstructions over the parts", Double(batch * visible * 4) / 1e3))
         return part
     }
 

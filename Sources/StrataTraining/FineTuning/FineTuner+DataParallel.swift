@@ -19,12 +19,8 @@ extension FineTuner {
     /// resumed run's AdaGrad `accumulators`. Collective.
     func downpourServer(_ network: inout SoftmaxNetwork, accumulators: Tensor?) throws -> Downpour? {
         guard let world, case .downpour(let fetchEvery, let pushEvery) = configuration.distributed else { return nil }
-        // The parts of a split network make their replicas' servers one part at a time (ModelParallel.inTurn says why).
-        func make() throws -> Downpour {
-            try Downpour(world: world, fetchEvery: fetchEvery, pushEvery: pushEvery, shards: self.configuration.serverShards,
-                         maxStaleness: self.configuration.maxStaleness, accumulators: accumulators) { network.forEachParameterBuffer($0) }
-        }
-        return try modelSplit?.inTurn(make) ?? make()
+        return try Downpour(world: world, fetchEvery: fetchEvery, pushEvery: pushEvery, shards: configuration.serverShards,
+                            maxStaleness: configuration.maxStaleness, accumulators: accumulators, split: modelSplit) { network.forEachParameterBuffer($0) }
     }
 
     /// Whether this run draws its random numbers per example (``ExampleStreams``): across ranks, or when asked.

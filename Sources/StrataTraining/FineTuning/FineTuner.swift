@@ -29,8 +29,10 @@ public struct FineTuner: Sendable {
     /// job `mpirun` started this process in; nil or one rank: one process.
     public var world: MPIWorld? = MPIWorld.current
     /// The network split by hidden units over this job's parts (``NetworkSplit``;
-    /// set ``world`` to its replicas); nil: whole on every rank.
-    public var modelSplit: ModelParallel?
+    /// setting it makes ``world`` its replicas); nil: whole on every rank.
+    public var modelSplit: ModelParallel? {
+        didSet { if let modelSplit { world = modelSplit.replicas } } // the replicas of this process's part train together
+    }
 
     public init(configuration: FineTuningConfiguration, folder: String) {
         (self.configuration, self.folder) = (configuration, folder)

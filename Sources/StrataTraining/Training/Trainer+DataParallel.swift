@@ -55,12 +55,8 @@ extension Trainer {
         guard !(learner is KMeans) else {
             throw StrataError.invalidArgument(name: "distributed", reason: "K-means moves its centroids once per epoch from sums over all the data: train it with distributed: sync")
         }
-        // The parts of a split model make their replicas' servers one part at a time (ModelParallel.inTurn says why).
-        func make() throws -> Downpour {
-            try Downpour(world: world, fetchEvery: fetchEvery, pushEvery: pushEvery, shards: self.configuration.serverShards,
-                         maxStaleness: self.configuration.maxStaleness, accumulators: accumulators) { try learner.forEachTrainedBuffer(velocities: false, $0) }
-        }
-        return try modelSplit?.inTurn(make) ?? make()
+        return try Downpour(world: world, fetchEvery: fetchEvery, pushEvery: pushEvery, shards: configuration.serverShards,
+                            maxStaleness: configuration.maxStaleness, accumulators: accumulators, split: modelSplit) { try learner.forEachTrainedBuffer(velocities: false, $0) }
     }
 
     /// One replica's step of Downpour SGD on this rank's `rows` (its own

@@ -31,8 +31,10 @@ public struct Trainer: Sendable {
     /// job `mpirun` started this process in; nil or one rank: one process.
     public var world: MPIWorld? = MPIWorld.current
     /// The split of a model across processes this run's learner is a part
-    /// of (``world`` then its replicas); nil: the whole model on every rank.
-    public var modelSplit: ModelParallel?
+    /// of (setting it makes ``world`` its replicas); nil: the whole model on every rank.
+    public var modelSplit: ModelParallel? {
+        didSet { if let modelSplit { world = modelSplit.replicas } } // the replicas of this process's part train together
+    }
 
     public init(configuration: TrainingConfiguration, folder: String) {
         self.configuration = configuration
