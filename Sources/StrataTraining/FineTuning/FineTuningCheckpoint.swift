@@ -165,8 +165,10 @@ struct FineTuningCheckpoint {
         (saved.maxEpochs, saved.checkpointEverySteps) = (asked.maxEpochs, asked.checkpointEverySteps)
         (saved.serverShards, saved.maxStaleness, saved.modelParallel) = (asked.serverShards, asked.maxStaleness, asked.modelParallel)
         guard saved != asked else { return [] }
-        let a = Mirror(reflecting: saved).children, b = Mirror(reflecting: asked).children
-        return zip(a, b).compactMap { x, y in
+        func settings(_ c: FineTuningConfiguration) -> [Mirror.Child] {
+            Array(Mirror(reflecting: c.sgd).children) + Mirror(reflecting: c).children.filter { $0.label != "sgd" }
+        }
+        return zip(settings(saved), settings(asked)).compactMap { x, y in
             let (s, t) = (String(describing: x.value), String(describing: y.value))
             return s == t ? nil : "\(x.label ?? "?"): \(s) -> \(t)"
         }

@@ -8,12 +8,12 @@ extension FineTuningConfiguration {
     /// rule and its learning rate, then batch norm, dropout, weight decay, the
     /// column-norm limit, augmentation and distillation when they are on.
     public var techniques: [String] {
-        var list = [optimizerWords, "learning rate \(learningRate) (\(scheduleWords))", "batch \(batchSize)"]
+        var list = [optimizerWords, "learning rate \(sgd.learningRate) (\(scheduleWords))", "batch \(sgd.batchSize)"]
         if batchNorm { list.append("batch norm") }
         if inputDropout > 0 || hiddenDropout > 0 {
             list.append("dropout " + [inputDropout > 0 ? "input \(inputDropout)" : nil, hiddenDropout > 0 ? "hidden \(hiddenDropout)" : nil].compactMap { $0 }.joined(separator: ", "))
         }
-        if weightDecay > 0 { list.append("weight decay \(weightDecay)") }
+        if sgd.weightDecay > 0 { list.append("weight decay \(sgd.weightDecay)") }
         if let maxColumnNorm { list.append("max column norm \(maxColumnNorm)") }
         if augmentation.isActive {
             let parts = [augmentation.flip ? "flips" : nil, augmentation.shift > 0 ? "shifts of up to \(augmentation.shift) px (\(augmentation.padding.rawValue) padding)" : nil]
@@ -24,9 +24,9 @@ extension FineTuningConfiguration {
     }
 
     var optimizerWords: String {
-        switch optimizer {
-        case .momentum: "SGD with momentum \(initialMomentum) to \(finalMomentum) by epoch \(momentumSaturateEpoch)"
-        case .nesterov: "SGD with Nesterov momentum \(initialMomentum) to \(finalMomentum) by epoch \(momentumSaturateEpoch)"
+        switch sgd.optimizer {
+        case .momentum: "SGD with momentum \(sgd.initialMomentum) to \(sgd.finalMomentum) by epoch \(sgd.momentumSaturateEpoch)"
+        case .nesterov: "SGD with Nesterov momentum \(sgd.initialMomentum) to \(sgd.finalMomentum) by epoch \(sgd.momentumSaturateEpoch)"
         case .adam(let b1, let b2, let eps): "Adam (beta1 \(b1), beta2 \(b2), epsilon \(eps))"
         case .lbfgs(let memory): "L-BFGS (full batch, \(memory) pairs)"
         }

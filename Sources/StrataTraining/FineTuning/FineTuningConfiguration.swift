@@ -6,25 +6,20 @@ import StrataDistributed
 
 /// Settings of supervised fine-tuning with a softmax head.
 public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSGDSettings {
-    public var batchSize = 100
-    public var learningRate: Float = 0.1
+    /// The minibatch-SGD settings shared with pretraining (read as this
+    /// configuration's own: `batchSize`, `learningRate`, `optimizer`, ...):
+    /// fine-tuning's momentum ramps from 0.5 to 0.9 over at most 50 epochs.
+    public var sgd = MinibatchSGD(initialMomentum: 0.5, finalMomentum: 0.9, maxEpochs: 50)
     /// The learning rate is multiplied by this after each epoch (a shorthand for
-    /// the schedule `exponential:DECAY`, which ``schedule`` holds).
+    /// the schedule `exponential:DECAY`, which ``lrSchedule`` holds).
     public var learningRateDecay: Float = 1
     /// How the learning rate changes after each epoch; nil: multiplied by ``learningRateDecay``.
     public var lrSchedule: LearningRateSchedule?
     /// The schedule in effect: ``lrSchedule``, or exponential decay by ``learningRateDecay``.
     public var schedule: LearningRateSchedule { lrSchedule ?? .exponentialDecay(factor: learningRateDecay, minimum: 0) }
-    /// Momentum ramps linearly from `initialMomentum` (epoch 1) to
-    /// `finalMomentum` (epoch `momentumSaturateEpoch`), as pylearn2's `MomentumAdjustor`.
-    public var initialMomentum: Float = 0.5
-    public var finalMomentum: Float = 0.9
-    public var momentumSaturateEpoch = 10
-    public var weightDecay: Float = 0
     public var inputDropout: Float = 0
     public var hiddenDropout: Float = 0
     public var maxColumnNorm: Float?
-    public var maxEpochs = 50
     /// A network to fine-tune trains at least one epoch.
     public static let allowsNoEpochs = false
     /// At least this many updates (0: no minimum): where the training set is
@@ -33,25 +28,6 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
     public var minUpdates = 0
     /// Stop after this many epochs without a better validation error.
     public var patience = 10
-    /// Training examples (a fixed seeded subset) on which the training error is monitored each epoch.
-    public var monitorExamples = 10_000
-    public var seed: UInt64 = 1
-    /// See ``DivergenceGuard``.
-    public var divergenceFactor = 1000.0
-    /// SGD with momentum (the default), Nesterov or Adam.
-    public var optimizer: Optimizer = .momentum
-    /// See ``MinibatchSGDSettings/randomPerExample``.
-    public var randomPerExample = false
-    /// See ``MinibatchSGDSettings/distributed``.
-    public var distributed = DistributedMode.synchronous
-    /// See ``MinibatchSGDSettings/checkpointEverySteps`` (not saved).
-    public var checkpointEverySteps = 0
-    /// See ``MinibatchSGDSettings/serverShards`` (not saved).
-    public var serverShards = 1
-    /// See ``MinibatchSGDSettings/maxStaleness`` (not saved).
-    public var maxStaleness = 0
-    /// See ``MinibatchSGDSettings/modelParallel`` (not saved).
-    public var modelParallel = 1
     /// A saved classifier whose softened outputs the network also learns from (``Distillation``); nil: labels only.
     public var teacher: String?
     /// The distillation temperature `T`.
@@ -73,8 +49,8 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
     /// momentum when an older record lacks it.
     public init(from decoder: Decoder) throws {
         self.init() // every key an older record lacks keeps the default its declaration gives
+        sgd = try MinibatchSGD(from: decoder, over: sgd)
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        try decodeMinibatchSGD(c)
         try decodeIfPresent(c, .learningRateDecay, into: &learningRateDecay)
         try decodeIfPresent(c, .lrSchedule, into: &lrSchedule)
         try decodeIfPresent(c, .inputDropout, into: &inputDropout)
@@ -91,22 +67,22 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
         try decodeIfPresent(c, .augmentation, into: &augmentation)
     }
 
+    /// One flat record: the shared settings beside these.
+    public func encode(to encoder: Encoder) throws {
+        try sgd.encode(to: encoder)
+        try encodeStoredProperties(of: self, keyedBy: CodingKeys.self, to: encoder)
+    }
+
     enum CodingKeys: String, CodingKey {
-        case batchSize, learningRate, learningRateDecay, lrSchedule, initialMomentum, finalMomentum, momentumSaturateEpoch
-        case weightDecay, inputDropout, hiddenDropout, maxColumnNorm, maxEpochs, minUpdates, patience, monitorExamples, seed, divergenceFactor, optimizer, randomPerExample, distributed
+        case learningRateDecay, lrSchedule, inputDropout, hiddenDropout, maxColumnNorm, minUpdates, patience
         case batchNorm, batchNormEpsilon, batchNormMomentum, teacher, temperature, softWeight, augmentation
     }
 
     public func validate() throws {
-        guard batchSize >= 1 else { throw StrataError.invalidArgument(name: "batch size", reason: "\(batchSize) must be at least 1") }
-        guard learningRate > 0, learningRate.isFinite else { throw StrataError.invalidArgument(name: "learning rate", reason: "\(learningRate) must be positive") }
+        try sgd.validate(allowsNoEpochs: Self.allowsNoEpochs)
         guard learningRateDecay > 0, learningRateDecay <= 1 else { throw StrataError.invalidArgument(name: "learning-rate decay", reason: "\(learningRateDecay) must lie in (0, 1]") }
-        guard (0 ..< 1).contains(initialMomentum), (0 ..< 1).contains(finalMomentum) else { throw StrataError.invalidArgument(name: "momentum", reason: "must lie in [0, 1)") }
         guard (0 ..< 1).contains(inputDropout), (0 ..< 1).contains(hiddenDropout) else { throw StrataError.invalidArgument(name: "dropout", reason: "must lie in [0, 1)") }
-        guard weightDecay >= 0, weightDecay.isFinite else { throw StrataError.invalidArgument(name: "weight decay", reason: "must be finite and not negative") }
-        guard monitorExamples >= 0 else { throw StrataError.invalidArgument(name: "monitor examples", reason: "\(monitorExamples) must not be negative") }
-        guard divergenceFactor > 0, !divergenceFactor.isNaN else { throw StrataError.invalidArgument(name: "divergence factor", reason: "\(divergenceFactor) must be positive") }
-        guard maxEpochs >= 1, patience >= 1 else { throw StrataError.invalidArgument(name: "epochs", reason: "epochs and patience must be at least 1") }
+        guard patience >= 1 else { throw StrataError.invalidArgument(name: "patience", reason: "\(patience) must be at least 1") }
         guard (0 ... 1 << 40).contains(minUpdates) else { throw StrataError.invalidArgument(name: "min updates", reason: "\(minUpdates) must lie in 0...2^40") }
         if let m = maxColumnNorm, !(m > 0) { throw StrataError.invalidArgument(name: "max column norm", reason: "\(m) must be positive") }
         guard batchNormEpsilon > 0, batchNormEpsilon.isFinite, (0 ..< 1).contains(batchNormMomentum) else {
@@ -115,11 +91,11 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
         guard temperature > 0, temperature.isFinite, (0 ... 1).contains(softWeight) else {
             throw StrataError.invalidArgument(name: "distillation", reason: "the temperature must be positive and the soft weight in [0, 1]")
         }
-        if optimizer.isLBFGS {
+        if sgd.optimizer.isLBFGS {
             // The line search compares values of one objective: nothing random, nothing that depends on how the data is chunked.
             let unsupported = [(inputDropout > 0 || hiddenDropout > 0, "dropout"), (batchNorm, "batch norm (its statistics depend on the chunk)"),
                                (augmentation.isActive, "augmentation"), (maxColumnNorm != nil, "max column norm (a projection the line search does not know)"),
-                               (distributed != .synchronous, "distributed: async (across ranks L-BFGS shares out chunks of its full-batch gradient; that is its own scheme)")]
+                               (sgd.distributed != .synchronous, "distributed: async (across ranks L-BFGS shares out chunks of its full-batch gradient; that is its own scheme)")]
                 .filter(\.0).map(\.1)
             guard unsupported.isEmpty else {
                 throw StrataError.invalidArgument(name: "optimizer", reason: "lbfgs minimizes one deterministic full-batch objective, which \(unsupported.joined(separator: ", ")) would change from one evaluation to the next; train without it or with momentum, nesterov or adam")
@@ -131,16 +107,16 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
     /// raised, when ``minUpdates`` asks for more updates than it allows, to
     /// the epochs that make them; and the line that says so (nil: unchanged).
     public func withMinimumUpdates(trainingExamples: Int) -> (FineTuningConfiguration, note: String?) {
-        let steps = max(1, (trainingExamples + batchSize - 1) / batchSize)
+        let steps = max(1, (trainingExamples + sgd.batchSize - 1) / sgd.batchSize)
         let epochs = (minUpdates + steps - 1) / steps
-        guard epochs > maxEpochs else { return (self, nil) }
+        guard epochs > sgd.maxEpochs else { return (self, nil) }
         var c = self
         c.maxEpochs = epochs
-        return (c, "min_updates \(minUpdates): up to \(epochs) epochs of \(steps) update\(steps == 1 ? "" : "s") on \(trainingExamples) examples, instead of \(maxEpochs)")
+        return (c, "min_updates \(minUpdates): up to \(epochs) epochs of \(steps) update\(steps == 1 ? "" : "s") on \(trainingExamples) examples, instead of \(sgd.maxEpochs)")
     }
 
     /// The momentum during `epoch` (1-based): the shared ``MomentumRamp`` from epoch 1.
     func momentum(atEpoch epoch: Int) -> Float {
-        MomentumRamp(initial: initialMomentum, final: finalMomentum, saturateEpoch: momentumSaturateEpoch).momentum(atEpoch: epoch)
+        MomentumRamp(initial: sgd.initialMomentum, final: sgd.finalMomentum, saturateEpoch: sgd.momentumSaturateEpoch).momentum(atEpoch: epoch)
     }
 }

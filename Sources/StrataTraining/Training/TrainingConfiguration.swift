@@ -35,48 +35,22 @@ public struct EarlyStopping: Codable, Equatable, Sendable {
 
 /// The settings of the training loop shared by every learner.
 public struct TrainingConfiguration: Codable, Equatable, Sendable, MinibatchSGDSettings {
-    public var batchSize = 100
-    public var learningRate: Float = 0.1
+    /// The minibatch-SGD settings shared with fine-tuning (read as this
+    /// configuration's own: `batchSize`, `learningRate`, `optimizer`, ...):
+    /// pretraining runs without momentum for at most 10 epochs unless told.
+    public var sgd = MinibatchSGD(initialMomentum: 0, finalMomentum: 0, maxEpochs: 10)
     public var schedule: LearningRateSchedule = .constant
-    /// Momentum before `momentumStartEpoch`.
-    public var initialMomentum: Float = 0
-    /// Momentum reached at `momentumSaturateEpoch`, ramped linearly from the
-    /// start epoch (pylearn2's `MomentumAdjustor`).
-    public var finalMomentum: Float = 0
+    /// The momentum ramp starts at this epoch (momentum before it: `initialMomentum`).
     public var momentumStartEpoch = 1
-    public var momentumSaturateEpoch = 10
-    /// L2 decay on weight matrices.
-    public var weightDecay: Float = 0
-    /// The most epochs to train.
-    public var maxEpochs = 10
     /// `epochs: 0` keeps a layer at its initialization (random features).
     public static let allowsNoEpochs = true
     public var earlyStopping: EarlyStopping?
     /// Write the checkpoint every this many epochs (and always at the end).
     public var checkpointEvery = 1
-    /// Training examples (a fixed seeded subset) the monitor evaluates each epoch.
-    public var monitorExamples = 10_000
-    public var seed: UInt64 = 1
     /// Cores a training step may split itself over (see ``StepHyperparameters/cores``).
     /// Not saved: the cores change how fast a run goes, never what it computes
     /// (``FixedParts``), so a run may resume on another number of them.
     public var cores = 1
-    /// See ``DivergenceGuard``.
-    public var divergenceFactor = 1000.0
-    /// SGD with momentum (the default), Nesterov or Adam.
-    public var optimizer: Optimizer = .momentum
-    /// See ``MinibatchSGDSettings/randomPerExample``.
-    public var randomPerExample = false
-    /// See ``MinibatchSGDSettings/distributed``.
-    public var distributed = DistributedMode.synchronous
-    /// See ``MinibatchSGDSettings/checkpointEverySteps`` (not saved).
-    public var checkpointEverySteps = 0
-    /// See ``MinibatchSGDSettings/serverShards`` (not saved).
-    public var serverShards = 1
-    /// See ``MinibatchSGDSettings/modelParallel`` (not saved).
-    public var modelParallel = 1
-    /// See ``MinibatchSGDSettings/maxStaleness`` (not saved).
-    public var maxStaleness = 0
 
     public init() {}
 
@@ -84,34 +58,31 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable, MinibatchSGDS
     /// `divergenceFactor`) take their defaults when an older checkpoint lacks them.
     public init(from decoder: Decoder) throws {
         self.init() // every key an older record lacks keeps the default its declaration gives
+        sgd = try MinibatchSGD(from: decoder, over: sgd)
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        try decodeMinibatchSGD(c)
         try decodeIfPresent(c, .schedule, into: &schedule)
         try decodeIfPresent(c, .momentumStartEpoch, into: &momentumStartEpoch)
         try decodeIfPresent(c, .earlyStopping, into: &earlyStopping)
         try decodeIfPresent(c, .checkpointEvery, into: &checkpointEvery)
     }
 
+    /// One flat record: the shared settings beside these.
+    public func encode(to encoder: Encoder) throws {
+        try sgd.encode(to: encoder)
+        try encodeStoredProperties(of: self, keyedBy: CodingKeys.self, to: encoder)
+    }
+
     enum CodingKeys: String, CodingKey {
-        case batchSize, learningRate, schedule, initialMomentum, finalMomentum, momentumStartEpoch, momentumSaturateEpoch
-        case weightDecay, maxEpochs, earlyStopping, checkpointEvery, monitorExamples, seed, divergenceFactor, optimizer, randomPerExample, distributed
+        case schedule, momentumStartEpoch, earlyStopping, checkpointEvery
     }
 
     public func validate() throws {
-        guard batchSize >= 1 else { throw StrataError.invalidArgument(name: "batch size", reason: "\(batchSize) must be at least 1") }
-        guard learningRate > 0, learningRate.isFinite else { throw StrataError.invalidArgument(name: "learning rate", reason: "\(learningRate) must be positive") }
-        guard maxEpochs >= 0 else { throw StrataError.invalidArgument(name: "epochs", reason: "\(maxEpochs) must not be negative") }
+        try sgd.validate(allowsNoEpochs: Self.allowsNoEpochs)
         guard checkpointEvery >= 1 else { throw StrataError.invalidArgument(name: "checkpoint interval", reason: "must be at least 1 epoch") }
-        guard (0 ..< 1).contains(initialMomentum), (0 ..< 1).contains(finalMomentum) else {
-            throw StrataError.invalidArgument(name: "momentum", reason: "must lie in [0, 1)")
-        }
         guard cores >= 1 else { throw StrataError.invalidArgument(name: "cores", reason: "\(cores) must be at least 1") }
-        guard !optimizer.isLBFGS else {
+        guard !sgd.optimizer.isLBFGS else {
             throw StrataError.invalidArgument(name: "optimizer", reason: "lbfgs is for fine-tuning: contrastive divergence's and the denoising autoencoder's sampled steps are not gradients of one deterministic objective that a line search could test; pretrain with momentum, nesterov or adam")
         }
-        guard weightDecay >= 0, weightDecay.isFinite else { throw StrataError.invalidArgument(name: "weight decay", reason: "must be finite and not negative") }
-        guard monitorExamples >= 0 else { throw StrataError.invalidArgument(name: "monitor examples", reason: "\(monitorExamples) must not be negative") }
-        guard divergenceFactor > 0, !divergenceFactor.isNaN else { throw StrataError.invalidArgument(name: "divergence factor", reason: "\(divergenceFactor) must be positive") }
         if let stop = earlyStopping, stop.patience < 1 || stop.proportionalDecrease < 0 {
             throw StrataError.invalidArgument(name: "early stopping", reason: "patience must be at least 1 and the decrease not negative")
         }
@@ -119,7 +90,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable, MinibatchSGDS
 
     /// The momentum ramp these settings describe.
     public var momentumRamp: MomentumRamp {
-        MomentumRamp(initial: initialMomentum, final: finalMomentum, startEpoch: momentumStartEpoch, saturateEpoch: momentumSaturateEpoch)
+        MomentumRamp(initial: sgd.initialMomentum, final: sgd.finalMomentum, startEpoch: momentumStartEpoch, saturateEpoch: sgd.momentumSaturateEpoch)
     }
 
     /// The momentum in effect during `epoch` (1-based).
