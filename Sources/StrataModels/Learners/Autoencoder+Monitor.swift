@@ -43,20 +43,15 @@ extension Autoencoder {
     }
 
     public var trainingState: [String: Tensor] {
-        var s = ["velocity_weights": velocityW, "velocity_hidden_bias": velocityC, "velocity_visible_bias": velocityB]
-        if !configuration.tied { s["velocity_decoder_weights"] = velocityD }
-        s.merge(optimizerState.tensors) { a, _ in a }
-        return s
+        var velocities = ["velocity_weights": velocityW, "velocity_hidden_bias": velocityC, "velocity_visible_bias": velocityB]
+        if !configuration.tied { velocities["velocity_decoder_weights"] = velocityD }
+        return optimizerState.trainingState(velocities: velocities)
     }
 
     public var configurationJSON: String { encodeJSON(configuration) }
 
     public init(configurationJSON: String, parameters: [String: Tensor], trainingState: [String: Tensor]) throws {
-        let configuration = try decodeJSON(Configuration.self, configurationJSON, what: "autoencoder configuration")
-        try configuration.validate()
-        // The saved weights must match the configuration before a model of its size is allocated.
-        _ = try requireTensor(parameters, "weights", shape: [configuration.visibleCount, configuration.hiddenCount])
-        try self.init(configuration)
+        try self.init(decodeChecked(Configuration.self, configurationJSON, parameters: parameters, what: "autoencoder configuration"))
         let (v, h) = (visibleCount, hiddenCount)
         weights = try requireTensor(parameters, "weights", shape: [v, h])
         hiddenBias = try requireTensor(parameters, "hidden_bias", shape: [h])

@@ -3,10 +3,10 @@ import StrataData
 
 /// Cutting an autoencoder into bands of hidden units and putting it back
 /// together (``SplitAutoencoder``).
-extension Autoencoder {
+extension Autoencoder: HiddenUnitSplittable {
     /// An autoencoder of the hidden units `units` only: their encoder columns,
     /// biases, decoder rows, momentum and Adam moments; the visible bias whole.
-    func keepingHiddenUnits(_ units: Range<Int>) -> Autoencoder {
+    public func keepingHiddenUnits(_ units: Range<Int>) -> Autoencoder {
         var c = configuration
         c.hiddenCount = units.count
         // The band's shapes are valid whenever the whole's are: the buffers are made by the initializer, then overwritten.
@@ -25,11 +25,19 @@ extension Autoencoder {
 
     /// Every tensor a checkpoint saves, with the axis its hidden units lie
     /// along (0: rows, 1: columns; nil: the visible bias and its state, alike on every part).
-    func splitTensors() -> [String: (Tensor, Int?)] {
+    public func splitTensors() -> [String: (Tensor, Int?)] {
         func axis(_ name: String) -> Int? {
             if name.hasSuffix("visible_bias") { return nil }
             return name.hasSuffix("weights") && !name.hasSuffix("decoder_weights") ? 1 : 0
         }
         return checkpointTensors(hiddenAxis: axis)
     }
+
+    /// The decoder's pre-activation is summed over the parts.
+    public mutating func join(_ split: HiddenUnitBands) { partExchange = split.exchange }
+
+    /// The cost's channels; the per-unit statistics are a band's.
+    public static func isWholeModelChannel(_ name: String) -> Bool { ["objective", "reconstruction_error"].contains(name) }
+
+    public var adamSteps: Int { optimizerState.steps }
 }

@@ -140,3 +140,30 @@ func validateLayerSize(visible: Int, hidden: Int, what: String) throws {
         throw StrataError.invalidArgument(name: "\(what) size", reason: "\(visible)-\(hidden) needs a weight matrix larger than the limit of \(Limits.maxTensorElements) values (set STRATA_MAX_TENSOR_ELEMENTS to allow more)")
     }
 }
+
+/// A learner's configuration that checks its own values (``decodeChecked(_:_:what:)``).
+public protocol CheckedConfiguration: Decodable {
+    /// Throws, naming the setting, when a value is out of its range.
+    func validate() throws
+}
+
+/// A fully connected learner's configuration: `visibleCount` inputs, `hiddenCount` units.
+public protocol DenseConfiguration: CheckedConfiguration {
+    var visibleCount: Int { get }
+    var hiddenCount: Int { get }
+}
+
+/// A configuration read from a checkpoint's JSON, `what` naming it in errors, and checked.
+package func decodeChecked<T: CheckedConfiguration>(_ type: T.Type, _ text: String, what: String) throws -> T {
+    let value = try decodeJSON(type, text, what: what)
+    try value.validate()
+    return value
+}
+
+/// A dense learner's configuration read from a checkpoint and checked, with
+/// the saved `weights` `(visible, hidden)` checked against it before a model of its size is allocated.
+package func decodeChecked<T: DenseConfiguration>(_ type: T.Type, _ text: String, parameters: [String: Tensor], what: String) throws -> T {
+    let value = try decodeChecked(type, text, what: what)
+    _ = try requireTensor(parameters, "weights", shape: [value.visibleCount, value.hiddenCount])
+    return value
+}

@@ -75,21 +75,16 @@ extension RBM {
     }
 
     public var trainingState: [String: Tensor] {
-        var state = ["velocity_weights": velocityW, "velocity_visible_bias": velocityB, "velocity_hidden_bias": velocityC,
+        var saved = ["velocity_weights": velocityW, "velocity_visible_bias": velocityB, "velocity_hidden_bias": velocityC,
                      "velocity_sigma": Tensor(shape: [1], scalars: [velocitySigma])]
-        if let chain { state["persistent_chain"] = chain }
-        state.merge(optimizerState.tensors) { a, _ in a }
-        return state
+        if let chain { saved["persistent_chain"] = chain }
+        return optimizerState.trainingState(velocities: saved)
     }
 
     public var configurationJSON: String { encodeJSON(configuration) }
 
     public init(configurationJSON: String, parameters: [String: Tensor], trainingState: [String: Tensor]) throws {
-        let configuration = try decodeJSON(Configuration.self, configurationJSON, what: "rbm configuration")
-        try configuration.validate()
-        // The saved weights must match the configuration before a model of its size is allocated.
-        _ = try requireTensor(parameters, "weights", shape: [configuration.visibleCount, configuration.hiddenCount])
-        try self.init(configuration)
+        try self.init(decodeChecked(Configuration.self, configurationJSON, parameters: parameters, what: "rbm configuration"))
         let (v, h) = (visibleCount, hiddenCount)
         weights = try requireTensor(parameters, "weights", shape: [v, h])
         visibleBias = try requireTensor(parameters, "visible_bias", shape: [v])

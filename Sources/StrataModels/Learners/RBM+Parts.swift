@@ -2,7 +2,7 @@ import StrataCore
 import StrataData
 
 /// Cutting an RBM into bands of hidden units and putting it back together (``SplitRBM``).
-extension RBM {
+extension RBM: HiddenUnitSplittable {
     /// The axis a checkpoint tensor's hidden units lie along (1: the columns
     /// of the weights and their state; 0: the hidden bias and its state; nil:
     /// the visible bias, sigma and the persistent chain, alike on every part).
@@ -13,7 +13,7 @@ extension RBM {
 
     /// An RBM of the hidden units `units` only: their weight columns, biases,
     /// momentum and Adam moments; the visible bias, sigma and chain whole.
-    func keepingHiddenUnits(_ units: Range<Int>) -> RBM {
+    public func keepingHiddenUnits(_ units: Range<Int>) -> RBM {
         var c = configuration
         c.hiddenCount = units.count
         // The band's shapes are valid whenever the whole's are: the buffers are made by the initializer, then overwritten.
@@ -28,5 +28,16 @@ extension RBM {
     }
 
     /// Every tensor a checkpoint saves, with the axis its hidden units lie along (``hiddenAxis(_:)``).
-    func splitTensors() -> [String: (Tensor, Int?)] { checkpointTensors(hiddenAxis: Self.hiddenAxis) }
+    public func splitTensors() -> [String: (Tensor, Int?)] { checkpointTensors(hiddenAxis: Self.hiddenAxis) }
+
+    /// The visible pre-activation (and score matching's sigma gradient) is summed over the parts.
+    public mutating func join(_ split: HiddenUnitBands) { bands = split }
+
+    /// The whole model's channels (objective, reconstruction error, free
+    /// energy, pseudo-likelihood, the visible bias, sigma), not the hidden units'.
+    public static func isWholeModelChannel(_ name: String) -> Bool {
+        !name.hasPrefix("h_") && !name.hasPrefix("bias_hid") && !name.hasPrefix("weights_norm")
+    }
+
+    public var adamSteps: Int { optimizerState.steps }
 }

@@ -27,7 +27,7 @@ public struct LocalFeatureStage: UnsupervisedLearner {
     public static let kind = "local_stage"
 
     /// The stage's shape, objective weights and seed, saved with its weights.
-    public struct Configuration: Codable, Equatable, Sendable {
+    public struct Configuration: Codable, Equatable, Sendable, CheckedConfiguration {
         public var geometry: LocalStageGeometry
         /// One set of filters for every position (a convolution) instead of each position's own.
         public var tied = false
@@ -121,17 +121,14 @@ public struct LocalFeatureStage: UnsupervisedLearner {
 
     public var trainingState: [String: Tensor] {
         guard encoderVelocity.count == encoder.count else { return optimizerState.tensors } // gathered for use: no momentum yet
-        var s = ["velocity_encoder": encoderVelocity, "velocity_decoder": decoderVelocity]
-        s.merge(optimizerState.tensors) { a, _ in a }
-        return s
+        return optimizerState.trainingState(velocities: ["velocity_encoder": encoderVelocity, "velocity_decoder": decoderVelocity])
     }
 
     public var configurationJSON: String { encodeJSON(configuration) }
 
     /// The whole stage from a checkpoint (``partitioned(_:)`` cuts a part of it).
     public init(configurationJSON: String, parameters: [String: Tensor], trainingState: [String: Tensor]) throws {
-        let configuration = try decodeJSON(Configuration.self, configurationJSON, what: "local stage configuration")
-        try configuration.validate()
+        let configuration = try decodeChecked(Configuration.self, configurationJSON, what: "local stage configuration")
         let g = configuration.geometry, count = configuration.tied ? 1 : g.positions
         (self.configuration, partition, exchange) = (configuration, .whole(g), nil)
         encoder = try requireTensor(parameters, "encoder", shape: [count, g.fieldSize, g.maps])

@@ -91,6 +91,12 @@ public struct OptimizerState: Sendable, Equatable {
 
     init() {}
 
+    /// A learner's saved training state: its `velocities` (named `velocity_`
+    /// and the parameter, with whatever else it keeps) and these tensors.
+    package func trainingState(velocities: [String: Tensor]) -> [String: Tensor] {
+        velocities.merging(tensors) { kept, _ in kept }
+    }
+
     /// The state saved by ``tensors``; `shapes` gives each parameter's shape, which its `s` must have.
     package init(checkpoint state: [String: Tensor], shapes: [String: [Int]]) throws {
         guard let count = state["adam_steps"] else { return }

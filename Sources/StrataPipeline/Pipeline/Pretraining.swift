@@ -168,8 +168,7 @@ public enum Pretraining {
         }
         let report = try trainer.train(&learner, examples: x, validation: validation, resume: resume)
         // A split layer joins the stack whole (gathered on every part: the next layer's features need no more than its transform).
-        if let split = learner as? SplitAutoencoder, let whole = split.gathered(onEveryPart: true) { learner = whole }
-        if let split = learner as? SplitRBM, let whole = split.gathered(onEveryPart: true) { learner = whole }
+        if let split = learner as? any HiddenUnitSplitLearner, let whole = split.wholeOnEveryPart() { learner = whole }
         let stack = try data.base.appending(learner)
         let stackPath = folder + "/stack.safetensors"
         try stack.write(to: stackPath)
