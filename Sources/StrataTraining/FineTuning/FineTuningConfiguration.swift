@@ -5,7 +5,7 @@ import StrataModels
 import StrataDistributed
 
 /// Settings of supervised fine-tuning with a softmax head.
-public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSGDSettings {
+public struct FineTuningConfiguration: FlatRecord, Equatable, Sendable, MinibatchSGDSettings {
     /// The minibatch-SGD settings shared with pretraining (read as this
     /// configuration's own: `batchSize`, `learningRate`, `optimizer`, ...):
     /// fine-tuning's momentum ramps from 0.5 to 0.9 over at most 50 epochs.
@@ -45,37 +45,14 @@ public struct FineTuningConfiguration: Codable, Equatable, Sendable, MinibatchSG
 
     public init() {}
 
-    /// Reads a saved configuration; `optimizer`, added later, is SGD with
-    /// momentum when an older record lacks it.
-    public init(from decoder: Decoder) throws {
-        self.init() // every key an older record lacks keeps the default its declaration gives
-        sgd = try MinibatchSGD(from: decoder, over: sgd)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        try decodeIfPresent(c, .learningRateDecay, into: &learningRateDecay)
-        try decodeIfPresent(c, .lrSchedule, into: &lrSchedule)
-        try decodeIfPresent(c, .inputDropout, into: &inputDropout)
-        try decodeIfPresent(c, .hiddenDropout, into: &hiddenDropout)
-        try decodeIfPresent(c, .maxColumnNorm, into: &maxColumnNorm)
-        try decodeIfPresent(c, .patience, into: &patience)
-        try decodeIfPresent(c, .minUpdates, into: &minUpdates)
-        try decodeIfPresent(c, .batchNorm, into: &batchNorm)
-        try decodeIfPresent(c, .batchNormEpsilon, into: &batchNormEpsilon)
-        try decodeIfPresent(c, .batchNormMomentum, into: &batchNormMomentum)
-        try decodeIfPresent(c, .teacher, into: &teacher)
-        try decodeIfPresent(c, .temperature, into: &temperature)
-        try decodeIfPresent(c, .softWeight, into: &softWeight)
-        try decodeIfPresent(c, .augmentation, into: &augmentation)
-    }
-
-    /// One flat record: the shared settings beside these.
-    public func encode(to encoder: Encoder) throws {
-        try sgd.encode(to: encoder)
-        try encodeStoredProperties(of: self, keyedBy: CodingKeys.self, to: encoder)
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case learningRateDecay, lrSchedule, inputDropout, hiddenDropout, maxColumnNorm, minUpdates, patience
-        case batchNorm, batchNormEpsilon, batchNormMomentum, teacher, temperature, softWeight, augmentation
+    /// The saved settings, written in one flat record with the shared ones
+    /// (a key an older record lacks keeps its default: `optimizer`, say, SGD with momentum).
+    public static var savedFields: [SavedField<FineTuningConfiguration>] {
+        [.flattened(\.sgd), .field("learningRateDecay", \.learningRateDecay), .field("lrSchedule", \.lrSchedule),
+         .field("inputDropout", \.inputDropout), .field("hiddenDropout", \.hiddenDropout), .field("maxColumnNorm", \.maxColumnNorm),
+         .field("minUpdates", \.minUpdates), .field("patience", \.patience), .field("batchNorm", \.batchNorm),
+         .field("batchNormEpsilon", \.batchNormEpsilon), .field("batchNormMomentum", \.batchNormMomentum), .field("teacher", \.teacher),
+         .field("temperature", \.temperature), .field("softWeight", \.softWeight), .field("augmentation", \.augmentation)]
     }
 
     public func validate() throws {

@@ -9,7 +9,7 @@ import StrataDistributed
 /// (``read(from:allowsNoEpochs:)``, under the keys ``minibatchSGDKeys``),
 /// decoded and checked once. The two loops differ only in the defaults of
 /// the momentum ramp and the epoch limit, which each passes to ``init(initialMomentum:finalMomentum:maxEpochs:)``.
-public struct MinibatchSGD: Encodable, Equatable, Sendable {
+public struct MinibatchSGD: SavedFields, Equatable, Sendable {
     /// Examples per minibatch.
     public var batchSize = 100
     public var learningRate: Float = 0.1
@@ -58,29 +58,12 @@ public struct MinibatchSGD: Encodable, Equatable, Sendable {
     }
 
     /// The saved settings; how a run is spread over processes is not saved.
-    enum CodingKeys: String, CodingKey {
-        case batchSize, learningRate, initialMomentum, finalMomentum, momentumSaturateEpoch, weightDecay, maxEpochs
-        case monitorExamples, seed, divergenceFactor, optimizer, randomPerExample, distributed
-    }
-
-    /// The saved settings `decoder` holds, over `defaults`: a key an older
-    /// record lacks keeps the default its loop declares.
-    init(from decoder: Decoder, over defaults: MinibatchSGD) throws {
-        self = defaults
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        try decodeIfPresent(c, .batchSize, into: &batchSize)
-        try decodeIfPresent(c, .learningRate, into: &learningRate)
-        try decodeIfPresent(c, .initialMomentum, into: &initialMomentum)
-        try decodeIfPresent(c, .finalMomentum, into: &finalMomentum)
-        try decodeIfPresent(c, .momentumSaturateEpoch, into: &momentumSaturateEpoch)
-        try decodeIfPresent(c, .weightDecay, into: &weightDecay)
-        try decodeIfPresent(c, .maxEpochs, into: &maxEpochs)
-        try decodeIfPresent(c, .monitorExamples, into: &monitorExamples)
-        try decodeIfPresent(c, .seed, into: &seed)
-        try decodeIfPresent(c, .divergenceFactor, into: &divergenceFactor)
-        try decodeIfPresent(c, .optimizer, into: &optimizer)
-        try decodeIfPresent(c, .randomPerExample, into: &randomPerExample)
-        try decodeIfPresent(c, .distributed, into: &distributed)
+    public static var savedFields: [SavedField<MinibatchSGD>] {
+        [.field("batchSize", \.batchSize), .field("learningRate", \.learningRate), .field("initialMomentum", \.initialMomentum),
+         .field("finalMomentum", \.finalMomentum), .field("momentumSaturateEpoch", \.momentumSaturateEpoch), .field("weightDecay", \.weightDecay),
+         .field("maxEpochs", \.maxEpochs), .field("monitorExamples", \.monitorExamples), .field("seed", \.seed),
+         .field("divergenceFactor", \.divergenceFactor), .field("optimizer", \.optimizer),
+         .field("randomPerExample", \.randomPerExample), .field("distributed", \.distributed)]
     }
 
     /// Refuses values no run can use; `allowsNoEpochs`: see ``MinibatchSGDSettings/allowsNoEpochs``.
@@ -98,28 +81,6 @@ public struct MinibatchSGD: Encodable, Equatable, Sendable {
         guard divergenceFactor > 0, !divergenceFactor.isNaN else { throw StrataError.invalidArgument(name: "divergence factor", reason: "\(divergenceFactor) must be positive") }
     }
 }
-
-/// `value` replaced by `c`'s value at `key` when there is one.
-func decodeIfPresent<Key: CodingKey, T: Decodable>(_ c: KeyedDecodingContainer<Key>, _ key: Key, into value: inout T) throws {
-    value = try c.decodeIfPresent(T.self, forKey: key) ?? value
-}
-
-/// Encodes the stored properties of `value` that `Key` names into `encoder`'s
-/// keyed container, leaving out nil ones as a synthesized conformance does:
-/// a configuration writes its own settings beside its ``MinibatchSGD``'s in
-/// one flat record, the same record as when each declared them all.
-func encodeStoredProperties<Key: CodingKey>(of value: Any, keyedBy: Key.Type, to encoder: Encoder) throws {
-    var c = encoder.container(keyedBy: Key.self)
-    for child in Mirror(reflecting: value).children {
-        guard let label = child.label, let key = Key(stringValue: label), let encodable = child.value as? any Encodable else { continue }
-        if let optional = child.value as? any OptionalValue, optional.isNone { continue }
-        try c.encode(encodable, forKey: key)
-    }
-}
-
-/// An `Optional` seen through `Any`.
-private protocol OptionalValue { var isNone: Bool { get } }
-extension Optional: OptionalValue { var isNone: Bool { self == nil } }
 
 /// A loop's settings that hold a ``MinibatchSGD``: its settings read as the
 /// loop's own (`configuration.batchSize`), through dynamic member lookup.

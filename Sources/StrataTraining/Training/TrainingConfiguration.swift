@@ -34,7 +34,7 @@ public struct EarlyStopping: Codable, Equatable, Sendable {
 }
 
 /// The settings of the training loop shared by every learner.
-public struct TrainingConfiguration: Codable, Equatable, Sendable, MinibatchSGDSettings {
+public struct TrainingConfiguration: FlatRecord, Equatable, Sendable, MinibatchSGDSettings {
     /// The minibatch-SGD settings shared with fine-tuning (read as this
     /// configuration's own: `batchSize`, `learningRate`, `optimizer`, ...):
     /// pretraining runs without momentum for at most 10 epochs unless told.
@@ -54,26 +54,11 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable, MinibatchSGDS
 
     public init() {}
 
-    /// Reads a saved configuration; keys added in later versions (such as
-    /// `divergenceFactor`) take their defaults when an older checkpoint lacks them.
-    public init(from decoder: Decoder) throws {
-        self.init() // every key an older record lacks keeps the default its declaration gives
-        sgd = try MinibatchSGD(from: decoder, over: sgd)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        try decodeIfPresent(c, .schedule, into: &schedule)
-        try decodeIfPresent(c, .momentumStartEpoch, into: &momentumStartEpoch)
-        try decodeIfPresent(c, .earlyStopping, into: &earlyStopping)
-        try decodeIfPresent(c, .checkpointEvery, into: &checkpointEvery)
-    }
-
-    /// One flat record: the shared settings beside these.
-    public func encode(to encoder: Encoder) throws {
-        try sgd.encode(to: encoder)
-        try encodeStoredProperties(of: self, keyedBy: CodingKeys.self, to: encoder)
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case schedule, momentumStartEpoch, earlyStopping, checkpointEvery
+    /// The saved settings, written in one flat record with the shared ones
+    /// (a key an older checkpoint lacks keeps its default); `cores` is not saved.
+    public static var savedFields: [SavedField<TrainingConfiguration>] {
+        [.flattened(\.sgd), .field("schedule", \.schedule), .field("momentumStartEpoch", \.momentumStartEpoch),
+         .field("earlyStopping", \.earlyStopping), .field("checkpointEvery", \.checkpointEvery)]
     }
 
     public func validate() throws {
