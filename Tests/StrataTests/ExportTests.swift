@@ -222,7 +222,7 @@ enum ExportFixtures {
         let torch = try Exporting.run(.init(classifier: folder.file("classifier.safetensors"), format: .torch, output: folder.file("out/net.safetensors")), log: { _ in })
         #expect(torch.module == folder.file("out/net.py"))
         let state = try SafeTensors.read(torch.model)
-        #expect(state.tensors["2.mean"] != nil && state.tensors["3.matrix"]?.shape == [144, 144] && state.tensors["4.weight"]?.shape == [20, 144])
+        #expect(state.tensors["2.shift"] != nil && state.tensors["2.scale"] != nil && state.tensors["3.matrix"]?.shape == [144, 144] && state.tensors["4.weight"]?.shape == [20, 144])
         #expect(strataError { try Exporting.run(.init(classifier: folder.file("classifier.safetensors"), output: folder.file("m.txt")), log: { _ in }) }?
             .description.contains("a onnx export is a .onnx file") == true)
         #expect(throws: SettingError("'tflite' is not an export format (onnx or torch)")) { try Exporting.Format(parsing: "tflite") }

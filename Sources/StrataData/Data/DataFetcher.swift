@@ -11,23 +11,24 @@ public struct DataFetcher: Sendable {
         public var md5: String
     }
 
+    /// The four IDX files MNIST and Fashion-MNIST publish under the same
+    /// names (training and test images and labels), at `base`, with their checksums in that order.
+    static func idxResources(base: String, md5: [String]) -> [Resource] {
+        let names = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+        return zip(names, md5).map { Resource(url: base + $0, fileName: $0, md5: $1) }
+    }
+
     /// The official files of `dataset`.
     public static func resources(for dataset: KnownDataset) -> [Resource] {
         switch dataset {
         case .mnist:
-            let base = "https://ossci-datasets.s3.amazonaws.com/mnist/"
-            return [("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
-                    ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
-                    ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
-                    ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c")]
-                .map { Resource(url: base + $0.0, fileName: $0.0, md5: $0.1) }
+            return idxResources(base: "https://ossci-datasets.s3.amazonaws.com/mnist/",
+                                md5: ["f68b3c2dcbeaaa9fbdd348bbdeb94873", "d53e105ee54ea40749a09fcbcd1e9432",
+                                      "9fb629c4189551a2d022fa330f9573f3", "ec29112dd5afa0611ce80d1b7f02629c"])
         case .fashionMNIST:
-            let base = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
-            return [("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
-                    ("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe"),
-                    ("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79"),
-                    ("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310")]
-                .map { Resource(url: base + $0.0, fileName: $0.0, md5: $0.1) }
+            return idxResources(base: "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+                                md5: ["8d4fb7e6c68d591d4c3dfef9ec88bf0d", "25c81989df183df01b3e8a0aad5dffbe",
+                                      "bef4ecab320f06d8554ea6380940ec79", "bb300cfdad3c16e7a12a480ee83cd310"])
         case .cifar10:
             return [Resource(url: "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",
                              fileName: "cifar-10-binary.tar.gz", md5: "c32a1d4ab5d03f1284b67883e8d87530")]

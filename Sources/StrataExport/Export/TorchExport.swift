@@ -65,10 +65,11 @@ public enum TorchExport {
                 kind: "ContrastNormalize")
         case .removeRowMean:
             add("RemoveRowMean()", kind: "RemoveRowMean")
-        case .subtract(let v):
-            add("Subtract(\(v.count))", kind: "Subtract", buffers: ["mean": v.reshaped([v.count])])
+        case .subtract(let v): // x * 1 + (-mean) is x - mean to the bit
+            add("ColumnAffine(\(v.count))", kind: "ColumnAffine",
+                buffers: ["scale": Tensor(shape: [v.count], scalars: [Float](repeating: 1, count: v.count)), "shift": v.reshaped([v.count]) * -1])
         case .multiplyColumns(let v):
-            add("MultiplyColumns(\(v.count))", kind: "MultiplyColumns", buffers: ["factors": v.reshaped([v.count])])
+            add("ColumnAffine(\(v.count))", kind: "ColumnAffine", buffers: ["scale": v.reshaped([v.count]), "shift": Tensor(zeros: [v.count])])
         case .project(let p):
             add("Project(\(p.rows), \(p.columns))", kind: "Project", buffers: ["matrix": p])
         case .dense(let layer):
@@ -229,23 +230,16 @@ public enum TorchExport {
                 def forward(self, x):
                     return x - x.mean(dim=1, keepdim=True)
             """),
-        ("Subtract", """
-            class Subtract(nn.Module):
+        ("ColumnAffine", """
+            class ColumnAffine(nn.Module):
+                \"\"\"x * scale + shift, column by column: a mean subtracted (scale 1) or columns multiplied (shift 0).\"\"\"
                 def __init__(self, width):
                     super().__init__()
-                    self.register_buffer("mean", torch.zeros(width))
+                    self.register_buffer("scale", torch.zeros(width))
+                    self.register_buffer("shift", torch.zeros(width))
 
                 def forward(self, x):
-                    return x - self.mean
-            """),
-        ("MultiplyColumns", """
-            class MultiplyColumns(nn.Module):
-                def __init__(self, width):
-                    super().__init__()
-                    self.register_buffer("factors", torch.zeros(width))
-
-                def forward(self, x):
-                    return x * self.factors
+                    return x * self.scale + self.shift
             """),
         ("Project", """
             class Project(nn.Module):

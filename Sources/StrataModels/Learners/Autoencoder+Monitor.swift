@@ -37,13 +37,13 @@ extension Autoencoder {
     }
 
     public var parameters: [String: Tensor] {
-        var p = ["weights": weights, "hidden_bias": hiddenBias, "visible_bias": visibleBias]
+        var p = denseParameters
         if !configuration.tied { p["decoder_weights"] = decoderWeights }
         return p
     }
 
     public var trainingState: [String: Tensor] {
-        var velocities = ["velocity_weights": velocityW, "velocity_hidden_bias": velocityC, "velocity_visible_bias": velocityB]
+        var velocities = denseVelocities
         if !configuration.tied { velocities["velocity_decoder_weights"] = velocityD }
         return optimizerState.trainingState(velocities: velocities)
     }
@@ -52,19 +52,15 @@ extension Autoencoder {
 
     public init(configurationJSON: String, parameters: [String: Tensor], trainingState: [String: Tensor]) throws {
         try self.init(decodeChecked(Configuration.self, configurationJSON, parameters: parameters, what: "autoencoder configuration"))
+        try readDense(parameters, trainingState)
         let (v, h) = (visibleCount, hiddenCount)
-        weights = try requireTensor(parameters, "weights", shape: [v, h])
-        hiddenBias = try requireTensor(parameters, "hidden_bias", shape: [h])
-        visibleBias = try requireTensor(parameters, "visible_bias", shape: [v])
         if !configuration.tied { decoderWeights = try requireTensor(parameters, "decoder_weights", shape: [h, v]) }
-        if !trainingState.isEmpty {
-            velocityW = try requireTensor(trainingState, "velocity_weights", shape: [v, h])
-            velocityC = try requireTensor(trainingState, "velocity_hidden_bias", shape: [h])
-            velocityB = try requireTensor(trainingState, "velocity_visible_bias", shape: [v])
-            if !configuration.tied { velocityD = try requireTensor(trainingState, "velocity_decoder_weights", shape: [h, v]) }
-            var shapes = ["weights": [v, h], "hidden_bias": [h], "visible_bias": [v]]
-            if !configuration.tied { shapes["decoder_weights"] = [h, v] }
-            optimizerState = try OptimizerState(checkpoint: trainingState, shapes: shapes)
+        guard !trainingState.isEmpty else { return }
+        var shapes = DenseTensors.shapes(visible: v, hidden: h)
+        if !configuration.tied {
+            velocityD = try requireTensor(trainingState, "velocity_decoder_weights", shape: [h, v])
+            shapes["decoder_weights"] = [h, v]
         }
+        optimizerState = try OptimizerState(checkpoint: trainingState, shapes: shapes)
     }
 }

@@ -37,7 +37,7 @@ public struct Autoencoder: UnsupervisedLearner {
     }
 
     /// An autoencoder's sizes, units, loss, corruption, penalties and seed, saved with its weights.
-    public struct Configuration: Codable, Equatable, Sendable, DenseConfiguration {
+    public struct Configuration: Codable, Equatable, Sendable {
         public var visibleCount: Int
         public var hiddenCount: Int
         public var tied = true

@@ -71,12 +71,12 @@ extension RBM {
     }
 
     public var parameters: [String: Tensor] {
-        ["weights": weights, "visible_bias": visibleBias, "hidden_bias": hiddenBias, "sigma": Tensor(shape: [1], scalars: [sigma])]
+        denseParameters.merging(["sigma": Tensor(shape: [1], scalars: [sigma])]) { a, _ in a }
     }
 
     public var trainingState: [String: Tensor] {
-        var saved = ["velocity_weights": velocityW, "velocity_visible_bias": velocityB, "velocity_hidden_bias": velocityC,
-                     "velocity_sigma": Tensor(shape: [1], scalars: [velocitySigma])]
+        var saved = denseVelocities
+        saved["velocity_sigma"] = Tensor(shape: [1], scalars: [velocitySigma])
         if let chain { saved["persistent_chain"] = chain }
         return optimizerState.trainingState(velocities: saved)
     }
@@ -85,19 +85,12 @@ extension RBM {
 
     public init(configurationJSON: String, parameters: [String: Tensor], trainingState: [String: Tensor]) throws {
         try self.init(decodeChecked(Configuration.self, configurationJSON, parameters: parameters, what: "rbm configuration"))
-        let (v, h) = (visibleCount, hiddenCount)
-        weights = try requireTensor(parameters, "weights", shape: [v, h])
-        visibleBias = try requireTensor(parameters, "visible_bias", shape: [v])
-        hiddenBias = try requireTensor(parameters, "hidden_bias", shape: [h])
+        try readDense(parameters, trainingState)
         sigma = try requireTensor(parameters, "sigma", shape: [1]).scalars[0]
-        if !trainingState.isEmpty {
-            velocityW = try requireTensor(trainingState, "velocity_weights", shape: [v, h])
-            velocityB = try requireTensor(trainingState, "velocity_visible_bias", shape: [v])
-            velocityC = try requireTensor(trainingState, "velocity_hidden_bias", shape: [h])
-            velocitySigma = try requireTensor(trainingState, "velocity_sigma", shape: [1]).scalars[0]
-            chain = trainingState["persistent_chain"]
-            optimizerState = try OptimizerState(checkpoint: trainingState, shapes: ["weights": [v, h], "visible_bias": [v], "hidden_bias": [h]])
-        }
+        guard !trainingState.isEmpty else { return }
+        velocitySigma = try requireTensor(trainingState, "velocity_sigma", shape: [1]).scalars[0]
+        chain = trainingState["persistent_chain"]
+        optimizerState = try OptimizerState(checkpoint: trainingState, shapes: DenseTensors.shapes(visible: visibleCount, hidden: hiddenCount))
     }
 }
 

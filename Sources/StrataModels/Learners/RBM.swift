@@ -42,7 +42,7 @@ public struct RBM: UnsupervisedLearner {
     }
 
     /// Hyperparameters, validated in one place.
-    public struct Configuration: Codable, Equatable, Sendable, DenseConfiguration {
+    public struct Configuration: Codable, Equatable, Sendable {
         public var visibleCount: Int
         public var hiddenCount: Int
         public var visibleUnits: VisibleUnits
