@@ -129,14 +129,12 @@ extension BenchCommand {
 
         @Option(help: "Cores per rank for the step.")
         var threads = 2
-        @Option(help: "Link latency for the model, microseconds.")
-        var latency = 25.0
+        @OptionGroup var link: LinkOptions
 
         func run() throws {
-            guard threads >= 1 else { throw ValidationError("--threads takes a positive integer, not \(threads)") }
-            guard latency >= 0, latency.isFinite else { throw ValidationError("--latency takes a non-negative number of microseconds") }
+            let latency = link.latency
             for layer in ScalingBenchmark.Layer.allCases {
-                let m = try ScalingBenchmark.measure(layer, threads: threads, world: MPIWorld.current)
+                let m = try settingsFailure { try ScalingBenchmark.measure(layer, threads: threads, world: MPIWorld.current) }
                 print(m.line)
                 let model = ScalingModel(computeSeconds: m.computeSeconds, bytes: Double(m.bytes), latencySeconds: latency * 1e-6)
                 print("\(layer.rawValue), \(threads) thread(s) per machine, 100 examples per machine and step:")
@@ -160,31 +158,24 @@ extension BenchCommand {
 
         @Option(help: "Steps to time.")
         var steps = 50
-        @Option(help: "Link latency for the model, microseconds.")
-        var latency = 25.0
+        @OptionGroup var link: LinkOptions
 
         func run() throws {
-            guard steps >= 1 else { throw ValidationError("--steps takes a positive integer, not \(steps)") }
             let compute = try ComputeOptions.compute(threads: nil)
             compute.apply()
-            let geometry = LocalStageGeometry(input: ImageGeometry(height: 28, width: 28, channels: 1, layout: .interleaved),
-                                              field: 8, stride: 2, maps: 16, poolSize: 3, poolStride: 1, normalizationSize: 5)
-            var stage = try LocalFeatureStage(LocalFeatureStage.Configuration(geometry: geometry))
-            var random = RandomSource(seed: 1)
-            let batch = Tensor.normal(shape: [100, geometry.inputSize], using: &random)
-            let hyper = StepHyperparameters(learningRate: 1e-4, momentum: 0.9)
-            _ = try stage.trainStep(batch, hyper: hyper, random: &random)
-            let start = Date()
-            for _ in 0 ..< steps { _ = try stage.trainStep(batch, hyper: hyper, random: &random) }
-            let seconds = Date().timeIntervalSince(start) / Double(steps)
-            let probe = ModelParallelCostModel(geometry: geometry, batch: 100, flopsPerSecond: 1, latencySeconds: latency * 1e-6)
-            let rate = probe.computeSeconds / seconds
-            print(String(format: "local stage %@: %.2f ms per step of 100 on %d core(s), %.1f GFLOP/s", geometry.description, seconds * 1e3, compute.cores, rate / 1e9))
-            for (name, g) in [("this stage", geometry), ("Le et al. 2012's first stage", ModelParallelCostModel.leEtAl)] {
-                let model = ModelParallelCostModel(geometry: g, batch: 100, flopsPerSecond: rate, latencySeconds: latency * 1e-6)
-                print(String(format: "%@ (%d weights), one machine's step %.1f ms:", name, 2 * g.positions * g.fieldSize * g.maps, model.computeSeconds * 1e3))
-                print(model.table())
+            try settingsFailure {
+                try LocalStageBenchmark.report(steps: steps, cores: compute.cores, latencySeconds: link.latency * 1e-6).forEach { print($0) }
             }
         }
+    }
+}
+
+/// The network the scaling models assume.
+struct LinkOptions: ParsableArguments {
+    @Option(help: "Link latency for the model, microseconds.")
+    var latency = 25.0
+
+    func validate() throws {
+        guard latency >= 0, latency.isFinite else { throw ValidationError("--latency takes a non-negative number of microseconds") }
     }
 }

@@ -6,7 +6,8 @@ struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
         abstract: "Find, fetch and look at datasets.",
-        subcommands: [List.self, Fetch.self, Info.self, Show.self]
+        subcommands: [List.self, Fetch.self, Info.self, Show.self],
+        defaultSubcommand: List.self
     )
 
     struct List: ParsableCommand {

@@ -26,6 +26,8 @@ struct LabeledOptions: ParsableArguments {
     @Flag(help: "With --stack and --dataset OTHER: apply the stack to another dataset's images (self-taught learning, Raina et al. 2007): a patch-trained stack reads any images its window fits with its channels; recorded in the classifier.")
     var selfTaught = false
     @OptionGroup var run: RunOptions
+    @Flag(help: "Continue the run in --run where it stopped, with the same stack, settings and data: softmax exactly where it was (finetune.safetensors), svm skipping the candidates of C already solved (c_search.json).")
+    var resume = false
 
     func validate() throws {
         _ = try labelsPerClass
@@ -73,8 +75,6 @@ struct SoftmaxFinetune: ParsableCommand {
     @OptionGroup(title: "Without --stack") var pixels: PixelOptions
     @OptionGroup(title: "Training") var training: FineTuningOptions
     @OptionGroup var compute: ComputeOptions
-    @Flag(help: "Continue the run in --run exactly where it stopped (finetune.safetensors; the same stack, settings and data).")
-    var resume = false
     @OptionGroup(title: "Feature files") var featureFileOptions: FeatureFileOptions
     @Option(help: ArgumentHelp("With --train-features: leave them on disk and read N rows at a time (features larger than memory).", valueName: "N"))
     var blockRows: Int?
@@ -99,7 +99,7 @@ struct SoftmaxFinetune: ParsableCommand {
         s.training = training
         (s.validation, s.labelsPerClass) = (data.validation, try data.labelsPerClass)
         if let folder = data.run.folder { s.folder = folder }
-        s.resume = resume
+        s.resume = data.resume
         return s
     }
 
@@ -142,8 +142,6 @@ struct SVMFinetune: ParsableCommand {
     @OptionGroup(title: "Feature files") var featureFiles: FeatureFileOptions
     @OptionGroup(title: "SVM") var svm: SVMOptions
     @OptionGroup var compute: ComputeOptions
-    @Flag(help: "Skip the candidates of C that the run in --run already solved (c_search.json; the same features and settings).")
-    var resume = false
 
     func settings() throws -> SVMFineTuning.Settings {
         let (svm, grid, stdEps) = try SVMFineTuning.readSVM(from: FlagSettings(self.svm.settings))
@@ -163,7 +161,7 @@ struct SVMFinetune: ParsableCommand {
         (s.svm, s.cGrid, s.stdEps) = (svm, grid, stdEps)
         (s.validation, s.labelsPerClass) = (data.validation, try data.labelsPerClass)
         if let folder = data.run.folder { s.folder = folder }
-        s.resume = resume
+        s.resume = data.resume
         return s
     }
 

@@ -135,6 +135,6 @@ struct RunOptions: ParsableArguments {
 }
 
 /// Wraps a library error so the command prints it with its usage hint.
-func settingsFailure(_ body: () throws -> Void) throws {
-    do { try body() } catch let error as StrataError { throw ValidationError(error.description) }
+func settingsFailure<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as StrataError { throw ValidationError(error.description) }
 }

@@ -44,14 +44,9 @@ struct SweepCommand: ParsableCommand {
     var halving: String?
     @Option(help: "The sweep's folder (default: a sweep file's runs/NAME, else runs/EXPERIMENT-sweep).")
     var out: String?
-    @Option(help: "Every run on this dataset instead of its file's (strata train --dataset).")
-    var dataset: String?
     @Flag(help: "Finish a stopped sweep: the runs that ended are kept, the others continue from their checkpoints.")
     var resume = false
-    @Option(help: "A trial sweep: every run on the first N images (strata train --limit).")
-    var limit: Int?
-    @Option(help: "At most this many epochs per stage in every run (strata train --max-epochs).")
-    var maxEpochs: Int?
+    @OptionGroup(title: "Trial (every run)") var trial: TrialOptions
     @Flag(help: "Read every run's experiment and print the runs without running them.")
     var dryRun = false
 
@@ -61,7 +56,7 @@ struct SweepCommand: ParsableCommand {
             let flags = FlagSettings(["random": random, "seed": seed, "parallel": parallel, "threads_per_run": threadsPerRun, "halving": halving, "out": out])
             settings = try Sweep.Settings.read(paths: experiments, swept: try swept.map(SweptSetting.parse), flags: flags)
         }
-        (settings.resume, settings.limit, settings.maxEpochs, settings.dataset) = (resume, limit, maxEpochs, dataset)
+        (settings.resume, settings.trial) = (resume, trial.trial)
         try Self.run(settings, dryRun: dryRun)
     }
 

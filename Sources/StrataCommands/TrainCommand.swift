@@ -2,16 +2,29 @@ import ArgumentParser
 import Foundation
 import Strata
 
-/// The trial-run and output overrides shared by `train` and `tutorial`.
-struct ExperimentOptions: ParsableArguments {
+/// A trial of an experiment (the library's `ExperimentTrial`): `train`,
+/// `tutorial` and `sweep` (for every run) take it.
+struct TrialOptions: ParsableArguments {
     @Option(help: "A trial run on the first N images; the plan lists everything this changes (patches, test images, held-out examples).")
     var limit: Int?
     @Option(help: "At most this many epochs per stage (a trial run).")
     var maxEpochs: Int?
-    @Option(help: "Write the outputs here instead of the file's outputs.folder.")
-    var out: String?
     @Option(help: "Use this dataset (a name, a folder of PNG images or of CIFAR-10 binary batches) instead of the file's.")
     var dataset: String?
+
+    func validate() throws {
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, not \(limit)") }
+        if let maxEpochs, maxEpochs < 1 { throw ValidationError("--max-epochs must be at least 1, not \(maxEpochs)") }
+    }
+
+    var trial: ExperimentTrial { ExperimentTrial(limit: limit, maxEpochs: maxEpochs, dataset: dataset) }
+}
+
+/// The trial-run and output overrides shared by `train` and `tutorial`.
+struct ExperimentOptions: ParsableArguments {
+    @OptionGroup(title: "Trial") var trial: TrialOptions
+    @Option(help: "Write the outputs here instead of the file's outputs.folder.")
+    var out: String?
     @Option(name: .long, help: "Cores to use for everything (default: the file's threads, else all cores).")
     var threads: Int?
     @Flag(help: "Continue a stopped run in the same folder: finished stages are kept, a stage stopped part-way resumes exactly.")
@@ -21,8 +34,6 @@ struct ExperimentOptions: ParsableArguments {
     var modelParallel: Int?
 
     func validate() throws {
-        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, not \(limit)") }
-        if let maxEpochs, maxEpochs < 1 { throw ValidationError("--max-epochs must be at least 1, not \(maxEpochs)") }
         if let modelParallel, modelParallel < 1 { throw ValidationError("--model-parallel must be at least 1, not \(modelParallel)") }
     }
 
@@ -30,14 +41,13 @@ struct ExperimentOptions: ParsableArguments {
     func run(path: String, dryRun: Bool) throws {
         var experiment = try Experiment.read(path)
         if let out { experiment.outputs.folder = out }
-        if let dataset { experiment.images.dataset = dataset }
         if let modelParallel {
             guard experiment.localStages != nil else {
                 throw ValidationError("--model-parallel splits local stages (local_stages in the file); \(path) has none")
             }
             experiment.localStages!.modelParallel = modelParallel
         }
-        let (trial, changes) = ExperimentRun.trial(experiment, limit: limit, maxEpochs: maxEpochs)
+        let (trial, changes) = self.trial.trial.applied(to: experiment)
         let compute = try ComputeOptions.compute(threads: threads ?? experiment.threads)
         var runner = ExperimentRun(trial, compute: compute)
         runner.resume = resume
@@ -99,7 +109,7 @@ struct TutorialCommand: ParsableCommand {
         guard Sweep.Settings.isSweepFile(path) else { return try options.run(path: path, dryRun: dryRun) }
         // A study of several runs: the sweep file, with the trial overrides passed to every run.
         var settings = try Sweep.Settings.read(sweepFile: path)
-        (settings.limit, settings.maxEpochs, settings.dataset, settings.resume) = (options.limit, options.maxEpochs, options.dataset, options.resume)
+        (settings.trial, settings.resume) = (options.trial.trial, options.resume)
         if let out = options.out { settings.folder = out }
         if let threads = options.threads { settings.threadsPerRun = max(1, threads / settings.parallel) }
         try SweepCommand.run(settings, dryRun: dryRun)

@@ -53,6 +53,7 @@ public enum ScalingBenchmark {
     /// Times `steps` steps of `layer` on 100-row batches of values in [0, 1]
     /// (after five untimed), and, across `world`'s ranks, as many combines.
     public static func measure(_ layer: Layer, threads: Int, steps: Int = 60, world: MPIWorld? = nil) throws -> Measurement {
+        guard threads >= 1 else { throw StrataError.invalidArgument(name: "threads", reason: "\(threads) must be at least 1") }
         Compute(cores: threads).apply()
         var learner = try makeLearner(layer)
         let momentum = layer == .sdae

@@ -28,14 +28,27 @@ public struct ImageSettings: Equatable, Sendable {
     public var pixelScale: Float = 1
     /// Threshold pixels at half their range to 0/1 (for binary RBMs on images).
     public var binarize = false
-    /// The images' geometry a file records (``init(contract:dataset:split:limit:what:selfTaught:)``):
-    /// images of another geometry are refused on load, naming `recordedBy`.
-    public var recordedGeometry: ImageGeometry?
-    /// The file whose contract set ``recordedGeometry`` or ``selfTaughtFrom``.
-    public var recordedBy: String?
-    /// Another dataset's images for a stack of this contract (self-taught
-    /// learning, ``InputContract/checkSelfTaught(images:dataset:for:)``), checked on load.
-    public var selfTaughtFrom: InputContract?
+    /// The contract of the file these images are read for
+    /// (``init(contract:dataset:split:limit:what:selfTaught:)``), checked on load.
+    public var checkedAgainst: ContractCheck?
+
+    /// A file's input contract that images are checked against on load,
+    /// naming the file: the images must have the geometry it records, or
+    /// (self-taught learning, another dataset's images for the stack) pass
+    /// ``InputContract/checkSelfTaught(images:dataset:for:)``.
+    public struct ContractCheck: Equatable, Sendable {
+        public var contract: InputContract
+        public var file: String
+        public var selfTaught: Bool
+
+        /// Throws, naming the file, when `images` are not what the contract allows.
+        func check(_ images: Dataset) throws {
+            if selfTaught { return try contract.checkSelfTaught(images: images.geometry, dataset: images.name, for: file) }
+            // A stack trained on another stack's maps records the maps' geometry, not the images'.
+            guard contract.maps == nil, let recorded = contract.image, let found = images.geometry, found != recorded else { return }
+            throw StrataError.invalidArgument(name: "dataset", reason: "\(file) records \(recorded) images, but \(images.name) holds \(found) images")
+        }
+    }
 
     public init(dataset: String = ImageSettings.defaultDataset, split: DataCatalog.Split = .train, limit: Int? = nil, pixelScale: Float = 1, binarize: Bool = false) {
         (self.dataset, self.split, self.limit, self.pixelScale, self.binarize) = (dataset, split, limit, pixelScale, binarize)
@@ -47,13 +60,13 @@ public struct ImageSettings: Equatable, Sendable {
         if selfTaught {
             guard let given else { throw StrataError.invalidArgument(name: "self-taught", reason: "name the other dataset whose images \(what) should read") }
             self.init(dataset: given, split: split, limit: limit, pixelScale: contract.pixelScale, binarize: contract.binarize)
-            (selfTaughtFrom, recordedBy) = (contract, what)
+            checkedAgainst = ContractCheck(contract: contract, file: what, selfTaught: true)
             return
         }
         if let given { try contract.requireDataset(given, for: what) }
         self.init(dataset: given ?? contract.dataset ?? Self.defaultDataset, split: split, limit: limit,
                   pixelScale: contract.pixelScale, binarize: contract.binarize)
-        if contract.maps == nil { (recordedGeometry, recordedBy) = (contract.image, what) }
+        checkedAgainst = ContractCheck(contract: contract, file: what, selfTaught: false)
     }
 
     /// Reads `dataset`, `limit`, `pixel_scale` and `binarize`.
@@ -78,10 +91,7 @@ public struct ImageSettings: Equatable, Sendable {
             guard limit >= 1 else { throw StrataError.invalidArgument(name: "limit", reason: "\(limit) must be at least 1") }
             images = images.prefix(limit)
         }
-        if let contract = selfTaughtFrom { try contract.checkSelfTaught(images: images.geometry, dataset: images.name, for: recordedBy ?? "the stack") }
-        if let recorded = recordedGeometry, let found = images.geometry, found != recorded {
-            throw StrataError.invalidArgument(name: "dataset", reason: "\(recordedBy ?? "the file") records \(recorded) images, but \(images.name) holds \(found) images")
-        }
+        try checkedAgainst?.check(images)
         contract(geometry: images.geometry).treat(&images)
         return images
     }

@@ -172,7 +172,7 @@ public enum SVMFineTuning {
         case .stack(let stack, let name, let features):
             var contract = try InputContract(metadata: stack.extra, path: name)
             let (all, test, classNames) = try s.images.loadLabeled()
-            if s.images.selfTaughtFrom != nil, let geometry = all.geometry {
+            if s.images.checkedAgainst?.selfTaught == true, let geometry = all.geometry {
                 contract = contract.selfTaught(on: s.images.dataset, geometry: geometry)
                 log("self-taught: \(name) learned its features on \(contract.taughtOn ?? "other images"); applied to \(all.name)'s \(geometry) images")
             }

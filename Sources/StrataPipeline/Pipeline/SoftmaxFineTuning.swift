@@ -98,7 +98,7 @@ public enum SoftmaxFineTuning {
         let train = try FewLabels.subset(all, perClass: s.labelsPerClass, seed: s.training.seed, log: log)
         let validation = try HeldOut.count(s.validation, trainingExamples: train.count, log: log)
         var contract = stackContract ?? s.images.contract(geometry: train.geometry)
-        if s.images.selfTaughtFrom != nil, stackContract != nil, let geometry = train.geometry {
+        if s.images.checkedAgainst?.selfTaught == true, stackContract != nil, let geometry = train.geometry {
             contract = contract.selfTaught(on: s.images.dataset, geometry: geometry)
             log("self-taught: the stack learned on \(contract.taughtOn ?? "other images"); fine-tuned on \(all.name)")
         }

@@ -43,7 +43,7 @@ extension Sweep {
         if (world?.rank ?? 0) == 0 { try writeRecord(record, in: folder) }
         let maxEpochs = planned.map { p -> Int in
             guard case .softmax(let c, _)? = p.experiment.finetune else { return 1 }
-            return min(c.maxEpochs, settings.maxEpochs ?? c.maxEpochs)
+            return min(c.maxEpochs, settings.trial.maxEpochs ?? c.maxEpochs)
         }.max() ?? 1
         let threads = settings.threadsPerRun ?? max(1, compute.cores / settings.parallel)
         let ranks = world.flatMap { $0.size > 1 ? SweepRanks(world: $0, runs: runs.count, rungs: settings.halving?.rungs(maxEpochs: maxEpochs).count ?? 0) : nil }

@@ -49,10 +49,8 @@ public enum Sweep {
         /// The sweep's folder (nil: `runs/NAME` or `runs/EXPERIMENT-sweep`).
         public var folder: String?
         public var resume = false
-        /// A trial sweep: passed to every run as `--limit`, `--max-epochs` and `--dataset`.
-        public var limit: Int?
-        public var maxEpochs: Int?
-        public var dataset: String?
+        /// A trial sweep: every run's trial (`--limit`, `--max-epochs`, `--dataset`).
+        public var trial = ExperimentTrial()
 
         public init(experiments: [String], swept: [SweptSetting]) { (self.experiments, self.swept) = (experiments, swept) }
 

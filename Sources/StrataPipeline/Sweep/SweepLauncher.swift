@@ -115,11 +115,7 @@ final class SweepLauncher {
         output.seekToEndOfFile()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
-        var arguments = ["train", runFolder + "/experiment.yaml", "--out", runFolder, "--threads", String(threadsPerRun), "--resume"]
-        if let limit = settings.limit { arguments += ["--limit", String(limit)] }
-        if let epochs = settings.maxEpochs { arguments += ["--max-epochs", String(epochs)] }
-        if let dataset = settings.dataset { arguments += ["--dataset", dataset] }
-        process.arguments = arguments
+        process.arguments = ["train", runFolder + "/experiment.yaml", "--out", runFolder, "--threads", String(threadsPerRun), "--resume"] + settings.trial.arguments
         process.environment = Self.childEnvironment()
         (process.standardOutput, process.standardError) = (output, output)
         do { try process.run() } catch {
