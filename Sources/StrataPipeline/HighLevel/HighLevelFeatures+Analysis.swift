@@ -9,31 +9,29 @@ import StrataPictures
 
 extension HighLevelFeatures {
     /// A linear SVM on the top stage's features (standardized), C chosen on
-    /// held-out training examples; its test accuracy. With `classifier` (the
-    /// whole stages, the images' contract and class names), it is saved as
-    /// `svm/classifier.safetensors`, which `strata evaluate`, `predict` and `export` read.
-    static func svm(train: Tensor, labels: [Int], test: Tensor, testLabels: [Int], classes: Int, _ s: Settings,
-                    classifier: (stages: [LocalFeatureStage], data: Prepared, contract: InputContract)? = nil, log: StageLog) throws -> Double {
+    /// held-out training examples; its test accuracy. Collective (every part
+    /// trains: the ranks share the classes). With `classifier` (the first
+    /// part's whole stages, the images' contract and class names), it is saved
+    /// as `svm/classifier.safetensors` beside its test evaluation, which
+    /// `strata evaluate`, `predict` and `export` read, as every SVM run's.
+    static func svm(train: Tensor, labels: [Int], test: Tensor, testLabels: [Int], classNames: [String], _ s: Settings,
+                    classifier: (stages: [LocalFeatureStage], data: Prepared, contract: InputContract)?, log: StageLog) throws -> Double {
         let validation = try HeldOut.count(s.validation, trainingExamples: train.rows, log: log)
         var settings = LinearSVM.Settings()
-        settings.c = try LinearSVM.chooseC(train, labels: labels, classes: classes, validation: validation, grid: s.cGrid, settings: settings, note: log,
-                                              report: { log(String(format: "SVM: C %-6g validation accuracy %.2f%%", $0.c, 100 * $0.validationAccuracy)) })
-        var standardize = PreprocessingPipeline([Standardization(stdEps: 0.01)])
+        settings.c = try LinearSVM.chooseC(train, labels: labels, classes: classNames.count, validation: validation, grid: s.cGrid, settings: settings, note: log,
+                                           report: { log(String(format: "SVM: C %-6g validation accuracy %.2f%%", $0.c, 100 * $0.validationAccuracy)) })
         var (fit, evaluated) = (train, test)
-        try standardize.fitTransform(&fit)
-        try standardize.transform(&evaluated)
-        let svm = try LinearSVM.train(fit, labels: labels, classes: classes, settings: settings)
+        let (svm, standardize, _) = try LinearSVM.trainStandardized(train: &fit, labels: labels, test: &evaluated, classes: classNames.count, settings: settings)
         let predicted = try svm.predict(evaluated)
         let accuracy = Double(zip(predicted, testLabels).filter { $0 == $1 }.count) / Double(max(1, testLabels.count))
         log(String(format: "SVM on the top stage's %d features (C %g): test accuracy %.2f%%", train.columns, settings.c, 100 * accuracy))
-        if let classifier {
-            let path = s.folder + "/svm/classifier.safetensors"
-            let stack = try LayerStack(layers: classifier.stages, preprocessing: imagePreprocessing(classifier.data.originalGeometry),
-                                       extra: classifier.contract.metadata)
-            try Classifier(head: .svm(svm), extractor: try FeatureExtractor(stack: stack), preprocessing: standardize,
-                           classNames: classifier.data.classNames, extra: classifier.contract.metadata).write(to: path)
-            log("classifier: \(path) (strata evaluate, predict and export read it)")
-        }
+        guard let classifier else { return accuracy }
+        let stack = try LayerStack(layers: classifier.stages, preprocessing: imagePreprocessing(classifier.data.originalGeometry),
+                                   extra: classifier.contract.metadata)
+        let saved = Classifier(head: .svm(svm), extractor: try FeatureExtractor(stack: stack), preprocessing: standardize,
+                               classNames: classNames, extra: classifier.contract.metadata)
+        _ = try EvaluatedClassifier.save(saved, predictions: predicted, testLabels: testLabels, folder: s.folder + "/svm", numbers: ["c": Double(settings.c)])
+        log("classifier: \(s.folder)/svm/classifier.safetensors (strata evaluate, predict and export read it)")
         return accuracy
     }
 

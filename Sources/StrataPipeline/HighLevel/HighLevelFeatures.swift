@@ -103,8 +103,9 @@ public enum HighLevelFeatures {
             for (index, stage) in trained.enumerated() { files.append(try drawFilters(stage, to: s.folder + "/stage\(index + 1)_filters.png")) }
         }
         // The classifier file reads raw images: its first steps interleave a color image's planes and standardize it.
+        // Every part trains the SVM (the ranks share its classes); the first, which holds the whole stages, saves it.
         let saved = writes ? (trained, data, s.images.contract(geometry: data.originalGeometry)) : nil
-        let accuracy = s.svm ? try svm(train: train, labels: data.trainLabels, test: test, testLabels: data.testLabels, classes: data.classNames.count, s,
+        let accuracy = s.svm ? try svm(train: train, labels: data.trainLabels, test: test, testLabels: data.testLabels, classNames: data.classNames, s,
                                        classifier: saved, log: log) : .nan
         var result = Result(stages: trained, svmTestAccuracy: accuracy, units: [], pixels: [], random: [], files: files, seconds: seconds, logs: logs)
         if s.singleUnit && writes {

@@ -73,6 +73,22 @@ extension FineTuner {
 
 extension LinearSVM {
     /// Standardizes the features (statistics fitted on `train`, then applied
+    /// to both, in place) and trains the one-vs-rest SVM on all of `train`;
+    /// the standardization and the solver's seconds. Collective under MPI
+    /// (the ranks share the classes), so every rank calls it.
+    public static func trainStandardized(train: inout Tensor, labels: [Int], test: inout Tensor, classes: Int, settings: Settings, stdEps: Float = 0.01,
+                                         warmStart: [[Float]]? = nil, cores: Int = Compute.activeCores,
+                                         progress: ((_ pass: Int, _ unsolved: Int) -> Void)? = nil) throws -> (svm: LinearSVM, standardize: PreprocessingPipeline, seconds: Double) {
+        var standardize = PreprocessingPipeline([Standardization(stdEps: stdEps)])
+        try standardize.fitTransform(&train)
+        let start = Date()
+        let svm = try LinearSVM.train(train, labels: labels, classes: classes, settings: settings, warmStart: warmStart, cores: cores, progress: progress)
+        let seconds = Date().timeIntervalSince(start)
+        try standardize.transform(&test)
+        return (svm, standardize, seconds)
+    }
+
+    /// Standardizes the features (statistics fitted on `train`, then applied
     /// to both, in place), trains the one-vs-rest SVM on all of `train`, and
     /// saves the classifier (with `extractor`, which turns raw images into
     /// these features, when there is one) and its test evaluation in `folder`.
@@ -82,12 +98,8 @@ extension LinearSVM {
                                         classNames: [String], metadata: [String: String], folder: String,
                                         numbers: [String: Double] = [:], warmStart: [[Float]]? = nil, cores: Int = Compute.activeCores,
                                         progress: ((_ pass: Int, _ unsolved: Int) -> Void)? = nil) throws -> (svm: LinearSVM, seconds: Double, result: EvaluatedClassifier) {
-        var standardize = PreprocessingPipeline([Standardization(stdEps: stdEps)])
-        try standardize.fitTransform(&train)
-        let start = Date()
-        let svm = try LinearSVM.train(train, labels: labels, classes: classNames.count, settings: settings, warmStart: warmStart, cores: cores, progress: progress)
-        let seconds = Date().timeIntervalSince(start)
-        try standardize.transform(&test)
+        let (svm, standardize, seconds) = try trainStandardized(train: &train, labels: labels, test: &test, classes: classNames.count, settings: settings,
+                                                                stdEps: stdEps, warmStart: warmStart, cores: cores, progress: progress)
         var all = numbers
         all["c"] = Double(settings.c)
         all["svm_seconds"] = seconds
