@@ -11,26 +11,28 @@ public struct RecordKey: CodingKey {
 /// keeps the value it has: the default its type declares, so that a record
 /// written before a setting existed still reads).
 public struct SavedField<Root> {
+    /// The keys it writes (a flattened part's: each of its own).
+    public let keys: [String]
     let write: (Root, inout KeyedEncodingContainer<RecordKey>) throws -> Void
     let read: (KeyedDecodingContainer<RecordKey>, inout Root) throws -> Void
 
     /// The setting at `path`, saved under `key`.
     public static func field<T: Codable>(_ key: String, _ path: WritableKeyPath<Root, T>) -> SavedField {
-        let key = RecordKey(stringValue: key)
-        return SavedField(write: { record, c in try c.encode(record[keyPath: path], forKey: key) },
+        let name = key, key = RecordKey(stringValue: key)
+        return SavedField(keys: [name], write: { record, c in try c.encode(record[keyPath: path], forKey: key) },
                           read: { c, record in if let v = try c.decodeIfPresent(T.self, forKey: key) { record[keyPath: path] = v } })
     }
 
     /// An optional setting at `path`, saved under `key` when it is set.
     public static func field<T: Codable>(_ key: String, _ path: WritableKeyPath<Root, T?>) -> SavedField {
-        let key = RecordKey(stringValue: key)
-        return SavedField(write: { record, c in try c.encodeIfPresent(record[keyPath: path], forKey: key) },
+        let name = key, key = RecordKey(stringValue: key)
+        return SavedField(keys: [name], write: { record, c in try c.encodeIfPresent(record[keyPath: path], forKey: key) },
                           read: { c, record in if let v = try c.decodeIfPresent(T.self, forKey: key) { record[keyPath: path] = v } })
     }
 
     /// The settings of a part held at `path`, saved in the same flat record as the others.
     public static func flattened<Part: SavedFields>(_ path: WritableKeyPath<Root, Part>) -> SavedField {
-        SavedField(write: { record, c in for field in Part.savedFields { try field.write(record[keyPath: path], &c) } },
+        SavedField(keys: Part.savedFields.flatMap(\.keys), write: { record, c in for field in Part.savedFields { try field.write(record[keyPath: path], &c) } },
                    read: { c, record in for field in Part.savedFields { try field.read(c, &record[keyPath: path]) } })
     }
 }

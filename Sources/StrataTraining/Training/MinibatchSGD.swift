@@ -95,6 +95,7 @@ public protocol MinibatchSGDSettings {
 }
 
 extension MinibatchSGDSettings {
+    /// A shared setting read and written as the configuration's own: `configuration.batchSize` is `configuration.sgd.batchSize`.
     public subscript<T>(dynamicMember setting: WritableKeyPath<MinibatchSGD, T>) -> T {
         get { sgd[keyPath: setting] }
         set { sgd[keyPath: setting] = newValue }
