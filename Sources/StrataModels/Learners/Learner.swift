@@ -141,7 +141,7 @@ func validateLayerSize(visible: Int, hidden: Int, what: String) throws {
     }
 }
 
-/// A learner's configuration that checks its own values (``decodeChecked(_:_:what:)``).
+/// A learner's configuration that checks its own values (read from a checkpoint by `decodeChecked`).
 public protocol CheckedConfiguration: Decodable {
     /// Throws, naming the setting, when a value is out of its range.
     func validate() throws

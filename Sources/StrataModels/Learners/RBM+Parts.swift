@@ -27,7 +27,7 @@ extension RBM: HiddenUnitSplittable {
         return band
     }
 
-    /// Every tensor a checkpoint saves, with the axis its hidden units lie along (``hiddenAxis(_:)``).
+    /// Every tensor a checkpoint saves, with the axis its hidden units lie along (`hiddenAxis`).
     public func splitTensors() -> [String: (Tensor, Int?)] { checkpointTensors(hiddenAxis: Self.hiddenAxis) }
 
     /// The visible pre-activation (and score matching's sigma gradient) is summed over the parts.
