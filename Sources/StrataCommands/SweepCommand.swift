@@ -46,7 +46,7 @@ struct SweepCommand: ParsableCommand {
     var out: String?
     @Flag(help: "Finish a stopped sweep: the runs that ended are kept, the others continue from their checkpoints.")
     var resume = false
-    @OptionGroup(title: "Trial (every run)") var trial: TrialOptions
+    @OptionGroup(title: "Trial (every run)") var trialFlags: TrialOptions
     @Flag(help: "Read every run's experiment and print the runs without running them.")
     var dryRun = false
 
@@ -56,7 +56,7 @@ struct SweepCommand: ParsableCommand {
             let flags = FlagSettings(["random": random, "seed": seed, "parallel": parallel, "threads_per_run": threadsPerRun, "halving": halving, "out": out])
             settings = try Sweep.Settings.read(paths: experiments, swept: try swept.map(SweptSetting.parse), flags: flags)
         }
-        (settings.resume, settings.trial) = (resume, trial.trial)
+        (settings.resume, settings.trial) = (resume, trialFlags.trial)
         try Self.run(settings, dryRun: dryRun)
     }
 

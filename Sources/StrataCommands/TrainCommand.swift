@@ -22,7 +22,7 @@ struct TrialOptions: ParsableArguments {
 
 /// The trial-run and output overrides shared by `train` and `tutorial`.
 struct ExperimentOptions: ParsableArguments {
-    @OptionGroup(title: "Trial") var trial: TrialOptions
+    @OptionGroup(title: "Trial") var trialFlags: TrialOptions
     @Option(help: "Write the outputs here instead of the file's outputs.folder.")
     var out: String?
     @Option(name: .long, help: "Cores to use for everything (default: the file's threads, else all cores).")
@@ -47,7 +47,7 @@ struct ExperimentOptions: ParsableArguments {
             }
             experiment.localStages!.modelParallel = modelParallel
         }
-        let (trial, changes) = self.trial.trial.applied(to: experiment)
+        let (trial, changes) = trialFlags.trial.applied(to: experiment)
         let compute = try ComputeOptions.compute(threads: threads ?? experiment.threads)
         var runner = ExperimentRun(trial, compute: compute)
         runner.resume = resume
@@ -109,7 +109,7 @@ struct TutorialCommand: ParsableCommand {
         guard Sweep.Settings.isSweepFile(path) else { return try options.run(path: path, dryRun: dryRun) }
         // A study of several runs: the sweep file, with the trial overrides passed to every run.
         var settings = try Sweep.Settings.read(sweepFile: path)
-        (settings.trial, settings.resume) = (options.trial.trial, options.resume)
+        (settings.trial, settings.resume) = (options.trialFlags.trial, options.resume)
         if let out = options.out { settings.folder = out }
         if let threads = options.threads { settings.threadsPerRun = max(1, threads / settings.parallel) }
         try SweepCommand.run(settings, dryRun: dryRun)
