@@ -32,12 +32,12 @@ public struct ChannelInterleave: Preprocessor, Equatable {
                                             expected: [data.rows, size], found: data.shape)
         }
         guard channels > 1 else { return }
-        let (source, rows, size) = (sourceColumns, data.rows, size)
+        let (rows, size, plane, channels) = (data.rows, size, height * width, channels)
         let planar = data
         data = Tensor(shape: planar.shape, unsafeUninitialized: { out in
             planar.withUnsafeBufferPointer { v in
                 for e in 0 ..< rows {
-                    for (j, i) in source.enumerated() { out[e * size + j] = v[e * size + i] }
+                    for p in 0 ..< plane { for c in 0 ..< channels { out[e * size + p * channels + c] = v[e * size + c * plane + p] } }
                 }
             }
         })

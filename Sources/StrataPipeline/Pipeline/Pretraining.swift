@@ -160,7 +160,7 @@ public enum Pretraining {
         trainer.showProgress = showProgress
         try AtomicFile.makeFolder(folder)
         log("training \(layer.kindName) \(x.columns)-\(layer.hiddenCount) on \(x.rows) examples\(validation.map { ", validating on \($0.rows)" } ?? ""); run folder \(folder)")
-        if let world = MPIWorld.current, case let replicas = world.size / max(training.modelParallel, 1), replicas > 1 || training.distributed != .synchronous { log("ranks: " + training.distributed.describe(ranks: replicas, shards: training.serverShards, maxStaleness: training.maxStaleness)) }
+        if let line = training.sgd.ranksLine(in: MPIWorld.current) { log(line) }
         var learner = try layer.makeLearner(visible: x.columns)
         if let split = try ModelParallel.split(training.modelParallel, world: MPIWorld.current) {
             learner = try splitByHiddenUnits(learner, split, kindName: layer.kindName, batch: training.batchSize, log: log)

@@ -118,7 +118,7 @@ public enum SoftmaxFineTuning {
         let units = network.hidden.first.map { $0.pieces > 1 ? ", maxout units of \($0.pieces) pieces" : ", \($0.activation.rawValue) units" } ?? ""
         log("fine-tuning \(network.sizes) (\(pretrainedName.map { "pretrained: \($0)" } ?? "no pretraining")\(units)) on \(x.rows - validation) examples, validating on \(validation)")
         log("techniques: " + s.training.techniques.joined(separator: ", "))
-        if let world = MPIWorld.current, case let replicas = world.size / max(s.training.modelParallel, 1), replicas > 1 || s.training.distributed != .synchronous { log("ranks: " + s.training.distributed.describe(ranks: replicas, shards: s.training.serverShards, maxStaleness: s.training.maxStaleness)) }
+        if let line = s.training.sgd.ranksLine(in: MPIWorld.current) { log(line) }
         let (training, note) = s.training.withMinimumUpdates(trainingExamples: x.rows - validation)
         if let note { log(note) }
         var tuner = FineTuner(configuration: training, folder: s.folder)

@@ -150,7 +150,8 @@ struct FineTuningRun: EpochTask {
 
     mutating func meetServer(stop: Bool) throws -> Bool {
         guard var server = downpour else {
-            // Synchronous ranks: their batch normalization's running statistics, each of its own batches, averaged (the checkpoint is every rank's).
+            // Synchronous ranks (the loop meets them at every epoch's end and before every checkpoint): their batch
+            // normalization's running statistics, each of its own share of the batches, averaged (the checkpoint is every rank's).
             if let averaging { network.averageRunningStatistics(over: averaging.world) }
             return false
         }
@@ -160,10 +161,7 @@ struct FineTuningRun: EpochTask {
         return asked
     }
 
-    /// At an epoch's end, synchronous ranks average their batch normalization's running statistics (as at every checkpoint).
-    mutating func endSteps(_ epoch: Int, batches: Int) throws {
-        if downpour == nil, let averaging { network.averageRunningStatistics(over: averaging.world) }
-    }
+    func endSteps(_ epoch: Int, batches: Int) throws {}
 
     mutating func record(_ epoch: Int, objective: Double, seconds: Double, batches: Int) throws -> String {
         let error = monitorRow(epoch: epoch, objective: objective, seconds: seconds)

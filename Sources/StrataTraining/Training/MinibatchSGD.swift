@@ -82,6 +82,18 @@ public struct MinibatchSGD: SavedFields, Equatable, Sendable {
     }
 }
 
+extension MinibatchSGD {
+    /// The log's line of how the ranks of `world` train together (replicas,
+    /// each of ``modelParallel`` parts, and how they combine); nil for one
+    /// replica training synchronously, or no job.
+    public func ranksLine(in world: MPIWorld?) -> String? {
+        guard let world else { return nil }
+        let replicas = world.size / max(modelParallel, 1)
+        guard replicas > 1 || distributed != .synchronous else { return nil }
+        return "ranks: " + distributed.describe(ranks: replicas, shards: serverShards, maxStaleness: maxStaleness)
+    }
+}
+
 /// A loop's settings that hold a ``MinibatchSGD``: its settings read as the
 /// loop's own (`configuration.batchSize`), through dynamic member lookup.
 @dynamicMemberLookup
