@@ -91,7 +91,7 @@ struct KernelTests {
             #expect(choice.isa == CPUFeatures.current.widest, "\(choice.inUse) on a CPU with \(CPUFeatures.current.widest)")
         }
         let report = KernelReport.lines.joined(separator: "\n")
-        #expect(report.contains("blas: OpenBLAS, \(choice.inUse) kernels") && report.contains("widest used: \(CPUFeatures.current.widest)"), "\(report)")
+        #expect(report.contains("blas: OpenBLAS, \(choice.inUse) kernels") && report.contains("widest: \(CPUFeatures.current.widest)"), "\(report)")
         #expect(KernelReport.summary.hasPrefix("isa=\(CPUFeatures.current.widest) blas=\(choice.inUse) loops="))
     }
 
@@ -118,7 +118,7 @@ struct KernelReportTests {
 
     @Test func infoNamesTheSetsAndKernels() throws {
         let text = try Self.info([:])
-        #expect(text.contains("instruction sets: ") && text.contains("widest used: \(CPUFeatures.current.widest)"), "\(text)")
+        #expect(text.contains("instruction sets: ") && text.contains("widest: \(CPUFeatures.current.widest)"), "\(text)")
         #expect(text.contains("blas: OpenBLAS, ") && text.contains("own loops: "), "\(text)")
     }
 

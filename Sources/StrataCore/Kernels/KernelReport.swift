@@ -36,7 +36,7 @@ public enum KernelReport {
         let cpu = CPUFeatures.current, choice = BLAS.choice
         return [
             "cpu: \(cpu.brand.isEmpty ? cpu.vendor : cpu.brand) (\(cpu.vendor), family \(cpu.family), model \(cpu.model)), \(ProcessInfo.processInfo.activeProcessorCount) cores",
-            "instruction sets: \(cpu.setNames.joined(separator: " ")); widest used: \(cpu.widest)",
+            "instruction sets: \(cpu.setNames.joined(separator: " ")); widest: \(cpu.widest)",
             "blas: OpenBLAS, \(choice.inUse) kernels (\(choice.isa)): \(choice.explanation)",
             "own loops: \(VectorKernels.width), \(VectorKernels.width.lanes) lanes (exp, log, sigmoid, tanh, softplus, square root)",
         ] + warnings.map { "warning: \($0)" }
