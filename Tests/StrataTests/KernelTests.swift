@@ -130,6 +130,23 @@ struct KernelReportTests {
         #expect(text.contains("own loops: sse2, 4 lanes") && text.contains("unset STRATA_ISA"), "\(text)")
     }
 
+    /// The AVX-512 Xeon's case on any machine: OpenBLAS starts from its
+    /// generic table (as a CPU newer than the build gets) and Strata loads
+    /// the widest one the CPU runs, checked, with no warning.
+    @Test(.enabled(if: CPUFeatures.current.widest >= .avx, "the generic table is already the CPU's widest"),
+          .enabled(if: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil, "OPENBLAS_CORETYPE is set here: the user's table is kept, no choice is made"))
+    func aTableNarrowerThanTheCPUGivesWayToTheWidest() throws {
+        let text = try Self.info(["STRATA_BLAS_AT_LOAD": "Prescott"])
+        let widest: String
+        switch CPUFeatures.current.widest {
+        case .avx512: widest = "SkylakeX"
+        case .avx2: widest = "Haswell"
+        default: widest = "Sandybridge"
+        }
+        #expect(text.contains("blas: OpenBLAS, \(widest) kernels") && text.contains("OpenBLAS picked Prescott as it loaded"), "\(text)")
+        #expect(!text.contains("warning:"), "\(text)")
+    }
+
     @Test(.enabled(if: CPUFeatures.current.widest >= .avx2, "no narrower table to fall back to"),
           .enabled(if: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil, "OPENBLAS_CORETYPE is set here: the user's table is kept, no choice is made"))
     func aTableThatFailsTheCheckGivesWayToANarrowerOne() throws {

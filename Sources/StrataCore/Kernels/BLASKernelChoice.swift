@@ -44,12 +44,15 @@ public struct BLASKernelChoice: Sendable {
 
     /// Chooses, applying the choice to OpenBLAS. Call once, before any product.
     static func make(cpu: CPUFeatures, environment: [String: String] = ProcessInfo.processInfo.environment) -> BLASKernelChoice {
+        let user = environment["OPENBLAS_CORETYPE"].flatMap { $0.isEmpty ? nil : $0 }
+        // A testing seam for a CPU the OpenBLAS build does not know (the AVX-512
+        // Xeon, which gets the generic table): start from this table as if OpenBLAS had picked it.
+        if user == nil, let start = environment["STRATA_BLAS_AT_LOAD"], !start.isEmpty { _ = strata_blas_switch(start) }
         let atLoad = currentKernels()
         // A testing seam for the fallback: tables to treat as failing the check.
         let distrusted = Set((environment["STRATA_BLAS_DISTRUST"] ?? "").lowercased().split(separator: ",").map(String.init))
         func passes(_ name: String) -> Bool { !distrusted.contains(name.lowercased()) && knownAnswersHold() }
         let switchable = strata_blas_can_switch() != 0
-        let user = environment["OPENBLAS_CORETYPE"].flatMap { $0.isEmpty ? nil : $0 }
         let atLoadPasses = passes(atLoad)
         var refused = atLoadPasses ? [] : [atLoad]
         // Kept: the user's table, a build that cannot switch, or OpenBLAS's own pick at the CPU's width.
