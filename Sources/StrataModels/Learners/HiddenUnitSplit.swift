@@ -102,7 +102,6 @@ public struct HiddenUnitSplit<Band: HiddenUnitSplittable>: UnsupervisedLearner, 
         guard let whole = gathered(onEveryPart: false) else { return }
         try body(WholeLearner(whole))
     }
-
 }
 
 /// A learner split by hidden units, whatever its kind (``HiddenUnitSplit``).

@@ -23,7 +23,7 @@ extension HighLevelFeatures {
         var (fit, evaluated) = (train, test)
         let (svm, standardize, _) = try LinearSVM.trainStandardized(train: &fit, labels: labels, test: &evaluated, classes: classNames.count, settings: settings)
         let predicted = try svm.predict(evaluated)
-        let accuracy = Double(zip(predicted, testLabels).filter { $0 == $1 }.count) / Double(max(1, testLabels.count))
+        let accuracy = try ConfusionMatrix(truth: testLabels, predictions: predicted, classNames: classNames).accuracy
         log(String(format: "SVM on the top stage's %d features (C %g): test accuracy %.2f%%", train.columns, settings.c, 100 * accuracy))
         guard let classifier else { return accuracy }
         let stack = try LayerStack(layers: classifier.stages, preprocessing: imagePreprocessing(classifier.data.originalGeometry),
