@@ -12,10 +12,7 @@ struct TrialOptions: ParsableArguments {
     @Option(help: "Use this dataset (a name, a folder of PNG images or of CIFAR-10 binary batches) instead of the file's.")
     var dataset: String?
 
-    func validate() throws {
-        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, not \(limit)") }
-        if let maxEpochs, maxEpochs < 1 { throw ValidationError("--max-epochs must be at least 1, not \(maxEpochs)") }
-    }
+    func validate() throws { try trial.validate() }
 
     var trial: ExperimentTrial { ExperimentTrial(limit: limit, maxEpochs: maxEpochs, dataset: dataset) }
 }
@@ -47,7 +44,7 @@ struct ExperimentOptions: ParsableArguments {
             }
             experiment.localStages!.modelParallel = modelParallel
         }
-        let (trial, changes) = trialFlags.trial.applied(to: experiment)
+        let (trial, changes) = try trialFlags.trial.applied(to: experiment)
         let compute = try ComputeOptions.compute(threads: threads ?? experiment.threads)
         var runner = ExperimentRun(trial, compute: compute)
         runner.resume = resume

@@ -16,7 +16,7 @@ import Testing
 /// The sentence `strata` prints for `arguments`, or nil when they parse, validate and build their settings.
 func refusal(_ arguments: [String]) -> String? {
     do {
-        let command = try StrataCommand.parseAsRoot(arguments)
+        let command = try StrataCommand.parseAsRoot(joiningNegativeValues(arguments)) // as the tool reads them
         switch command {
         case let c as SoftmaxFinetune: _ = try c.settings()
         case let c as SVMFinetune: _ = try c.settings()
@@ -94,12 +94,23 @@ func refusal(_ arguments: [String]) -> String? {
         (["finetune", "softmax", "--train-features", "a.npy", "--test-features", "b.npy", "--pixel-scale", "255"], "--pixel-scale does not apply with --train-features"),
         (["patches", "--random", "0"], "--random: must be positive"),
         (["evaluate", "c.safetensors", "--limit", "0"], "--limit must be at least 1"),
-        (["train", "e.yaml", "--max-epochs", "0"], "--max-epochs must be at least 1"),
+        (["train", "e.yaml", "--max-epochs", "0"], "--max-epochs: must be at least 1"),
         (["show-weights", "s.safetensors", "--count", "0"], "--count must be at least 1"),
+        (["finetune", "softmax", "--divergence-factor", "0"], "--divergence-factor: must be positive"),
+        (["sweep", "s.yaml", "--limit", "-3"], "--limit: must be at least 1"),
     ])
     func isRefused(_ arguments: [String], _ reason: String) {
         let message = refusal(arguments)
         #expect(message?.contains(reason) == true, "strata \(arguments.joined(separator: " ")): \(message ?? "accepted")")
+    }
+
+    /// The flag's reader and the library's check agree: any positive factor is a rise the guard can measure.
+    @Test func aDivergenceFactorBelowOneIsAccepted() throws {
+        #expect(refusal(["finetune", "softmax", "--divergence-factor", "0.5"]) == nil)
+        var sgd = MinibatchSGD(initialMomentum: 0.5, finalMomentum: 0.5, maxEpochs: 1)
+        try sgd.read(from: FlagSettings(["divergence_factor": "0.5"]), allowsNoEpochs: false)
+        try sgd.validate(allowsNoEpochs: false)
+        #expect(sgd.divergenceFactor == 0.5)
     }
 
     @Test func theQuickStartCommandIsAccepted() {

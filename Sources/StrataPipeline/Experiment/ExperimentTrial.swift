@@ -1,3 +1,5 @@
+import StrataCore
+
 /// A trial of an experiment, as one tries it before the full run: its first
 /// `limit` images (and what follows from it, ``ExperimentRun/trial(_:limit:maxEpochs:)``),
 /// at most `maxEpochs` epochs per stage, another dataset. `strata train`
@@ -12,8 +14,16 @@ public struct ExperimentTrial: Equatable, Sendable {
         (self.limit, self.maxEpochs, self.dataset) = (limit, maxEpochs, dataset)
     }
 
+    /// Refuses a trial no run can make: a `limit` or `maxEpochs` below 1
+    /// (named by the flags that give them).
+    public func validate() throws {
+        if let limit, limit < 1 { throw StrataError.invalidArgument(name: "--limit", reason: "must be at least 1, not \(limit)") }
+        if let maxEpochs, maxEpochs < 1 { throw StrataError.invalidArgument(name: "--max-epochs", reason: "must be at least 1, not \(maxEpochs)") }
+    }
+
     /// `experiment` as this trial runs it, and one line per change, for the plan.
-    public func applied(to experiment: Experiment) -> (Experiment, changes: [String]) {
+    public func applied(to experiment: Experiment) throws -> (Experiment, changes: [String]) {
+        try validate()
         var e = experiment
         if let dataset { e.images.dataset = dataset }
         return ExperimentRun.trial(e, limit: limit, maxEpochs: maxEpochs)

@@ -143,6 +143,7 @@ public enum Sweep {
     /// The sweep's plan: the experiment files read once, the runs, and every
     /// run's experiment read and checked (what `--dry-run` prints and ``run(_:executable:compute:world:log:)`` runs).
     public static func plan(_ settings: Settings) throws -> (files: [(text: String, name: String)], runs: [Run], planned: [(text: String, experiment: Experiment)]) {
+        try settings.trial.validate()
         let files = try experimentFiles(settings)
         let runs = try runs(settings, names: files.map(\.name))
         return (files, runs, try experiments(runs, settings: settings, files: files))

@@ -23,10 +23,7 @@ extension MinibatchSGD {
             guard v >= (allowsNoEpochs ? 0 : 1) else { throw s.failure("epochs", allowsNoEpochs ? "must not be negative, found \(v)" : "must be positive, found \(v)") }
             maxEpochs = v
         }
-        if let v = try s.float("divergence_factor") {
-            guard v > 1 else { throw s.failure("divergence_factor", "must be greater than 1, found \(v)") }
-            divergenceFactor = Double(v)
-        }
+        if let v = try s.positive("divergence_factor", s.float) { divergenceFactor = Double(v) }
         if let v = try s.value("optimizer", Optimizer.init(parsing:)) { optimizer = v }
         if let v = try s.bool("random_per_example") { randomPerExample = v }
         if let v = try s.value("distributed", DistributedMode.init(parsing:)) { distributed = v }
