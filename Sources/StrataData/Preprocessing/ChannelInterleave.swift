@@ -32,15 +32,17 @@ public struct ChannelInterleave: Preprocessor, Equatable {
                                             expected: [data.rows, size], found: data.shape)
         }
         guard channels > 1 else { return }
+        // In place, one image at a time through a scratch row: no copy of the whole batch.
         let (rows, size, plane, channels) = (data.rows, size, height * width, channels)
-        let planar = data
-        data = Tensor(shape: planar.shape, unsafeUninitialized: { out in
-            planar.withUnsafeBufferPointer { v in
-                for e in 0 ..< rows {
-                    for p in 0 ..< plane { for c in 0 ..< channels { out[e * size + p * channels + c] = v[e * size + c * plane + p] } }
-                }
+        let row = UnsafeMutableBufferPointer<Float>.allocate(capacity: size)
+        defer { row.deallocate() }
+        data.withUnsafeMutableBufferPointer { v in
+            for e in 0 ..< rows {
+                let image = v.baseAddress! + e * size
+                row.baseAddress!.update(from: image, count: size)
+                for p in 0 ..< plane { for c in 0 ..< channels { image[p * channels + c] = row[c * plane + p] } }
             }
-        })
+        }
     }
 
     public var settings: [String: Double] { ["height": Double(height), "width": Double(width), "channels": Double(channels)] }

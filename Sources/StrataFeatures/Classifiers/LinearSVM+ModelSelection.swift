@@ -59,7 +59,8 @@ extension LinearSVM {
             let svm = try train(fit, labels: Array(labels[..<split]), classes: classes, settings: candidateSettings,
                                 warmStart: nearest.flatMap { duals[$0] }, cores: cores, world: MPIWorld.current, spectrum: &spectrum, progress: progress)
             duals[c] = svm.dualVariables
-            let accuracy = Double(zip(try svm.predict(valid), labels[split...]).filter { $0 == $1 }.count) / Double(valid.rows)
+            let accuracy = try ConfusionMatrix(truth: Array(labels[split...]), predictions: svm.predict(valid),
+                                               classNames: (0 ..< classes).map(String.init)).accuracy
             report(Candidate(c: c, validationAccuracy: accuracy, seconds: Date().timeIntervalSince(start),
                              iterations: (svm.iterations.min() ?? 0) ... (svm.iterations.max() ?? 0)))
             return accuracy
