@@ -53,8 +53,8 @@ public struct GradientAverage {
 
 extension SoftmaxNetwork {
     /// Each layer's weights and bias, bottom first, then batch
-    /// normalization's gamma and beta where a layer has it, in place: the
-    /// parameters Downpour's server holds.
+    /// normalization's gamma and beta where a layer has it, then the local
+    /// front's encoders, in place: the parameters Downpour's server holds.
     package mutating func forEachParameterBuffer(_ body: (UnsafeMutableBufferPointer<Float>) -> Void) {
         for l in hidden.indices {
             hidden[l].weights.withUnsafeMutableBufferPointer { body($0) }
@@ -66,6 +66,7 @@ extension SoftmaxNetwork {
             normalizations[l]!.gamma.withUnsafeMutableBufferPointer { body($0) }
             normalizations[l]!.beta.withUnsafeMutableBufferPointer { body($0) }
         }
+        front?.forEachEncoder(body)
     }
 
     /// Replaces each batch normalization's running mean and variance by
@@ -93,5 +94,6 @@ extension SoftmaxNetwork {
             normalization.map { (Tensor(zeros: $0.gamma.shape), Tensor(zeros: $0.beta.shape)) }
         }
         return (hidden + [output]).map { (Tensor(zeros: $0.weights.shape), Tensor(zeros: $0.bias.shape)) }
+            + (front?.zeroGradients ?? []).map { ($0, Tensor(zeros: [0])) }
     }
 }

@@ -76,6 +76,7 @@ public struct InferencePlan: Sendable {
         if contract.binarize { steps.append(.binarize) }
         switch classifier.head {
         case .softmax(let network):
+            if let extractor = classifier.extractor { steps += try Self.steps(of: extractor) }
             steps += try Self.steps(of: classifier.preprocessing)
             steps += network.hidden.map { .dense($0) }
             steps += [.dense(network.output), .softmax]

@@ -6,8 +6,9 @@ import StrataDistributed
 import StrataTraining
 
 /// A trained classifier ready to apply to raw examples: a softmax network
-/// (a fine-tuned stack), or a linear SVM on features from a stack (per example
-/// or convolutional), with the preprocessing each needs and the class names.
+/// (a fine-tuned stack, or the layers above local stages fine-tuned with
+/// them), or a linear SVM on features from a stack (per example or
+/// convolutional), with the preprocessing each needs and the class names.
 ///
 /// Saved as one safetensors file: `format = strata-classifier-1`, the head's
 /// tensors under `softmax.*` or `svm.*`, the feature stack under `extractor.*`,
@@ -20,10 +21,10 @@ public struct Classifier: Sendable {
     }
 
     public var head: Head
-    /// For an SVM on learned features: the stack and how it is applied.
+    /// For an SVM on learned features, or a softmax network above fine-tuned local stages: the stack and how it is applied.
     public var extractor: FeatureExtractor?
-    /// Softmax: applied to raw input before the network. SVM: applied to the
-    /// extracted features (their standardization).
+    /// Applied to the extracted features when there is an extractor (an
+    /// SVM's standardization), else to the raw input before the network.
     public var preprocessing: PreprocessingPipeline
     public var classNames: [String]
     /// Free-form metadata, for example `pixel_scale` of the input images.
@@ -32,6 +33,21 @@ public struct Classifier: Sendable {
     public init(head: Head, extractor: FeatureExtractor? = nil, preprocessing: PreprocessingPipeline = PreprocessingPipeline(),
                 classNames: [String], extra: [String: String] = [:]) {
         (self.head, self.extractor, self.preprocessing, self.classNames, self.extra) = (head, extractor, preprocessing, classNames, extra)
+    }
+
+    /// The classifier of a network fine-tuned through its local stages
+    /// (``SoftmaxNetwork/front``): the stages, after `imagePreprocessing`,
+    /// become the extractor (a stack file's layers, as pretraining saved
+    /// them) and the layers above them the softmax head, so `strata
+    /// predict`, `evaluate` and `export` read it as any classifier.
+    public init(fineTunedThrough network: SoftmaxNetwork, imagePreprocessing: PreprocessingPipeline, classNames: [String], extra: [String: String] = [:]) throws {
+        guard let front = network.front else {
+            throw StrataError.invalidArgument(name: "classifier", reason: "the network has no local stages; use Classifier(head: .softmax(network), ...)")
+        }
+        var top = network
+        top.front = nil
+        let stack = try LayerStack(layers: front.stages, preprocessing: imagePreprocessing, extra: extra)
+        self.init(head: .softmax(top), extractor: try FeatureExtractor(stack: stack), classNames: classNames, extra: extra)
     }
 
     public var kind: String {
@@ -54,9 +70,10 @@ public struct Classifier: Sendable {
         }
         switch head {
         case .softmax(let network):
-            var x = raw
+            // Over learned features (a network fine-tuned through local stages), the extractor first.
+            var x = try extractor.map { try $0.extract(raw, progress: progress) } ?? raw
             try preprocessing.transform(&x)
-            return network.probabilities(x, progress: progress)
+            return network.probabilities(x, progress: extractor == nil ? progress : nil)
         case .svm(let svm):
             var features = try extractor.map { try $0.extract(raw, progress: progress) } ?? raw
             try preprocessing.transform(&features)
@@ -78,6 +95,9 @@ public struct Classifier: Sendable {
         var file = SafeTensors(tensors: [:], metadata: extra)
         switch head {
         case .softmax(let network):
+            guard network.front == nil else {
+                throw StrataError.invalidArgument(name: "classifier", reason: "a network over local stages is saved with its stages as the extractor (Classifier(fineTunedThrough:...))")
+            }
             // Batch normalization is saved folded into its layer: the file holds plain layers.
             let layers = network.inferenceLayers + [network.output]
             for (i, layer) in layers.enumerated() {
@@ -179,6 +199,9 @@ extension Classifier {
     static func checkGeometry(_ contract: InputContract, head: Head, extractor: FeatureExtractor?, path: String) throws {
         if let extractor, case .svm(let svm) = head, extractor.outputCount != svm.featureCount {
             throw StrataError.badKey(path: path, key: "svm.weights", reason: "\(svm.featureCount) rows, but the extractor gives \(extractor.outputCount) features per image (\(extractor.hiddenCount) per region x \(extractor.convolution?.pooling.regions ?? 1) regions\(extractor.lowerPooling == nil ? "" : " and the lower stage's"))")
+        }
+        if let extractor, case .softmax(let network) = head, extractor.outputCount != network.inputCount {
+            throw StrataError.badKey(path: path, key: "softmax.layer0.weights", reason: "reads \(network.inputCount) values, but the extractor gives \(extractor.outputCount) features per image")
         }
         guard contract.maps == nil, let image = contract.image else { return }
         // A two-stage extractor reads the images through its lowest stage.

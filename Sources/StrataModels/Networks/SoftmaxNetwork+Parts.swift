@@ -33,6 +33,9 @@ extension SoftmaxNetwork {
         guard !hidden.isEmpty else {
             throw StrataError.invalidArgument(name: "model_parallel", reason: "a network with no hidden layer (logistic regression) has no hidden units to split; train it whole")
         }
+        guard front == nil else {
+            throw StrataError.invalidArgument(name: "model_parallel", reason: "splits a network's hidden layers by units; a network fine-tuned through local stages trains whole on every rank")
+        }
         precondition(split == nil, "a network is split once, from its whole")
         let units = try hidden.map { try HiddenUnitBands(hiddenCount: $0.outputCount, exchange: exchange) }
         let split = NetworkSplit(units: units, columns: zip(units, hidden).map { $0.scaled(by: $1.pieces) })

@@ -28,7 +28,8 @@ extension SoftmaxNetwork {
         }
     }
 
-    /// The gradients of the mean cross-entropy, bottom layer first, output last.
+    /// The gradients of the mean cross-entropy, bottom layer first, output
+    /// last, then the front's encoders (bottom stage first, with empty biases).
     /// With dropout, the masks are drawn from `random`.
     /// With `distillation` (soft targets for these rows), the loss mixes in the teacher's term (``Distillation``).
     /// With `examples`, each example's dropout masks come from its own stream.
@@ -36,6 +37,7 @@ extension SoftmaxNetwork {
                                    distillation: Distillation? = nil, examples: ExampleStreams? = nil,
                                    random: inout RandomSource) -> (loss: Double, gradients: [(weights: Tensor, bias: Tensor)]) {
         let n = x.rows
+        var frontGradients: [Tensor] = []
         // Forward, keeping each layer's output and mask, into buffers kept between steps.
         prepareStepBuffers()
         var layerInputs: [Tensor] = []
@@ -47,6 +49,7 @@ extension SoftmaxNetwork {
             droppedInput.formElementwiseProduct(x, inputMask)
             a = droppedInput
         }
+        if front != nil { a = front!.forwardTraining(a) }
         normalizationGradients = hidden.map { _ in nil }
         for (l, layer) in hidden.enumerated() {
             layerInputs.append(a)
@@ -82,7 +85,10 @@ extension SoftmaxNetwork {
             ensureShape(&weightGradients[l], layers[l].weights.rows, layers[l].weights.columns)
             weightGradients[l].formProduct(layerInputs[l], delta, transposeA: true)
             delta.sumOverRows(into: &biasGradients[l])
-            guard l > 0 else { break }
+            guard l > 0 else {
+                if front != nil { frontGradients = front!.backward(delta.matmul(layers[0].weights, transposeOther: true)) }
+                break
+            }
             passDown(delta, through: layers[l], index: l)
             if hiddenDropout > 0 { lowerDeltas[l - 1].multiply(by: masks[l - 1]) }
             if layers[l - 1].pieces > 1 {
@@ -101,7 +107,9 @@ extension SoftmaxNetwork {
                 delta = dz
             }
         }
+        // The front's encoders last, each with an empty bias.
         let grads = (0 ..< layers.count).map { (weights: weightGradients[$0], bias: biasGradients[$0]) }
+            + frontGradients.map { (weights: $0, bias: Tensor(zeros: [0])) }
         return (loss, grads)
     }
 
@@ -164,6 +172,7 @@ extension SoftmaxNetwork {
                 if let split, let limit = settings.maxColumnNorm { limitOutputColumnNorms(to: limit, over: split.exchange) }
             }
         }
+        front?.update(grads[(hidden.count + 1)...], hyper, state: &optimizerState)
     }
 
     /// Hidden layer `l`'s dropout mask for `rows` examples into `masks[l]`;

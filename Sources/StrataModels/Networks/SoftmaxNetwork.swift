@@ -40,6 +40,8 @@ public struct SoftmaxNetwork: Sendable {
     var lowerDeltas: [Tensor] = []
     var pieceDeltas: [Tensor] = []
     var logits = Tensor(zeros: [0, 0])
+    /// Local stages below the hidden layers, fine-tuned with them (``LocalFront``); nil: the network reads its input directly.
+    public package(set) var front: LocalFront?
     /// How this network is split across processes by hidden units (``NetworkSplit``); nil: whole.
     public package(set) var split: NetworkSplit?
     // A split network's whole-width buffers: each layer's gathered output, a mask, a delta, the gather's blocks.
@@ -64,6 +66,14 @@ public struct SoftmaxNetwork: Sendable {
         velocities = (hidden + [output]).map { (Tensor(zeros: $0.weights.shape), Tensor(zeros: $0.bias.shape)) }
         normalizations = hidden.map { _ in nil }
         normalizationVelocities = hidden.map { _ in (Tensor(zeros: [0]), Tensor(zeros: [0])) }
+    }
+
+    /// A network over `front`'s local stages: `hidden` layers reading the
+    /// front's output, then a new softmax layer of `classes` outputs. The
+    /// stages' encoders train with the layers above them (Le et al. 2012's fine-tuning).
+    public init(front: LocalFront, hidden: [DenseLayer], classes: Int, irange: Float = 0.005, seed: UInt64 = 1) throws {
+        try self.init(hidden: hidden, inputCount: front.outputCount, classes: classes, irange: irange, seed: seed)
+        self.front = front
     }
 
     /// Puts batch normalization on every hidden layer (Ioffe and Szegedy 2015):
@@ -112,10 +122,12 @@ public struct SoftmaxNetwork: Sendable {
         return try SoftmaxNetwork(hidden: layers, inputCount: inputCount, classes: classes, seed: seed)
     }
 
-    public var inputCount: Int { hidden.first?.inputCount ?? output.inputCount }
+    public var inputCount: Int { front?.inputCount ?? hidden.first?.inputCount ?? output.inputCount }
     public var classCount: Int { output.outputCount }
     /// Layer sizes, for example `784-1000-1000-10`.
-    public var sizes: String { ([inputCount] + hidden.map(\.outputCount) + [classCount]).map(String.init).joined(separator: "-") }
+    public var sizes: String {
+        ([String(inputCount)] + (front.map { [$0.description] } ?? []) + (hidden.map(\.outputCount) + [classCount]).map(String.init)).joined(separator: "-")
+    }
 
     /// Class probabilities `(n, classes)`, in batches of `batchSize` rows;
     /// `progress` is told the rows done after each batch.
@@ -126,6 +138,7 @@ public struct SoftmaxNetwork: Sendable {
         while start < x.rows {
             let end = min(start + batchSize, x.rows)
             var a = x.rows(start ..< end)
+            if let front { a = front.forward(a) }
             for (l, layer) in layers.enumerated() { a = nextInput(layer.forward(a), layer: l) }
             var z = Tensor(zeros: [0, 0])
             outputLogits(a, into: &z)

@@ -122,6 +122,9 @@ public struct FineTuner: Sendable {
                 throw StrataError.invalidArgument(name: "target", reason: "is measured in minibatch updates, which lbfgs does not make; its monitor gives the validation error after every iteration")
             }
         }
+        if network.front != nil, configuration.optimizer.isLBFGS {
+            throw StrataError.invalidArgument(name: "optimizer", reason: "lbfgs trains a network's dense layers; fine-tuning through local stages takes minibatch steps (momentum, nesterov or adam)")
+        }
         if modelSplit != nil, configuration.optimizer.isLBFGS {
             throw StrataError.invalidArgument(name: "model_parallel", reason: "splits minibatch training; L-BFGS trains a whole network on every rank (its ranks share the batch)")
         }

@@ -39,6 +39,7 @@ public struct FineTuningState: Codable, Equatable, Sendable {
 /// the best epoch's weights (`best.layer<i>.*`, `best.bn<i>.*`), L-BFGS's
 /// memory when it is the optimizer (`lbfgs.gradient`, `lbfgs.s<i>`, `lbfgs.y<i>`),
 /// Downpour's AdaGrad accumulators in an asynchronous run (`downpour.adagrad`),
+/// a local front's encoders (`stage<i>.encoder`, with `velocity.` and `best.`),
 /// and in the metadata the configuration, the activations and the state.
 struct FineTuningCheckpoint {
     var network: SoftmaxNetwork
@@ -76,6 +77,14 @@ struct FineTuningCheckpoint {
             file.tensors["best.layer\(i).weights"] = layer.weights
             file.tensors["best.layer\(i).bias"] = layer.bias
         }
+        if let front = network.front, let bestFront = best.front {
+            for i in front.stages.indices {
+                let name = LocalFront.parameterName(i)
+                (file.tensors[name], file.tensors["velocity." + name]) = (front.stages[i].encoder, front.velocities[i])
+                file.tensors["best." + name] = bestFront.stages[i].encoder
+            }
+            file.metadata["front"] = front.description
+        }
         file.metadata["format"] = Self.format
         file.metadata["activations"] = encodeJSON(layers.map(\.activation))
         file.metadata["configuration"] = encodeJSON(configuration)
@@ -104,6 +113,10 @@ struct FineTuningCheckpoint {
             throw StrataError.badKey(path: path, key: "__metadata__." + key, reason: reason)
         }
         let expected = network.hidden + [network.output]
+        guard file.metadata["front"] == network.front?.description else {
+            throw StrataError.badKey(path: path, key: "__metadata__.front",
+                                     reason: "the saved network's local stages (\(file.metadata["front"] ?? "none")) differ from this run's (\(network.front?.description ?? "none"))")
+        }
         guard activations == expected.map(\.activation) else {
             throw StrataError.badKey(path: path, key: "__metadata__.activations",
                                      reason: "the saved network's activations \(activations.map(\.rawValue)) differ from this run's \(expected.map(\.activation.rawValue))")
@@ -142,6 +155,17 @@ struct FineTuningCheckpoint {
             best.normalizations[l] = try restore("best.bn\(l).")
             restored.normalizationVelocities[l] = (try read("velocity.bn\(l).gamma"), try read("velocity.bn\(l).beta"))
             (shapes["bn\(l).gamma"], shapes["bn\(l).beta"]) = ([normalization.units], [normalization.units])
+        }
+        for (i, stage) in (network.front?.stages ?? []).enumerated() {
+            let name = LocalFront.parameterName(i)
+            try restored.front!.setEncoder(i, file.tensor(name, in: path), what: path)
+            try best.front!.setEncoder(i, file.tensor("best." + name, in: path), what: path)
+            let velocity = try file.tensor("velocity." + name, in: path)
+            guard velocity.shape == stage.encoder.shape else {
+                throw StrataError.shapeMismatch(context: "\(path): velocity.\(name)", expected: stage.encoder.shape, found: velocity.shape)
+            }
+            restored.front!.velocities[i] = velocity
+            shapes[name] = stage.encoder.shape
         }
         do { restored.optimizerState = try OptimizerState(checkpoint: file.tensors, shapes: shapes) } catch StrataError.badKey(_, let key, let reason) {
             throw StrataError.badKey(path: path, key: key, reason: reason)

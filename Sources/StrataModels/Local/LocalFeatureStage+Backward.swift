@@ -18,9 +18,23 @@ extension LocalFeatureStage {
     /// normalization, the L2 pooling and the filters. What finding a unit's
     /// optimal stimulus (Le et al. 2012, section 4.3) climbs; whole stages only.
     public func inputGradient(_ x: Tensor, outputGradient gradient: Tensor) throws -> Tensor {
+        try backward(x, outputGradient: gradient).input
+    }
+
+    /// The gradients of `sum(gradient * transform(x))` with respect to the
+    /// encoder (shaped as ``encoder``; summed over positions when tied) and
+    /// to the input `x` (`(n, visible)`): back through local contrast
+    /// normalization, the L2 pooling and the filters. What fine-tuning a
+    /// network through its local stages takes (``LocalFront``); whole stages only.
+    public func backward(_ x: Tensor, outputGradient gradient: Tensor) throws -> (encoder: Tensor, input: Tensor) {
         guard !isPartial else {
-            throw StrataError.invalidArgument(name: "stage", reason: "the input gradient is taken through a whole stage; gather the parts first")
+            throw StrataError.invalidArgument(name: "stage", reason: "gradients are taken through a whole stage; gather the parts first")
         }
+        return wholeBackward(x, outputGradient: gradient)
+    }
+
+    /// ``backward(_:outputGradient:)`` of a stage known to be whole.
+    func wholeBackward(_ x: Tensor, outputGradient gradient: Tensor) -> (encoder: Tensor, input: Tensor) {
         let g = geometry, n = x.rows, layer = filterLayer, pooling = self.pooling
         let h = layer.forward(x)
         var pooled = Tensor(zeros: [n, g.outputSize])
@@ -47,6 +61,7 @@ extension LocalFeatureStage {
                 }
             }
         }
-        return layer.backward(x, gradient: gradientOfH).input
+        let (weights, input) = layer.backward(x, gradient: gradientOfH)
+        return (weights, input)
     }
 }

@@ -1,0 +1,95 @@
+import StrataCore
+import StrataData
+
+/// Local stages (``LocalFeatureStage``: locally connected filters, L2
+/// pooling, local contrast normalization) at the bottom of a
+/// ``SoftmaxNetwork``, fine-tuned by backpropagation with the layers above
+/// them, as Le et al. (2012) fine-tune their unsupervised network for
+/// ImageNet: only the encoders train (the decoders served the unsupervised
+/// objective); pooling and normalization are fixed functions.
+///
+/// Shapes: `(n, stages[0].visibleCount)` in, `(n, stages.last.hiddenCount)`
+/// out. The stages are whole: a stage split across processes is gathered
+/// before it is fine-tuned.
+public struct LocalFront: Sendable {
+    /// The stages, bottom first.
+    public package(set) var stages: [LocalFeatureStage]
+    /// Each stage's encoder momentum (Adam's first moment), shaped as its encoder.
+    package var velocities: [Tensor]
+    /// Each stage's input in the last training forward pass (the backward pass reads them).
+    var inputs: [Tensor] = []
+
+    /// The front of `stages`, which must be whole and feed each other.
+    public init(stages: [LocalFeatureStage]) throws {
+        guard !stages.isEmpty else { throw StrataError.invalidArgument(name: "local stages", reason: "a front needs at least one stage") }
+        for (i, stage) in stages.enumerated() {
+            guard !stage.isPartial else {
+                throw StrataError.invalidArgument(name: "local stages", reason: "stage \(i + 1) is one part of a split stage; fine-tuning takes whole stages")
+            }
+            if i > 0, stage.visibleCount != stages[i - 1].hiddenCount {
+                throw StrataError.shapeMismatch(context: "local stage \(i + 1) reading stage \(i)", expected: [stages[i - 1].hiddenCount], found: [stage.visibleCount])
+            }
+        }
+        self.stages = stages
+        velocities = stages.map { Tensor(zeros: $0.encoder.shape) }
+    }
+
+    public var inputCount: Int { stages[0].visibleCount }
+    public var outputCount: Int { stages[stages.count - 1].hiddenCount }
+    /// `local(FIELD/STRIDE x MAPS)` per stage, for a network's sizes line.
+    public var description: String {
+        stages.map { "local(\($0.geometry.field)/\($0.geometry.stride)x\($0.geometry.maps))" }.joined(separator: "-")
+    }
+
+    /// The checkpoint and optimizer name of stage `i`'s encoder.
+    public static func parameterName(_ i: Int) -> String { "stage\(i).encoder" }
+
+    /// The front's output for `x`.
+    public func forward(_ x: Tensor) -> Tensor {
+        stages.reduce(x) { $1.transform($0) }
+    }
+
+    /// ``forward(_:)``, keeping each stage's input for ``backward(_:)``.
+    mutating func forwardTraining(_ x: Tensor) -> Tensor {
+        inputs = [x]
+        for stage in stages.dropLast() { inputs.append(stage.transform(inputs[inputs.count - 1])) }
+        return stages[stages.count - 1].transform(inputs[inputs.count - 1])
+    }
+
+    /// The gradient of each stage's encoder (bottom first) for `gradient` at
+    /// the front's output, after ``forwardTraining(_:)``; no gradient is
+    /// taken for the bottom stage's input.
+    func backward(_ gradient: Tensor) -> [Tensor] {
+        var encoders = [Tensor](repeating: Tensor(zeros: [0]), count: stages.count)
+        var upstream = gradient
+        for i in stages.indices.reversed() {
+            let (encoder, input) = stages[i].wholeBackward(inputs[i], outputGradient: upstream)
+            encoders[i] = encoder
+            upstream = input
+        }
+        return encoders
+    }
+
+    /// Zero gradients of the encoders' shapes.
+    package var zeroGradients: [Tensor] { stages.map { Tensor(zeros: $0.encoder.shape) } }
+
+    /// Each encoder in place, bottom first: parameters a Downpour server holds.
+    package mutating func forEachEncoder(_ body: (UnsafeMutableBufferPointer<Float>) -> Void) {
+        for i in stages.indices { stages[i].encoder.withUnsafeMutableBufferPointer { body($0) } }
+    }
+
+    /// One update of every encoder from its gradient by `hyper`'s rule, weight decay included.
+    mutating func update(_ gradients: ArraySlice<(weights: Tensor, bias: Tensor)>, _ hyper: StepHyperparameters, state: inout OptimizerState) {
+        for (i, gradient) in zip(stages.indices, gradients) {
+            hyper.update(&stages[i].encoder, gradient: gradient.weights, velocity: &velocities[i], name: Self.parameterName(i), state: &state, decay: hyper.weightDecay)
+        }
+    }
+
+    /// Stage `i`'s encoder replaced by `encoder` (a checkpoint's, `what` in errors), of the same shape.
+    package mutating func setEncoder(_ i: Int, _ encoder: Tensor, what: String) throws {
+        guard encoder.shape == stages[i].encoder.shape else {
+            throw StrataError.shapeMismatch(context: "\(what): local stage \(i + 1)'s encoder", expected: stages[i].encoder.shape, found: encoder.shape)
+        }
+        stages[i].encoder = encoder
+    }
+}
