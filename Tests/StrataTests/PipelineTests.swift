@@ -174,6 +174,12 @@ extension FrontEndAgreementTests {
             #expect(FileManager.default.fileExists(atPath: folder.file("run/depth_study.png")) || outcome.lines.contains { $0.contains("no depth_study.png") },
                     "a chart, or the reason there is none: \(outcome.lines)")
         }
+        if name == "high_level_features" {
+            // The stages fine-tuned with a softmax layer, saved as a classifier over them.
+            #expect(outcome.accuracies["fine_tune"] != nil && outcome.accuracies["svm"] != nil, "\(outcome.accuracies)")
+            let tuned = try Classifier.read(folder.file("run/fine_tune/classifier.safetensors"))
+            #expect(tuned.kind == "softmax" && tuned.extractor?.stack.layers.count == experiment.localStages?.stages.count)
+        }
         #expect(!outcome.lines.contains { $0.contains("no run has") }, "\(name): the chart lost channels: \(outcome.lines)")
         // The walkthrough's commands that read this tutorial's outputs work on them (no stale paths).
         let readers = Walkthroughs.files.flatMap(Walkthroughs.commands).filter { $0.contains("runs/\(name)/") && !$0.contains("--run ") }

@@ -7,7 +7,7 @@ import StrataTraining
 import StrataPictures
 
 extension Experiment {
-    /// `local_stages: {model_parallel: 2, stages: [{field: 6, stride: 2, maps: 8, pool: 3, lcn: 5, training: {...}}, ...]}`:
+    /// `local_stages: {model_parallel: 2, stages: [{field: 6, stride: 2, maps: 8, pool: 3, lcn: 5, training: {...}}, ...], fine_tune: {...}}`:
     /// Le et al.'s stages on whole images (``HighLevelFeatures``), instead of `layers`.
     static func parseLocalStages(_ field: YAMLField, seed: UInt64) throws -> HighLevelFeatures.Settings {
         let s = try YAMLSettings(field, allowed: HighLevelFeatures.Settings.keys)
@@ -22,6 +22,11 @@ extension Experiment {
                                  merged: ["early_stopping": (primary: "channel", keys: ["prop_decrease", "patience"])])
             }
             return try LocalStageSettings.read(from: fields, training: training ?? FlagSettings([:]), seed: seed)
+        }
+        if let tuning = s.field("fine_tune") {
+            let fields = try YAMLSettings(tuning, allowed: HighLevelFeatures.fineTuneKeys)
+            settings.fineTune = try FineTuningConfiguration.read(from: fields)
+            if !fields.has("seed") { settings.fineTune!.seed = seed }
         }
         return settings
     }
@@ -47,7 +52,7 @@ extension ExperimentRun {
         if writes {
             try lines.write(to: folder, log: log)
         }
-        return Outcome(files: files, lines: lines.all, stack: try LayerStack(layers: result.stages), accuracies: result.svmTestAccuracy.isNaN ? [:] : ["svm": result.svmTestAccuracy])
+        return Outcome(files: files, lines: lines.all, stack: try LayerStack(layers: result.stages), accuracies: ["svm": result.svmTestAccuracy, "fine_tune": result.fineTunedTestAccuracy].filter { !$0.value.isNaN })
     }
 
     /// The plan's lines for local stages.
@@ -58,6 +63,7 @@ extension ExperimentRun {
         let svm = "a linear SVM on the top stage (C from \(local.cGrid.map { String(format: "%g", $0) }.joined(separator: ", ")))"
         let then = ["filters at their positions"] + (local.singleUnit ? ["the single-unit test (best pixel, random weights), top images, optimal stimuli"] : [])
             + (local.svm ? [svm] : [])
+            + (local.fineTune.map { ["fine-tuning through the stages with a softmax layer (\($0.maxEpochs) epochs at most, lr \($0.learningRate))"] } ?? [])
         steps.append("then: " + then.joined(separator: ", "))
         steps.append("outputs: \(folder)")
         return steps

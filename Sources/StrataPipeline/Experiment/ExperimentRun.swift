@@ -62,6 +62,7 @@ public struct ExperimentRun {
         if let maxEpochs {
             for i in e.layers.indices { e.layers[i].training.maxEpochs = min(e.layers[i].training.maxEpochs, maxEpochs) }
             for i in e.maps?.layers.indices ?? 0 ..< 0 { e.maps!.layers[i].training.maxEpochs = min(e.maps!.layers[i].training.maxEpochs, maxEpochs) }
+            if let epochs = e.localStages?.fineTune?.maxEpochs { e.localStages!.fineTune!.maxEpochs = min(epochs, maxEpochs) }
             for i in e.localStages?.stages.indices ?? 0 ..< 0 {
                 e.localStages!.stages[i].training.maxEpochs = min(e.localStages!.stages[i].training.maxEpochs, maxEpochs)
             }

@@ -19,7 +19,9 @@ import StrataPictures
 ///   random weights (the paper's controls), in `single_unit.md`;
 /// - that unit's top test images (`top_images.png`) and its optimal stimulus
 ///   (`optimal_stimuli.png`: the input of fixed norm that maximizes it, by gradient ascent);
-/// - a linear SVM on the top stage's features.
+/// - a linear SVM on the top stage's features;
+/// - with `fine_tune`, the stages fine-tuned with a softmax layer on the
+///   labels (``LocalFront``), saved as a classifier.
 ///
 /// With `model_parallel: P` under `mpirun -np R*P`, each stage is split by
 /// image rows over the P parts of each of R replicas (``ModelParallel``),
@@ -37,6 +39,8 @@ public enum HighLevelFeatures {
         public var stimulusSteps = 100
         /// The linear SVM's C candidates, chosen on held-out training examples.
         public var cGrid: [Float] = [0.01, 0.1, 1]
+        /// Fine-tuning of the stages with a softmax layer on the labels (YAML `fine_tune:`); nil: none.
+        public var fineTune: FineTuningConfiguration?
         public var validation: Int?
         public var folder = "runs/high_level_features"
         public var resume = false
@@ -44,8 +48,8 @@ public enum HighLevelFeatures {
 
         public init() {}
 
-        /// The section's keys besides `stages`.
-        public static let keys = ["stages", "model_parallel", "single_unit", "svm", "stimulus_steps", "c_grid"]
+        /// The section's keys (`stages` and `fine_tune` are read apart).
+        public static let keys = ["stages", "model_parallel", "single_unit", "svm", "stimulus_steps", "c_grid", "fine_tune"]
 
         /// Reads `model_parallel`, `single_unit`, `stimulus_steps` and `c_grid` (the stages are read one by one).
         public mutating func read(from s: SettingSource) throws {
@@ -66,6 +70,8 @@ public enum HighLevelFeatures {
         public var stages: [LocalFeatureStage]
         /// NaN when no SVM was trained.
         public var svmTestAccuracy: Double
+        /// The test accuracy of the stages fine-tuned with a softmax layer; NaN when not fine-tuned.
+        public var fineTunedTestAccuracy = Double.nan
         /// Per class: the trained network's best unit, the best pixel's, the random network's best unit.
         public var units: [SingleUnitTest.Best], pixels: [SingleUnitTest.Best], random: [SingleUnitTest.Best]
         public var files: [String]
@@ -77,6 +83,7 @@ public enum HighLevelFeatures {
     public static func run(_ s: Settings, compute: Compute, log: @escaping StageLog = { print($0) }) throws -> Result {
         compute.apply()
         guard !s.stages.isEmpty else { throw StrataError.invalidArgument(name: "local_stages.stages", reason: "needs at least one stage") }
+        try checkFineTune(s)
         let world = MPIWorld.current
         let split = try ModelParallel.split(s.modelParallel, world: world)
         let writes = (world?.rank ?? 0) == 0
@@ -110,6 +117,10 @@ public enum HighLevelFeatures {
         var result = Result(stages: trained, svmTestAccuracy: accuracy, units: [], pixels: [], random: [], files: files, seconds: seconds, logs: logs)
         if s.singleUnit && writes {
             try singleUnitStudy(&result, features: (train, test), data: data, s, log: log)
+        }
+        if let tuning = s.fineTune {
+            result.fineTunedTestAccuracy = try fineTune(trained, tuning, data: data, s, contract: s.images.contract(geometry: data.originalGeometry),
+                                                        writes: writes, log: log)
         }
         return result
     }

@@ -1,0 +1,54 @@
+import Foundation
+import StrataCore
+import StrataData
+import StrataModels
+import StrataDistributed
+import StrataTraining
+import StrataFeatures
+
+extension HighLevelFeatures {
+    /// The keys of `fine_tune`: fine-tuning's, less those for dense hidden
+    /// layers, teachers and augmentation, which a network of local stages and
+    /// a softmax layer does not have, and `model_parallel` (the stages fine-tune whole).
+    public static let fineTuneKeys = FineTuningConfiguration.keys.filter {
+        !["hidden_dropout", "batch_norm", "batch_norm_epsilon", "batch_norm_momentum", "teacher", "temperature", "soft_weight",
+          "augment_flip", "augment_shift", "augment_padding", "model_parallel"].contains($0)
+    }
+
+    /// Refuses a fine-tuning the stages cannot take: split stages are
+    /// gathered on one part only (for the pictures and the SVM).
+    static func checkFineTune(_ s: Settings) throws {
+        guard s.fineTune != nil, s.modelParallel > 1 else { return }
+        throw StrataError.invalidArgument(name: "local_stages.fine_tune", reason: "fine-tunes whole stages on every rank; with model_parallel \(s.modelParallel) the stages are split (run it with model_parallel 1, or without fine_tune)")
+    }
+
+    /// The stages fine-tuned with a softmax layer on the labeled training
+    /// images (the last held-out ones choose the epoch), as Le et al. fine-tune
+    /// their network for ImageNet: the network's test accuracy, and on the
+    /// first rank its classifier (`fine_tune/classifier.safetensors`, the
+    /// fine-tuned stages as its extractor) with its test evaluation.
+    /// Collective under `mpirun` (the replicas average their gradients).
+    static func fineTune(_ stages: [LocalFeatureStage], _ configuration: FineTuningConfiguration, data: Prepared, _ s: Settings,
+                         contract: InputContract, writes: Bool, log: StageLog) throws -> Double {
+        let folder = s.folder + "/fine_tune"
+        let held = try HeldOut.count(s.validation, trainingExamples: data.train.rows, log: log)
+        let split = data.train.rows - held
+        var network = try SoftmaxNetwork(front: LocalFront(stages: stages), hidden: [], classes: data.classNames.count, seed: configuration.seed)
+        log("fine-tuning \(network.sizes) through the stages: \(configuration.maxEpochs) epochs at most, batch \(configuration.batchSize), lr \(configuration.learningRate), "
+            + "\(configuration.optimizer.description); the epoch chosen on \(held) held-out images")
+        var tuner = FineTuner(configuration: configuration, folder: folder)
+        (tuner.showProgress, tuner.resume) = (s.showProgress, s.resume && FileManager.default.fileExists(atPath: tuner.checkpointPath))
+        let report = try tuner.train(&network, x: data.train.rows(0 ..< split), labels: Array(data.trainLabels[..<split]),
+                                     validationX: data.train.rows(split ..< data.train.rows), validationLabels: Array(data.trainLabels[split...]))
+        let predicted = try Classifier(head: .softmax(network), classNames: data.classNames).predict(data.test)
+        let accuracy = try ConfusionMatrix(truth: data.testLabels, predictions: predicted, classNames: data.classNames).accuracy
+        log(String(format: "fine-tuned through the stages: %d epochs in %.1f s, best validation error %.2f%% at epoch %d; test accuracy %.2f%%",
+                   report.epochs, report.seconds, 100 * report.bestValidationError, report.bestEpoch, 100 * accuracy))
+        guard writes else { return accuracy }
+        let saved = try Classifier(fineTunedThrough: network, imagePreprocessing: imagePreprocessing(data.originalGeometry),
+                                   classNames: data.classNames, extra: contract.metadata)
+        _ = try EvaluatedClassifier.save(saved, predictions: predicted, testLabels: data.testLabels, folder: folder, numbers: [:])
+        log("classifier: \(folder)/classifier.safetensors (strata evaluate, predict and export read it)")
+        return accuracy
+    }
+}
