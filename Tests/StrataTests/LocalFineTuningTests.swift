@@ -7,6 +7,7 @@ import Strata
 @testable import StrataTraining
 @testable import StrataFeatures
 @testable import StrataExport
+@testable import StrataPipeline
 import Testing
 
 /// Fine-tuning through local stages (``LocalFront``): the network's gradient
@@ -135,5 +136,21 @@ import Testing
         #expect(largest < 1e-5)
         let refused = strataError { try Classifier(head: .softmax(network), classNames: ["a", "b", "c"]).write(to: path) }
         #expect(refused?.description.contains("extractor") == true)
+    }
+
+    /// `fine_tune` takes fine-tuning's keys that apply to stages and a softmax layer; a split run's plan says it is left out.
+    @Test func theFineTuneSectionIsReadAndCheckedAsTheLibraryDefines() throws {
+        let yaml = "name: t\ndataset: {name: images}\nlocal_stages:\n  stages:\n    - {field: 4}\n  fine_tune: {epochs: 3, learning_rate: 0.02}\n"
+        let experiment = try Experiment.parse(yaml, file: "t.yaml")
+        #expect(experiment.localStages?.fineTune?.maxEpochs == 3 && experiment.localStages?.fineTune?.learningRate == 0.02)
+        let refused = strataError { _ = try Experiment.parse(yaml.replacingOccurrences(of: "epochs: 3", with: "teacher: t.safetensors"), file: "t.yaml") }
+        #expect("\(refused.map { "\($0)" } ?? "")".contains("teacher"), "\(String(describing: refused))")
+        var split = experiment
+        split.localStages!.modelParallel = 2
+        let plan = ExperimentRun(split, compute: Compute(cores: 1)).plan
+        #expect(plan.contains { $0.contains("fine_tune is left out") } && !plan.contains { $0.contains("fine-tuning through") }, "\(plan)")
+        #expect(ExperimentRun(experiment, compute: Compute(cores: 1)).plan.contains { $0.contains("fine-tuning through the stages") })
+        let (trial, _) = ExperimentRun.trial(experiment, limit: nil, maxEpochs: 1)
+        #expect(trial.localStages?.fineTune?.maxEpochs == 1, "--max-epochs caps the fine-tuning too")
     }
 }

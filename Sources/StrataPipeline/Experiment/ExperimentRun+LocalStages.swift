@@ -63,8 +63,10 @@ extension ExperimentRun {
         let svm = "a linear SVM on the top stage (C from \(local.cGrid.map { String(format: "%g", $0) }.joined(separator: ", ")))"
         let then = ["filters at their positions"] + (local.singleUnit ? ["the single-unit test (best pixel, random weights), top images, optimal stimuli"] : [])
             + (local.svm ? [svm] : [])
-            + (local.fineTune.map { ["fine-tuning through the stages with a softmax layer (\($0.maxEpochs) epochs at most, lr \($0.learningRate))"] } ?? [])
-        steps.append("then: " + then.joined(separator: ", "))
+        let skipped = HighLevelFeatures.fineTuneSkipped(local)
+        let tuning = skipped == nil ? local.fineTune.map { ["fine-tuning through the stages with a softmax layer (\($0.maxEpochs) epochs at most, lr \($0.learningRate))"] } : nil
+        steps.append("then: " + (then + (tuning ?? [])).joined(separator: ", "))
+        if let skipped { steps.append(skipped) }
         steps.append("outputs: \(folder)")
         return steps
     }

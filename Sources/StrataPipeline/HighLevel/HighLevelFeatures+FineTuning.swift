@@ -15,11 +15,12 @@ extension HighLevelFeatures {
           "augment_flip", "augment_shift", "augment_padding", "model_parallel"].contains($0)
     }
 
-    /// Refuses a fine-tuning the stages cannot take: split stages are
-    /// gathered on one part only (for the pictures and the SVM).
-    static func checkFineTune(_ s: Settings) throws {
-        guard s.fineTune != nil, s.modelParallel > 1 else { return }
-        throw StrataError.invalidArgument(name: "local_stages.fine_tune", reason: "fine-tunes whole stages on every rank; with model_parallel \(s.modelParallel) the stages are split (run it with model_parallel 1, or without fine_tune)")
+    /// Why `fine_tune` is left out of this run, or nil: split stages
+    /// (`model_parallel` above 1) are gathered whole on one part only, for
+    /// the pictures and the SVM, and fine-tuning takes whole stages on every rank.
+    public static func fineTuneSkipped(_ s: Settings) -> String? {
+        guard s.fineTune != nil, s.modelParallel > 1 else { return nil }
+        return "fine_tune is left out: it trains whole stages on every rank, and here each stage is split over \(s.modelParallel) parts (run with model_parallel 1 to fine-tune)"
     }
 
     /// The stages fine-tuned with a softmax layer on the labeled training

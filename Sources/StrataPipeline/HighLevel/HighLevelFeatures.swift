@@ -83,7 +83,6 @@ public enum HighLevelFeatures {
     public static func run(_ s: Settings, compute: Compute, log: @escaping StageLog = { print($0) }) throws -> Result {
         compute.apply()
         guard !s.stages.isEmpty else { throw StrataError.invalidArgument(name: "local_stages.stages", reason: "needs at least one stage") }
-        try checkFineTune(s)
         let world = MPIWorld.current
         let split = try ModelParallel.split(s.modelParallel, world: world)
         let writes = (world?.rank ?? 0) == 0
@@ -118,7 +117,9 @@ public enum HighLevelFeatures {
         if s.singleUnit && writes {
             try singleUnitStudy(&result, features: (train, test), data: data, s, log: log)
         }
-        if let tuning = s.fineTune {
+        if let skipped = fineTuneSkipped(s) {
+            log(skipped)
+        } else if let tuning = s.fineTune {
             result.fineTunedTestAccuracy = try fineTune(trained, tuning, data: data, s, contract: s.images.contract(geometry: data.originalGeometry),
                                                         writes: writes, log: log)
         }
