@@ -153,4 +153,20 @@ import Testing
         let (trial, _) = ExperimentRun.trial(experiment, limit: nil, maxEpochs: 1)
         #expect(trial.localStages?.fineTune?.maxEpochs == 1, "--max-epochs caps the fine-tuning too")
     }
+
+    /// Across ranks every rank sums the same buffers in the same order: a rank
+    /// without rows adds zeros of the gradients' shapes, and Downpour's server
+    /// holds the encoders with the dense layers.
+    @Test func theBuffersRanksExchangeIncludeTheStages() throws {
+        var network = try SoftmaxNetwork(front: try Self.front(), hidden: [], classes: 3)
+        let (x, labels) = Self.bands(perClass: 2, seed: 14)
+        var random = RandomSource(seed: 1)
+        let gradients = network.gradients(x, labels: labels[...], random: &random).gradients
+        let zeros = network.zeroGradients()
+        #expect(zeros.map(\.weights.shape) == gradients.map(\.weights.shape) && zeros.map(\.bias.shape) == gradients.map(\.bias.shape))
+        var counts: [Int] = []
+        network.forEachParameterBuffer { counts.append($0.count) }
+        let encoders = network.front!.stages.map(\.encoder.count)
+        #expect(counts == [network.output.weights.count, network.output.bias.count] + encoders, "\(counts)")
+    }
 }
