@@ -160,27 +160,32 @@ public struct Downpour {
         return server.stopRequested()
     }
 
-    /// The server's AdaGrad step, eight parameters at a time: with the
-    /// accrued gradient `g = (base - current) / α`, `G += g²` and
-    /// `θ -= α g / √(1 + G)`.
+    /// The server's AdaGrad step, eight parameters at a time (the last few
+    /// too, padded): with the accrued gradient `g = (base - current) / α`,
+    /// `G += g²` and `θ -= α g / √(1 + G)`.
     static func adagrad(parameters theta: UnsafeMutablePointer<Float>, accumulators: UnsafeMutablePointer<Float>, base: UnsafePointer<Float>,
                         current: UnsafePointer<Float>, count: Int, learningRate: Float) {
         let inverseRate = 1 / learningRate
+        func step(_ theta: Float8, _ accumulator: Float8, _ base: Float8, _ current: Float8) -> (theta: Float8, accumulator: Float8) {
+            let g = (base - current) * inverseRate
+            let sum = accumulator + g * g
+            return (theta - learningRate * g * fastReciprocalSquareRoot(1 + sum), sum)
+        }
         var i = 0
         while i + 8 <= count {
-            let g = (UnsafeRawPointer(base + i).loadUnaligned(as: Float8.self) - UnsafeRawPointer(current + i).loadUnaligned(as: Float8.self)) * inverseRate
-            let sum = UnsafeRawPointer(accumulators + i).loadUnaligned(as: Float8.self) + g * g
-            UnsafeMutableRawPointer(accumulators + i).storeBytes(of: sum, as: Float8.self)
-            let step = learningRate * g * fastReciprocalSquareRoot(1 + sum)
-            UnsafeMutableRawPointer(theta + i).storeBytes(of: UnsafeRawPointer(theta + i).loadUnaligned(as: Float8.self) - step, as: Float8.self)
+            func load(_ p: UnsafePointer<Float>) -> Float8 { UnsafeRawPointer(p + i).loadUnaligned(as: Float8.self) }
+            let (t, a) = step(load(theta), load(accumulators), load(base), load(current))
+            UnsafeMutableRawPointer(accumulators + i).storeBytes(of: a, as: Float8.self)
+            UnsafeMutableRawPointer(theta + i).storeBytes(of: t, as: Float8.self)
             i += 8
         }
-        while i < count {
-            let g = (base[i] - current[i]) * inverseRate
-            accumulators[i] += g * g
-            theta[i] -= learningRate * g / (1 + accumulators[i]).squareRoot()
-            i += 1
-        }
+        // The last few through the same vector arithmetic, so each parameter's
+        // step is the same wherever a shard's boundary puts it.
+        guard i < count else { return }
+        var lanes = (Float8(), Float8(), Float8(), Float8())
+        for j in i ..< count { (lanes.0[j - i], lanes.1[j - i], lanes.2[j - i], lanes.3[j - i]) = (theta[j], accumulators[j], base[j], current[j]) }
+        let (t, a) = step(lanes.0, lanes.1, lanes.2, lanes.3)
+        for j in i ..< count { (theta[j], accumulators[j]) = (t[j - i], a[j - i]) }
     }
 
     private func gather(_ visit: ParameterVisitor, into values: inout [Float]) throws {

@@ -29,6 +29,36 @@ import Testing
 }
 
 /// `distributed: sync | async[:FETCH:PUSH]`: one text form for YAML and flags, refusals by name.
+/// The parameter server's AdaGrad step gives each parameter the same bits
+/// wherever a shard's boundary falls (a boundary moves parameters between the
+/// eight-wide body and the remainder, which must compute alike).
+@Suite struct ServerStepTests {
+    @Test func anyShardingGivesTheSameBits() {
+        var random = RandomSource(seed: 21)
+        let count = 29
+        let base = (0 ..< count).map { _ in random.nextUnitFloat() }, current = (0 ..< count).map { _ in random.nextUnitFloat() }
+        let start = (theta: (0 ..< count).map { _ in random.nextUnitFloat() }, accumulators: (0 ..< count).map { _ in random.nextUnitFloat() })
+        func stepped(cuts: [Int]) -> [Float] {
+            var (theta, accumulators) = start
+            for (low, high) in zip([0] + cuts, cuts + [count]) {
+                theta.withUnsafeMutableBufferPointer { t in
+                    accumulators.withUnsafeMutableBufferPointer { a in
+                        base.withUnsafeBufferPointer { b in
+                            current.withUnsafeBufferPointer { c in
+                                Downpour.adagrad(parameters: t.baseAddress! + low, accumulators: a.baseAddress! + low, base: b.baseAddress! + low,
+                                                 current: c.baseAddress! + low, count: high - low, learningRate: 0.1)
+                            }
+                        }
+                    }
+                }
+            }
+            return theta + accumulators
+        }
+        let whole = stepped(cuts: [])
+        for cuts in [[13], [5, 14], [1, 2, 3, 20]] { #expect(stepped(cuts: cuts) == whole, "shards cut at \(cuts)") }
+    }
+}
+
 @Suite struct DistributedModeTests {
     @Test func textFormsRoundTripAndNonsenseIsRefused() throws {
         #expect(try DistributedMode(parsing: "sync") == .synchronous && DistributedMode.synchronous.text == "sync")
