@@ -95,6 +95,9 @@ import Testing
         tuner = FineTuner(configuration: c, folder: folder.file("sane"))
         tuner.showProgress = false
         #expect(try tuner.train(&sane, x: x, labels: labels, validationX: vx, validationLabels: vlabels).bestValidationError < 0.5)
+        // A trial's single overshooting step is not a fall: the rule waits for some updates.
+        #expect(DivergenceGuard.chanceLevel(trainError: 0.9, trainLoss: 5, classes: 10, updates: 1) == nil)
+        #expect(DivergenceGuard.chanceLevel(trainError: 0.9, trainLoss: 5, classes: 10, updates: DivergenceGuard.chanceLevelMinimumUpdates) != nil)
         #expect(LearningCurves.regime(train: 0.9, valid: 0.899, classes: 10) == .chance(train: 0.9, valid: 0.899, classes: 10))
         #expect(LearningCurves.regime(train: 0.3, valid: 0.32, classes: 10) == .highBias(train: 0.3, valid: 0.32))
     }

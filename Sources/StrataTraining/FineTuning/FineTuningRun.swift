@@ -165,8 +165,9 @@ struct FineTuningRun: EpochTask {
 
     mutating func record(_ epoch: Int, objective: Double, seconds: Double, batches: Int) throws -> String {
         let error = monitorRow(epoch: epoch, objective: objective, seconds: seconds)
+        // L-BFGS's iterations count as its updates.
         if let reason = DivergenceGuard.chanceLevel(trainError: log.rows.last?["train_y_misclass"], trainLoss: log.rows.last?["train_y_nll"],
-                                                    classes: network.classCount) {
+                                                    classes: network.classCount, updates: lbfgs == nil ? updates : epoch) {
             throw StrataError.diverged(epoch: epoch, batch: batches, lastCheckpoint: lastCheckpoint, reason: reason)
         }
         if lbfgs != nil, tuner.showProgress { print(String(format: "L-BFGS %d: objective %.6f, valid error %.2f%%", epoch, objective, 100 * error) + summary) }

@@ -160,14 +160,19 @@ public struct DivergenceGuard: Codable, Equatable, Sendable {
     /// its training error is no better than guessing (at least 90% of chance's
     /// `1 - 1/classes`) while its loss is over 1.5 times a uniform guess's
     /// `ln(classes)`: confidently wrong, as a step too large leaves a network,
-    /// where an untrained one sits at `ln(classes)`.
-    public static func chanceLevel(trainError: Double?, trainLoss: Double?, classes: Int) -> String? {
-        guard classes >= 2, let trainError, let trainLoss else { return nil }
+    /// where an untrained one sits at `ln(classes)`. Judged once the run has
+    /// made ``chanceLevelMinimumUpdates`` updates: a first step from a random
+    /// start that overshoots (a trial's epoch of one batch) has fallen from nowhere.
+    public static func chanceLevel(trainError: Double?, trainLoss: Double?, classes: Int, updates: Int) -> String? {
+        guard classes >= 2, updates >= chanceLevelMinimumUpdates, let trainError, let trainLoss else { return nil }
         let chance = 1 - 1 / Double(classes), uniform = Foundation.log(Double(classes))
         guard LearningCurves.isAtChance(error: trainError, classes: classes), trainLoss > 1.5 * uniform || !trainLoss.isFinite else { return nil }
         return String(format: "the network fell to chance level: training error %.1f%% (guessing among %d classes: %.1f%%) with a loss of %.4g, above a uniform guess's %.3f",
                       100 * trainError, classes, 100 * chance, trainLoss, uniform)
     }
+
+    /// Updates a run makes before ``chanceLevel(trainError:trainLoss:classes:updates:)`` judges it.
+    public static let chanceLevelMinimumUpdates = 10
 
     /// Why `objective` counts as diverged, for the error message.
     public func reason(_ objective: Double, lowest: Double?, first: Double?) -> String {
