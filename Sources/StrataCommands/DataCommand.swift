@@ -79,7 +79,7 @@ struct DataCommand: ParsableCommand {
 
 /// A dataset named on the command line and its split.
 struct DatasetArgument: ParsableArguments {
-    @Argument(help: "A dataset name, a folder of CIFAR-10 binary batches, or a folder of PNG images with one subfolder per class.")
+    @Argument(help: "A dataset name, a folder of CIFAR-10 binary batches, or a folder of PNG images with one subfolder per class (or train/CLASS and test/CLASS subfolders).")
     var name: String
 
     @Option(help: "train or test.")

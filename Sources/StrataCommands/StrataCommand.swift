@@ -110,7 +110,7 @@ struct ComputeOptions: ParsableArguments {
 
 /// The images a command reads.
 struct ImageOptions: ParsableArguments {
-    @Option(help: "A dataset name (fashion-mnist, mnist, cifar10), a folder of CIFAR-10 binary batches, or a folder of PNG images with one subfolder per class (default: \(ImageSettings.defaultDataset), or the one the input file records).")
+    @Option(help: "A dataset name (fashion-mnist, mnist, cifar10), a folder of CIFAR-10 binary batches, or a folder of PNG images with one subfolder per class, or train/CLASS and test/CLASS subfolders for separate test images (default: \(ImageSettings.defaultDataset), or the one the input file records).")
     var dataset: String?
     @Option(help: "Use only the first N images (N/6 of the test images beside N training images).")
     var limit: Int?

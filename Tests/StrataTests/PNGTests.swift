@@ -52,9 +52,30 @@ import Testing
         }
         let dataset = try ImageFolder.read(folder.path, scaleToUnit: false)
         #expect(dataset.classNames == ["cats", "dogs"])
-        #expect(dataset.labels == [0, 0, 1, 1])
+        #expect(dataset.labels == [0, 1, 0, 1], "the classes in turn: any first or last rows hold every class")
         #expect(dataset.geometry == ImageGeometry(height: 1, width: 2, channels: 3, layout: .planar))
         #expect(Array(dataset.examples.scalars[18 ..< 24]) == [11, 40, 20, 50, 30, 60])
+    }
+
+    /// `train/` and `test/` subfolders give each split its own images; a
+    /// folder without them serves its images as both, and the pipeline says so.
+    @Test func trainAndTestSubfoldersAreTheSplits() throws {
+        let folder = TemporaryFolder()
+        for (split, count) in [("train", 3), ("test", 1)] {
+            for name in ["cats", "dogs"] {
+                for i in 0 ..< count { try PNGImage(width: 2, height: 2, channels: 1, filledWith: UInt8(i)).write(to: folder.file("\(split)/\(name)/\(i).png")) }
+            }
+        }
+        let (train, test) = (try ImageFolder.read(folder.path, split: .train), try ImageFolder.read(folder.path, split: .test))
+        #expect(train.examples.rows == 6 && test.examples.rows == 2 && train.classNames == ["cats", "dogs"] && test.classNames == train.classNames)
+        #expect(train.labels == [0, 1, 0, 1, 0, 1])
+        var settings = ImageSettings()
+        settings.dataset = folder.path
+        #expect(settings.sharedSplitNote == nil)
+        settings.dataset = folder.file("train")
+        #expect(settings.sharedSplitNote?.contains("test/CLASS") == true)
+        settings.dataset = "fashion-mnist"
+        #expect(settings.sharedSplitNote == nil)
     }
 
     @Test func namesTheOddImage() throws {

@@ -59,7 +59,8 @@ public struct DataCatalog: Sendable {
     /// Loads a split of a known dataset by name ("mnist", "fashion-mnist",
     /// "cifar10"), or a folder given by path: one holding CIFAR-10's binary
     /// batches (`data_batch_1.bin` ... `test_batch.bin`) is read as CIFAR-10,
-    /// any other as a folder of PNG images.
+    /// any other as a folder of PNG images (``ImageFolder``: its `train/` and
+    /// `test/` subfolders, when it has both, are the splits).
     ///
     /// MNIST and Fashion-MNIST pixels are scaled to [0, 1] (as pylearn2's MNIST
     /// does); CIFAR-10 keeps 0...255 (as pylearn2's CIFAR10 does).
@@ -75,10 +76,10 @@ public struct DataCatalog: Sendable {
             if let files = KnownDataset.cifar10.files(in: name) {
                 return try KnownDataset.cifar10.load(Location(dataset: .cifar10, folder: name, files: files), split: split)
             }
-            return try ImageFolder.read(name)
+            return try ImageFolder.read(name, split: split)
         }
         throw StrataError.datasetNotFound(name: name, searched: [],
-                                          hint: "known names: \(KnownDataset.allCases.map(\.rawValue).joined(separator: ", ")); or give the path of a folder of CIFAR-10 binary batches or of PNG images with one subfolder per class")
+                                          hint: "known names: \(KnownDataset.allCases.map(\.rawValue).joined(separator: ", ")); or give the path of a folder of CIFAR-10 binary batches or of PNG images with one subfolder per class (or train/CLASS and test/CLASS)")
     }
 }
 
@@ -125,7 +126,7 @@ public enum KnownDataset: String, CaseIterable, Sendable {
     ]
 
     /// The dataset's files in `folder`, or nil when any is missing.
-    func files(in folder: String) -> [DataCatalog.Split: [String]]? {
+    package func files(in folder: String) -> [DataCatalog.Split: [String]]? {
         let manager = FileManager.default
         switch self {
         case .mnist, .fashionMNIST:

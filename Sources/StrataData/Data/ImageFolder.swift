@@ -2,35 +2,51 @@ import Foundation
 import StrataCore
 
 /// A labeled dataset stored as a folder of PNG images with one subfolder per
-/// class (`root/CLASS/NAME.png`), the layout of torchvision's ImageFolder.
+/// class (`root/CLASS/NAME.png`), the layout of torchvision's ImageFolder;
+/// or, for separate training and test images, `root/train/CLASS/NAME.png`
+/// and `root/test/CLASS/NAME.png`.
 ///
-/// Classes are the subfolder names in sorted order; files are read in sorted
-/// order. Every image must have the same size and be either gray or color
-/// (RGB; an alpha channel is dropped). Color images are stored planar,
-/// channel by channel, like CIFAR-10. Values are scaled to [0, 1] unless
-/// `scaleToUnit` is false.
+/// Classes are the subfolder names in sorted order; each class's files are
+/// taken in sorted order, the classes in turn (the first file of every
+/// class, then the second, ...), so that the first N images (`--limit`) and
+/// the last N (held out to choose an epoch or C) hold every class, as a
+/// shuffled dataset's do. Every image must have the same size and be either
+/// gray or color (RGB; an alpha channel is dropped). Color images are stored
+/// planar, channel by channel, like CIFAR-10. Values are scaled to [0, 1]
+/// unless `scaleToUnit` is false.
 public enum ImageFolder {
-    public static func read(_ root: String, scaleToUnit: Bool = true) throws -> Dataset {
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: root, isDirectory: &isFolder) else { throw StrataError.fileNotFound(path: root) }
-        guard isFolder.boolValue else { throw StrataError.io(path: root, reason: "not a folder") }
-        let classNames = try contents(of: root).filter { name in
-            var dir: ObjCBool = false
-            return FileManager.default.fileExists(atPath: root + "/" + name, isDirectory: &dir) && dir.boolValue
-        }
+    /// The folder of `split`'s images under `root`: `root/train` or
+    /// `root/test` when `root` has both, else `root` itself (a folder
+    /// without a test split serves its images as both; `hasTestSplit` says which).
+    public static func folder(_ root: String, split: DataCatalog.Split) -> (path: String, hasTestSplit: Bool) {
+        let halves = ["train", "test"].map { root + "/" + $0 }
+        guard halves.allSatisfy(isFolder) else { return (root, false) }
+        return (split == .train ? halves[0] : halves[1], true)
+    }
+
+    /// The images of `split` under `root` (``folder(_:split:)``).
+    public static func read(_ root: String, split: DataCatalog.Split = .train, scaleToUnit: Bool = true) throws -> Dataset {
+        guard FileManager.default.fileExists(atPath: root) else { throw StrataError.fileNotFound(path: root) }
+        guard isFolder(root) else { throw StrataError.io(path: root, reason: "not a folder") }
+        let folder = folder(root, split: split).path
+        let classNames = try contents(of: folder).filter { isFolder(folder + "/" + $0) }
         guard !classNames.isEmpty else {
-            throw StrataError.io(path: root, reason: "no class subfolders (expected root/CLASS/IMAGE.png)")
+            throw StrataError.io(path: folder, reason: "no class subfolders (expected root/CLASS/IMAGE.png, or root/train/CLASS/IMAGE.png and root/test/CLASS/IMAGE.png)")
         }
+        let perClass = try classNames.map { name in try contents(of: folder + "/" + name).filter { $0.lowercased().hasSuffix(".png") }.map { folder + "/" + name + "/" + $0 } }
         var files: [(path: String, label: Int)] = []
-        for (label, name) in classNames.enumerated() {
-            for file in try contents(of: root + "/" + name) where file.lowercased().hasSuffix(".png") {
-                files.append((root + "/" + name + "/" + file, label))
-            }
+        for k in 0 ..< (perClass.map(\.count).max() ?? 0) {
+            for (label, paths) in perClass.enumerated() where k < paths.count { files.append((paths[k], label)) }
         }
-        guard !files.isEmpty else { throw StrataError.io(path: root, reason: "no .png files in the class subfolders") }
-        let (examples, geometry) = try pixels(of: files.map(\.path), scaleToUnit: scaleToUnit, folder: root)
+        guard !files.isEmpty else { throw StrataError.io(path: folder, reason: "no .png files in the class subfolders") }
+        let (examples, geometry) = try pixels(of: files.map(\.path), scaleToUnit: scaleToUnit, folder: folder)
         return try Dataset(name: URL(fileURLWithPath: root).lastPathComponent, examples: examples,
                            labels: files.map(\.label), classNames: classNames, geometry: geometry)
+    }
+
+    private static func isFolder(_ path: String) -> Bool {
+        var folder: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &folder) && folder.boolValue
     }
 
     /// Unlabeled images from PNG files (all the same size and kind), one row

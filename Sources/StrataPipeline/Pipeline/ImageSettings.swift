@@ -96,8 +96,20 @@ public struct ImageSettings: Equatable, Sendable {
         return images
     }
 
-    /// Training and test images (``testLimit`` of them), treated alike, with the class names they share.
+    /// For a folder of PNG images without `train/` and `test/` subfolders,
+    /// which serves its images as both splits: the note that says so and how
+    /// to give test images; nil for every other dataset.
+    public var sharedSplitNote: String? {
+        guard KnownDataset(name: dataset) == nil, KnownDataset.cifar10.files(in: dataset) == nil,
+              FileManager.default.fileExists(atPath: dataset), !ImageFolder.folder(dataset, split: .test).hasTestSplit else { return nil }
+        return "note: \(dataset) has no train/ and test/ subfolders, so its images are both the training and the test images: "
+            + "test accuracy is not measured on unseen images (put them in \(dataset)/train/CLASS/ and \(dataset)/test/CLASS/)"
+    }
+
+    /// Training and test images (``testLimit`` of them), treated alike, with
+    /// the class names they share; ``sharedSplitNote`` goes to standard error.
     public func loadLabeled() throws -> LabeledImages {
+        if let note = sharedSplitNote { FileHandle.standardError.write(Data((note + "\n").utf8)) }
         var testSettings = self
         (testSettings.split, testSettings.limit) = (.test, testLimit)
         let train = try load(), test = try testSettings.load()
