@@ -81,7 +81,7 @@ func rewriteMetadata(_ file: String, key: String, path: String, value: Any, to o
     }
 
     @Test(arguments: [("random", [1] as Any, "four words"), ("epochRandom", [0, 0, 0, 0] as Any, "not all zero"),
-                      ("epochBatches", -7 as Any, "must lie in 0..."), ("bestEpoch", 99 as Any, "later than the 1 epochs done")])
+                      ("epochBatches", -7 as Any, "must lie in 0..."), ("bestEpoch", 99 as Any, "later than the 1 epoch done")])
     func fineTuningResumeRefusesAStateOutOfRange(field: String, value: Any, reason: String) throws {
         let folder = TemporaryFolder()
         try fineTune(folder, epochs: 1, resume: false)

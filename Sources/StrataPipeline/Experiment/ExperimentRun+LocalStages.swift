@@ -64,7 +64,7 @@ extension ExperimentRun {
         let then = ["filters at their positions"] + (local.singleUnit ? ["the single-unit test (best pixel, random weights), top images, optimal stimuli"] : [])
             + (local.svm ? [svm] : [])
         let skipped = HighLevelFeatures.fineTuneSkipped(local)
-        let tuning = skipped == nil ? local.fineTune.map { ["fine-tuning through the stages with a softmax layer (\($0.maxEpochs) epoch\($0.maxEpochs == 1 ? "" : "s") at most, lr \($0.learningRate))"] } : nil
+        let tuning = skipped == nil ? local.fineTune.map { ["fine-tuning through the stages with a softmax layer (\(counted($0.maxEpochs, "epoch")) at most, lr \($0.learningRate))"] } : nil
         steps.append("then: " + (then + (tuning ?? [])).joined(separator: ", "))
         if let skipped { steps.append(skipped) }
         steps.append("outputs: \(folder)")

@@ -74,7 +74,7 @@ public struct ExperimentRun {
                 s.training.maxEpochs = min(s.training.maxEpochs, maxEpochs)
                 e.finetune = .depthStudy(s)
             }
-            changes.append("--max-epochs \(maxEpochs): at most \(maxEpochs) epochs per stage")
+            changes.append("--max-epochs \(maxEpochs): at most \(counted(maxEpochs, "epoch")) per stage")
         }
         return (e, changes)
     }
@@ -101,7 +101,7 @@ public struct ExperimentRun {
         }
         switch e.finetune {
         case .softmax(let c, let compare)?:
-            steps.append("fine-tune: softmax, lr \(c.learningRate), up to \(c.maxEpochs) epochs, \(heldOut(e)) held out\(compare ? ", and the same network without pretraining" : "")")
+            steps.append("fine-tune: softmax, lr \(c.learningRate), up to \(counted(c.maxEpochs, "epoch")), \(heldOut(e)) held out\(compare ? ", and the same network without pretraining" : "")")
         case .svm(let s, let grid, _, let f)?:
             steps.append("fine-tune: linear SVM (\(s.loss.rawValue), C \(grid.map { "from \($0)" } ?? "\(s.c)"), \(heldOut(e)) held out) on features (\(f.encoding)), stride \(f.stride), \(f.pooling.operation.rawValue)-pooling over \(f.pooling.gridRows)x\(f.pooling.gridColumns)"
                 + (f.lowerPool.map { ", with the maps pooled over \($0.gridRows)x\($0.gridColumns)" } ?? ""))
@@ -269,8 +269,8 @@ public struct ExperimentRun {
             stack = result.stack
             monitorRuns.append(("\(label) \(i + 1)", result.report.log))
             seconds.append(result.report.seconds)
-            say(String(format: "%@ %d (%d-%d): %d epochs, %.1f s, train_objective %.5g", label, i + 1, result.learner.visibleCount, result.learner.hiddenCount,
-                       result.report.epochs, result.report.seconds, result.report.log.rows.last?["train_objective"] ?? .nan))
+            say("\(label) \(i + 1) (\(result.learner.visibleCount)-\(result.learner.hiddenCount)): \(counted(result.report.epochs, "epoch"))"
+                + String(format: ", %.1f s, train_objective %.5g", result.report.seconds, result.report.log.rows.last?["train_objective"] ?? .nan))
             if i + 1 < layers.count {
                 var contract = data.contract
                 contract.through = "layers 1-\(i + 1) (\(stack.sizes))"

@@ -35,8 +35,7 @@ extension HighLevelFeatures {
         let held = try HeldOut.count(s.validation, trainingExamples: data.train.rows, log: log)
         let split = data.train.rows - held
         var network = try SoftmaxNetwork(front: LocalFront(stages: stages), hidden: [], classes: data.classNames.count, seed: configuration.seed)
-        let epochs = configuration.maxEpochs == 1 ? "1 epoch" : "\(configuration.maxEpochs) epochs"
-        log("fine-tuning \(network.sizes) through the stages: \(epochs) at most, batch \(configuration.batchSize), lr \(configuration.learningRate), "
+        log("fine-tuning \(network.sizes) through the stages: \(counted(configuration.maxEpochs, "epoch")) at most, batch \(configuration.batchSize), lr \(configuration.learningRate), "
             + "\(configuration.optimizer.description); the epoch chosen on \(held) held-out images")
         if let line = configuration.sgd.ranksLine(in: MPIWorld.current) { log(line) }
         var tuner = FineTuner(configuration: configuration, folder: folder)
@@ -45,7 +44,7 @@ extension HighLevelFeatures {
                                      validationX: data.train.rows(split ..< data.train.rows), validationLabels: Array(data.trainLabels[split...]))
         let predicted = try Classifier(head: .softmax(network), classNames: data.classNames).predict(data.test)
         let accuracy = try ConfusionMatrix(truth: data.testLabels, predictions: predicted, classNames: data.classNames).accuracy
-        log("fine-tuned through the stages: \(report.epochs) epoch\(report.epochs == 1 ? "" : "s")" + String(format: " in %.1f s, best validation error %.2f%% at epoch %d; test accuracy %.2f%%",
+        log("fine-tuned through the stages: \(counted(report.epochs, "epoch"))" + String(format: " in %.1f s, best validation error %.2f%% at epoch %d; test accuracy %.2f%%",
                    report.seconds, 100 * report.bestValidationError, report.bestEpoch, 100 * accuracy))
         guard writes else { return accuracy }
         let saved = try Classifier(fineTunedThrough: network, imagePreprocessing: imagePreprocessing(data.originalGeometry),

@@ -61,7 +61,7 @@ extension HighLevelFeatures {
         trainer.extraMetadata = ["stage": "\(index)"]
         let resume = s.resume && FileManager.default.fileExists(atPath: trainer.checkpointPath)
         let report = try trainer.train(&stage, data: train, resume: resume)
-        var line = String(format: "stage %d: %d epochs, %.1f s, objective %.5g", index, report.epochs, report.seconds, report.log.rows.last?["train_objective"] ?? .nan)
+        var line = "stage \(index): \(counted(report.epochs, "epoch"))" + String(format: ", %.1f s, objective %.5g", report.seconds, report.log.rows.last?["train_objective"] ?? .nan)
         if let split, stage.stepTraffic.steps > 0 {
             line += String(format: "; part %d sent %.1f KB per training step to its neighbours (%d steps)", split.part,
                            Double(stage.stepTraffic.values) * 4 / 1e3 / Double(stage.stepTraffic.steps), stage.stepTraffic.steps)

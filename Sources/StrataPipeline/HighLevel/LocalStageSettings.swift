@@ -65,6 +65,6 @@ public struct LocalStageSettings: Sendable {
         let shape = "\(field)x\(field) fields / \(stride), \(maps) maps\(tied ? " (tied: a convolution)" : " (untied)"), L2 pool \(pool)/\(poolStride)"
         let normalization = lcn > 0 ? ", LCN \(lcn)x\(lcn)" : ""
         let t = training
-        return shape + normalization + ", lambda \(sparsityWeight); batch \(t.batchSize), lr \(t.learningRate), up to \(t.maxEpochs) epochs"
+        return shape + normalization + ", lambda \(sparsityWeight); batch \(t.batchSize), lr \(t.learningRate), up to \(counted(t.maxEpochs, "epoch"))"
     }
 }

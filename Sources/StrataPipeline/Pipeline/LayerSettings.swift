@@ -59,7 +59,7 @@ public struct LayerSettings: Sendable {
         case .kmeans(let c): what = "\(c.spherical ? "spherical K-means" : "K-means") \(c.hiddenCount) centroids, one Lloyd step per epoch"
         }
         if t.maxEpochs == 0 { return "\(what), not trained: kept at its initialization (epochs 0: random features)" }
-        return "\(what), batch \(t.batchSize), lr \(t.learningRate), up to \(t.maxEpochs) epochs"
+        return "\(what), batch \(t.batchSize), lr \(t.learningRate), up to \(counted(t.maxEpochs, "epoch"))"
     }
 
     /// The learner a layer gets when none is named: pylearn2's quick-start GRBM.

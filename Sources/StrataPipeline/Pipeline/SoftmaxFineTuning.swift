@@ -152,7 +152,7 @@ public enum SoftmaxFineTuning {
 
     /// The run's epochs, best validation error and test accuracy, in two lines.
     static func logOutcome(_ report: FineTuner.Report, _ evaluation: EvaluatedClassifier, log: StageLog) {
-        log(String(format: "%d epochs in %.1f s; best validation error %.2f%% at epoch %d", report.epochs, report.seconds, 100 * report.bestValidationError, report.bestEpoch))
+        log(counted(report.epochs, "epoch") + String(format: " in %.1f s; best validation error %.2f%% at epoch %d", report.seconds, 100 * report.bestValidationError, report.bestEpoch))
         log(String(format: "test accuracy %.2f%% (%d of %d)", 100 * evaluation.confusion.accuracy, evaluation.confusion.correct, evaluation.confusion.total))
     }
 }

@@ -75,7 +75,7 @@ extension FineTuningState {
         try SavedState.checkFinite(bestError, key + ".bestError")
         try SavedState.checkFinite(previousObjective, key + ".previousObjective")
         guard bestEpoch <= epoch else {
-            throw StrataError.badKey(path: "<checkpoint>", key: key + ".bestEpoch", reason: "\(bestEpoch) is later than the \(epoch) epochs done")
+            throw StrataError.badKey(path: "<checkpoint>", key: key + ".bestEpoch", reason: "\(bestEpoch) is later than the \(counted(epoch, "epoch")) done")
         }
         return self
     }
