@@ -152,6 +152,12 @@ import Testing
         #expect(ExperimentRun(experiment, compute: Compute(cores: 1)).plan.contains { $0.contains("fine-tuning through the stages") })
         let (trial, _) = ExperimentRun.trial(experiment, limit: nil, maxEpochs: 1)
         #expect(trial.localStages?.fineTune?.maxEpochs == 1, "--max-epochs caps the fine-tuning too")
+        // Dense hidden layers between the stages and the softmax layer; their settings without them are refused.
+        let deeper = try Experiment.parse(yaml.replacingOccurrences(of: "epochs: 3", with: "epochs: 3, hidden: 50, activation: relu, batch_norm: true"), file: "t.yaml")
+        #expect(deeper.localStages?.fineTuneHidden.sizes == [50] && deeper.localStages?.fineTuneHidden.activation == .relu && deeper.localStages?.fineTune?.batchNorm == true)
+        #expect(ExperimentRun(deeper, compute: Compute(cores: 1)).plan.contains { $0.contains("hidden layers 50 (relu) and a softmax layer") })
+        let alone = strataError { _ = try Experiment.parse(yaml.replacingOccurrences(of: "epochs: 3", with: "hidden_dropout: 0.5"), file: "t.yaml") }
+        #expect("\(alone.map { "\($0)" } ?? "")".contains("fine_tune.hidden"), "\(String(describing: alone))")
     }
 
     /// Across ranks every rank sums the same buffers in the same order: a rank

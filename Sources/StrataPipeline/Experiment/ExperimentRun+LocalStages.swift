@@ -25,7 +25,8 @@ extension Experiment {
         }
         if let tuning = s.field("fine_tune") {
             let fields = try YAMLSettings(tuning, allowed: HighLevelFeatures.fineTuneKeys)
-            settings.fineTune = try FineTuningConfiguration.read(from: fields)
+            let (configuration, hidden, activation, pieces) = try HighLevelFeatures.readFineTune(from: fields)
+            (settings.fineTune, settings.fineTuneHidden) = (configuration, (hidden, activation, pieces))
             if !fields.has("seed") { settings.fineTune!.seed = seed }
         }
         return settings
@@ -64,7 +65,10 @@ extension ExperimentRun {
         let then = ["filters at their positions"] + (local.singleUnit ? ["the single-unit test (best pixel, random weights), top images, optimal stimuli"] : [])
             + (local.svm ? [svm] : [])
         let skipped = HighLevelFeatures.fineTuneSkipped(local)
-        let tuning = skipped == nil ? local.fineTune.map { ["fine-tuning through the stages with a softmax layer (\(counted($0.maxEpochs, "epoch")) at most, lr \($0.learningRate))"] } : nil
+        let tuning = skipped == nil ? local.fineTune.map { c in
+            let hidden = local.fineTuneHidden.sizes.isEmpty ? "" : "hidden layers \(local.fineTuneHidden.sizes.map(String.init).joined(separator: "-")) (\(local.fineTuneHidden.activation.rawValue)) and "
+            return ["fine-tuning through the stages with \(hidden)a softmax layer (\(counted(c.maxEpochs, "epoch")) at most, lr \(c.learningRate))"]
+        } : nil
         steps.append("then: " + (then + (tuning ?? [])).joined(separator: ", "))
         if let skipped { steps.append(skipped) }
         steps.append("outputs: \(folder)")

@@ -7,12 +7,24 @@ import StrataTraining
 import StrataFeatures
 
 extension HighLevelFeatures {
-    /// The keys of `fine_tune`: fine-tuning's, less those for dense hidden
-    /// layers, teachers and augmentation, which a network of local stages and
-    /// a softmax layer does not have, and `model_parallel` (the stages fine-tune whole).
+    /// The keys of `fine_tune`: fine-tuning's, less teachers, augmentation
+    /// and `model_parallel` (the stages fine-tune whole), with the dense hidden
+    /// layers that may lie between the stages and the softmax layer (`hidden`,
+    /// `activation`, `maxout_pieces`: ``SoftmaxFineTuning/Network/randomKeys``).
     public static let fineTuneKeys = FineTuningConfiguration.keys.filter {
-        !["hidden_dropout", "batch_norm", "batch_norm_epsilon", "batch_norm_momentum", "teacher", "temperature", "soft_weight",
-          "augment_flip", "augment_shift", "augment_padding", "model_parallel"].contains($0)
+        !["teacher", "temperature", "soft_weight", "augment_flip", "augment_shift", "augment_padding", "model_parallel"].contains($0)
+    } + SoftmaxFineTuning.Network.randomKeys
+
+    /// `fine_tune`'s settings from `s`: the training, and the hidden layers'
+    /// sizes, activation and maxout pieces (none: the softmax layer reads the stages).
+    public static func readFineTune(from s: SettingSource) throws -> (FineTuningConfiguration, hidden: [Int], activation: Activation, pieces: Int) {
+        let configuration = try FineTuningConfiguration.read(from: s)
+        var (hidden, activation, pieces) = ([Int](), SoftmaxFineTuning.Network.defaultActivation, 1)
+        if case .random(let h, let a, let p) = try SoftmaxFineTuning.Network.random(reading: s) { (hidden, activation, pieces) = (h, a, p) }
+        if hidden.isEmpty {
+            try s.refuse(["activation", "maxout_pieces", "hidden_dropout", "batch_norm"], "applies to hidden layers between the stages and the softmax layer (fine_tune.hidden)")
+        }
+        return (configuration, hidden, activation, pieces)
     }
 
     /// Why `fine_tune` is left out of this run, or nil: split stages
@@ -34,7 +46,10 @@ extension HighLevelFeatures {
         let folder = s.folder + "/fine_tune"
         let held = try HeldOut.count(s.validation, trainingExamples: data.train.rows, log: log)
         let split = data.train.rows - held
-        var network = try SoftmaxNetwork(front: LocalFront(stages: stages), hidden: [], classes: data.classNames.count, seed: configuration.seed)
+        let front = try LocalFront(stages: stages)
+        let dense = try SoftmaxNetwork.randomlyInitialized(inputCount: front.outputCount, hiddenSizes: s.fineTuneHidden.sizes, activation: s.fineTuneHidden.activation,
+                                                           pieces: s.fineTuneHidden.pieces, classes: data.classNames.count, seed: configuration.seed)
+        var network = try SoftmaxNetwork(front: front, hidden: dense.hidden, classes: data.classNames.count, seed: configuration.seed)
         log("fine-tuning \(network.sizes) through the stages: \(counted(configuration.maxEpochs, "epoch")) at most, batch \(configuration.batchSize), lr \(configuration.learningRate), "
             + "\(configuration.optimizer.description); the epoch chosen on \(held) held-out images")
         if let line = configuration.sgd.ranksLine(in: MPIWorld.current) { log(line) }

@@ -41,6 +41,8 @@ public enum HighLevelFeatures {
         public var cGrid: [Float] = [0.01, 0.1, 1]
         /// Fine-tuning of the stages with a softmax layer on the labels (YAML `fine_tune:`); nil: none.
         public var fineTune: FineTuningConfiguration?
+        /// Dense hidden layers between the stages and the softmax layer when fine-tuning (none by default), initialized as `finetune`'s random ones.
+        public var fineTuneHidden: (sizes: [Int], activation: Activation, pieces: Int) = ([], .sigmoid, 1)
         public var validation: Int?
         public var folder = "runs/high_level_features"
         public var resume = false
