@@ -106,7 +106,9 @@ public enum HighLevelFeatures {
         }
         var files: [String] = []
         if writes {
-            try LayerStack(layers: trained, extra: ["image_geometry": encodeJSON(data.geometry)]).write(to: s.folder + "/stack.safetensors")
+            // The stack records its images and their preprocessing, so `strata finetune` and `features` read it alone.
+            let recorded = s.images.contract(geometry: data.originalGeometry).metadata.merging(["image_geometry": encodeJSON(data.geometry)]) { $1 }
+            try LayerStack(layers: trained, preprocessing: imagePreprocessing(data.originalGeometry), extra: recorded).write(to: s.folder + "/stack.safetensors")
             files.append(s.folder + "/stack.safetensors")
             for (index, stage) in trained.enumerated() { files.append(try drawFilters(stage, to: s.folder + "/stage\(index + 1)_filters.png")) }
         }

@@ -63,7 +63,9 @@ extension FineTuner {
         }
         let report = try tuner.train(&network, x: x.rows(0 ..< split), labels: Array(labels[..<split]),
                                validationX: x.rows(split ..< x.rows), validationLabels: Array(labels[split...]))
-        let classifier = Classifier(head: .softmax(network), preprocessing: preprocessing, classNames: classNames, extra: metadata)
+        // A network over local stages keeps them as its extractor, after the images' preprocessing.
+        let classifier = network.front == nil ? Classifier(head: .softmax(network), preprocessing: preprocessing, classNames: classNames, extra: metadata)
+            : try Classifier(fineTunedThrough: network, imagePreprocessing: preprocessing, classNames: classNames, extra: metadata)
         let result = try EvaluatedClassifier.save(classifier, testImages: test.examples, testLabels: testLabels, folder: folder,
                                                   numbers: ["best_validation_error": report.bestValidationError, "best_epoch": Double(report.bestEpoch),
                                                             "fine_tuning_seconds": report.seconds, "training_labels": Double(labels.count)])

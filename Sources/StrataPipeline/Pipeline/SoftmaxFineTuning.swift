@@ -108,8 +108,13 @@ public enum SoftmaxFineTuning {
         switch s.network {
         case .pretrained(let stack, let name):
             try stack.requireInput(x, what: "\(train.name) for the stack \(name)")
-            try stack.requireDenseLayers(what: "fine-tuning \(name)")
-            network = try SoftmaxNetwork(hidden: stack.denseLayers, inputCount: x.columns, classes: classNames.count, seed: s.training.seed)
+            if let stages = stack.layers as? [LocalFeatureStage], !stages.isEmpty {
+                // Le et al.'s stages: fine-tuned through, with a softmax layer on their output.
+                network = try SoftmaxNetwork(front: LocalFront(stages: stages), hidden: [], classes: classNames.count, seed: s.training.seed)
+            } else {
+                try stack.requireDenseLayers(what: "fine-tuning \(name)")
+                network = try SoftmaxNetwork(hidden: stack.denseLayers, inputCount: x.columns, classes: classNames.count, seed: s.training.seed)
+            }
         case .random(let hidden, let activation, let pieces):
             network = try SoftmaxNetwork.randomlyInitialized(inputCount: x.columns, hiddenSizes: hidden, activation: activation, pieces: pieces,
                                                              classes: classNames.count, seed: s.training.seed)

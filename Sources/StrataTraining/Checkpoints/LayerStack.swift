@@ -85,8 +85,8 @@ public struct LayerStack: Sendable {
         guard let index = layers.firstIndex(where: { $0 is LocalFeatureStage }) else { return }
         throw StrataError.invalidArgument(name: "stack", reason: """
             \(what): layer \(index + 1) is a locally connected stage (filters, L2 pooling, local contrast normalization), \
-            which is not a dense layer of a network; a local_stages experiment classifies its features with a linear SVM \
-            and fine-tunes the stages with a softmax layer (local_stages.fine_tune)
+            which is not a dense layer of a network; a stack of local stages alone is fine-tuned through (local_stages.fine_tune, \
+            or strata finetune softmax --stack), not a stack that mixes them with other layers
             """)
     }
 
