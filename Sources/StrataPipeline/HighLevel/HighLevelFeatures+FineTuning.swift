@@ -37,15 +37,14 @@ extension HighLevelFeatures {
 
     /// The stages fine-tuned with a softmax layer on the labeled training
     /// images (the last held-out ones choose the epoch), as Le et al. fine-tune
-    /// their network for ImageNet: the network's test accuracy, and on the
-    /// first rank its classifier (`fine_tune/classifier.safetensors`, the
-    /// fine-tuned stages as its extractor) with its test evaluation.
+    /// their network for ImageNet: the network's test accuracy, and its
+    /// classifier (`fine_tune/classifier.safetensors`, the fine-tuned stages
+    /// as its extractor) with its test evaluation, as every softmax run saves them.
     /// Collective under `mpirun` (the replicas average their gradients).
     static func fineTune(_ stages: [LocalFeatureStage], _ configuration: FineTuningConfiguration, data: Prepared, _ s: Settings,
-                         contract: InputContract, writes: Bool, log: StageLog) throws -> Double {
+                         contract: InputContract, log: StageLog) throws -> Double {
         let folder = s.folder + "/fine_tune"
         let held = try HeldOut.count(s.validation, trainingExamples: data.train.rows, log: log)
-        let split = data.train.rows - held
         let front = try LocalFront(stages: stages)
         let dense = try SoftmaxNetwork.randomlyInitialized(inputCount: front.outputCount, hiddenSizes: s.fineTuneHidden.sizes, activation: s.fineTuneHidden.activation,
                                                            pieces: s.fineTuneHidden.pieces, classes: data.classNames.count, seed: configuration.seed)
@@ -55,17 +54,13 @@ extension HighLevelFeatures {
         if let line = configuration.sgd.ranksLine(in: MPIWorld.current) { log(line) }
         var tuner = FineTuner(configuration: configuration, folder: folder)
         (tuner.showProgress, tuner.resume) = (s.showProgress, s.resume && FileManager.default.fileExists(atPath: tuner.checkpointPath))
-        let report = try tuner.train(&network, x: data.train.rows(0 ..< split), labels: Array(data.trainLabels[..<split]),
-                                     validationX: data.train.rows(split ..< data.train.rows), validationLabels: Array(data.trainLabels[split...]))
-        let predicted = try Classifier(head: .softmax(network), classNames: data.classNames).predict(data.test)
-        let accuracy = try ConfusionMatrix(truth: data.testLabels, predictions: predicted, classNames: data.classNames).accuracy
-        log("fine-tuned through the stages: \(counted(report.epochs, "epoch"))" + String(format: " in %.1f s, best validation error %.2f%% at epoch %d; test accuracy %.2f%%",
-                   report.seconds, 100 * report.bestValidationError, report.bestEpoch, 100 * accuracy))
-        guard writes else { return accuracy }
-        let saved = try Classifier(fineTunedThrough: network, imagePreprocessing: imagePreprocessing(data.originalGeometry),
-                                   classNames: data.classNames, extra: contract.metadata)
-        _ = try EvaluatedClassifier.save(saved, predictions: predicted, testLabels: data.testLabels, folder: folder, numbers: [:])
+        // Fine-tuning's own train-save-evaluate: the classifier (the stages as its extractor) judged on the raw test images.
+        let test = try Dataset(name: "test", examples: data.originalTest, labels: data.testLabels, classNames: data.classNames, geometry: data.originalGeometry)
+        let (report, result) = try tuner.trainAndEvaluate(&network, x: data.train, labels: data.trainLabels, validation: held, test: test,
+                                                          preprocessing: imagePreprocessing(data.originalGeometry), classNames: data.classNames,
+                                                          metadata: contract.metadata)
+        SoftmaxFineTuning.logOutcome(report, result, log: log)
         log("classifier: \(folder)/classifier.safetensors (strata evaluate, predict and export read it)")
-        return accuracy
+        return result.confusion.accuracy
     }
 }

@@ -124,8 +124,7 @@ public enum HighLevelFeatures {
         if let skipped = fineTuneSkipped(s) {
             log(skipped)
         } else if let tuning = s.fineTune {
-            result.fineTunedTestAccuracy = try fineTune(trained, tuning, data: data, s, contract: s.images.contract(geometry: data.originalGeometry),
-                                                        writes: writes, log: log)
+            result.fineTunedTestAccuracy = try fineTune(trained, tuning, data: data, s, contract: s.images.contract(geometry: data.originalGeometry), log: log)
         }
         return result
     }
