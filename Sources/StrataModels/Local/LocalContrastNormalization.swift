@@ -44,56 +44,113 @@ public struct LocalContrastNormalization: Sendable {
 
     /// `out[y,x] = sum_{p,q} w[p,q] values[y+p, x+q]` over one scalar per position (zero outside the map).
     static func windowSum(_ values: [Float], rows: Int, columns: Int, size: Int, window: [Float], into out: inout [Float]) {
-        let radius = size / 2
-        for y in 0 ..< rows {
-            for x in 0 ..< columns {
-                var sum: Float = 0
-                for p in max(0, radius - y) ..< min(size, rows - y + radius) {
-                    for q in max(0, radius - x) ..< min(size, columns - x + radius) {
-                        sum += window[p * size + q] * values[(y + p - radius) * columns + x + q - radius]
+        let padded = [Float](repeating: 0, count: (rows + size) * (columns + size))
+        values.withUnsafeBufferPointer { v in
+            window.withUnsafeBufferPointer { w in
+                padded.withUnsafeBufferPointer { room in
+                    out.withUnsafeMutableBufferPointer {
+                        windowSum(v.baseAddress!, rows: rows, columns: columns, size: size, window: w.baseAddress!,
+                                  padded: UnsafeMutablePointer(mutating: room.baseAddress!), into: $0.baseAddress!)
                     }
                 }
-                out[y * columns + x] = sum
             }
         }
     }
 
-    /// One example's intermediate values: `v`, `s`, the divisor, and `c`.
-    struct Parts {
-        var v: [Float], s: [Float], divisor: [Float], c: Float
-    }
-
-    /// Sums over maps at each position of `f(value)`, for one example.
-    private func mapSums(_ x: UnsafePointer<Float>, _ f: (Float) -> Float) -> [Float] {
-        (0 ..< rows * columns).map { position in
-            var sum: Float = 0
-            for k in 0 ..< maps { sum += f(x[position * maps + k]) }
-            return sum
+    /// ``windowSum(_:rows:columns:size:window:into:)`` over raw buffers,
+    /// through `padded` (room for `(rows + size) x (columns + size)`): the
+    /// values with a border of zeros, so that each output row is one
+    /// vector loop per window entry. Each output adds its terms in window
+    /// order, the border's zero terms included, which leave a sum begun at
+    /// +0 unchanged: the bits are those of skipping them.
+    static func windowSum(_ values: UnsafePointer<Float>, rows: Int, columns: Int, size: Int, window: UnsafePointer<Float>,
+                          padded: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        let radius = size / 2, width = columns + 2 * radius
+        padded.update(repeating: 0, count: (rows + 2 * radius) * width)
+        for y in 0 ..< rows { (padded + (y + radius) * width + radius).update(from: values + y * columns, count: columns) }
+        for y in 0 ..< rows {
+            let o = out + y * columns
+            o.update(repeating: 0, count: columns)
+            for p in 0 ..< size {
+                for q in 0 ..< size {
+                    let w = window[p * size + q], line = padded + (y + p) * width + q
+                    for x in 0 ..< columns { o[x] += w * line[x] }
+                }
+            }
         }
     }
 
-    func parts(_ x: UnsafePointer<Float>) -> Parts {
+    /// Each position's sum over its maps of `x` (`(positions, maps)`), or of
+    /// `x` squared, into `sums`: eight positions at a time, each summed in map order.
+    static func mapSums(_ x: UnsafePointer<Float>, positions: Int, maps: Int, squared: Bool, into sums: UnsafeMutablePointer<Float>) {
+        var first = 0
+        while first < positions {
+            let count = min(8, positions - first)
+            var acc = SIMD8<Float>.zero
+            for k in 0 ..< maps {
+                var terms = SIMD8<Float>.zero
+                for i in 0 ..< count { terms[i] = x[(first + i) * maps + k] }
+                acc += squared ? terms * terms : terms
+            }
+            for i in 0 ..< count { sums[first + i] = acc[i] }
+            first += count
+        }
+    }
+
+    /// One example's intermediate values, in a workspace of
+    /// ``workspaceCount`` floats: `v` (`count`), then per position the map
+    /// sums, `s`, the divisor and five gradients' room; the padded copy; and `c`.
+    private struct Parts {
+        let v: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>, s: UnsafeMutablePointer<Float>, divisor: UnsafeMutablePointer<Float>
+        let padded: UnsafeMutablePointer<Float>
+        var c: Float = 0
+        init(_ workspace: UnsafeMutablePointer<Float>, count: Int, positions: Int) {
+            (v, sums, s, divisor) = (workspace, workspace + count, workspace + count + positions, workspace + count + 2 * positions)
+            padded = workspace + 2 * count + 8 * positions
+        }
+    }
+
+    /// Floats of workspace one example needs: `v` and its gradient, eight
+    /// scalars per position, and the window sums' padded copy.
+    private var workspaceCount: Int { 2 * count + 8 * rows * columns + (rows + size) * (columns + size) }
+
+    /// Calls `body` with a workspace for one example at a time.
+    private func withWorkspace(_ body: (UnsafeMutablePointer<Float>) -> Void) {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: workspaceCount) { body($0.baseAddress!) }
+    }
+
+    /// `v`, `s`, the divisor and `c` of one example `x` into `p`'s workspace.
+    private func computeParts(_ x: UnsafePointer<Float>, _ p: inout Parts) {
         let positions = rows * columns
-        var mean = [Float](repeating: 0, count: positions), s = mean
-        Self.windowSum(mapSums(x) { $0 }, rows: rows, columns: columns, size: size, window: window, into: &mean)
-        var v = [Float](repeating: 0, count: count)
-        for position in 0 ..< positions {
-            let m = mean[position] / normalizer[position]
-            for k in 0 ..< maps { v[position * maps + k] = x[position * maps + k] - m }
+        window.withUnsafeBufferPointer { w in
+            Self.mapSums(x, positions: positions, maps: maps, squared: false, into: p.sums)
+            Self.windowSum(p.sums, rows: rows, columns: columns, size: size, window: w.baseAddress!, padded: p.padded, into: p.s) // the weighted means, for now
+            for position in 0 ..< positions {
+                let m = p.s[position] / normalizer[position]
+                for k in 0 ..< maps { p.v[position * maps + k] = x[position * maps + k] - m }
+            }
+            Self.mapSums(p.v, positions: positions, maps: maps, squared: true, into: p.sums)
+            Self.windowSum(p.sums, rows: rows, columns: columns, size: size, window: w.baseAddress!, padded: p.padded, into: p.s)
         }
-        let squares = v.withUnsafeBufferPointer { mapSums($0.baseAddress!) { $0 * $0 } }
-        Self.windowSum(squares, rows: rows, columns: columns, size: size, window: window, into: &s)
-        for position in 0 ..< positions { s[position] = (s[position] / normalizer[position]).squareRoot() }
-        let c = s.reduce(0, +) / Float(positions)
-        return Parts(v: v, s: s, divisor: s.map { max(max($0, c), Self.floor) }, c: c)
+        var total: Float = 0
+        for position in 0 ..< positions {
+            p.s[position] = (p.s[position] / normalizer[position]).squareRoot()
+            total += p.s[position]
+        }
+        p.c = total / Float(positions)
+        for position in 0 ..< positions { p.divisor[position] = max(max(p.s[position], p.c), Self.floor) }
     }
 
     /// Normalizes `n` examples of `x` into `out` (both `(n, count)`).
     public func forward(_ x: UnsafePointer<Float>, examples n: Int, into out: UnsafeMutablePointer<Float>) {
-        for e in 0 ..< n {
-            let p = parts(x + e * count), y = out + e * count
-            for position in 0 ..< rows * columns {
-                for k in 0 ..< maps { y[position * maps + k] = p.v[position * maps + k] / p.divisor[position] }
+        withWorkspace { workspace in
+            var p = Parts(workspace, count: count, positions: rows * columns)
+            for e in 0 ..< n {
+                computeParts(x + e * count, &p)
+                let y = out + e * count
+                for position in 0 ..< rows * columns {
+                    for k in 0 ..< maps { y[position * maps + k] = p.v[position * maps + k] / p.divisor[position] }
+                }
             }
         }
     }
@@ -101,39 +158,42 @@ public struct LocalContrastNormalization: Sendable {
     /// The gradient with respect to `x` of `sum(gradient * forward(x))`, written into `gradientOfX` (`(n, count)`).
     public func backward(_ x: UnsafePointer<Float>, gradient: UnsafePointer<Float>, examples n: Int, into gradientOfX: UnsafeMutablePointer<Float>) {
         let positions = rows * columns
-        for e in 0 ..< n {
-            let p = parts(x + e * count), g = gradient + e * count, gx = gradientOfX + e * count
-            var gv = [Float](repeating: 0, count: count), gs = [Float](repeating: 0, count: positions), gc: Float = 0
-            for position in 0 ..< positions {
-                let d = p.divisor[position]
-                var gd: Float = 0
-                for k in 0 ..< maps {
-                    gv[position * maps + k] = g[position * maps + k] / d
-                    gd -= g[position * maps + k] * p.v[position * maps + k] / (d * d)
+        withWorkspace { workspace in
+            var p = Parts(workspace, count: count, positions: positions)
+            let gv = workspace + count + 3 * positions, gs = gv + count, gu = gs + positions, back = gu + positions
+            window.withUnsafeBufferPointer { w in
+                for e in 0 ..< n {
+                    computeParts(x + e * count, &p)
+                    let g = gradient + e * count, gx = gradientOfX + e * count
+                    var gc: Float = 0
+                    for position in 0 ..< positions {
+                        let d = p.divisor[position]
+                        var gd: Float = 0
+                        for k in 0 ..< maps {
+                            gv[position * maps + k] = g[position * maps + k] / d
+                            gd -= g[position * maps + k] * p.v[position * maps + k] / (d * d)
+                        }
+                        gs[position] = 0
+                        if d <= Self.floor { continue } // the floor is constant
+                        if p.s[position] >= p.c { gs[position] += gd } else { gc += gd }
+                    }
+                    // Through s = sqrt(u), u = windowSum(sum_k v^2) / Z, and c = mean(s).
+                    for position in 0 ..< positions {
+                        let total = gs[position] + gc / Float(positions)
+                        gu[position] = p.s[position] > 0 ? total / (2 * p.s[position]) / normalizer[position] : 0
+                    }
+                    Self.windowSum(gu, rows: rows, columns: columns, size: size, window: w.baseAddress!, padded: p.padded, into: back)
+                    for position in 0 ..< positions {
+                        for k in 0 ..< maps { gv[position * maps + k] += 2 * p.v[position * maps + k] * back[position] }
+                    }
+                    // Through v = x - m, m = windowSum(sum_k x) / Z (gu's room holds m's gradient).
+                    Self.mapSums(gv, positions: positions, maps: maps, squared: false, into: gu)
+                    for position in 0 ..< positions { gu[position] = -gu[position] / normalizer[position] }
+                    Self.windowSum(gu, rows: rows, columns: columns, size: size, window: w.baseAddress!, padded: p.padded, into: back)
+                    for position in 0 ..< positions {
+                        for k in 0 ..< maps { gx[position * maps + k] = gv[position * maps + k] + back[position] }
+                    }
                 }
-                if d <= Self.floor { continue } // the floor is constant
-                if p.s[position] >= p.c { gs[position] += gd } else { gc += gd }
-            }
-            // Through s = sqrt(u), u = windowSum(sum_k v^2) / Z, and c = mean(s).
-            var gu = [Float](repeating: 0, count: positions), back = gu
-            for position in 0 ..< positions {
-                let total = gs[position] + gc / Float(positions)
-                gu[position] = p.s[position] > 0 ? total / (2 * p.s[position]) / normalizer[position] : 0
-            }
-            Self.windowSum(gu, rows: rows, columns: columns, size: size, window: window, into: &back)
-            for position in 0 ..< positions {
-                for k in 0 ..< maps { gv[position * maps + k] += 2 * p.v[position * maps + k] * back[position] }
-            }
-            // Through v = x - m, m = windowSum(sum_k x) / Z.
-            var gm = [Float](repeating: 0, count: positions)
-            for position in 0 ..< positions {
-                var sum: Float = 0
-                for k in 0 ..< maps { sum += gv[position * maps + k] }
-                gm[position] = -sum / normalizer[position]
-            }
-            Self.windowSum(gm, rows: rows, columns: columns, size: size, window: window, into: &back)
-            for position in 0 ..< positions {
-                for k in 0 ..< maps { gx[position * maps + k] = gv[position * maps + k] + back[position] }
             }
         }
     }

@@ -6,9 +6,11 @@ import StrataCore
 /// elsewhere gets its own (``LocalFeatureStage/prepareScratch(examples:)``).
 final class LocalStageScratch: @unchecked Sendable {
     var examples = -1
-    var fields = Buffer(), residualFields = Buffer(), h = Buffer(), gh = Buffer(), pooled = Buffer(), reconstruction = Buffer()
+    var fields = Buffer(), residualFields = Buffer(), h = Buffer(), gh = Buffer(), pooled = Buffer(), reconstruction = Buffer(), pooledGradient = Buffer()
     var toPrevious = Buffer(), fromPrevious = Buffer(), toNext = Buffer(), fromNext = Buffer()
     var gradEncoder = Tensor(zeros: [0]), gradDecoder = Tensor(zeros: [0])
+    /// Held while a ``LocalFeatureStage/transform(_:)`` uses these buffers.
+    let taken = NSLock()
 
     /// A growable raw buffer of Float32.
     struct Buffer {
@@ -22,7 +24,7 @@ final class LocalStageScratch: @unchecked Sendable {
         func free() { pointer.deallocate() }
     }
 
-    deinit { for b in [fields, residualFields, h, gh, pooled, reconstruction, toPrevious, fromPrevious, toNext, fromNext] { b.free() } }
+    deinit { for b in [fields, residualFields, h, gh, pooled, reconstruction, pooledGradient, toPrevious, fromPrevious, toNext, fromNext] { b.free() } }
 }
 
 extension LocalFeatureStage {
@@ -30,7 +32,7 @@ extension LocalFeatureStage {
     var readRowValues: Int { partition.readRows.count * geometry.filterColumns * geometry.maps }
 
     mutating func prepareScratch(examples n: Int) {
-        if !isKnownUniquelyReferenced(&scratch) { scratch = LocalStageScratch() }
+        if !scratchBorrowed, !isKnownUniquelyReferenced(&scratch) { scratch = LocalStageScratch() }
         guard scratch.examples != n else { return }
         let g = geometry, p = partition, owned = p.positions(g).count
         let unitRow = g.filterColumns * g.maps

@@ -41,14 +41,22 @@ extension LocalFeatureStage {
     /// gather the pooled maps, so every part returns the whole output. Collective when split.
     public func transform(_ x: Tensor) -> Tensor {
         var stage = self
+        let shared = transformScratch
+        guard shared.taken.try() else { return stage.output(x) } // in use by another caller: buffers of its own
+        defer { shared.taken.unlock() }
+        (stage.scratch, stage.scratchBorrowed) = (shared, true)
         return stage.output(x)
     }
 
+    /// The output of ``transform(_:)``, leaving in the scratch what
+    /// ``backwardAfterOutput(_:encoderGradient:inputGradient:)`` reads: the
+    /// fields, the filter responses and the pooled values.
     mutating func output(_ x: Tensor) -> Tensor {
         let g = geometry, n = x.rows, p = partition
         prepareScratch(examples: n)
         x.withUnsafeBufferPointer { filterForward($0.baseAddress!, examples: n) }
         _ = poolForward(examples: n)
+        guard exchange != nil else { return normalized(scratch.pooled.pointer, examples: n) } // whole: the pooled rows are the output's
         var pooled = Tensor(zeros: [n, g.outputSize])
         let poolRow = g.poolColumns * g.maps, held = p.pooledRows.count * poolRow, own = (p.pools.lowerBound - p.pooledRows.lowerBound) * poolRow
         pooled.withUnsafeMutableBufferPointer { out in
@@ -70,10 +78,16 @@ extension LocalFeatureStage {
                 }
             }
         }
-        guard g.normalizationSize > 0 else { return pooled }
-        let lcn = LocalContrastNormalization(size: g.normalizationSize, rows: g.poolRows, columns: g.poolColumns, maps: g.maps)
-        return Tensor(shape: [n, g.outputSize], unsafeUninitialized: { out in
-            pooled.withUnsafeBufferPointer { lcn.forward($0.baseAddress!, examples: n, into: out.baseAddress!) }
+        return pooled.withUnsafeBufferPointer { normalized($0.baseAddress!, examples: n) }
+    }
+
+    /// Local contrast normalization of `n` pooled examples (`(n, outputSize)`), in parts of examples; a copy without it.
+    func normalized(_ pooled: UnsafePointer<Float>, examples n: Int) -> Tensor {
+        let g = geometry, size = g.outputSize
+        return Tensor(shape: [n, size], unsafeUninitialized: { out in
+            guard g.normalizationSize > 0 else { return out.baseAddress!.update(from: pooled, count: n * size) }
+            let lcn = LocalContrastNormalization(size: g.normalizationSize, rows: g.poolRows, columns: g.poolColumns, maps: g.maps)
+            inParts(n, minimum: 8) { lcn.forward(pooled + $0.lowerBound * size, examples: $0.count, into: out.baseAddress! + $0.lowerBound * size) }
         })
     }
 }

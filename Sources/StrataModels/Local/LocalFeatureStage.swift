@@ -61,6 +61,10 @@ public struct LocalFeatureStage: UnsupervisedLearner {
     var encoderVelocity: Tensor, decoderVelocity: Tensor
     var optimizerState = OptimizerState()
     var scratch = LocalStageScratch()
+    /// Buffers ``transform(_:)`` borrows, shared by this value's copies and
+    /// held by one caller at a time, so evaluating batch after batch
+    /// allocates nothing; `scratchBorrowed` marks a copy holding them.
+    var transformScratch = LocalStageScratch(), scratchBorrowed = false
     /// Training steps taken by this value and the values they sent to other parts (not saved).
     public internal(set) var stepTraffic = (steps: 0, values: 0)
 

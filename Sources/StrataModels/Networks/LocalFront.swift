@@ -16,8 +16,9 @@ public struct LocalFront: Sendable {
     public package(set) var stages: [LocalFeatureStage]
     /// Each stage's encoder momentum (Adam's first moment), shaped as its encoder.
     package var velocities: [Tensor]
-    /// Each stage's input in the last training forward pass (the backward pass reads them).
-    var inputs: [Tensor] = []
+    /// Each stage's encoder gradient and, above the bottom stage, its
+    /// input's, kept between steps (``backward(_:)`` writes them in place).
+    var encoderGradients: [Tensor] = [], inputGradients: [Tensor?] = []
 
     /// The front of `stages`, which must be whole and feed each other.
     public init(stages: [LocalFeatureStage]) throws {
@@ -49,25 +50,27 @@ public struct LocalFront: Sendable {
         stages.reduce(x) { $1.transform($0) }
     }
 
-    /// ``forward(_:)``, keeping each stage's input for ``backward(_:)``.
+    /// ``forward(_:)``, each stage keeping in its scratch what ``backward(_:)`` reads.
     mutating func forwardTraining(_ x: Tensor) -> Tensor {
-        inputs = [x]
-        for stage in stages.dropLast() { inputs.append(stage.transform(inputs[inputs.count - 1])) }
-        return stages[stages.count - 1].transform(inputs[inputs.count - 1])
+        var a = x
+        for i in stages.indices { a = stages[i].output(a) }
+        return a
     }
 
     /// The gradient of each stage's encoder (bottom first) for `gradient` at
     /// the front's output, after ``forwardTraining(_:)``; no gradient is
     /// taken for the bottom stage's input.
-    func backward(_ gradient: Tensor) -> [Tensor] {
-        var encoders = [Tensor](repeating: Tensor(zeros: [0]), count: stages.count)
-        var upstream = gradient
-        for i in stages.indices.reversed() {
-            let (encoder, input) = stages[i].wholeBackward(inputs[i], outputGradient: upstream)
-            encoders[i] = encoder
-            upstream = input
+    mutating func backward(_ gradient: Tensor) -> [Tensor] {
+        let n = gradient.rows
+        if encoderGradients.count != stages.count { encoderGradients = zeroGradients }
+        if inputGradients.count != stages.count || inputGradients.last??.rows != n {
+            inputGradients = stages.indices.map { $0 == 0 ? nil : Tensor(zeros: [n, stages[$0].visibleCount]) }
         }
-        return encoders
+        for i in stages.indices.reversed() {
+            let upstream = i == stages.count - 1 ? gradient : inputGradients[i + 1]!
+            stages[i].backwardAfterOutput(upstream, encoderGradient: &encoderGradients[i], inputGradient: &inputGradients[i])
+        }
+        return encoderGradients
     }
 
     /// Zero gradients of the encoders' shapes.
