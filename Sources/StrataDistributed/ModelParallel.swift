@@ -105,29 +105,31 @@ public final class ModelParallel: ModelPartExchange, @unchecked Sendable {
         valuesSent += parts > 1 && part > 0 ? bands[part].count : 0
     }
 
-    // Tag 7: a request for a band (the tensor's index, or -1: done); tag 8: a band's pieces.
+    // Tag 7: a request for a range of a tensor (its index, or -1: done; the
+    // range's start and count); tag 8: the range's pieces.
     public func serveBands(_ tensors: [UnsafeBufferPointer<Float>]) {
         guard part > 0 else { return }
         while true {
-            var index: Int64 = -1
-            MPI_Recv(&index, 1, strata_mpi_int64(), 0, 7, group.communicator, nil)
-            guard index >= 0, Int(index) < tensors.count, let base = tensors[Int(index)].baseAddress else { return }
-            let count = tensors[Int(index)].count
-            for start in stride(from: 0, to: count, by: bandPiece) {
-                MPI_Send(base + start, Int32(min(bandPiece, count - start)), strata_mpi_float(), 0, 8, group.communicator)
+            var request: [Int64] = [-1, 0, 0]
+            MPI_Recv(&request, 3, strata_mpi_int64(), 0, 7, group.communicator, nil)
+            let (index, first, count) = (Int(request[0]), Int(request[1]), Int(request[2]))
+            guard index >= 0, index < tensors.count, let base = tensors[index].baseAddress,
+                  first >= 0, count >= 0, first + count <= tensors[index].count else { return }
+            for start in stride(from: first, to: first + count, by: bandPiece) {
+                MPI_Send(base + start, Int32(min(bandPiece, first + count - start)), strata_mpi_float(), 0, 8, group.communicator)
             }
             valuesSent += count
         }
     }
 
-    public func receiveBand(tensor index: Int, from part: Int, count: Int, _ body: (UnsafeBufferPointer<Float>) throws -> Void) throws {
-        var request = Int64(index)
-        MPI_Send(&request, 1, strata_mpi_int64(), Int32(part), 7, group.communicator)
-        var piece = [Float](repeating: 0, count: min(bandPiece, count))
+    public func receiveBand(tensor index: Int, from part: Int, range: Range<Int>, _ body: (UnsafeBufferPointer<Float>) throws -> Void) throws {
+        var request: [Int64] = [Int64(index), Int64(range.lowerBound), Int64(range.count)]
+        MPI_Send(&request, 3, strata_mpi_int64(), Int32(part), 7, group.communicator)
+        var piece = [Float](repeating: 0, count: min(bandPiece, range.count))
         var failure: (any Error)?
         try piece.withUnsafeMutableBufferPointer { buffer in
-            for start in stride(from: 0, to: count, by: bandPiece) {
-                let n = min(bandPiece, count - start)
+            for start in stride(from: 0, to: range.count, by: bandPiece) {
+                let n = min(bandPiece, range.count - start)
                 MPI_Recv(buffer.baseAddress, Int32(n), strata_mpi_float(), Int32(part), 8, group.communicator, nil)
                 if failure == nil {
                     do { try body(UnsafeBufferPointer(rebasing: buffer[0 ..< n])) } catch { failure = error }
@@ -138,8 +140,8 @@ public final class ModelParallel: ModelPartExchange, @unchecked Sendable {
     }
 
     public func endBandRequests() {
-        var done: Int64 = -1
-        for other in 1 ..< max(parts, 1) { MPI_Send(&done, 1, strata_mpi_int64(), Int32(other), 7, group.communicator) }
+        var done: [Int64] = [-1, 0, 0]
+        for other in 1 ..< max(parts, 1) { MPI_Send(&done, 3, strata_mpi_int64(), Int32(other), 7, group.communicator) }
     }
 
     public func gatherBands(_ buffer: UnsafeMutableBufferPointer<Float>, bands: [Range<Int>]) {

@@ -25,3 +25,11 @@ extension RBM: RankState {
         chain = whole.rows(DataParallel.share(of: whole.rows, rank: world.rank, size: world.size))
     }
 }
+
+/// A layer split by hidden units keeps its band's per-rank state (a split
+/// RBM's PCD chains, alike on the parts of a replica) as its band does.
+extension HiddenUnitSplit: RankState where Band: RankState {
+    public mutating func gatherRankState(in world: MPIWorld) { updateBand { $0.gatherRankState(in: world) } }
+    public mutating func keepRankBand(in world: MPIWorld) { updateBand { $0.keepRankBand(in: world) } }
+    public mutating func combineEpoch(in world: MPIWorld) { updateBand { $0.combineEpoch(in: world) } }
+}

@@ -30,7 +30,8 @@ public protocol HiddenUnitSplittable: UnsupervisedLearner {
 ///
 /// The sums over the parts are associated differently from one process's
 /// products, so a split run matches one process to rounding (1e-5 relative),
-/// not to the bit. Checkpoints hold the whole learner (gathered on part 0).
+/// not to the bit. Checkpoints hold the whole learner, written by part 0 as the
+/// others stream it their bands (``withWhole(_:)``).
 public struct HiddenUnitSplit<Band: HiddenUnitSplittable>: UnsupervisedLearner, PartitionedLearner {
     /// The whole learner's configuration.
     public let configurationJSON: String
@@ -71,7 +72,7 @@ public struct HiddenUnitSplit<Band: HiddenUnitSplittable>: UnsupervisedLearner, 
     /// Every part's hidden values, `(n, hidden)`, on every part (collective).
     public func transform(_ x: Tensor) -> Tensor { split.allHidden(band.transform(x)) }
 
-    /// This part's tensors (a checkpoint holds the whole, gathered by ``withWhole(_:)``).
+    /// This part's tensors (a checkpoint holds the whole, streamed by ``withWhole(_:)``).
     public var parameters: [String: Tensor] { band.parameters }
     public var trainingState: [String: Tensor] { band.trainingState }
     /// This part's filters, `(visible, band)`.
@@ -96,12 +97,8 @@ public struct HiddenUnitSplit<Band: HiddenUnitSplittable>: UnsupervisedLearner, 
         return try Self(whole, exchange: exchange)
     }
 
-    /// The whole learner gathered on the first part (a band is columns of the
-    /// weights, not a run of the file, so it is gathered, not streamed).
-    public func withWhole(_ body: (WholeLearner) throws -> Void) throws {
-        guard let whole = gathered(onEveryPart: false) else { return }
-        try body(WholeLearner(whole))
-    }
+    /// Changes this part's band in place (its per-rank state: PCD's chains).
+    package mutating func updateBand(_ body: (inout Band) -> Void) { body(&band) }
 }
 
 /// A learner split by hidden units, whatever its kind (``HiddenUnitSplit``).

@@ -52,7 +52,7 @@ extension LocalFeatureStage: PartitionedLearner {
             let stream = StreamedTensor(shape: [g.positions] + Array(tensor.shape.dropFirst())) { write in
                 try tensor.withUnsafeBufferPointer { try write($0) } // the first part owns the first positions
                 for other in 1 ..< plan.count {
-                    try exchange.receiveBand(tensor: index, from: other, count: plan[other].positions(g).count * perPosition, write)
+                    try exchange.receiveBand(tensor: index, from: other, range: 0 ..< plan[other].positions(g).count * perPosition, write)
                 }
             }
             if state { streamed.trainingState[name] = stream } else { streamed.parameters[name] = stream }
@@ -112,7 +112,7 @@ extension LocalFeatureStage: PartitionedLearner {
 }
 
 /// `body` with the buffers of `tensors` (and those of `held` before them), each valid for the call.
-private func withBuffers<R>(_ tensors: ArraySlice<Tensor>, _ held: [UnsafeBufferPointer<Float>], _ body: ([UnsafeBufferPointer<Float>]) -> R) -> R {
+func withBuffers<R>(_ tensors: ArraySlice<Tensor>, _ held: [UnsafeBufferPointer<Float>], _ body: ([UnsafeBufferPointer<Float>]) -> R) -> R {
     guard let first = tensors.first else { return body(held) }
     return first.withUnsafeBufferPointer { withBuffers(tensors.dropFirst(), held + [$0], body) }
 }

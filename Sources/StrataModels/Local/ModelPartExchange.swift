@@ -28,15 +28,15 @@ public protocol ModelPartExchange: AnyObject, Sendable {
     func gatherBandsOnFirstPart(_ buffer: UnsafeMutableBufferPointer<Float>, bands: [Range<Int>])
 
     /// On a part other than the first: answers the first part's requests
-    /// (``receiveBand(tensor:from:count:_:)``) for its values of `tensors`,
+    /// (``receiveBand(tensor:from:range:_:)``) for its values of `tensors`,
     /// until the first part says it has all it needs (``endBandRequests()``).
     /// How a checkpoint is written without gathering the model in one process.
     func serveBands(_ tensors: [UnsafeBufferPointer<Float>])
-    /// On the first part: part `from`'s `count` values of its tensor `index`
+    /// On the first part: the values `range` of part `from`'s tensor `index`
     /// (the order it passed them to ``serveBands(_:)``), passed to `body` a
     /// piece of at most ``bandPiece`` values at a time. Every piece is
     /// received even when `body` throws, which is then rethrown.
-    func receiveBand(tensor index: Int, from part: Int, count: Int, _ body: (UnsafeBufferPointer<Float>) throws -> Void) throws
+    func receiveBand(tensor index: Int, from part: Int, range: Range<Int>, _ body: (UnsafeBufferPointer<Float>) throws -> Void) throws
     /// On the first part: tells every other part that serves bands that nothing more is asked.
     func endBandRequests()
 

@@ -123,33 +123,22 @@ extension NetworkSplit {
 
     /// Writes `file` (this part's tensors, under a checkpoint's names) as the
     /// whole network's file: on the first part to `path`, each split tensor
-    /// gathered from the parts just before it is written, so the first part
-    /// holds one whole tensor at a time; the other parts send theirs, tensor
-    /// by tensor in name order, and write nothing. Collective.
+    /// made from the parts' bands while it is written
+    /// (``HiddenUnitBands/streamed(_:hiddenAxis:index:)``), so the first part
+    /// holds a piece of another's band at a time, never a whole tensor; the
+    /// other parts serve theirs and write nothing. Collective.
     public func writeWhole(_ file: SafeTensors, layers: Int, to path: String) throws {
         let names = file.tensors.keys.sorted().filter { cut(ofTensorNamed: $0, layers: layers) != nil }
-        func gather(_ name: String) -> Tensor {
-            let (bands, axis) = cut(ofTensorNamed: name, layers: layers)!
-            return bands.gather(file.tensors[name]!, hiddenAxis: axis, everyPart: false)
+        guard exchange.part == 0 else {
+            withBuffers(names.map { file.tensors[$0]! }[...], []) { exchange.serveBands($0) }
+            return
         }
-        guard exchange.part == 0 else { return names.forEach { _ = gather($0) } }
-        final class Gathered: @unchecked Sendable { var count = 0 }
-        let gathered = Gathered()
+        defer { exchange.endBandRequests() } // also when the file cannot be written: the others stop serving
         var whole = file
-        for name in names {
-            let (bands, axis) = cut(ofTensorNamed: name, layers: layers)!, part = file.tensors[name]!
-            var shape = part.shape
-            shape[part.rank == 1 ? 0 : axis] = bands.hiddenCount
-            (whole.tensors[name], whole.streamed[name]) = (nil, StreamedTensor(shape: shape) { write in
-                let all = bands.gather(part, hiddenAxis: axis, everyPart: false)
-                gathered.count += 1
-                try all.withUnsafeBufferPointer { try write($0) }
-            })
+        for (index, name) in names.enumerated() {
+            let (bands, axis) = cut(ofTensorNamed: name, layers: layers)!
+            (whole.tensors[name], whole.streamed[name]) = (nil, bands.streamed(file.tensors[name]!, hiddenAxis: axis, index: index))
         }
-        do { try whole.write(to: path) } catch {
-            // The other parts are still sending: take the rest of their tensors before giving up.
-            names.dropFirst(gathered.count).forEach { _ = gather($0) }
-            throw error
-        }
+        try whole.write(to: path)
     }
 }
