@@ -194,6 +194,24 @@ import Testing
         #expect(difference <= 1e-5 && resumed <= 1e-5)
     }
 
+    /// Two replicas of an RBM split in two, trained by PCD: the checkpoint
+    /// holds both replicas' chains (the global batch's), and a resumed run
+    /// gives each replica its band again, so it ends on the straight run's bytes.
+    @Test func replicasOfASplitPCDRunResumeToTheStraightRunsBytes() throws {
+        let folder = TemporaryFolder()
+        _ = try Self.prepare(folder)
+        let pcd = Self.rbm.filter { $0 != "--epochs" && $0 != "1" } + ["--objective", "pcd:1", "--model-parallel", "2", "--threads", "1"]
+        let straight = try MPIRun.run(ranks: 4, pcd + ["--epochs", "2", "--run", "straight"], in: folder.path)
+        #expect(straight.status == 0, "\(straight.output)")
+        for extra in [["--epochs", "1"], ["--epochs", "2", "--resume"]] {
+            let run = try MPIRun.run(ranks: 4, pcd + extra + ["--run", "resumed"], in: folder.path)
+            #expect(run.status == 0, "\(run.output)")
+        }
+        let chains = try SafeTensors.read(folder.file("resumed/model.safetensors")).tensors["training.persistent_chain"]
+        #expect(chains?.rows == 40, "both replicas' 20 chains")
+        #expect(Self.bytes(folder.file("straight/model.safetensors")) == Self.bytes(folder.file("resumed/model.safetensors")))
+    }
+
     /// A learner that is not split is refused with the reason, before it trains.
     @Test func aLearnerThatIsNotSplitIsRefused() throws {
         let folder = TemporaryFolder()
