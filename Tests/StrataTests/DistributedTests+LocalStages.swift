@@ -37,3 +37,46 @@ extension DistributedTests {
         #expect(try SafeTensors.read(folder.file("one/fine_tune/finetune.safetensors")).tensors["stage0.encoder"] != nil)
     }
 }
+
+extension ModelParallelTests {
+    /// Fine-tuning through two stages split by image rows: each part
+    /// backpropagates through its rows (LCN whole, its pools, its positions;
+    /// the input rows that neighbours share summed in one process's order),
+    /// so 2 parts give one process's bytes: the checkpoint, and the
+    /// classifier gathered whole at the end. Two replicas of 2 parts give 2 replicas' bytes.
+    @Test func localStagesSplitByRowsFineTuneToOneProcesssBytes() throws {
+        let folder = TemporaryFolder()
+        _ = try Self.prepare(folder)
+        let yaml = """
+            name: lf
+            dataset: {name: images}
+            validation: 12
+            local_stages:
+              single_unit: false
+              svm: false
+              stages:
+                - {field: 4, stride: 2, maps: 4, pool: 2, pool_stride: 1, lcn: 3, training: {epochs: 1, batch_size: 20}}
+                - {field: 2, stride: 1, maps: 3, pool: 2, pool_stride: 1, lcn: 3, training: {epochs: 1, batch_size: 20}}
+              fine_tune: {epochs: 2, batch_size: 10, learning_rate: 0.1, momentum: 0.5}
+            """
+        try yaml.write(toFile: folder.file("lf.yaml"), atomically: true, encoding: .utf8)
+        #expect(try BuiltTool.run(["train", "lf.yaml", "--out", "one", "--threads", "1"], in: folder.path) == 0)
+        let two = try MPIRun.run(ranks: 2, ["train", "lf.yaml", "--out", "two", "--model-parallel", "2", "--threads", "1"], in: folder.path)
+        #expect(two.status == 0, "\(two.output)")
+        #expect(two.output.contains("fine-tuning through the stages") && !two.output.contains("left out"), "\(two.output)")
+        for file in ["fine_tune/finetune.safetensors", "fine_tune/classifier.safetensors"] {
+            #expect(Self.bytes(folder.file("one/" + file)) != nil && Self.bytes(folder.file("one/" + file)) == Self.bytes(folder.file("two/" + file)),
+                    "2 parts against one process: \(file)")
+        }
+        let evaluation = { (run: String) in try? String(contentsOfFile: folder.file(run + "/fine_tune/evaluation.txt"), encoding: .utf8) }
+        #expect(evaluation("one") != nil && evaluation("one") == evaluation("two"))
+        // The command line's route: the stack fine-tuned by 2 parts, and Downpour refused for split stages.
+        let command = ["finetune", "softmax", "--stack", "one/stack.safetensors", "--epochs", "1", "--batch-size", "10", "--validation", "12"]
+        #expect(try BuiltTool.run(command + ["--run", "c1", "--threads", "1"], in: folder.path) == 0)
+        let c2 = try MPIRun.run(ranks: 2, command + ["--run", "c2", "--model-parallel", "2", "--threads", "1"], in: folder.path)
+        #expect(c2.status == 0 && c2.output.contains("local stages split 2 ways by image rows (1 replica)"), "\(c2.output)")
+        #expect(Self.bytes(folder.file("c1/classifier.safetensors")) != nil && Self.bytes(folder.file("c1/classifier.safetensors")) == Self.bytes(folder.file("c2/classifier.safetensors")))
+        let async = try MPIRun.run(ranks: 2, command + ["--run", "c3", "--model-parallel", "2", "--distributed", "async", "--threads", "1"], in: folder.path)
+        #expect(async.status != 0 && async.output.contains("fine-tune with sync"), "\(async.output)")
+    }
+}

@@ -5,8 +5,8 @@ import StrataCore
 /// while it stays: nothing is allocated per step. A stage copied and trained
 /// elsewhere gets its own (``LocalFeatureStage/prepareScratch(examples:)``).
 final class LocalStageScratch: @unchecked Sendable {
-    var examples = -1
-    var fields = Buffer(), residualFields = Buffer(), h = Buffer(), gh = Buffer(), pooled = Buffer(), reconstruction = Buffer(), pooledGradient = Buffer()
+    var examples = -1, partition: LocalStagePartition?
+    var fields = Buffer(), residualFields = Buffer(), h = Buffer(), gh = Buffer(), pooled = Buffer(), reconstruction = Buffer(), pooledGradient = Buffer(), wholePooled = Buffer()
     var toPrevious = Buffer(), fromPrevious = Buffer(), toNext = Buffer(), fromNext = Buffer()
     var gradEncoder = Tensor(zeros: [0]), gradDecoder = Tensor(zeros: [0])
     /// Held while a ``LocalFeatureStage/transform(_:)`` uses these buffers.
@@ -24,7 +24,7 @@ final class LocalStageScratch: @unchecked Sendable {
         func free() { pointer.deallocate() }
     }
 
-    deinit { for b in [fields, residualFields, h, gh, pooled, reconstruction, pooledGradient, toPrevious, fromPrevious, toNext, fromNext] { b.free() } }
+    deinit { for b in [fields, residualFields, h, gh, pooled, reconstruction, pooledGradient, wholePooled, toPrevious, fromPrevious, toNext, fromNext] { b.free() } }
 }
 
 extension LocalFeatureStage {
@@ -33,10 +33,10 @@ extension LocalFeatureStage {
 
     mutating func prepareScratch(examples n: Int) {
         if !scratchBorrowed, !isKnownUniquelyReferenced(&scratch) { scratch = LocalStageScratch() }
-        guard scratch.examples != n else { return }
+        guard scratch.examples != n || scratch.partition != partition else { return } // (copies of one stage's parts may share a transform's buffers)
         let g = geometry, p = partition, owned = p.positions(g).count
         let unitRow = g.filterColumns * g.maps
-        scratch.examples = n
+        (scratch.examples, scratch.partition) = (n, partition)
         for keyPath in [\LocalStageScratch.fields, \.residualFields] { scratch[keyPath: keyPath].reserve(owned * n * g.fieldSize) }
         for keyPath in [\LocalStageScratch.h, \.gh] { scratch[keyPath: keyPath].reserve(n * readRowValues) }
         scratch.pooled.reserve(n * max(1, p.pooledRows.count * g.poolColumns * g.maps))
@@ -125,14 +125,11 @@ extension LocalFeatureStage {
 
     /// `W2 W1^T x` over this part's input rows, then the residual
     /// (reconstruction - x) left in `reconstruction`; returns its squared sum
-    /// over the rows this part counts. Rows shared with a neighbour are summed
-    /// in one process's order: the previous part's partial sum first, then
-    /// this part's fields, position after position; the whole goes back.
+    /// over the rows this part counts.
     private func reconstruct(_ x: UnsafePointer<Float>, examples n: Int) -> Double {
         let g = geometry, p = partition, (f, k) = (g.fieldSize, g.maps), rowSize = g.inputRowSize, size = g.inputSize
-        let touched = min(p.inputRows.lowerBound, p.countedInputRows.lowerBound) ..< max(p.inputRows.upperBound, p.countedInputRows.upperBound)
+        let touched = touchedInputRows
         let r = scratch.reconstruction.pointer, blocks = scratch.residualFields.pointer // free until the backward pass
-        for e in 0 ..< n { (r + e * size + touched.lowerBound * rowSize).update(repeating: 0, count: touched.count * rowSize) }
         let (owned, h, row, tied) = (p.positions(g).count, scratch.h.pointer, readRowValues, configuration.tied)
         decoder.withUnsafeBufferPointer { w in
             inParts(owned, minimum: 4) { positions in
@@ -142,20 +139,7 @@ extension LocalFeatureStage {
                 }
             }
         }
-        func add(rows: Range<Int>) {
-            guard !rows.isEmpty else { return }
-            inParts(n, minimum: 8) { examples in
-                for j in 0 ..< owned {
-                    g.addField(blocks + j * n * f + examples.lowerBound * f, examples: examples.count, y: position(j).y, x: position(j).x,
-                               rows: rows, into: r + examples.lowerBound * size)
-                }
-            }
-        }
-        func border(_ rows: Range<Int>) -> (Int, Int, Int) { (rows.lowerBound * rowSize, rows.count * rowSize, size) }
-        add(rows: max(touched.lowerBound, p.sharedWithPrevious.upperBound) ..< touched.upperBound)
-        swapBorders(examples: n, toPrevious: nil, toNext: border(p.sharedWithNext), fromNext: nil, fromPrevious: border(p.sharedWithPrevious), in: r, adding: false)
-        add(rows: p.sharedWithPrevious)
-        swapBorders(examples: n, toPrevious: border(p.sharedWithPrevious), toNext: nil, fromNext: border(p.sharedWithNext), fromPrevious: nil, in: r, adding: false)
+        sumFieldsInOrder(blocks, examples: n, into: r)
         let counted = p.countedInputRows
         return sumInParts(n, minimum: 8) { examples in
             var squared = 0.0
@@ -210,6 +194,38 @@ extension LocalFeatureStage {
                 if tied, let exchange { exchange.sum(gEncoder); exchange.sum(gDecoder) }
             }
         }
+    }
+
+    /// The input rows this part writes: those its fields cover and those it counts.
+    var touchedInputRows: Range<Int> {
+        let p = partition
+        return min(p.inputRows.lowerBound, p.countedInputRows.lowerBound) ..< max(p.inputRows.upperBound, p.countedInputRows.upperBound)
+    }
+
+    /// `r` (`(n, inputSize)`) on this part's touched input rows: zero, plus
+    /// each owned position's block of `blocks` (`(owned, n, fieldSize)`) added
+    /// where its field lies. Rows shared with a neighbour are summed in one
+    /// process's order: the previous part's partial sum first, then this
+    /// part's fields, position after position; the whole goes back. So every
+    /// touched row holds one process's bits. Collective when split.
+    func sumFieldsInOrder(_ blocks: UnsafePointer<Float>, examples n: Int, into r: UnsafeMutablePointer<Float>) {
+        let g = geometry, p = partition, f = g.fieldSize, rowSize = g.inputRowSize, size = g.inputSize, touched = touchedInputRows
+        let owned = p.positions(g).count
+        for e in 0 ..< n { (r + e * size + touched.lowerBound * rowSize).update(repeating: 0, count: touched.count * rowSize) }
+        func add(rows: Range<Int>) {
+            guard !rows.isEmpty else { return }
+            inParts(n, minimum: 8) { examples in
+                for j in 0 ..< owned {
+                    g.addField(blocks + j * n * f + examples.lowerBound * f, examples: examples.count, y: position(j).y, x: position(j).x,
+                               rows: rows, into: r + examples.lowerBound * size)
+                }
+            }
+        }
+        func border(_ rows: Range<Int>) -> (Int, Int, Int) { (rows.lowerBound * rowSize, rows.count * rowSize, size) }
+        add(rows: max(touched.lowerBound, p.sharedWithPrevious.upperBound) ..< touched.upperBound)
+        swapBorders(examples: n, toPrevious: nil, toNext: border(p.sharedWithNext), fromNext: nil, fromPrevious: border(p.sharedWithPrevious), in: r, adding: false)
+        add(rows: p.sharedWithPrevious)
+        swapBorders(examples: n, toPrevious: border(p.sharedWithPrevious), toNext: nil, fromNext: border(p.sharedWithNext), fromPrevious: nil, in: r, adding: false)
     }
 
     /// Sends and receives border values with the neighbouring parts. Each

@@ -18,8 +18,7 @@ extension LocalFeatureStage: PartitionedLearner {
         stage.partition = try LocalStagePartition.plan(geometry, parts: exchange.parts)[exchange.part]
         (stage.exchange, stage.scratch) = (exchange, LocalStageScratch())
         guard !configuration.tied else { return stage }
-        let owned = stage.partition.positions(geometry)
-        func cut(_ t: Tensor) -> Tensor { t.rows(owned).reshaped([owned.count] + Array(t.shape.dropFirst())) }
+        let cut = stage.cutToPart
         (stage.encoder, stage.decoder) = (cut(encoder), cut(decoder))
         if encoderVelocity.count == encoder.count {
             (stage.encoderVelocity, stage.decoderVelocity) = (cut(encoderVelocity), cut(decoderVelocity))
@@ -88,9 +87,41 @@ extension LocalFeatureStage: PartitionedLearner {
         return exchange.part == 0 ? self : nil
     }
 
+    /// `t`, a whole stage's tensor held by position (`(positions, ...)`),
+    /// cut to this part's positions; itself when tied or whole.
+    package func cutToPart(_ t: Tensor) -> Tensor {
+        guard exchange != nil, !configuration.tied else { return t }
+        let owned = partition.positions(geometry)
+        return t.rows(owned).reshaped([owned.count] + Array(t.shape.dropFirst()))
+    }
+
+    /// `t`, this part's tensor held by position, made whole on every part (a
+    /// tied stage's, alike on every part, as it is). Collective when split.
+    package func gatheredOnEveryPart(_ t: Tensor) -> Tensor {
+        guard let exchange, !configuration.tied, let plan = try? LocalStagePartition.plan(geometry, parts: exchange.parts) else { return t }
+        let g = geometry, perPosition = t.count / max(partition.positions(g).count, 1)
+        let bands = plan.map { $0.positions(g).lowerBound * perPosition ..< $0.positions(g).upperBound * perPosition }
+        var all = Tensor(zeros: [g.positions] + Array(t.shape.dropFirst()))
+        all.withUnsafeMutableBufferPointer { out in
+            t.withUnsafeBufferPointer { (out.baseAddress! + bands[exchange.part].lowerBound).update(from: $0.baseAddress!, count: $0.count) }
+            exchange.gatherBands(out, bands: bands)
+        }
+        return all
+    }
+
+    /// The whole stage, weights only, on every part (what fine-tuning through
+    /// a split stage ends with, for the classifier every rank saves). Collective when split.
+    package func wholeOnEveryPart() -> LocalFeatureStage {
+        var whole = self
+        (whole.encoder, whole.decoder) = (gatheredOnEveryPart(encoder), gatheredOnEveryPart(decoder))
+        (whole.partition, whole.exchange, whole.scratch, whole.transformScratch) = (.whole(geometry), nil, LocalStageScratch(), LocalStageScratch())
+        (whole.encoderVelocity, whole.decoderVelocity, whole.optimizerState) = (Tensor(zeros: whole.encoder.shape), Tensor(zeros: whole.decoder.shape), OptimizerState())
+        return whole
+    }
+
     /// `t` (a part's tensor held by position) gathered whole on the first
     /// part; its own part elsewhere, which holds nothing more. Collective.
-    private static func gatherOnFirstPart(_ t: Tensor, plan: [LocalStagePartition], _ g: LocalStageGeometry, _ exchange: any ModelPartExchange) -> Tensor {
+    package static func gatherOnFirstPart(_ t: Tensor, plan: [LocalStagePartition], _ g: LocalStageGeometry, _ exchange: any ModelPartExchange) -> Tensor {
         let mine = plan[exchange.part].positions(g)
         let perPosition = t.count / max(mine.count, 1)
         let bands = plan.map { $0.positions(g).lowerBound * perPosition ..< $0.positions(g).upperBound * perPosition }

@@ -78,6 +78,9 @@ extension LocalFeatureStage {
                 }
             }
         }
+        // The whole pooled maps stay for a backward pass (every part takes LCN's gradient whole).
+        scratch.wholePooled.reserve(n * g.outputSize)
+        pooled.withUnsafeBufferPointer { scratch.wholePooled.pointer.update(from: $0.baseAddress!, count: n * g.outputSize) }
         return pooled.withUnsafeBufferPointer { normalized($0.baseAddress!, examples: n) }
     }
 

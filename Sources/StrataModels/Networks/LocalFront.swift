@@ -9,8 +9,9 @@ import StrataData
 /// objective); pooling and normalization are fixed functions.
 ///
 /// Shapes: `(n, stages[0].visibleCount)` in, `(n, stages.last.hiddenCount)`
-/// out. The stages are whole: a stage split across processes is gathered
-/// before it is fine-tuned.
+/// out. Made from whole stages; split across processes by image rows
+/// (``SoftmaxNetwork/splitting(_:)``), each part fine-tunes its rows of every
+/// stage and the layers above stay whole on every part: one process's bits.
 public struct LocalFront: Sendable {
     /// The stages, bottom first.
     public package(set) var stages: [LocalFeatureStage]
@@ -86,6 +87,46 @@ public struct LocalFront: Sendable {
         for (i, gradient) in zip(stages.indices, gradients) {
             hyper.update(&stages[i].encoder, gradient: gradient.weights, velocity: &velocities[i], name: Self.parameterName(i), state: &state, decay: hyper.weightDecay)
         }
+    }
+
+    /// Whether the stages are split across processes (``partitioned(_:moments:)``).
+    public var isSplit: Bool { stages.contains(where: \.isPartial) }
+
+    /// This whole front with each stage cut to `exchange`'s part by image
+    /// rows (``LocalStagePartition``): its positions' encoder, momentum and
+    /// Adam moments (`moments`, by ``parameterName(_:)``). The layers above
+    /// stay whole on every part. Throws when a stage cannot be split so.
+    package func partitioned(_ exchange: any ModelPartExchange, moments: inout [String: Tensor]) throws -> LocalFront {
+        var front = self
+        for i in stages.indices {
+            front.stages[i] = try stages[i].partitioned(exchange)
+            front.velocities[i] = front.stages[i].cutToPart(velocities[i])
+            if let moment = moments[Self.parameterName(i)] { moments[Self.parameterName(i)] = front.stages[i].cutToPart(moment) }
+        }
+        (front.encoderGradients, front.inputGradients) = ([], [])
+        return front
+    }
+
+    /// This split front whole on every part, with its momentum and Adam
+    /// moments (`moments`). Collective.
+    package func gatheredOnEveryPart(moments: inout [String: Tensor]) -> LocalFront {
+        var front = self
+        for i in stages.indices {
+            front.velocities[i] = stages[i].gatheredOnEveryPart(velocities[i])
+            if let moment = moments[Self.parameterName(i)] { moments[Self.parameterName(i)] = stages[i].gatheredOnEveryPart(moment) }
+            front.stages[i] = stages[i].wholeOnEveryPart()
+        }
+        (front.encoderGradients, front.inputGradients) = ([], [])
+        return front
+    }
+
+    /// `t`, stage `i`'s tensor held by position (its encoder, momentum or
+    /// moment), whole on the first part for a checkpoint; this part's elsewhere. Collective when split.
+    package func wholeOnFirstPart(_ t: Tensor, stage i: Int) -> Tensor {
+        let stage = stages[i]
+        guard let exchange = stage.exchange, !stage.configuration.tied,
+              let plan = try? LocalStagePartition.plan(stage.geometry, parts: exchange.parts) else { return t }
+        return LocalFeatureStage.gatherOnFirstPart(t, plan: plan, stage.geometry, exchange)
     }
 
     /// Stage `i`'s encoder replaced by `encoder` (a checkpoint's, `what` in errors), of the same shape.

@@ -27,16 +27,20 @@ public struct NetworkSplit: Sendable {
 }
 
 extension SoftmaxNetwork {
-    /// This whole network cut to `exchange`'s part (``NetworkSplit``).
+    /// This whole network cut to `exchange`'s part (``NetworkSplit``). A
+    /// network over local stages (``LocalFront``) splits its stages by image
+    /// rows instead, the layers above them whole on every part.
     /// - Throws: for a network with no hidden layer, or more parts than a layer has units.
     public func splitting(_ exchange: any ModelPartExchange) throws -> SoftmaxNetwork {
+        precondition(split == nil && front?.isSplit != true, "a network is split once, from its whole")
+        if let front { // Le et al.'s stages split by image rows; the dense layers above them whole on every part
+            var part = self
+            part.front = try front.partitioned(exchange, moments: &part.optimizerState.second)
+            return part
+        }
         guard !hidden.isEmpty else {
             throw StrataError.invalidArgument(name: "model_parallel", reason: "a network with no hidden layer (logistic regression) has no hidden units to split; train it whole")
         }
-        guard front == nil else {
-            throw StrataError.invalidArgument(name: "model_parallel", reason: "splits a network's hidden layers by units; a network fine-tuned through local stages trains whole on every rank")
-        }
-        precondition(split == nil, "a network is split once, from its whole")
         let units = try hidden.map { try HiddenUnitBands(hiddenCount: $0.outputCount, exchange: exchange) }
         let split = NetworkSplit(units: units, columns: zip(units, hidden).map { $0.scaled(by: $1.pieces) })
         var part = self
@@ -48,6 +52,11 @@ extension SoftmaxNetwork {
     /// The whole network from every part's bands: on every part, or on the
     /// first only (nil on the others). Itself when whole. Collective.
     public func gathered(onEveryPart: Bool) -> SoftmaxNetwork? {
+        if let front, front.isSplit {
+            var whole = self
+            whole.front = front.gatheredOnEveryPart(moments: &whole.optimizerState.second)
+            return onEveryPart || front.stages[0].exchange?.part == 0 ? whole : nil
+        }
         guard let split else { return self }
         var whole = self
         whole.forEachSplitTensor(split) { t, bands, axis in t = bands.gather(t, hiddenAxis: axis, everyPart: onEveryPart) }

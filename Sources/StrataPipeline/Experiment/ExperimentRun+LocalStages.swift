@@ -64,13 +64,12 @@ extension ExperimentRun {
         let svm = "a linear SVM on the top stage (C from \(local.cGrid.map { String(format: "%g", $0) }.joined(separator: ", ")))"
         let then = ["filters at their positions"] + (local.singleUnit ? ["the single-unit test (best pixel, random weights), top images, optimal stimuli"] : [])
             + (local.svm ? [svm] : [])
-        let skipped = HighLevelFeatures.fineTuneSkipped(local)
-        let tuning = skipped == nil ? local.fineTune.map { c in
+        let tuning = local.fineTune.map { c in
             let hidden = local.fineTuneHidden.sizes.isEmpty ? "" : "hidden layers \(local.fineTuneHidden.sizes.map(String.init).joined(separator: "-")) (\(local.fineTuneHidden.activation.rawValue)) and "
-            return ["fine-tuning through the stages with \(hidden)a softmax layer (\(counted(c.maxEpochs, "epoch")) at most, lr \(c.learningRate))"]
-        } : nil
+            let split = local.modelParallel > 1 ? ", the stages split as they trained" : ""
+            return ["fine-tuning through the stages with \(hidden)a softmax layer (\(counted(c.maxEpochs, "epoch")) at most, lr \(c.learningRate)\(split))"]
+        }
         steps.append("then: " + (then + (tuning ?? [])).joined(separator: ", "))
-        if let skipped { steps.append(skipped) }
         steps.append("outputs: \(folder)")
         return steps
     }

@@ -8,7 +8,7 @@ import StrataFeatures
 
 extension HighLevelFeatures {
     /// The keys of `fine_tune`: fine-tuning's, less teachers, augmentation
-    /// and `model_parallel` (the stages fine-tune whole), with the dense hidden
+    /// and `model_parallel` (the stages fine-tune split as they trained), with the dense hidden
     /// layers that may lie between the stages and the softmax layer (`hidden`,
     /// `activation`, `maxout_pieces`: ``SoftmaxFineTuning/Network/randomKeys``).
     public static let fineTuneKeys = FineTuningConfiguration.keys.filter {
@@ -27,22 +27,16 @@ extension HighLevelFeatures {
         return (configuration, hidden, activation, pieces)
     }
 
-    /// Why `fine_tune` is left out of this run, or nil: split stages
-    /// (`model_parallel` above 1) are gathered whole on one part only, for
-    /// the pictures and the SVM, and fine-tuning takes whole stages on every rank.
-    public static func fineTuneSkipped(_ s: Settings) -> String? {
-        guard s.fineTune != nil, s.modelParallel > 1 else { return nil }
-        return "fine_tune is left out: it trains whole stages on every rank, and here each stage is split over \(s.modelParallel) parts (run with model_parallel 1 to fine-tune)"
-    }
-
     /// The stages fine-tuned with a softmax layer on the labeled training
     /// images (the last held-out ones choose the epoch), as Le et al. fine-tune
     /// their network for ImageNet: the network's test accuracy, and its
     /// classifier (`fine_tune/classifier.safetensors`, the fine-tuned stages
     /// as its extractor) with its test evaluation, as every softmax run saves them.
-    /// Collective under `mpirun` (the replicas average their gradients).
+    /// `stages` are whole on every rank; with `split` each part fine-tunes
+    /// its rows of them (the layers above whole on every part), one
+    /// process's bits. Collective under `mpirun` (the replicas average their gradients).
     static func fineTune(_ stages: [LocalFeatureStage], _ configuration: FineTuningConfiguration, data: Prepared, _ s: Settings,
-                         contract: InputContract, log: StageLog) throws -> Double {
+                         split: ModelParallel?, contract: InputContract, log: StageLog) throws -> Double {
         let folder = s.folder + "/fine_tune"
         let held = try HeldOut.count(s.validation, trainingExamples: data.train.rows, log: log)
         let front = try LocalFront(stages: stages)
@@ -51,8 +45,12 @@ extension HighLevelFeatures {
         var network = try SoftmaxNetwork(front: front, hidden: dense.hidden, classes: data.classNames.count, seed: configuration.seed)
         log("fine-tuning \(network.sizes) through the stages: \(counted(configuration.maxEpochs, "epoch")) at most, batch \(configuration.batchSize), lr \(configuration.learningRate), "
             + "\(configuration.optimizer.description); the epoch chosen on \(held) held-out images")
-        if let line = configuration.sgd.ranksLine(in: MPIWorld.current) { log(line) }
+        if let split {
+            log("each of the \(split.parts) parts fine-tunes its rows of every stage (the stages split as they trained); the softmax layer\(s.fineTuneHidden.sizes.isEmpty ? " is" : " and the layers below it are") whole on every part")
+        }
+        if let line = configuration.sgd.ranksLine(in: split?.replicas ?? MPIWorld.current) { log(line) }
         var tuner = FineTuner(configuration: configuration, folder: folder)
+        tuner.modelSplit = split
         (tuner.showProgress, tuner.resume) = (s.showProgress, s.resume && FileManager.default.fileExists(atPath: tuner.checkpointPath))
         // Fine-tuning's own train-save-evaluate: the classifier (the stages as its extractor) judged on the raw test images.
         let test = try Dataset(name: "test", examples: data.originalTest, labels: data.testLabels, classNames: data.classNames, geometry: data.originalGeometry)

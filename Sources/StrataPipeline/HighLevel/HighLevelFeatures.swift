@@ -91,7 +91,7 @@ public enum HighLevelFeatures {
         try AtomicFile.makeFolder(s.folder)
         let data = try prepare(s.images, log: log)
         var (train, test, geometry) = (data.train, data.test, data.geometry)
-        var trained: [LocalFeatureStage] = [], seconds: [Double] = [], logs: [MonitorLog] = []
+        var trained: [LocalFeatureStage] = [], everywhere: [LocalFeatureStage] = [], seconds: [Double] = [], logs: [MonitorLog] = []
         for (index, settings) in s.stages.enumerated() {
             let start = Date()
             let (stage, report) = try trainStage(index + 1, settings, input: geometry, train: train, split: split, s, log: log)
@@ -102,6 +102,7 @@ public enum HighLevelFeatures {
                 (train, test) = (stage.transform(train, batchSize: 1000), stage.transform(test, batchSize: 1000))
             }
             geometry = stage.geometry.output
+            if split != nil, s.fineTune != nil { everywhere.append(stage.wholeOnEveryPart()) } // fine-tuning cuts them again, each part its rows
             if let whole = (consume stage).gatheredForUse() { trained.append(whole) } // the first part holds the whole stage's weights; the others nothing
         }
         var files: [String] = []
@@ -121,10 +122,9 @@ public enum HighLevelFeatures {
         if s.singleUnit && writes {
             try singleUnitStudy(&result, features: (train, test), data: data, s, log: log)
         }
-        if let skipped = fineTuneSkipped(s) {
-            log(skipped)
-        } else if let tuning = s.fineTune {
-            result.fineTunedTestAccuracy = try fineTune(trained, tuning, data: data, s, contract: s.images.contract(geometry: data.originalGeometry), log: log)
+        if let tuning = s.fineTune {
+            result.fineTunedTestAccuracy = try fineTune(split == nil ? trained : everywhere, tuning, data: data, s, split: split,
+                                                        contract: s.images.contract(geometry: data.originalGeometry), log: log)
         }
         return result
     }

@@ -125,6 +125,9 @@ public struct FineTuner: Sendable {
         if network.front != nil, configuration.optimizer.isLBFGS {
             throw StrataError.invalidArgument(name: "optimizer", reason: "lbfgs trains a network's dense layers; fine-tuning through local stages takes minibatch steps (momentum, nesterov or adam)")
         }
+        if modelSplit != nil, network.front != nil, configuration.distributed != .synchronous {
+            throw StrataError.invalidArgument(name: "distributed", reason: "local stages split by image rows fine-tune with sync: under Downpour each part's replicas would move the layers above the stages apart")
+        }
         if modelSplit != nil, configuration.optimizer.isLBFGS {
             throw StrataError.invalidArgument(name: "model_parallel", reason: "splits minibatch training; L-BFGS trains a whole network on every rank (its ranks share the batch)")
         }
