@@ -68,6 +68,12 @@ extension ModelParallelTests {
             #expect(Self.bytes(folder.file("one/" + file)) != nil && Self.bytes(folder.file("one/" + file)) == Self.bytes(folder.file("two/" + file)),
                     "2 parts against one process: \(file)")
         }
+        // Both stages' encoders moved, in the split run as in one process.
+        let (stack, tuned) = (try SafeTensors.read(folder.file("two/stack.safetensors")), try SafeTensors.read(folder.file("two/fine_tune/finetune.safetensors")))
+        for i in 0 ..< 2 {
+            let (before, after) = (stack.tensors["layer\(i).encoder"], tuned.tensors["stage\(i).encoder"])
+            #expect(before != nil && before?.shape == after?.shape && before?.scalars != after?.scalars, "stage \(i + 1)'s encoder is fine-tuned")
+        }
         let evaluation = { (run: String) in try? String(contentsOfFile: folder.file(run + "/fine_tune/evaluation.txt"), encoding: .utf8) }
         #expect(evaluation("one") != nil && evaluation("one") == evaluation("two"))
         // The command line's route: the stack fine-tuned by 2 parts, and Downpour refused for split stages.
