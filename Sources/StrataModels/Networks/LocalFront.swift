@@ -89,7 +89,7 @@ public struct LocalFront: Sendable {
         }
     }
 
-    /// Whether the stages are split across processes (``partitioned(_:moments:)``).
+    /// Whether the stages are split across processes (by image rows, each part its own rows).
     public var isSplit: Bool { stages.contains(where: \.isPartial) }
 
     /// This whole front with each stage cut to `exchange`'s part by image
