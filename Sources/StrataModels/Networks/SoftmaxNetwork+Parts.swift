@@ -49,8 +49,9 @@ extension SoftmaxNetwork {
         return part
     }
 
-    /// The whole network from every part's bands: on every part, or on the
-    /// first only (nil on the others). Itself when whole. Collective.
+    /// The whole network from every part's bands (or every part's rows of
+    /// its local stages, which are gathered on every part either way): on
+    /// every part, or on the first only (nil on the others). Itself when whole. Collective.
     public func gathered(onEveryPart: Bool) -> SoftmaxNetwork? {
         if let front, front.isSplit {
             var whole = self
