@@ -48,7 +48,8 @@ extension LocalFeatureStage {
     /// positions) into `encoderGradient`, the input's (whole, on every part)
     /// into `inputGradient` unless it is nil (the bottom stage of a network
     /// needs none). `gradient` is the whole output's, alike on every part.
-    /// Each part takes LCN's gradient whole, its own units' from every pool
+    /// Each part takes LCN's gradient for its share of the examples (the
+    /// parts gather them), its own units' from every pool
     /// that reads them, and its positions' products; the input rows that
     /// neighbours share are summed in one process's order, so any split
     /// gives one process's bits (a tied stage's encoder sum over the parts
@@ -62,13 +63,19 @@ extension LocalFeatureStage {
         let bandGradient = split ? gradientOfPooled + n * size : gradientOfPooled
         gradient.withUnsafeBufferPointer { upstream in
             let lcn = LocalContrastNormalization(size: g.normalizationSize, rows: g.poolRows, columns: g.poolColumns, maps: g.maps)
+            // LCN's gradient, each part its share of the examples, gathered.
+            forEachExampleShare(n, values: size, in: UnsafeMutableBufferPointer(start: gradientOfPooled, count: n * size)) { share, shareCount in
+                inParts(shareCount, minimum: 8) { part in
+                    let first = share + part.lowerBound
+                    if g.normalizationSize > 0 {
+                        lcn.backward(wholePooled + first * size, gradient: upstream.baseAddress! + first * size, examples: part.count, into: gradientOfPooled + first * size)
+                    } else {
+                        (gradientOfPooled + first * size).update(from: upstream.baseAddress! + first * size, count: part.count * size)
+                    }
+                }
+            }
             inParts(n, minimum: 8) { examples in
                 let (first, count) = (examples.lowerBound, examples.count)
-                if g.normalizationSize > 0 {
-                    lcn.backward(wholePooled + first * size, gradient: upstream.baseAddress! + first * size, examples: count, into: gradientOfPooled + first * size)
-                } else {
-                    (gradientOfPooled + first * size).update(from: upstream.baseAddress! + first * size, count: count * size)
-                }
                 if split { // this part's pooling rows, as its pooled values lie
                     for e in examples { (bandGradient + e * bandSize).update(from: gradientOfPooled + e * size + band.lowerBound * poolRow, count: bandSize) }
                 }

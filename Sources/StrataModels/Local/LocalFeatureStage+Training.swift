@@ -85,12 +85,25 @@ extension LocalFeatureStage {
     }
 
     /// Local contrast normalization of `n` pooled examples (`(n, outputSize)`), in parts of examples; a copy without it.
+    /// When split, each part normalizes its share of the examples and the parts gather them (each example's bits are one process's).
     func normalized(_ pooled: UnsafePointer<Float>, examples n: Int) -> Tensor {
         let g = geometry, size = g.outputSize
         return Tensor(shape: [n, size], unsafeUninitialized: { out in
             guard g.normalizationSize > 0 else { return out.baseAddress!.update(from: pooled, count: n * size) }
             let lcn = LocalContrastNormalization(size: g.normalizationSize, rows: g.poolRows, columns: g.poolColumns, maps: g.maps)
-            inParts(n, minimum: 8) { lcn.forward(pooled + $0.lowerBound * size, examples: $0.count, into: out.baseAddress! + $0.lowerBound * size) }
+            forEachExampleShare(n, values: size, in: out) { first, count in
+                inParts(count, minimum: 8) { lcn.forward(pooled + (first + $0.lowerBound) * size, examples: $0.count, into: out.baseAddress! + (first + $0.lowerBound) * size) }
+            }
         })
+    }
+
+    /// Runs `body(first, count)` on this part's share of `n` examples (all of
+    /// them when whole), then gathers every part's rows of `buffer`
+    /// (`(n, values)`) so that every part holds them all. Collective when split.
+    func forEachExampleShare(_ n: Int, values: Int, in buffer: UnsafeMutableBufferPointer<Float>, _ body: (_ first: Int, _ count: Int) -> Void) {
+        guard let exchange, exchange.parts > 1 else { return body(0, n) }
+        let shares = (0 ..< exchange.parts).map { FixedParts.range($0, of: exchange.parts, extent: n) }
+        body(shares[exchange.part].lowerBound, shares[exchange.part].count)
+        exchange.gatherBands(buffer, bands: shares.map { $0.lowerBound * values ..< $0.upperBound * values })
     }
 }
