@@ -81,19 +81,25 @@ public struct LocalContrastNormalization: Sendable {
     }
 
     /// Each position's sum over its maps of `x` (`(positions, maps)`), or of
-    /// `x` squared, into `sums`: eight positions at a time, each summed in map order.
+    /// `x` squared, into `sums`: four positions at a time (four independent
+    /// chains of additions), each summed in map order from zero.
     static func mapSums(_ x: UnsafePointer<Float>, positions: Int, maps: Int, squared: Bool, into sums: UnsafeMutablePointer<Float>) {
         var first = 0
-        while first < positions {
-            let count = min(8, positions - first)
-            var acc = SIMD8<Float>.zero
-            for k in 0 ..< maps {
-                var terms = SIMD8<Float>.zero
-                for i in 0 ..< count { terms[i] = x[(first + i) * maps + k] }
-                acc += squared ? terms * terms : terms
+        while first + 4 <= positions {
+            let (a, b, c, d) = (x + first * maps, x + (first + 1) * maps, x + (first + 2) * maps, x + (first + 3) * maps)
+            var (s0, s1, s2, s3): (Float, Float, Float, Float) = (0, 0, 0, 0)
+            if squared {
+                for k in 0 ..< maps { s0 += a[k] * a[k]; s1 += b[k] * b[k]; s2 += c[k] * c[k]; s3 += d[k] * d[k] }
+            } else {
+                for k in 0 ..< maps { s0 += a[k]; s1 += b[k]; s2 += c[k]; s3 += d[k] }
             }
-            for i in 0 ..< count { sums[first + i] = acc[i] }
-            first += count
+            (sums[first], sums[first + 1], sums[first + 2], sums[first + 3]) = (s0, s1, s2, s3)
+            first += 4
+        }
+        for position in first ..< positions {
+            var sum: Float = 0
+            for k in 0 ..< maps { sum += squared ? x[position * maps + k] * x[position * maps + k] : x[position * maps + k] }
+            sums[position] = sum
         }
     }
 
