@@ -121,7 +121,7 @@ extension LocalFeatureStage: PartitionedLearner {
 
     /// `t` (a part's tensor held by position) gathered whole on the first
     /// part; its own part elsewhere, which holds nothing more. Collective.
-    package static func gatherOnFirstPart(_ t: Tensor, plan: [LocalStagePartition], _ g: LocalStageGeometry, _ exchange: any ModelPartExchange) -> Tensor {
+    private static func gatherOnFirstPart(_ t: Tensor, plan: [LocalStagePartition], _ g: LocalStageGeometry, _ exchange: any ModelPartExchange) -> Tensor {
         let mine = plan[exchange.part].positions(g)
         let perPosition = t.count / max(mine.count, 1)
         let bands = plan.map { $0.positions(g).lowerBound * perPosition ..< $0.positions(g).upperBound * perPosition }

@@ -120,13 +120,36 @@ public struct LocalFront: Sendable {
         return front
     }
 
-    /// `t`, stage `i`'s tensor held by position (its encoder, momentum or
-    /// moment), whole on the first part for a checkpoint; this part's elsewhere. Collective when split.
-    package func wholeOnFirstPart(_ t: Tensor, stage i: Int) -> Tensor {
-        let stage = stages[i]
-        guard let exchange = stage.exchange, !stage.configuration.tied,
-              let plan = try? LocalStagePartition.plan(stage.geometry, parts: exchange.parts) else { return t }
-        return LocalFeatureStage.gatherOnFirstPart(t, plan: plan, stage.geometry, exchange)
+    /// Writes `file` (a checkpoint of a network over this split front,
+    /// under its names) as the whole network's file: on the first part to
+    /// `path`, each stage's tensors held by position (encoder, momentum, best
+    /// encoder, Adam's moment) made from the parts' rows while the file is
+    /// written, a piece at a time, so no part holds a whole one; the other
+    /// parts serve theirs and write nothing. Collective.
+    package func writeWhole(_ file: SafeTensors, to path: String) throws {
+        guard let exchange = stages.first?.exchange else { return try file.write(to: path) }
+        var stageOf: [String: Int] = [:] // a tied stage's tensors are alike on every part: the first part's own
+        for i in stages.indices where !stages[i].configuration.tied {
+            for prefix in ["", "velocity.", "best.", "adam."] where file.tensors[prefix + Self.parameterName(i)] != nil { stageOf[prefix + Self.parameterName(i)] = i }
+        }
+        let names = stageOf.keys.sorted()
+        guard exchange.part == 0 else {
+            withBuffers(names.map { file.tensors[$0]! }[...], []) { exchange.serveBands($0) }
+            return
+        }
+        defer { exchange.endBandRequests() } // also when the file cannot be written: the others stop serving
+        var whole = file
+        for (index, name) in names.enumerated() {
+            let stage = stages[stageOf[name]!], g = stage.geometry, own = file.tensors[name]!
+            let plan = try LocalStagePartition.plan(g, parts: exchange.parts), perPosition = own.count / max(stage.partition.positions(g).count, 1)
+            (whole.tensors[name], whole.streamed[name]) = (nil, StreamedTensor(shape: [g.positions] + Array(own.shape.dropFirst())) { write in
+                try own.withUnsafeBufferPointer { try write($0) } // the first part owns the first positions
+                for other in 1 ..< plan.count {
+                    try exchange.receiveBand(tensor: index, from: other, range: 0 ..< plan[other].positions(g).count * perPosition, write)
+                }
+            })
+        }
+        try whole.write(to: path)
     }
 
     /// Stage `i`'s encoder replaced by `encoder` (a checkpoint's, `what` in errors), of the same shape.

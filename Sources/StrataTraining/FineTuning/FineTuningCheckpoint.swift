@@ -78,16 +78,12 @@ struct FineTuningCheckpoint {
             file.tensors["best.layer\(i).bias"] = layer.bias
         }
         if let front = network.front, let bestFront = best.front {
-            // Split stages: each tensor gathered whole on the first part, which alone writes the file.
             for i in front.stages.indices {
                 let name = LocalFront.parameterName(i)
-                file.tensors[name] = front.wholeOnFirstPart(front.stages[i].encoder, stage: i)
-                file.tensors["velocity." + name] = front.wholeOnFirstPart(front.velocities[i], stage: i)
-                file.tensors["best." + name] = front.wholeOnFirstPart(bestFront.stages[i].encoder, stage: i)
-                if let moment = file.tensors["adam." + name] { file.tensors["adam." + name] = front.wholeOnFirstPart(moment, stage: i) }
+                (file.tensors[name], file.tensors["velocity." + name]) = (front.stages[i].encoder, front.velocities[i])
+                file.tensors["best." + name] = bestFront.stages[i].encoder
             }
             file.metadata["front"] = front.description
-            if front.isSplit, front.stages[0].exchange?.part != 0 { return }
         }
         file.metadata["format"] = Self.format
         file.metadata["activations"] = encodeJSON(layers.map(\.activation))
@@ -95,7 +91,8 @@ struct FineTuningCheckpoint {
         file.metadata["state"] = encodeJSON(state)
         lbfgs?.store(in: &file)
         if let downpourAccumulators { file.tensors["downpour.adagrad"] = downpourAccumulators }
-        // A split network's file is the whole network's, written by its first part as the parts send their bands.
+        // A split network's file is the whole network's, written by its first part as the parts send their bands (or rows of its stages).
+        if let front = network.front, front.isSplit { return try front.writeWhole(file, to: path) }
         guard let split = network.split else { return try file.write(to: path) }
         try split.writeWhole(file, layers: network.hidden.count, to: path)
     }
