@@ -42,8 +42,8 @@ extension ModelParallelTests {
     /// Fine-tuning through two stages split by image rows: each part
     /// backpropagates through its rows (LCN whole, its pools, its positions;
     /// the input rows that neighbours share summed in one process's order),
-    /// so 2 parts give one process's bytes: the checkpoint, and the
-    /// classifier gathered whole at the end. Two replicas of 2 parts give 2 replicas' bytes.
+    /// so 2 parts give one process's bytes: the checkpoint (streamed from
+    /// the parts, and resumed), and the classifier gathered whole at the end.
     @Test func localStagesSplitByRowsFineTuneToOneProcesssBytes() throws {
         let folder = TemporaryFolder()
         _ = try Self.prepare(folder)
@@ -64,9 +64,16 @@ extension ModelParallelTests {
         let two = try MPIRun.run(ranks: 2, ["train", "lf.yaml", "--out", "two", "--model-parallel", "2", "--threads", "1"], in: folder.path)
         #expect(two.status == 0, "\(two.output)")
         #expect(two.output.contains("fine-tuning through the stages") && !two.output.contains("left out"), "\(two.output)")
+        // The same split stopped after the first epoch, its checkpoint streamed from the parts, then resumed.
+        for extra in [["--max-epochs", "1"], ["--resume"]] {
+            let run = try MPIRun.run(ranks: 2, ["train", "lf.yaml", "--out", "resumed", "--model-parallel", "2", "--threads", "1"] + extra, in: folder.path)
+            #expect(run.status == 0, "\(run.output)")
+        }
         for file in ["fine_tune/finetune.safetensors", "fine_tune/classifier.safetensors"] {
-            #expect(Self.bytes(folder.file("one/" + file)) != nil && Self.bytes(folder.file("one/" + file)) == Self.bytes(folder.file("two/" + file)),
-                    "2 parts against one process: \(file)")
+            for run in ["two", "resumed"] {
+                #expect(Self.bytes(folder.file("one/" + file)) != nil && Self.bytes(folder.file("one/" + file)) == Self.bytes(folder.file(run + "/" + file)),
+                        "2 parts (\(run)) against one process: \(file)")
+            }
         }
         // Both stages' encoders moved, in the split run as in one process.
         let (stack, tuned) = (try SafeTensors.read(folder.file("two/stack.safetensors")), try SafeTensors.read(folder.file("two/fine_tune/finetune.safetensors")))
