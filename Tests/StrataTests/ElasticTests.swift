@@ -116,13 +116,18 @@ struct ElasticTests {
             + Self.finetune(epochs: 400, ["--distributed", "async:2:2", "--server-shards", "2", "--checkpoint-every-steps", "2", "--patience", "1000"])
         let launcher = try BuiltTool.start(arguments, in: folder.path, environment: Self.environment)
         let killedAt = Self.killARank(of: launcher, afterStep: 5 + Int(random.next() % 40), folder: folder, victim: 1, random: &random)
-        // Once the restarted job has made steps, a fourth process asks to join.
-        let restarted = Self.wait { !launcher.isRunning || ((try? Self.attempts(folder)) ?? []).count == 1
-            && (RunProgress.Reading.read(folder.file("run/launch.progress"))?.steps ?? 0) >= 4 } && launcher.isRunning
+        // Once the launcher has recorded the lost start, a fourth process asks to join; the launcher
+        // keeps the request until the restarted job has stepped, then stops it with a checkpoint.
+        var seen = "nothing"
+        let restarted = Self.wait {
+            let recorded = ((try? Self.attempts(folder)) ?? []).count
+            seen = "\(recorded) starts recorded, launcher running: \(launcher.isRunning)"
+            return !launcher.isRunning || recorded == 1
+        } && launcher.isRunning
         let joiner = TemporaryFolder() // its own log.txt
         let joined = restarted ? try BuiltTool.run(["launch", "--join", folder.file("run")], in: joiner.path) : -1
         let (status, log) = Self.finish(launcher, folder: folder)
-        #expect(killedAt != nil && joined == 0 && status == 0, "killed after step \(killedAt ?? -1), join \(joined): \(log)")
+        #expect(killedAt != nil && joined == 0 && status == 0, "killed after step \(killedAt ?? -1), join \(joined) (last seen: \(seen)): \(log)")
         let attempts = try Self.attempts(folder)
         print("Downpour: a replica killed after step \(killedAt ?? -1); starts: \(attempts.map { "\($0.ranks) ranks, \($0.outcome)" })")
         #expect(attempts.map(\.outcome) == ["lost_process", "joined", "finished"] && attempts.map(\.ranks) == [3, 3, 4], "\(attempts) \(log)")
