@@ -1,4 +1,5 @@
 import StrataCore
+import StrataData
 
 /// The link between the parts of one model split across processes (model
 /// parallelism, as DistBelief splits a model across machines; Dean et al.
@@ -47,6 +48,22 @@ public protocol ModelPartExchange: AnyObject, Sendable {
 extension ModelPartExchange {
     /// The most values one piece of a served band holds (4 MB): what the first part holds of another's at once.
     public var bandPiece: Int { 1 << 20 }
+
+    /// Writes `file` (this part's tensors) as the whole model's file: on the
+    /// first part to `path`, each tensor of `names` (listed in one order on
+    /// every part) replaced by `stream(index, name)`, made from the parts'
+    /// values while the file is written; the other parts serve their values
+    /// of those tensors meanwhile and write nothing. Collective.
+    func writeWhole(_ file: SafeTensors, streaming names: [String], to path: String, _ stream: (Int, String) throws -> StreamedTensor) throws {
+        guard part == 0 else {
+            withBuffers(names.map { file.tensors[$0]! }[...], []) { serveBands($0) }
+            return
+        }
+        defer { endBandRequests() } // also when the file cannot be written: the others stop serving
+        var whole = file
+        for (index, name) in names.enumerated() { (whole.tensors[name], whole.streamed[name]) = (nil, try stream(index, name)) }
+        try whole.write(to: path)
+    }
 }
 
 /// One part's share of a stage split by image region (``LocalFeatureStage``):

@@ -132,24 +132,16 @@ public struct LocalFront: Sendable {
         for i in stages.indices where !stages[i].configuration.tied {
             for prefix in ["", "velocity.", "best.", "adam."] where file.tensors[prefix + Self.parameterName(i)] != nil { stageOf[prefix + Self.parameterName(i)] = i }
         }
-        let names = stageOf.keys.sorted()
-        guard exchange.part == 0 else {
-            withBuffers(names.map { file.tensors[$0]! }[...], []) { exchange.serveBands($0) }
-            return
-        }
-        defer { exchange.endBandRequests() } // also when the file cannot be written: the others stop serving
-        var whole = file
-        for (index, name) in names.enumerated() {
+        try exchange.writeWhole(file, streaming: stageOf.keys.sorted(), to: path) { index, name in
             let stage = stages[stageOf[name]!], g = stage.geometry, own = file.tensors[name]!
             let plan = try LocalStagePartition.plan(g, parts: exchange.parts), perPosition = own.count / max(stage.partition.positions(g).count, 1)
-            (whole.tensors[name], whole.streamed[name]) = (nil, StreamedTensor(shape: [g.positions] + Array(own.shape.dropFirst())) { write in
+            return StreamedTensor(shape: [g.positions] + Array(own.shape.dropFirst())) { write in
                 try own.withUnsafeBufferPointer { try write($0) } // the first part owns the first positions
                 for other in 1 ..< plan.count {
                     try exchange.receiveBand(tensor: index, from: other, range: 0 ..< plan[other].positions(g).count * perPosition, write)
                 }
-            })
+            }
         }
-        try whole.write(to: path)
     }
 
     /// Stage `i`'s encoder replaced by `encoder` (a checkpoint's, `what` in errors), of the same shape.

@@ -139,16 +139,9 @@ extension NetworkSplit {
     /// other parts serve theirs and write nothing. Collective.
     public func writeWhole(_ file: SafeTensors, layers: Int, to path: String) throws {
         let names = file.tensors.keys.sorted().filter { cut(ofTensorNamed: $0, layers: layers) != nil }
-        guard exchange.part == 0 else {
-            withBuffers(names.map { file.tensors[$0]! }[...], []) { exchange.serveBands($0) }
-            return
-        }
-        defer { exchange.endBandRequests() } // also when the file cannot be written: the others stop serving
-        var whole = file
-        for (index, name) in names.enumerated() {
+        try exchange.writeWhole(file, streaming: names, to: path) { index, name in
             let (bands, axis) = cut(ofTensorNamed: name, layers: layers)!
-            (whole.tensors[name], whole.streamed[name]) = (nil, bands.streamed(file.tensors[name]!, hiddenAxis: axis, index: index))
+            return bands.streamed(file.tensors[name]!, hiddenAxis: axis, index: index)
         }
-        try whole.write(to: path)
     }
 }
