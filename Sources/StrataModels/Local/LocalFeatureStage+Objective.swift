@@ -6,7 +6,7 @@ import StrataCore
 /// elsewhere gets its own (``LocalFeatureStage/prepareScratch(examples:)``).
 final class LocalStageScratch: @unchecked Sendable {
     var examples = -1, partition: LocalStagePartition?
-    var fields = Buffer(), residualFields = Buffer(), h = Buffer(), gh = Buffer(), pooled = Buffer(), reconstruction = Buffer(), pooledGradient = Buffer(), wholePooled = Buffer()
+    var fields = Buffer(), residualFields = Buffer(), h = Buffer(), gh = Buffer(), pooled = Buffer(), reconstruction = Buffer(), pooledGradient = Buffer(), wholePooled = Buffer(), pooledBands = Buffer()
     var toPrevious = Buffer(), fromPrevious = Buffer(), toNext = Buffer(), fromNext = Buffer()
     var gradEncoder = Tensor(zeros: [0]), gradDecoder = Tensor(zeros: [0])
     /// Held while a ``LocalFeatureStage/transform(_:)`` uses these buffers.
@@ -24,7 +24,7 @@ final class LocalStageScratch: @unchecked Sendable {
         func free() { pointer.deallocate() }
     }
 
-    deinit { for b in [fields, residualFields, h, gh, pooled, reconstruction, pooledGradient, wholePooled, toPrevious, fromPrevious, toNext, fromNext] { b.free() } }
+    deinit { for b in [fields, residualFields, h, gh, pooled, reconstruction, pooledGradient, wholePooled, pooledBands, toPrevious, fromPrevious, toNext, fromNext] { b.free() } }
 }
 
 extension LocalFeatureStage {

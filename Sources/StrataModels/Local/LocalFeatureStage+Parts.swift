@@ -44,19 +44,26 @@ extension LocalFeatureStage: PartitionedLearner {
             return
         }
         defer { exchange.endBandRequests() }
-        let plan = try LocalStagePartition.plan(geometry, parts: exchange.parts), g = geometry
         var streamed = WholeLearner(whole)
         for (index, (name, state, tensor)) in split.enumerated() {
-            let perPosition = tensor.count / max(partition.positions(g).count, 1)
-            let stream = StreamedTensor(shape: [g.positions] + Array(tensor.shape.dropFirst())) { write in
-                try tensor.withUnsafeBufferPointer { try write($0) } // the first part owns the first positions
-                for other in 1 ..< plan.count {
-                    try exchange.receiveBand(tensor: index, from: other, range: 0 ..< plan[other].positions(g).count * perPosition, write)
-                }
-            }
+            let stream = try streamedWhole(tensor, index: index)
             if state { streamed.trainingState[name] = stream } else { streamed.parameters[name] = stream }
         }
         try body(streamed)
+    }
+
+    /// `own`, this part's tensor held by position, as the whole tensor a
+    /// file holds, for the first part to write while the other parts serve
+    /// theirs as tensor `index`: the first part's positions, then each other part's.
+    package func streamedWhole(_ own: Tensor, index: Int) throws -> StreamedTensor {
+        let g = geometry, exchange = exchange!, plan = try LocalStagePartition.plan(g, parts: exchange.parts)
+        let perPosition = own.count / max(partition.positions(g).count, 1)
+        return StreamedTensor(shape: [g.positions] + Array(own.shape.dropFirst())) { write in
+            try own.withUnsafeBufferPointer { try write($0) } // the first part owns the first positions
+            for other in 1 ..< plan.count {
+                try exchange.receiveBand(tensor: index, from: other, range: 0 ..< plan[other].positions(g).count * perPosition, write)
+            }
+        }
     }
 
     /// This part's tensors held by position, with their names and whether
@@ -82,8 +89,8 @@ extension LocalFeatureStage: PartitionedLearner {
         (encoderVelocity, decoderVelocity, optimizerState) = (Tensor(zeros: [0]), Tensor(zeros: [0]), OptimizerState())
         let plan = (try? LocalStagePartition.plan(geometry, parts: exchange.parts)) ?? []
         guard plan.count == exchange.parts else { return nil }
-        encoder = Self.gatherOnFirstPart(encoder, plan: plan, geometry, exchange)
-        decoder = Self.gatherOnFirstPart(decoder, plan: plan, geometry, exchange)
+        encoder = Self.gathered(encoder, plan: plan, geometry, exchange, everyPart: false)
+        decoder = Self.gathered(decoder, plan: plan, geometry, exchange, everyPart: false)
         return exchange.part == 0 ? self : nil
     }
 
@@ -99,14 +106,7 @@ extension LocalFeatureStage: PartitionedLearner {
     /// tied stage's, alike on every part, as it is). Collective when split.
     package func gatheredOnEveryPart(_ t: Tensor) -> Tensor {
         guard let exchange, !configuration.tied, let plan = try? LocalStagePartition.plan(geometry, parts: exchange.parts) else { return t }
-        let g = geometry, perPosition = t.count / max(partition.positions(g).count, 1)
-        let bands = plan.map { $0.positions(g).lowerBound * perPosition ..< $0.positions(g).upperBound * perPosition }
-        var all = Tensor(zeros: [g.positions] + Array(t.shape.dropFirst()))
-        all.withUnsafeMutableBufferPointer { out in
-            t.withUnsafeBufferPointer { (out.baseAddress! + bands[exchange.part].lowerBound).update(from: $0.baseAddress!, count: $0.count) }
-            exchange.gatherBands(out, bands: bands)
-        }
-        return all
+        return Self.gathered(t, plan: plan, geometry, exchange, everyPart: true)
     }
 
     /// The whole stage, weights only, on every part (what fine-tuning through
@@ -119,13 +119,14 @@ extension LocalFeatureStage: PartitionedLearner {
         return whole
     }
 
-    /// `t` (a part's tensor held by position) gathered whole on the first
-    /// part; its own part elsewhere, which holds nothing more. Collective.
-    private static func gatherOnFirstPart(_ t: Tensor, plan: [LocalStagePartition], _ g: LocalStageGeometry, _ exchange: any ModelPartExchange) -> Tensor {
-        let mine = plan[exchange.part].positions(g)
-        let perPosition = t.count / max(mine.count, 1)
+    /// `t` (a part's tensor held by position) gathered whole on every part,
+    /// or on the first only (`everyPart` false: the others keep their own
+    /// part and hold nothing more). Collective.
+    private static func gathered(_ t: Tensor, plan: [LocalStagePartition], _ g: LocalStageGeometry, _ exchange: any ModelPartExchange,
+                                 everyPart: Bool) -> Tensor {
+        let perPosition = t.count / max(plan[exchange.part].positions(g).count, 1)
         let bands = plan.map { $0.positions(g).lowerBound * perPosition ..< $0.positions(g).upperBound * perPosition }
-        guard exchange.part == 0 else {
+        guard everyPart || exchange.part == 0 else {
             t.withUnsafeBufferPointer { own in
                 // Only this part's band is read (not written): its buffer, addressed as if it were the whole.
                 let start = UnsafeMutablePointer(mutating: own.baseAddress!) - bands[exchange.part].lowerBound
@@ -135,8 +136,8 @@ extension LocalFeatureStage: PartitionedLearner {
         }
         var all = Tensor(zeros: [g.positions] + Array(t.shape.dropFirst()))
         all.withUnsafeMutableBufferPointer { out in
-            t.withUnsafeBufferPointer { out.baseAddress!.update(from: $0.baseAddress!, count: $0.count) }
-            exchange.gatherBandsOnFirstPart(out, bands: bands)
+            t.withUnsafeBufferPointer { (out.baseAddress! + bands[exchange.part].lowerBound).update(from: $0.baseAddress!, count: $0.count) }
+            if everyPart { exchange.gatherBands(out, bands: bands) } else { exchange.gatherBandsOnFirstPart(out, bands: bands) }
         }
         return all
     }

@@ -57,31 +57,25 @@ extension LocalFeatureStage {
         x.withUnsafeBufferPointer { filterForward($0.baseAddress!, examples: n) }
         _ = poolForward(examples: n)
         guard exchange != nil else { return normalized(scratch.pooled.pointer, examples: n) } // whole: the pooled rows are the output's
-        var pooled = Tensor(zeros: [n, g.outputSize])
+        // Each part's own pooled rows, all examples, as one band; gathered, then back to one example per row in
+        // the scratch's whole pooled maps, which stay for a backward pass (LCN's gradient reads them).
         let poolRow = g.poolColumns * g.maps, held = p.pooledRows.count * poolRow, own = (p.pools.lowerBound - p.pooledRows.lowerBound) * poolRow
-        pooled.withUnsafeMutableBufferPointer { out in
-            // Each part's own pooled rows, all examples, as one band; then back to one example per row.
-            let plan = exchange.flatMap { try? LocalStagePartition.plan(g, parts: $0.parts) } ?? [p]
-            let starts = plan.map { n * $0.pools.lowerBound * poolRow }
-            var bands = Tensor(zeros: [n * g.outputSize])
-            bands.withUnsafeMutableBufferPointer { b in
-                for e in 0 ..< n {
-                    (b.baseAddress! + starts[p.part] + e * p.pools.count * poolRow).update(from: scratch.pooled.pointer + e * held + own, count: p.pools.count * poolRow)
-                }
-                exchange?.gatherBands(b, bands: plan.indices.map { starts[$0] ..< starts[$0] + n * plan[$0].pools.count * poolRow })
-                for part in plan {
-                    let width = part.pools.count * poolRow
-                    for e in 0 ..< n {
-                        (out.baseAddress! + e * g.outputSize + part.pools.lowerBound * poolRow)
-                            .update(from: b.baseAddress! + n * part.pools.lowerBound * poolRow + e * width, count: width)
-                    }
-                }
+        let plan = exchange.flatMap { try? LocalStagePartition.plan(g, parts: $0.parts) } ?? [p]
+        let starts = plan.map { n * $0.pools.lowerBound * poolRow }
+        for buffer in [\LocalStageScratch.wholePooled, \.pooledBands] { scratch[keyPath: buffer].reserve(n * g.outputSize) }
+        let (bands, pooled) = (scratch.pooledBands.pointer, scratch.wholePooled.pointer)
+        for e in 0 ..< n {
+            (bands + starts[p.part] + e * p.pools.count * poolRow).update(from: scratch.pooled.pointer + e * held + own, count: p.pools.count * poolRow)
+        }
+        exchange?.gatherBands(UnsafeMutableBufferPointer(start: bands, count: n * g.outputSize),
+                              bands: plan.indices.map { starts[$0] ..< starts[$0] + n * plan[$0].pools.count * poolRow })
+        for part in plan {
+            let width = part.pools.count * poolRow
+            for e in 0 ..< n {
+                (pooled + e * g.outputSize + part.pools.lowerBound * poolRow).update(from: bands + n * part.pools.lowerBound * poolRow + e * width, count: width)
             }
         }
-        // The whole pooled maps stay for a backward pass (every part takes LCN's gradient whole).
-        scratch.wholePooled.reserve(n * g.outputSize)
-        pooled.withUnsafeBufferPointer { scratch.wholePooled.pointer.update(from: $0.baseAddress!, count: n * g.outputSize) }
-        return pooled.withUnsafeBufferPointer { normalized($0.baseAddress!, examples: n) }
+        return normalized(pooled, examples: n)
     }
 
     /// Local contrast normalization of `n` pooled examples (`(n, outputSize)`), in parts of examples; a copy without it.

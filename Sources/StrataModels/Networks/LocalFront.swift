@@ -64,9 +64,8 @@ public struct LocalFront: Sendable {
     mutating func backward(_ gradient: Tensor) -> [Tensor] {
         let n = gradient.rows
         if encoderGradients.count != stages.count { encoderGradients = zeroGradients }
-        if inputGradients.count != stages.count || inputGradients.last??.rows != n {
-            inputGradients = stages.indices.map { $0 == 0 ? nil : Tensor(zeros: [n, stages[$0].visibleCount]) }
-        }
+        if inputGradients.count != stages.count { inputGradients = Array(repeating: nil, count: stages.count) }
+        for i in stages.indices.dropFirst() where inputGradients[i]?.rows != n { inputGradients[i] = Tensor(zeros: [n, stages[i].visibleCount]) }
         for i in stages.indices.reversed() {
             let upstream = i == stages.count - 1 ? gradient : inputGradients[i + 1]!
             stages[i].backwardAfterOutput(upstream, encoderGradient: &encoderGradients[i], inputGradient: &inputGradients[i])
@@ -133,14 +132,7 @@ public struct LocalFront: Sendable {
             for prefix in ["", "velocity.", "best.", "adam."] where file.tensors[prefix + Self.parameterName(i)] != nil { stageOf[prefix + Self.parameterName(i)] = i }
         }
         try exchange.writeWhole(file, streaming: stageOf.keys.sorted(), to: path) { index, name in
-            let stage = stages[stageOf[name]!], g = stage.geometry, own = file.tensors[name]!
-            let plan = try LocalStagePartition.plan(g, parts: exchange.parts), perPosition = own.count / max(stage.partition.positions(g).count, 1)
-            return StreamedTensor(shape: [g.positions] + Array(own.shape.dropFirst())) { write in
-                try own.withUnsafeBufferPointer { try write($0) } // the first part owns the first positions
-                for other in 1 ..< plan.count {
-                    try exchange.receiveBand(tensor: index, from: other, range: 0 ..< plan[other].positions(g).count * perPosition, write)
-                }
-            }
+            try stages[stageOf[name]!].streamedWhole(file.tensors[name]!, index: index)
         }
     }
 
