@@ -5,7 +5,7 @@ import Strata
 struct PretrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pretrain",
-        abstract: "Train one layer (GRBM, binary RBM or autoencoder) without labels; write its checkpoint, monitor file and stack.",
+        abstract: "Train one layer (GRBM, binary RBM, autoencoder or K-means) without labels; write its checkpoint, monitor file and stack.",
         discussion: """
             Input is a dataset's images (--dataset, --pixel-scale, --binarize), random patches of them \
             (--window with --random N), an .npy matrix (--input; with --block-rows N it stays on disk and is \

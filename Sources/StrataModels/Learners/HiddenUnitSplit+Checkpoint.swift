@@ -19,21 +19,18 @@ extension HiddenUnitSplit {
     /// checkpoint costs the first part its band and a piece, not the whole
     /// layer (DistBelief's reason to split a layer). Collective.
     public func withWhole(_ body: (WholeLearner) throws -> Void) throws {
-        let exchange = split.exchange, tensors = bandTensors
-        guard exchange.part == 0 else {
-            withBuffers(tensors.map(\.tensor)[...], []) { exchange.serveBands($0) }
-            return
-        }
-        defer { exchange.endBandRequests() }
-        var whole = WholeLearner(self)
-        for (index, entry) in tensors.enumerated() {
-            let stream = split.streamed(entry.tensor, hiddenAxis: entry.axis, index: index)
-            if entry.name.hasPrefix("training.") {
-                whole.trainingState[String(entry.name.dropFirst("training.".count))] = stream
-            } else {
-                whole.parameters[entry.name] = stream
+        let tensors = bandTensors
+        try split.exchange.onFirstPartServedBy(tensors.map(\.tensor)) {
+            var whole = WholeLearner(self)
+            for (index, entry) in tensors.enumerated() {
+                let stream = split.streamed(entry.tensor, hiddenAxis: entry.axis, index: index)
+                if entry.name.hasPrefix("training.") {
+                    whole.trainingState[String(entry.name.dropFirst("training.".count))] = stream
+                } else {
+                    whole.parameters[entry.name] = stream
+                }
             }
+            try body(whole)
         }
-        try body(whole)
     }
 }

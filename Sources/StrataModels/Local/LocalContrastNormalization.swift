@@ -44,13 +44,13 @@ public struct LocalContrastNormalization: Sendable {
 
     /// `out[y,x] = sum_{p,q} w[p,q] values[y+p, x+q]` over one scalar per position (zero outside the map).
     static func windowSum(_ values: [Float], rows: Int, columns: Int, size: Int, window: [Float], into out: inout [Float]) {
-        let padded = [Float](repeating: 0, count: (rows + size) * (columns + size))
+        var padded = [Float](repeating: 0, count: (rows + size) * (columns + size))
         values.withUnsafeBufferPointer { v in
             window.withUnsafeBufferPointer { w in
-                padded.withUnsafeBufferPointer { room in
+                padded.withUnsafeMutableBufferPointer { room in
                     out.withUnsafeMutableBufferPointer {
                         windowSum(v.baseAddress!, rows: rows, columns: columns, size: size, window: w.baseAddress!,
-                                  padded: UnsafeMutablePointer(mutating: room.baseAddress!), into: $0.baseAddress!)
+                                  padded: room.baseAddress!, into: $0.baseAddress!)
                     }
                 }
             }

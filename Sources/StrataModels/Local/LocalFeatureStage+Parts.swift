@@ -39,17 +39,14 @@ extension LocalFeatureStage: PartitionedLearner {
         (whole.partition, whole.exchange, whole.scratch) = (.whole(geometry), nil, LocalStageScratch())
         guard let exchange, !configuration.tied else { return try body(WholeLearner(whole)) }
         let split = splitTensors
-        guard exchange.part == 0 else {
-            withBuffers(split.map(\.tensor)[...], []) { exchange.serveBands($0) }
-            return
+        try exchange.onFirstPartServedBy(split.map(\.tensor)) {
+            var streamed = WholeLearner(whole)
+            for (index, (name, state, tensor)) in split.enumerated() {
+                let stream = try streamedWhole(tensor, index: index)
+                if state { streamed.trainingState[name] = stream } else { streamed.parameters[name] = stream }
+            }
+            try body(streamed)
         }
-        defer { exchange.endBandRequests() }
-        var streamed = WholeLearner(whole)
-        for (index, (name, state, tensor)) in split.enumerated() {
-            let stream = try streamedWhole(tensor, index: index)
-            if state { streamed.trainingState[name] = stream } else { streamed.parameters[name] = stream }
-        }
-        try body(streamed)
     }
 
     /// `own`, this part's tensor held by position, as the whole tensor a

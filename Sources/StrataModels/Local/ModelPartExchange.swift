@@ -55,14 +55,25 @@ extension ModelPartExchange {
     /// values while the file is written; the other parts serve their values
     /// of those tensors meanwhile and write nothing. Collective.
     func writeWhole(_ file: SafeTensors, streaming names: [String], to path: String, _ stream: (Int, String) throws -> StreamedTensor) throws {
+        try onFirstPartServedBy(names.map { file.tensors[$0]! }) {
+            var whole = file
+            for (index, name) in names.enumerated() { (whole.tensors[name], whole.streamed[name]) = (nil, try stream(index, name)) }
+            try whole.write(to: path)
+        }
+    }
+
+    /// Runs `body` on the first part while every other part serves its
+    /// `tensors` (listed in one order on every part) to the streams `body`
+    /// reads with ``receiveBand(tensor:from:range:_:)``; the other parts
+    /// return when `body` is done, also when it throws. The skeleton of every
+    /// file written whole from a split model's parts. Collective.
+    package func onFirstPartServedBy(_ tensors: [Tensor], _ body: () throws -> Void) throws {
         guard part == 0 else {
-            withBuffers(names.map { file.tensors[$0]! }[...], []) { serveBands($0) }
+            withBuffers(tensors[...], []) { serveBands($0) }
             return
         }
         defer { endBandRequests() } // also when the file cannot be written: the others stop serving
-        var whole = file
-        for (index, name) in names.enumerated() { (whole.tensors[name], whole.streamed[name]) = (nil, try stream(index, name)) }
-        try whole.write(to: path)
+        try body()
     }
 }
 
