@@ -8,6 +8,7 @@
 # Targets: idx gzip cifar10 npy png safetensors metadata yaml resume export (Fuzz/StrataFuzz);
 # metadata varies the __metadata__ of the valid files in Fuzz/bases; resume then
 # resumes the checkpoints for a few steps, export exports the classifiers in memory.
+# Their seeds pick a base by index: after adding a base, run scripts/fuzz-seeds.py.
 # The seed corpus is Fuzz/corpus/TARGET (committed); what the fuzzer learns goes
 # to .build-fuzz/corpus/TARGET; a crashing input is saved under
 # .build-fuzz/crashes/TARGET/ and the script exits non-zero. Copy such an input

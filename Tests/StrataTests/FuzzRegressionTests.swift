@@ -35,6 +35,39 @@ private func files(in folder: URL) -> [URL] {
         #expect(refused > 0, "no damaged \(format) input was refused: the mutations do not reach the reader")
     }
 
+    /// The seeds of the formats that start from a valid file: each picks its
+    /// namesake base (its first byte, modulo the bases, sorted by name) and,
+    /// undamaged, goes through its reader. A base added without rewriting the
+    /// seeds (`scripts/fuzz-seeds.py`) shifts the indices after it, and the
+    /// seeds would then pair one file's metadata with another's tensors and
+    /// stop at the first check, far from the code they were written to reach.
+    @Test(arguments: ["metadata", "resume", "export"])
+    func seedsPickTheirNamesakeBaseAndAreRead(format: String) throws {
+        let folder = repository.appendingPathComponent("Fuzz/bases")
+        let names = files(in: folder).map(\.lastPathComponent).filter { $0.hasSuffix(".safetensors") }
+        try #require(names.count == Self.bases.count && !names.isEmpty, "every file in Fuzz/bases reads: \(names.count) files, \(Self.bases.count) read")
+        let reader = try #require(ReaderSurface.reader(format, bases: Self.bases))
+        let seeds = files(in: repository.appendingPathComponent("Fuzz/corpus/" + format))
+        for seed in seeds {
+            let data = try Data(contentsOf: seed), name = seed.deletingPathExtension().lastPathComponent
+            let picked = names[Int(try #require(data.first)) % names.count]
+            #expect(picked == name + ".safetensors", "Fuzz/corpus/\(format)/\(seed.lastPathComponent) picks \(picked): run scripts/fuzz-seeds.py")
+            if format == "metadata" { // the metadata reader keeps going past a refusal: read the file as what it is
+                let metadata = try #require(try JSONSerialization.jsonObject(with: data.dropFirst()) as? [String: String])
+                let file = SafeTensors(tensors: Self.bases[names.firstIndex(of: picked)!].tensors, metadata: metadata)
+                switch metadata["format"] {
+                case "strata-stack-1": _ = try LayerStack.read(safeTensors: file, path: picked)
+                case "strata-checkpoint-1": _ = try LearnerCheckpoint.read(safeTensors: file, path: picked)
+                case "strata-classifier-1": _ = try Classifier.read(safeTensors: file, path: picked)
+                default: break
+                }
+            } else {
+                try reader(data) // an undamaged checkpoint resumes, an undamaged classifier exports
+            }
+        }
+        print("fuzz seeds: \(seeds.count) \(format) seeds, each read with its namesake of \(names.count) bases")
+    }
+
     static let regressions = repository.appendingPathComponent("Tests/StrataTests/FuzzRegressions")
 
     /// The crash inputs saved so far, by format (`FuzzRegressions/FORMAT/NAME`).
