@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+@testable import StrataPipeline
 import Testing
 
 /// The repository's folder of fuzzing material (seed corpora, bases).
@@ -61,8 +62,15 @@ private func files(in folder: URL) -> [URL] {
                 case "strata-classifier-1": _ = try Classifier.read(safeTensors: file, path: picked)
                 default: break
                 }
+            } else if format == "resume" { // an undamaged checkpoint resumes and trains on
+                let metadata = try #require(try JSONSerialization.jsonObject(with: data.dropFirst()) as? [String: String])
+                let folder = NSTemporaryDirectory() + "strata-seed-\(UUID().uuidString)"
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                defer { try? FileManager.default.removeItem(atPath: folder) }
+                try ResumeSurface.resume(SafeTensors(tensors: Self.bases[names.firstIndex(of: picked)!].tensors, metadata: metadata), in: folder, bases: Self.bases)
+                #expect(FileManager.default.fileExists(atPath: folder + "/monitor.jsonl"), "\(seed.lastPathComponent): the resume trained nothing")
             } else {
-                try reader(data) // an undamaged checkpoint resumes, an undamaged classifier exports
+                try reader(data) // an undamaged classifier exports
             }
         }
         print("fuzz seeds: \(seeds.count) \(format) seeds, each read with its namesake of \(names.count) bases")

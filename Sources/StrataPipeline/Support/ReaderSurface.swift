@@ -53,7 +53,7 @@ public enum ReaderSurface {
                 guard let first = data.first, !bases.isEmpty else { return }
                 guard let metadata = try JSONSerialization.jsonObject(with: data.dropFirst()) as? [String: String] else { return }
                 let file = SafeTensors(tensors: bases[Int(first) % bases.count].tensors, metadata: metadata)
-                if format == "resume" { try ResumeSurface.resume(file, in: scratch) } else { try ResumeSurface.export(file) }
+                if format == "resume" { try ResumeSurface.resume(file, in: scratch, bases: bases) } else { try ResumeSurface.export(file) }
             }
         default: return nil
         }

@@ -19,11 +19,23 @@ enum ResumeSurface {
     /// Resumes `file` (a learner's or a fine-tuning checkpoint) in `folder`:
     /// on examples made here, with the saved data identity rewritten to theirs
     /// so that damaged values get past that check and are used.
-    static func resume(_ file: SafeTensors, in folder: String) throws {
+    /// A fine-tuning checkpoint over local stages is resumed through the
+    /// stages of the stack among `bases` whose description it names.
+    static func resume(_ file: SafeTensors, in folder: String, bases: [SafeTensors] = []) throws {
         switch file.metadata["format"] {
         case "strata-checkpoint-1": try resumeLearner(file, in: folder)
-        case "strata-finetune-1": try resumeFineTuning(file, in: folder)
+        case "strata-finetune-1": try resumeFineTuning(file, in: folder, fronts: localFronts(in: bases))
         default: return
+        }
+    }
+
+    /// The local fronts of the stacks among `bases` (stacks of local stages only).
+    static func localFronts(in bases: [SafeTensors]) -> [LocalFront] {
+        bases.compactMap { base in
+            guard base.metadata["format"] == "strata-stack-1", let stack = try? LayerStack.read(safeTensors: base, path: "base.safetensors"),
+                  !stack.layers.isEmpty else { return nil }
+            let stages = stack.layers.compactMap { $0 as? LocalFeatureStage }
+            return stages.count == stack.layers.count ? try? LocalFront(stages: stages) : nil
         }
     }
 
@@ -42,6 +54,14 @@ enum ResumeSurface {
         return result
     }
 
+    /// One epoch past the epoch saved in `key`'s JSON object (2 when it has
+    /// none), so a resume trains on even from a finished run's checkpoint.
+    static func epochsToResume(_ metadata: [String: String], key: String) -> Int {
+        guard let text = metadata[key], let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any],
+              let epoch = object["epoch"] as? Int, (0 ..< 1_000_000).contains(epoch) else { return 2 }
+        return max(2, epoch + 1)
+    }
+
     static func resumeLearner(_ file: SafeTensors, in folder: String) throws {
         let checkpoint = try LearnerCheckpoint.read(safeTensors: file, path: "input.safetensors")
         let learner = checkpoint.learner
@@ -51,7 +71,7 @@ enum ResumeSurface {
         saved.metadata = withIdentity(file.metadata, key: "trainer_state", x.fingerprint)
         try saved.write(to: folder + "/model.safetensors")
         var configuration = checkpoint.training ?? TrainingConfiguration()
-        (configuration.maxEpochs, configuration.cores, configuration.checkpointEvery) = (2, 1, 1)
+        (configuration.maxEpochs, configuration.cores, configuration.checkpointEvery) = (epochsToResume(file.metadata, key: "trainer_state"), 1, 1)
         configuration.batchSize = min(configuration.batchSize, 16)
         try train(learner, on: x, configuration, in: folder)
     }
@@ -63,16 +83,21 @@ enum ResumeSurface {
         try trainer.train(&resumed, data: x, resume: true)
     }
 
-    static func resumeFineTuning(_ file: SafeTensors, in folder: String) throws {
+    static func resumeFineTuning(_ file: SafeTensors, in folder: String, fronts: [LocalFront]) throws {
         // The network asked for: the saved layers' shapes, read from the tensors (not the damaged metadata).
         var sizes: [Int] = []
-        while let w = file.tensors["layer\(sizes.count).weights"], w.rank == 2, w.rows <= largestSide, w.columns <= largestSide {
+        // Layer l's weights are `(sizes[l], sizes[l + 1])`.
+        while let w = file.tensors["layer\(max(sizes.count - 1, 0)).weights"], w.rank == 2, w.rows <= largestSide, w.columns <= largestSide,
+              sizes.isEmpty || w.rows == sizes.last {
             if sizes.isEmpty { sizes.append(w.rows) }
             sizes.append(w.columns)
         }
-        guard sizes.count >= 3, let classes = sizes.last, classes >= 2 else { return }
-        let network = try SoftmaxNetwork.randomlyInitialized(inputCount: sizes[0], hiddenSizes: Array(sizes.dropFirst().dropLast()), classes: classes, seed: 1)
-        let (x, validation) = (examples(24, sizes[0]), examples(8, sizes[0]))
+        let front = fronts.first { $0.description == file.metadata["front"] && $0.outputCount == sizes.first }
+        guard sizes.count >= (front == nil ? 3 : 2), let classes = sizes.last, classes >= 2 else { return }
+        let dense = try SoftmaxNetwork.randomlyInitialized(inputCount: sizes[0], hiddenSizes: Array(sizes.dropFirst().dropLast()), classes: classes, seed: 1)
+        let network = try front.map { try SoftmaxNetwork(front: $0, hidden: dense.hidden, classes: classes, seed: 1) } ?? dense
+        let width = front?.inputCount ?? sizes[0]
+        let (x, validation) = (examples(24, width), examples(8, width))
         let (labels, validationLabels) = ((0 ..< 24).map { $0 % classes }, (0 ..< 8).map { $0 % classes })
         let identity = [x.fingerprint, validation.fingerprint, Tensor.fingerprint(labels: labels)].joined(separator: ",")
         var saved = file
@@ -80,7 +105,7 @@ enum ResumeSurface {
         try saved.write(to: folder + "/finetune.safetensors")
         guard let text = saved.metadata["configuration"],
               var configuration = try? JSONDecoder().decode(FineTuningConfiguration.self, from: Data(text.utf8)) else { return }
-        configuration.maxEpochs = 2
+        configuration.maxEpochs = epochsToResume(saved.metadata, key: "state")
         var tuner = FineTuner(configuration: configuration, folder: folder)
         (tuner.showProgress, tuner.resume, tuner.world) = (false, true, nil)
         var trained = network
