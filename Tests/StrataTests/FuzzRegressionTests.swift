@@ -67,7 +67,7 @@ private func files(in folder: URL) -> [URL] {
                 let folder = NSTemporaryDirectory() + "strata-seed-\(UUID().uuidString)"
                 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
                 defer { try? FileManager.default.removeItem(atPath: folder) }
-                try ResumeSurface.resume(SafeTensors(tensors: Self.bases[names.firstIndex(of: picked)!].tensors, metadata: metadata), in: folder, bases: Self.bases)
+                try ResumeSurface.resume(SafeTensors(tensors: Self.bases[names.firstIndex(of: picked)!].tensors, metadata: metadata), in: folder, fronts: ResumeSurface.localFronts(in: Self.bases))
                 #expect(FileManager.default.fileExists(atPath: folder + "/monitor.jsonl"), "\(seed.lastPathComponent): the resume trained nothing")
             } else {
                 try reader(data) // an undamaged classifier exports

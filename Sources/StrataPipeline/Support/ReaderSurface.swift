@@ -49,11 +49,12 @@ public enum ReaderSurface {
             // folder of this process) or exported in memory (classifiers).
             let scratch = NSTemporaryDirectory() + "strata-fuzz-\(getpid())"
             try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+            let fronts = ResumeSurface.localFronts(in: bases) // read once, not per input
             return { data in
                 guard let first = data.first, !bases.isEmpty else { return }
                 guard let metadata = try JSONSerialization.jsonObject(with: data.dropFirst()) as? [String: String] else { return }
                 let file = SafeTensors(tensors: bases[Int(first) % bases.count].tensors, metadata: metadata)
-                if format == "resume" { try ResumeSurface.resume(file, in: scratch, bases: bases) } else { try ResumeSurface.export(file) }
+                if format == "resume" { try ResumeSurface.resume(file, in: scratch, fronts: fronts) } else { try ResumeSurface.export(file) }
             }
         default: return nil
         }

@@ -20,11 +20,11 @@ enum ResumeSurface {
     /// on examples made here, with the saved data identity rewritten to theirs
     /// so that damaged values get past that check and are used.
     /// A fine-tuning checkpoint over local stages is resumed through the
-    /// stages of the stack among `bases` whose description it names.
-    static func resume(_ file: SafeTensors, in folder: String, bases: [SafeTensors] = []) throws {
+    /// one of `fronts` (``localFronts(in:)``) whose description it names.
+    static func resume(_ file: SafeTensors, in folder: String, fronts: [LocalFront] = []) throws {
         switch file.metadata["format"] {
         case "strata-checkpoint-1": try resumeLearner(file, in: folder)
-        case "strata-finetune-1": try resumeFineTuning(file, in: folder, fronts: localFronts(in: bases))
+        case "strata-finetune-1": try resumeFineTuning(file, in: folder, fronts: fronts)
         default: return
         }
     }
