@@ -62,12 +62,12 @@ extension LocalFeatureStage {
         let (gradientOfPooled, wholePooled) = (scratch.pooledGradient.pointer, split ? scratch.wholePooled.pointer : pooled)
         let bandGradient = split ? gradientOfPooled + n * size : gradientOfPooled
         gradient.withUnsafeBufferPointer { upstream in
-            let lcn = LocalContrastNormalization(size: g.normalizationSize, rows: g.poolRows, columns: g.poolColumns, maps: g.maps)
+            let lcn = scratch.normalization(g)
             // LCN's gradient, each part its share of the examples, gathered.
             forEachExampleShare(n, values: size, in: UnsafeMutableBufferPointer(start: gradientOfPooled, count: n * size)) { share, shareCount in
                 inParts(shareCount, minimum: 8) { part in
                     let first = share + part.lowerBound
-                    if g.normalizationSize > 0 {
+                    if let lcn {
                         lcn.backward(wholePooled + first * size, gradient: upstream.baseAddress! + first * size, examples: part.count, into: gradientOfPooled + first * size)
                     } else {
                         (gradientOfPooled + first * size).update(from: upstream.baseAddress! + first * size, count: part.count * size)

@@ -11,6 +11,16 @@ final class LocalStageScratch: @unchecked Sendable {
     var gradEncoder = Tensor(zeros: [0]), gradDecoder = Tensor(zeros: [0])
     /// Held while a ``LocalFeatureStage/transform(_:)`` uses these buffers.
     let taken = NSLock()
+    private var lcn: LocalContrastNormalization?
+
+    /// The stage's local contrast normalization (nil without one), its
+    /// window and normalizer made on first use, not per batch.
+    func normalization(_ g: LocalStageGeometry) -> LocalContrastNormalization? {
+        guard g.normalizationSize > 0 else { return nil }
+        if let lcn, lcn.size == g.normalizationSize, lcn.rows == g.poolRows, lcn.columns == g.poolColumns, lcn.maps == g.maps { return lcn }
+        lcn = LocalContrastNormalization(size: g.normalizationSize, rows: g.poolRows, columns: g.poolColumns, maps: g.maps)
+        return lcn
+    }
 
     /// A growable raw buffer of Float32.
     struct Buffer {

@@ -56,19 +56,19 @@ extension LocalFeatureStage {
         prepareScratch(examples: n)
         x.withUnsafeBufferPointer { filterForward($0.baseAddress!, examples: n) }
         _ = poolForward(examples: n)
-        guard exchange != nil else { return normalized(scratch.pooled.pointer, examples: n) } // whole: the pooled rows are the output's
+        guard let exchange else { return normalized(scratch.pooled.pointer, examples: n) } // whole: the pooled rows are the output's
         // Each part's own pooled rows, all examples, as one band; gathered, then back to one example per row in
         // the scratch's whole pooled maps, which stay for a backward pass (LCN's gradient reads them).
         let poolRow = g.poolColumns * g.maps, held = p.pooledRows.count * poolRow, own = (p.pools.lowerBound - p.pooledRows.lowerBound) * poolRow
-        let plan = exchange.flatMap { try? LocalStagePartition.plan(g, parts: $0.parts) } ?? [p]
+        let plan = (try? LocalStagePartition.plan(g, parts: exchange.parts)) ?? [p]
         let starts = plan.map { n * $0.pools.lowerBound * poolRow }
         for buffer in [\LocalStageScratch.wholePooled, \.pooledBands] { scratch[keyPath: buffer].reserve(n * g.outputSize) }
         let (bands, pooled) = (scratch.pooledBands.pointer, scratch.wholePooled.pointer)
         for e in 0 ..< n {
             (bands + starts[p.part] + e * p.pools.count * poolRow).update(from: scratch.pooled.pointer + e * held + own, count: p.pools.count * poolRow)
         }
-        exchange?.gatherBands(UnsafeMutableBufferPointer(start: bands, count: n * g.outputSize),
-                              bands: plan.indices.map { starts[$0] ..< starts[$0] + n * plan[$0].pools.count * poolRow })
+        exchange.gatherBands(UnsafeMutableBufferPointer(start: bands, count: n * g.outputSize),
+                             bands: plan.indices.map { starts[$0] ..< starts[$0] + n * plan[$0].pools.count * poolRow })
         for part in plan {
             let width = part.pools.count * poolRow
             for e in 0 ..< n {
@@ -83,8 +83,7 @@ extension LocalFeatureStage {
     func normalized(_ pooled: UnsafePointer<Float>, examples n: Int) -> Tensor {
         let g = geometry, size = g.outputSize
         return Tensor(shape: [n, size], unsafeUninitialized: { out in
-            guard g.normalizationSize > 0 else { return out.baseAddress!.update(from: pooled, count: n * size) }
-            let lcn = LocalContrastNormalization(size: g.normalizationSize, rows: g.poolRows, columns: g.poolColumns, maps: g.maps)
+            guard let lcn = scratch.normalization(g) else { return out.baseAddress!.update(from: pooled, count: n * size) }
             forEachExampleShare(n, values: size, in: out) { first, count in
                 inParts(count, minimum: 8) { lcn.forward(pooled + (first + $0.lowerBound) * size, examples: $0.count, into: out.baseAddress! + (first + $0.lowerBound) * size) }
             }
