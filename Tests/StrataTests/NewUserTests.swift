@@ -48,6 +48,11 @@ import Testing
         let fits = folder.file("fits.png")
         try PNGImage(width: 28, height: 28, channels: 1, pixels: [UInt8](repeating: 90, count: 784)).write(to: fits)
         #expect(try classifier.classify(pngs: [fits]).count == 1)
+        // Among files that fit, the one that does not is named against the classifier's size, not the first file's.
+        #expect { _ = try classifier.classify(pngs: [fits, photo]) } throws: { error in
+            let text = "\(error)"
+            return text.contains("photo.png is 30x20 pixels, RGB") && text.contains("28x28 pixels, gray") && !text.contains("must match")
+        }
     }
 
     @Test func theDefaultHoldOutFollowsASmallerTrainingSetAndSaysSo() throws {

@@ -51,16 +51,22 @@ public enum ImageFolder {
 
     /// Unlabeled images from PNG files (all the same size and kind), one row
     /// each, planar for color, scaled to [0, 1] unless `scaleToUnit` is false.
-    public static func read(files paths: [String], scaleToUnit: Bool = true) throws -> Dataset {
+    /// `check` sees each file's size as it is read, before the files are
+    /// compared with each other: a reader that knows the size it needs says
+    /// which file is wrong and why, rather than that two files differ.
+    public static func read(files paths: [String], scaleToUnit: Bool = true,
+                            check: (_ path: String, _ size: ImageGeometry) throws -> Void = { _, _ in }) throws -> Dataset {
         guard !paths.isEmpty else { throw StrataError.invalidArgument(name: "images", reason: "no PNG files given") }
-        let (examples, geometry) = try pixels(of: paths, scaleToUnit: scaleToUnit, folder: "the files given")
+        let (examples, geometry) = try pixels(of: paths, scaleToUnit: scaleToUnit, folder: "the files given", check: check)
         return try Dataset(name: "images", examples: examples, geometry: geometry)
     }
 
-    private static func pixels(of paths: [String], scaleToUnit: Bool, folder: String) throws -> (Tensor, ImageGeometry) {
+    private static func pixels(of paths: [String], scaleToUnit: Bool, folder: String,
+                               check: (String, ImageGeometry) throws -> Void = { _, _ in }) throws -> (Tensor, ImageGeometry) {
         let firstImage = try PNGImage.read(paths[0])
         let colorChannels = firstImage.channels >= 3 ? 3 : 1
         let geometry = ImageGeometry(height: firstImage.height, width: firstImage.width, channels: colorChannels, layout: .planar)
+        try check(paths[0], geometry)
         let plane = geometry.height * geometry.width
         let scale: Float = scaleToUnit ? 1 / 255 : 1
         try Limits.checkedElementCount([paths.count, geometry.size], path: folder, key: "images")
@@ -69,6 +75,7 @@ public enum ImageFolder {
             for (index, path) in paths.enumerated() {
                 let image = index == 0 ? firstImage : try PNGImage.read(path)
                 let imageColor = image.channels >= 3 ? 3 : 1
+                if index > 0 { try check(path, ImageGeometry(height: image.height, width: image.width, channels: imageColor, layout: .planar)) }
                 guard image.width == geometry.width, image.height == geometry.height, imageColor == colorChannels else {
                     throw StrataError.shapeMismatch(
                         context: "\(path): every image in \(folder) must match \(paths[0]) (height, width, channels)",

@@ -24,9 +24,8 @@ extension Classifier {
             }
         }
         guard !files.isEmpty else { throw StrataError.invalidArgument(name: "images", reason: "no .png files in \(paths.joined(separator: ", "))") }
-        var data = try ImageFolder.read(files: files)
         let contract = try InputContract(metadata: extra)
-        try requireSize(of: data, first: files[0], contract: contract)
+        var data = try ImageFolder.read(files: files) { file, size in try requireSize(size, of: file, contract: contract) }
         contract.treat(&data)
         let s = try scores(data.examples)
         return files.enumerated().map { i, file in
@@ -38,8 +37,7 @@ extension Classifier {
 
     /// Refuses images whose size is not the one the classifier was trained on,
     /// naming the file, its size and the size expected (images are not resized).
-    func requireSize(of images: Dataset, first file: String, contract: InputContract) throws {
-        guard let found = images.geometry else { return }
+    func requireSize(_ found: ImageGeometry, of file: String, contract: InputContract) throws {
         let name = (file as NSString).lastPathComponent
         if let expected = contract.image {
             guard (found.height, found.width, found.channels) != (expected.height, expected.width, expected.channels) else { return }

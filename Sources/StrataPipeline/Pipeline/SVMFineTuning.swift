@@ -100,7 +100,7 @@ public enum SVMFineTuning {
             }
             settings.c = try LinearSVM.chooseC(f.train, labels: f.trainLabels, classes: f.classNames.count, validation: validation, grid: grid,
                                                settings: settings, stdEps: s.stdEps, cores: compute.cores, finished: search.finished, note: log,
-                                               starting: { lastNote = Date(); log("C \($0): training on \(f.train.rows - validation) examples ...") },
+                                               starting: { lastNote = Date(); log(String(format: "C %g: training on %d examples ...", $0, f.train.rows - validation)) },
                                                progress: passes, chosen: { dual in
                 // The held-out rows join the training rows for the final solve: they start at zero.
                 warmStart = dual.map { $0 + [Float](repeating: 0, count: validation) }
@@ -111,11 +111,11 @@ public enum SVMFineTuning {
                 search.results.append(CSearchLog.Result(c: candidate.c, validationAccuracy: candidate.validationAccuracy))
                 try? search.write(in: s.folder)
             }
-            log("chose C = \(settings.c)")
+            log(String(format: "chose C = %g", settings.c))
             // What a sweep compares runs by: the chosen C's accuracy on the held-out labels.
             numbers["validation_accuracy"] = search.results.last { $0.c == settings.c }?.validationAccuracy
         }
-        log("training the SVM (C \(settings.c), \(primal ? "primal Newton" : "dual coordinate descent")) on \(f.train.rows) x \(f.train.columns) features ...")
+        log("training the SVM (C \(String(format: "%g", settings.c)), \(primal ? "primal Newton" : "dual coordinate descent")) on \(f.train.rows) x \(f.train.columns) features ...")
         lastNote = Date()
         let (svm, svmSeconds, result) = try LinearSVM.trainAndEvaluate(
             train: &f.train, labels: f.trainLabels, test: &f.test, testLabels: f.testLabels, settings: settings, stdEps: s.stdEps, extractor: f.extractor,
