@@ -82,14 +82,11 @@ struct TutorialCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tutorial",
         abstract: "Run a tutorial end to end, from any folder, writing its outputs there (default: grbm_smd, pylearn2's quick start).",
-        discussion: """
-            Tutorials: grbm_smd (GRBM by score matching on 8x8 whitened patches), stacked_autoencoders \
-            (greedy pretraining, softmax fine-tuning, and the same network without pretraining), \
-            single_layer_svm (patch features extracted convolutionally, pooled, linear SVM), kmeans_triangle \
-            (the same with 1600 K-means centroids and the triangle encoding), deep_networks \
-            (networks of 1 to 7 hidden layers: sigmoid, ReLU, batch norm and pretraining, updates to 85% accuracy). Each folder \
-            holds experiment.yaml and a README walkthrough. Ends by printing the checkpoint, the weights \
-            and monitor PNGs and the report.
+        discussion: "Tutorials:\n" + TutorialCatalog.shipped.map { "  " + $0.name.padding(toLength: 22, withPad: " ", startingAt: 0) + $0.summary }.joined(separator: "\n") + """
+
+
+            Each folder holds experiment.yaml (a study: sweep.yaml) and a README walkthrough. A run ends by printing \
+            the checkpoint, the weights and monitor PNGs and the report.
             """
     )
 

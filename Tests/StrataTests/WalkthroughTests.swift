@@ -81,6 +81,15 @@ enum Walkthroughs {
         #expect(Walkthroughs.files == ["README.md"] + tutorials.map { "Tutorials/\($0)/README.md" }, "walkthroughs read: \(Walkthroughs.files)")
     }
 
+    /// `strata tutorial --help` lists every tutorial folder, and no other: a new one cannot be left out of it.
+    @Test func theTutorialHelpListsEveryTutorialFolder() {
+        let folders = TutorialCatalog.names(in: [repositoryRoot + "/Tutorials"])
+        #expect(folders.count >= 3, "tutorials found: \(folders)")
+        #expect(TutorialCatalog.shipped.map(\.name).sorted() == folders, "listed: \(TutorialCatalog.shipped.map(\.name)); folders: \(folders)")
+        let help = TutorialCommand.helpMessage(columns: 200)
+        for name in folders { #expect(help.contains("  \(name) "), "strata tutorial --help does not list \(name)") }
+    }
+
     /// Every documented command line parses and passes its checks: no flag in the docs can rot.
     @Test(arguments: Walkthroughs.all)
     func documentedCommandIsAccepted(_ entry: String) {

@@ -33,6 +33,21 @@ public enum TutorialCatalog {
         URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0])
     }
 
+    /// Every tutorial shipped in `Tutorials/`, by folder name, with what it
+    /// shows, in the order a newcomer reads them (`strata tutorial --help`
+    /// lists them; a test keeps the list and the folders the same).
+    public static let shipped: [(name: String, summary: String)] = [
+        ("grbm_smd", "pylearn2's quick start: GRBM on whitened patches"),
+        ("stacked_autoencoders", "greedy pretraining, then softmax fine-tuning"),
+        ("single_layer_svm", "convolutional GRBM features, a linear SVM"),
+        ("kmeans_triangle", "1600 K-means centroids, triangle encoding, SVM"),
+        ("two_layer_svm", "two layers of K-means features in one SVM"),
+        ("deep_networks", "1 to 7 layers: ReLU, batch norm, pretraining"),
+        ("distributed", "two MPI ranks: synchronous and Downpour SGD"),
+        ("high_level_features", "Le et al. (2012): local stages, split by rows"),
+        ("label_efficiency", "a study: 10 labels per class to all, 3 seeds"),
+    ]
+
     /// The file a tutorial runs: its experiment, or its sweep.
     public static let files = ["experiment.yaml", "sweep.yaml"]
 
