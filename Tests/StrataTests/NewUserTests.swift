@@ -55,6 +55,18 @@ import Testing
         }
     }
 
+    /// The same file given as training and test features (by another spelling or a link) is said to measure nothing unseen.
+    @Test func testFeaturesThatAreTheTrainingFeaturesAreNoted() throws {
+        let folder = TemporaryFolder()
+        let train = folder.file("train.npy")
+        try NPY.write(Tensor(zeros: [2, 3]), to: train)
+        try FileManager.default.createSymbolicLink(atPath: folder.file("link.npy"), withDestinationPath: train)
+        let same = SoftmaxFineTuning.FeatureFiles(train: train, test: folder.file("./link.npy")).sameFileNote
+        #expect(same?.contains("not measured on unseen examples") == true, "\(same ?? "no note")")
+        try NPY.write(Tensor(zeros: [2, 3]), to: folder.file("test.npy"))
+        #expect(SoftmaxFineTuning.FeatureFiles(train: train, test: folder.file("test.npy")).sameFileNote == nil)
+    }
+
     @Test func theDefaultHoldOutFollowsASmallerTrainingSetAndSaysSo() throws {
         var said: [String] = []
         #expect(try HeldOut.count(nil, trainingExamples: 60_000, log: { said.append($0) }) == 10_000)

@@ -152,6 +152,7 @@ public enum SVMFineTuning {
     static func loadFeatures(_ s: Settings, compute: Compute, log: StageLog) throws -> LabeledFeatures {
         switch s.features {
         case .files(let trainPath, let testPath):
+            if let note = SoftmaxFineTuning.FeatureFiles(train: trainPath, test: testPath).sameFileNote { log(note) }
             let trainX = try NPY.read(trainPath).tensor, testX = try NPY.read(testPath).tensor
             for (x, path) in [(trainX, trainPath), (testX, testPath)] where x.rank != 2 {
                 throw StrataError.shapeMismatch(context: "\(path): features are 2-D, one example per row", expected: [-1, -1], found: x.shape)

@@ -20,6 +20,15 @@ extension SoftmaxFineTuning {
         public var blockRows: Int?
 
         public init(train: String, test: String, blockRows: Int? = nil) { (self.train, self.test, self.blockRows) = (train, test, blockRows) }
+
+        /// When the test file is the training file (by its resolved path):
+        /// the note that the test accuracy is then not measured on unseen examples.
+        public var sameFileNote: String? {
+            func resolved(_ path: String) -> String { URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path }
+            guard resolved(train) == resolved(test) else { return nil }
+            return "note: the test features are the training features (\(test)): test accuracy is not measured on unseen examples; "
+                + "write the test split's features with `strata features STACK --split test`"
+        }
     }
 
     /// Trains a randomly initialized network (`s.network` must be
@@ -36,6 +45,7 @@ extension SoftmaxFineTuning {
         guard !s.training.augmentation.isActive, s.training.teacher == nil, s.preprocessing.steps.isEmpty else {
             throw StrataError.invalidArgument(name: "feature files", reason: "augmentation, a teacher and preprocessing act on images; features train as they are")
         }
+        if let note = files.sameFileNote { log(note) }
         let trainFile = try NPYRowFile(path: files.train)
         var trainLabels = try NPY.readIntegers(FeatureExtraction.labelsPath(for: files.train))
         let test = try NPY.read(files.test).tensor
