@@ -13,9 +13,9 @@ import Strata
 @testable import StrataCommands
 import Testing
 
-/// Every `strata ...` command line in the README and the tutorials' walkthroughs.
+/// Every `strata ...` command line in the README, the benchmarks' recipes and the tutorials' walkthroughs.
 enum Walkthroughs {
-    static let files = ["README.md"] + ((try? FileManager.default.contentsOfDirectory(atPath: repositoryRoot + "/Tutorials")) ?? [])
+    static let files = ["README.md", "BENCHMARKS.md"] + ((try? FileManager.default.contentsOfDirectory(atPath: repositoryRoot + "/Tutorials")) ?? [])
         .sorted().map { "Tutorials/\($0)/README.md" }.filter { FileManager.default.fileExists(atPath: repositoryRoot + "/" + $0) }
 
     /// The commands of one Markdown file: lines of `sh` blocks (joined at a
@@ -78,7 +78,7 @@ enum Walkthroughs {
     @Test func everyTutorialsWalkthroughIsRead() {
         let tutorials = TutorialCatalog.names(in: [repositoryRoot + "/Tutorials"]) // experiments and studies (sweep.yaml)
         #expect(tutorials.count >= 3, "tutorials found: \(tutorials)")
-        #expect(Walkthroughs.files == ["README.md"] + tutorials.map { "Tutorials/\($0)/README.md" }, "walkthroughs read: \(Walkthroughs.files)")
+        #expect(Walkthroughs.files == ["README.md", "BENCHMARKS.md"] + tutorials.map { "Tutorials/\($0)/README.md" }, "walkthroughs read: \(Walkthroughs.files)")
     }
 
     /// `strata tutorial --help` lists every tutorial folder, and no other: a new one cannot be left out of it.
