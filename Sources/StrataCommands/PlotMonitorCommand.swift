@@ -21,7 +21,7 @@ struct PlotMonitorCommand: ParsableCommand {
 
     @Argument(help: "Run folders or monitor.jsonl files, each optionally suffixed :NAME.")
     var runs: [String]
-    @Option(help: "Channels: names, glob patterns, letter codes or code ranges, comma-separated (default: every *objective channel).")
+    @Option(help: "Channels: names, glob patterns, letter codes or code ranges, comma-separated; *objective is every objective channel.")
     var channels = "*objective"
     @Flag(help: "Learning curves: training and validation error (train_y_misclass, valid_y_misclass) instead of --channels.")
     var learningCurves = false

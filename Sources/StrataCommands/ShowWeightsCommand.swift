@@ -27,7 +27,7 @@ struct ShowWeightsCommand: ParsableCommand {
 
 /// Which filters are drawn, and how.
 struct TileOptions: ParsableArguments {
-    @Option(help: "Of a stack: the layer to show (1 = bottom, the default). Layers above the first are shown in input space: each unit's filter is the combination of the first layer's filters weighted by the layers between.")
+    @Option(help: "Of a stack: the layer to show (1 = the bottom). Layers above the first are shown in input space: each unit's filter is the combination of the first layer's filters weighted by the layers between.")
     var layer = 1
     @Option(help: "individual (each tile by its own max |v|), global, or none.")
     var rescale: TileGrid.Rescale = .individual
@@ -35,7 +35,7 @@ struct TileOptions: ParsableArguments {
     var count: Int?
     @Option(help: "stored or norm (largest first).")
     var order: WeightViewer.Order = .stored
-    @Option(help: "Each filter pixel drawn as an N x N block (1...32, default 1).")
+    @Option(help: "Each filter pixel drawn as an N x N block, N from 1 to 32.")
     var scale = 1
     @Flag(help: "A 1-pixel black frame around each tile.")
     var border = false

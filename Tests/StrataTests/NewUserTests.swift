@@ -92,6 +92,11 @@ import Testing
         }
         #expect(lines.contains { $0.contains("held out (the default") }, "60 images: the hold-out scaled and said: \(lines)")
         #expect(DistributedMode.downpour(fetchEvery: 5, pushEvery: 5).describe(ranks: 3).contains("Downpour SGD over 3 ranks"))
+        // L-BFGS takes no learning rate: its header names the line search and the gradient's chunks instead.
+        var lbfgs = FineTuningConfiguration()
+        (lbfgs.optimizer, lbfgs.batchSize) = (.lbfgs(memory: 10), 500)
+        #expect(lbfgs.techniques.prefix(3) == ["L-BFGS (full batch, 10 pairs)", "a line search instead of a learning rate", "the gradient summed in chunks of 500"],
+                "\(lbfgs.techniques)")
     }
 
     @Test func aRunThatFellToChanceIsNamedAndStopped() throws {

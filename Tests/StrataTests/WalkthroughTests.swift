@@ -121,6 +121,20 @@ enum Walkthroughs {
         return found
     }
 
+    /// No option's help states its default twice: in its own words and again in
+    /// the `(default: ...)` swift-argument-parser appends for a declared value.
+    @Test func noOptionSaysItsDefaultTwice() {
+        for type in Self.commands(StrataCommand.self) {
+            let options = type.helpMessage(columns: 10_000).components(separatedBy: "\n  -").dropFirst()
+            for option in options {
+                let text = option.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+                guard let appended = text.range(of: "(default: ", options: .backwards) else { continue }
+                #expect(!text[..<appended.lowerBound].contains("default"),
+                        "strata \(type.configuration.commandName ?? "") -\(text.prefix(160))")
+            }
+        }
+    }
+
     @Test func everyCommandShowsExamples() { #expect(Self.examples.count >= 15, "\(Self.examples)") }
 
     @Test(arguments: examples)

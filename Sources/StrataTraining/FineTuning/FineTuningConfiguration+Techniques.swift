@@ -5,10 +5,12 @@ import StrataDistributed
 
 extension FineTuningConfiguration {
     /// Every technique in force, in words, for the run's header: the update
-    /// rule and its learning rate, then batch norm, dropout, weight decay, the
+    /// rule and its learning rate (L-BFGS: its line search, and the chunks its
+    /// full-batch gradient is summed in), then batch norm, dropout, weight decay, the
     /// column-norm limit, augmentation and distillation when they are on.
     public var techniques: [String] {
         var list = [optimizerWords, "learning rate \(sgd.learningRate) (\(scheduleWords))", "batch \(sgd.batchSize)"]
+        if case .lbfgs = sgd.optimizer { list = [optimizerWords, "a line search instead of a learning rate", "the gradient summed in chunks of \(sgd.batchSize)"] }
         if batchNorm { list.append("batch norm") }
         if inputDropout > 0 || hiddenDropout > 0 {
             list.append("dropout " + [inputDropout > 0 ? "input \(inputDropout)" : nil, hiddenDropout > 0 ? "hidden \(hiddenDropout)" : nil].compactMap { $0 }.joined(separator: ", "))
