@@ -9,8 +9,12 @@ extension FineTuningConfiguration {
     /// full-batch gradient is summed in), then batch norm, dropout, weight decay, the
     /// column-norm limit, augmentation and distillation when they are on.
     public var techniques: [String] {
-        var list = [optimizerWords, "learning rate \(sgd.learningRate) (\(scheduleWords))", "batch \(sgd.batchSize)"]
-        if case .lbfgs = sgd.optimizer { list = [optimizerWords, "a line search instead of a learning rate", "the gradient summed in chunks of \(sgd.batchSize)"] }
+        var list = [optimizerWords]
+        if case .lbfgs = sgd.optimizer {
+            list += ["a line search instead of a learning rate", "the gradient summed in chunks of \(sgd.batchSize)"]
+        } else {
+            list += ["learning rate \(sgd.learningRate) (\(scheduleWords))", "batch \(sgd.batchSize)"]
+        }
         if batchNorm { list.append("batch norm") }
         if inputDropout > 0 || hiddenDropout > 0 {
             list.append("dropout " + [inputDropout > 0 ? "input \(inputDropout)" : nil, hiddenDropout > 0 ? "hidden \(hiddenDropout)" : nil].compactMap { $0 }.joined(separator: ", "))
